@@ -1,0 +1,78 @@
+package evals
+
+import "encoding/json"
+
+// Status is a result's final state.
+type Status string
+
+// Statuses of a result.
+const (
+	StatusPassed   Status = "passed"
+	StatusFailed   Status = "failed"
+	StatusUnscored Status = "unscored"
+	StatusError    Status = "error"
+)
+
+// Result is one case sent to one target once: what was sent, what came back,
+// and how each criterion scored it, or the error.
+type Result struct {
+	RunID     string         `json:"run_id"`
+	CaseID    string         `json:"case_id"`
+	Target    string         `json:"target"`
+	Repeat    int            `json:"repeat"`
+	Vars      map[string]any `json:"vars,omitempty"`
+	Expected  any            `json:"expected,omitempty"`
+	Tags      []string       `json:"tags,omitempty"`
+	Request   *Request       `json:"request,omitempty"`
+	Output    string         `json:"output"`
+	Finish    string         `json:"finish_reason,omitempty"`
+	Usage     Usage          `json:"usage"`
+	LatencyMS float64        `json:"latency_ms"`
+	Scores    []Score        `json:"scores,omitempty"`
+	Score     *float64       `json:"score,omitempty"`
+	Status    Status         `json:"status"`
+	Error     *ResultError   `json:"error,omitempty"`
+}
+
+// Request is the exact request sent to the endpoint, without secrets: the URL
+// and the body. Headers are not recorded because they carry the keys.
+type Request struct {
+	URL  string          `json:"url,omitempty"`
+	Body json.RawMessage `json:"body,omitempty"`
+}
+
+// Usage counts tokens as the endpoint reported them.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// Score is one criterion's verdict on one response.
+type Score struct {
+	Name     string  `json:"name"`
+	Type     string  `json:"type"`
+	Weight   float64 `json:"weight"`
+	Score    float64 `json:"score"`
+	Pass     bool    `json:"pass"`
+	Unscored bool    `json:"unscored,omitempty"`
+	Reason   string  `json:"reason,omitempty"`
+}
+
+// ResultError is why a case has no response to score.
+type ResultError struct {
+	Kind    string `json:"kind"`
+	Status  int    `json:"status,omitempty"`
+	Message string `json:"message"`
+}
+
+// Error kinds recorded in results and counted in reports.
+const (
+	ErrKindHTTP      = "http_status" // the endpoint answered with a non-2xx status
+	ErrKindTransport = "transport"   // connection refused, reset, closed early
+	ErrKindTimeout   = "timeout"     // the request took longer than the target's timeout
+	ErrKindDecode    = "decode"      // the response body was not what the API promises
+	ErrKindRender    = "render"      // the prompt template could not be rendered for this case
+	ErrKindReplay    = "replay"      // no recording for this case
+	ErrKindCanceled  = "canceled"    // the run was interrupted while the request was in flight
+)

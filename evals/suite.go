@@ -1,0 +1,195 @@
+package evals
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Suite is one eval suite as written in its JSON file, after loading.
+type Suite struct {
+	Schema      string          `json:"$schema,omitempty"`
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Version     string          `json:"version,omitempty"`
+	Messages    []Message       `json:"messages"`
+	Dataset     DatasetSpec     `json:"dataset"`
+	Criteria    []CriterionSpec `json:"criteria"`
+	Targets     []TargetRef     `json:"targets,omitempty"`
+	Gate        []string        `json:"gate,omitempty"`
+	CasePass    string          `json:"case_pass,omitempty"`
+	PassScore   *float64        `json:"pass_score,omitempty"`
+
+	// Path is the file the suite was loaded from; Dir is its folder, against which
+	// relative paths in the suite resolve.
+	Path string `json:"-"`
+	Dir  string `json:"-"`
+	// Templates are the parsed message templates, one per message.
+	Templates []*Template `json:"-"`
+	// Gates are the parsed gate expressions.
+	Gates []Gate `json:"-"`
+	// ResolvedTargets are the targets to run, after merging the project config
+	// and command-line overrides.
+	ResolvedTargets []TargetSpec `json:"-"`
+}
+
+// Case-pass modes: how a case's verdict follows from its criteria.
+const (
+	CasePassAll   = "all"   // every scored criterion passes (the default)
+	CasePassScore = "score" // the weighted mean score reaches PassScore
+)
+
+// Message is one chat message of a prompt template.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// DatasetSpec says where a suite's cases come from: a file or inline cases.
+type DatasetSpec struct {
+	Path   string            `json:"path,omitempty"`
+	Format string            `json:"format,omitempty"`
+	Cases  []json.RawMessage `json:"cases,omitempty"`
+}
+
+// Dataset formats.
+const (
+	FormatJSONL = "jsonl"
+	FormatCSV   = "csv"
+	FormatJSON  = "json"
+)
+
+// Case is one row of a dataset.
+type Case struct {
+	ID       string         `json:"id"`
+	Vars     map[string]any `json:"vars,omitempty"`
+	Expected any            `json:"expected,omitempty"`
+	Tags     []string       `json:"tags,omitempty"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+	// Source locates the case in its dataset, for error messages: "cases.jsonl:12".
+	Source string `json:"-"`
+}
+
+// CriterionSpec is one entry of a suite's criteria list. The common fields are
+// decoded here; the criterion's own factory decodes Raw for the rest.
+type CriterionSpec struct {
+	Name      string   `json:"name"`
+	Type      string   `json:"type"`
+	Weight    *float64 `json:"weight,omitempty"`
+	Threshold *float64 `json:"threshold,omitempty"`
+
+	// Raw is the whole JSON object of the criterion.
+	Raw json.RawMessage `json:"-"`
+	// Pointer is its JSON pointer in the suite file, "/criteria/2".
+	Pointer string `json:"-"`
+}
+
+// WeightOr returns the criterion's weight, 1 when unset.
+func (c CriterionSpec) WeightOr() float64 {
+	if c.Weight == nil {
+		return 1
+	}
+	return *c.Weight
+}
+
+// TargetRef is an entry of a suite's targets: the name of a target defined in
+// the project config, or a whole inline target.
+type TargetRef struct {
+	Name   string
+	Inline json.RawMessage
+}
+
+// UnmarshalJSON accepts a string (a name) or an object (an inline target).
+func (r *TargetRef) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &r.Name)
+	}
+	r.Inline = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// MarshalJSON writes the reference back as it was given.
+func (r TargetRef) MarshalJSON() ([]byte, error) {
+	if r.Inline != nil {
+		return r.Inline, nil
+	}
+	return json.Marshal(r.Name)
+}
+
+// TargetSpec is a model endpoint. Fields a provider does not use are rejected by
+// its factory.
+type TargetSpec struct {
+	Name        string            `json:"name"`
+	Provider    string            `json:"provider"`
+	BaseURL     string            `json:"base_url,omitempty"`
+	Model       string            `json:"model,omitempty"`
+	APIKeyEnv   string            `json:"api_key_env,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Params      *Params           `json:"params,omitempty"`
+	ExtraBody   map[string]any    `json:"extra_body,omitempty"`
+	Path        string            `json:"path,omitempty"`
+	ReplayAs    string            `json:"replay_as,omitempty"`
+	Concurrency int               `json:"concurrency,omitempty"`
+	Timeout     Duration          `json:"timeout,omitempty"`
+
+	// Dir is the folder the target was defined in; relative paths resolve against it.
+	Dir string `json:"-"`
+	// Source names where the target was defined, for error messages.
+	Source string `json:"-"`
+}
+
+// DefaultConcurrency is the number of requests in flight per target when the
+// target does not say.
+const DefaultConcurrency = 8
+
+// DefaultTimeout bounds one request when the target does not say.
+const DefaultTimeout = 60 * time.Second
+
+// ConcurrencyOr returns the target's concurrency or the default.
+func (t TargetSpec) ConcurrencyOr() int {
+	if t.Concurrency > 0 {
+		return t.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+// TimeoutOr returns the target's per-request timeout or the default.
+func (t TargetSpec) TimeoutOr() time.Duration {
+	if t.Timeout > 0 {
+		return time.Duration(t.Timeout)
+	}
+	return DefaultTimeout
+}
+
+// Params are generation parameters. Nil fields are not sent.
+type Params struct {
+	Temperature      *float64        `json:"temperature,omitempty"`
+	TopP             *float64        `json:"top_p,omitempty"`
+	MaxTokens        *int            `json:"max_tokens,omitempty"`
+	Seed             *int64          `json:"seed,omitempty"`
+	Stop             json.RawMessage `json:"stop,omitempty"`
+	PresencePenalty  *float64        `json:"presence_penalty,omitempty"`
+	FrequencyPenalty *float64        `json:"frequency_penalty,omitempty"`
+	ResponseFormat   json.RawMessage `json:"response_format,omitempty"`
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string ("30s").
+type Duration time.Duration
+
+// UnmarshalJSON parses "1m30s" style strings.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}

@@ -1,0 +1,110 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// Provider sends one rendered prompt to a model endpoint.
+type Provider interface {
+	Complete(ctx context.Context, req *Request) (*Response, error)
+}
+
+// Request is one prompt for one case, rendered and ready to send.
+type Request struct {
+	Target   string
+	CaseID   string
+	Repeat   int
+	Messages []evals.Message
+}
+
+// Response is what the endpoint answered.
+type Response struct {
+	Text   string
+	Finish string
+	Usage  evals.Usage
+	// Sent is the exact request as sent, without secrets.
+	Sent *evals.Request
+	// Latency, when set, is the latency to record instead of the measured one
+	// (a replayed or cached response keeps the latency of the original call).
+	Latency time.Duration
+}
+
+// ProviderError is a failed request, classified for the report and for retries.
+type ProviderError struct {
+	Kind    string // one of the evals.ErrKind* constants
+	Status  int    // HTTP status, when the endpoint answered
+	Message string // the server's own message where it gave one
+	// Sent is the request that failed, without secrets, when one was sent.
+	Sent *evals.Request
+	// RetryAfter is the wait the server asked for, zero when it did not say.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *ProviderError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("%s %d: %s", e.Kind, e.Status, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Kind, e.Message)
+}
+
+func (e *ProviderError) Unwrap() error { return e.Err }
+
+// Retryable reports whether sending the same request again may succeed.
+func (e *ProviderError) Retryable() bool {
+	switch e.Kind {
+	case evals.ErrKindTransport, evals.ErrKindTimeout:
+		return true
+	case evals.ErrKindHTTP:
+		return e.Status == 408 || e.Status == 409 || e.Status == 429 || e.Status >= 500
+	}
+	return false
+}
+
+// AsResultError turns any provider failure into the error recorded in a result.
+func AsResultError(err error) *evals.ResultError {
+	var pe *ProviderError
+	if errors.As(err, &pe) {
+		return &evals.ResultError{Kind: pe.Kind, Status: pe.Status, Message: pe.Message}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &evals.ResultError{Kind: evals.ErrKindCanceled, Message: err.Error()}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &evals.ResultError{Kind: evals.ErrKindTimeout, Message: err.Error()}
+	}
+	return &evals.ResultError{Kind: evals.ErrKindTransport, Message: err.Error()}
+}
+
+// Scorer is a criterion, ready to score responses. Score never fails: a
+// response the criterion cannot judge gets a Verdict with Unscored set.
+type Scorer interface {
+	Score(ctx context.Context, in *Input) Verdict
+}
+
+// Input is what a criterion sees of one result.
+type Input struct {
+	Case     *evals.Case
+	Messages []evals.Message
+	Output   string
+	Response *Response
+}
+
+// Scope resolves templates in criterion values for this input: the case's
+// variables, expected, and the output.
+func (in *Input) Scope() evals.CaseScope {
+	return evals.CaseScope{Case: in.Case, Output: in.Output, HasOutput: true}
+}
+
+// Verdict is one criterion's judgement of one response.
+type Verdict struct {
+	Score    float64
+	Pass     bool
+	Unscored bool
+	Reason   string
+}
