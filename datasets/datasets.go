@@ -1,0 +1,379 @@
+// Package datasets reads a suite's cases from JSONL, CSV and JSON files, or
+// from the suite itself, one case at a time: a dataset is streamed, never
+// loaded whole, so memory does not grow with its size.
+package datasets
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// Reader yields cases one at a time. Next returns io.EOF after the last case;
+// any other error is an evals.Problems naming the file and the place in it.
+type Reader interface {
+	Next() (*evals.Case, error)
+	Close() error
+}
+
+// Open returns a reader over the suite's dataset.
+func Open(s *evals.Suite) (Reader, error) {
+	d := s.Dataset
+	if d.Path == "" {
+		return &inline{file: s.Path, cases: d.Cases}, nil
+	}
+	path := s.Resolve(d.Path)
+	format := d.Format
+	if format == "" {
+		var ok bool
+		if format, ok = evals.FormatOf(path); !ok {
+			return nil, evals.Problems{{File: path, Msg: "cannot tell the dataset format from the extension: expected .jsonl, .ndjson, .csv or .json"}}
+		}
+	}
+	return OpenFile(path, format)
+}
+
+// OpenFile returns a reader over a dataset file of the given format.
+func OpenFile(path, format string) (Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, evals.Problems{{File: path, Msg: err.Error()}}
+	}
+	switch format {
+	case evals.FormatJSONL:
+		return newJSONL(path, f), nil
+	case evals.FormatCSV:
+		r, err := newCSV(path, f)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return r, nil
+	case evals.FormatJSON:
+		r, err := newJSONArray(path, f)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return r, nil
+	}
+	f.Close()
+	return nil, evals.Problems{{File: path, Msg: fmt.Sprintf("unknown dataset format %q: expected jsonl, csv or json", format)}}
+}
+
+func problem(file string, line, col int, path, format string, args ...any) error {
+	return evals.Problems{{File: file, Line: line, Col: col, Path: path, Msg: fmt.Sprintf(format, args...)}}
+}
+
+// reserved are the case fields that are not variables.
+var reserved = map[string]bool{"id": true, "vars": true, "expected": true, "tags": true, "metadata": true}
+
+// caseFields is a case object as written in JSON.
+type caseFields struct {
+	ID       json.RawMessage `json:"id"`
+	Vars     map[string]any  `json:"vars"`
+	Expected any             `json:"expected"`
+	Tags     []string        `json:"tags"`
+	Metadata map[string]any  `json:"metadata"`
+}
+
+// DecodeCase decodes one case object. n is the case's 1-based position, its id
+// when the object has none. The error is a plain message; callers add the place.
+func DecodeCase(raw []byte, n int) (*evals.Case, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, errors.New("expected a JSON object for the case")
+	}
+	var f caseFields
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, caseJSONError(err)
+	}
+	c := &evals.Case{Vars: f.Vars, Expected: f.Expected, Tags: f.Tags, Metadata: f.Metadata}
+	switch {
+	case len(f.ID) == 0 || string(f.ID) == "null":
+		c.ID = strconv.Itoa(n)
+	case f.ID[0] == '"':
+		if err := json.Unmarshal(f.ID, &c.ID); err != nil || c.ID == "" {
+			return nil, errors.New(`field "id": expected a non-empty string or an integer`)
+		}
+	default:
+		if _, err := strconv.ParseInt(string(f.ID), 10, 64); err != nil {
+			return nil, fmt.Errorf(`field "id": expected a string or an integer, got %s`, f.ID)
+		}
+		c.ID = string(f.ID)
+	}
+	if f.Vars == nil {
+		var all map[string]any
+		if err := json.Unmarshal(raw, &all); err != nil {
+			return nil, caseJSONError(err)
+		}
+		for k, v := range all {
+			if reserved[k] {
+				continue
+			}
+			if c.Vars == nil {
+				c.Vars = make(map[string]any, len(all))
+			}
+			c.Vars[k] = v
+		}
+	} else {
+		var all map[string]json.RawMessage
+		_ = json.Unmarshal(raw, &all)
+		for k := range all {
+			if !reserved[k] {
+				return nil, fmt.Errorf("unknown field %q: with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata)", k)
+			}
+		}
+	}
+	if _, ok := c.Vars["output"]; ok {
+		return nil, errors.New(`variable "output" is reserved for the model's response: rename it`)
+	}
+	return c, nil
+}
+
+func caseJSONError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		want := map[string]string{"vars": "an object", "tags": "an array of strings", "metadata": "an object"}
+		field := strings.Split(te.Field, ".")[0]
+		if w, ok := want[field]; ok {
+			return fmt.Errorf("field %q: expected %s, got %s", te.Field, w, te.Value)
+		}
+		return fmt.Errorf("field %q: got %s", te.Field, te.Value)
+	}
+	return err
+}
+
+// inline reads the cases written in the suite itself.
+type inline struct {
+	file  string
+	cases []json.RawMessage
+	i     int
+}
+
+func (r *inline) Next() (*evals.Case, error) {
+	if r.i >= len(r.cases) {
+		return nil, io.EOF
+	}
+	r.i++
+	c, err := DecodeCase(r.cases[r.i-1], r.i)
+	if err != nil {
+		return nil, problem(r.file, 0, 0, fmt.Sprintf("$.dataset.cases[%d]", r.i-1), "%s", err)
+	}
+	c.Source = fmt.Sprintf("%s: $.dataset.cases[%d]", r.file, r.i-1)
+	return c, nil
+}
+
+func (r *inline) Close() error { return nil }
+
+// MaxLine is the longest JSONL line read.
+const MaxLine = 64 << 20
+
+// jsonl reads one case per line; blank lines are skipped.
+type jsonl struct {
+	file string
+	f    io.ReadCloser
+	sc   *bufio.Scanner
+	line int
+	n    int
+}
+
+func newJSONL(path string, f io.ReadCloser) *jsonl {
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
+	return &jsonl{file: path, f: f, sc: sc}
+}
+
+func (r *jsonl) Next() (*evals.Case, error) {
+	for r.sc.Scan() {
+		r.line++
+		b := r.sc.Bytes()
+		if r.line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		r.n++
+		c, err := DecodeCase(b, r.n)
+		if err != nil {
+			col := 1
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				col = int(se.Offset)
+				err = fmt.Errorf("invalid JSON: %w", err)
+			}
+			return nil, problem(r.file, r.line, col, "", "%s", err)
+		}
+		c.Source = r.file + ":" + strconv.Itoa(r.line)
+		return c, nil
+	}
+	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, problem(r.file, r.line+1, 1, "", "line longer than %d MiB", MaxLine>>20)
+		}
+		return nil, problem(r.file, r.line, 0, "", "%s", err)
+	}
+	return nil, io.EOF
+}
+
+func (r *jsonl) Close() error { return r.f.Close() }
+
+// csvReader reads a header row, then a case a row.
+type csvReader struct {
+	file   string
+	f      io.ReadCloser
+	r      *csv.Reader
+	header []string
+	n      int
+}
+
+func newCSV(path string, f io.ReadCloser) (*csvReader, error) {
+	r := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
+	r.ReuseRecord = true
+	head, err := r.Read()
+	if err == io.EOF {
+		return nil, problem(path, 1, 1, "", "empty CSV file: expected a header row naming the columns")
+	}
+	if err != nil {
+		return nil, csvProblem(path, err)
+	}
+	header := make([]string, len(head))
+	seen := map[string]int{}
+	for i, h := range head {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff")
+		}
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return nil, problem(path, 1, 0, "", "column %d has no name in the header row", i+1)
+		}
+		if j, dup := seen[h]; dup {
+			return nil, problem(path, 1, 0, "", "columns %d and %d are both named %q", j+1, i+1, h)
+		}
+		if h == "vars" || h == "output" {
+			return nil, problem(path, 1, 0, "", "column %q: the name is reserved; rename the column", h)
+		}
+		seen[h] = i
+		header[i] = h
+	}
+	return &csvReader{file: path, f: f, r: r, header: header}, nil
+}
+
+func csvProblem(file string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return problem(file, pe.Line, pe.Column, "", "%s", pe.Err)
+	}
+	return problem(file, 0, 0, "", "%s", err)
+}
+
+func (r *csvReader) Next() (*evals.Case, error) {
+	rec, err := r.r.Read()
+	if err == io.EOF {
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, csvProblem(r.file, err)
+	}
+	line, _ := r.r.FieldPos(0)
+	r.n++
+	c := &evals.Case{Vars: make(map[string]any, len(rec))}
+	for i, v := range rec {
+		h := r.header[i]
+		switch {
+		case h == "id":
+			c.ID = v
+		case h == "expected":
+			c.Expected = v
+		case h == "tags":
+			for _, t := range strings.Split(v, ";") {
+				if t = strings.TrimSpace(t); t != "" {
+					c.Tags = append(c.Tags, t)
+				}
+			}
+		case strings.HasPrefix(h, "expected."):
+			m, ok := c.Expected.(map[string]any)
+			if !ok {
+				if c.Expected != nil {
+					return nil, problem(r.file, line, 0, "", "columns expected and %s cannot both be used", h)
+				}
+				m = map[string]any{}
+				c.Expected = m
+			}
+			m[strings.TrimPrefix(h, "expected.")] = v
+		case strings.HasPrefix(h, "metadata."):
+			if c.Metadata == nil {
+				c.Metadata = map[string]any{}
+			}
+			c.Metadata[strings.TrimPrefix(h, "metadata.")] = v
+		default:
+			c.Vars[h] = v
+		}
+	}
+	if c.ID == "" {
+		c.ID = strconv.Itoa(r.n)
+	}
+	c.Source = r.file + ":" + strconv.Itoa(line)
+	return c, nil
+}
+
+func (r *csvReader) Close() error { return r.f.Close() }
+
+// jsonArray reads a JSON array of case objects element by element.
+type jsonArray struct {
+	file string
+	f    io.ReadCloser
+	dec  *json.Decoder
+	n    int
+	done bool
+}
+
+func newJSONArray(path string, f io.ReadCloser) (*jsonArray, error) {
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, problem(path, 1, 1, "$", "invalid JSON: %s", err)
+	}
+	if tok != json.Delim('[') {
+		return nil, problem(path, 1, 1, "$", "expected a JSON array of cases")
+	}
+	return &jsonArray{file: path, f: f, dec: dec}, nil
+}
+
+func (r *jsonArray) Next() (*evals.Case, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	if !r.dec.More() {
+		r.done = true
+		if _, err := r.dec.Token(); err != nil {
+			return nil, problem(r.file, 0, 0, "$", "invalid JSON at byte %d: %s", r.dec.InputOffset(), err)
+		}
+		return nil, io.EOF
+	}
+	path := fmt.Sprintf("$[%d]", r.n)
+	var raw json.RawMessage
+	if err := r.dec.Decode(&raw); err != nil {
+		r.done = true
+		return nil, problem(r.file, 0, 0, path, "invalid JSON at byte %d: %s", r.dec.InputOffset(), err)
+	}
+	r.n++
+	c, err := DecodeCase(raw, r.n)
+	if err != nil {
+		return nil, problem(r.file, 0, 0, path, "%s", err)
+	}
+	c.Source = r.file + ": " + path
+	return c, nil
+}
+
+func (r *jsonArray) Close() error { return r.f.Close() }

@@ -1,0 +1,300 @@
+package evals
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/xeipuuv/gojsonschema"
+)
+
+// LoadOptions are the command line's say in how a suite loads, and the checks
+// that need the registries (which live outside this package).
+type LoadOptions struct {
+	// ConfigPath names the project config; empty looks for rubric.config.json
+	// next to the suite, then in the current folder.
+	ConfigPath string
+	// Targets picks targets by name, replacing the suite's own list.
+	Targets []string
+	// Overrides set target fields: "NAME.FIELD=VALUE", NAME may be "*" for every
+	// target. VALUE is JSON if it parses as JSON, else a string.
+	Overrides []string
+	// Gates are gate expressions that add to or replace the suite's.
+	Gates []string
+	// RequireTargets makes a suite with no targets a problem.
+	RequireTargets bool
+	// Criterion checks one criterion (by building it); an *FieldError points at
+	// the field.
+	Criterion func(spec CriterionSpec, dir string) error
+	// Target checks one resolved target the same way.
+	Target func(spec TargetSpec) error
+}
+
+// ConfigFile is the project config's file name.
+const ConfigFile = "rubric.config.json"
+
+// source is one JSON file being loaded, with its positions.
+type source struct {
+	file string
+	data []byte
+	pos  *positions
+}
+
+func (s *source) problem(ptr string, key bool, format string, args ...any) Problem {
+	return s.pos.problem(s.file, ptr, key, format, args...)
+}
+
+// fieldProblem reports err at ptr, or at the field it names if it is a FieldError.
+func (s *source) fieldProblem(ptr string, err error) Problem {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		for _, seg := range strings.Split(fe.Field, ".") {
+			ptr += "/" + escapePointer(seg)
+		}
+		return s.problem(ptr, false, "%s", fe.Err)
+	}
+	return s.problem(ptr, false, "%s", err)
+}
+
+func readSource(path string) (*source, []Problem) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []Problem{{File: path, Msg: readError(err)}}
+	}
+	pos, err := indexJSON(data)
+	if err != nil {
+		return nil, []Problem{syntaxProblem(path, data, err)}
+	}
+	return &source{file: path, data: data, pos: pos}, nil
+}
+
+func readError(err error) string {
+	if errors.Is(err, os.ErrNotExist) {
+		return "no such file"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// suiteFile is the suite as decoded before its parts are checked one by one.
+type suiteFile struct {
+	Suite
+	Criteria []json.RawMessage `json:"criteria"`
+	Targets  []json.RawMessage `json:"targets"`
+}
+
+// Load reads, validates and resolves the suite at path. It returns every
+// problem found at once as Problems.
+func Load(path string, opts LoadOptions) (*Suite, error) {
+	src, probs := readSource(path)
+	if src == nil {
+		return nil, Problems(probs)
+	}
+	sc, err := compiled()
+	if err != nil {
+		return nil, err
+	}
+	probs = validate(sc.suite, path, gojsonschema.NewBytesLoader(src.data), src.pos, "")
+
+	var f suiteFile
+	if err := json.Unmarshal(src.data, &f); err != nil {
+		// A value of the wrong type is skipped by Unmarshal, which decodes the
+		// rest; the schema has reported it, so the other checks still run.
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) || len(probs) == 0 {
+			probs = append(probs, src.problem("", false, "%s", err))
+			return nil, sortProblems(probs)
+		}
+	}
+	s := &f.Suite
+	s.Path = path
+	s.Dir = filepath.Dir(path)
+
+	for i, m := range s.Messages {
+		t, err := ParseTemplate(m.Content)
+		if err != nil {
+			probs = append(probs, src.problem(fmt.Sprintf("/messages/%d/content", i), false, "%s", err))
+		}
+		s.Templates = append(s.Templates, t)
+	}
+	probs = append(probs, checkCriteria(src, s, f.Criteria, opts)...)
+	probs = append(probs, checkGates(src, s, opts.Gates)...)
+	probs = append(probs, checkDataset(src, s)...)
+	if s.CasePass == CasePassScore && s.PassScore == nil {
+		probs = append(probs, src.problem("/case_pass", false, `case_pass "score" needs pass_score, the score a case must reach`))
+	}
+	if s.PassScore != nil && s.CasePass != CasePassScore {
+		probs = append(probs, src.problem("/pass_score", true, `pass_score applies only with case_pass "score"`))
+	}
+	if s.CasePass == "" {
+		s.CasePass = CasePassAll
+	}
+	targets, tprobs := resolveTargets(src, s, f.Targets, opts)
+	probs = append(probs, tprobs...)
+	s.ResolvedTargets = targets
+	if len(probs) > 0 {
+		return nil, sortProblems(probs)
+	}
+	return s, nil
+}
+
+// sortProblems orders problems by file and position, so they read top down.
+func sortProblems(ps []Problem) Problems {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return Problems(ps)
+}
+
+func checkCriteria(src *source, s *Suite, raws []json.RawMessage, opts LoadOptions) []Problem {
+	var probs []Problem
+	first := map[string]int{}
+	for i, raw := range raws {
+		ptr := fmt.Sprintf("/criteria/%d", i)
+		var c CriterionSpec
+		if err := json.Unmarshal(raw, &c); err != nil {
+			var te *json.UnmarshalTypeError
+			if !errors.As(err, &te) {
+				continue // the schema reported it
+			}
+		}
+		c.Raw, c.Pointer = raw, ptr
+		s.Criteria = append(s.Criteria, c)
+		if j, dup := first[c.Name]; dup && c.Name != "" {
+			line, _ := src.pos.at(fmt.Sprintf("/criteria/%d", j), false)
+			probs = append(probs, src.problem(ptr+"/name", false, "duplicate criterion name %q (first used at line %d)", c.Name, line))
+			continue
+		}
+		first[c.Name] = i
+		if opts.Criterion != nil && c.Type != "" {
+			if err := opts.Criterion(c, s.Dir); err != nil {
+				probs = append(probs, src.fieldProblem(ptr, err))
+			}
+		}
+	}
+	return probs
+}
+
+func checkGates(src *source, s *Suite, cli []string) []Problem {
+	var probs []Problem
+	parse := func(exprs []string, at func(int) (string, int)) []Gate {
+		var out []Gate
+		for i, e := range exprs {
+			g, err := ParseGate(e)
+			if err != nil {
+				file, _ := at(i)
+				if file == "" {
+					probs = append(probs, src.problem(fmt.Sprintf("/gate/%d", i), false, "%s", err))
+				} else {
+					probs = append(probs, Problem{File: file, Msg: err.Error()})
+				}
+				continue
+			}
+			if name, _, ok := g.Criterion(); ok && !hasCriterion(s, name) {
+				msg := fmt.Sprintf("gate %q names criterion %q, which the suite does not define (it has: %s)", e, name, criterionNames(s))
+				if file, _ := at(i); file == "" {
+					probs = append(probs, src.problem(fmt.Sprintf("/gate/%d", i), false, "%s", msg))
+				} else {
+					probs = append(probs, Problem{File: file, Msg: msg})
+				}
+				continue
+			}
+			out = append(out, g)
+		}
+		return out
+	}
+	base := parse(s.Gate, func(int) (string, int) { return "", 0 })
+	over := parse(cli, func(int) (string, int) { return "--gate", 0 })
+	s.Gates = MergeGates(base, over)
+	return probs
+}
+
+func hasCriterion(s *Suite, name string) bool {
+	for _, c := range s.Criteria {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func criterionNames(s *Suite) string {
+	names := make([]string, len(s.Criteria))
+	for i, c := range s.Criteria {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// FormatOf returns the dataset format of a file from its extension.
+func FormatOf(path string) (string, bool) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".ndjson":
+		return FormatJSONL, true
+	case ".csv":
+		return FormatCSV, true
+	case ".json":
+		return FormatJSON, true
+	}
+	return "", false
+}
+
+func checkDataset(src *source, s *Suite) []Problem {
+	d := &s.Dataset
+	switch {
+	case d.Path != "" && d.Cases != nil:
+		return []Problem{src.problem("/dataset/cases", true, "give either path or cases, not both")}
+	case d.Path == "" && d.Cases == nil:
+		return []Problem{src.problem("/dataset", false, "expected path (a dataset file) or cases (inline cases)")}
+	case d.Path == "":
+		if d.Format != "" {
+			return []Problem{src.problem("/dataset/format", true, "format applies only to a dataset file (path)")}
+		}
+		return nil
+	}
+	var probs []Problem
+	if d.Format == "" {
+		f, ok := FormatOf(d.Path)
+		if !ok {
+			probs = append(probs, src.problem("/dataset/path", false, "cannot tell the format of %q from its extension: expected .jsonl, .ndjson, .csv or .json, or set format", d.Path))
+		}
+		d.Format = f
+	}
+	full := s.Resolve(d.Path)
+	if st, err := os.Stat(full); err != nil {
+		probs = append(probs, src.problem("/dataset/path", false, "dataset %s: %s", full, readError(err)))
+	} else if st.IsDir() {
+		probs = append(probs, src.problem("/dataset/path", false, "dataset %s is a folder, expected a file", full))
+	}
+	return probs
+}
+
+// Resolve returns path relative to the suite's folder, unless it is absolute.
+func (s *Suite) Resolve(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(s.Dir, path)
+}
+
+// decodeStrict decodes data into v, rejecting unknown fields.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}

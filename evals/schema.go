@@ -1,0 +1,214 @@
+package evals
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/xeipuuv/gojsonschema"
+)
+
+// SchemaJSON is the JSON Schema (draft-07) of a suite file, as `rubric schema`
+// prints it.
+//
+//go:embed schema.json
+var SchemaJSON []byte
+
+// ConfigSchemaJSON returns the JSON Schema of the project config file: the
+// suite schema's definitions, rooted at the config definition.
+func ConfigSchemaJSON() []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(SchemaJSON, &doc); err != nil {
+		panic(err) // the embedded schema is checked by tests
+	}
+	out := map[string]any{
+		"$schema":     doc["$schema"],
+		"title":       "rubric project config",
+		"description": "Targets shared by the suites of a project (rubric.config.json).",
+		"definitions": doc["definitions"],
+		"$ref":        "#/definitions/config",
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// TargetSchemaJSON returns the JSON Schema of one target object.
+func TargetSchemaJSON() []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(SchemaJSON, &doc); err != nil {
+		panic(err)
+	}
+	b, err := json.Marshal(map[string]any{"definitions": doc["definitions"], "$ref": "#/definitions/target"})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+type schemas struct {
+	suite, config, target *gojsonschema.Schema
+}
+
+var compiled = sync.OnceValues(func() (*schemas, error) {
+	var s schemas
+	var err error
+	if s.suite, err = gojsonschema.NewSchema(gojsonschema.NewBytesLoader(SchemaJSON)); err != nil {
+		return nil, fmt.Errorf("suite schema: %w", err)
+	}
+	if s.config, err = gojsonschema.NewSchema(gojsonschema.NewBytesLoader(ConfigSchemaJSON())); err != nil {
+		return nil, fmt.Errorf("config schema: %w", err)
+	}
+	if s.target, err = gojsonschema.NewSchema(gojsonschema.NewBytesLoader(TargetSchemaJSON())); err != nil {
+		return nil, fmt.Errorf("target schema: %w", err)
+	}
+	return &s, nil
+})
+
+// composite errors only restate the errors found inside them.
+var compositeErrors = map[string]bool{
+	"number_any_of":  true,
+	"number_one_of":  true,
+	"number_all_of":  true,
+	"condition_then": true,
+	"condition_else": true,
+}
+
+// validate checks doc against schema and reports each violation at its
+// position. base is a pointer prefix, for documents that are part of a file.
+func validate(schema *gojsonschema.Schema, file string, doc gojsonschema.JSONLoader, pos *positions, base string) []Problem {
+	res, err := schema.Validate(doc)
+	if err != nil {
+		return []Problem{{File: file, Msg: "schema validation: " + err.Error()}}
+	}
+	var out []Problem
+	seen := map[string]bool{}
+	errs := res.Errors()
+	for _, e := range errs {
+		if compositeErrors[e.Type()] && len(errs) > 1 {
+			continue
+		}
+		ptr := base + contextPointer(e.Context())
+		key := false
+		msg := e.Description()
+		switch e.Type() {
+		case "additional_property_not_allowed":
+			prop := fmt.Sprint(e.Details()["property"])
+			ptr += "/" + escapePointer(prop)
+			key = true
+			msg = fmt.Sprintf("unknown field %q%s", prop, allowedFields(e))
+		case "required":
+			msg = fmt.Sprintf("missing required field %q", e.Details()["property"])
+		case "invalid_type":
+			msg = fmt.Sprintf("expected %s, got %s", e.Details()["expected"], e.Details()["given"])
+		case "enum":
+			msg = fmt.Sprintf("got %s, expected one of %s", jsonText(e.Value()), e.Details()["allowed"])
+		case "condition_then", "condition_else":
+			continue
+		}
+		p := pos.problem(file, ptr, key, "%s", msg)
+		if s := p.String(); !seen[s] {
+			seen[s] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// allowedFields lists the fields the object's schema defines, as a hint.
+func allowedFields(e gojsonschema.ResultError) string {
+	// gojsonschema does not expose the schema of the failing object; the field
+	// names come from the suite schema's definitions by the object's path.
+	names := fieldsAt(contextPointer(e.Context()))
+	if len(names) == 0 {
+		return ""
+	}
+	return "; expected one of: " + strings.Join(names, ", ")
+}
+
+var definitionFields = sync.OnceValue(func() map[string][]string {
+	var doc struct {
+		Properties  map[string]json.RawMessage `json:"properties"`
+		Definitions map[string]struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"definitions"`
+	}
+	if err := json.Unmarshal(SchemaJSON, &doc); err != nil {
+		panic(err)
+	}
+	out := map[string][]string{"suite": keys(doc.Properties)}
+	for name, d := range doc.Definitions {
+		out[name] = keys(d.Properties)
+	}
+	return out
+})
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fieldsAt guesses which definition describes the object at ptr from the
+// shape of the path: /criteria/N is a criterion, /targets/N a target, and so on.
+func fieldsAt(ptr string) []string {
+	segs := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	last := func(n int) string {
+		if len(segs) < n {
+			return ""
+		}
+		return segs[len(segs)-n]
+	}
+	defs := definitionFields()
+	switch {
+	case ptr == "":
+		return defs["suite"]
+	case last(1) == "dataset":
+		return defs["dataset"]
+	case last(2) == "criteria":
+		return defs["criterion"]
+	case last(1) == "extract":
+		return defs["extract"]
+	case last(2) == "targets":
+		return defs["target"]
+	case last(1) == "params":
+		return defs["params"]
+	case last(2) == "messages":
+		return defs["message"]
+	}
+	return nil
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// contextPointer turns a gojsonschema context ("(root)", "criteria", "2") into
+// a JSON pointer ("/criteria/2").
+func contextPointer(c *gojsonschema.JsonContext) string {
+	if c == nil {
+		return ""
+	}
+	segs := strings.Split(c.String("\x00"), "\x00")
+	var b strings.Builder
+	for i, s := range segs {
+		if i == 0 && s == gojsonschema.STRING_CONTEXT_ROOT {
+			continue
+		}
+		b.WriteString("/")
+		b.WriteString(escapePointer(s))
+	}
+	return b.String()
+}

@@ -1,0 +1,288 @@
+package evals
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/xeipuuv/gojsonschema"
+)
+
+// targetDef is a target as defined in a file, before overrides.
+type targetDef struct {
+	name string
+	raw  json.RawMessage
+	src  *source
+	ptr  string
+}
+
+// override is one --set NAME.FIELD=VALUE.
+type override struct {
+	arg   string
+	name  string
+	field []string
+	value any
+}
+
+func parseOverride(arg string) (override, error) {
+	o := override{arg: arg}
+	lhs, val, ok := strings.Cut(arg, "=")
+	name, field, ok2 := strings.Cut(lhs, ".")
+	if !ok || !ok2 || name == "" || field == "" {
+		return o, fmt.Errorf("--set %q: expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'", arg)
+	}
+	o.name, o.field = name, strings.Split(field, ".")
+	if err := json.Unmarshal([]byte(val), &o.value); err != nil {
+		o.value = val // not JSON: a plain string
+	}
+	return o, nil
+}
+
+func (o override) applies(name string) bool { return o.name == "*" || o.name == name }
+
+func setPath(m map[string]any, path []string, v any) {
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+}
+
+// findConfig returns the project config's path, or "" when there is none.
+func findConfig(explicit, suiteDir string) string {
+	if explicit != "" {
+		return explicit
+	}
+	for _, dir := range []string{suiteDir, "."} {
+		p := filepath.Join(dir, ConfigFile)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// loadConfig reads the project config's targets.
+func loadConfig(path string) (map[string]targetDef, []Problem) {
+	src, probs := readSource(path)
+	if src == nil {
+		return nil, probs
+	}
+	sc, err := compiled()
+	if err != nil {
+		return nil, []Problem{{File: path, Msg: err.Error()}}
+	}
+	if probs := validate(sc.config, path, gojsonschema.NewBytesLoader(src.data), src.pos, ""); len(probs) > 0 {
+		return nil, probs
+	}
+	var cfg struct {
+		Targets map[string]json.RawMessage `json:"targets"`
+	}
+	if err := json.Unmarshal(src.data, &cfg); err != nil {
+		return nil, []Problem{src.problem("", false, "%s", err)}
+	}
+	defs := map[string]targetDef{}
+	for name, raw := range cfg.Targets {
+		ptr := "/targets/" + escapePointer(name)
+		var t struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(raw, &t)
+		if t.Name != "" && t.Name != name {
+			probs = append(probs, src.problem(ptr+"/name", false, "name %q differs from the target's key %q: drop name, the key is the name", t.Name, name))
+		}
+		defs[name] = targetDef{name: name, raw: raw, src: src, ptr: ptr}
+	}
+	return defs, probs
+}
+
+func resolveTargets(src *source, s *Suite, refs []json.RawMessage, opts LoadOptions) ([]TargetSpec, []Problem) {
+	var probs []Problem
+	defs := map[string]targetDef{}
+	if cfgPath := findConfig(opts.ConfigPath, s.Dir); cfgPath != "" {
+		cfg, p := loadConfig(cfgPath)
+		probs = append(probs, p...)
+		for k, v := range cfg {
+			defs[k] = v
+		}
+	}
+	var chosen []targetDef
+	for i, raw := range refs {
+		ptr := fmt.Sprintf("/targets/%d", i)
+		var name string
+		if json.Unmarshal(raw, &name) == nil {
+			d, ok := defs[name]
+			if !ok && len(opts.Targets) == 0 {
+				probs = append(probs, src.problem(ptr, false, "unknown target %q: %s", name, available(defs)))
+				continue
+			}
+			if ok {
+				chosen = append(chosen, d)
+			}
+			continue
+		}
+		var t struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(raw, &t) != nil {
+			continue // the schema reported it
+		}
+		if t.Name == "" {
+			probs = append(probs, src.problem(ptr, false, "an inline target needs a name"))
+			continue
+		}
+		if prev, dup := defs[t.Name]; dup && prev.src != src {
+			probs = append(probs, src.problem(ptr+"/name", false, "target %q is also defined in %s: rename one", t.Name, prev.src.file))
+			continue
+		}
+		d := targetDef{name: t.Name, raw: raw, src: src, ptr: ptr}
+		defs[t.Name] = d
+		chosen = append(chosen, d)
+	}
+	if len(opts.Targets) > 0 {
+		chosen = chosen[:0]
+		for _, name := range opts.Targets {
+			d, ok := defs[name]
+			if !ok {
+				probs = append(probs, Problem{File: "--target", Msg: fmt.Sprintf("unknown target %q: %s", name, available(defs))})
+				continue
+			}
+			chosen = append(chosen, d)
+		}
+	}
+	if len(chosen) == 0 && len(probs) == 0 && opts.RequireTargets {
+		probs = append(probs, Problem{File: src.file, Msg: "no targets to run: list them in the suite's targets, define them in " + ConfigFile + ", or pass --target NAME"})
+	}
+
+	var overrides []override
+	for _, arg := range opts.Overrides {
+		o, err := parseOverride(arg)
+		if err != nil {
+			probs = append(probs, Problem{File: "--set", Msg: err.Error()})
+			continue
+		}
+		matched := false
+		for _, d := range chosen {
+			matched = matched || o.applies(d.name)
+		}
+		if !matched {
+			probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("--set %q: no target %q is being run (running: %s)", arg, o.name, chosenNames(chosen))})
+			continue
+		}
+		overrides = append(overrides, o)
+	}
+
+	var out []TargetSpec
+	seen := map[string]bool{}
+	for _, d := range chosen {
+		if seen[d.name] {
+			probs = append(probs, Problem{File: d.src.file, Msg: fmt.Sprintf("target %q is listed twice", d.name)})
+			continue
+		}
+		seen[d.name] = true
+		spec, p := buildTarget(d, overrides, opts)
+		probs = append(probs, p...)
+		if spec != nil {
+			out = append(out, *spec)
+		}
+	}
+	return out, probs
+}
+
+func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSpec, []Problem) {
+	raw := d.raw
+	overridden := map[string]string{} // top-level field -> the --set that changed it
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, nil // the schema reported it
+	}
+	for _, o := range overrides {
+		if o.applies(d.name) {
+			setPath(m, o.field, o.value)
+			overridden[o.field[0]] = o.arg
+		}
+	}
+	delete(m, "name")
+	if len(overridden) > 0 {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, []Problem{{File: "--set", Msg: err.Error()}}
+		}
+		raw = b
+		sc, err := compiled()
+		if err != nil {
+			return nil, []Problem{{File: "--set", Msg: err.Error()}}
+		}
+		res, err := sc.target.Validate(gojsonschema.NewBytesLoader(raw))
+		if err != nil {
+			return nil, []Problem{{File: "--set", Msg: err.Error()}}
+		}
+		var probs []Problem
+		for _, e := range res.Errors() {
+			if compositeErrors[e.Type()] {
+				continue
+			}
+			probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("target %q after --set: %s: %s", d.name, displayPath(contextPointer(e.Context())), e.Description())})
+		}
+		if len(probs) > 0 {
+			return nil, probs
+		}
+	} else {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, []Problem{d.src.problem(d.ptr, false, "%s", err)}
+		}
+		raw = b
+	}
+	var spec TargetSpec
+	if err := decodeStrict(raw, &spec); err != nil {
+		// The schema has reported the problem at its position already.
+		return nil, nil
+	}
+	spec.Name = d.name
+	spec.Dir = filepath.Dir(d.src.file)
+	spec.Source = d.src.file
+	if opts.Target != nil {
+		if err := opts.Target(spec); err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				if arg, ok := overridden[strings.Split(fe.Field, ".")[0]]; ok {
+					return nil, []Problem{{File: "--set", Msg: fmt.Sprintf("target %q after --set %s: %s", d.name, arg, fe)}}
+				}
+			}
+			return nil, []Problem{d.src.fieldProblem(d.ptr, err)}
+		}
+	}
+	return &spec, nil
+}
+
+func available(defs map[string]targetDef) string {
+	if len(defs) == 0 {
+		return "no targets are defined (define them in " + ConfigFile + " or inline in the suite)"
+	}
+	names := make([]string, 0, len(defs))
+	for n := range defs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return "expected one of " + strings.Join(names, ", ")
+}
+
+func chosenNames(ds []targetDef) string {
+	names := make([]string, len(ds))
+	for i, d := range ds {
+		names[i] = d.name
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}

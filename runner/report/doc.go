@@ -1,0 +1,4 @@
+// Package report writes a run's results and summary for people and machines:
+// the JSONL journal of results (one line each, written as they complete), the
+// JSON report (versioned by evals.ReportVersion) and the terminal summary.
+package report

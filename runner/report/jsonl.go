@@ -1,0 +1,71 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+// JSONL writes one result per line as each completes. Each line goes to the
+// file in one write, so a crash leaves at most one torn last line and every
+// earlier result intact.
+type JSONL struct {
+	f   *os.File
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var _ runner.Sink = (*JSONL)(nil)
+
+// CreateJSONL creates the results file at path; it fails if the file exists.
+func CreateJSONL(path string) (*JSONL, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	j := &JSONL{f: f}
+	j.enc = json.NewEncoder(&j.buf)
+	j.enc.SetEscapeHTML(false)
+	return j, nil
+}
+
+// Write appends r as one line.
+func (j *JSONL) Write(r *evals.Result) error {
+	j.buf.Reset()
+	if err := j.enc.Encode(r); err != nil {
+		return fmt.Errorf("case %s: %w", r.CaseID, err)
+	}
+	_, err := j.f.Write(j.buf.Bytes())
+	return err
+}
+
+// Close flushes the file to disk and closes it.
+func (j *JSONL) Close() error {
+	serr := j.f.Sync()
+	if err := j.f.Close(); err != nil {
+		return err
+	}
+	return serr
+}
+
+// WriteJSON writes the summary as the JSON report at path, replacing the file
+// atomically so a reader never sees half a report.
+func WriteJSON(path string, s *evals.Summary) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, append(b, '\n'))
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,334 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// CaseSource yields cases one at a time and io.EOF after the last.
+// datasets.Reader is one.
+type CaseSource interface {
+	Next() (*evals.Case, error)
+	Close() error
+}
+
+// Target is a target ready to run.
+type Target struct {
+	Spec     evals.TargetSpec
+	Provider Provider
+}
+
+// Criterion is a criterion ready to score.
+type Criterion struct {
+	Spec   evals.CriterionSpec
+	Scorer Scorer
+}
+
+// Sink receives every result as it completes, from a single goroutine.
+type Sink interface {
+	Write(r *evals.Result) error
+}
+
+// Progress is the run's state after a result, for progress displays.
+type Progress struct {
+	Done   int
+	Total  int // 0 when unknown
+	Errors int
+}
+
+// Options are everything a run needs.
+type Options struct {
+	RunID    string
+	Suite    *evals.Suite
+	Targets  []Target
+	Criteria []Criterion
+	// Open opens the dataset; each target reads it on its own, at its own pace.
+	Open func() (CaseSource, error)
+	Sink Sink
+	// Total is the number of results expected, for progress; 0 when unknown.
+	Total    int
+	Progress func(Progress)
+	// Grace is how long requests in flight may finish after ctx is canceled.
+	// Results that complete within it are kept; the rest are not recorded.
+	Grace time.Duration
+	// Now is the clock, for tests; time.Now by default.
+	Now func() time.Time
+}
+
+// ErrInterrupted is returned, wrapped, when ctx was canceled before the run
+// finished. The summary returned with it covers the results completed.
+var ErrInterrupted = errors.New("run interrupted")
+
+type job struct {
+	c      *evals.Case
+	target int
+	repeat int
+}
+
+// Run sends every case to every target, scores the responses, passes each
+// result to the sink and returns the aggregates. A failed request is a result
+// like any other; only a dataset or sink failure stops the run. When ctx is
+// canceled no new request starts, requests in flight get opts.Grace to finish,
+// and Run returns the summary of what completed with ErrInterrupted.
+func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	sum := &evals.Summary{
+		ReportVersion: evals.ReportVersion,
+		RunID:         opts.RunID,
+		Suite:         opts.Suite.Name,
+		SuiteVersion:  opts.Suite.Version,
+		SuitePath:     opts.Suite.Path,
+		Started:       now().UTC(),
+	}
+	aggs := make([]*aggregate, len(opts.Targets))
+	for i, t := range opts.Targets {
+		aggs[i] = newAggregate(t.Spec, opts.Criteria)
+	}
+
+	// Requests get their own context: canceling ctx stops dispatch at once but
+	// lets requests in flight finish within the grace period.
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+	stopGrace := context.AfterFunc(ctx, func() {
+		time.AfterFunc(opts.Grace, cancelReqs)
+	})
+	defer stopGrace()
+
+	// runCtx stops dispatch: on interrupt, or when results can no longer be written.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	results := make(chan done, 256)
+	g, gctx := errgroup.WithContext(runCtx)
+	for ti := range opts.Targets {
+		jobs := make(chan job, opts.Targets[ti].Spec.ConcurrencyOr())
+		g.Go(func() error {
+			defer close(jobs)
+			return produce(gctx, opts, ti, jobs)
+		})
+		for range opts.Targets[ti].Spec.ConcurrencyOr() {
+			g.Go(func() error {
+				for j := range jobs {
+					if gctx.Err() != nil {
+						continue // stopped: drain without sending
+					}
+					r := execute(reqCtx, opts, j)
+					if r == nil {
+						continue
+					}
+					// The collector reads until the channel closes, so a
+					// completed result is always delivered, even when stopping.
+					results <- done{r, ti}
+				}
+				return nil
+			})
+		}
+	}
+	waitErr := make(chan error, 1)
+	go func() {
+		waitErr <- g.Wait()
+		close(results)
+	}()
+
+	var sinkErr error
+	p := Progress{Total: opts.Total}
+	for d := range results {
+		r := d.r
+		if sinkErr != nil {
+			continue
+		}
+		if err := opts.Sink.Write(r); err != nil {
+			sinkErr = fmt.Errorf("writing results: %w", err)
+			stopRun()
+			cancelReqs()
+			continue
+		}
+		aggs[d.target].add(r)
+		p.Done++
+		if r.Status == evals.StatusError {
+			p.Errors++
+		}
+		if opts.Progress != nil {
+			opts.Progress(p)
+		}
+	}
+	err := <-waitErr
+	sum.Finished = now().UTC()
+	for _, a := range aggs {
+		sum.Targets = append(sum.Targets, a.summary())
+	}
+	sum.Gate = CheckGates(opts.Suite.Gates, sum.Targets)
+	switch {
+	case sinkErr != nil:
+		return sum, sinkErr
+	case ctx.Err() != nil:
+		sum.Interrupted = true
+		return sum, fmt.Errorf("%w: %d results completed", ErrInterrupted, p.Done)
+	case err != nil:
+		return sum, err
+	}
+	sum.Complete = true
+	return sum, nil
+}
+
+// done is a completed result on its way to the collector.
+type done struct {
+	r      *evals.Result
+	target int
+}
+
+// produce reads the dataset and queues a job per case for target ti.
+func produce(ctx context.Context, opts Options, ti int, jobs chan<- job) error {
+	src, err := opts.Open()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	for {
+		c, err := src.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case jobs <- job{c: c, target: ti}:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// execute runs one job: render, request, score. It returns nil when the
+// request was cut short by an interrupt, so that it is not recorded as done.
+func execute(ctx context.Context, opts Options, j job) *evals.Result {
+	t := opts.Targets[j.target]
+	r := &evals.Result{
+		RunID:    opts.RunID,
+		CaseID:   j.c.ID,
+		Target:   t.Spec.Name,
+		Repeat:   j.repeat,
+		Vars:     j.c.Vars,
+		Expected: j.c.Expected,
+		Tags:     j.c.Tags,
+	}
+	msgs, err := Render(opts.Suite, j.c)
+	if err != nil {
+		r.Status = evals.StatusError
+		r.Error = &evals.ResultError{Kind: evals.ErrKindRender, Message: err.Error()}
+		return r
+	}
+	req := &Request{Target: t.Spec.Name, CaseID: j.c.ID, Repeat: j.repeat, Messages: msgs}
+	start := time.Now()
+	resp, err := t.Provider.Complete(ctx, req)
+	elapsed := time.Since(start)
+	if err != nil {
+		re := AsResultError(err)
+		if re.Kind == evals.ErrKindCanceled {
+			return nil
+		}
+		var pe *ProviderError
+		if errors.As(err, &pe) {
+			r.Request = pe.Sent
+		}
+		r.LatencyMS = ms(elapsed)
+		r.Status = evals.StatusError
+		r.Error = re
+		return r
+	}
+	r.Request = resp.Sent
+	r.Output = resp.Text
+	r.Finish = resp.Finish
+	r.Usage = resp.Usage
+	r.LatencyMS = ms(elapsed)
+	if resp.Latency > 0 {
+		r.LatencyMS = ms(resp.Latency)
+	}
+	in := &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp}
+	r.Scores = make([]evals.Score, len(opts.Criteria))
+	for i, c := range opts.Criteria {
+		v := c.Scorer.Score(ctx, in)
+		r.Scores[i] = evals.Score{
+			Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr(),
+			Score: v.Score, Pass: v.Pass && !v.Unscored, Unscored: v.Unscored, Reason: v.Reason,
+		}
+	}
+	r.Score, r.Status = CaseVerdict(opts.Suite, r.Scores)
+	return r
+}
+
+func ms(d time.Duration) float64 {
+	return math.Round(float64(d)/float64(time.Microsecond)) / 1000
+}
+
+// Render fills the suite's message templates for a case.
+func Render(s *evals.Suite, c *evals.Case) ([]evals.Message, error) {
+	msgs := make([]evals.Message, len(s.Messages))
+	scope := evals.CaseScope{Case: c}
+	for i, m := range s.Messages {
+		text, err := s.Templates[i].Render(scope)
+		if err != nil {
+			return nil, fmt.Errorf("messages[%d]: %w", i, err)
+		}
+		msgs[i] = evals.Message{Role: m.Role, Content: text}
+	}
+	return msgs, nil
+}
+
+// CaseVerdict turns criterion scores into the case's score and status. The score
+// is the weighted mean over the criteria that scored; the status follows the
+// suite's case_pass mode. A case no criterion could score is unscored.
+func CaseVerdict(s *evals.Suite, scores []evals.Score) (*float64, evals.Status) {
+	var sum, weights float64
+	scored, failed, unscored := 0, 0, 0
+	for _, sc := range scores {
+		if sc.Unscored {
+			unscored++
+			continue
+		}
+		scored++
+		sum += sc.Score * sc.Weight
+		weights += sc.Weight
+		if !sc.Pass {
+			failed++
+		}
+	}
+	if scored == 0 {
+		return nil, evals.StatusUnscored
+	}
+	var mean float64
+	if weights > 0 {
+		mean = sum / weights
+	} else {
+		for _, sc := range scores {
+			if !sc.Unscored {
+				mean += sc.Score
+			}
+		}
+		mean /= float64(scored)
+	}
+	if s.CasePass == evals.CasePassScore {
+		if mean >= *s.PassScore-1e-12 {
+			return &mean, evals.StatusPassed
+		}
+		return &mean, evals.StatusFailed
+	}
+	switch {
+	case failed > 0:
+		return &mean, evals.StatusFailed
+	case unscored > 0:
+		return &mean, evals.StatusUnscored
+	}
+	return &mean, evals.StatusPassed
+}
