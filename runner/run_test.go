@@ -1,0 +1,423 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// cases is an in-memory CaseSource.
+type cases struct {
+	list []*evals.Case
+	i    int
+	err  error // returned after the list, instead of io.EOF
+}
+
+func (c *cases) Next() (*evals.Case, error) {
+	if c.i < len(c.list) {
+		c.i++
+		return c.list[c.i-1], nil
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	return nil, io.EOF
+}
+func (c *cases) Close() error { return nil }
+
+func makeCases(n int) []*evals.Case {
+	out := make([]*evals.Case, n)
+	for i := range out {
+		out[i] = &evals.Case{ID: fmt.Sprintf("c%03d", i), Vars: map[string]any{"q": fmt.Sprint(i)}}
+	}
+	return out
+}
+
+// echo answers "answer-Q" for the case's variable, or fails as told.
+type echo struct {
+	calls atomic.Int64
+	fail  func(req *Request) error
+	delay time.Duration
+}
+
+func (e *echo) Complete(ctx context.Context, req *Request) (*Response, error) {
+	e.calls.Add(1)
+	if e.delay > 0 {
+		select {
+		case <-time.After(e.delay):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("echo: %w", ctx.Err())
+		}
+	}
+	if e.fail != nil {
+		if err := e.fail(req); err != nil {
+			return nil, err
+		}
+	}
+	text := strings.TrimPrefix(req.Messages[0].Content, "Q: ")
+	return &Response{Text: "answer-" + text, Usage: evals.Usage{PromptTokens: 3, CompletionTokens: 2, TotalTokens: 5},
+		Sent: &evals.Request{URL: "echo://", Body: []byte(`{}`)}}, nil
+}
+
+// even passes outputs whose number is even; unscored when it ends in 5.
+type even struct{}
+
+func (even) Score(_ context.Context, in *Input) Verdict {
+	var n int
+	fmt.Sscanf(strings.TrimPrefix(in.Output, "answer-"), "%d", &n)
+	switch {
+	case n%10 == 5:
+		return Verdict{Unscored: true, Reason: "ends in 5"}
+	case n%2 == 0:
+		return Verdict{Score: 1, Pass: true}
+	}
+	return Verdict{Score: 0, Reason: "odd"}
+}
+
+type always struct{ v Verdict }
+
+func (a always) Score(context.Context, *Input) Verdict { return a.v }
+
+// memSink keeps every result.
+type memSink struct {
+	mu      sync.Mutex
+	results []*evals.Result
+	failAt  int
+}
+
+func (m *memSink) Write(r *evals.Result) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failAt > 0 && len(m.results)+1 >= m.failAt {
+		return errors.New("disk full")
+	}
+	m.results = append(m.results, r)
+	return nil
+}
+
+func testSuite(t *testing.T, gates ...string) *evals.Suite {
+	t.Helper()
+	s := &evals.Suite{Name: "t", Messages: []evals.Message{{Role: "user", Content: "Q: {{ q }}"}}, CasePass: evals.CasePassAll}
+	s.Templates = []*evals.Template{evals.MustParseTemplate(s.Messages[0].Content)}
+	for _, g := range gates {
+		pg, err := evals.ParseGate(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Gates = append(s.Gates, pg)
+	}
+	return s
+}
+
+func crit(name string, sc Scorer) Criterion {
+	return Criterion{Spec: evals.CriterionSpec{Name: name, Type: "test"}, Scorer: sc}
+}
+
+func target(name string, p Provider, conc int) Target {
+	return Target{Spec: evals.TargetSpec{Name: name, Provider: "test", Concurrency: conc}, Provider: p}
+}
+
+func TestRunCountsEveryCaseOnceAndAggregates(t *testing.T) {
+	list := makeCases(100)
+	p := &echo{fail: func(r *Request) error {
+		if r.CaseID == "c007" || r.CaseID == "c042" {
+			return &ProviderError{Kind: evals.ErrKindHTTP, Status: 500, Message: "boom"}
+		}
+		return nil
+	}}
+	sink := &memSink{}
+	s := testSuite(t, "pass_rate >= 0.4", "criteria.even.mean >= 0.6", "error_rate <= 0.01")
+	sum, err := Run(context.Background(), Options{
+		RunID: "r1", Suite: s,
+		Targets:  []Target{target("a", p, 7), target("b", &echo{}, 3)},
+		Criteria: []Criterion{crit("even", even{})},
+		Open:     func() (CaseSource, error) { return &cases{list: list}, nil },
+		Sink:     sink,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(sink.results); got != 200 {
+		t.Fatalf("results = %d, want 200", got)
+	}
+	seen := map[string]int{}
+	for _, r := range sink.results {
+		seen[r.Target+"/"+r.CaseID]++
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%s recorded %d times", k, n)
+		}
+	}
+	// Of 100 cases: numbers ending in 5 (10) are unscored, 50 even pass, 40
+	// odd fail; on a, c007 (odd) and c042 (even) error instead.
+	a := sum.Targets[0]
+	want := evals.TargetSummary{Cases: 100, Passed: 49, Failed: 39, Errored: 2, Unscored: 10}
+	if a.Cases != want.Cases || a.Passed != want.Passed || a.Failed != want.Failed || a.Errored != want.Errored || a.Unscored != want.Unscored {
+		t.Errorf("target a counts = %+v", a)
+	}
+	if a.Errors["http_status"] != 2 {
+		t.Errorf("errors by kind = %v", a.Errors)
+	}
+	if a.PassRate != 0.49 || a.ErrorRate != 0.02 || a.UnscoredRate != 0.1 {
+		t.Errorf("rates = %v %v %v", a.PassRate, a.ErrorRate, a.UnscoredRate)
+	}
+	if a.Usage.TotalTokens != 98*5 {
+		t.Errorf("tokens = %d", a.Usage.TotalTokens)
+	}
+	c := a.Criteria[0]
+	if c.N != 88 || c.Passed != 49 || c.Unscored != 10 {
+		t.Errorf("criterion = %+v", c)
+	}
+	if got, want := c.Mean, 49.0/88; got != want {
+		t.Errorf("criterion mean = %v, want %v", got, want)
+	}
+	b := sum.Targets[1]
+	if b.Passed != 50 || b.Failed != 40 || b.Unscored != 10 || b.Errored != 0 {
+		t.Errorf("target b = %+v", b)
+	}
+	if sum.Gate.Held {
+		t.Error("gate held; error_rate 0.02 > 0.01 on a should fail it")
+	}
+	var msgs []string
+	for _, g := range sum.Gate.Results {
+		if !g.Held {
+			msgs = append(msgs, g.Message)
+		}
+	}
+	wantMsgs := []string{
+		"a: criteria.even.mean >= 0.6: got 0.5568, off by 0.0432",
+		"a: error_rate <= 0.01: got 0.02, off by 0.01",
+		"b: criteria.even.mean >= 0.6: got 0.5556, off by 0.0444",
+	}
+	if strings.Join(msgs, "\n") != strings.Join(wantMsgs, "\n") {
+		t.Errorf("gate failures:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(wantMsgs, "\n"))
+	}
+	if !sum.Complete || sum.Interrupted {
+		t.Errorf("complete=%v interrupted=%v", sum.Complete, sum.Interrupted)
+	}
+}
+
+func TestRunRecordsRequestAndError(t *testing.T) {
+	sent := &evals.Request{URL: "http://x/v1/chat/completions", Body: []byte(`{"model":"m"}`)}
+	p := &echo{fail: func(*Request) error {
+		return &ProviderError{Kind: evals.ErrKindHTTP, Status: 429, Message: "slow down", Sent: sent}
+	}}
+	sink := &memSink{}
+	_, err := Run(context.Background(), Options{
+		Suite: testSuite(t), Targets: []Target{target("a", p, 1)}, Criteria: []Criterion{crit("even", even{})},
+		Open: func() (CaseSource, error) { return &cases{list: makeCases(1)}, nil }, Sink: sink,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sink.results[0]
+	if r.Status != evals.StatusError || r.Error.Kind != "http_status" || r.Error.Status != 429 || r.Error.Message != "slow down" {
+		t.Errorf("error = %+v", r.Error)
+	}
+	if r.Request != sent || r.Scores != nil || r.Score != nil {
+		t.Errorf("request %v, scores %v, score %v", r.Request, r.Scores, r.Score)
+	}
+}
+
+func TestRunRenderErrorIsAResult(t *testing.T) {
+	sink := &memSink{}
+	list := []*evals.Case{{ID: "x", Vars: map[string]any{"other": 1}}}
+	p := &echo{}
+	sum, err := Run(context.Background(), Options{
+		Suite: testSuite(t), Targets: []Target{target("a", p, 1)}, Criteria: []Criterion{crit("even", even{})},
+		Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: sink,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.calls.Load() != 0 {
+		t.Error("a case that could not be rendered was sent")
+	}
+	r := sink.results[0]
+	if r.Error == nil || r.Error.Kind != evals.ErrKindRender || r.Error.Message != `messages[0]: variable "q" is not defined for this case` {
+		t.Errorf("error = %+v", r.Error)
+	}
+	if sum.Targets[0].Errors[evals.ErrKindRender] != 1 {
+		t.Errorf("errors = %v", sum.Targets[0].Errors)
+	}
+}
+
+func TestRunDatasetErrorStopsAndKeepsResults(t *testing.T) {
+	sink := &memSink{}
+	bad := evals.Problems{{File: "d.jsonl", Line: 51, Col: 1, Msg: "invalid JSON"}}
+	sum, err := Run(context.Background(), Options{
+		Suite: testSuite(t), Targets: []Target{target("a", &echo{}, 4)}, Criteria: []Criterion{crit("even", even{})},
+		Open: func() (CaseSource, error) { return &cases{list: makeCases(50), err: bad}, nil }, Sink: sink,
+	})
+	var ps evals.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("err = %v, want the dataset's problem", err)
+	}
+	if sum == nil || sum.Complete {
+		t.Fatal("summary missing or marked complete")
+	}
+	if sum.Targets[0].Cases != len(sink.results) {
+		t.Errorf("summary counts %d, sink has %d", sum.Targets[0].Cases, len(sink.results))
+	}
+}
+
+func TestRunSinkFailureStops(t *testing.T) {
+	sink := &memSink{failAt: 10}
+	p := &echo{}
+	sum, err := Run(context.Background(), Options{
+		Suite: testSuite(t), Targets: []Target{target("a", p, 2)}, Criteria: []Criterion{crit("even", even{})},
+		Open: func() (CaseSource, error) { return &cases{list: makeCases(10000)}, nil }, Sink: sink,
+	})
+	if err == nil || !strings.Contains(err.Error(), "writing results: disk full") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := p.calls.Load(); n > 100 {
+		t.Errorf("%d requests sent after the sink failed", n)
+	}
+	if sum.Targets[0].Cases != 9 {
+		t.Errorf("summary counts %d results, want the 9 written", sum.Targets[0].Cases)
+	}
+}
+
+func TestRunInterruptKeepsCompletedAndStopsDispatch(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sink := &memSink{}
+	p := &echo{delay: 20 * time.Millisecond}
+	var once sync.Once
+	sum, err := Run(ctx, Options{
+		Suite: testSuite(t), Targets: []Target{target("a", p, 4)}, Criteria: []Criterion{crit("even", even{})},
+		Open: func() (CaseSource, error) { return &cases{list: makeCases(1000)}, nil }, Sink: sink,
+		Grace: time.Second,
+		Progress: func(pr Progress) {
+			if pr.Done >= 10 {
+				once.Do(cancel)
+			}
+		},
+	})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	if !sum.Interrupted || sum.Complete {
+		t.Errorf("interrupted=%v complete=%v", sum.Interrupted, sum.Complete)
+	}
+	// Requests in flight at the interrupt finish within the grace period and
+	// are kept: every request sent has a result, none is lost.
+	if got, sent := len(sink.results), int(p.calls.Load()); got != sent {
+		t.Errorf("%d requests sent, %d results kept", sent, got)
+	}
+	if len(sink.results) > 40 {
+		t.Errorf("%d results: dispatch went on after the interrupt", len(sink.results))
+	}
+}
+
+func TestRunInterruptAfterGraceDropsUnfinished(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sink := &memSink{}
+	p := &echo{delay: 10 * time.Second}
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := Run(ctx, Options{
+		Suite: testSuite(t), Targets: []Target{target("a", p, 4)}, Criteria: []Criterion{crit("even", even{})},
+		Open: func() (CaseSource, error) { return &cases{list: makeCases(100)}, nil }, Sink: sink,
+		Grace: 50 * time.Millisecond,
+	})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v after the grace period", d)
+	}
+	if len(sink.results) != 0 {
+		t.Errorf("%d results recorded for requests cut short", len(sink.results))
+	}
+}
+
+func TestCaseVerdict(t *testing.T) {
+	half := 0.5
+	sc := func(score float64, pass, unscored bool, w float64) evals.Score {
+		return evals.Score{Score: score, Pass: pass, Unscored: unscored, Weight: w}
+	}
+	tests := []struct {
+		name   string
+		mode   string
+		scores []evals.Score
+		score  float64
+		hasSc  bool
+		status evals.Status
+	}{
+		{"all pass", "all", []evals.Score{sc(1, true, false, 1), sc(1, true, false, 2)}, 1, true, evals.StatusPassed},
+		{"weighted mean", "all", []evals.Score{sc(1, true, false, 3), sc(0, false, false, 1)}, 0.75, true, evals.StatusFailed},
+		{"unscored excluded from mean", "all", []evals.Score{sc(1, true, false, 1), sc(0, false, true, 1)}, 1, true, evals.StatusUnscored},
+		{"fail beats unscored", "all", []evals.Score{sc(0, false, false, 1), sc(0, false, true, 1)}, 0, true, evals.StatusFailed},
+		{"nothing scored", "all", []evals.Score{sc(0, false, true, 1)}, 0, false, evals.StatusUnscored},
+		{"zero weights use plain mean", "all", []evals.Score{sc(1, true, false, 0), sc(0.5, true, false, 0)}, 0.75, true, evals.StatusPassed},
+		{"score mode passes at pass_score", "score", []evals.Score{sc(1, true, false, 1), sc(0, false, false, 1)}, 0.5, true, evals.StatusPassed},
+		{"score mode fails below", "score", []evals.Score{sc(0.4, false, false, 1)}, 0.4, true, evals.StatusFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &evals.Suite{CasePass: tt.mode, PassScore: &half}
+			got, status := CaseVerdict(s, tt.scores)
+			if status != tt.status {
+				t.Errorf("status = %s, want %s", status, tt.status)
+			}
+			if (got != nil) != tt.hasSc || got != nil && *got != tt.score {
+				t.Errorf("score = %v, want %v (present %v)", got, tt.score, tt.hasSc)
+			}
+		})
+	}
+}
+
+func TestCheckGatesNoData(t *testing.T) {
+	g := func(e string) evals.Gate {
+		pg, err := evals.ParseGate(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pg
+	}
+	targets := []evals.TargetSummary{
+		{Name: "empty"},
+		{Name: "unscored", Cases: 3, Unscored: 3, UnscoredRate: 1, Criteria: []evals.CriterionSummary{{Name: "judge", Unscored: 3}}},
+	}
+	v := CheckGates([]evals.Gate{g("pass_rate >= 0.5"), g("mean > 0.5"), g("criteria.judge.pass_rate >= 90%"), g("unscored_rate < 0.5")}, targets)
+	if v.Held {
+		t.Fatal("gates without data held")
+	}
+	want := []string{
+		"empty: pass_rate >= 0.5: no data (no case completed)",
+		"empty: mean > 0.5: no data (no case of 0 was scored)",
+		"empty: criteria.judge.pass_rate >= 90%: no data (criterion judge scored no response of the 0 cases)",
+		"empty: unscored_rate < 0.5: no data (no case completed)",
+		"unscored: pass_rate >= 0.5: got 0, off by 0.5",
+		"unscored: mean > 0.5: no data (no case of 3 was scored)",
+		"unscored: criteria.judge.pass_rate >= 90%: no data (criterion judge scored no response of the 3 cases)",
+		"unscored: unscored_rate < 0.5: got 1, off by 0.5",
+	}
+	for i, r := range v.Results {
+		if r.Message != want[i] {
+			t.Errorf("result %d = %q, want %q", i, r.Message, want[i])
+		}
+		if r.Held {
+			t.Errorf("result %d held", i)
+		}
+	}
+}
+
+func TestCheckGatesMargins(t *testing.T) {
+	pg, _ := evals.ParseGate("error_rate <= 0.05")
+	v := CheckGates([]evals.Gate{pg}, []evals.TargetSummary{{Name: "a", Cases: 100, Errored: 2, ErrorRate: 0.02}})
+	r := v.Results[0]
+	if !r.Held || r.Margin < 0.0299 || r.Margin > 0.0301 || r.Message != "a: error_rate <= 0.05: 0.02 (margin 0.03)" {
+		t.Errorf("%+v", r)
+	}
+}
