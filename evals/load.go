@@ -49,6 +49,28 @@ func (s *source) problem(ptr string, key bool, format string, args ...any) Probl
 	return s.pos.problem(s.file, ptr, key, format, args...)
 }
 
+// fieldProblems reports each error that err joins (errors.Join) with fieldProblem.
+func (s *source) fieldProblems(ptr string, err error) []Problem {
+	var out []Problem
+	for _, e := range splitErrors(err) {
+		out = append(out, s.fieldProblem(ptr, e))
+	}
+	return out
+}
+
+// splitErrors returns the errors that err joins, or err alone.
+func splitErrors(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, splitErrors(e)...)
+	}
+	return out
+}
+
 // fieldProblem reports err at ptr, or at the field it names if it is a FieldError.
 func (s *source) fieldProblem(ptr string, err error) Problem {
 	var fe *FieldError
@@ -183,7 +205,7 @@ func checkCriteria(src *source, s *Suite, raws []json.RawMessage, opts LoadOptio
 		first[c.Name] = i
 		if opts.Criterion != nil && c.Type != "" {
 			if err := opts.Criterion(c, s.Dir); err != nil {
-				probs = append(probs, src.fieldProblem(ptr, err))
+				probs = append(probs, src.fieldProblems(ptr, err)...)
 			}
 		}
 	}
@@ -255,6 +277,9 @@ func FormatOf(path string) (string, bool) {
 }
 
 func checkDataset(src *source, s *Suite) []Problem {
+	if off, ok := src.pos.values["/dataset"]; !ok || src.data[off] != '{' {
+		return nil // the schema reports a missing dataset, or one that is not an object
+	}
 	d := &s.Dataset
 	switch {
 	case d.Path != "" && d.Cases != nil:

@@ -252,13 +252,18 @@ func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSp
 	spec.Source = d.src.file
 	if opts.Target != nil {
 		if err := opts.Target(spec); err != nil {
-			var fe *FieldError
-			if errors.As(err, &fe) {
-				if arg, ok := overridden[strings.Split(fe.Field, ".")[0]]; ok {
-					return nil, []Problem{{File: "--set", Msg: fmt.Sprintf("target %q after --set %s: %s", d.name, arg, fe)}}
+			var probs []Problem
+			for _, err := range splitErrors(err) {
+				var fe *FieldError
+				if errors.As(err, &fe) {
+					if arg, ok := overridden[strings.Split(fe.Field, ".")[0]]; ok {
+						probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("target %q after --set %s: %s", d.name, arg, fe)})
+						continue
+					}
 				}
+				probs = append(probs, d.src.fieldProblem(d.ptr, err))
 			}
-			return nil, []Problem{d.src.fieldProblem(d.ptr, err)}
+			return nil, probs
 		}
 	}
 	return &spec, nil

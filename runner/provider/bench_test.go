@@ -1,0 +1,81 @@
+package provider
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+// completion300 is a chat completion of exactly 300 bytes.
+var completion300 = func() string {
+	const head = `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"`
+	const tail = `"},"finish_reason":"stop"}],"usage":{"prompt_tokens":48,"completion_tokens":20,"total_tokens":68}}`
+	return head + strings.Repeat("x", 300-len(head)-len(tail)) + tail
+}()
+
+// BenchmarkOpenAIComplete measures the whole request path against a local
+// server that answers at once, with 8 requests in flight.
+func BenchmarkOpenAIComplete(b *testing.B) {
+	const concurrency = 8
+	if len(completion300) != 300 {
+		b.Fatalf("completion is %d bytes, want 300", len(completion300))
+	}
+	body := []byte(completion300)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	p, err := NewOpenAI(evals.TargetSpec{
+		Name: "t", Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m", Concurrency: concurrency,
+		Params: &evals.Params{Temperature: ptr(0.0), MaxTokens: ptr(64)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	req := &runner.Request{Target: "t", CaseID: "c1", Messages: []evals.Message{
+		{Role: "system", Content: "Classify the support ticket into billing, bug, or other. Answer with one word."},
+		{Role: "user", Content: "I was charged twice for my subscription this month, please refund one of the charges."},
+	}}
+	b.SetParallelism(max(1, concurrency/runtime.GOMAXPROCS(0)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Complete(b.Context(), req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkOpenAIBody measures building one request body.
+func BenchmarkOpenAIBody(b *testing.B) {
+	msgs := []evals.Message{
+		{Role: "system", Content: "Classify the support ticket into billing, bug, or other. Answer with one word."},
+		{Role: "user", Content: strings.Repeat("I was charged twice.\n", 50)},
+	}
+	prefix := []byte(`{"model":"m","messages":`)
+	suffix := []byte(`,"temperature":0}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		body := make([]byte, 0, len(prefix)+messagesSize(msgs)+len(suffix))
+		body = append(body, prefix...)
+		body = appendMessages(body, msgs)
+		body = append(body, suffix...)
+		if len(body) == 0 {
+			b.Fatal(fmt.Sprint(len(body)))
+		}
+	}
+}

@@ -1,0 +1,304 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+// writeFile writes content to name in a new temporary folder and returns the
+// folder.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func replaySpec(dir, path string) evals.TargetSpec {
+	return evals.TargetSpec{Name: "gpt", Provider: "replay", Path: path, Dir: dir}
+}
+
+func complete(t *testing.T, p runner.Provider, caseID string, repeat int) (*runner.Response, error) {
+	t.Helper()
+	return p.Complete(t.Context(), &runner.Request{Target: "gpt", CaseID: caseID, Repeat: repeat, Messages: testRequest.Messages})
+}
+
+const recordings = `{"case_id":"a","target":"gpt","repeat":0,"output":"billing","finish_reason":"stop","usage":{"prompt_tokens":50,"completion_tokens":1,"total_tokens":51},"latency_ms":412.5}
+{"case_id":"a","target":"gpt","repeat":1,"output":"refund","finish_reason":"length","usage":{"prompt_tokens":50,"completion_tokens":2}}
+
+{"case_id":"a","target":"claude","repeat":0,"output":"other target"}
+{"case_id":"b","output":"any target"}
+   
+{"case_id":"c","target":"claude","output":"claude only"}
+`
+
+func TestReplay(t *testing.T) {
+	dir := writeFile(t, "rec/recordings.jsonl", recordings)
+	tests := []struct {
+		name     string
+		replayAs string
+		caseID   string
+		repeat   int
+		want     runner.Response
+		missing  bool
+	}{
+		{name: "recorded", caseID: "a", want: runner.Response{Text: "billing", Finish: "stop",
+			Usage: evals.Usage{PromptTokens: 50, CompletionTokens: 1, TotalTokens: 51}, Latency: 412500 * time.Microsecond}},
+		{name: "second repeat, total computed", caseID: "a", repeat: 1, want: runner.Response{Text: "refund", Finish: "length",
+			Usage: evals.Usage{PromptTokens: 50, CompletionTokens: 2, TotalTokens: 52}}},
+		{name: "recording without target", caseID: "b", want: runner.Response{Text: "any target"}},
+		{name: "recording without target, other repeat", caseID: "b", repeat: 1, missing: true},
+		{name: "other target's recording", caseID: "c", missing: true},
+		{name: "no fallback to repeat 0", caseID: "a", repeat: 2, missing: true},
+		{name: "replay_as", replayAs: "claude", caseID: "a", want: runner.Response{Text: "other target"}},
+		{name: "replay_as, no target", replayAs: "claude", caseID: "b", want: runner.Response{Text: "any target"}},
+		{name: "replay_as, target's own name unused", replayAs: "claude", caseID: "a", repeat: 1, missing: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := replaySpec(dir, "rec/recordings.jsonl")
+			spec.ReplayAs = tt.replayAs
+			p, err := NewReplay(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := complete(t, p, tt.caseID, tt.repeat)
+			wantSent := evals.Request{URL: "replay:rec/recordings.jsonl", Body: []byte(`{"messages":` + testMessagesJSON + `}`)}
+			if tt.missing {
+				pe := providerError(t, err)
+				want := `no recording for case "` + tt.caseID + `" (repeat ` + string(rune('0'+tt.repeat)) + `) in ` + filepath.Join(dir, "rec/recordings.jsonl")
+				if pe.Kind != evals.ErrKindReplay || pe.Message != want || pe.Retryable() {
+					t.Errorf("got Kind %q Message %q, want replay %q", pe.Kind, pe.Message, want)
+				}
+				if pe.Sent == nil || pe.Sent.URL != wantSent.URL || string(pe.Sent.Body) != string(wantSent.Body) {
+					t.Errorf("Sent = %+v, want %s %s", pe.Sent, wantSent.URL, wantSent.Body)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Text != tt.want.Text || resp.Finish != tt.want.Finish || resp.Usage != tt.want.Usage || resp.Latency != tt.want.Latency {
+				t.Errorf("got %q %q %+v %v\nwant %q %q %+v %v", resp.Text, resp.Finish, resp.Usage, resp.Latency,
+					tt.want.Text, tt.want.Finish, tt.want.Usage, tt.want.Latency)
+			}
+			if resp.Sent == nil || resp.Sent.URL != wantSent.URL || string(resp.Sent.Body) != string(wantSent.Body) {
+				t.Errorf("Sent = %+v, want %s %s", resp.Sent, wantSent.URL, wantSent.Body)
+			}
+		})
+	}
+}
+
+func TestReplayResultsFile(t *testing.T) {
+	// Lines as rubric writes them to results.jsonl, including failures.
+	results := strings.Join([]string{
+		`{"run_id":"r1","case_id":"t-1","target":"gpt","repeat":0,"vars":{"ticket":"x"},"expected":"billing","tags":["a"],"request":{"url":"http://h/v1/chat/completions","body":{"model":"m"}},"output":"billing","finish_reason":"stop","usage":{"prompt_tokens":10,"completion_tokens":1,"total_tokens":11},"latency_ms":250,"scores":[{"name":"exact","type":"equals","weight":1,"score":1,"pass":true}],"score":1,"status":"passed"}`,
+		`{"run_id":"r1","case_id":"t-2","target":"gpt","repeat":0,"output":"","usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0},"latency_ms":30000,"status":"error","error":{"kind":"timeout","message":"no response within 30s"}}`,
+		`{"run_id":"r1","case_id":"t-3","target":"gpt","repeat":0,"output":"","usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0},"latency_ms":3,"status":"error"}`,
+		`{"run_id":"r1","case_id":"t-4","target":"gpt","repeat":0,"output":"","usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0},"latency_ms":3,"error":{"kind":"http_status","status":500,"message":"boom"}}`,
+		`{"run_id":"r1","case_id":"t-5","target":"gpt","repeat":0,"output":"x","usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2},"latency_ms":1,"status":"failed","error":null,"score":0}`,
+		`{"run_id":"r1","case_id":"t-1","target":"other","repeat":0,"output":"no","usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0},"latency_ms":1,"status":"passed"}`,
+		// An errored line followed by its successful retry in a later run is no duplicate.
+		`{"run_id":"r2","case_id":"t-2","target":"gpt","repeat":0,"output":"retried","usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7},"latency_ms":9,"status":"passed"}`,
+	}, "\r\n") + "\r\n"
+	dir := writeFile(t, "results.jsonl", results)
+	p, err := NewReplay(replaySpec(dir, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]*runner.Response{
+		"t-1": {Text: "billing", Finish: "stop", Usage: evals.Usage{PromptTokens: 10, CompletionTokens: 1, TotalTokens: 11}, Latency: 250 * time.Millisecond},
+		"t-2": {Text: "retried", Usage: evals.Usage{PromptTokens: 3, CompletionTokens: 4, TotalTokens: 7}, Latency: 9 * time.Millisecond},
+		"t-3": nil,
+		"t-4": nil,
+		"t-5": {Text: "x", Usage: evals.Usage{PromptTokens: 1, CompletionTokens: 1, TotalTokens: 2}, Latency: time.Millisecond},
+	}
+	for id, w := range want {
+		resp, err := complete(t, p, id, 0)
+		if w == nil {
+			if pe := providerError(t, err); pe.Kind != evals.ErrKindReplay {
+				t.Errorf("%s: error kind %q, want replay", id, pe.Kind)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+			continue
+		}
+		if resp.Text != w.Text || resp.Finish != w.Finish || resp.Usage != w.Usage || resp.Latency != w.Latency {
+			t.Errorf("%s: got %q %q %+v %v, want %q %q %+v %v", id, resp.Text, resp.Finish, resp.Usage, resp.Latency, w.Text, w.Finish, w.Usage, w.Latency)
+		}
+	}
+	if len(p.recs) != 3 {
+		t.Errorf("%d recordings kept, want 3", len(p.recs))
+	}
+}
+
+func TestReplayFileErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		want    string // after "FILE:"
+	}{
+		{"duplicate", "{\"case_id\":\"a\",\"output\":\"x\"}\n\n{\"case_id\":\"a\",\"target\":\"gpt\",\"output\":\"y\"}\n",
+			`3: duplicate recording for case "a" (repeat 0): line 1 records it already`},
+		{"duplicate repeat", "{\"case_id\":\"a\",\"repeat\":1,\"output\":\"x\"}\n{\"case_id\":\"a\",\"repeat\":1,\"output\":\"x\"}\n",
+			`2: duplicate recording for case "a" (repeat 1): line 1 records it already`},
+		{"invalid JSON", "{\"case_id\":\"a\",\"output\":\"x\"}\n{\"case_id\":\"b\" \"output\":\"x\"}\n",
+			`2: invalid JSON at column 16: invalid character '"' after object key:value pair`},
+		{"torn last line", "{\"case_id\":\"a\",\"output\":\"x\"}\n{\"case_id\":\"b\",\"out",
+			`2: truncated last line (no newline at end of file): unexpected end of JSON input`},
+		{"incomplete line with a newline", "{\"case_id\":\"b\",\"out\n",
+			`1: invalid JSON at column 19: unexpected end of JSON input`},
+		{"missing case_id", "{\"output\":\"x\"}\n", `1: missing case_id`},
+		{"empty case_id", "{\"case_id\":\"\",\"output\":\"x\"}\n", `1: case_id is empty`},
+		{"case_id not a string", "{\"case_id\":7,\"output\":\"x\"}\n", `1: case_id: expected a string, got number`},
+		{"repeat not an integer", "{\"case_id\":\"a\",\"repeat\":1.5,\"output\":\"x\"}\n", `1: repeat: expected an integer, got number 1.5`},
+		{"usage of wrong type", "{\"case_id\":\"a\",\"output\":\"x\",\"usage\":{\"prompt_tokens\":\"5\"}}\n", `1: usage.prompt_tokens: expected an integer, got string`},
+		{"not an object", "[1,2]\n", `1: expected a JSON object, got array`},
+		{"missing output", "{\"case_id\":\"a\"}\n", `1: missing output`},
+		{"negative repeat", "{\"case_id\":\"a\",\"repeat\":-1,\"output\":\"x\"}\n", `1: repeat is -1, less than 0`},
+		{"negative latency", "{\"case_id\":\"a\",\"latency_ms\":-5,\"output\":\"x\"}\n", `1: latency_ms is -5, less than 0`},
+		{"error in another target's line", "{\"case_id\":\"a\",\"target\":\"x\"}\n", `1: missing output`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeFile(t, "r.jsonl", tt.content)
+			p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+			if err == nil {
+				t.Fatalf("NewReplay succeeded with %d recordings", len(p.recs))
+			}
+			want := "path: " + filepath.Join(dir, "r.jsonl") + ":" + tt.want
+			if err.Error() != want {
+				t.Errorf("error\n got %q\nwant %q", err.Error(), want)
+			}
+			var fe *evals.FieldError
+			if !errors.As(err, &fe) || fe.Field != "path" {
+				t.Errorf("error %T is not a FieldError for path", err)
+			}
+		})
+	}
+}
+
+func TestReplayFileEdges(t *testing.T) {
+	t.Run("last line without newline", func(t *testing.T) {
+		dir := writeFile(t, "r.jsonl", "\xef\xbb\xbf{\"case_id\":\"a\",\"output\":\"x\"}\n{\"case_id\":\"b\",\"output\":\"y\"}")
+		p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := complete(t, p, "b", 0); err != nil || resp.Text != "y" {
+			t.Errorf("got %v, %v; want y", resp, err)
+		}
+	})
+	t.Run("empty file", func(t *testing.T) {
+		dir := writeFile(t, "r.jsonl", "")
+		p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+		if err != nil || len(p.recs) != 0 {
+			t.Fatalf("got %v, want no recordings and no error", err)
+		}
+	})
+	t.Run("line longer than the read buffer", func(t *testing.T) {
+		long := strings.Repeat("é", 100_000)
+		dir := writeFile(t, "r.jsonl", `{"case_id":"a","output":"`+long+"\"}\n"+`{"case_id":"b","output":"short"}`+"\n")
+		p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := complete(t, p, "a", 0); err != nil || resp.Text != long {
+			t.Errorf("long line: %v", err)
+		}
+		if resp, err := complete(t, p, "b", 0); err != nil || resp.Text != "short" {
+			t.Errorf("line after the long one: %v, %v", resp, err)
+		}
+	})
+	t.Run("absolute path ignores Dir", func(t *testing.T) {
+		dir := writeFile(t, "r.jsonl", `{"case_id":"a","output":"x"}`+"\n")
+		p, err := NewReplay(replaySpec("/nonexistent", filepath.Join(dir, "r.jsonl")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := complete(t, p, "a", 0); err != nil || resp.Sent.URL != "replay:"+filepath.ToSlash(filepath.Join(dir, "r.jsonl")) {
+			t.Errorf("got %+v, %v", resp, err)
+		}
+	})
+}
+
+func TestReplayMissingFile(t *testing.T) {
+	dir := t.TempDir()
+	_, err := NewReplay(replaySpec(dir, "nope.jsonl"))
+	want := "path: open " + filepath.Join(dir, "nope.jsonl") + ": no such file or directory"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	var fe *evals.FieldError
+	if !errors.As(err, &fe) || fe.Field != "path" || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("error %T: want a FieldError for path wrapping fs.ErrNotExist", err)
+	}
+}
+
+func TestReplayConstructionErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		spec   evals.TargetSpec
+		fields []string
+		want   string
+	}{
+		{"missing path", evals.TargetSpec{Name: "t", Provider: "replay"}, []string{"path"},
+			`path: required by provider "replay": the JSONL file of recorded responses`},
+		{"openai fields", evals.TargetSpec{
+			Name: "t", Provider: "replay", Path: "r.jsonl",
+			BaseURL: "http://h/v1", Model: "m", APIKeyEnv: "K", Headers: map[string]string{"a": "b"},
+			Params: &evals.Params{}, ExtraBody: map[string]any{"x": 1},
+		}, []string{"base_url", "model", "api_key_env", "headers", "params", "extra_body"},
+			strings.Join([]string{
+				`base_url: field does not apply to provider "replay"`,
+				`model: field does not apply to provider "replay"`,
+				`api_key_env: field does not apply to provider "replay"`,
+				`headers: field does not apply to provider "replay"`,
+				`params: field does not apply to provider "replay"`,
+				`extra_body: field does not apply to provider "replay"`,
+			}, "\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewReplay(tt.spec)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("error\n got %v\nwant %s", err, tt.want)
+			}
+			if got := fieldsOf(err); strings.Join(got, " ") != strings.Join(tt.fields, " ") {
+				t.Errorf("FieldError fields %q, want %q", got, tt.fields)
+			}
+		})
+	}
+}
+
+func TestReplayCanceled(t *testing.T) {
+	dir := writeFile(t, "r.jsonl", `{"case_id":"a","output":"x"}`+"\n")
+	p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	resp, err := p.Complete(ctx, &runner.Request{CaseID: "a"})
+	pe := providerError(t, err)
+	if resp != nil || pe.Kind != evals.ErrKindCanceled || !errors.Is(err, context.Canceled) ||
+		pe.Message != "canceled before the recording was looked up" {
+		t.Errorf("got %v, Kind %q Message %q; want canceled wrapping context.Canceled", resp, pe.Kind, pe.Message)
+	}
+}
