@@ -1,0 +1,182 @@
+package criteria
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+var _ runner.Scorer = (*Compare)(nil)
+
+type equalsConfig struct {
+	commonConfig
+	Value json.RawMessage `json:"value"`
+}
+
+type containsConfig struct {
+	commonConfig
+	Value json.RawMessage `json:"value"`
+	Mode  string          `json:"mode"`
+}
+
+// op is how a Compare relates the output to its values.
+type op uint8
+
+const (
+	opEquals      op = iota // the output equals a value
+	opStartsWith            // the output starts with a value
+	opContainsAny           // the output contains a value
+	opContainsAll           // the output contains every value
+	opNotContains           // the output contains no value
+)
+
+// Compare is the scorer of the comparison criteria: equals, starts-with,
+// contains and not-contains. It compares the output with the values of the
+// criterion, or with the case's expected answer.
+type Compare struct {
+	common
+	op     op
+	values values
+}
+
+func newEquals(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+	var c equalsConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	return newCompare(&c.commonConfig, c.Value, opEquals, "")
+}
+
+func newStartsWith(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+	var c equalsConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	return newCompare(&c.commonConfig, c.Value, opStartsWith, "starts with")
+}
+
+func newContains(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+	var c containsConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	o := opContainsAny
+	switch c.Mode {
+	case "", "any":
+	case "all":
+		o = opContainsAll
+	default:
+		return nil, evals.FieldErrorf("mode", `unknown mode %q: expected "any" or "all"`, c.Mode)
+	}
+	return newCompare(&c.commonConfig, c.Value, o, "contains")
+}
+
+func newNotContains(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+	var c equalsConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	return newCompare(&c.commonConfig, c.Value, opNotContains, "contains")
+}
+
+func newCompare(c *commonConfig, value json.RawMessage, o op, empty string) (runner.Scorer, error) {
+	cm, err := newCommon(c)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := parseValues(value, cm.norm, empty)
+	if err != nil {
+		return nil, err
+	}
+	return &Compare{common: cm, op: o, values: vals}, nil
+}
+
+// Score implements runner.Scorer.
+func (c *Compare) Score(_ context.Context, in *runner.Input) runner.Verdict {
+	if in == nil {
+		return noInput
+	}
+	var buf [8]string
+	vals, why, ok := c.values.resolve(in, c.norm, buf[:0])
+	if !ok {
+		return unscored(why)
+	}
+	s, why, ok := c.subject(in.Output)
+	if !ok {
+		return c.verdict(0, why)
+	}
+	switch c.op {
+	case opEquals:
+		for _, v := range vals {
+			if s == v {
+				return c.verdict(1, "")
+			}
+		}
+		return c.verdict(0, fmt.Sprintf("got %s, expected %s", quote(s), oneOf(vals)))
+	case opStartsWith:
+		for _, v := range vals {
+			if strings.HasPrefix(s, v) {
+				return c.verdict(1, "")
+			}
+		}
+		return c.verdict(0, fmt.Sprintf("got %s, expected it to start with %s", quote(s), oneOf(vals)))
+	case opContainsAny:
+		for _, v := range vals {
+			if strings.Contains(s, v) {
+				return c.verdict(1, "")
+			}
+		}
+		return c.verdict(0, fmt.Sprintf("got %s, expected it to contain %s", quote(s), oneOf(vals)))
+	case opContainsAll:
+		var missing []string
+		for _, v := range vals {
+			if !strings.Contains(s, v) {
+				missing = append(missing, v)
+			}
+		}
+		if missing == nil {
+			return c.verdict(1, "")
+		}
+		return c.verdict(0, fmt.Sprintf("missing %s (%d of %d) in %s", quoteList(missing), len(missing), len(vals), quote(s)))
+	default: // opNotContains
+		for _, v := range vals {
+			if i := strings.Index(s, v); i >= 0 {
+				return c.verdict(0, fmt.Sprintf("found %s in %s", quote(v), around(s, i, len(v))))
+			}
+		}
+		return c.verdict(1, "")
+	}
+}
+
+// around quotes the text of s around s[i:i+n], with up to 30 runes either side.
+func around(s string, i, n int) string {
+	const side = 30
+	start := i
+	for k := 0; k < side && start > 0; k++ {
+		start--
+		for start > 0 && !isRuneStart(s[start]) {
+			start--
+		}
+	}
+	end := i + n
+	for k := 0; k < side && end < len(s); k++ {
+		end++
+		for end < len(s) && !isRuneStart(s[end]) {
+			end++
+		}
+	}
+	q := quote(s[start:end])
+	if start > 0 {
+		q = "…" + q
+	}
+	if end < len(s) {
+		q += "…"
+	}
+	return q
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,85 @@
+package criteria_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/criteria"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+// specOf decodes a criterion as the loader does: the common fields, and Raw.
+func specOf(t testing.TB, raw string) evals.CriterionSpec {
+	t.Helper()
+	var s evals.CriterionSpec
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatalf("bad test spec %s: %v", raw, err)
+	}
+	s.Raw = json.RawMessage(raw)
+	return s
+}
+
+func build(t testing.TB, raw string, env criteria.Env) runner.Scorer {
+	t.Helper()
+	sc, err := criteria.New(specOf(t, raw), env)
+	if err != nil {
+		t.Fatalf("New(%s): %v", raw, err)
+	}
+	return sc
+}
+
+// caseOf builds a case from JSON texts for expected and vars ("" for none).
+func caseOf(t testing.TB, expected, vars string) *evals.Case {
+	t.Helper()
+	c := &evals.Case{ID: "case-1", Tags: []string{"smoke"}}
+	if expected != "" {
+		if err := json.Unmarshal([]byte(expected), &c.Expected); err != nil {
+			t.Fatalf("bad test expected %s: %v", expected, err)
+		}
+	}
+	if vars != "" {
+		if err := json.Unmarshal([]byte(vars), &c.Vars); err != nil {
+			t.Fatalf("bad test vars %s: %v", vars, err)
+		}
+	}
+	return c
+}
+
+// scoreTest is one response scored by one criterion, and the exact verdict.
+type scoreTest struct {
+	name     string
+	spec     string // the criterion's JSON object
+	output   string
+	expected string // JSON text of the case's expected answer, "" for none
+	vars     string // JSON text of the case's variables, "" for none
+	want     runner.Verdict
+}
+
+func runScoreTests(t *testing.T, tests []scoreTest) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := build(t, tt.spec, criteria.Env{Dir: t.TempDir()})
+			in := &runner.Input{Case: caseOf(t, tt.expected, tt.vars), Output: tt.output}
+			got := sc.Score(context.Background(), in)
+			if got != tt.want {
+				t.Errorf("spec %s\noutput %q\n got %+v\nwant %+v", tt.spec, tt.output, got, tt.want)
+			}
+		})
+	}
+}
+
+// Verdict shorthands.
+func pass() runner.Verdict { return runner.Verdict{Score: 1, Pass: true} }
+
+func fail(reason string) runner.Verdict { return runner.Verdict{Reason: reason} }
+
+func unscoredV(reason string) runner.Verdict { return runner.Verdict{Unscored: true, Reason: reason} }
+
+// jsonString returns s as a JSON string literal.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

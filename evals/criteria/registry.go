@@ -1,0 +1,67 @@
+package criteria
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+// Env is what factories need from the suite being loaded.
+type Env struct {
+	// Dir is the folder against which relative file paths (schema_file) resolve.
+	Dir string
+}
+
+// Factory builds the scorer of one criterion from its spec. Errors about a
+// field are *evals.FieldError.
+type Factory func(spec evals.CriterionSpec, env Env) (runner.Scorer, error)
+
+// Registry returns the criterion types and their factories.
+func Registry() map[string]Factory {
+	return map[string]Factory{
+		"equals":       newEquals,
+		"starts-with":  newStartsWith,
+		"contains":     newContains,
+		"not-contains": newNotContains,
+		"regex":        newRegex,
+		"json-valid":   newJSONValid,
+		"json-schema":  newJSONSchema,
+	}
+}
+
+// configs lists the config struct of every criterion type, so that a field one
+// type accepts is reported as not applying to another rather than as unknown.
+var configs = []any{
+	equalsConfig{},
+	containsConfig{},
+	regexConfig{},
+	jsonValidConfig{},
+	jsonSchemaConfig{},
+}
+
+// registry is Registry's map, built once for New.
+var registry = Registry()
+
+// Names returns the registered criterion types, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for name := range registry {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New builds the scorer for spec.
+func New(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+	f, ok := registry[spec.Type]
+	if !ok {
+		if spec.Type == "" {
+			return nil, evals.FieldErrorf("type", "missing: expected one of %s", strings.Join(Names(), ", "))
+		}
+		return nil, evals.FieldErrorf("type", "unknown criterion type %q: expected one of %s", spec.Type, strings.Join(Names(), ", "))
+	}
+	return f(spec, env)
+}
