@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// Exit codes, as documented in the README.
+const (
+	exitOK          = 0
+	exitGateFailed  = 1
+	exitBadInput    = 2
+	exitIncomplete  = 3
+	exitInterrupted = 130
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries the exit code an error maps to.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// usageError marks a mistake on the command line.
+func usageError(format string, args ...any) error {
+	return withCode(exitBadInput, fmt.Errorf(format, args...))
+}
+
+// Main runs the command line in args and returns the exit code. It never calls
+// os.Exit, so tests run it in-process.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C gets the default behaviour: exit at once
+	}()
+	return run(ctx, args, stdout, stderr)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, flagsFirst(app, args))
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	var probs evals.Problems
+	switch {
+	case errors.As(err, &probs):
+		for _, p := range probs {
+			fmt.Fprintln(stderr, p.String())
+		}
+		fmt.Fprintf(stderr, "rubric: %s\n", plural(len(probs), "problem"))
+	default:
+		fmt.Fprintf(stderr, "rubric: %v\n", err)
+	}
+	return code
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var probs evals.Problems
+	if errors.As(err, &probs) {
+		return exitBadInput
+	}
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
+	// Anything else the CLI library reports is a usage mistake: an unknown
+	// flag, a missing argument.
+	return exitBadInput
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "rubric",
+		Usage:     "run your own eval suites against your language models",
+		Version:   version,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// urfave/cli calls os.Exit for an ExitCoder when this is nil; exit codes
+		// are mapped once, in Main.
+		ExitErrHandler:  func(*cli.Context, error) {},
+		HideHelpCommand: true,
+		Description: `Exit codes: 0 every gate held; 1 a gate failed; 2 usage or invalid input;
+3 the run could not complete; 130 interrupted (completed results are kept).`,
+		Commands: []*cli.Command{
+			runCommand(),
+			validateCommand(),
+			schemaCommand(),
+			initCommand(),
+		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return withCode(exitBadInput, err)
+		},
+	}
+}
