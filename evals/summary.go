@@ -45,6 +45,20 @@ type TargetSummary struct {
 	Usage     Usage              `json:"usage"`
 	LatencyMS LatencySummary     `json:"latency_ms"`
 	Criteria  []CriterionSummary `json:"criteria"`
+	// FailedCases are up to MaxFailedCases cases that did not pass, those with
+	// the smallest ids, with why; results.jsonl has them all.
+	FailedCases []FailedCase `json:"failed_cases,omitempty"`
+}
+
+// MaxFailedCases caps TargetSummary.FailedCases.
+const MaxFailedCases = 10
+
+// FailedCase is a case that failed, errored or was left unscored, and why.
+type FailedCase struct {
+	CaseID string `json:"case_id"`
+	Repeat int    `json:"repeat"`
+	Status Status `json:"status"`
+	Reason string `json:"reason"`
 }
 
 // LatencySummary describes the latencies of the responses received.

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -58,6 +59,9 @@ func (a *aggregate) add(r *evals.Result) {
 		a.latN++
 		s.LatencyMS.Max = math.Max(s.LatencyMS.Max, r.LatencyMS)
 	}
+	if r.Status != evals.StatusPassed {
+		a.keepFailed(r)
+	}
 	s.Usage.PromptTokens += r.Usage.PromptTokens
 	s.Usage.CompletionTokens += r.Usage.CompletionTokens
 	s.Usage.TotalTokens += r.Usage.TotalTokens
@@ -73,6 +77,53 @@ func (a *aggregate) add(r *evals.Result) {
 			c.Passed++
 		}
 	}
+}
+
+// keepFailed keeps the failed cases with the smallest ids, so the list does
+// not depend on the order in which requests completed.
+func (a *aggregate) keepFailed(r *evals.Result) {
+	f := evals.FailedCase{CaseID: r.CaseID, Repeat: r.Repeat, Status: r.Status}
+	fs := a.s.FailedCases
+	if len(fs) < evals.MaxFailedCases {
+		f.Reason = why(r)
+		a.s.FailedCases = append(fs, f)
+		return
+	}
+	worst := 0
+	for i := range fs {
+		if failedLess(fs[worst], fs[i]) {
+			worst = i
+		}
+	}
+	if failedLess(f, fs[worst]) {
+		f.Reason = why(r)
+		fs[worst] = f
+	}
+}
+
+func failedLess(a, b evals.FailedCase) bool {
+	if a.CaseID != b.CaseID {
+		return a.CaseID < b.CaseID
+	}
+	return a.Repeat < b.Repeat
+}
+
+// why says in one line why a result did not pass: its error, or each criterion
+// that failed or could not score, with its reason.
+func why(r *evals.Result) string {
+	if r.Error != nil {
+		return r.Error.Kind + ": " + r.Error.Message
+	}
+	var parts []string
+	for _, sc := range r.Scores {
+		switch {
+		case sc.Unscored:
+			parts = append(parts, sc.Name+" unscored: "+sc.Reason)
+		case !sc.Pass:
+			parts = append(parts, sc.Name+": "+sc.Reason)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func ratio(a, b int) float64 {
@@ -93,6 +144,16 @@ func (a *aggregate) summary() evals.TargetSummary {
 	if a.latN > 0 {
 		s.LatencyMS.Mean = math.Round(a.latSum/float64(a.latN)*1000) / 1000
 	}
+	s.FailedCases = slices.Clone(s.FailedCases)
+	slices.SortFunc(s.FailedCases, func(x, y evals.FailedCase) int {
+		if failedLess(x, y) {
+			return -1
+		}
+		if failedLess(y, x) {
+			return 1
+		}
+		return 0
+	})
 	s.Criteria = make([]evals.CriterionSummary, len(a.crit))
 	for i, c := range a.crit {
 		cs := c.CriterionSummary

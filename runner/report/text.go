@@ -36,7 +36,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 	ew := &errWriter{w: w}
 	title := s.Suite
 	if s.SuiteVersion != "" {
-		title += " " + s.SuiteVersion
+		title += " (version " + s.SuiteVersion + ")"
 	}
 	fmt.Fprintf(ew, "%s  %s\n", st.bold(title), st.dim("run "+s.RunID))
 	if s.Interrupted {
@@ -79,6 +79,25 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 	}
 
 	for _, t := range s.Targets {
+		if len(t.FailedCases) == 0 {
+			continue
+		}
+		notPassed := t.Cases - t.Passed
+		fmt.Fprintf(ew, "\n%s %s: %d of %d cases did not pass", st.bold("failures"), t.Name, notPassed, t.Cases)
+		if notPassed > len(t.FailedCases) {
+			fmt.Fprintf(ew, " (%d shown; all are in results.jsonl)", len(t.FailedCases))
+		}
+		fmt.Fprintln(ew)
+		for _, f := range t.FailedCases {
+			id := f.CaseID
+			if f.Repeat > 0 {
+				id += fmt.Sprintf(" #%d", f.Repeat)
+			}
+			fmt.Fprintf(ew, "  %-10s %-8s %s\n", id, f.Status, clip(f.Reason, 160))
+		}
+	}
+
+	for _, t := range s.Targets {
 		if len(t.Errors) == 0 {
 			continue
 		}
@@ -110,6 +129,16 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		}
 	}
 	return ew.err
+}
+
+// clip shortens s to n characters on one line.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // errWriter keeps the first write error so formatting code stays linear.
