@@ -18,21 +18,21 @@ import (
 type LoadOptions struct {
 	// ConfigPath names the project config; empty looks for rubric.config.json
 	// next to the suite, then in the current folder.
-	ConfigPath string
+	ConfigPath string `json:"config,omitempty"`
 	// Targets picks targets by name, replacing the suite's own list.
-	Targets []string
+	Targets []string `json:"targets,omitempty"`
 	// Overrides set target fields: "NAME.FIELD=VALUE", NAME may be "*" for every
 	// target. VALUE is JSON if it parses as JSON, else a string.
-	Overrides []string
+	Overrides []string `json:"set,omitempty"`
 	// Gates are gate expressions that add to or replace the suite's.
-	Gates []string
+	Gates []string `json:"gates,omitempty"`
 	// RequireTargets makes a suite with no targets a problem.
-	RequireTargets bool
+	RequireTargets bool `json:"-"`
 	// Criterion checks one criterion (by building it); an *FieldError points at
 	// the field.
-	Criterion func(spec CriterionSpec, dir string) error
+	Criterion func(spec CriterionSpec, dir string) error `json:"-"`
 	// Target checks one resolved target the same way.
-	Target func(spec TargetSpec) error
+	Target func(spec TargetSpec) error `json:"-"`
 }
 
 // ConfigFile is the project config's file name.
@@ -124,7 +124,7 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 	if err != nil {
 		return nil, err
 	}
-	probs = validate(sc.suite, path, gojsonschema.NewBytesLoader(src.data), src.pos, "")
+	probs = validate(sc.suite, "suite", path, gojsonschema.NewBytesLoader(src.data), src.pos, "")
 
 	var f suiteFile
 	if err := json.Unmarshal(src.data, &f); err != nil {

@@ -28,10 +28,17 @@ type Result struct {
 	Finish    string         `json:"finish_reason,omitempty"`
 	Usage     Usage          `json:"usage"`
 	LatencyMS float64        `json:"latency_ms"`
-	Scores    []Score        `json:"scores,omitempty"`
-	Score     *float64       `json:"score,omitempty"`
-	Status    Status         `json:"status"`
-	Error     *ResultError   `json:"error,omitempty"`
+	// Attempts is how many times the request was sent (retries included).
+	Attempts int `json:"attempts,omitempty"`
+	// Cached marks a response served from the response cache; LatencyMS is
+	// then the lookup's and OriginalLatencyMS the latency of the call that was
+	// cached.
+	Cached            bool         `json:"cached,omitempty"`
+	OriginalLatencyMS float64      `json:"original_latency_ms,omitempty"`
+	Scores            []Score      `json:"scores,omitempty"`
+	Score             *float64     `json:"score,omitempty"`
+	Status            Status       `json:"status"`
+	Error             *ResultError `json:"error,omitempty"`
 }
 
 // Request is the exact request sent to the endpoint, without secrets: the URL
@@ -75,4 +82,5 @@ const (
 	ErrKindRender    = "render"      // the prompt template could not be rendered for this case
 	ErrKindReplay    = "replay"      // no recording for this case
 	ErrKindCanceled  = "canceled"    // the run was interrupted while the request was in flight
+	ErrKindRateLimit = "rate_limit"  // the rate limiter could not admit the request before the run ended
 )

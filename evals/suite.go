@@ -18,6 +18,8 @@ type Suite struct {
 	Gate        []string        `json:"gate,omitempty"`
 	CasePass    string          `json:"case_pass,omitempty"`
 	PassScore   *float64        `json:"pass_score,omitempty"`
+	Repeat      int             `json:"repeat,omitempty"`
+	ErrorBudget *float64        `json:"error_budget,omitempty"`
 
 	// Path is the file the suite was loaded from; Dir is its folder, against which
 	// relative paths in the suite resolve.
@@ -130,12 +132,44 @@ type TargetSpec struct {
 	ReplayAs    string            `json:"replay_as,omitempty"`
 	Concurrency int               `json:"concurrency,omitempty"`
 	Timeout     Duration          `json:"timeout,omitempty"`
+	Retry       *RetrySpec        `json:"retry,omitempty"`
+	RateLimit   *RateLimitSpec    `json:"rate_limit,omitempty"`
+	Cache       *bool             `json:"cache,omitempty"`
 
 	// Dir is the folder the target was defined in; relative paths resolve against it.
 	Dir string `json:"-"`
 	// Source names where the target was defined, for error messages.
 	Source string `json:"-"`
 }
+
+// RetrySpec says how a target's failed requests are retried: on transport
+// errors, timeouts and the listed HTTP statuses, with exponential backoff and
+// full jitter, honouring the server's Retry-After.
+type RetrySpec struct {
+	// Attempts is the most times a request is sent, the first included; 1
+	// turns retries off. Default 4.
+	Attempts int `json:"attempts,omitempty"`
+	// MaxWait caps the total time spent waiting between attempts. Default 2m.
+	MaxWait Duration `json:"max_wait,omitempty"`
+	// BaseDelay is the backoff before the first retry, doubled each time up
+	// to MaxDelay. Defaults 500ms and 30s.
+	BaseDelay Duration `json:"base_delay,omitempty"`
+	MaxDelay  Duration `json:"max_delay,omitempty"`
+	// Statuses are the HTTP statuses retried. Default 408, 409, 429 and 5xx.
+	Statuses []int `json:"statuses,omitempty"`
+}
+
+// RateLimitSpec caps what is sent to a target.
+type RateLimitSpec struct {
+	RequestsPerMinute float64 `json:"requests_per_minute,omitempty"`
+	TokensPerMinute   float64 `json:"tokens_per_minute,omitempty"`
+	// Adaptive halves the requests in flight on a 429 and raises them again,
+	// one at a time, as requests succeed.
+	Adaptive bool `json:"adaptive,omitempty"`
+}
+
+// CacheOr reports whether the target's responses are cached, the default.
+func (t TargetSpec) CacheOr() bool { return t.Cache == nil || *t.Cache }
 
 // DefaultConcurrency is the number of requests in flight per target when the
 // target does not say.

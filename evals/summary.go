@@ -39,8 +39,10 @@ type TargetSummary struct {
 	ErrorRate    float64 `json:"error_rate"`
 	UnscoredRate float64 `json:"unscored_rate"`
 	// Mean is the mean case score over the cases that have a score.
-	Mean      float64            `json:"mean"`
-	Scored    int                `json:"scored"`
+	Mean   float64 `json:"mean"`
+	Scored int     `json:"scored"`
+	// Cached counts responses served from the response cache.
+	Cached    int                `json:"cached,omitempty"`
 	Errors    map[string]int     `json:"errors,omitempty"`
 	Usage     Usage              `json:"usage"`
 	LatencyMS LatencySummary     `json:"latency_ms"`

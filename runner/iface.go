@@ -30,8 +30,20 @@ type Response struct {
 	// Sent is the exact request as sent, without secrets.
 	Sent *evals.Request
 	// Latency, when set, is the latency to record instead of the measured one
-	// (a replayed or cached response keeps the latency of the original call).
+	// (a replayed response keeps the latency of the recorded call).
 	Latency time.Duration
+	// Attempts is how many times the request was sent; 0 means once.
+	Attempts int
+	// Cached marks a response served from the cache; OriginalLatency is then
+	// the latency of the call that was cached.
+	Cached          bool
+	OriginalLatency time.Duration
+}
+
+// BodyBuilder is a Provider that can say, without sending anything, the exact
+// request body it would send for req. The response cache keys on it.
+type BodyBuilder interface {
+	RequestBody(req *Request) ([]byte, error)
 }
 
 // ProviderError is a failed request, classified for the report and for retries.
@@ -43,7 +55,9 @@ type ProviderError struct {
 	Sent *evals.Request
 	// RetryAfter is the wait the server asked for, zero when it did not say.
 	RetryAfter time.Duration
-	Err        error
+	// Attempts is how many times the request was sent before giving up.
+	Attempts int
+	Err      error
 }
 
 func (e *ProviderError) Error() string {

@@ -61,6 +61,15 @@ type Options struct {
 	Grace time.Duration
 	// Now is the clock, for tests; time.Now by default.
 	Now func() time.Time
+	// Repeat sends each case this many times (at least once), with distinct
+	// repeat indexes.
+	Repeat int
+	// Done, when set, reports results that an earlier, interrupted attempt
+	// of this run already recorded; they are not sent again.
+	Done func(target, caseID string, repeat int) bool
+	// Prior, when set, feeds the results already recorded to the aggregates
+	// before the run starts, so that a resumed run reports all of them.
+	Prior func(add func(*evals.Result)) error
 }
 
 // ErrInterrupted is returned, wrapped, when ctx was canceled before the run
@@ -94,6 +103,20 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	aggs := make([]*aggregate, len(opts.Targets))
 	for i, t := range opts.Targets {
 		aggs[i] = newAggregate(t.Spec, opts.Criteria)
+	}
+	prior := 0
+	if opts.Prior != nil {
+		err := opts.Prior(func(r *evals.Result) {
+			for i, t := range opts.Targets {
+				if t.Spec.Name == r.Target {
+					aggs[i].add(r)
+					prior++
+				}
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	// Requests get their own context: canceling ctx stops dispatch at once but
@@ -141,7 +164,7 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	}()
 
 	var sinkErr error
-	p := Progress{Total: opts.Total}
+	p := Progress{Total: opts.Total, Done: prior}
 	for d := range results {
 		r := d.r
 		if sinkErr != nil {
@@ -173,12 +196,19 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 		return sum, sinkErr
 	case ctx.Err() != nil:
 		sum.Interrupted = true
-		return sum, fmt.Errorf("%w: %d results completed", ErrInterrupted, p.Done)
+		return sum, fmt.Errorf("%w: %d of %s results completed", ErrInterrupted, p.Done, totalText(opts.Total))
 	case err != nil:
 		return sum, err
 	}
 	sum.Complete = true
 	return sum, nil
+}
+
+func totalText(n int) string {
+	if n == 0 {
+		return "the"
+	}
+	return fmt.Sprint(n)
 }
 
 // done is a completed result on its way to the collector.
@@ -194,6 +224,7 @@ func produce(ctx context.Context, opts Options, ti int, jobs chan<- job) error {
 		return err
 	}
 	defer src.Close()
+	name := opts.Targets[ti].Spec.Name
 	for {
 		c, err := src.Next()
 		if err == io.EOF {
@@ -202,10 +233,15 @@ func produce(ctx context.Context, opts Options, ti int, jobs chan<- job) error {
 		if err != nil {
 			return err
 		}
-		select {
-		case jobs <- job{c: c, target: ti}:
-		case <-ctx.Done():
-			return nil
+		for rep := range max(opts.Repeat, 1) {
+			if opts.Done != nil && opts.Done(name, c.ID, rep) {
+				continue
+			}
+			select {
+			case jobs <- job{c: c, target: ti, repeat: rep}:
+			case <-ctx.Done():
+				return nil
+			}
 		}
 	}
 }
@@ -241,6 +277,7 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 		var pe *ProviderError
 		if errors.As(err, &pe) {
 			r.Request = pe.Sent
+			r.Attempts = pe.Attempts
 		}
 		r.LatencyMS = ms(elapsed)
 		r.Status = evals.StatusError
@@ -254,6 +291,11 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 	r.LatencyMS = ms(elapsed)
 	if resp.Latency > 0 {
 		r.LatencyMS = ms(resp.Latency)
+	}
+	r.Attempts = resp.Attempts
+	if resp.Cached {
+		r.Cached = true
+		r.OriginalLatencyMS = ms(resp.OriginalLatency)
 	}
 	in := &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp}
 	r.Scores = make([]evals.Score, len(opts.Criteria))

@@ -23,11 +23,15 @@ import (
 
 // runOptions are rubric run's flags.
 type runOptions struct {
-	load     evals.LoadOptions
-	out      string
-	limit    int
-	grace    time.Duration
-	progress bool
+	load        evals.LoadOptions
+	out         string
+	limit       int
+	repeat      int
+	errorBudget *float64
+	maxDuration time.Duration
+	grace       time.Duration
+	progress    bool
+	noCache     bool
 }
 
 func targetFlags() []cli.Flag {
@@ -52,29 +56,55 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run suites against their targets, score, report and gate",
-		ArgsUsage: "SUITE...",
+		ArgsUsage: "SUITE... | --resume RUN",
 		Flags: append(targetFlags(),
-			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "folder for run outputs; each run writes `DIR`/RUN_ID/{results.jsonl,report.json}"},
+			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "folder for run outputs; each run writes `DIR`/RUN_ID/{results.jsonl,report.json,run.json}"},
+			&cli.StringFlag{Name: "resume", Usage: "finish the interrupted or crashed run `RUN` (its id under --out, or its folder) without resending a recorded case"},
 			&cli.IntFlag{Name: "limit", Usage: "run only the first `N` cases of each dataset"},
+			&cli.IntFlag{Name: "repeat", Usage: "send each case `N` times (overrides the suite's repeat)"},
+			&cli.Float64Flag{Name: "error-budget", Value: -1, DefaultText: "the suite's", Usage: "largest share `RATE` of cases per target that may end in an error before the run exits 3"},
+			&cli.DurationFlag{Name: "max-duration", Usage: "stop dispatching after `DURATION`, keep what completed and exit 3 (resume with --resume)"},
 			&cli.DurationFlag{Name: "grace", Value: 5 * time.Second, Usage: "after Ctrl-C, how long requests in flight may finish"},
+			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
 		),
 		Action: func(cliCtx *cli.Context) error {
+			opts := runOptions{
+				load:        loadOptions(cliCtx),
+				out:         cliCtx.String("out"),
+				limit:       cliCtx.Int("limit"),
+				repeat:      cliCtx.Int("repeat"),
+				maxDuration: cliCtx.Duration("max-duration"),
+				grace:       cliCtx.Duration("grace"),
+				progress:    !cliCtx.Bool("no-progress") && isTerminal(cliCtx.App.ErrWriter),
+				noCache:     cliCtx.Bool("no-cache"),
+			}
+			switch b := cliCtx.Float64("error-budget"); {
+			case cliCtx.IsSet("error-budget") && (b < 0 || b > 1):
+				return usageError("run: --error-budget must be between 0 and 1, got %v", b)
+			case cliCtx.IsSet("error-budget"):
+				opts.errorBudget = &b
+			}
+			if opts.limit < 0 || opts.repeat < 0 || opts.maxDuration < 0 {
+				return usageError("run: --limit, --repeat and --max-duration must not be negative")
+			}
+			opts.load.RequireTargets = true
+			stdout, stderr := cliCtx.App.Writer, cliCtx.App.ErrWriter
+			if id := cliCtx.String("resume"); id != "" {
+				if cliCtx.NArg() > 0 {
+					return usageError("run: --resume takes the suite and options from the run it resumes; give no suite files")
+				}
+				for _, f := range []string{"config", "target", "set", "gate", "limit", "repeat"} {
+					if cliCtx.IsSet(f) {
+						return usageError("run: --resume keeps the options the run started with; --%s cannot change them", f)
+					}
+				}
+				return resumeRun(cliCtx.Context, id, opts, stdout, stderr)
+			}
 			if cliCtx.NArg() == 0 {
 				return usageError("run: expected one or more suite files, as in: rubric run suite.json")
 			}
-			if cliCtx.Int("limit") < 0 {
-				return usageError("run: --limit must be positive")
-			}
-			opts := runOptions{
-				load:     loadOptions(cliCtx),
-				out:      cliCtx.String("out"),
-				limit:    cliCtx.Int("limit"),
-				grace:    cliCtx.Duration("grace"),
-				progress: !cliCtx.Bool("no-progress") && isTerminal(cliCtx.App.ErrWriter),
-			}
-			opts.load.RequireTargets = true
-			return runSuites(cliCtx.Context, cliCtx.Args().Slice(), opts, cliCtx.App.Writer, cliCtx.App.ErrWriter)
+			return runSuites(cliCtx.Context, cliCtx.Args().Slice(), opts, stdout, stderr)
 		},
 	}
 }
@@ -91,7 +121,7 @@ func runSuites(ctx context.Context, paths []string, opts runOptions, stdout, std
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
-		err := runSuite(ctx, l, opts, stdout, stderr)
+		err := runSuite(ctx, l, opts, nil, stdout, stderr)
 		var ee *exitError
 		switch {
 		case err == nil:
@@ -113,17 +143,85 @@ func newRunID(now time.Time) string {
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
-func runSuite(ctx context.Context, l *loaded, opts runOptions, stdout, stderr io.Writer) error {
-	id := newRunID(time.Now())
-	dir := filepath.Join(opts.out, id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
+// resumeRun finishes a run from its manifest and journal.
+func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr io.Writer) error {
+	dir := ref
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		dir = filepath.Join(opts.out, ref)
+	}
+	m, err := readManifest(dir)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	if err := m.checkSuite(); err != nil {
+		return withCode(exitBadInput, err)
+	}
+	opts.load = m.Load
+	opts.load.RequireTargets = true
+	opts.limit, opts.repeat = m.Limit, m.Repeat
+	l, err := loadSuite(m.Suite, opts.load)
+	if err != nil {
+		return err
+	}
+	return runSuite(ctx, l, opts, &resumed{id: m.RunID, dir: dir, started: m.Started}, stdout, stderr)
+}
+
+// resumed identifies the run a resumed run continues.
+type resumed struct {
+	id      string
+	dir     string
+	started time.Time
+}
+
+// runKey identifies one result within a run.
+type runKey struct {
+	target, caseID string
+	repeat         int
+}
+
+func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, stdout, stderr io.Writer) error {
+	repeat := max(l.suite.Repeat, 1)
+	if opts.repeat > 0 {
+		repeat = opts.repeat
+	}
+	budget := l.suite.ErrorBudget
+	if opts.errorBudget != nil {
+		budget = opts.errorBudget
+	}
+
+	var id, dir string
+	var sink *report.JSONL
+	var done map[runKey]bool
+	var err error
+	if resume == nil {
+		id = newRunID(time.Now())
+		dir = filepath.Join(opts.out, id)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
+		}
+		m := newManifest(id, l.suite.Path, opts, repeat)
+		if err := m.write(dir); err != nil {
+			return withCode(exitIncomplete, err)
+		}
+		if sink, err = report.CreateJSONL(filepath.Join(dir, "results.jsonl")); err != nil {
+			return withCode(exitIncomplete, err)
+		}
+	} else {
+		id, dir = resume.id, resume.dir
+		done = map[runKey]bool{}
+		size, err := report.ReadJournal(filepath.Join(dir, "results.jsonl"), func(r *evals.Result) error {
+			done[runKey{r.Target, r.CaseID, r.Repeat}] = true
+			return nil
+		})
+		if err != nil {
+			return withCode(exitBadInput, fmt.Errorf("resume %s: %w", id, err))
+		}
+		if sink, err = report.AppendJSONL(filepath.Join(dir, "results.jsonl"), size); err != nil {
+			return withCode(exitIncomplete, err)
+		}
 	}
 	resultsPath := filepath.Join(dir, "results.jsonl")
-	sink, err := report.CreateJSONL(resultsPath)
-	if err != nil {
-		return withCode(exitIncomplete, err)
-	}
+
 	cases := l.cases
 	if opts.limit > 0 && opts.limit < cases {
 		cases = opts.limit
@@ -132,14 +230,28 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, stdout, stderr io
 	for i, t := range l.targets {
 		names[i] = t.Spec.Name
 	}
-	fmt.Fprintf(stderr, "rubric: run %s: suite %s, %s x %s (%s)\n", id, l.suite.Name,
-		plural(cases, "case"), plural(len(l.targets), "target"), strings.Join(names, ", "))
+	verb := "run " + id + ":"
+	if resume != nil {
+		verb = fmt.Sprintf("resuming run %s (%d results recorded):", id, len(done))
+	}
+	reps := ""
+	if repeat > 1 {
+		reps = fmt.Sprintf(" x %d repeats", repeat)
+	}
+	fmt.Fprintf(stderr, "rubric: %s suite %s, %s x %s%s (%s)\n", verb, l.suite.Name,
+		plural(cases, "case"), plural(len(l.targets), "target"), reps, strings.Join(names, ", "))
 
+	runCtx := ctx
+	if opts.maxDuration > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, opts.maxDuration)
+		defer cancel()
+	}
 	var prog *progressLine
 	if opts.progress {
 		prog = newProgressLine(stderr)
 	}
-	sum, runErr := runner.Run(ctx, runner.Options{
+	ro := runner.Options{
 		RunID:    id,
 		Suite:    l.suite,
 		Targets:  l.targets,
@@ -152,10 +264,19 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, stdout, stderr io
 			return &limited{Reader: r, left: opts.limit}, nil
 		},
 		Sink:     sink,
-		Total:    cases * len(l.targets),
+		Total:    cases * len(l.targets) * repeat,
 		Progress: prog.update,
 		Grace:    opts.grace,
-	})
+		Repeat:   repeat,
+	}
+	if resume != nil {
+		ro.Done = func(target, caseID string, rep int) bool { return done[runKey{target, caseID, rep}] }
+		ro.Prior = func(add func(*evals.Result)) error {
+			_, err := report.ReadJournal(resultsPath, func(r *evals.Result) error { add(r); return nil })
+			return err
+		}
+	}
+	sum, runErr := runner.Run(runCtx, ro)
 	prog.clear()
 	for _, t := range l.targets {
 		if c, ok := t.Provider.(io.Closer); ok {
@@ -165,6 +286,9 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, stdout, stderr io
 	closeErr := sink.Close()
 	if sum == nil {
 		return withCode(exitIncomplete, runErr)
+	}
+	if resume != nil {
+		sum.Started = resume.started
 	}
 	sum.ResultsFile = resultsPath
 	reportPath := filepath.Join(dir, "report.json")
@@ -176,15 +300,21 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "rubric: results %s\nrubric: report %s\n", resultsPath, reportPath)
 
+	resumeHint := fmt.Sprintf("resume with: rubric run --resume %s", id)
+	if opts.out != "rubric-runs" {
+		resumeHint += " --out " + opts.out
+	}
 	switch {
+	case errors.Is(runErr, runner.ErrInterrupted) && ctx.Err() == nil:
+		return withCode(exitIncomplete, fmt.Errorf("run %s stopped after --max-duration %s: %w; %s", id, opts.maxDuration, runErr, resumeHint))
 	case errors.Is(runErr, runner.ErrInterrupted):
-		return withCode(exitInterrupted, runErr)
+		return withCode(exitInterrupted, fmt.Errorf("%w; %s", runErr, resumeHint))
 	case runErr != nil:
 		return withCode(exitIncomplete, fmt.Errorf("run %s stopped: %w (the results completed are in %s)", id, runErr, resultsPath))
 	case closeErr != nil:
 		return withCode(exitIncomplete, fmt.Errorf("writing results: %w", closeErr))
 	}
-	if err := unreachable(sum); err != nil {
+	if err := errorBudget(sum, budget); err != nil {
 		return withCode(exitIncomplete, err)
 	}
 	if !sum.Gate.Held {
@@ -199,12 +329,13 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, stdout, stderr io
 	return nil
 }
 
-// unreachable reports targets for which every request failed: such a run
-// measured the endpoint's availability, not the model.
-func unreachable(sum *evals.Summary) error {
+// errorBudget reports targets whose errors exceed the budget, and, budget or
+// not, targets for which every request failed: such a run measured the
+// endpoint's availability, not the model.
+func errorBudget(sum *evals.Summary, budget *float64) error {
 	var msgs []string
 	for _, t := range sum.Targets {
-		if t.Cases == 0 || t.Errored < t.Cases {
+		if t.Cases == 0 || t.Errored == 0 {
 			continue
 		}
 		kinds := make([]string, 0, len(t.Errors))
@@ -212,7 +343,13 @@ func unreachable(sum *evals.Summary) error {
 			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
 		}
 		sort.Strings(kinds)
-		msgs = append(msgs, fmt.Sprintf("target %s: all %d requests failed (%s); see the errors in %s", t.Name, t.Cases, strings.Join(kinds, ", "), sum.ResultsFile))
+		switch {
+		case t.Errored == t.Cases:
+			msgs = append(msgs, fmt.Sprintf("target %s: all %d requests failed (%s); see the errors in %s", t.Name, t.Cases, strings.Join(kinds, ", "), sum.ResultsFile))
+		case budget != nil && t.ErrorRate > *budget:
+			msgs = append(msgs, fmt.Sprintf("target %s: %d of %d cases ended in an error (%.1f%%), over the error budget of %.1f%% (%s); see the errors in %s",
+				t.Name, t.Errored, t.Cases, 100*t.ErrorRate, 100**budget, strings.Join(kinds, ", "), sum.ResultsFile))
+		}
 	}
 	if len(msgs) == 0 {
 		return nil

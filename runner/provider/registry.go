@@ -56,7 +56,8 @@ func factory[P runner.Provider](newP func(evals.TargetSpec) (P, error)) Factory 
 }
 
 // commonFields are the TargetSpec fields every provider accepts.
-var commonFields = []string{"name", "provider", "concurrency", "timeout"}
+// retry, rate_limit and cache configure the decorators Wrap composes.
+var commonFields = []string{"name", "provider", "concurrency", "timeout", "retry", "rate_limit", "cache"}
 
 // specFields are the provider-specific TargetSpec fields, by JSON name, in the
 // order of the struct. A provider rejects those it does not use, so a field

@@ -27,10 +27,14 @@ func CreateJSONL(path string) (*JSONL, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newJSONL(f), nil
+}
+
+func newJSONL(f *os.File) *JSONL {
 	j := &JSONL{f: f}
 	j.enc = json.NewEncoder(&j.buf)
 	j.enc.SetEscapeHTML(false)
-	return j, nil
+	return j
 }
 
 // Write appends r as one line.

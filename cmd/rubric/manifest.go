@@ -1,0 +1,87 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// manifest is run.json: what a run was started with, so that --resume can
+// finish it exactly as it began.
+type manifest struct {
+	RunID       string            `json:"run_id"`
+	Started     time.Time         `json:"started"`
+	Suite       string            `json:"suite"`
+	SuiteSHA256 string            `json:"suite_sha256"`
+	Load        evals.LoadOptions `json:"load"`
+	Limit       int               `json:"limit,omitempty"`
+	Repeat      int               `json:"repeat"`
+}
+
+func newManifest(id, suitePath string, opts runOptions, repeat int) *manifest {
+	abs, err := filepath.Abs(suitePath)
+	if err != nil {
+		abs = suitePath
+	}
+	load := opts.load
+	if load.ConfigPath != "" {
+		if p, err := filepath.Abs(load.ConfigPath); err == nil {
+			load.ConfigPath = p
+		}
+	}
+	sum, _ := fileSHA256(suitePath)
+	return &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, Limit: opts.limit, Repeat: repeat}
+}
+
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+func (m *manifest) write(dir string) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "run.json"), append(b, '\n'), 0o644)
+}
+
+func readManifest(dir string) (*manifest, error) {
+	path := filepath.Join(dir, "run.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("resume: %s is not a run folder (no run.json); give a run id printed by rubric run, with the same --out", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("resume: %s: %w", path, err)
+	}
+	return &m, nil
+}
+
+// checkSuite refuses to resume when the suite changed since the run began:
+// the results would mix two versions of the criteria.
+func (m *manifest) checkSuite() error {
+	sum, err := fileSHA256(m.Suite)
+	if err != nil {
+		return fmt.Errorf("resume %s: suite %s: %w", m.RunID, m.Suite, err)
+	}
+	if sum != m.SuiteSHA256 {
+		return fmt.Errorf("resume %s: suite %s changed since the run started; its results would mix two versions of the suite: start a new run", m.RunID, m.Suite)
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// ReadJournal streams the results recorded in a results.jsonl file to fn and
+// returns the size of the file's intact part. A last line that was cut short
+// by a crash (no final newline, or not valid JSON) is a torn write: it is left
+// out, and the size returned ends before it so that the caller can truncate
+// it. A malformed line anywhere else is an error naming the line.
+func ReadJournal(path string, fn func(*evals.Result) error) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var good int64
+	for line := 1; ; line++ {
+		b, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			// No newline: the last write did not finish, whether or not
+			// the bytes happen to parse.
+			return good, nil
+		}
+		if err != nil {
+			return good, err
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			var res evals.Result
+			if err := json.Unmarshal(b, &res); err != nil {
+				if _, perr := r.Peek(1); errors.Is(perr, io.EOF) {
+					return good, nil // torn last line that ends in a newline by chance
+				}
+				return good, fmt.Errorf("%s:%d: not a result: %v", path, line, err)
+			}
+			if err := fn(&res); err != nil {
+				return good, err
+			}
+		}
+		good += int64(len(b))
+	}
+}
+
+// AppendJSONL opens an existing results file for more results, first cutting
+// it to size (the intact part ReadJournal reported).
+func AppendJSONL(path string, size int64) (*JSONL, error) {
+	if err := os.Truncate(path, size); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return newJSONL(f), nil
+}
