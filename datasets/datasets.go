@@ -14,6 +14,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -128,10 +130,15 @@ func DecodeCase(raw []byte, n int) (*evals.Case, error) {
 	} else {
 		var all map[string]json.RawMessage
 		_ = json.Unmarshal(raw, &all)
+		var stray []string
 		for k := range all {
 			if !reserved[k] {
-				return nil, fmt.Errorf("unknown field %q: with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata)", k)
+				stray = append(stray, k)
 			}
+		}
+		if len(stray) > 0 {
+			sortStrings(stray) // the same message every time
+			return nil, fmt.Errorf("unknown field %q: with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata)", stray[0])
 		}
 	}
 	if _, ok := c.Vars["output"]; ok {
@@ -209,7 +216,7 @@ func (r *jsonl) Next() (*evals.Case, error) {
 			col := 1
 			var se *json.SyntaxError
 			if errors.As(err, &se) {
-				col = int(se.Offset)
+				col = column(b, int(se.Offset))
 				err = fmt.Errorf("invalid JSON: %w", err)
 			}
 			return nil, problem(r.file, r.line, col, "", "%s", err)
@@ -228,6 +235,15 @@ func (r *jsonl) Next() (*evals.Case, error) {
 
 func (r *jsonl) Close() error { return r.f.Close() }
 
+// column turns the offset of a syntax error in a line, as DecodeCase reports
+// it (after the line's leading white space, and counting the byte in error),
+// into a 1-based column in characters.
+func column(line []byte, off int) int {
+	lead := len(line) - len(bytes.TrimLeftFunc(line, unicode.IsSpace))
+	at := min(max(lead+off-1, 0), len(line))
+	return utf8.RuneCount(line[:at]) + 1
+}
+
 // csvReader reads a header row, then a case a row.
 type csvReader struct {
 	file   string
@@ -238,7 +254,11 @@ type csvReader struct {
 }
 
 func newCSV(path string, f io.ReadCloser) (*csvReader, error) {
-	r := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
+	br := bufio.NewReaderSize(f, 64<<10)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		br.Discard(3) // before csv sees it: a BOM before a quoted name is a bare quote
+	}
+	r := csv.NewReader(br)
 	r.ReuseRecord = true
 	head, err := r.Read()
 	if err == io.EOF {
@@ -265,6 +285,13 @@ func newCSV(path string, f io.ReadCloser) (*csvReader, error) {
 		}
 		seen[h] = i
 		header[i] = h
+	}
+	if _, ok := seen["expected"]; ok {
+		for _, h := range header {
+			if strings.HasPrefix(h, "expected.") {
+				return nil, problem(path, 1, 0, "", "columns expected and %s cannot both be used", h)
+			}
+		}
 	}
 	return &csvReader{file: path, f: f, r: r, header: header}, nil
 }

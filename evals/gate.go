@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Gate is one threshold a run must hold, parsed from an expression such as
@@ -35,7 +36,11 @@ type GateError struct {
 }
 
 func (e *GateError) Error() string {
-	return fmt.Sprintf("gate %q: %s at character %d", e.Expr, e.Msg, e.Offset+1)
+	at := e.Offset // in bytes; the message counts characters
+	if at >= 0 && at <= len(e.Expr) {
+		at = utf8.RuneCountInString(e.Expr[:at])
+	}
+	return fmt.Sprintf("gate %q: %s at character %d", e.Expr, e.Msg, at+1)
 }
 
 var gateOps = []string{">=", "<=", ">", "<"}
@@ -67,13 +72,13 @@ func ParseGate(expr string) (Gate, error) {
 	numAt := opAt + len(op) + strings.Index(expr[opAt+len(op):], num)
 	scale := 1.0
 	if strings.HasSuffix(num, "%") {
-		num, scale = strings.TrimSpace(strings.TrimSuffix(num, "%")), 0.01
+		num, scale = strings.TrimSpace(strings.TrimSuffix(num, "%")), 100
 	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || num == "" {
 		return g, &GateError{Expr: expr, Offset: numAt, Msg: fmt.Sprintf("expected a number after %q, got %q", op, expr[numAt:])}
 	}
-	g.Value = v * scale
+	g.Value = v / scale // 57/100 is 0.57; 57*0.01 is 0.5700000000000001
 	return g, nil
 }
 

@@ -28,13 +28,30 @@ func indexJSON(data []byte) (*positions, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := p.walk(dec, ""); err != nil {
-		return p, err
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return p, err // the input ends too soon
+		}
+		return p, scanError(data, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		off := p.skip(int(dec.InputOffset()))
-		return p, &json.SyntaxError{Offset: int64(off) + 1}
+		return p, scanError(data, err)
 	}
 	return p, nil
+}
+
+// scanError returns the syntax error in data as json.Unmarshal reports it.
+// The decoder's own syntax errors do not locate the problem in data: their
+// offsets count only the bytes of the values decoded so far, and errors found
+// between tokens point one byte early.
+func scanError(data []byte, err error) error {
+	var se *json.SyntaxError
+	if e := json.Unmarshal(data, new(json.RawMessage)); errors.As(e, &se) {
+		return se
+	}
+	if err == nil {
+		err = errors.New("unexpected data after the top-level value")
+	}
+	return err
 }
 
 // skip returns the offset of the next byte at or after off that is not white

@@ -80,8 +80,9 @@ var compositeErrors = map[string]bool{
 }
 
 // validate checks doc against schema and reports each violation at its
-// position. base is a pointer prefix, for documents that are part of a file.
-func validate(schema *gojsonschema.Schema, file string, doc gojsonschema.JSONLoader, pos *positions, base string) []Problem {
+// position. root names the definition the document follows ("suite" or
+// "config"). base is a pointer prefix, for documents that are part of a file.
+func validate(schema *gojsonschema.Schema, root, file string, doc gojsonschema.JSONLoader, pos *positions, base string) []Problem {
 	res, err := schema.Validate(doc)
 	if err != nil {
 		return []Problem{{File: file, Msg: "schema validation: " + err.Error()}}
@@ -93,25 +94,11 @@ func validate(schema *gojsonschema.Schema, file string, doc gojsonschema.JSONLoa
 		if compositeErrors[e.Type()] && len(errs) > 1 {
 			continue
 		}
-		ptr := base + contextPointer(e.Context())
-		key := false
-		msg := e.Description()
-		switch e.Type() {
-		case "additional_property_not_allowed":
-			prop := fmt.Sprint(e.Details()["property"])
-			ptr += "/" + escapePointer(prop)
-			key = true
-			msg = fmt.Sprintf("unknown field %q%s", prop, allowedFields(e))
-		case "required":
-			msg = fmt.Sprintf("missing required field %q", e.Details()["property"])
-		case "invalid_type":
-			msg = fmt.Sprintf("expected %s, got %s", e.Details()["expected"], e.Details()["given"])
-		case "enum":
-			msg = fmt.Sprintf("got %s, expected one of %s", jsonText(e.Value()), e.Details()["allowed"])
-		case "condition_then", "condition_else":
+		ptr, key, msg, ok := describe(e, root)
+		if !ok {
 			continue
 		}
-		p := pos.problem(file, ptr, key, "%s", msg)
+		p := pos.problem(file, base+ptr, key, "%s", msg)
 		if s := p.String(); !seen[s] {
 			seen[s] = true
 			out = append(out, p)
@@ -120,11 +107,36 @@ func validate(schema *gojsonschema.Schema, file string, doc gojsonschema.JSONLoa
 	return out
 }
 
+// describe returns where a schema violation is, as a pointer into the
+// document and whether it is about the member's key rather than its value,
+// and what it says; ok is false for violations that only restate others.
+// root names the definition the document follows: suite, config or target.
+func describe(e gojsonschema.ResultError, root string) (ptr string, key bool, msg string, ok bool) {
+	ptr = contextPointer(e.Context())
+	msg = e.Description()
+	switch e.Type() {
+	case "additional_property_not_allowed":
+		prop := fmt.Sprint(e.Details()["property"])
+		msg = fmt.Sprintf("unknown field %q%s", prop, allowedFields(e, root))
+		ptr += "/" + escapePointer(prop)
+		key = true
+	case "required":
+		msg = fmt.Sprintf("missing required field %q", e.Details()["property"])
+	case "invalid_type":
+		msg = fmt.Sprintf("expected %s, got %s", e.Details()["expected"], e.Details()["given"])
+	case "enum":
+		msg = fmt.Sprintf("got %s, expected one of %s", jsonText(e.Value()), e.Details()["allowed"])
+	case "condition_then", "condition_else":
+		return "", false, "", false
+	}
+	return ptr, key, msg, true
+}
+
 // allowedFields lists the fields the object's schema defines, as a hint.
-func allowedFields(e gojsonschema.ResultError) string {
+func allowedFields(e gojsonschema.ResultError, root string) string {
 	// gojsonschema does not expose the schema of the failing object; the field
 	// names come from the suite schema's definitions by the object's path.
-	names := fieldsAt(contextPointer(e.Context()))
+	names := fieldsAt(contextPointer(e.Context()), root)
 	if len(names) == 0 {
 		return ""
 	}
@@ -158,8 +170,9 @@ func keys[V any](m map[string]V) []string {
 }
 
 // fieldsAt guesses which definition describes the object at ptr from the
-// shape of the path: /criteria/N is a criterion, /targets/N a target, and so on.
-func fieldsAt(ptr string) []string {
+// shape of the path: /criteria/N is a criterion, /targets/N a target, and so on;
+// the document itself follows the definition named root.
+func fieldsAt(ptr, root string) []string {
 	segs := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
 	last := func(n int) string {
 		if len(segs) < n {
@@ -170,7 +183,7 @@ func fieldsAt(ptr string) []string {
 	defs := definitionFields()
 	switch {
 	case ptr == "":
-		return defs["suite"]
+		return defs[root]
 	case last(1) == "dataset":
 		return defs["dataset"]
 	case last(2) == "criteria":

@@ -1,9 +1,11 @@
 package evals
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -36,7 +38,7 @@ func parseOverride(arg string) (override, error) {
 		return o, fmt.Errorf("--set %q: expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'", arg)
 	}
 	o.name, o.field = name, strings.Split(field, ".")
-	if err := json.Unmarshal([]byte(val), &o.value); err != nil {
+	if err := unmarshalNumbers([]byte(val), &o.value); err != nil {
 		o.value = val // not JSON: a plain string
 	}
 	return o, nil
@@ -80,7 +82,7 @@ func loadConfig(path string) (map[string]targetDef, []Problem) {
 	if err != nil {
 		return nil, []Problem{{File: path, Msg: err.Error()}}
 	}
-	if probs := validate(sc.config, path, gojsonschema.NewBytesLoader(src.data), src.pos, ""); len(probs) > 0 {
+	if probs := validate(sc.config, "config", path, gojsonschema.NewBytesLoader(src.data), src.pos, ""); len(probs) > 0 {
 		return nil, probs
 	}
 	var cfg struct {
@@ -110,11 +112,15 @@ func resolveTargets(src *source, s *Suite, refs []json.RawMessage, opts LoadOpti
 	if cfgPath := findConfig(opts.ConfigPath, s.Dir); cfgPath != "" {
 		cfg, p := loadConfig(cfgPath)
 		probs = append(probs, p...)
+		if cfg == nil {
+			return nil, probs // without the config, every name it defines would be reported unknown
+		}
 		for k, v := range cfg {
 			defs[k] = v
 		}
 	}
 	var chosen []targetDef
+	listed := map[string]bool{}
 	for i, raw := range refs {
 		ptr := fmt.Sprintf("/targets/%d", i)
 		var name string
@@ -125,6 +131,11 @@ func resolveTargets(src *source, s *Suite, refs []json.RawMessage, opts LoadOpti
 				continue
 			}
 			if ok {
+				if listed[name] {
+					probs = append(probs, src.problem(ptr, false, "target %q is listed twice", name))
+					continue
+				}
+				listed[name] = true
 				chosen = append(chosen, d)
 			}
 			continue
@@ -143,18 +154,29 @@ func resolveTargets(src *source, s *Suite, refs []json.RawMessage, opts LoadOpti
 			probs = append(probs, src.problem(ptr+"/name", false, "target %q is also defined in %s: rename one", t.Name, prev.src.file))
 			continue
 		}
+		if listed[t.Name] {
+			probs = append(probs, src.problem(ptr, false, "target %q is listed twice", t.Name))
+			continue
+		}
+		listed[t.Name] = true
 		d := targetDef{name: t.Name, raw: raw, src: src, ptr: ptr}
 		defs[t.Name] = d
 		chosen = append(chosen, d)
 	}
 	if len(opts.Targets) > 0 {
 		chosen = chosen[:0]
+		listed = map[string]bool{}
 		for _, name := range opts.Targets {
 			d, ok := defs[name]
 			if !ok {
 				probs = append(probs, Problem{File: "--target", Msg: fmt.Sprintf("unknown target %q: %s", name, available(defs))})
 				continue
 			}
+			if listed[name] {
+				probs = append(probs, Problem{File: "--target", Msg: fmt.Sprintf("target %q is listed twice", name)})
+				continue
+			}
+			listed[name] = true
 			chosen = append(chosen, d)
 		}
 	}
@@ -181,13 +203,7 @@ func resolveTargets(src *source, s *Suite, refs []json.RawMessage, opts LoadOpti
 	}
 
 	var out []TargetSpec
-	seen := map[string]bool{}
 	for _, d := range chosen {
-		if seen[d.name] {
-			probs = append(probs, Problem{File: d.src.file, Msg: fmt.Sprintf("target %q is listed twice", d.name)})
-			continue
-		}
-		seen[d.name] = true
 		spec, p := buildTarget(d, overrides, opts)
 		probs = append(probs, p...)
 		if spec != nil {
@@ -201,7 +217,7 @@ func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSp
 	raw := d.raw
 	overridden := map[string]string{} // top-level field -> the --set that changed it
 	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := unmarshalNumbers(raw, &m); err != nil {
 		return nil, nil // the schema reported it
 	}
 	for _, o := range overrides {
@@ -230,9 +246,13 @@ func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSp
 			if compositeErrors[e.Type()] {
 				continue
 			}
-			probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("target %q after --set: %s: %s", d.name, displayPath(contextPointer(e.Context())), e.Description())})
+			if ptr, _, msg, ok := describe(e, "target"); ok {
+				probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("target %q after --set: %s: %s", d.name, displayPath(ptr), msg)})
+			}
 		}
 		if len(probs) > 0 {
+			// The validator's order varies from run to run.
+			sort.Slice(probs, func(i, j int) bool { return probs[i].Msg < probs[j].Msg })
 			return nil, probs
 		}
 	} else {
@@ -290,4 +310,18 @@ func chosenNames(ds []targetDef) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
+}
+
+// unmarshalNumbers is json.Unmarshal keeping numbers as written, so that a
+// target's integers (a seed) survive being decoded and encoded again.
+func unmarshalNumbers(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("unexpected data after the value")
+	}
+	return nil
 }

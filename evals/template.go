@@ -1,10 +1,12 @@
 package evals
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Template is a prompt or value template: literal text with {{ name }}
@@ -33,10 +35,16 @@ type part struct {
 type TemplateError struct {
 	Offset int // byte offset in the template text
 	Msg    string
+
+	src string // the template text, to count the offset in characters
 }
 
 func (e *TemplateError) Error() string {
-	return fmt.Sprintf("template: %s at character %d", e.Msg, e.Offset+1)
+	at := e.Offset
+	if at >= 0 && at <= len(e.src) {
+		at = utf8.RuneCountInString(e.src[:at])
+	}
+	return fmt.Sprintf("template: %s at character %d", e.Msg, at+1)
 }
 
 // Filters a placeholder may end with.
@@ -60,11 +68,12 @@ func ParseTemplate(src string) (*Template, error) {
 		}
 		end := strings.Index(src[i+2:], "}}")
 		if end < 0 {
-			return nil, &TemplateError{Offset: i, Msg: `"{{" is never closed by "}}"`}
+			return nil, &TemplateError{Offset: i, Msg: `"{{" is never closed by "}}"`, src: src}
 		}
 		inner := src[i+2 : i+2+end]
 		p, err := parsePlaceholder(inner, i)
 		if err != nil {
+			err.src = src
 			return nil, err
 		}
 		if lit.Len() > 0 {
@@ -80,7 +89,7 @@ func ParseTemplate(src string) (*Template, error) {
 	return t, nil
 }
 
-func parsePlaceholder(inner string, at int) (part, error) {
+func parsePlaceholder(inner string, at int) (part, *TemplateError) {
 	expr, filter, hasFilter := strings.Cut(inner, "|")
 	expr = strings.TrimSpace(expr)
 	if expr == "" {
@@ -221,12 +230,7 @@ func resolve(scope Scope, path []string) (any, error) {
 
 func writeValue(b *strings.Builder, v any, filter string) error {
 	if filter == "json" {
-		enc, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		b.Write(enc)
-		return nil
+		return writeJSON(b, v)
 	}
 	switch x := v.(type) {
 	case string:
@@ -242,12 +246,21 @@ func writeValue(b *strings.Builder, v any, filter string) error {
 	case int:
 		b.WriteString(strconv.Itoa(x))
 	default:
-		enc, err := json.Marshal(x)
-		if err != nil {
-			return err
-		}
-		b.Write(enc)
+		return writeJSON(b, x)
 	}
+	return nil
+}
+
+// writeJSON writes v as compact JSON without escaping <, > and &: a prompt or
+// an expected value is not HTML, and "\u003c" would not compare equal to "<".
+func writeJSON(b *strings.Builder, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	b.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	return nil
 }
 
