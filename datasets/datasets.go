@@ -144,6 +144,11 @@ func DecodeCase(raw []byte, n int) (*evals.Case, error) {
 	if _, ok := c.Vars["output"]; ok {
 		return nil, errors.New(`variable "output" is reserved for the model's response: rename it`)
 	}
+	for _, name := range evals.Reserved {
+		if _, ok := c.Vars[name]; ok && f.Vars != nil {
+			return nil, fmt.Errorf("variable %q in vars is reserved: {{ %s }} means the case's own %s field; rename the variable", name, name, name)
+		}
+	}
 	return c, nil
 }
 

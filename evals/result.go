@@ -23,6 +23,7 @@ type Result struct {
 	Vars      map[string]any `json:"vars,omitempty"`
 	Expected  any            `json:"expected,omitempty"`
 	Tags      []string       `json:"tags,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
 	Request   *Request       `json:"request,omitempty"`
 	Output    string         `json:"output"`
 	Finish    string         `json:"finish_reason,omitempty"`

@@ -258,6 +258,7 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 		Vars:     j.c.Vars,
 		Expected: j.c.Expected,
 		Tags:     j.c.Tags,
+		Metadata: j.c.Metadata,
 	}
 	msgs, err := Render(opts.Suite, j.c)
 	if err != nil {
