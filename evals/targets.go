@@ -264,8 +264,15 @@ func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSp
 	}
 	var spec TargetSpec
 	if err := decodeStrict(raw, &spec); err != nil {
-		// The schema has reported the problem at its position already.
-		return nil, nil
+		if !targetSchemaValid(raw) {
+			return nil, nil // the schema has reported the problem at its position already
+		}
+		// Values the schema allows but Go cannot hold: a timeout of
+		// 9999999999h, a seed beyond int64.
+		if len(overridden) > 0 {
+			return nil, []Problem{{File: "--set", Msg: fmt.Sprintf("target %q after --set: %s", d.name, err)}}
+		}
+		return nil, []Problem{d.src.problem(d.ptr, false, "%s", err)}
 	}
 	spec.Name = d.name
 	spec.Dir = filepath.Dir(d.src.file)
@@ -324,4 +331,14 @@ func unmarshalNumbers(data []byte, v any) error {
 		return errors.New("unexpected data after the value")
 	}
 	return nil
+}
+
+// targetSchemaValid reports whether raw is a target the schema accepts.
+func targetSchemaValid(raw []byte) bool {
+	sc, err := compiled()
+	if err != nil {
+		return false
+	}
+	res, err := sc.target.Validate(gojsonschema.NewBytesLoader(raw))
+	return err == nil && res.Valid()
 }

@@ -1,0 +1,284 @@
+package evals
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestParseGate(t *testing.T) {
+	tests := []struct {
+		name string
+		expr string
+		want Gate
+	}{
+		{"pass_rate >=", "pass_rate >= 0.9", Gate{Expr: "pass_rate >= 0.9", Metric: "pass_rate", Op: ">=", Value: 0.9}},
+		{"mean <= without spaces", "mean<=0.5", Gate{Expr: "mean<=0.5", Metric: "mean", Op: "<=", Value: 0.5}},
+		{"error_rate >", "error_rate > 0", Gate{Expr: "error_rate > 0", Metric: "error_rate", Op: ">", Value: 0}},
+		{"unscored_rate <", "unscored_rate < 0.1", Gate{Expr: "unscored_rate < 0.1", Metric: "unscored_rate", Op: "<", Value: 0.1}},
+		{"criterion mean", "criteria.category.mean >= 0.95", Gate{Expr: "criteria.category.mean >= 0.95", Metric: "criteria.category.mean", Op: ">=", Value: 0.95}},
+		{"criterion pass_rate", "criteria.category.pass_rate > 0.5", Gate{Expr: "criteria.category.pass_rate > 0.5", Metric: "criteria.category.pass_rate", Op: ">", Value: 0.5}},
+		{"criterion name with dots", "criteria.a.b.mean < 1", Gate{Expr: "criteria.a.b.mean < 1", Metric: "criteria.a.b.mean", Op: "<", Value: 1}},
+		{"criterion named like a metric", "criteria.mean.mean <= 1", Gate{Expr: "criteria.mean.mean <= 1", Metric: "criteria.mean.mean", Op: "<=", Value: 1}},
+		{"surrounding whitespace trimmed from Expr", "  \terror_rate <= 0 \n", Gate{Expr: "error_rate <= 0", Metric: "error_rate", Op: "<=", Value: 0}},
+		{"tabs around the operator", "mean\t>=\t1", Gate{Expr: "mean\t>=\t1", Metric: "mean", Op: ">=", Value: 1}},
+		{"percentage", "pass_rate >= 90%", Gate{Expr: "pass_rate >= 90%", Metric: "pass_rate", Op: ">=", Value: 0.9}},
+		{"percentage exact in decimal", "pass_rate >= 57%", Gate{Expr: "pass_rate >= 57%", Metric: "pass_rate", Op: ">=", Value: 0.57}},
+		{"percentage 95", "pass_rate >= 95%", Gate{Expr: "pass_rate >= 95%", Metric: "pass_rate", Op: ">=", Value: 0.95}},
+		{"percentage with space before %", "pass_rate >= 95 %", Gate{Expr: "pass_rate >= 95 %", Metric: "pass_rate", Op: ">=", Value: 0.95}},
+		{"fractional percentage", "criteria.x.pass_rate > 12.5%", Gate{Expr: "criteria.x.pass_rate > 12.5%", Metric: "criteria.x.pass_rate", Op: ">", Value: 0.125}},
+		{"zero percent", "error_rate <= 0%", Gate{Expr: "error_rate <= 0%", Metric: "error_rate", Op: "<=", Value: 0}},
+		{"over one hundred percent", "pass_rate >= 150%", Gate{Expr: "pass_rate >= 150%", Metric: "pass_rate", Op: ">=", Value: 1.5}},
+		{"leading dot", "mean >= .5", Gate{Expr: "mean >= .5", Metric: "mean", Op: ">=", Value: 0.5}},
+		{"exponent", "mean >= 9e-1", Gate{Expr: "mean >= 9e-1", Metric: "mean", Op: ">=", Value: 0.9}},
+		{"negative", "mean > -1", Gate{Expr: "mean > -1", Metric: "mean", Op: ">", Value: -1}},
+		{"explicit plus", "mean >= +1", Gate{Expr: "mean >= +1", Metric: "mean", Op: ">=", Value: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseGate(tc.expr)
+			if err != nil {
+				t.Fatalf("ParseGate(%q): %v", tc.expr, err)
+			}
+			if got != tc.want {
+				t.Errorf("ParseGate(%q) = %#v\nwant %#v", tc.expr, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseGateErrors(t *testing.T) {
+	const (
+		missingOp = `expected a comparison (>=, <=, >, <) followed by a number, as in "pass_rate >= 0.9"`
+		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate, criteria.NAME.mean"
+		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean"
+	)
+	tests := []struct {
+		name    string
+		expr    string
+		offset  int
+		msg     string
+		wantErr string
+	}{
+		{"no operator", "pass_rate", 9, missingOp,
+			`gate "pass_rate": ` + missingOp + ` at character 10`},
+		{"single equals", "pass_rate = 0.9", 15, missingOp,
+			`gate "pass_rate = 0.9": ` + missingOp + ` at character 16`},
+		{"empty", "", 0, missingOp,
+			`gate "": ` + missingOp + ` at character 1`},
+		{"unicode operator counted in characters", "pass_rate ≥ 0.9", 17, missingOp,
+			`gate "pass_rate ≥ 0.9": ` + missingOp + ` at character 16`},
+		{"criterion without operator", "criteria.tone.mean", 18, missingOp,
+			`gate "criteria.tone.mean": ` + missingOp + ` at character 19`},
+		{"no metric", ">= 0.9", 0,
+			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate, criteria.NAME.mean)",
+			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate, criteria.NAME.mean) at character 1`},
+		{"unknown metric", "passrate >= 0.9", 0, `unknown metric "passrate": ` + oneOf,
+			`gate "passrate >= 0.9": unknown metric "passrate": ` + oneOf + ` at character 1`},
+		{"unknown metric after spaces", "  accuracy >= 1", 2, `unknown metric "accuracy": ` + oneOf,
+			`gate "  accuracy >= 1": unknown metric "accuracy": ` + oneOf + ` at character 3`},
+		{"metrics are case sensitive", "Pass_Rate >= 0.9", 0, `unknown metric "Pass_Rate": ` + oneOf,
+			`gate "Pass_Rate >= 0.9": unknown metric "Pass_Rate": ` + oneOf + ` at character 1`},
+		{"reversed operator", "mean => 1", 0, `unknown metric "mean =": ` + oneOf,
+			`gate "mean => 1": unknown metric "mean =": ` + oneOf + ` at character 1`},
+		{"criteria.X without metric", "criteria.tone >= 0.5", 0, `unknown metric "criteria.tone": ` + perCrit,
+			`gate "criteria.tone >= 0.5": unknown metric "criteria.tone": ` + perCrit + ` at character 1`},
+		{"criteria.X with unknown metric", "criteria.tone.median >= 0.5", 0, `unknown metric "criteria.tone.median": ` + perCrit,
+			`gate "criteria.tone.median >= 0.5": unknown metric "criteria.tone.median": ` + perCrit + ` at character 1`},
+		{"criteria without name", "criteria..mean >= 1", 0, `unknown metric "criteria..mean": ` + perCrit,
+			`gate "criteria..mean >= 1": unknown metric "criteria..mean": ` + perCrit + ` at character 1`},
+		{"criteria.mean alone", "criteria.mean >= 1", 0, `unknown metric "criteria.mean": ` + perCrit,
+			`gate "criteria.mean >= 1": unknown metric "criteria.mean": ` + perCrit + ` at character 1`},
+		{"not a number", "mean >= abc", 8, `expected a number after ">=", got "abc"`,
+			`gate "mean >= abc": expected a number after ">=", got "abc" at character 9`},
+		{"nothing after the operator", "mean >=", 7, `expected a number after ">=", got ""`,
+			`gate "mean >=": expected a number after ">=", got "" at character 8`},
+		{"only a space after the operator", "mean >= ", 7, `expected a number after ">=", got " "`,
+			`gate "mean >= ": expected a number after ">=", got " " at character 8`},
+		{"only a percent sign", "mean >= %", 8, `expected a number after ">=", got "%"`,
+			`gate "mean >= %": expected a number after ">=", got "%" at character 9`},
+		{"double percent", "mean >= 50%%", 8, `expected a number after ">=", got "50%%"`,
+			`gate "mean >= 50%%": expected a number after ">=", got "50%%" at character 9`},
+		{"two dots", "mean >= 0.5.1", 8, `expected a number after ">=", got "0.5.1"`,
+			`gate "mean >= 0.5.1": expected a number after ">=", got "0.5.1" at character 9`},
+		{"two numbers", "mean >= 1 2", 8, `expected a number after ">=", got "1 2"`,
+			`gate "mean >= 1 2": expected a number after ">=", got "1 2" at character 9`},
+		{"split operator", "mean > = 1", 7, `expected a number after ">", got "= 1"`,
+			`gate "mean > = 1": expected a number after ">", got "= 1" at character 8`},
+		{"two comparisons", "mean >= 0.5 <= 1", 8, `expected a number after ">=", got "0.5 <= 1"`,
+			`gate "mean >= 0.5 <= 1": expected a number after ">=", got "0.5 <= 1" at character 9`},
+		{"out of range", "mean >= 1e400", 8, `expected a number after ">=", got "1e400"`,
+			`gate "mean >= 1e400": expected a number after ">=", got "1e400" at character 9`},
+		{"unicode in the number", "mean >= ½", 8, `expected a number after ">=", got "½"`,
+			`gate "mean >= ½": expected a number after ">=", got "½" at character 9`},
+		{"unicode metric and operator", "critères ≥ 90 %", 18, missingOp,
+			`gate "critères ≥ 90 %": ` + missingOp + ` at character 16`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseGate(tc.expr)
+			if err == nil {
+				t.Fatalf("ParseGate(%q) succeeded, want an error", tc.expr)
+			}
+			var ge *GateError
+			if !errors.As(err, &ge) {
+				t.Fatalf("error %T %v is not a *GateError", err, err)
+			}
+			if ge.Expr != tc.expr {
+				t.Errorf("Expr = %q, want %q", ge.Expr, tc.expr)
+			}
+			if ge.Offset != tc.offset {
+				t.Errorf("Offset = %d, want %d", ge.Offset, tc.offset)
+			}
+			if ge.Msg != tc.msg {
+				t.Errorf("Msg = %q\nwant  %q", ge.Msg, tc.msg)
+			}
+			if err.Error() != tc.wantErr {
+				t.Errorf("Error() = %q\nwant    %q", err.Error(), tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestGateHolds(t *testing.T) {
+	tests := []struct {
+		name  string
+		expr  string
+		value float64
+		want  bool
+	}{
+		{">= above", "pass_rate >= 0.9", 0.95, true},
+		{">= equal", "pass_rate >= 0.9", 0.9, true},
+		{">= equal after rounding error", "pass_rate >= 0.9", 0.7 + 0.2, true}, // 0.8999999999999999
+		{">= within epsilon below", "pass_rate >= 0.9", 0.9 - 1e-13, true},
+		{">= just below", "pass_rate >= 0.9", 0.9 - 1e-9, false},
+		{">= below", "pass_rate >= 0.9", 0.89, false},
+		{">= percentage equal", "pass_rate >= 57%", 0.57, true},
+		{">= zero", "mean >= 0", 0, true},
+		{"<= below", "error_rate <= 0.1", 0.05, true},
+		{"<= equal", "error_rate <= 0.1", 0.1, true},
+		{"<= within epsilon above", "error_rate <= 0.1", 0.1 + 1e-13, true},
+		{"<= just above", "error_rate <= 0.1", 0.1 + 1e-9, false},
+		{"<= zero holds at zero", "error_rate <= 0", 0, true},
+		{"<= zero fails above", "error_rate <= 0", 0.001, false},
+		{"> equal is not enough", "error_rate > 0", 0, false},
+		{"> tiny above", "error_rate > 0", 1e-15, true},
+		{"> below", "mean > 0.5", 0.4, false},
+		{"< equal is not enough", "unscored_rate < 0.5", 0.5, false},
+		{"< below", "unscored_rate < 0.5", 0.49, true},
+		{"< above", "unscored_rate < 0.5", 0.51, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := ParseGate(tc.expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := g.Holds(tc.value); got != tc.want {
+				t.Errorf("%q Holds(%v) = %v, want %v", tc.expr, tc.value, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestGateCriterion(t *testing.T) {
+	tests := []struct {
+		expr           string
+		name, metric   string
+		perCriterionOK bool
+	}{
+		{"pass_rate >= 1", "", "", false},
+		{"mean >= 1", "", "", false},
+		{"criteria.category.mean >= 0.95", "category", "mean", true},
+		{"criteria.category.pass_rate >= 0.95", "category", "pass_rate", true},
+		{"criteria.a.b.pass_rate > 0", "a.b", "pass_rate", true},
+		{"criteria.mean.mean > 0", "mean", "mean", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.expr, func(t *testing.T) {
+			g, err := ParseGate(tc.expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name, metric, ok := g.Criterion()
+			if name != tc.name || metric != tc.metric || ok != tc.perCriterionOK {
+				t.Errorf("Criterion() = %q, %q, %v; want %q, %q, %v", name, metric, ok, tc.name, tc.metric, tc.perCriterionOK)
+			}
+		})
+	}
+}
+
+func mustGates(t *testing.T, exprs ...string) []Gate {
+	t.Helper()
+	var out []Gate
+	for _, e := range exprs {
+		g, err := ParseGate(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func TestMergeGates(t *testing.T) {
+	tests := []struct {
+		name      string
+		base      []string
+		overrides []string
+		want      []string
+	}{
+		{"nothing", nil, nil, nil},
+		{"no overrides", []string{"pass_rate >= 0.9"}, nil, []string{"pass_rate >= 0.9"}},
+		{"no base", nil, []string{"mean >= 0.5"}, []string{"mean >= 0.5"}},
+		{"same metric and operator replaces in place",
+			[]string{"pass_rate >= 0.9", "error_rate <= 0"},
+			[]string{"pass_rate >= 0.8"},
+			[]string{"pass_rate >= 0.8", "error_rate <= 0"}},
+		{"> replaces >= (same direction)",
+			[]string{"pass_rate >= 0.9", "error_rate <= 0"},
+			[]string{"pass_rate > 0.95"},
+			[]string{"pass_rate > 0.95", "error_rate <= 0"}},
+		{"<= replaces < (same direction)",
+			[]string{"error_rate < 0.1"},
+			[]string{"error_rate <= 0"},
+			[]string{"error_rate <= 0"}},
+		{"other direction on the same metric is appended",
+			[]string{"mean >= 0.5"},
+			[]string{"mean <= 0.99"},
+			[]string{"mean >= 0.5", "mean <= 0.99"}},
+		{"other metric is appended",
+			[]string{"pass_rate >= 0.9"},
+			[]string{"mean >= 0.7", "criteria.a.mean >= 0.5"},
+			[]string{"pass_rate >= 0.9", "mean >= 0.7", "criteria.a.mean >= 0.5"}},
+		{"per-criterion gates are told apart by name",
+			[]string{"criteria.a.mean >= 0.5", "criteria.b.mean >= 0.5"},
+			[]string{"criteria.b.mean >= 0.9"},
+			[]string{"criteria.a.mean >= 0.5", "criteria.b.mean >= 0.9"}},
+		{"mix of replaced and appended",
+			[]string{"pass_rate >= 0.9", "error_rate <= 0", "criteria.a.mean >= 0.5"},
+			[]string{"pass_rate > 0.95", "error_rate >= 0", "mean >= 0.7"},
+			[]string{"pass_rate > 0.95", "error_rate <= 0", "criteria.a.mean >= 0.5", "error_rate >= 0", "mean >= 0.7"}},
+		{"a later override replaces an earlier one",
+			nil,
+			[]string{"mean >= 0.5", "mean >= 0.6"},
+			[]string{"mean >= 0.6"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base := mustGates(t, tc.base...)
+			before := append([]Gate(nil), base...)
+			got := MergeGates(base, mustGates(t, tc.overrides...))
+			var exprs []string
+			for _, g := range got {
+				exprs = append(exprs, g.Expr)
+			}
+			if !reflect.DeepEqual(exprs, tc.want) {
+				t.Errorf("MergeGates = %q, want %q", exprs, tc.want)
+			}
+			if !reflect.DeepEqual(base, before) {
+				t.Errorf("MergeGates changed its base: %v, was %v", base, before)
+			}
+		})
+	}
+}

@@ -1,0 +1,388 @@
+package evals
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// loc is a line and column, both 1-based.
+type loc struct{ line, col int }
+
+func (l loc) String() string { return fmt.Sprintf("%d:%d", l.line, l.col) }
+
+func TestIndexJSON(t *testing.T) {
+	tests := []struct {
+		name   string
+		doc    string
+		values map[string]loc // every value's position, exactly
+		keys   map[string]loc // every member key's position, exactly
+	}{
+		{
+			name: "nested objects and arrays over lines",
+			doc: "{\n" +
+				`  "a": {"b": [1, {"c": true}]},` + "\n" +
+				`  "é": "x", "d": null,` + "\n" +
+				`  "a/b": [], "t~": {},` + "\n" +
+				`  "": 0` + "\n" +
+				"}\n",
+			values: map[string]loc{
+				"":         {1, 1},
+				"/a":       {2, 8},
+				"/a/b":     {2, 14},
+				"/a/b/0":   {2, 15},
+				"/a/b/1":   {2, 18},
+				"/a/b/1/c": {2, 24},
+				"/é":       {3, 8},
+				"/d":       {3, 18},
+				"/a~1b":    {4, 10},
+				"/t~0":     {4, 20},
+				"/":        {5, 7},
+			},
+			keys: map[string]loc{
+				"/a":       {2, 3},
+				"/a/b":     {2, 9},
+				"/a/b/1/c": {2, 19},
+				"/é":       {3, 3},
+				"/d":       {3, 13},
+				"/a~1b":    {4, 3},
+				"/t~0":     {4, 14},
+				"/":        {5, 3},
+			},
+		},
+		{
+			name: "compact array",
+			doc:  `[{"x":[[]]},"s",-1.5e3,false]`,
+			values: map[string]loc{
+				"":       {1, 1},
+				"/0":     {1, 2},
+				"/0/x":   {1, 7},
+				"/0/x/0": {1, 8},
+				"/1":     {1, 13},
+				"/2":     {1, 17},
+				"/3":     {1, 24},
+			},
+			keys: map[string]loc{"/0/x": {1, 3}},
+		},
+		{
+			name: "columns count characters, not bytes",
+			doc:  `{"日本語": "🎉", "z": 1, "w": ["é", "ü", 2]}`,
+			values: map[string]loc{
+				"":     {1, 1},
+				"/日本語": {1, 9},
+				"/z":   {1, 19},
+				"/w":   {1, 27},
+				"/w/0": {1, 28},
+				"/w/1": {1, 33},
+				"/w/2": {1, 38},
+			},
+			keys: map[string]loc{"/日本語": {1, 2}, "/z": {1, 14}, "/w": {1, 22}},
+		},
+		{
+			name: "tabs and CRLF",
+			doc:  "{\r\n\t\"k\" :\r\n\t\t[ 1 ,\r\n 2 ]\r\n}",
+			values: map[string]loc{
+				"":     {1, 1},
+				"/k":   {3, 3},
+				"/k/0": {3, 5},
+				"/k/1": {4, 2},
+			},
+			keys: map[string]loc{"/k": {2, 2}},
+		},
+		{
+			name:   "scalar document after blank lines",
+			doc:    "\n\n   42  \n",
+			values: map[string]loc{"": {3, 4}},
+			keys:   map[string]loc{},
+		},
+		{
+			name:   "escaped key",
+			doc:    `{"a\"b\u00e9": 1}`,
+			values: map[string]loc{"": {1, 1}, `/a"bé`: {1, 16}},
+			keys:   map[string]loc{`/a"bé`: {1, 2}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := indexJSON([]byte(tc.doc))
+			if err != nil {
+				t.Fatalf("indexJSON: %v", err)
+			}
+			check := func(kind string, got map[string]int, want map[string]loc) {
+				t.Helper()
+				if g, w := sortedKeys(got), sortedKeys(want); !reflect.DeepEqual(g, w) {
+					t.Errorf("%s pointers = %q, want %q", kind, g, w)
+				}
+				for ptr, w := range want {
+					off, ok := got[ptr]
+					if !ok {
+						continue
+					}
+					line, col := p.lineCol(off)
+					if g := (loc{line, col}); g != w {
+						t.Errorf("%s %q at %v, want %v", kind, ptr, g, w)
+					}
+				}
+			}
+			check("value", p.values, tc.values)
+			check("key", p.keys, tc.keys)
+			// A value's offset is its first byte; a key's is its opening quote.
+			for ptr, off := range p.values {
+				if c := tc.doc[off]; strings.IndexByte(`{["-0123456789tfn`, c) < 0 {
+					t.Errorf("value %q starts with %q", ptr, c)
+				}
+			}
+			for ptr, off := range p.keys {
+				if c := tc.doc[off]; c != '"' {
+					t.Errorf("key %q starts with %q", ptr, c)
+				}
+			}
+		})
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestPositionsAt(t *testing.T) {
+	doc := "{\n" +
+		`  "criteria": [` + "\n" +
+		`    {"name": "a", "pattern": "x"}` + "\n" +
+		"  ]\n" +
+		"}"
+	p, err := indexJSON([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		ptr  string
+		key  bool
+		want loc
+	}{
+		{"root", "", false, loc{1, 1}},
+		{"root with key", "", true, loc{1, 1}},
+		{"value", "/criteria/0/pattern", false, loc{3, 30}},
+		{"key", "/criteria/0/pattern", true, loc{3, 19}},
+		{"array element has no key", "/criteria/0", true, loc{3, 5}},
+		{"member of an array", "/criteria", true, loc{2, 3}},
+		{"missing member falls back to its object", "/criteria/0/schema_file", false, loc{3, 5}},
+		{"missing member with key falls back to its object", "/criteria/0/schema_file", true, loc{3, 5}},
+		{"missing element falls back to its array", "/criteria/3/name", false, loc{2, 15}},
+		{"missing top-level member falls back to the root", "/targets/0", true, loc{1, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			line, col := p.at(tc.ptr, tc.key)
+			if got := (loc{line, col}); got != tc.want {
+				t.Errorf("at(%q, %v) = %v, want %v", tc.ptr, tc.key, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLineCol(t *testing.T) {
+	data := []byte("ab\nçd\n\nx")
+	p := &positions{data: data}
+	tests := []struct {
+		off  int
+		want loc
+	}{
+		{0, loc{1, 1}},
+		{1, loc{1, 2}},
+		{2, loc{1, 3}}, // the newline itself
+		{3, loc{2, 1}},
+		{5, loc{2, 2}}, // after the two bytes of ç
+		{6, loc{2, 3}},
+		{7, loc{3, 1}},
+		{8, loc{4, 1}},
+		{9, loc{4, 2}},   // end of data
+		{100, loc{4, 2}}, // past the end: clamped
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.off), func(t *testing.T) {
+			line, col := p.lineCol(tc.off)
+			if got := (loc{line, col}); got != tc.want {
+				t.Errorf("lineCol(%d) = %v, want %v", tc.off, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDisplayPath(t *testing.T) {
+	tests := []struct {
+		ptr, want string
+	}{
+		{"", "$"},
+		{"/name", "$.name"},
+		{"/criteria/2/pattern", "$.criteria[2].pattern"},
+		{"/targets/0/headers/X-Key", "$.targets[0].headers.X-Key"},
+		{"/targets/my target", `$.targets["my target"]`},
+		{"/a~1b", `$["a/b"]`},
+		{"/t~0", `$["t~"]`},
+		{"/~01", `$["~1"]`},
+		{"/a.b", `$["a.b"]`},
+		{"/$schema", `$["$schema"]`},
+		{"/é", `$["é"]`},
+		{`/say "hi"`, `$["say \"hi\""]`},
+		{"/x/", `$.x[""]`},
+		{"/a/-1", "$.a[-1]"},
+		{"/under_score/0/1", "$.under_score[0][1]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.ptr, func(t *testing.T) {
+			if got := displayPath(tc.ptr); got != tc.want {
+				t.Errorf("displayPath(%q) = %q, want %q", tc.ptr, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEscapePointer(t *testing.T) {
+	tests := []struct {
+		name, key, escaped string
+	}{
+		{"plain", "abc", "abc"},
+		{"empty", "", ""},
+		{"slash", "a/b", "a~1b"},
+		{"tilde", "a~b", "a~0b"},
+		{"tilde one is not a slash", "~1", "~01"},
+		{"tilde zero", "~0", "~00"},
+		{"slash tilde", "/~", "~1~0"},
+		{"only slashes", "//", "~1~1"},
+		{"unicode", "é/日", "é~1日"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := escapePointer(tc.key)
+			if got != tc.escaped {
+				t.Errorf("escapePointer(%q) = %q, want %q", tc.key, got, tc.escaped)
+			}
+			if back := unescapePointer(got); back != tc.key {
+				t.Errorf("unescapePointer(%q) = %q, want %q", got, back, tc.key)
+			}
+			if strings.Contains(got, "/") {
+				t.Errorf("escaped %q contains a slash", got)
+			}
+		})
+	}
+}
+
+func TestSyntaxProblem(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want string
+	}{
+		{"trailing comma in object", `{"a": 1,}`, `f.json:1:9: invalid JSON: invalid character '}' looking for beginning of object key string`},
+		{"missing colon", `{"a" 1}`, `f.json:1:6: invalid JSON: invalid character '1' after object key`},
+		{"missing comma in array", `[1 2]`, `f.json:1:4: invalid JSON: invalid character '2' after array element`},
+		{"key not a string", `{1: 2}`, `f.json:1:2: invalid JSON: invalid character '1' looking for beginning of object key string`},
+		{"bad literal on a later line", "{\n  \"a\": tru\n}", `f.json:2:11: invalid JSON: invalid character '\n' in literal true (expecting 'e')`},
+		{"bad literal deep inside", "{\"a\": [1, {\"b\": nul}]}", `f.json:1:20: invalid JSON: invalid character '}' in literal null (expecting 'l')`},
+		{"NaN", `{"a": NaN}`, `f.json:1:7: invalid JSON: invalid character 'N' looking for beginning of value`},
+		{"unicode before the error", `{"é": x}`, `f.json:1:7: invalid JSON: invalid character 'x' looking for beginning of value`},
+		{"single quotes", "{\n\t'a': 1}", `f.json:2:2: invalid JSON: invalid character '\'' looking for beginning of object key string`},
+		{"trailing garbage", `{"a":1} x`, `f.json:1:9: invalid JSON: invalid character 'x' after top-level value`},
+		{"second document", "{}\n{}", `f.json:2:1: invalid JSON: invalid character '{' after top-level value`},
+		{"extra closing brace", "{\"a\": 1}}\n", `f.json:1:9: invalid JSON: invalid character '}' after top-level value`},
+		{"byte order mark", "\ufeff{}", `f.json:1:1: invalid JSON: invalid character 'ï' looking for beginning of value`},
+		{"truncated array", `{"a": [1, 2`, `f.json:1:12: invalid JSON: unexpected end of file`},
+		{"truncated string", `{"a": "abc`, `f.json:1:11: invalid JSON: unexpected end of file`},
+		{"truncated literal", `[tru`, `f.json:1:5: invalid JSON: unexpected end of file`},
+		{"truncated after a comma and a newline", "{\n  \"a\": 1,\n", `f.json:3:1: invalid JSON: unexpected end of file`},
+		{"empty", "", `f.json:1:1: invalid JSON: unexpected end of file`},
+		{"white space only", "  \n ", `f.json:2:2: invalid JSON: unexpected end of file`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte(tc.doc)
+			_, err := indexJSON(data)
+			if err == nil {
+				t.Fatalf("indexJSON(%q) succeeded", tc.doc)
+			}
+			if got := syntaxProblem("f.json", data, err).String(); got != tc.want {
+				t.Errorf("syntaxProblem(%q)\n got %s\nwant %s", tc.doc, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSyntaxProblemOtherError(t *testing.T) {
+	got := syntaxProblem("f.json", []byte("{}"), errors.New("disk on fire"))
+	want := Problem{File: "f.json", Msg: "invalid JSON: disk on fire"}
+	if got != want {
+		t.Errorf("syntaxProblem = %#v, want %#v", got, want)
+	}
+	if s := got.String(); s != "f.json: invalid JSON: disk on fire" {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+func FuzzIndexJSON(f *testing.F) {
+	for _, seed := range []string{
+		``, ` `, `{}`, `[]`, `1`, `"s"`, `null`, `{"a":1}`, `{"a":[1,{"b":null}]}`,
+		`{"a": 1,}`, `{"a" 1}`, `[1 2]`, `{"a":1} x`, "{}\n{}", `{"a": [1, 2`, `{"a": "abc`,
+		`[tru`, `{1: 2}`, `{"é": x}`, "\ufeff{}", `{"a/b~": {"": []}}`, "{\r\n\t\"k\": 1\r\n}",
+		`[-0.5e10, true, false]`, `01`, `"\u00e9\ud83c"`, `{"a":1}}`, "\"\xff\"",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 10000 {
+			return // json.Valid limits nesting to 10000 levels; the index does not
+		}
+		p, err := indexJSON(data)
+		if valid := json.Valid(data); valid != (err == nil) {
+			t.Fatalf("indexJSON(%q) error %v, but json.Valid = %v", data, err, valid)
+		}
+		if err != nil {
+			prob := syntaxProblem("f.json", data, err)
+			if prob.Line < 1 || prob.Col < 1 {
+				t.Fatalf("syntaxProblem(%q) = %+v: no position", data, prob)
+			}
+			if !strings.HasPrefix(prob.Msg, "invalid JSON: ") || prob.Msg == "invalid JSON: " {
+				t.Fatalf("syntaxProblem(%q) message %q", data, prob.Msg)
+			}
+			var se *json.SyntaxError
+			if errors.As(err, &se) && (se.Offset < 0 || se.Offset > int64(len(data))) {
+				t.Fatalf("syntax error offset %d outside the document of %d bytes", se.Offset, len(data))
+			}
+			return
+		}
+		if _, ok := p.values[""]; !ok {
+			t.Fatalf("no position for the root of %q", data)
+		}
+		for ptr, off := range p.values {
+			if off < 0 || off >= len(data) {
+				t.Fatalf("value %q at offset %d outside %q", ptr, off, data)
+			}
+			if c := data[off]; strings.IndexByte(`{["-0123456789tfn`, c) < 0 {
+				t.Fatalf("value %q at offset %d starts with %q", ptr, off, c)
+			}
+			line, col := p.at(ptr, false)
+			if line < 1 || col < 1 {
+				t.Fatalf("at(%q) = %d:%d", ptr, line, col)
+			}
+			displayPath(ptr)
+		}
+		for ptr, off := range p.keys {
+			if data[off] != '"' {
+				t.Fatalf("key %q at offset %d starts with %q", ptr, off, data[off])
+			}
+			if _, ok := p.values[ptr]; !ok {
+				t.Fatalf("key %q has no value", ptr)
+			}
+		}
+	})
+}
