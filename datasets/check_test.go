@@ -181,7 +181,7 @@ func TestCheck(t *testing.T) {
 			file:    "f.csv",
 			content: "a,b\n1,2\n3\n4,5\n",
 			n:       1,
-			want:    []string{"f.csv:3:1: wrong number of fields"},
+			want:    []string{"f.csv:3:1: expected 2 fields (a, b), got 1"},
 		},
 		{
 			name:    "csv: a bad header",

@@ -314,6 +314,10 @@ func (r *csvReader) Next() (*evals.Case, error) {
 	if err == io.EOF {
 		return nil, io.EOF
 	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) && errors.Is(err, csv.ErrFieldCount) {
+		return nil, problem(r.file, pe.StartLine, 1, "", "expected %d fields (%s), got %d", len(r.header), strings.Join(r.header, ", "), len(rec))
+	}
 	if err != nil {
 		return nil, csvProblem(r.file, err)
 	}

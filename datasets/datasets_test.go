@@ -321,8 +321,8 @@ func TestCSVProblems(t *testing.T) {
 		{name: "expected and expected.KEY", content: "expected,expected.category\nx,y\n", open: "f.csv:1:0: columns expected and expected.category cannot both be used"},
 		{name: "expected.KEY and expected", content: "expected.category,q,expected\nx,y,z\n", open: "f.csv:1:0: columns expected and expected.category cannot both be used"},
 		{name: "bad quote in the header", content: "a,b\"c\n", open: "f.csv:1:4: bare \" in non-quoted-field"},
-		{name: "wrong field count", content: "a,b\n1,2\n3\n4,5\n", next: []string{"f.csv:3:1: wrong number of fields"}, cases: 2},
-		{name: "too many fields", content: "a,b\n1,2,3\n", next: []string{"f.csv:2:1: wrong number of fields"}},
+		{name: "wrong field count", content: "a,b\n1,2\n3\n4,5\n", next: []string{"f.csv:3:1: expected 2 fields (a, b), got 1"}, cases: 2},
+		{name: "too many fields", content: "a,b\n1,2,3\n", next: []string{"f.csv:2:1: expected 2 fields (a, b), got 3"}},
 		{name: "bare quote", content: "a,b\n1,x\"y\n", next: []string{"f.csv:2:4: bare \" in non-quoted-field"}},
 		// csv reports where the input ran out, not where the quote opened.
 		{name: "unterminated quote", content: "a,b\n1,\"xy\n2,3\n", next: []string{"f.csv:3:5: extraneous or missing \" in quoted-field"}},

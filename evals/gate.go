@@ -60,6 +60,11 @@ func ParseGate(expr string) (Gate, error) {
 			opAt, op = i, o
 		}
 	}
+	for _, typo := range []string{"=>", "=<", "==", "!="} {
+		if i := strings.Index(expr, typo); i >= 0 {
+			return g, &GateError{Expr: expr, Offset: utf8.RuneCountInString(expr[:i]), Msg: fmt.Sprintf("unknown operator %q: expected >=, <=, > or <", typo)}
+		}
+	}
 	if opAt < 0 {
 		return g, &GateError{Expr: expr, Offset: len(expr), Msg: "expected a comparison (>=, <=, >, <) followed by a number, as in \"pass_rate >= 0.9\""}
 	}

@@ -147,7 +147,7 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 		}
 		s.Templates = append(s.Templates, t)
 	}
-	probs = append(probs, checkCriteria(src, s, f.Criteria, opts)...)
+	probs = append(probs, checkCriteria(src, s, f.Criteria, opts, probs)...)
 	probs = append(probs, checkGates(src, s, opts.Gates)...)
 	probs = append(probs, checkDataset(src, s)...)
 	if s.CasePass == CasePassScore && s.PassScore == nil {
@@ -159,13 +159,24 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 	if s.CasePass == "" {
 		s.CasePass = CasePassAll
 	}
-	targets, tprobs := resolveTargets(src, s, f.Targets, opts)
+	targets, tprobs := resolveTargets(src, s, f.Targets, opts, probs)
 	probs = append(probs, tprobs...)
 	s.ResolvedTargets = targets
 	if len(probs) > 0 {
 		return nil, sortProblems(probs)
 	}
 	return s, nil
+}
+
+// flagged reports whether a problem was found in file at ptr or inside it.
+func flagged(probs []Problem, file, ptr string) bool {
+	dp := displayPath(ptr)
+	for _, p := range probs {
+		if p.File == file && (p.Path == dp || strings.HasPrefix(p.Path, dp+".") || strings.HasPrefix(p.Path, dp+"[")) {
+			return true
+		}
+	}
+	return false
 }
 
 // sortProblems orders problems by file and position, so they read top down.
@@ -183,7 +194,7 @@ func sortProblems(ps []Problem) Problems {
 	return Problems(ps)
 }
 
-func checkCriteria(src *source, s *Suite, raws []json.RawMessage, opts LoadOptions) []Problem {
+func checkCriteria(src *source, s *Suite, raws []json.RawMessage, opts LoadOptions, schemaProbs []Problem) []Problem {
 	var probs []Problem
 	first := map[string]int{}
 	for i, raw := range raws {
@@ -203,7 +214,9 @@ func checkCriteria(src *source, s *Suite, raws []json.RawMessage, opts LoadOptio
 			continue
 		}
 		first[c.Name] = i
-		if opts.Criterion != nil && c.Type != "" {
+		// A criterion the schema found fault with is not built: its factory
+		// would report the same mistake a second time.
+		if opts.Criterion != nil && c.Type != "" && !flagged(schemaProbs, src.file, ptr) {
 			if err := opts.Criterion(c, s.Dir); err != nil {
 				probs = append(probs, src.fieldProblems(ptr, err)...)
 			}

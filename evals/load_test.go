@@ -236,9 +236,9 @@ func TestLoadProblems(t *testing.T) {
   "criteria": []
 }`,
 			want: []string{
-				`suite.json:2:11: $.name: String length must be greater than or equal to 1`,
-				`suite.json:3:15: $.messages: Array must have at least 1 items`,
-				`suite.json:5:15: $.criteria: Array must have at least 1 items`,
+				`suite.json:2:11: $.name: must not be empty`,
+				`suite.json:3:15: $.messages: must not be empty: expected at least one item`,
+				`suite.json:5:15: $.criteria: must not be empty: expected at least one item`,
 			},
 		},
 		// Unknown fields, at their key, with the fields expected there.
@@ -369,7 +369,7 @@ func TestLoadProblems(t *testing.T) {
   "dataset": {"cases": [{"q": "hi"}]},
   "criteria": [{"name": "my crit", "type": "equals"}]
 }`,
-			want: []string{`suite.json:5:25: $.criteria[0].name: Does not match pattern '^[A-Za-z0-9_-]+$'`},
+			want: []string{`suite.json:5:25: $.criteria[0].name: got "my crit", expected a string matching ^[A-Za-z0-9_-]+$`},
 		},
 		// Templates.
 		{
@@ -535,7 +535,7 @@ func TestLoadProblems(t *testing.T) {
   "criteria": [{"name": "c", "type": "equals"}],
   "case_pass": "score", "pass_score": 1.5
 }`,
-			want: []string{`suite.json:6:39: $.pass_score: Must be less than or equal to 1`},
+			want: []string{`suite.json:6:39: $.pass_score: got 1.5, expected at most 1`},
 		},
 		// Targets.
 		{
@@ -618,7 +618,7 @@ func TestLoadProblems(t *testing.T) {
   }
 }`},
 			want: []string{
-				`rubric.config.json:3:67: $.targets.a.concurrency: Must be greater than or equal to 1`,
+				`rubric.config.json:3:67: $.targets.a.concurrency: got 0, expected at least 1`,
 				`rubric.config.json:4:73: $.targets.b.modle: unknown field "modle"; expected one of: ` + fieldsTarget,
 			},
 		},
@@ -631,9 +631,8 @@ func TestLoadProblems(t *testing.T) {
 }`},
 			want: []string{
 				`rubric.config.json:2:3: $.target: unknown field "target"; expected one of: $schema, targets`,
-				// gojsonschema reports a bad property name twice.
-				`rubric.config.json:3:14: $.targets: Property name of "a b" does not match`,
-				`rubric.config.json:3:14: $.targets: Does not match pattern '^[A-Za-z0-9_.:-]+$'`,
+				// gojsonschema reports a bad property name twice; we say it once, at the key.
+				`rubric.config.json:3:15: $.targets["a b"]: invalid name "a b": expected letters, digits, '_', '.', ':' or '-'`,
 			},
 		},
 		{
@@ -714,10 +713,10 @@ func TestLoadProblems(t *testing.T) {
 			files: map[string]string{ConfigFile: twoTargetsConfig},
 			opts:  LoadOptions{Overrides: []string{"a.concurrency=0", "a.params.temperature=hot", "a.timeout=soon", "a.colour=red"}},
 			want: []string{
-				`--set: target "a" after --set: $.colour: unknown field "colour"; expected one of: ` + fieldsTarget,
-				`--set: target "a" after --set: $.concurrency: Must be greater than or equal to 1`,
-				`--set: target "a" after --set: $.params.temperature: expected number, got string`,
-				`--set: target "a" after --set: $.timeout: Does not match pattern '^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$'`,
+				`--set: target "a" after --set a.colour=red: $.colour: unknown field "colour"; expected one of: ` + fieldsTarget,
+				`--set: target "a" after --set a.concurrency=0: $.concurrency: got 0, expected at least 1`,
+				`--set: target "a" after --set a.params.temperature=hot: $.params.temperature: expected number, got string`,
+				`--set: target "a" after --set a.timeout=soon: $.timeout: got "soon", expected a duration such as 500ms, 30s or 2m`,
 			},
 		},
 		{

@@ -90,9 +90,18 @@ func validate(schema *gojsonschema.Schema, root, file string, doc gojsonschema.J
 	var out []Problem
 	seen := map[string]bool{}
 	errs := res.Errors()
+	badNames := map[string]bool{} // objects with a key the schema rejects
+	for _, e := range errs {
+		if e.Type() == "invalid_property_name" {
+			badNames[contextPointer(e.Context())] = true
+		}
+	}
 	for _, e := range errs {
 		if compositeErrors[e.Type()] && len(errs) > 1 {
 			continue
+		}
+		if e.Type() == "pattern" && badNames[contextPointer(e.Context())] {
+			continue // the key's own pattern error restates invalid_property_name
 		}
 		ptr, key, msg, ok := describe(e, root)
 		if !ok {
@@ -126,11 +135,41 @@ func describe(e gojsonschema.ResultError, root string) (ptr string, key bool, ms
 		msg = fmt.Sprintf("expected %s, got %s", e.Details()["expected"], e.Details()["given"])
 	case "enum":
 		msg = fmt.Sprintf("got %s, expected one of %s", jsonText(e.Value()), e.Details()["allowed"])
+	case "pattern":
+		if fmt.Sprint(e.Details()["pattern"]) == durationPattern {
+			msg = fmt.Sprintf("got %s, expected a duration such as 500ms, 30s or 2m", jsonText(e.Value()))
+		} else {
+			msg = fmt.Sprintf("got %s, expected a string matching %s", jsonText(e.Value()), e.Details()["pattern"])
+		}
+	case "number_gte":
+		msg = fmt.Sprintf("got %s, expected at least %v", jsonText(e.Value()), e.Details()["min"])
+	case "number_gt":
+		msg = fmt.Sprintf("got %s, expected more than %v", jsonText(e.Value()), e.Details()["min"])
+	case "number_lte":
+		msg = fmt.Sprintf("got %s, expected at most %v", jsonText(e.Value()), e.Details()["max"])
+	case "number_lt":
+		msg = fmt.Sprintf("got %s, expected less than %v", jsonText(e.Value()), e.Details()["max"])
+	case "invalid_property_name":
+		prop := fmt.Sprint(e.Details()["property"])
+		msg = fmt.Sprintf("invalid name %q: expected letters, digits, '_', '.', ':' or '-'", prop)
+		ptr += "/" + escapePointer(prop)
+		key = true
+	case "string_gte":
+		if fmt.Sprint(e.Details()["min"]) == "1" {
+			msg = "must not be empty"
+		}
+	case "array_min_items":
+		if fmt.Sprint(e.Details()["min"]) == "1" {
+			msg = "must not be empty: expected at least one item"
+		}
 	case "condition_then", "condition_else":
 		return "", false, "", false
 	}
 	return ptr, key, msg, true
 }
+
+// durationPattern is the schema's pattern for durations ("30s", "2m").
+const durationPattern = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 
 // allowedFields lists the fields the object's schema defines, as a hint.
 func allowedFields(e gojsonschema.ResultError, root string) string {

@@ -9,18 +9,19 @@ const ReportVersion = 1
 // Summary is a run's report: what ran, the aggregates per target and per
 // criterion, and the gate's verdict.
 type Summary struct {
-	ReportVersion int             `json:"report_version"`
-	RunID         string          `json:"run_id"`
-	Suite         string          `json:"suite"`
-	SuiteVersion  string          `json:"suite_version,omitempty"`
-	SuitePath     string          `json:"suite_path"`
-	Started       time.Time       `json:"started"`
-	Finished      time.Time       `json:"finished"`
-	Complete      bool            `json:"complete"`
-	Interrupted   bool            `json:"interrupted,omitempty"`
-	ResultsFile   string          `json:"results_file,omitempty"`
-	Targets       []TargetSummary `json:"targets"`
-	Gate          GateVerdict     `json:"gate"`
+	ReportVersion int       `json:"report_version"`
+	RunID         string    `json:"run_id"`
+	Suite         string    `json:"suite"`
+	SuiteVersion  string    `json:"suite_version,omitempty"`
+	SuitePath     string    `json:"suite_path"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished"`
+	Complete      bool      `json:"complete"`
+	Interrupted   bool      `json:"interrupted,omitempty"`
+	// ResultsFile is the results journal, relative to the report.
+	ResultsFile string          `json:"results_file,omitempty"`
+	Targets     []TargetSummary `json:"targets"`
+	Gate        GateVerdict     `json:"gate"`
 }
 
 // TargetSummary aggregates one target's results.
@@ -84,7 +85,10 @@ type CriterionSummary struct {
 
 // GateVerdict is the outcome of every gate on every target.
 type GateVerdict struct {
-	Held    bool         `json:"held"`
+	Held bool `json:"held"`
+	// Note explains a verdict the results alone do not, such as a gate not
+	// held because the run did not complete.
+	Note    string       `json:"note,omitempty"`
 	Results []GateResult `json:"results,omitempty"`
 }
 

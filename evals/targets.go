@@ -106,7 +106,7 @@ func loadConfig(path string) (map[string]targetDef, []Problem) {
 	return defs, probs
 }
 
-func resolveTargets(src *source, s *Suite, refs []json.RawMessage, opts LoadOptions) ([]TargetSpec, []Problem) {
+func resolveTargets(src *source, s *Suite, refs []json.RawMessage, opts LoadOptions, schemaProbs []Problem) ([]TargetSpec, []Problem) {
 	var probs []Problem
 	defs := map[string]targetDef{}
 	if cfgPath := findConfig(opts.ConfigPath, s.Dir); cfgPath != "" {
@@ -204,6 +204,9 @@ func resolveTargets(src *source, s *Suite, refs []json.RawMessage, opts LoadOpti
 
 	var out []TargetSpec
 	for _, d := range chosen {
+		if flagged(schemaProbs, d.src.file, d.ptr) {
+			continue // the schema reported it; the provider would say it again
+		}
 		spec, p := buildTarget(d, overrides, opts)
 		probs = append(probs, p...)
 		if spec != nil {
@@ -247,7 +250,8 @@ func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSp
 				continue
 			}
 			if ptr, _, msg, ok := describe(e, "target"); ok {
-				probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("target %q after --set: %s: %s", d.name, displayPath(ptr), msg)})
+				arg := overriddenArg(overridden, ptr)
+				probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("target %q after --set %s: %s: %s", d.name, arg, displayPath(ptr), msg)})
 			}
 		}
 		if len(probs) > 0 {
@@ -341,4 +345,19 @@ func targetSchemaValid(raw []byte) bool {
 	}
 	res, err := sc.target.Validate(gojsonschema.NewBytesLoader(raw))
 	return err == nil && res.Valid()
+}
+
+// overriddenArg names the --set argument that changed the field at ptr, or all
+// of them when the field was not set directly.
+func overriddenArg(overridden map[string]string, ptr string) string {
+	top := strings.SplitN(strings.TrimPrefix(ptr, "/"), "/", 2)[0]
+	if arg, ok := overridden[unescapePointer(top)]; ok {
+		return arg
+	}
+	args := make([]string, 0, len(overridden))
+	for _, a := range overridden {
+		args = append(args, a)
+	}
+	sort.Strings(args)
+	return strings.Join(args, ", ")
 }

@@ -196,6 +196,8 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 		return sum, sinkErr
 	case ctx.Err() != nil:
 		sum.Interrupted = true
+		sum.Gate.Held = false
+		sum.Gate.Note = "the run did not complete: a gate is not held on partial results"
 		return sum, fmt.Errorf("%w: %d of %s results completed", ErrInterrupted, p.Done, totalText(opts.Total))
 	case err != nil:
 		return sum, err

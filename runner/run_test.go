@@ -280,8 +280,10 @@ func TestRunSinkFailureStops(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "writing results: disk full") {
 		t.Fatalf("err = %v", err)
 	}
-	if n := p.calls.Load(); n > 100 {
-		t.Errorf("%d requests sent after the sink failed", n)
+	// Results already queued for the collector (its buffer holds 256) may
+	// have been sent; nothing beyond that.
+	if n := p.calls.Load(); n > 300 {
+		t.Errorf("%d requests sent: dispatch went on after the sink failed", n)
 	}
 	if sum.Targets[0].Cases != 9 {
 		t.Errorf("summary counts %d results, want the 9 written", sum.Targets[0].Cases)

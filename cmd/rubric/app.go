@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -56,7 +57,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, flagsFirst(app, args))
+	var err error
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && args[1] != "help" && app.Command(args[1]) == nil {
+		err = usageError("unknown command %q: expected one of %s", args[1], strings.Join(commandNames(app), ", "))
+	} else {
+		err = app.RunContext(ctx, flagsFirst(app, args))
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -98,8 +104,18 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
+func commandNames(app *cli.App) []string {
+	var names []string
+	for _, c := range app.Commands {
+		if c.Name != "help" {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:      "rubric",
 		Usage:     "run your own eval suites against your language models",
 		Version:   version,
@@ -107,8 +123,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter: stderr,
 		// urfave/cli calls os.Exit for an ExitCoder when this is nil; exit codes
 		// are mapped once, in Main.
-		ExitErrHandler:  func(*cli.Context, error) {},
-		HideHelpCommand: true,
+		ExitErrHandler: func(*cli.Context, error) {},
 		Description: `Exit codes: 0 every gate held; 1 a gate failed; 2 usage or invalid input;
 3 the run could not complete; 130 interrupted (completed results are kept).`,
 		Commands: []*cli.Command{
@@ -117,8 +132,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			schemaCommand(),
 			initCommand(),
 		},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return withCode(exitBadInput, err)
-		},
+		OnUsageError: onUsageError,
 	}
+	for _, c := range app.Commands {
+		c.OnUsageError = onUsageError
+	}
+	return app
+}
+
+// onUsageError reports a flag mistake without printing the whole help to
+// stdout, where it would pollute redirected output.
+func onUsageError(cliCtx *cli.Context, err error, _ bool) error {
+	return withCode(exitBadInput, fmt.Errorf("%w (see rubric %s --help)", err, cliCtx.Command.Name))
 }

@@ -26,10 +26,12 @@ func flagsFirst(app *cli.App, args []string) []string {
 		}
 	}
 	var flags, rest []string
+	dashdash := false
 	for i := 2; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
-			rest = append(rest, args[i:]...)
+			rest = append(rest, args[i+1:]...)
+			dashdash = true
 			break
 		}
 		if len(a) < 2 || a[0] != '-' {
@@ -47,5 +49,10 @@ func flagsFirst(app *cli.App, args []string) []string {
 		}
 	}
 	out := append([]string{args[0], args[1]}, flags...)
+	if dashdash {
+		// Everything positional goes after "--", so a path that looks like a
+		// flag stays a path.
+		out = append(out, "--")
+	}
 	return append(out, rest...)
 }

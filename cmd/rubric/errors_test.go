@@ -592,20 +592,17 @@ func errCases() []errCase {
 		{
 			name:   "run_unknown_flag",
 			files:  withSuite(okSuite),
-			args:   []string{"run", "--bogus", "$DIR/suite.json"},
-			stdout: "Incorrect Usage: flag provided but not defined: -bogus",
+			args:   []string{"run", "--out", "$DIR/out", "--bogus", "$DIR/suite.json"},
 		},
 		{
 			name:  "run_negative_limit",
 			files: withSuite(okSuite),
-			args:  []string{"run", "--limit", "-1", "$DIR/suite.json"},
+			args:  []string{"run", "--out", "$DIR/out", "--limit", "-1", "$DIR/suite.json"},
 		},
 		{
 			name:  "run_bad_grace",
 			files: withSuite(okSuite),
-			args:  []string{"run", "--grace", "soon", "$DIR/suite.json"},
-			// urfave/cli prints the usage on stdout.
-			stdout: "USAGE:",
+			args:  []string{"run", "--out", "$DIR/out", "--grace", "soon", "$DIR/suite.json"},
 		},
 		{
 			name: "unknown_command",

@@ -85,8 +85,13 @@ func runCommand() *cli.Command {
 			case cliCtx.IsSet("error-budget"):
 				opts.errorBudget = &b
 			}
-			if opts.limit < 0 || opts.repeat < 0 || opts.maxDuration < 0 {
-				return usageError("run: --limit, --repeat and --max-duration must not be negative")
+			for _, f := range []struct {
+				name string
+				neg  bool
+			}{{"limit", opts.limit < 0}, {"repeat", opts.repeat < 0}, {"max-duration", opts.maxDuration < 0}} {
+				if f.neg {
+					return usageError("run: --%s must not be negative, got %v", f.name, cliCtx.Value(f.name))
+				}
 			}
 			opts.load.RequireTargets = true
 			stdout, stderr := cliCtx.App.Writer, cliCtx.App.ErrWriter
@@ -290,7 +295,9 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	if resume != nil {
 		sum.Started = resume.started
 	}
-	sum.ResultsFile = resultsPath
+	// Relative to report.json, which sits beside it: the report stays right
+	// when the run folder is copied or kept as a CI artifact.
+	sum.ResultsFile = "results.jsonl"
 	reportPath := filepath.Join(dir, "report.json")
 	if err := report.WriteJSON(reportPath, sum); err != nil {
 		return withCode(exitIncomplete, fmt.Errorf("writing the report: %w", err))
@@ -314,7 +321,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	case closeErr != nil:
 		return withCode(exitIncomplete, fmt.Errorf("writing results: %w", closeErr))
 	}
-	if err := errorBudget(sum, budget); err != nil {
+	if err := errorBudget(sum, budget, resultsPath); err != nil {
 		return withCode(exitIncomplete, err)
 	}
 	if !sum.Gate.Held {
@@ -332,7 +339,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 // errorBudget reports targets whose errors exceed the budget, and, budget or
 // not, targets for which every request failed: such a run measured the
 // endpoint's availability, not the model.
-func errorBudget(sum *evals.Summary, budget *float64) error {
+func errorBudget(sum *evals.Summary, budget *float64, resultsPath string) error {
 	var msgs []string
 	for _, t := range sum.Targets {
 		if t.Cases == 0 || t.Errored == 0 {
@@ -345,10 +352,10 @@ func errorBudget(sum *evals.Summary, budget *float64) error {
 		sort.Strings(kinds)
 		switch {
 		case t.Errored == t.Cases:
-			msgs = append(msgs, fmt.Sprintf("target %s: all %d requests failed (%s); see the errors in %s", t.Name, t.Cases, strings.Join(kinds, ", "), sum.ResultsFile))
+			msgs = append(msgs, fmt.Sprintf("target %s: all %d requests failed (%s); see the errors in %s", t.Name, t.Cases, strings.Join(kinds, ", "), resultsPath))
 		case budget != nil && t.ErrorRate > *budget:
 			msgs = append(msgs, fmt.Sprintf("target %s: %d of %d cases ended in an error (%.1f%%), over the error budget of %.1f%% (%s); see the errors in %s",
-				t.Name, t.Errored, t.Cases, 100*t.ErrorRate, 100**budget, strings.Join(kinds, ", "), sum.ResultsFile))
+				t.Name, t.Errored, t.Cases, 100*t.ErrorRate, 100**budget, strings.Join(kinds, ", "), resultsPath))
 		}
 	}
 	if len(msgs) == 0 {

@@ -20,9 +20,9 @@ func isTerminal(w io.Writer) bool {
 }
 
 // useColor reports whether to colour output to w: on a terminal, unless
-// NO_COLOR is set (https://no-color.org) or TERM is dumb.
+// NO_COLOR is set to a non-empty value (https://no-color.org) or TERM is dumb.
 func useColor(w io.Writer) bool {
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+	if os.Getenv("NO_COLOR") != "" {
 		return false
 	}
 	return isTerminal(w) && os.Getenv("TERM") != "dumb"

@@ -220,7 +220,7 @@ func lineError(file string, n int, err error, torn bool) error {
 	case errors.As(err, &syn) && torn:
 		return fmt.Errorf("%s:%d: truncated last line (no newline at end of file): %v", file, n, err)
 	case errors.As(err, &syn):
-		return fmt.Errorf("%s:%d: invalid JSON at column %d: %v", file, n, syn.Offset, err)
+		return fmt.Errorf("%s:%d:%d: invalid JSON: %v", file, n, syn.Offset, err)
 	case errors.As(err, &typ) && typ.Field == "":
 		return fmt.Errorf("%s:%d: expected a JSON object, got %s", file, n, typ.Value)
 	case errors.As(err, &typ):

@@ -116,7 +116,10 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 	if len(s.Gate.Results) > 0 {
 		fmt.Fprintln(ew)
 		verdict := st.good("gate held")
-		if !s.Gate.Held {
+		switch {
+		case s.Gate.Note != "":
+			verdict = st.bad("gate not held: " + s.Gate.Note)
+		case !s.Gate.Held:
 			verdict = st.bad("gate failed")
 		}
 		fmt.Fprintln(ew, verdict)
