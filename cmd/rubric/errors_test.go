@@ -590,9 +590,9 @@ func errCases() []errCase {
 			args: []string{"validate"},
 		},
 		{
-			name:   "run_unknown_flag",
-			files:  withSuite(okSuite),
-			args:   []string{"run", "--out", "$DIR/out", "--bogus", "$DIR/suite.json"},
+			name:  "run_unknown_flag",
+			files: withSuite(okSuite),
+			args:  []string{"run", "--out", "$DIR/out", "--bogus", "$DIR/suite.json"},
 		},
 		{
 			name:  "run_negative_limit",
