@@ -188,3 +188,39 @@ func clampWait(seconds float64) time.Duration {
 	}
 	return time.Duration(seconds * float64(time.Second))
 }
+
+// retryAfterStatus returns the wait a response with the given status asks
+// for: retryAfter's, or, for a 429 without Retry-After (or Retry-After-Ms),
+// the larger of OpenAI's x-ratelimit-reset-requests and
+// x-ratelimit-reset-tokens, the times until its rate limits reset. Other
+// statuses ignore those headers, which describe the rate limits, not an
+// outage: a 503 is retried on the usual backoff.
+//
+// statusError should call it in place of retryAfter, with the response's
+// status; until then the reset headers are not read.
+func retryAfterStatus(status int, h http.Header, now time.Time) time.Duration {
+	if d := retryAfter(h, now); d > 0 || status != http.StatusTooManyRequests ||
+		h.Get("Retry-After") != "" || h.Get("Retry-After-Ms") != "" {
+		return d
+	}
+	return max(rateLimitReset(h.Get("X-Ratelimit-Reset-Requests")),
+		rateLimitReset(h.Get("X-Ratelimit-Reset-Tokens")))
+}
+
+// rateLimitReset parses an x-ratelimit-reset-* value, a Go-style duration
+// such as "1s", "6m0s", "20ms" or "1m30.5s"; a bare number is taken as
+// seconds. It returns 0 when the value is empty, unparsable or not positive.
+func rateLimitReset(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		return clampWait(s)
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0
+	}
+	return clampWait(d.Seconds())
+}

@@ -314,7 +314,7 @@ func (p *OpenAI) statusError(resp *http.Response, body []byte, sent *evals.Reque
 		Status:     resp.StatusCode,
 		Message:    msg,
 		Sent:       sent,
-		RetryAfter: retryAfter(resp.Header, time.Now()),
+		RetryAfter: retryAfterStatus(resp.StatusCode, resp.Header, time.Now()),
 	}
 }
 

@@ -1,0 +1,178 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	// golang.org/x/time/rate is the Go team's token bucket, made for exactly
+	// this, well kept and free of dependencies: it hands out reservations in
+	// order, waits on ctx, and fails at once a wait that would pass ctx's
+	// deadline.
+	"golang.org/x/time/rate"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+// DefaultCompletionTokens is the completion a token estimate expects when the
+// target sets no max_tokens and no response has reported usage yet.
+const DefaultCompletionTokens = 256
+
+// limiter is the Provider RateLimit returns.
+type limiter struct {
+	p         runner.Provider
+	requests  *rate.Limiter // nil: no request limit
+	tokens    *rate.Limiter // nil: no token limit
+	spec      evals.RateLimitSpec
+	maxTokens int
+
+	mu          sync.Mutex
+	completions int64 // completion tokens reported, summed
+	responses   int64 // responses that reported usage
+}
+
+// RateLimit returns p with what it sends capped by spec's rates; it returns p
+// itself when spec sets neither. maxTokens is the target's max_tokens, 0 when
+// unset. Each call of Complete is one request: put RateLimit inside Retry, so
+// that every attempt is counted.
+//
+// requests_per_minute spaces requests evenly, 60/rpm seconds apart (a token
+// bucket with a burst of 1): no window of a minute, from the first request
+// on, holds more than rpm of them (rounded up).
+//
+// tokens_per_minute charges each request, before it is sent, with an
+// estimate: its messages' characters / 4, rounded up, plus 4 per message,
+// plus the completion expected, which is maxTokens when set, otherwise the
+// mean completion the endpoint has reported so far (256 until it has). The
+// bucket holds one second's tokens (tpm/60, at least 1), so an idle limiter
+// lets at most that much through at once. A request estimated at more than
+// that waits for a full bucket and books the rest as debt, which the requests
+// after it wait off. When the response reports more tokens than the estimate,
+// the difference is booked as debt the same way; an estimate above what was
+// used is not refunded, erring on the side of the endpoint's limit.
+//
+// The token wait comes first and the request wait last, so that requests go
+// out spaced as requests_per_minute says however long the token wait was.
+// A wait ends with ctx: when ctx is canceled the error is of kind canceled
+// and wraps context.Canceled; when ctx's deadline comes first (or would, so
+// that the wait is not even begun) it is of kind rate_limit and wraps
+// context.DeadlineExceeded. Tokens already taken by a wait that fails are not
+// given back.
+func RateLimit(p runner.Provider, spec *evals.RateLimitSpec, maxTokens int) runner.Provider {
+	if spec == nil || spec.RequestsPerMinute <= 0 && spec.TokensPerMinute <= 0 {
+		return p
+	}
+	l := &limiter{p: p, spec: *spec, maxTokens: maxTokens}
+	if rpm := spec.RequestsPerMinute; rpm > 0 {
+		l.requests = rate.NewLimiter(rate.Limit(rpm/60), 1)
+	}
+	if tpm := spec.TokensPerMinute; tpm > 0 {
+		l.tokens = rate.NewLimiter(rate.Limit(tpm/60), tokenBurst(tpm))
+	}
+	return l
+}
+
+// Unwrap returns the provider RateLimit wraps.
+func (l *limiter) Unwrap() runner.Provider { return l.p }
+
+// tokenBurst is one second's tokens, at least 1.
+func tokenBurst(tpm float64) int {
+	return int(max(1, math.Min(math.Ceil(tpm/60), math.MaxInt32)))
+}
+
+// Complete waits until the limits admit req, sends it, and books any tokens
+// the response used beyond the estimate.
+func (l *limiter) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+	estimate := 0
+	if l.tokens != nil {
+		estimate = l.estimate(req)
+		burst := l.tokens.Burst()
+		if err := l.tokens.WaitN(ctx, min(estimate, burst)); err != nil {
+			return nil, waitError(ctx, fmt.Sprintf("%v tokens per minute", l.spec.TokensPerMinute))
+		}
+		l.book(estimate - burst)
+	}
+	if l.requests != nil {
+		if err := l.requests.Wait(ctx); err != nil {
+			return nil, waitError(ctx, fmt.Sprintf("%v requests per minute", l.spec.RequestsPerMinute))
+		}
+	}
+	resp, err := l.p.Complete(ctx, req)
+	if err != nil || l.tokens == nil {
+		return resp, err
+	}
+	if used, ok := l.observe(resp.Usage); ok {
+		l.book(used - estimate)
+	}
+	return resp, nil
+}
+
+// estimate returns the tokens req is expected to use, prompt and completion.
+func (l *limiter) estimate(req *runner.Request) int {
+	chars := 0
+	for _, m := range req.Messages {
+		chars += utf8.RuneCountInString(m.Content)
+	}
+	return (chars+3)/4 + 4*len(req.Messages) + l.expectedCompletion()
+}
+
+// expectedCompletion returns max_tokens, or the mean completion reported so
+// far rounded up, or DefaultCompletionTokens.
+func (l *limiter) expectedCompletion() int {
+	if l.maxTokens > 0 {
+		return l.maxTokens
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.responses == 0 {
+		return DefaultCompletionTokens
+	}
+	return int((l.completions + l.responses - 1) / l.responses)
+}
+
+// observe records a response's completion tokens and returns the total it
+// used; ok is false when the endpoint reported no usage.
+func (l *limiter) observe(u evals.Usage) (used int, ok bool) {
+	if u.PromptTokens <= 0 && u.CompletionTokens <= 0 && u.TotalTokens <= 0 {
+		return 0, false
+	}
+	l.mu.Lock()
+	l.completions += int64(max(0, u.CompletionTokens))
+	l.responses++
+	l.mu.Unlock()
+	used = u.TotalTokens
+	if used <= 0 {
+		used = u.PromptTokens + u.CompletionTokens
+	}
+	return used, true
+}
+
+// book takes n tokens now without waiting, leaving the bucket in debt that
+// later requests wait off. A reservation may not exceed the burst, so a large
+// debt is booked in burst-sized parts.
+func (l *limiter) book(n int) {
+	burst := l.tokens.Burst()
+	now := time.Now()
+	for n > 0 {
+		part := min(n, burst)
+		l.tokens.ReserveN(now, part)
+		n -= part
+	}
+}
+
+// waitError describes a wait for admission cut short by ctx: of kind
+// canceled when ctx was canceled, else of kind rate_limit (ctx's deadline
+// has passed, or would have before the wait ended).
+func waitError(ctx context.Context, limit string) *runner.ProviderError {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+		return &runner.ProviderError{Kind: evals.ErrKindCanceled, Err: cerr,
+			Message: "canceled while waiting for the rate limit (" + limit + ")"}
+	}
+	return &runner.ProviderError{Kind: evals.ErrKindRateLimit, Err: context.DeadlineExceeded,
+		Message: "the rate limit (" + limit + ") would not admit the request before the deadline"}
+}

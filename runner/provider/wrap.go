@@ -1,0 +1,86 @@
+package provider
+
+import (
+	"io"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+// Wrap returns p behind the decorators spec asks for, composed here and
+// nowhere else. From the outside in:
+//
+//	Retry → RateLimit → Adaptive → p
+//
+// Retry is outermost because each attempt is a request like any other: it
+// must wait its turn under the rate limit, and its 429 must reach the
+// adaptive limit, which reacts to each attempt and not only to a request's
+// final outcome. RateLimit is present when spec.RateLimit sets a rate, and
+// Adaptive when it sets adaptive (its ceiling is the target's concurrency).
+// maxTokens for the token estimate is params.max_tokens. opts are for tests.
+// A response cache belongs outside Retry: a hit sends nothing.
+//
+// RateLimit admits a request before Adaptive gives it a slot, so requests
+// held back by a lowered adaptive limit leave the rate limiter on time and
+// may then go out closer together than the rate when slots free up at once;
+// the adaptive limit measures the requests on the wire, which is what a 429
+// is about. Nor does the rate limiter see the sends http.Transport repeats on
+// its own after a reused connection fails (Retry counts them as attempts).
+//
+// The result closes p when closed (an io.Closer, as cmd closes providers),
+// and, when p can build request bodies (runner.BodyBuilder), so can it. It
+// and each decorator have an Unwrap() runner.Provider method returning the
+// provider it wraps, so that a wrapper outside (the cache) can find p.
+func Wrap(p runner.Provider, spec evals.TargetSpec, opts ...RetryOption) runner.Provider {
+	inner := p
+	rl := spec.RateLimit
+	if rl != nil && rl.Adaptive {
+		p = Adaptive(p, spec.ConcurrencyOr())
+	}
+	if rl != nil && (rl.RequestsPerMinute > 0 || rl.TokensPerMinute > 0) {
+		maxTokens := 0
+		if spec.Params != nil && spec.Params.MaxTokens != nil {
+			maxTokens = *spec.Params.MaxTokens
+		}
+		p = RateLimit(p, rl, maxTokens)
+	}
+	w := &wrapped{Provider: Retry(p, spec.Retry, opts...), inner: inner}
+	if bb, ok := inner.(runner.BodyBuilder); ok {
+		return &wrappedBody{wrapped: w, bb: bb}
+	}
+	return w
+}
+
+// wrapped is the decorated provider, still closable as the inner one was.
+type wrapped struct {
+	runner.Provider
+	inner runner.Provider
+}
+
+// Unwrap returns the outermost decorator. Each decorator's Unwrap returns
+// the provider it wraps, down to Wrap's p.
+func (w *wrapped) Unwrap() runner.Provider { return w.Provider }
+
+// Close closes the inner provider, when it can be closed.
+func (w *wrapped) Close() error {
+	if c, ok := w.inner.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// wrappedBody is wrapped for an inner provider that is a runner.BodyBuilder.
+type wrappedBody struct {
+	*wrapped
+	bb runner.BodyBuilder
+}
+
+// RequestBody returns the body the inner provider would send for req.
+func (w *wrappedBody) RequestBody(req *runner.Request) ([]byte, error) {
+	return w.bb.RequestBody(req)
+}
+
+var (
+	_ io.Closer          = (*wrapped)(nil)
+	_ runner.BodyBuilder = (*wrappedBody)(nil)
+)
