@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"slices"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -15,9 +16,9 @@ const MaxProblems = 20
 
 // Check reads the whole dataset once and reports every problem in it: lines
 // that do not parse, duplicate ids, and template variables a case does not
-// define. It returns the number of cases. Memory stays flat: ids are kept as
-// 64-bit hashes, and a hash collision is confirmed by a second pass before it
-// is reported.
+// define. It returns the number of cases. Memory stays small: ids are kept as
+// 64-bit hashes (8 bytes a case), and a repeated hash is confirmed by a second
+// pass over the dataset before it is reported.
 func Check(s *evals.Suite) (int, error) {
 	r, err := Open(s)
 	if err != nil {
@@ -34,8 +35,9 @@ func Check(s *evals.Suite) (int, error) {
 		}
 	}
 	seed := maphash.MakeSeed()
-	seen := map[uint64]struct{}{}
-	var dupHashes map[uint64]bool
+	// Ids are kept as 64-bit hashes in a slice (8 bytes a case, a third of
+	// what a map takes) and sorted once at the end to find repeats.
+	var hashes []uint64
 	n := 0
 	for {
 		c, err := r.Next()
@@ -60,19 +62,23 @@ func Check(s *evals.Suite) (int, error) {
 		}
 		n++
 		h := maphash.String(seed, c.ID)
-		if _, dup := seen[h]; dup {
-			if dupHashes == nil {
-				dupHashes = map[uint64]bool{}
-			}
-			dupHashes[h] = true
-		} else {
-			seen[h] = struct{}{}
-		}
+		hashes = append(hashes, h)
 		if _, err := checkCase(s, c); err != nil {
 			file, line, col := locate(c)
 			add(evals.Problem{File: file, Line: line, Col: col, Path: pathOf(c), Msg: fmt.Sprintf("case %q: %s", c.ID, err)})
 		}
 	}
+	slices.Sort(hashes)
+	var dupHashes map[uint64]bool
+	for i := 1; i < len(hashes); i++ {
+		if hashes[i] == hashes[i-1] {
+			if dupHashes == nil {
+				dupHashes = map[uint64]bool{}
+			}
+			dupHashes[hashes[i]] = true
+		}
+	}
+	hashes = nil
 	if len(dupHashes) > 0 {
 		for _, p := range duplicates(s, seed, dupHashes) {
 			add(p)

@@ -1,0 +1,551 @@
+// Command rubric-bench measures the rubric binary end to end: wall time,
+// throughput and peak memory of `rubric run` against a local
+// OpenAI-compatible endpoint, and compares them with the targets the project
+// holds.
+//
+//	go run ./cmd/rubric-bench                       # instant, latency, memory-5k
+//	go run ./cmd/rubric-bench -scenario memory-1m   # a couple of minutes
+//	go run ./cmd/rubric-bench -scenario all
+//
+// It builds the rubric binary once (go build -o TMP/rubric ./cmd/rubric, from
+// the module the current folder is in) unless -bin names one, and serves
+// POST /v1/chat/completions on 127.0.0.1 from its own process, so the
+// endpoint never counts in rubric's CPU time or memory (it does compete with
+// rubric for the machine's CPUs: on a small machine that caps the figures).
+// Every request gets the same small completion after the scenario's latency,
+// on keep-alive connections. For each scenario
+// it writes a JSONL dataset and a suite (an inline openai target at the
+// scenario's concurrency, two criteria: equals on the JSON field "label" and
+// a regex) to a temporary folder, and runs
+//
+//	rubric run suite.json --no-cache --no-progress --out TMP/runs
+//
+// timing the process from start to exit and reading its peak RSS from
+// wait4's rusage. A run counts only if rubric exits 0, the endpoint served
+// exactly one request per case, and report.json is complete with every case
+// passed; anything else is an error.
+//
+// Scenarios:
+//
+//	instant     0 ms latency, 50,000 cases, concurrency 64: cases/s >= 10,000
+//	latency     50 ms latency, 5,000 cases, concurrency 64: wall time within
+//	            95% of the ideal cases x latency / concurrency (3.906 s)
+//	memory-5k   0 ms latency, 5,000 cases, concurrency 64: peak RSS < 60 MB
+//	memory-1m   0 ms latency, 1,000,000 cases, concurrency 64: peak RSS
+//	            < 100 MB (not in the default set)
+//
+// The table goes to stdout, one row per scenario, with PASS or MISS against
+// its target; MB is 10^6 bytes. Progress goes to stderr, with the connections
+// rubric opened and the CPU time it used per case. The exit code is 0
+// when every scenario ran, misses included, 1 when one could not run or its
+// checks failed, 2 on a usage mistake.
+//
+// Flags:
+//
+//	-scenario NAMES  comma-separated scenarios, or "all" (default
+//	                 instant,latency,memory-5k)
+//	-bin PATH        the rubric binary to measure, instead of building one
+//	-keep            keep the temporary folder and print its path
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// scenario is one measured run and the target it is held to.
+type scenario struct {
+	Name        string
+	Cases       int
+	Concurrency int
+	Latency     time.Duration
+	// Exactly one of the following targets is set.
+	MinCasesPerSec float64 // cases/s at least this
+	MinIdealPct    float64 // throughput at least this % of the ideal
+	MaxRSSMB       float64 // peak RSS below this, in MB
+}
+
+// scenarios are every scenario, in the order they run.
+var scenarios = []scenario{
+	{Name: "instant", Cases: 50_000, Concurrency: 64, MinCasesPerSec: 10_000},
+	{Name: "latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, MinIdealPct: 95},
+	{Name: "memory-5k", Cases: 5_000, Concurrency: 64, MaxRSSMB: 60},
+	{Name: "memory-1m", Cases: 1_000_000, Concurrency: 64, MaxRSSMB: 100},
+}
+
+const defaultScenarios = "instant,latency,memory-5k"
+
+// ideal is the shortest possible wall time: every slot busy all the time.
+func (s scenario) ideal() time.Duration {
+	if s.Latency == 0 || s.Concurrency == 0 {
+		return 0
+	}
+	return time.Duration(int64(s.Cases) * int64(s.Latency) / int64(s.Concurrency))
+}
+
+// target describes the scenario's target in one word, for the table.
+func (s scenario) target() string {
+	switch {
+	case s.MinCasesPerSec > 0:
+		return fmt.Sprintf("cases/s>=%g", s.MinCasesPerSec)
+	case s.MinIdealPct > 0:
+		return fmt.Sprintf("ideal>=%g%%", s.MinIdealPct)
+	case s.MaxRSSMB > 0:
+		return fmt.Sprintf("rss<%gMB", s.MaxRSSMB)
+	}
+	return "-"
+}
+
+// result is what one run of a scenario measured.
+type result struct {
+	Scenario scenario
+	Wall     time.Duration
+	MaxRSSKB int64         // peak resident set of the rubric process, KiB
+	Served   int64         // requests the endpoint answered
+	Conns    int64         // connections rubric opened to the endpoint
+	CPU      time.Duration // user and system time of the rubric process
+}
+
+func (r result) casesPerSec() float64 { return float64(r.Scenario.Cases) / r.Wall.Seconds() }
+
+// idealPct is throughput as a percentage of the ideal, or -1 when the
+// scenario has no latency.
+func (r result) idealPct() float64 {
+	id := r.Scenario.ideal()
+	if id == 0 {
+		return -1
+	}
+	return 100 * id.Seconds() / r.Wall.Seconds()
+}
+
+func (r result) rssMB() float64 { return float64(r.MaxRSSKB) * 1024 / 1e6 }
+
+// pass reports whether the run met its scenario's target.
+func (r result) pass() bool {
+	s := r.Scenario
+	switch {
+	case s.MinCasesPerSec > 0:
+		return r.casesPerSec() >= s.MinCasesPerSec
+	case s.MinIdealPct > 0:
+		return r.idealPct() >= s.MinIdealPct
+	case s.MaxRSSMB > 0:
+		return r.rssMB() < s.MaxRSSMB
+	}
+	return true
+}
+
+var header = []string{"scenario", "cases", "concurrency", "latency", "wall", "ideal", "cases/s", "%ideal", "rss_MB", "target", "verdict"}
+
+// fields are the table cells of a result; none contains a space, so a row
+// splits back with strings.Fields.
+func (r result) fields() []string {
+	s := r.Scenario
+	ideal, pct := "-", "-"
+	if p := r.idealPct(); p >= 0 {
+		ideal = fmt.Sprintf("%.3fs", s.ideal().Seconds())
+		pct = fmt.Sprintf("%.1f%%", p)
+	}
+	verdict := "MISS"
+	if r.pass() {
+		verdict = "PASS"
+	}
+	return []string{
+		s.Name,
+		strconv.Itoa(s.Cases),
+		strconv.Itoa(s.Concurrency),
+		s.Latency.String(),
+		fmt.Sprintf("%.3fs", r.Wall.Seconds()),
+		ideal,
+		fmt.Sprintf("%.0f", r.casesPerSec()),
+		pct,
+		fmt.Sprintf("%.1f", r.rssMB()),
+		s.target(),
+		verdict,
+	}
+}
+
+// writeTable prints the results as a plain, aligned table.
+func writeTable(w io.Writer, results []result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range results {
+		fmt.Fprintln(tw, strings.Join(r.fields(), "\t"))
+	}
+	return tw.Flush()
+}
+
+// completion is the endpoint's answer to every request; both criteria pass on it.
+const completion = `{"id":"chatcmpl-bench","object":"chat.completion","model":"bench",` +
+	`"choices":[{"index":0,"message":{"role":"assistant","content":"{\"label\": \"billing\"}"},"finish_reason":"stop"}],` +
+	`"usage":{"prompt_tokens":40,"completion_tokens":8,"total_tokens":48}}`
+
+// endpoint is an OpenAI-compatible chat completions server on loopback that
+// answers every request with the same completion after a delay.
+type endpoint struct {
+	URL    string // base URL, ending in /v1
+	srv    *http.Server
+	delay  atomic.Int64 // nanoseconds
+	served atomic.Int64 // requests answered with 200
+	wrong  atomic.Int64 // requests for another method or path
+	conns  atomic.Int64 // connections accepted
+}
+
+// startEndpoint listens on a free port of 127.0.0.1 and serves until Close.
+func startEndpoint() (*endpoint, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	e := &endpoint{URL: "http://" + ln.Addr().String() + "/v1"}
+	body := []byte(completion)
+	clen := strconv.Itoa(len(body))
+	e.srv = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+				e.wrong.Add(1)
+				http.NotFound(w, r)
+				return
+			}
+			// Read the whole request, as a real server does, so that the
+			// connection can be reused.
+			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				return
+			}
+			if d := time.Duration(e.delay.Load()); d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-r.Context().Done():
+					t.Stop()
+					return
+				}
+			}
+			h := w.Header()
+			h["Content-Type"] = []string{"application/json"}
+			h["Content-Length"] = []string{clen}
+			if _, err := w.Write(body); err == nil {
+				e.served.Add(1)
+			}
+		}),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				e.conns.Add(1)
+			}
+		},
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute, // longer than any pause between two of rubric's requests
+	}
+	go func() { _ = e.srv.Serve(ln) }()
+	return e, nil
+}
+
+// reset sets the latency and zeroes the counters for the next run.
+func (e *endpoint) reset(latency time.Duration) {
+	e.delay.Store(int64(latency))
+	e.served.Store(0)
+	e.wrong.Store(0)
+	e.conns.Store(0)
+}
+
+func (e *endpoint) Close() error { return e.srv.Close() }
+
+// bench holds what every scenario shares: the binary, the endpoint and a
+// scratch folder.
+type bench struct {
+	bin  string
+	dir  string
+	ep   *endpoint
+	keep bool // keep each scenario's folder
+}
+
+// goTool returns the go command to build with.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "go"
+}
+
+// moduleRoot returns the folder of the go.mod that governs the current folder.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, goTool(), "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the rubric module: run from the repository or pass -bin")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// buildRubric builds ./cmd/rubric of the current module into dir.
+func buildRubric(ctx context.Context, dir string) (string, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "rubric")
+	cmd := exec.CommandContext(ctx, goTool(), "build", "-o", bin, "./cmd/rubric")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/rubric: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// writeInputs writes the scenario's dataset and suite into dir and returns the
+// suite's path.
+func writeInputs(dir, baseURL string, s scenario) (string, error) {
+	f, err := os.Create(filepath.Join(dir, "cases.jsonl"))
+	if err != nil {
+		return "", err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for i := range s.Cases {
+		fmt.Fprintf(w, `{"id":"c%07d","vars":{"ticket":"Invoice #%d was charged twice this month; please refund the second charge."},"expected":"billing"}`+"\n", i, i)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	suite := map[string]any{
+		"name": "bench-" + s.Name,
+		"messages": []map[string]string{
+			{"role": "system", "content": `Label the support ticket. Answer with JSON such as {"label": "billing"}.`},
+			{"role": "user", "content": "Ticket {{ id }}: {{ ticket }}"},
+		},
+		"dataset": map[string]string{"path": "cases.jsonl"},
+		"criteria": []map[string]any{
+			{"name": "label", "type": "equals", "extract": map[string]string{"json": "label"}},
+			{"name": "shape", "type": "regex", "pattern": `^\{"label": "[a-z_]+"\}$`},
+		},
+		"targets": []map[string]any{{
+			"name":        "local",
+			"provider":    "openai",
+			"base_url":    baseURL,
+			"model":       "bench",
+			"concurrency": s.Concurrency,
+			"timeout":     "30s",
+		}},
+		"gate": []string{"pass_rate >= 1", "error_rate <= 0"},
+	}
+	b, err := json.MarshalIndent(suite, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "suite.json")
+	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// report is the part of report.json the bench checks.
+type report struct {
+	Complete bool `json:"complete"`
+	Targets  []struct {
+		Cases   int `json:"cases"`
+		Passed  int `json:"passed"`
+		Errored int `json:"errored"`
+	} `json:"targets"`
+}
+
+// run measures one scenario.
+func (b *bench) run(ctx context.Context, s scenario) (result, error) {
+	res := result{Scenario: s}
+	dir, err := os.MkdirTemp(b.dir, s.Name+"-")
+	if err != nil {
+		return res, err
+	}
+	if !b.keep {
+		defer os.RemoveAll(dir) // results.jsonl of a million cases is large
+	}
+	suite, err := writeInputs(dir, b.ep.URL, s)
+	if err != nil {
+		return res, fmt.Errorf("writing the inputs: %w", err)
+	}
+	out := filepath.Join(dir, "runs")
+	b.ep.reset(s.Latency)
+
+	cmd := exec.CommandContext(ctx, b.bin, "run", suite, "--no-cache", "--no-progress", "--out", out)
+	cmd.Dir = dir
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	res.Wall = time.Since(start)
+	res.Served = b.ep.served.Load()
+	res.Conns = b.ep.conns.Load()
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			res.MaxRSSKB = ru.Maxrss // KiB on Linux
+			res.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("rubric run: %w\nstdout:\n%s\nstderr:\n%s", err, tail(stdout.String()), tail(stderr.String()))
+	}
+	if res.Served != int64(s.Cases) {
+		return res, fmt.Errorf("the endpoint served %d requests for %d cases (and %d to a wrong path)", res.Served, s.Cases, b.ep.wrong.Load())
+	}
+	if n := b.ep.wrong.Load(); n > 0 {
+		return res, fmt.Errorf("the endpoint got %d requests for another path than POST /v1/chat/completions", n)
+	}
+	reports, _ := filepath.Glob(filepath.Join(out, "*", "report.json"))
+	if len(reports) != 1 {
+		return res, fmt.Errorf("want one report.json under %s, found %d", out, len(reports))
+	}
+	raw, err := os.ReadFile(reports[0])
+	if err != nil {
+		return res, err
+	}
+	var rep report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return res, fmt.Errorf("%s: %w", reports[0], err)
+	}
+	if !rep.Complete || len(rep.Targets) != 1 || rep.Targets[0].Cases != s.Cases || rep.Targets[0].Passed != s.Cases {
+		return res, fmt.Errorf("report.json: complete %v, targets %+v; want complete and %d cases passed", rep.Complete, rep.Targets, s.Cases)
+	}
+	return res, nil
+}
+
+// tail returns the end of a command's output, enough to see why it failed.
+func tail(s string) string {
+	const n = 4000
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// pick returns the scenarios a -scenario value names.
+func pick(names string) ([]scenario, error) {
+	if names == "all" {
+		return scenarios, nil
+	}
+	var out []scenario
+	for _, name := range strings.Split(names, ",") {
+		name = strings.TrimSpace(name)
+		found := false
+		for _, s := range scenarios {
+			if s.Name == name {
+				out = append(out, s)
+				found = true
+			}
+		}
+		if !found {
+			valid := make([]string, len(scenarios))
+			for i, s := range scenarios {
+				valid[i] = s.Name
+			}
+			return nil, fmt.Errorf("unknown scenario %q: expected %s, or all", name, strings.Join(valid, ", "))
+		}
+	}
+	return out, nil
+}
+
+func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// Main runs the benchmark with the command line args and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rubric-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	names := fs.String("scenario", defaultScenarios, "comma-separated `NAMES` of scenarios to run, or all")
+	bin := fs.String("bin", "", "measure the rubric binary at `PATH` instead of building ./cmd/rubric")
+	keep := fs.Bool("keep", false, "keep the temporary folder (datasets, suites, results)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: go run ./cmd/rubric-bench [-scenario NAMES] [-bin PATH] [-keep]\n\n")
+		fmt.Fprintf(stderr, "Runs the rubric binary against a local endpoint and prints wall time, cases/s,\n")
+		fmt.Fprintf(stderr, "%% of the ideal and peak RSS per scenario, with PASS/MISS against the targets.\n\nScenarios:\n")
+		for _, s := range scenarios {
+			fmt.Fprintf(stderr, "  %-10s %9d cases, concurrency %d, latency %v, target %s\n", s.Name, s.Cases, s.Concurrency, s.Latency, s.target())
+		}
+		fmt.Fprintf(stderr, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rubric-bench: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	picked, err := pick(*names)
+	if err != nil {
+		fmt.Fprintf(stderr, "rubric-bench: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	results, err := benchmark(ctx, picked, *bin, *keep, stderr)
+	if len(results) > 0 {
+		if werr := writeTable(stdout, results); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rubric-bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// benchmark runs the scenarios in turn and returns the results of those that
+// ran; it stops at the first that fails.
+func benchmark(ctx context.Context, picked []scenario, bin string, keep bool, log io.Writer) ([]result, error) {
+	dir, err := os.MkdirTemp("", "rubric-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if keep {
+		fmt.Fprintf(log, "rubric-bench: keeping %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	if bin == "" {
+		fmt.Fprintf(log, "rubric-bench: building ./cmd/rubric\n")
+		if bin, err = buildRubric(ctx, dir); err != nil {
+			return nil, err
+		}
+	}
+	ep, err := startEndpoint()
+	if err != nil {
+		return nil, err
+	}
+	defer ep.Close()
+	b := &bench{bin: bin, dir: dir, ep: ep, keep: keep}
+	var results []result
+	for _, s := range picked {
+		fmt.Fprintf(log, "rubric-bench: %s: %d cases, concurrency %d, latency %v\n", s.Name, s.Cases, s.Concurrency, s.Latency)
+		r, err := b.run(ctx, s)
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		fmt.Fprintf(log, "rubric-bench: %s: %d requests on %d connections in %.3fs; rubric used %.2fs of CPU (%.0f µs a case), peak RSS %d KiB\n",
+			s.Name, r.Served, r.Conns, r.Wall.Seconds(), r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(s.Cases), r.MaxRSSKB)
+		results = append(results, r)
+	}
+	return results, nil
+}
