@@ -131,6 +131,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			validateCommand(),
 			schemaCommand(),
 			initCommand(),
+			cacheCommand(),
 		},
 		OnUsageError: onUsageError,
 	}

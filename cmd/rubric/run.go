@@ -18,7 +18,9 @@ import (
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/runner/provider"
 	"github.com/rubric-eval/rubric/runner/report"
+	"github.com/rubric-eval/rubric/runner/store"
 )
 
 // runOptions are rubric run's flags.
@@ -32,6 +34,8 @@ type runOptions struct {
 	grace       time.Duration
 	progress    bool
 	noCache     bool
+	// db is the response cache, nil when no target uses it.
+	db *store.DB
 }
 
 func targetFlags() []cli.Flag {
@@ -121,6 +125,8 @@ func runSuites(ctx context.Context, paths []string, opts runOptions, stdout, std
 	if err != nil {
 		return err
 	}
+	opts.db = openCache(suites, opts.noCache, stderr)
+	defer closeCache(opts.db, stderr)
 	var failed []error
 	for i, l := range suites {
 		if i > 0 {
@@ -168,6 +174,8 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	opts.db = openCache([]*loaded{l}, opts.noCache, stderr)
+	defer closeCache(opts.db, stderr)
 	return runSuite(ctx, l, opts, &resumed{id: m.RunID, dir: dir, started: m.Started}, stdout, stderr)
 }
 
@@ -256,10 +264,14 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	if opts.progress {
 		prog = newProgressLine(stderr)
 	}
+	targets := make([]runner.Target, len(l.targets))
+	for i, t := range l.targets {
+		targets[i] = runner.Target{Spec: t.Spec, Provider: decorate(t.Provider, t.Spec, opts.db)}
+	}
 	ro := runner.Options{
 		RunID:    id,
 		Suite:    l.suite,
-		Targets:  l.targets,
+		Targets:  targets,
 		Criteria: l.criteria,
 		Open: func() (runner.CaseSource, error) {
 			r, err := datasets.Open(l.suite)
@@ -283,7 +295,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	}
 	sum, runErr := runner.Run(runCtx, ro)
 	prog.clear()
-	for _, t := range l.targets {
+	for _, t := range targets {
 		if c, ok := t.Provider.(io.Closer); ok {
 			_ = c.Close() // idle connections; nothing is lost if this fails
 		}
@@ -376,4 +388,61 @@ func (l *limited) Next() (*evals.Case, error) {
 	}
 	l.left--
 	return l.Reader.Next()
+}
+
+// decorate puts a target's provider behind retries, rate limits and, when db
+// is set and the target allows it, the response cache: all composed in
+// provider.Wrap, with the cache outside so that a hit sends nothing.
+func decorate(p runner.Provider, spec evals.TargetSpec, db *store.DB) runner.Provider {
+	p = provider.Wrap(p, spec)
+	if db != nil && spec.CacheOr() {
+		p = provider.Cache(p, db, spec)
+	}
+	return p
+}
+
+// openCache opens the response cache when a target of the suites uses it.
+// Its path is $RUBRIC_DB, or rubric.db in the user's cache folder. A cache
+// that cannot be opened is a warning, never a reason not to run.
+func openCache(suites []*loaded, off bool, stderr io.Writer) *store.DB {
+	if off {
+		return nil
+	}
+	used := false
+	for _, l := range suites {
+		for _, t := range l.targets {
+			if _, ok := t.Provider.(runner.BodyBuilder); ok && t.Spec.CacheOr() {
+				used = true
+			}
+		}
+	}
+	if !used {
+		return nil
+	}
+	db, err := openDB()
+	if err != nil {
+		fmt.Fprintf(stderr, "rubric: warning: running without the response cache: %v\n", err)
+		return nil
+	}
+	return db
+}
+
+// openDB opens the database at $RUBRIC_DB or the default path.
+func openDB() (*store.DB, error) {
+	path, err := store.DefaultPath()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(path)
+}
+
+// closeCache writes what the cache still holds; a failure loses cache
+// entries, never results, so it is a warning.
+func closeCache(db *store.DB, stderr io.Writer) {
+	if db == nil {
+		return
+	}
+	if err := db.Close(); err != nil {
+		fmt.Fprintf(stderr, "rubric: warning: response cache: %v\n", err)
+	}
 }

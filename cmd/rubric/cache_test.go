@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestResponseCache runs the same suite three times against a server that
+// counts requests: the second run is served from the cache, with the original
+// latency kept; --no-cache sends again; `rubric cache clear` empties it.
+func TestResponseCache(t *testing.T) {
+	t.Setenv("RUBRIC_DB", filepath.Join(t.TempDir(), "cache.db"))
+	t.Setenv("RUBRIC_E2E_KEY", e2eKey)
+	srv := newChatServer(t, rightAnswers)
+	dir := t.TempDir()
+	suite := writeOpenAISuite(t, dir, srv.URL, 5, 2, "pass_rate >= 1")
+	out := filepath.Join(dir, "runs")
+
+	run := func(args ...string) []map[string]any {
+		t.Helper()
+		code, stdout, stderr := runInProcess(t, append([]string{"run", "--out", out, "--no-progress", suite}, args...)...)
+		if code != exitOK {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		ids := runIDs(t, stderr)
+		return readJSONL(t, filepath.Join(out, ids[0], "results.jsonl"))
+	}
+
+	first := run()
+	if n := len(srv.requests()); n != 5 {
+		t.Fatalf("first run sent %d requests, want 5", n)
+	}
+	for _, r := range first {
+		if r["cached"] == true {
+			t.Errorf("first run: case %v marked cached", r["case_id"])
+		}
+	}
+
+	second := run()
+	if n := len(srv.requests()); n != 5 {
+		t.Errorf("second run sent %d more requests, want none", n-5)
+	}
+	for _, r := range second {
+		if r["cached"] != true {
+			t.Errorf("second run: case %v not served from the cache", r["case_id"])
+		}
+		if lat, _ := r["original_latency_ms"].(float64); lat <= 0 {
+			t.Errorf("second run: case %v has no original latency: %v", r["case_id"], r["original_latency_ms"])
+		}
+		if r["status"] != "passed" || r["output"] == "" {
+			t.Errorf("second run: case %v: %v %q", r["case_id"], r["status"], r["output"])
+		}
+	}
+
+	run("--no-cache")
+	if n := len(srv.requests()); n != 10 {
+		t.Errorf("--no-cache sent %d requests, want 5", n-5)
+	}
+
+	// A different repeat index is a different cache entry.
+	run("--repeat", "2")
+	if n := len(srv.requests()); n != 15 {
+		t.Errorf("--repeat 2 sent %d requests, want 5 (repeat 1 only)", n-10)
+	}
+
+	code, stdout, stderr := runInProcess(t, "cache", "info")
+	if code != exitOK || !strings.Contains(stdout, "entries  10\n") {
+		t.Errorf("cache info: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runInProcess(t, "cache", "clear")
+	if code != exitOK || !strings.Contains(stderr, "deleted 10 cached responses") {
+		t.Errorf("cache clear: exit %d\n%s", code, stderr)
+	}
+	run()
+	if n := len(srv.requests()); n != 20 {
+		t.Errorf("after cache clear the run sent %d requests, want 5", n-15)
+	}
+}
+
+// TestResponseCacheUnusable: a cache that cannot be opened is a warning, and
+// the run goes on without it.
+func TestResponseCacheUnusable(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "not-a-db")
+	if err := os.WriteFile(bad, []byte("this is not SQLite, just text that is long enough to look like a header"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RUBRIC_DB", bad)
+	t.Setenv("RUBRIC_E2E_KEY", e2eKey)
+	srv := newChatServer(t, rightAnswers)
+	suite := writeOpenAISuite(t, dir, srv.URL, 3, 1, "pass_rate >= 1")
+	code, stdout, stderr := runInProcess(t, "run", "--out", filepath.Join(dir, "runs"), suite)
+	if code != exitOK || !strings.Contains(stderr, "rubric: warning: running without the response cache: ") {
+		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if n := len(srv.requests()); n != 3 {
+		t.Errorf("sent %d requests, want 3", n)
+	}
+}

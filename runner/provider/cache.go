@@ -1,0 +1,165 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/runner/store"
+)
+
+// Cache wraps p so that a request answered before is answered again from
+// db, without being sent. The key is store.CacheKey over the target's
+// provider, base URL and model, the exact body p would send, and the repeat
+// index, so that each repeat of a case gets its own answer. Only successful
+// responses are stored; an error is never cached and the request is sent
+// again next time.
+//
+// Cache belongs outside Wrap's decorators: a hit sends nothing, so it must
+// not wait for the rate limiter. p must be able to say what it would send
+// (runner.BodyBuilder), itself or through the decorators around it that have
+// an Unwrap() runner.Provider method; a hit records as its Sent.URL the
+// SentURL() of the first provider along that chain that has one. Cache
+// returns p unchanged when p cannot build bodies (replay, whose answers are
+// offline already), when db is nil, and when the target turns the cache off.
+//
+// The cache never fails a case: when the database cannot be read or written,
+// the request is sent as if nothing were cached, and the failure is counted
+// (see Cached.Counts). The result is safe for concurrent use.
+func Cache(p runner.Provider, db *store.DB, spec evals.TargetSpec) runner.Provider {
+	if db == nil || !spec.CacheOr() {
+		return p
+	}
+	bb, ok := findWrapped[runner.BodyBuilder](p)
+	if !ok {
+		return p
+	}
+	c := &Cached{p: p, body: bb, db: db, provider: spec.Provider, baseURL: spec.BaseURL, model: spec.Model}
+	if u, ok := findWrapped[interface{ SentURL() string }](p); ok {
+		c.url = u.SentURL()
+	}
+	return c
+}
+
+// findWrapped returns p, or the first of the providers it wraps, that is a
+// T: it follows Unwrap() runner.Provider methods, as decorators have, and
+// Wrap's result to the provider it wraps.
+func findWrapped[T any](p runner.Provider) (T, bool) {
+	for p != nil {
+		if t, ok := p.(T); ok {
+			return t, true
+		}
+		switch w := p.(type) {
+		case interface{ Unwrap() runner.Provider }:
+			p = w.Unwrap()
+		case *wrapped: // Wrap's result, which has no Unwrap method yet
+			p = w.inner
+		case *wrappedBody:
+			p = w.inner
+		default:
+			p = nil
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// Cached is a provider whose successful responses are kept in a store.DB;
+// Cache builds it.
+type Cached struct {
+	p        runner.Provider
+	body     runner.BodyBuilder
+	url      string // recorded in Sent on a hit
+	db       *store.DB
+	provider string
+	baseURL  string
+	model    string
+
+	hits, misses, failures atomic.Int64
+}
+
+var _ runner.Provider = (*Cached)(nil)
+
+// CacheCounts are what a Cached did, for reports: requests answered from the
+// cache, requests sent because they were not cached, and failures of the
+// cache itself (reads and writes that failed, whose requests were sent as if
+// nothing were cached).
+type CacheCounts struct {
+	Hits, Misses, Errors int64
+}
+
+// Counts returns the counts so far.
+func (c *Cached) Counts() CacheCounts {
+	return CacheCounts{Hits: c.hits.Load(), Misses: c.misses.Load(), Errors: c.failures.Load()}
+}
+
+// Unwrap returns the provider that Cached sends requests to.
+func (c *Cached) Unwrap() runner.Provider { return c.p }
+
+// Close closes the wrapped provider if it has a Close method. The database is
+// the caller's to close.
+func (c *Cached) Close() error {
+	if cl, ok := c.p.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
+// Complete answers from the cache, or sends the request and caches the answer.
+func (c *Cached) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+	body, err := c.body.RequestBody(req)
+	if err != nil {
+		c.failures.Add(1)
+		return c.p.Complete(ctx, req)
+	}
+	key := store.CacheKey(c.provider, c.baseURL, c.model, body, req.Repeat)
+	cr, ok, err := c.db.GetResponse(ctx, key)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			c.failures.Add(1)
+		}
+		return c.p.Complete(ctx, req)
+	case ok:
+		c.hits.Add(1)
+		return &runner.Response{
+			Text:            cr.Text,
+			Finish:          cr.Finish,
+			Usage:           cr.Usage,
+			Sent:            &evals.Request{URL: c.url, Body: body},
+			Cached:          true,
+			OriginalLatency: cr.Latency,
+		}, nil
+	}
+	c.misses.Add(1)
+
+	start := time.Now()
+	resp, err := c.p.Complete(ctx, req)
+	elapsed := time.Since(start)
+	if err != nil || resp.Cached {
+		return resp, err
+	}
+	// Store only what is known to have been sent under this key.
+	if resp.Sent != nil && !bytes.Equal(resp.Sent.Body, body) {
+		c.failures.Add(1)
+		return resp, nil
+	}
+	latency := resp.Latency
+	if latency <= 0 {
+		latency = elapsed
+	}
+	err = c.db.PutResponse(ctx, key, store.CachedResponse{
+		Text:    resp.Text,
+		Finish:  resp.Finish,
+		Usage:   resp.Usage,
+		Latency: latency,
+	})
+	if err != nil {
+		c.failures.Add(1)
+	}
+	return resp, nil
+}

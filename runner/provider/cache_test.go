@@ -1,0 +1,569 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/runner/store"
+)
+
+// openCacheDB opens a response cache in a fresh folder, closed at the end.
+func openCacheDB(t testing.TB, path string) *store.DB {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "rubric.db")
+	}
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// cacheServer answers chat completions and counts the requests it gets; its
+// handler may be replaced between requests.
+type cacheServer struct {
+	requests atomic.Int64
+	mu       sync.Mutex
+	handler  http.HandlerFunc
+	bodies   [][]byte
+	headers  []http.Header
+}
+
+func newCacheServer(t *testing.T, h http.HandlerFunc) (*cacheServer, evals.TargetSpec) {
+	cs := &cacheServer{handler: h}
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		cs.requests.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		cs.mu.Lock()
+		cs.bodies = append(cs.bodies, b)
+		cs.headers = append(cs.headers, r.Header.Clone())
+		h := cs.handler
+		cs.mu.Unlock()
+		h(w, r)
+	})
+	return cs, openaiSpec(srv)
+}
+
+func (cs *cacheServer) set(h http.HandlerFunc) {
+	cs.mu.Lock()
+	cs.handler = h
+	cs.mu.Unlock()
+}
+
+// cacheSlowly answers after d.
+func cacheSlowly(d time.Duration, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(d)
+		h(w, r)
+	}
+}
+
+func cachedOpenAI(t *testing.T, spec evals.TargetSpec, db *store.DB) *Cached {
+	t.Helper()
+	p := Cache(newOpenAI(t, spec), db, spec)
+	c, ok := p.(*Cached)
+	if !ok {
+		t.Fatalf("Cache returned %T, want *Cached", p)
+	}
+	return c
+}
+
+func cacheRequest(caseID string, repeat int) *runner.Request {
+	return &runner.Request{Target: "t", CaseID: caseID, Repeat: repeat, Messages: []evals.Message{
+		{Role: "system", Content: "Classify the ticket."},
+		{Role: "user", Content: "ticket " + caseID},
+	}}
+}
+
+func TestCacheHitsAndMisses(t *testing.T) {
+	ctx := context.Background()
+	srv, spec := newCacheServer(t, cacheSlowly(30*time.Millisecond, answer(200, okBody)))
+	path := filepath.Join(t.TempDir(), "rubric.db")
+	db := openCacheDB(t, path)
+	c := cachedOpenAI(t, spec, db)
+
+	first, err := c.Complete(ctx, cacheRequest("c1", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Cached || first.OriginalLatency != 0 || srv.requests.Load() != 1 {
+		t.Fatalf("first call: Cached %v, OriginalLatency %v, %d requests", first.Cached, first.OriginalLatency, srv.requests.Load())
+	}
+
+	hit, err := c.Complete(ctx, cacheRequest("c1", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.requests.Load() != 1 {
+		t.Errorf("the second call sent a request")
+	}
+	if !hit.Cached || hit.Text != first.Text || hit.Finish != first.Finish || hit.Usage != first.Usage {
+		t.Errorf("hit = %+v, want the first response, cached", hit)
+	}
+	if hit.OriginalLatency < 30*time.Millisecond || hit.OriginalLatency > 10*time.Second {
+		t.Errorf("OriginalLatency = %v, want the first call's, at least 30ms", hit.OriginalLatency)
+	}
+	if hit.Latency != 0 || hit.Attempts != 0 {
+		t.Errorf("hit has Latency %v, Attempts %d: the runner would record them as the lookup's", hit.Latency, hit.Attempts)
+	}
+	if hit.Sent == nil || hit.Sent.URL != first.Sent.URL || !bytes.Equal(hit.Sent.Body, first.Sent.Body) {
+		t.Errorf("hit.Sent = %+v, want %+v", hit.Sent, first.Sent)
+	}
+
+	// Each repeat, and each case, is sent once.
+	for _, req := range []*runner.Request{cacheRequest("c1", 1), cacheRequest("c2", 0), cacheRequest("c1", 1), cacheRequest("c2", 0)} {
+		if _, err := c.Complete(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.requests.Load(); n != 3 {
+		t.Errorf("%d requests, want 3: c1 repeats 0 and 1, c2", n)
+	}
+	if got, want := c.Counts(), (CacheCounts{Hits: 3, Misses: 3}); got != want {
+		t.Errorf("Counts = %+v, want %+v", got, want)
+	}
+
+	// The next run, with a new provider and the database reopened, sends
+	// nothing and keeps the original latency.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openCacheDB(t, path)
+	c = cachedOpenAI(t, spec, db)
+	for _, req := range []*runner.Request{cacheRequest("c1", 0), cacheRequest("c1", 1), cacheRequest("c2", 0)} {
+		resp, err := c.Complete(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !resp.Cached {
+			t.Errorf("%s repeat %d not cached in the next run", req.CaseID, req.Repeat)
+		}
+		if req.CaseID == "c1" && req.Repeat == 0 && resp.OriginalLatency != hit.OriginalLatency {
+			t.Errorf("OriginalLatency after reopening = %v, want %v", resp.OriginalLatency, hit.OriginalLatency)
+		}
+	}
+	if n := srv.requests.Load(); n != 3 {
+		t.Errorf("the next run sent %d requests", n-3)
+	}
+
+	// Another model, base URL or params is another key.
+	for name, edit := range map[string]func(*evals.TargetSpec){
+		"model":    func(s *evals.TargetSpec) { s.Model = "m2" },
+		"base URL": func(s *evals.TargetSpec) { s.BaseURL += "/" },
+		"params":   func(s *evals.TargetSpec) { s.Params = &evals.Params{Temperature: ptr(0.5)} },
+	} {
+		s := spec
+		edit(&s)
+		before := srv.requests.Load()
+		if _, err := cachedOpenAI(t, s, db).Complete(ctx, cacheRequest("c1", 0)); err != nil {
+			t.Fatal(err)
+		}
+		if srv.requests.Load() != before+1 {
+			t.Errorf("another %s: answered from the cache", name)
+		}
+	}
+}
+
+func TestCacheErrorsAreNotCached(t *testing.T) {
+	ctx := context.Background()
+	srv, spec := newCacheServer(t, answer(500, `{"error":{"message":"overloaded"}}`))
+	db := openCacheDB(t, "")
+	c := cachedOpenAI(t, spec, db)
+
+	steps := []struct {
+		handler      http.HandlerFunc
+		wantErr      bool
+		wantRequests int64
+	}{
+		{answer(500, `{"error":{"message":"overloaded"}}`), true, 1},
+		{answer(429, `{"error":{"message":"slow down"}}`), true, 2},
+		{answer(200, `{"choices":[]}`), true, 3}, // decode error
+		{answer(200, okBody), false, 4},
+		{answer(500, `{}`), false, 4}, // cached now
+	}
+	for i, s := range steps {
+		srv.set(s.handler)
+		resp, err := c.Complete(ctx, cacheRequest("c1", 0))
+		if (err != nil) != s.wantErr {
+			t.Fatalf("step %d: error %v, want error %v", i, err, s.wantErr)
+		}
+		if n := srv.requests.Load(); n != s.wantRequests {
+			t.Errorf("step %d: %d requests, want %d", i, n, s.wantRequests)
+		}
+		if err == nil && i == len(steps)-1 && !resp.Cached {
+			t.Errorf("step %d: not cached", i)
+		}
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := db.CacheStats(ctx); st.Entries != 1 {
+		t.Errorf("%d entries cached, want 1", st.Entries)
+	}
+}
+
+// cacheFake answers every request with a fixed response, and says its
+// body is the case ID.
+type cacheFake struct {
+	resp  runner.Response
+	calls atomic.Int64
+	sent  string // Sent.Body, when not the body
+}
+
+func (f *cacheFake) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+	f.calls.Add(1)
+	resp := f.resp
+	body, _ := f.RequestBody(req)
+	if f.sent != "" {
+		body = []byte(f.sent)
+	}
+	resp.Sent = &evals.Request{URL: "fake:", Body: body}
+	return &resp, nil
+}
+
+func (f *cacheFake) RequestBody(req *runner.Request) ([]byte, error) {
+	return []byte(fmt.Sprintf(`{"case":%q}`, req.CaseID)), nil
+}
+
+// cacheWrapper stands for a decorator (retry, rate limit) between Cache and the
+// provider that builds bodies.
+type cacheWrapper struct{ p runner.Provider }
+
+func (w cacheWrapper) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+	return w.p.Complete(ctx, req)
+}
+
+func (w cacheWrapper) Unwrap() runner.Provider { return w.p }
+
+func TestCacheKeepsTheProvidersLatency(t *testing.T) {
+	ctx := context.Background()
+	db := openCacheDB(t, "")
+	fake := &cacheFake{resp: runner.Response{Text: "x", Latency: 4200 * time.Millisecond}}
+	spec := evals.TargetSpec{Name: "t", Provider: "fake"}
+	p := Cache(cacheWrapper{fake}, db, spec)
+	if _, ok := p.(*Cached); !ok {
+		t.Fatalf("Cache did not find the BodyBuilder behind Unwrap: %T", p)
+	}
+	for range 2 {
+		if _, err := p.Complete(ctx, cacheRequest("c1", 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := p.Complete(ctx, cacheRequest("c1", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Cached || resp.OriginalLatency != 4200*time.Millisecond || fake.calls.Load() != 1 {
+		t.Errorf("Cached %v, OriginalLatency %v, %d calls; want true, 4.2s, 1", resp.Cached, resp.OriginalLatency, fake.calls.Load())
+	}
+}
+
+func TestCacheStoresOnlyWhatWasSent(t *testing.T) {
+	ctx := context.Background()
+	db := openCacheDB(t, "")
+	fake := &cacheFake{resp: runner.Response{Text: "x"}, sent: `{"something":"else"}`}
+	c := Cache(fake, db, evals.TargetSpec{Name: "t", Provider: "fake"}).(*Cached)
+	for range 2 {
+		if _, err := c.Complete(ctx, cacheRequest("c1", 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fake.calls.Load() != 2 || c.Counts().Errors != 2 {
+		t.Errorf("%d calls, counts %+v; want 2 calls and 2 errors", fake.calls.Load(), c.Counts())
+	}
+}
+
+func TestCacheNotApplied(t *testing.T) {
+	db := openCacheDB(t, "")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rec.jsonl")
+	if err := os.WriteFile(file, []byte(`{"case_id":"c1","output":"x"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	replay, err := NewReplay(evals.TargetSpec{Name: "r", Provider: "replay", Path: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, answer(200, okBody))
+	openai := newOpenAI(t, openaiSpec(srv))
+	off := openaiSpec(srv)
+	off.Cache = ptr(false)
+	for name, tt := range map[string]struct {
+		p    runner.Provider
+		db   *store.DB
+		spec evals.TargetSpec
+	}{
+		"replay":        {replay, db, evals.TargetSpec{Name: "r", Provider: "replay", Path: file}},
+		"cache off":     {openai, db, off},
+		"no database":   {openai, nil, openaiSpec(srv)},
+		"opaque Unwrap": {cacheWrapper{replay}, db, evals.TargetSpec{Name: "r", Provider: "replay"}},
+	} {
+		if got := Cache(tt.p, tt.db, tt.spec); got != tt.p {
+			t.Errorf("%s: Cache wrapped the provider: %T", name, got)
+		}
+	}
+}
+
+func TestCacheDatabaseFailure(t *testing.T) {
+	ctx := context.Background()
+	srv, spec := newCacheServer(t, answer(200, okBody))
+	db := openCacheDB(t, "")
+	c := cachedOpenAI(t, spec, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		resp, err := c.Complete(ctx, cacheRequest("c1", 0))
+		if err != nil {
+			t.Fatalf("a database failure failed the case: %v", err)
+		}
+		if resp.Cached || resp.Text != "billing" {
+			t.Errorf("response %+v", resp)
+		}
+	}
+	if srv.requests.Load() != 2 {
+		t.Errorf("%d requests, want 2", srv.requests.Load())
+	}
+	// Each call: the lookup failed (and nothing is stored after that).
+	if got, want := c.Counts(), (CacheCounts{Errors: 2}); got != want {
+		t.Errorf("Counts = %+v, want %+v", got, want)
+	}
+
+	// A canceled run is not a cache failure.
+	c = cachedOpenAI(t, spec, openCacheDB(t, ""))
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := c.Complete(cctx, cacheRequest("c1", 0)); err == nil {
+		t.Error("no error for a canceled context")
+	}
+	if got := c.Counts(); got.Errors != 0 {
+		t.Errorf("canceled call counted as a cache failure: %+v", got)
+	}
+}
+
+func TestCacheClosesTheProvider(t *testing.T) {
+	closed := false
+	p := Cache(cacheCloser{&cacheFake{}, &closed}, openCacheDB(t, ""), evals.TargetSpec{Provider: "fake"})
+	if err := p.(io.Closer).Close(); err != nil || !closed {
+		t.Errorf("Close: %v, closed %v", err, closed)
+	}
+}
+
+type cacheCloser struct {
+	*cacheFake
+	closed *bool
+}
+
+func (c cacheCloser) Close() error { *c.closed = true; return nil }
+
+// TestCacheSecrets checks that credentials change neither the key nor what is
+// stored: a target with an API key, a secret header and a password in its URL
+// is answered from the entries a target without them stored, and no secret
+// is in any of the database's files.
+func TestCacheSecrets(t *testing.T) {
+	ctx := context.Background()
+	const (
+		apiKey   = "sk-test-4f1b7c0d9e8a7b6c5d4e3f2a1b0c9d8e"
+		tokenVal = "tok-9a8b7c6d5e4f3a2b1c0d"
+		password = "pw-0a1b2c3d4e5f6a7b8c9d"
+	)
+	t.Setenv("RUBRIC_CACHE_TEST_KEY", apiKey)
+	t.Setenv("RUBRIC_CACHE_TEST_TOKEN", tokenVal)
+	srv, plain := newCacheServer(t, answer(200, okBody))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rubric.db")
+	db := openCacheDB(t, path)
+
+	plainC := cachedOpenAI(t, plain, db)
+	for i := range 20 {
+		if _, err := plainC.Complete(ctx, cacheRequest(fmt.Sprint("c", i), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	secret := plain
+	secret.APIKeyEnv = "RUBRIC_CACHE_TEST_KEY"
+	secret.Headers = map[string]string{"X-Api-Token": "${RUBRIC_CACHE_TEST_TOKEN}"}
+	secret.BaseURL = strings.Replace(plain.BaseURL, "http://", "http://me:"+password+"@", 1)
+	secretC := cachedOpenAI(t, secret, db)
+	sentBefore := srv.requests.Load()
+	for i := range 20 {
+		resp, err := secretC.Complete(ctx, cacheRequest(fmt.Sprint("c", i), 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !resp.Cached {
+			t.Errorf("c%d: the target with credentials missed the cache", i)
+		}
+		if strings.Contains(resp.Sent.URL, password) {
+			t.Errorf("Sent.URL holds the password: %s", resp.Sent.URL)
+		}
+	}
+	// New requests go out with the credentials, and are stored.
+	for i := 20; i < 40; i++ {
+		if _, err := secretC.Complete(ctx, cacheRequest(fmt.Sprint("c", i), i%3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.requests.Load() - sentBefore; n != 20 {
+		t.Fatalf("%d requests with credentials, want 20", n)
+	}
+	srv.mu.Lock()
+	last := srv.headers[len(srv.headers)-1]
+	srv.mu.Unlock()
+	if last.Get("Authorization") != "Bearer "+apiKey || last.Get("X-Api-Token") != tokenVal {
+		t.Fatalf("the credentials were not sent; the test would prove nothing: %v", last)
+	}
+
+	check := func(when string) {
+		t.Helper()
+		files, _ := filepath.Glob(path + "*")
+		if len(files) == 0 {
+			t.Fatalf("%s: no database files", when)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(b, []byte("billing")) && filepath.Ext(f) == ".db" && when == "after Close" {
+				t.Errorf("%s: %s does not hold the cached text; the test would prove nothing", when, f)
+			}
+			for _, s := range []string{apiKey, tokenVal, password, "Bearer", "RUBRIC_CACHE_TEST"} {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("%s: %s holds %q", when, filepath.Base(f), s)
+				}
+			}
+		}
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	check("after Flush") // the entries are in the WAL
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check("after Close") // checkpointed into the file
+}
+
+func TestCacheConcurrent(t *testing.T) {
+	ctx := context.Background()
+	srv, spec := newCacheServer(t, answer(200, okBody))
+	spec.Concurrency = 16
+	path := filepath.Join(t.TempDir(), "rubric.db")
+	db := openCacheDB(t, path)
+	other := openCacheDB(t, path) // a second handle, as another process would have
+	a, b := cachedOpenAI(t, spec, db), cachedOpenAI(t, spec, other)
+	const workers, cases = 8, 40
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for pass := range 3 {
+				c := a
+				if pass == 2 && w%2 == 1 {
+					c = b
+					if w == 1 {
+						other.Flush() // b reads what a wrote
+						db.Flush()
+					}
+				}
+				for i := range cases {
+					resp, err := c.Complete(ctx, cacheRequest(fmt.Sprintf("w%dc%d", w, i), 0))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if pass == 1 && !resp.Cached {
+						t.Errorf("w%d c%d: not cached on the second pass", w, i)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := srv.requests.Load(); n > workers*cases+workers*cases/2 || n < workers*cases {
+		t.Errorf("%d requests, want %d (and at most %d if b ran ahead of the flush)", n, workers*cases, workers*cases*3/2)
+	}
+	if got := a.Counts(); got.Errors != 0 || got.Misses != workers*cases {
+		t.Errorf("Counts = %+v, want %d misses and no errors", got, workers*cases)
+	}
+}
+
+// BenchmarkCacheHit is a cached case through the decorator: building the
+// body, the key, and reading the database.
+func BenchmarkCacheHit(b *testing.B) {
+	ctx := context.Background()
+	srv := serve(&testing.T{}, answer(200, completion300))
+	defer srv.Close()
+	spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m"}
+	op, err := NewOpenAI(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer op.Close()
+	db := openCacheDB(b, "")
+	p := Cache(op, db, spec)
+	const n = 1000
+	reqs := make([]*runner.Request, n)
+	for i := range reqs {
+		reqs[i] = &runner.Request{Target: "t", CaseID: fmt.Sprint(i), Messages: []evals.Message{
+			{Role: "system", Content: "Classify the support ticket into billing, bug, or other. Answer with one word."},
+			{Role: "user", Content: fmt.Sprintf("Ticket %d: I was charged twice for my subscription this month.", i)},
+		}}
+		if _, err := p.Complete(ctx, reqs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		resp, err := p.Complete(ctx, reqs[i%n])
+		if err != nil || !resp.Cached {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestCacheAroundWrap is the composition cmd uses: the cache outside the
+// retry and rate limit decorators.
+func TestCacheAroundWrap(t *testing.T) {
+	ctx := context.Background()
+	srv, spec := newCacheServer(t, answer(200, okBody))
+	spec.Retry = &evals.RetrySpec{Attempts: 1}
+	db := openCacheDB(t, "")
+	op := newOpenAI(t, spec)
+	p := Cache(Wrap(op, spec), db, spec)
+	if _, ok := p.(*Cached); !ok {
+		t.Fatalf("Cache(Wrap(openai)) = %T, not cached", p)
+	}
+	var resps []*runner.Response
+	for range 2 {
+		resp, err := p.Complete(ctx, cacheRequest("c1", 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resps = append(resps, resp)
+	}
+	if srv.requests.Load() != 1 || !resps[1].Cached {
+		t.Errorf("%d requests, second cached %v", srv.requests.Load(), resps[1].Cached)
+	}
+	if resps[1].Sent.URL != op.SentURL() {
+		t.Errorf("hit Sent.URL = %q, want %q", resps[1].Sent.URL, op.SentURL())
+	}
+}

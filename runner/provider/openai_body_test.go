@@ -1,0 +1,88 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+// TestOpenAIRequestBodyIsSent checks that RequestBody returns exactly the
+// bytes an endpoint receives, for bodies with every kind of part.
+func TestOpenAIRequestBodyIsSent(t *testing.T) {
+	var mu sync.Mutex
+	var got []byte
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = b
+		mu.Unlock()
+		answer(200, okBody)(w, r)
+	})
+	tests := []struct {
+		name string
+		spec func(*evals.TargetSpec)
+		msgs []evals.Message
+	}{
+		{"plain", func(*evals.TargetSpec) {}, testRequest.Messages},
+		{"params and extra_body", func(s *evals.TargetSpec) {
+			s.Params = &evals.Params{Temperature: ptr(0.0), MaxTokens: ptr(64), Seed: ptr(int64(7)),
+				Stop: json.RawMessage(` ["\n", "END"] `), ResponseFormat: json.RawMessage(`{"type": "json_object"}`)}
+			s.ExtraBody = map[string]any{"top_k": 5, "chat_template_kwargs": map[string]any{"enable_thinking": false}, "html": "<a&b>"}
+		}, testRequest.Messages},
+		{"model needing escapes", func(s *evals.TargetSpec) { s.Model = `org/"m"\v1` }, testRequest.Messages},
+		{"odd text", func(*evals.TargetSpec) {}, []evals.Message{
+			{Role: "system", Content: "tab\there, nul \x00, bell \a, del \x7f"},
+			{Role: "user", Content: "ünïcødé 日本語 🎉 \u2028\u2029 invalid \xff\xfe end"},
+			{Role: "assistant", Content: ""},
+		}},
+		{"no messages", func(*evals.TargetSpec) {}, nil},
+		{"long", func(*evals.TargetSpec) {}, []evals.Message{{Role: "user", Content: strings.Repeat("x\"y\\z\n", 5000)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := openaiSpec(srv)
+			tt.spec(&spec)
+			p := newOpenAI(t, spec)
+			req := &runner.Request{Target: "t", CaseID: "c", Messages: tt.msgs}
+			want, err := p.RequestBody(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := p.Complete(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !bytes.Equal(got, want) {
+				t.Errorf("the server received\n%s\nRequestBody returned\n%s", got, want)
+			}
+			if !bytes.Equal(resp.Sent.Body, want) {
+				t.Errorf("Sent.Body = %s, RequestBody = %s", resp.Sent.Body, want)
+			}
+			if !json.Valid(want) {
+				t.Errorf("body is not JSON: %s", want)
+			}
+			if resp.Sent.URL != p.SentURL() {
+				t.Errorf("Sent.URL = %q, SentURL() = %q", resp.Sent.URL, p.SentURL())
+			}
+		})
+	}
+}
+
+func TestOpenAISentURLHidesPassword(t *testing.T) {
+	srv := serve(t, answer(200, okBody))
+	spec := openaiSpec(srv)
+	spec.BaseURL = strings.Replace(srv.URL, "http://", "http://me:hunter2@", 1) + "/v1?api-version=1"
+	p := newOpenAI(t, spec)
+	if u := p.SentURL(); strings.Contains(u, "hunter2") || !strings.HasSuffix(u, "/v1/chat/completions?api-version=1") {
+		t.Errorf("SentURL() = %q", u)
+	}
+}

@@ -1,0 +1,263 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	// modernc.org/sqlite is SQLite in pure Go: no cgo, so `go install` works
+	// on every platform without a C compiler, and the same engine will hold
+	// the run history.
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// EnvPath is the environment variable that overrides DefaultPath.
+const EnvPath = "RUBRIC_DB"
+
+// busyTimeoutMS is how long a connection waits for a lock another connection
+// or process holds before failing with "database is locked".
+const busyTimeoutMS = 10_000
+
+// ErrClosed is returned by the methods of a DB that has been closed.
+var ErrClosed = errors.New("store: database is closed")
+
+// DB is rubric's database. It is safe for concurrent use, and several
+// processes may open the same file at once. Close it before the program
+// exits: responses still queued for writing are lost otherwise.
+type DB struct {
+	path string
+	sql  *sql.DB // one connection, for writing
+	read *sql.DB // for reading
+	get  *sql.Stmt
+	put  *sql.Stmt
+	w    *writer
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// DefaultPath returns the database rubric uses when none is given: the value
+// of $RUBRIC_DB, or rubric/rubric.db under the user's cache directory.
+func DefaultPath() (string, error) {
+	if p := os.Getenv(EnvPath); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no place for rubric's database: %w; set %s to a file path", err, EnvPath)
+	}
+	return filepath.Join(dir, "rubric", "rubric.db"), nil
+}
+
+// Open opens the database at path, creating it and its folders if need be,
+// and brings its schema up to date. Errors name the path.
+func Open(path string) (*DB, error) {
+	db, err := open(path)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func open(path string) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// Create the file ourselves, so that it is private: it holds prompts
+		// and outputs. SQLite gives the -wal and -shm files the same mode.
+		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+	case err != nil:
+		return nil, err
+	case fi.IsDir():
+		return nil, errors.New("is a directory, not a database file")
+	}
+
+	// Two pools: one connection writes (the write-behind batches, the
+	// migrations, ClearCache), so writes queue in Go rather than contend
+	// for SQLite's lock; readers have their own connections, so that a
+	// lookup never waits for a batch. More readers than cores only contend
+	// inside SQLite.
+	wdb, err := sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	db := &DB{path: abs, sql: wdb}
+	if err := db.migrate(context.Background()); err != nil {
+		wdb.Close()
+		return nil, explain(err)
+	}
+	rdb, err := sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	readers := max(2, runtime.GOMAXPROCS(0))
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	db.read = rdb
+	if err := db.prepare(context.Background()); err != nil {
+		rdb.Close()
+		wdb.Close()
+		return nil, explain(err)
+	}
+	db.w = newWriter(db)
+	return db, nil
+}
+
+// dsn returns the modernc.org/sqlite data source name for the file at abs: a
+// file: URI, so that any character may appear in the path, and the settings
+// every connection gets. Connections for reading only are made query_only.
+func dsn(abs string, readOnly bool) string {
+	p := filepath.ToSlash(abs)
+	if p[0] != '/' {
+		p = "/" + p // C:/x on Windows
+	}
+	u := url.URL{Scheme: "file", Path: p, OmitHost: true}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	}
+	q.Set("_txlock", "immediate")
+	return u.String() + "?" + q.Encode()
+}
+
+// explain turns SQLite's errors about the file itself into advice.
+func explain(err error) error {
+	var serr *sqlite.Error
+	if errors.As(err, &serr) {
+		switch serr.Code() & 0xff {
+		case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+			return fmt.Errorf("%w (the file is damaged or not a SQLite database: move it away, or set %s to another path)", err, EnvPath)
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR:
+			return fmt.Errorf("%w (check that the file and its folder are readable and writable, or set %s to another path)", err, EnvPath)
+		}
+	}
+	return err
+}
+
+// migrations are the schema changes, in order; schema_version holds how many
+// have been applied. Append new ones; never edit one that has shipped.
+var migrations = []string{
+	// 1: the response cache. key is CacheKey's 32 bytes; latency_ns is the
+	// latency of the call that was cached; created_ms is Unix milliseconds.
+	`CREATE TABLE responses (
+		key               BLOB PRIMARY KEY,
+		text              TEXT NOT NULL,
+		finish            TEXT NOT NULL,
+		prompt_tokens     INTEGER NOT NULL,
+		completion_tokens INTEGER NOT NULL,
+		total_tokens      INTEGER NOT NULL,
+		latency_ns        INTEGER NOT NULL,
+		created_ms        INTEGER NOT NULL
+	)`,
+}
+
+// prepare prepares the statements of the hot path.
+func (db *DB) prepare(ctx context.Context) error {
+	var err error
+	db.get, err = db.read.PrepareContext(ctx, `SELECT text, finish, prompt_tokens, completion_tokens,
+		total_tokens, latency_ns, created_ms FROM responses WHERE key = ?`)
+	if err != nil {
+		return err
+	}
+	db.put, err = db.sql.PrepareContext(ctx, `INSERT OR REPLACE INTO responses (key, text, finish,
+		prompt_tokens, completion_tokens, total_tokens, latency_ns, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	return err
+}
+
+// SchemaVersion is the number of migrations this build of rubric knows.
+func SchemaVersion() int { return len(migrations) }
+
+// migrate applies the migrations the database lacks, in one transaction that
+// holds the write lock, so that two processes opening a new file at once do
+// not both create the tables.
+func (db *DB) migrate(ctx context.Context) error {
+	// The common case, an up-to-date database, takes no write lock.
+	var v int
+	if err := db.sql.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v); err == nil && v == len(migrations) {
+		return nil
+	}
+	tx, err := db.sql.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see dsn
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var hasVersion int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'`).Scan(&hasVersion); err != nil {
+		return err
+	}
+	v = 0
+	if hasVersion == 0 {
+		var tables int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table'`).Scan(&tables); err != nil {
+			return err
+		}
+		if tables > 0 {
+			return fmt.Errorf("not a rubric database: it has tables but no schema_version; set %s to another path", EnvPath)
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE schema_version (version INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return err
+		}
+	} else if err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v); err != nil {
+		return fmt.Errorf("reading schema_version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("written by a newer rubric (schema version %d; this rubric knows %d): upgrade rubric, or set %s to another path",
+			v, len(migrations), EnvPath)
+	}
+	if v == len(migrations) {
+		return nil // another process migrated it meanwhile
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Path returns the database file's absolute path.
+func (db *DB) Path() string { return db.path }
+
+// Close writes the responses still queued and closes the database. It must
+// be called before the program exits. Calling it again returns the first
+// call's result.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		errs := []error{db.w.close()}
+		errs = append(errs, db.get.Close(), db.put.Close(), db.read.Close(), db.sql.Close())
+		if err := errors.Join(errs...); err != nil {
+			db.closeErr = fmt.Errorf("database %s: %w", db.path, err)
+		}
+	})
+	return db.closeErr
+}

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// openTest opens a database in a fresh folder and closes it at the end.
+func openTest(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "rubric.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestOpenCreates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "rubric.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" {
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("file mode %v, want 0600", mode)
+		}
+		di, _ := os.Stat(filepath.Dir(path))
+		if mode := di.Mode().Perm(); mode != 0o700 {
+			t.Errorf("folder mode %v, want 0700", mode)
+		}
+	}
+	if db.Path() != path {
+		t.Errorf("Path() = %q, want %q", db.Path(), path)
+	}
+
+	// Every connection has the settings, not only the first.
+	ctx := context.Background()
+	var conns []*sql.Conn
+	for range 2 { // the read pool holds at least two
+		c, err := db.read.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	w, err := db.sql.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns = append(conns, w)
+	for i, c := range conns {
+		queryOnly := "1"
+		if c == w {
+			queryOnly = "0"
+		}
+		for _, p := range []struct{ pragma, want string }{
+			{"journal_mode", "wal"},
+			{"busy_timeout", "10000"},
+			{"synchronous", "1"}, // NORMAL
+			{"query_only", queryOnly},
+		} {
+			var got string
+			if err := c.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != p.want {
+				t.Errorf("conn %d: PRAGMA %s = %s, want %s", i, p.pragma, got, p.want)
+			}
+		}
+		c.Close()
+	}
+	var v int
+	if err := db.sql.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil || v != SchemaVersion() {
+		t.Errorf("schema_version = %d, %v; want %d", v, err, SchemaVersion())
+	}
+}
+
+func TestOpenAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rubric.db")
+	for i := range 3 {
+		db, err := Open(path)
+		if err != nil {
+			t.Fatalf("Open #%d: %v", i+1, err)
+		}
+		var rows int
+		db.sql.QueryRow(`SELECT count(*) FROM schema_version`).Scan(&rows)
+		if rows != 1 {
+			t.Errorf("Open #%d: schema_version has %d rows, want 1", i+1, rows)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatalf("Close #%d: %v", i+1, err)
+		}
+	}
+}
+
+func TestOpenOddPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a b?c#d%20e", "r&s=t?.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	db.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the database is not at the path given: %v", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, path string)
+		want  string
+	}{
+		{
+			name: "not a database",
+			setup: func(t *testing.T, path string) {
+				write(t, path, strings.Repeat("this is not a database\n", 400))
+			},
+			want: "not a SQLite database",
+		},
+		{
+			name: "damaged database",
+			setup: func(t *testing.T, path string) {
+				db, err := Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Keep the header, scribble over the schema page.
+				for i := 100; i < len(b); i++ {
+					b[i] = 0xa5
+				}
+				write(t, path, string(b))
+			},
+			want: "damaged",
+		},
+		{
+			name:  "a directory",
+			setup: func(t *testing.T, path string) { os.Mkdir(path, 0o755) },
+			want:  "is a directory",
+		},
+		{
+			name: "folder is a file",
+			setup: func(t *testing.T, path string) {
+				write(t, filepath.Dir(path), "")
+			},
+			want: "not a directory",
+		},
+		{
+			name: "newer schema",
+			setup: func(t *testing.T, path string) {
+				db, err := Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				db.sql.Exec(`UPDATE schema_version SET version = 99`)
+				db.Close()
+			},
+			want: "written by a newer rubric (schema version 99",
+		},
+		{
+			name: "another program's database",
+			setup: func(t *testing.T, path string) {
+				sdb, err := sql.Open("sqlite", path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := sdb.Exec(`CREATE TABLE notes (body TEXT)`); err != nil {
+					t.Fatal(err)
+				}
+				sdb.Close()
+			},
+			want: "not a rubric database",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "sub", "rubric.db")
+			os.MkdirAll(filepath.Dir(filepath.Dir(path)), 0o755)
+			if tt.name != "folder is a file" {
+				os.MkdirAll(filepath.Dir(path), 0o755)
+			}
+			tt.setup(t, path)
+			db, err := Open(path)
+			if err == nil {
+				db.Close()
+				t.Fatal("Open succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, path) {
+				t.Errorf("error does not name the path %s: %v", path, err)
+			}
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("error %q does not say %q", msg, tt.want)
+			}
+		})
+	}
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDefaultPath(t *testing.T) {
+	t.Setenv(EnvPath, "/somewhere/r.db")
+	if p, err := DefaultPath(); err != nil || p != "/somewhere/r.db" {
+		t.Errorf("with $%s set: %q, %v", EnvPath, p, err)
+	}
+	t.Setenv(EnvPath, "")
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Skip(err)
+	}
+	want := filepath.Join(cache, "rubric", "rubric.db")
+	if p, err := DefaultPath(); err != nil || p != want {
+		t.Errorf("DefaultPath() = %q, %v; want %q", p, err, want)
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	db := openTest(t)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
