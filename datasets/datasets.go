@@ -95,6 +95,86 @@ func DecodeCase(raw []byte, n int) (*evals.Case, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, errors.New("expected a JSON object for the case")
 	}
+	if c, ok := decodeCaseFast(raw, n); ok {
+		return c, nil
+	}
+	return decodeCaseSlow(raw, n)
+}
+
+// decodeCaseFast decodes a well-formed case in one pass. It declines (ok
+// false) anything unusual, which decodeCaseSlow then decodes again to report
+// exactly what is wrong.
+func decodeCaseFast(raw []byte, n int) (*evals.Case, bool) {
+	var all map[string]any
+	if json.Unmarshal(raw, &all) != nil {
+		return nil, false
+	}
+	c := &evals.Case{Expected: all["expected"]}
+	switch id := all["id"].(type) {
+	case nil:
+		c.ID = strconv.Itoa(n)
+	case string:
+		if id == "" {
+			return nil, false
+		}
+		c.ID = id
+	default:
+		// A number: the slow path keeps its exact text (1e3 is not an id,
+		// and integers past 2^53 lose digits as float64).
+		return nil, false
+	}
+	if t, ok := all["tags"]; ok && t != nil {
+		list, ok := t.([]any)
+		if !ok {
+			return nil, false
+		}
+		c.Tags = make([]string, len(list))
+		for i, x := range list {
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
+			}
+			c.Tags[i] = s
+		}
+	}
+	if m, ok := all["metadata"]; ok && m != nil {
+		if c.Metadata, ok = m.(map[string]any); !ok {
+			return nil, false
+		}
+	}
+	if v, ok := all["vars"]; ok && v != nil {
+		if c.Vars, ok = v.(map[string]any); !ok {
+			return nil, false
+		}
+		for k := range all {
+			if !reserved[k] {
+				return nil, false // stray field beside vars
+			}
+		}
+		for _, name := range evals.Reserved {
+			if _, bad := c.Vars[name]; bad {
+				return nil, false
+			}
+		}
+		return c, true
+	}
+	for k, v := range all {
+		if reserved[k] {
+			continue
+		}
+		if k == "output" {
+			return nil, false
+		}
+		if c.Vars == nil {
+			c.Vars = make(map[string]any, len(all))
+		}
+		c.Vars[k] = v
+	}
+	return c, true
+}
+
+// decodeCaseSlow decodes a case field by field, naming the first problem.
+func decodeCaseSlow(raw []byte, n int) (*evals.Case, error) {
 	var f caseFields
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return nil, caseJSONError(err)
