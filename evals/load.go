@@ -33,6 +33,9 @@ type LoadOptions struct {
 	Criterion func(spec CriterionSpec, dir string) error `json:"-"`
 	// Target checks one resolved target the same way.
 	Target func(spec TargetSpec) error `json:"-"`
+	// Dataset checks the suite's cases (every one parses, ids are unique,
+	// templates render); it runs when the dataset and messages are sound.
+	Dataset func(s *Suite) []Problem `json:"-"`
 }
 
 // ConfigFile is the project config's file name.
@@ -150,6 +153,11 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 	probs = append(probs, checkCriteria(src, s, f.Criteria, opts, probs)...)
 	probs = append(probs, checkGates(src, s, opts.Gates)...)
 	probs = append(probs, checkDataset(src, s)...)
+	// The cases are checked too, when the parts they depend on are sound, so
+	// that one pass reports the suite's problems and the dataset's together.
+	if opts.Dataset != nil && !flagged(probs, path, "/dataset") && !flagged(probs, path, "/messages") {
+		probs = append(probs, opts.Dataset(s)...)
+	}
 	if s.CasePass == CasePassScore && s.PassScore == nil {
 		probs = append(probs, src.problem("/case_pass", false, `case_pass "score" needs pass_score, the score a case must reach`))
 	}

@@ -567,6 +567,16 @@ func errCases() []errCase {
 			args: run,
 		},
 		{
+			// The suite's problems and its dataset's come back in one pass.
+			name: "suite_and_dataset_problems",
+			files: map[string]string{
+				"suite.json":  strings.Replace(okSuite, `{"name": "exact", "type": "equals"}`, `{"name": "exact", "type": "regx"}`, 1),
+				"cases.jsonl": "{\"id\": \"a\", \"vars\": {\"q\": \"x\"}, \"expected\": \"x\"}\n{\"id\": \"b\", \"vars\": {\"qq\": \"y\"}}\n{\"id\": \"a\", \"vars\": {\"q\": \"z\"}}\n",
+				"rec.jsonl":   okRecordings,
+			},
+			args: validate,
+		},
+		{
 			// validate reports the same problems as run.
 			name:  "validate_bad_regex",
 			files: withSuite(strings.Replace(okSuite, `{"name": "exact", "type": "equals"}`, `{"name": "exact", "type": "regex", "pattern": "[a-"}`, 1)),

@@ -37,16 +37,25 @@ func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 		}
 		return err
 	}
+	var dataErr error
+	opts.Dataset = func(s *evals.Suite) []evals.Problem {
+		n, err := datasets.Check(s)
+		l.cases = n
+		var ps evals.Problems
+		if errors.As(err, &ps) {
+			return ps
+		}
+		dataErr = err // not the data's fault: reading failed
+		return nil
+	}
 	s, err := evals.Load(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	l.suite = s
-	n, err := datasets.Check(s)
-	if err != nil {
-		return nil, err
+	if dataErr != nil {
+		return nil, dataErr
 	}
-	l.cases = n
+	l.suite = s
 	return l, nil
 }
 
