@@ -1,0 +1,184 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func writeJournal(t *testing.T, results ...*evals.Result) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	j, err := CreateJSONL(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if err := j.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func result(id string) *evals.Result {
+	return &evals.Result{RunID: "r", CaseID: id, Target: "t", Output: "<b>&</b>", Status: evals.StatusPassed}
+}
+
+func TestJournalRoundTrip(t *testing.T) {
+	path := writeJournal(t, result("a"), result("b"))
+	b, _ := os.ReadFile(path)
+	if bytes.Contains(b, []byte(`\u003c`)) {
+		t.Errorf("output HTML-escaped in the journal: %s", b)
+	}
+	var ids []string
+	size, err := ReadJournal(path, func(r *evals.Result) error {
+		ids = append(ids, r.CaseID)
+		if r.Output != "<b>&</b>" {
+			t.Errorf("output = %q", r.Output)
+		}
+		return nil
+	})
+	if err != nil || strings.Join(ids, ",") != "a,b" || size != int64(len(b)) {
+		t.Fatalf("ids %v, size %d of %d, err %v", ids, size, len(b), err)
+	}
+	if _, err := CreateJSONL(path); err == nil {
+		t.Error("CreateJSONL replaced an existing journal")
+	}
+}
+
+func TestJournalTornTail(t *testing.T) {
+	for _, tc := range []struct {
+		name, tail string
+	}{
+		{"cut mid-line", `{"run_id":"r","case_id":"c","tar`},
+		{"whole line but no newline", `{"run_id":"r","case_id":"c","target":"t","status":"passed"}`},
+		{"garbage then newline at end", "{\"run_id\":\"r\",\"ca\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeJournal(t, result("a"), result("b"))
+			intact, _ := os.ReadFile(path)
+			f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString(tc.tail)
+			f.Close()
+			n := 0
+			size, err := ReadJournal(path, func(*evals.Result) error { n++; return nil })
+			if err != nil || n != 2 || size != int64(len(intact)) {
+				t.Fatalf("n %d, size %d (want %d), err %v", n, size, len(intact), err)
+			}
+			j, err := AppendJSONL(path, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j.Write(result("c"))
+			j.Close()
+			var ids []string
+			if _, err := ReadJournal(path, func(r *evals.Result) error { ids = append(ids, r.CaseID); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(ids, ",") != "a,b,c" {
+				t.Errorf("after append: %v", ids)
+			}
+		})
+	}
+}
+
+func TestJournalCorruptMiddleLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	os.WriteFile(path, []byte("{\"case_id\":\"a\"}\nnot json\n{\"case_id\":\"b\"}\n"), 0o644)
+	_, err := ReadJournal(path, func(*evals.Result) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "results.jsonl:2: not a result") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func summary() *evals.Summary {
+	v := 0.725
+	return &evals.Summary{
+		ReportVersion: 1, RunID: "20261128-000000-abcdef", Suite: "triage", SuiteVersion: "3",
+		Started: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
+		Targets: []evals.TargetSummary{{
+			Name: "v1", Provider: "replay", Cases: 40, Passed: 29, Failed: 9, Errored: 1, Unscored: 1,
+			PassRate: 0.725, ErrorRate: 0.025, Mean: 0.856, Scored: 38,
+			Errors: map[string]int{"timeout": 1}, Usage: evals.Usage{TotalTokens: 10622},
+			LatencyMS: evals.LatencySummary{Mean: 1308.4, Max: 2100},
+			Criteria: []evals.CriterionSummary{
+				{Name: "schema", Type: "json-schema", N: 39, Passed: 35, PassRate: 35.0 / 39, Mean: 35.0 / 39},
+				{Name: "judge", Type: "regex", N: 0, Unscored: 39},
+			},
+			FailedCases: []evals.FailedCase{
+				{CaseID: "T-1", Status: evals.StatusFailed, Reason: "schema: " + strings.Repeat("long reason ", 20)},
+				{CaseID: "T-2", Repeat: 1, Status: evals.StatusError, Reason: "timeout: no response within 1m0s"},
+			},
+		}},
+		Gate: evals.GateVerdict{Held: false, Results: []evals.GateResult{
+			{Expr: "pass_rate >= 0.9", Target: "v1", Value: &v, Message: "v1: pass_rate >= 0.9: got 0.725, off by 0.175"},
+		}},
+	}
+}
+
+// TestText checks the terminal summary against a golden file, without and
+// with colour.
+func TestText(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		color bool
+	}{{"summary.txt", false}, {"summary-color.txt", true}} {
+		var b bytes.Buffer
+		if err := Text(&b, summary(), Style{Color: tc.color}); err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", tc.name)
+		if *update {
+			os.WriteFile(golden, b.Bytes(), 0o644)
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != string(want) {
+			t.Errorf("%s differs (go test -update to accept):\n%s", tc.name, b.String())
+		}
+		if !tc.color && strings.Contains(b.String(), "\x1b[") {
+			t.Error("escape sequences without colour")
+		}
+	}
+}
+
+func TestTextInterrupted(t *testing.T) {
+	s := summary()
+	s.Interrupted = true
+	s.Gate.Note = "the run did not complete: a gate is not held on partial results"
+	var b bytes.Buffer
+	Text(&b, s, Style{})
+	for _, want := range []string{"interrupted: the figures cover the results completed", "gate not held: the run did not complete"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestWriteJSONAtomic(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.json")
+	if err := WriteJSON(path, summary()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if !bytes.Contains(b, []byte(`"report_version": 1`)) || !bytes.HasSuffix(b, []byte("}\n")) {
+		t.Errorf("report:\n%s", b)
+	}
+	if _, err := os.Stat(path + ".tmp"); err == nil {
+		t.Error("temporary file left behind")
+	}
+}
