@@ -28,6 +28,15 @@ type jsonValidConfig struct {
 	commonConfig
 }
 
+// newJSONCommon builds the common part of a JSON criterion, which takes no
+// normalize: normalising would change the JSON being checked.
+func newJSONCommon(typ string, c *commonConfig) (common, error) {
+	if c.Normalize != nil {
+		return common{}, evals.FieldErrorf("normalize", "does not apply to criterion type %q: normalising would change the JSON being checked", typ)
+	}
+	return newCommon(c)
+}
+
 // JSONValid passes when the output is JSON.
 type JSONValid struct {
 	common
@@ -38,10 +47,7 @@ func newJSONValid(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	if err := decode(spec, &c); err != nil {
 		return nil, err
 	}
-	if c.Normalize != nil {
-		return nil, evals.FieldErrorf("normalize", "does not apply to criterion type %q: normalising would change the JSON being checked", spec.Type)
-	}
-	cm, err := newCommon(&c.commonConfig)
+	cm, err := newJSONCommon(spec.Type, &c.commonConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -80,10 +86,7 @@ func newJSONSchema(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
 	if err := decode(spec, &c); err != nil {
 		return nil, err
 	}
-	if c.Normalize != nil {
-		return nil, evals.FieldErrorf("normalize", "does not apply to criterion type %q: normalising would change the JSON being checked", spec.Type)
-	}
-	cm, err := newCommon(&c.commonConfig)
+	cm, err := newJSONCommon(spec.Type, &c.commonConfig)
 	if err != nil {
 		return nil, err
 	}
