@@ -63,7 +63,7 @@ func Check(s *evals.Suite) (int, error) {
 		n++
 		h := maphash.String(seed, c.ID)
 		hashes = append(hashes, h)
-		if _, err := checkCase(s, c); err != nil {
+		if err := checkCase(s, c); err != nil {
 			file, line, col := locate(c)
 			add(evals.Problem{File: file, Line: line, Col: col, Path: pathOf(c), Msg: fmt.Sprintf("case %q: %s", c.ID, err)})
 		}
@@ -99,21 +99,18 @@ func isCSVSyntax(err error) bool {
 }
 
 // checkCase renders every message template for the case.
-func checkCase(s *evals.Suite, c *evals.Case) ([]string, error) {
+func checkCase(s *evals.Suite, c *evals.Case) error {
 	scope := evals.CaseScope{Case: c}
-	out := make([]string, len(s.Templates))
 	for i, t := range s.Templates {
-		text, err := t.Render(scope)
-		if err != nil {
+		if _, err := t.Render(scope); err != nil {
 			var mv *evals.MissingVarError
 			if errors.As(err, &mv) {
-				return nil, fmt.Errorf("messages[%d] uses {{%s}}, which the case does not define (it has: %s)", i, mv.Path, varNames(c))
+				return fmt.Errorf("messages[%d] uses {{%s}}, which the case does not define (it has: %s)", i, mv.Path, varNames(c))
 			}
-			return nil, fmt.Errorf("messages[%d]: %w", i, err)
+			return fmt.Errorf("messages[%d]: %w", i, err)
 		}
-		out[i] = text
 	}
-	return out, nil
+	return nil
 }
 
 func varNames(c *evals.Case) string {

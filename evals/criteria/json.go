@@ -37,6 +37,22 @@ func newJSONCommon(typ string, c *commonConfig) (common, error) {
 	return newCommon(c)
 }
 
+// jsonSubject extracts the part of the output a JSON criterion judges; ok is
+// false, with the failing verdict, when there is none or it is not JSON.
+func (c *common) jsonSubject(in *runner.Input) (string, runner.Verdict, bool) {
+	if in == nil {
+		return "", noInput, false
+	}
+	s, why, ok := c.subject(in.Output)
+	if !ok {
+		return "", c.verdict(0, why), false
+	}
+	if !isJSON(s) {
+		return "", c.verdict(0, "output is not JSON: "+jsonError(s)), false
+	}
+	return s, runner.Verdict{}, true
+}
+
 // JSONValid passes when the output is JSON.
 type JSONValid struct {
 	common
@@ -56,15 +72,9 @@ func newJSONValid(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 
 // Score implements runner.Scorer.
 func (j *JSONValid) Score(_ context.Context, in *runner.Input) runner.Verdict {
-	if in == nil {
-		return noInput
-	}
-	s, why, ok := j.subject(in.Output)
+	_, v, ok := j.jsonSubject(in)
 	if !ok {
-		return j.verdict(0, why)
-	}
-	if !isJSON(s) {
-		return j.verdict(0, "output is not JSON: "+jsonError(s))
+		return v
 	}
 	return j.verdict(1, "")
 }
@@ -135,15 +145,9 @@ const maxViolations = 5
 
 // Score implements runner.Scorer.
 func (j *JSONSchema) Score(_ context.Context, in *runner.Input) runner.Verdict {
-	if in == nil {
-		return noInput
-	}
-	s, why, ok := j.subject(in.Output)
+	s, v, ok := j.jsonSubject(in)
 	if !ok {
-		return j.verdict(0, why)
-	}
-	if !isJSON(s) {
-		return j.verdict(0, "output is not JSON: "+jsonError(s))
+		return v
 	}
 	res, err := j.schema.Validate(gojsonschema.NewStringLoader(s))
 	if err != nil {
