@@ -30,12 +30,24 @@ type LoadOptions struct {
 	RequireTargets bool `json:"-"`
 	// Criterion checks one criterion (by building it); an *FieldError points at
 	// the field.
-	Criterion func(spec CriterionSpec, dir string) error `json:"-"`
+	Criterion func(spec CriterionSpec, env CriterionEnv) error `json:"-"`
 	// Target checks one resolved target the same way.
 	Target func(spec TargetSpec) error `json:"-"`
 	// Dataset checks the suite's cases (every one parses, ids are unique,
 	// templates render); it runs when the dataset and messages are sound.
 	Dataset func(s *Suite) []Problem `json:"-"`
+}
+
+// CriterionEnv is what building a criterion may need from the suite being
+// loaded.
+type CriterionEnv struct {
+	// Dir is the suite's folder, against which relative paths resolve.
+	Dir string
+	// Target resolves a reference to a target, found in the criterion's field
+	// (a dotted path, "judge" or "judges.1"): the name of a target in the
+	// project config or the suite, or an inline target object. Its errors are
+	// located already. Nil when the project config could not be read.
+	Target func(field string, ref json.RawMessage) (*TargetSpec, error)
 }
 
 // ConfigFile is the project config's file name.
@@ -52,10 +64,16 @@ func (s *source) problem(ptr string, key bool, format string, args ...any) Probl
 	return s.pos.problem(s.file, ptr, key, format, args...)
 }
 
-// fieldProblems reports each error that err joins (errors.Join) with fieldProblem.
+// fieldProblems reports each error that err joins (errors.Join) with
+// fieldProblem; Problems, already located, pass through.
 func (s *source) fieldProblems(ptr string, err error) []Problem {
 	var out []Problem
 	for _, e := range splitErrors(err) {
+		var ps Problems
+		if errors.As(e, &ps) {
+			out = append(out, ps...)
+			continue
+		}
 		out = append(out, s.fieldProblem(ptr, e))
 	}
 	return out
@@ -150,7 +168,8 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 		}
 		s.Templates = append(s.Templates, t)
 	}
-	probs = append(probs, checkCriteria(src, s, f.Criteria, opts, probs)...)
+	defs, cfgProbs, cfgOK := projectTargets(s, opts)
+	probs = append(probs, checkCriteria(src, s, f, defs, opts, probs)...)
 	probs = append(probs, checkGates(src, s, opts.Gates)...)
 	probs = append(probs, checkDataset(src, s)...)
 	// The cases are checked too, when the parts they depend on are sound, so
@@ -167,9 +186,12 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 	if s.CasePass == "" {
 		s.CasePass = CasePassAll
 	}
-	targets, tprobs := resolveTargets(src, s, f.Targets, opts, probs)
-	probs = append(probs, tprobs...)
-	s.ResolvedTargets = targets
+	probs = append(probs, cfgProbs...)
+	if cfgOK { // without the config, every name it defines would be reported unknown
+		targets, tprobs := resolveTargets(src, s, f.Targets, defs, opts, probs)
+		probs = append(probs, tprobs...)
+		s.ResolvedTargets = targets
+	}
 	if len(probs) > 0 {
 		return nil, sortProblems(probs)
 	}
@@ -202,10 +224,10 @@ func sortProblems(ps []Problem) Problems {
 	return Problems(ps)
 }
 
-func checkCriteria(src *source, s *Suite, raws []json.RawMessage, opts LoadOptions, schemaProbs []Problem) []Problem {
+func checkCriteria(src *source, s *Suite, f suiteFile, defs map[string]targetDef, opts LoadOptions, schemaProbs []Problem) []Problem {
 	var probs []Problem
 	first := map[string]int{}
-	for i, raw := range raws {
+	for i, raw := range f.Criteria {
 		ptr := fmt.Sprintf("/criteria/%d", i)
 		var c CriterionSpec
 		if err := json.Unmarshal(raw, &c); err != nil {
@@ -225,7 +247,11 @@ func checkCriteria(src *source, s *Suite, raws []json.RawMessage, opts LoadOptio
 		// A criterion the schema found fault with is not built: its factory
 		// would report the same mistake a second time.
 		if opts.Criterion != nil && c.Type != "" && !flagged(schemaProbs, src.file, ptr) {
-			if err := opts.Criterion(c, s.Dir); err != nil {
+			env := CriterionEnv{Dir: s.Dir}
+			if defs != nil {
+				env.Target = targetResolver(src, f.Targets, defs, opts, ptr)
+			}
+			if err := opts.Criterion(c, env); err != nil {
 				probs = append(probs, src.fieldProblems(ptr, err)...)
 			}
 		}

@@ -919,7 +919,7 @@ func TestLoadHooks(t *testing.T) {
 			var criteriaSeen, targetsSeen []string
 			opts := LoadOptions{
 				Overrides: tc.overrides,
-				Criterion: func(spec CriterionSpec, dir string) error {
+				Criterion: func(spec CriterionSpec, _ CriterionEnv) error {
 					criteriaSeen = append(criteriaSeen, spec.Name)
 					return byName(tc.criterion)(spec.Name)
 				},
@@ -962,7 +962,7 @@ func TestLoadHookNotCalledForDuplicates(t *testing.T) {
 }`
 	var seen []string
 	_, _, err := loadIn(t, map[string]string{"suite.json": suite}, LoadOptions{
-		Criterion: func(spec CriterionSpec, dir string) error {
+		Criterion: func(spec CriterionSpec, _ CriterionEnv) error {
 			seen = append(seen, spec.Type)
 			return nil
 		},
@@ -1025,9 +1025,9 @@ func TestLoadSuite(t *testing.T) {
 		},
 		Gates:          []string{"pass_rate > 0.8", "mean >= 0.5"},
 		RequireTargets: true,
-		Criterion: func(spec CriterionSpec, dir string) error {
+		Criterion: func(spec CriterionSpec, env CriterionEnv) error {
 			criteriaSeen = append(criteriaSeen, spec)
-			dirsSeen = append(dirsSeen, dir)
+			dirsSeen = append(dirsSeen, env.Dir)
 			return nil
 		},
 		Target: func(spec TargetSpec) error {

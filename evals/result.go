@@ -29,6 +29,9 @@ type Result struct {
 	Finish    string         `json:"finish_reason,omitempty"`
 	Usage     Usage          `json:"usage"`
 	LatencyMS float64        `json:"latency_ms"`
+	// Cost is what the call cost at the target's price table; nil when the
+	// target has none.
+	Cost *float64 `json:"cost,omitempty"`
 	// Attempts is how many times the request was sent (retries included).
 	Attempts int `json:"attempts,omitempty"`
 	// Cached marks a response served from the response cache; LatencyMS is

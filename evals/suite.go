@@ -135,6 +135,7 @@ type TargetSpec struct {
 	Retry       *RetrySpec        `json:"retry,omitempty"`
 	RateLimit   *RateLimitSpec    `json:"rate_limit,omitempty"`
 	Cache       *bool             `json:"cache,omitempty"`
+	Price       *PriceSpec        `json:"price,omitempty"`
 
 	// Dir is the folder the target was defined in; relative paths resolve against it.
 	Dir string `json:"-"`
@@ -166,6 +167,22 @@ type RateLimitSpec struct {
 	// Adaptive halves the requests in flight on a 429 and raises them again,
 	// one at a time, as requests succeed.
 	Adaptive bool `json:"adaptive,omitempty"`
+}
+
+// PriceSpec is a target's price per million tokens.
+type PriceSpec struct {
+	Input    float64 `json:"input"`
+	Output   float64 `json:"output"`
+	Currency string  `json:"currency,omitempty"`
+}
+
+// Cost returns what the usage u cost at the target's prices; ok is false when
+// the target has no price table.
+func (t TargetSpec) Cost(u Usage) (cost float64, ok bool) {
+	if t.Price == nil {
+		return 0, false
+	}
+	return (float64(u.PromptTokens)*t.Price.Input + float64(u.CompletionTokens)*t.Price.Output) / 1e6, true
 }
 
 // CacheOr reports whether the target's responses are cached, the default.

@@ -106,19 +106,79 @@ func loadConfig(path string) (map[string]targetDef, []Problem) {
 	return defs, probs
 }
 
-func resolveTargets(src *source, s *Suite, refs []json.RawMessage, opts LoadOptions, schemaProbs []Problem) ([]TargetSpec, []Problem) {
-	var probs []Problem
-	defs := map[string]targetDef{}
+// projectTargets returns the targets the project config defines, and its
+// problems; ok is false when the config exists but could not be read, so that
+// names it defines cannot be checked.
+func projectTargets(s *Suite, opts LoadOptions) (defs map[string]targetDef, probs []Problem, ok bool) {
+	defs = map[string]targetDef{}
 	if cfgPath := findConfig(opts.ConfigPath, s.Dir); cfgPath != "" {
 		cfg, p := loadConfig(cfgPath)
-		probs = append(probs, p...)
 		if cfg == nil {
-			return nil, probs // without the config, every name it defines would be reported unknown
+			return nil, p, false
 		}
 		for k, v := range cfg {
 			defs[k] = v
 		}
+		return defs, p, true
 	}
+	return defs, nil, true
+}
+
+// targetResolver returns the CriterionEnv.Target of the criterion at ptr: a
+// reference is a target's name, from the project config or the suite's inline
+// targets, or a whole inline target. --set does not apply to these.
+func targetResolver(src *source, refs []json.RawMessage, defs map[string]targetDef, opts LoadOptions, ptr string) func(field string, ref json.RawMessage) (*TargetSpec, error) {
+	return func(field string, ref json.RawMessage) (*TargetSpec, error) {
+		at := ptr
+		for _, seg := range strings.Split(field, ".") {
+			at += "/" + escapePointer(seg)
+		}
+		var name string
+		if json.Unmarshal(ref, &name) == nil {
+			d, ok := defs[name]
+			if !ok {
+				for i, raw := range refs {
+					var t struct {
+						Name string `json:"name"`
+					}
+					if json.Unmarshal(raw, &t) == nil && t.Name == name {
+						d, ok = targetDef{name: name, raw: raw, src: src, ptr: fmt.Sprintf("/targets/%d", i)}, true
+						break
+					}
+				}
+			}
+			if !ok {
+				return nil, FieldErrorf(field, "unknown target %q: %s", name, available(defs))
+			}
+			return builtTarget(d, opts)
+		}
+		var t struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(ref, &t) != nil {
+			return nil, FieldErrorf(field, "expected the name of a target or an inline target object")
+		}
+		if t.Name == "" {
+			t.Name = field
+		}
+		return builtTarget(targetDef{name: t.Name, raw: ref, src: src, ptr: at}, opts)
+	}
+}
+
+// builtTarget is buildTarget without overrides, its problems as an error.
+func builtTarget(d targetDef, opts LoadOptions) (*TargetSpec, error) {
+	spec, probs := buildTarget(d, nil, opts)
+	if len(probs) > 0 {
+		return nil, Problems(probs)
+	}
+	if spec == nil {
+		return nil, Problems{d.src.problem(d.ptr, false, "invalid target")}
+	}
+	return spec, nil
+}
+
+func resolveTargets(src *source, s *Suite, refs []json.RawMessage, defs map[string]targetDef, opts LoadOptions, schemaProbs []Problem) ([]TargetSpec, []Problem) {
+	var probs []Problem
 	var chosen []targetDef
 	listed := map[string]bool{}
 	for i, raw := range refs {

@@ -107,6 +107,10 @@ type Input struct {
 	Messages []evals.Message
 	Output   string
 	Response *Response
+	// Target is the target that answered; Latency is the recorded latency
+	// of the call (the original one for a cached or replayed response).
+	Target  *evals.TargetSpec
+	Latency time.Duration
 }
 
 // Scope resolves templates in criterion values for this input: the case's

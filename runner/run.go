@@ -251,7 +251,7 @@ func produce(ctx context.Context, opts Options, ti int, jobs chan<- job) error {
 // execute runs one job: render, request, score. It returns nil when the
 // request was cut short by an interrupt, so that it is not recorded as done.
 func execute(ctx context.Context, opts Options, j job) *evals.Result {
-	t := opts.Targets[j.target]
+	t := &opts.Targets[j.target]
 	r := &evals.Result{
 		RunID:    opts.RunID,
 		CaseID:   j.c.ID,
@@ -300,7 +300,14 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 		r.Cached = true
 		r.OriginalLatencyMS = ms(resp.OriginalLatency)
 	}
-	in := &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp}
+	if c, ok := t.Spec.Cost(resp.Usage); ok {
+		r.Cost = &c
+	}
+	lat := time.Duration(r.LatencyMS * float64(time.Millisecond))
+	if resp.Cached {
+		lat = resp.OriginalLatency
+	}
+	in := &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat}
 	r.Scores = make([]evals.Score, len(opts.Criteria))
 	for i, c := range opts.Criteria {
 		v := c.Scorer.Score(ctx, in)

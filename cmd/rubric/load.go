@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/rubric-eval/rubric/datasets"
@@ -8,6 +10,7 @@ import (
 	"github.com/rubric-eval/rubric/evals/criteria"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/provider"
+	"github.com/rubric-eval/rubric/runner/store"
 )
 
 // loaded is a suite checked end to end, with its criteria and targets built.
@@ -16,6 +19,71 @@ type loaded struct {
 	criteria []runner.Criterion
 	targets  []runner.Target
 	cases    int
+	// judges are the targets criteria call, by name for those named (so that
+	// criteria sharing a judge share its rate limits) and in order of use.
+	judges      []*judgeTarget
+	judgeByName map[string]*judgeTarget
+}
+
+// judgeTarget is a target that a criterion calls. It is built when the suite
+// loads; the run puts it behind the same decorators as the targets under test
+// (use) before any criterion calls it.
+type judgeTarget struct {
+	spec evals.TargetSpec
+	base runner.Provider
+	p    runner.Provider
+	// slots holds the target's concurrency: judges are called from the
+	// workers of every target under test, so the cap is kept here.
+	slots chan struct{}
+}
+
+func (j *judgeTarget) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+	select {
+	case j.slots <- struct{}{}:
+		defer func() { <-j.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return j.p.Complete(ctx, req)
+}
+
+// RequestBody lets the cache key judge requests like any other.
+func (j *judgeTarget) RequestBody(req *runner.Request) ([]byte, error) {
+	bb, ok := j.base.(runner.BodyBuilder)
+	if !ok {
+		return nil, errors.New("provider cannot build request bodies")
+	}
+	return bb.RequestBody(req)
+}
+
+// use decorates the judge for a run with the cache db (nil for none).
+func (j *judgeTarget) use(db *store.DB) { j.p = decorate(j.base, j.spec, db) }
+
+// judge resolves and builds a target a criterion calls.
+func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec, error), field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+	var name string
+	named := json.Unmarshal(ref, &name) == nil
+	if j, ok := l.judgeByName[name]; named && ok {
+		return j, &j.spec, nil
+	}
+	spec, err := resolve(field, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := provider.New(*spec)
+	if err != nil {
+		return nil, nil, &evals.FieldError{Field: field, Err: err}
+	}
+	j := &judgeTarget{spec: *spec, base: p, slots: make(chan struct{}, spec.ConcurrencyOr())}
+	j.use(nil)
+	l.judges = append(l.judges, j)
+	if named {
+		if l.judgeByName == nil {
+			l.judgeByName = map[string]*judgeTarget{}
+		}
+		l.judgeByName[name] = j
+	}
+	return j, &j.spec, nil
 }
 
 // loadSuite validates the suite, builds its criteria and targets through the
@@ -23,8 +91,14 @@ type loaded struct {
 // from every stage, come back together.
 func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 	l := &loaded{}
-	opts.Criterion = func(spec evals.CriterionSpec, dir string) error {
-		sc, err := criteria.New(spec, criteria.Env{Dir: dir})
+	opts.Criterion = func(spec evals.CriterionSpec, env evals.CriterionEnv) error {
+		cenv := criteria.Env{Dir: env.Dir}
+		if env.Target != nil {
+			cenv.Target = func(field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+				return l.judge(env.Target, field, ref)
+			}
+		}
+		sc, err := criteria.New(spec, cenv)
 		if err == nil {
 			l.criteria = append(l.criteria, runner.Criterion{Spec: spec, Scorer: sc})
 		}

@@ -268,6 +268,9 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	for i, t := range l.targets {
 		targets[i] = runner.Target{Spec: t.Spec, Provider: decorate(t.Provider, t.Spec, opts.db)}
 	}
+	for _, j := range l.judges {
+		j.use(opts.db)
+	}
 	ro := runner.Options{
 		RunID:    id,
 		Suite:    l.suite,
@@ -412,6 +415,11 @@ func openCache(suites []*loaded, off bool, stderr io.Writer) *store.DB {
 	for _, l := range suites {
 		for _, t := range l.targets {
 			if _, ok := t.Provider.(runner.BodyBuilder); ok && t.Spec.CacheOr() {
+				used = true
+			}
+		}
+		for _, j := range l.judges {
+			if _, ok := j.base.(runner.BodyBuilder); ok && j.spec.CacheOr() {
 				used = true
 			}
 		}

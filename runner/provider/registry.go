@@ -56,8 +56,9 @@ func factory[P runner.Provider](newP func(evals.TargetSpec) (P, error)) Factory 
 }
 
 // commonFields are the TargetSpec fields every provider accepts.
-// retry, rate_limit and cache configure the decorators Wrap composes.
-var commonFields = []string{"name", "provider", "concurrency", "timeout", "retry", "rate_limit", "cache"}
+// retry, rate_limit and cache configure the decorators Wrap composes; price
+// is read by the runner for each result's cost.
+var commonFields = []string{"name", "provider", "concurrency", "timeout", "retry", "rate_limit", "cache", "price"}
 
 // specFields are the provider-specific TargetSpec fields, by JSON name, in the
 // order of the struct. A provider rejects those it does not use, so a field
