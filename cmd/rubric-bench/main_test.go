@@ -73,7 +73,7 @@ func TestBenchTinyScenario(t *testing.T) {
 	if rss, err := strconv.ParseFloat(col("rss_MB"), 64); err != nil || rss <= 0 {
 		t.Errorf("rss_MB %q: %v", col("rss_MB"), err)
 	}
-	if col("ideal") != "-" || col("%ideal") != "-" {
+	if col("ideal") != "-" || col("%ideal") != "-" || col("delay_ms") != "-" {
 		t.Errorf("ideal %q, %%ideal %q: want - without latency", col("ideal"), col("%ideal"))
 	}
 	if col("verdict") != "PASS" {
@@ -96,6 +96,10 @@ func TestBenchVerdicts(t *testing.T) {
 		{"throughput_missed", result{Scenario: scenarios[0], Wall: 5001 * time.Millisecond}, false},
 		{"ideal_met", result{Scenario: lat, Wall: 4 * time.Second}, true},
 		{"ideal_missed", result{Scenario: lat, Wall: 4200 * time.Millisecond}, false},
+		// The ideal follows the delay the endpoint delivered: 4 s is 95.3%
+		// of the ideal at 50 ms but 93.75% of the one at 48 ms.
+		{"ideal_met_at_delivered_delay", result{Scenario: lat, Wall: 4 * time.Second, Delay: 50 * time.Millisecond}, true},
+		{"ideal_missed_at_delivered_delay", result{Scenario: lat, Wall: 4 * time.Second, Delay: 48 * time.Millisecond}, false},
 		{"rss_met", result{Scenario: scenarios[2], Wall: time.Second, MaxRSSKB: 58_000}, true},
 		{"rss_missed", result{Scenario: scenarios[2], Wall: time.Second, MaxRSSKB: 58_600}, false}, // 60.0 MB
 	} {
