@@ -2,6 +2,7 @@ package evals
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -10,22 +11,69 @@ import (
 // Gate is one threshold a run must hold, parsed from an expression such as
 // "pass_rate >= 0.9" or "criteria.category.mean >= 0.95".
 //
-// The grammar is METRIC OP NUMBER, where OP is one of >=, <=, >, < and METRIC is
-// one of:
+// The grammar is METRIC OP NUMBER, where OP is one of >=, <=, >, < and NUMBER
+// may be written as a percentage ("90%"). METRIC is
+//
+//	[slice(KEY=VALUE).][criteria.NAME.]STAT[.lower|.upper]
+//
+// STAT, for a target or a slice of its cases:
 //
 //	pass_rate                 share of cases that passed (errors count as not passed)
 //	mean                      mean case score over scored cases
 //	error_rate                share of cases that ended in an error
 //	unscored_rate             share of cases left unscored
-//	criteria.NAME.pass_rate   share of scored responses the criterion passed
-//	criteria.NAME.mean        the criterion's mean score over scored responses
+//	latency.p50|p95|p99|mean|max   response latency in milliseconds
+//	tokens.total|prompt|completion|mean   tokens reported by the endpoint
+//	cost.total|mean           cost at the target's price table
+//	pass@K, pass^K            with repeats: the chance that at least one / all
+//	                          of K attempts pass (Chen et al. 2021 estimator)
+//	flaky_rate                with repeats: share of cases whose verdict changed
+//	delta.pass_rate, delta.mean   against the baseline: this run's minus the
+//	                          baseline's, over the cases both have
+//	regressions, fixes        against the baseline: cases that passed there and
+//	                          fail here, and the reverse
 //
-// NUMBER may be written as a percentage ("90%").
+// With criteria.NAME the STAT is pass_rate or mean of that criterion. A slice
+// is the cases with a tag (slice(tag=billing)) or a metadata field's value
+// (slice(language=de)); its STAT is pass_rate, mean, error_rate,
+// unscored_rate, or a criterion's pass_rate or mean. .lower and .upper name
+// the bounds of the 95% confidence interval of a pass_rate, a mean or a delta.
 type Gate struct {
 	Expr   string
 	Metric string
 	Op     string
 	Value  float64
+	// Ref is Metric taken apart.
+	Ref MetricRef
+}
+
+// MetricRef is a gate's metric taken apart.
+type MetricRef struct {
+	// SliceKey and SliceValue select a slice: "tag" and a tag, or a metadata
+	// field and its value (as text). Empty for the whole target.
+	SliceKey, SliceValue string
+	// Criterion names the criterion for criteria.NAME metrics.
+	Criterion string
+	// Stat is the statistic: "pass_rate", "latency.p95", "pass@k", ...
+	// (pass@K and pass^K are "pass@k" and "pass^k", with K in K).
+	Stat string
+	K    int
+	// Bound is "lower" or "upper" for a confidence bound, empty for the value.
+	Bound string
+}
+
+// Slice returns the slice's display name, "tag=billing" or "language=de",
+// or "" for the whole target.
+func (m MetricRef) Slice() string {
+	if m.SliceKey == "" {
+		return ""
+	}
+	return m.SliceKey + "=" + m.SliceValue
+}
+
+// Baseline reports whether the metric compares against a baseline.
+func (m MetricRef) Baseline() bool {
+	return strings.HasPrefix(m.Stat, "delta.") || m.Stat == "regressions" || m.Stat == "fixes"
 }
 
 // GateError is a gate expression that does not parse.
@@ -45,11 +93,25 @@ func (e *GateError) Error() string {
 
 var gateOps = []string{">=", "<=", ">", "<"}
 
-// GateMetrics lists the top-level metrics a gate may name.
-var GateMetrics = []string{"pass_rate", "mean", "error_rate", "unscored_rate"}
+// GateMetrics lists the metrics of a target a gate may name.
+var GateMetrics = []string{
+	"pass_rate", "mean", "error_rate", "unscored_rate",
+	"latency.p50", "latency.p95", "latency.p99", "latency.mean", "latency.max",
+	"tokens.total", "tokens.prompt", "tokens.completion", "tokens.mean",
+	"cost.total", "cost.mean", "flaky_rate",
+	"delta.pass_rate", "delta.mean", "regressions", "fixes",
+}
+
+// SliceMetrics lists the metrics of a slice.
+var SliceMetrics = []string{"pass_rate", "mean", "error_rate", "unscored_rate"}
 
 // CriterionMetrics lists the per-criterion metrics a gate may name.
 var CriterionMetrics = []string{"pass_rate", "mean"}
+
+// boundable lists the statistics that have a confidence interval.
+var boundable = []string{"pass_rate", "mean", "delta.pass_rate", "delta.mean"}
+
+const metricForms = "pass_rate, mean, error_rate, unscored_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC"
 
 // ParseGate parses one gate expression.
 func ParseGate(expr string) (Gate, error) {
@@ -70,55 +132,117 @@ func ParseGate(expr string) (Gate, error) {
 	}
 	g.Op = op
 	g.Metric = strings.TrimSpace(expr[:opAt])
-	if err := checkMetric(g.Metric); err != nil {
-		return g, &GateError{Expr: expr, Offset: strings.Index(expr, g.Metric), Msg: err.Error()}
+	ref, err := ParseMetric(g.Metric)
+	if err != nil {
+		return g, &GateError{Expr: expr, Offset: strings.Index(expr, g.Metric) + err.Offset, Msg: err.Msg}
 	}
+	g.Ref = ref
 	num := strings.TrimSpace(expr[opAt+len(op):])
 	numAt := opAt + len(op) + strings.Index(expr[opAt+len(op):], num)
 	scale := 1.0
 	if strings.HasSuffix(num, "%") {
 		num, scale = strings.TrimSpace(strings.TrimSuffix(num, "%")), 100
 	}
-	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || num == "" {
+	v, perr := strconv.ParseFloat(num, 64)
+	if perr != nil || num == "" {
 		return g, &GateError{Expr: expr, Offset: numAt, Msg: fmt.Sprintf("expected a number after %q, got %q", op, expr[numAt:])}
 	}
 	g.Value = v / scale // 57/100 is 0.57; 57*0.01 is 0.5700000000000001
 	return g, nil
 }
 
-func checkMetric(m string) error {
+// metricError is a metric that does not parse, at a byte offset in it.
+type metricError struct {
+	Offset int
+	Msg    string
+}
+
+// ParseMetric takes a gate's metric apart.
+func ParseMetric(m string) (MetricRef, *metricError) {
+	var ref MetricRef
 	if m == "" {
-		return fmt.Errorf("expected a metric before the comparison (one of %s, criteria.NAME.pass_rate, criteria.NAME.mean)", strings.Join(GateMetrics, ", "))
+		return ref, &metricError{0, "expected a metric before the comparison (one of " + metricForms + ")"}
 	}
-	for _, g := range GateMetrics {
-		if m == g {
-			return nil
+	rest, at := m, 0
+	if r, ok := strings.CutPrefix(rest, "slice("); ok {
+		end := strings.Index(r, ")")
+		if end < 0 {
+			return ref, &metricError{0, `"slice(" is never closed: expected slice(KEY=VALUE), as in slice(tag=billing) or slice(language=de)`}
+		}
+		key, val, ok := strings.Cut(r[:end], "=")
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		if !ok || key == "" || val == "" {
+			return ref, &metricError{0, fmt.Sprintf("slice(%s): expected slice(KEY=VALUE), as in slice(tag=billing) or slice(language=de)", r[:end])}
+		}
+		ref.SliceKey, ref.SliceValue = key, val
+		rest = r[end+1:]
+		at = len("slice(") + end + 1
+		var dot bool
+		if rest, dot = strings.CutPrefix(rest, "."); !dot {
+			return ref, &metricError{at, fmt.Sprintf("expected a metric after slice(%s), as in slice(%s).pass_rate", r[:end], r[:end])}
+		}
+		at++
+	}
+	if r, ok := strings.CutPrefix(rest, "criteria."); ok {
+		parts := strings.Split(r, ".")
+		if n := len(parts); n >= 2 && (parts[n-1] == "lower" || parts[n-1] == "upper") {
+			ref.Bound, parts = parts[n-1], parts[:n-1]
+		}
+		n := len(parts)
+		if n < 2 || parts[0] == "" || !slices.Contains(CriterionMetrics, parts[n-1]) {
+			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper)", m)}
+		}
+		ref.Criterion = strings.Join(parts[:n-1], ".")
+		ref.Stat = parts[n-1]
+		return ref, nil
+	}
+	stat := rest
+	for _, b := range []string{".lower", ".upper"} {
+		if s, ok := strings.CutSuffix(stat, b); ok {
+			stat, ref.Bound = s, b[1:]
 		}
 	}
-	if rest, ok := strings.CutPrefix(m, "criteria."); ok {
-		i := strings.LastIndex(rest, ".")
-		if i > 0 {
-			for _, c := range CriterionMetrics {
-				if rest[i+1:] == c {
-					return nil
-				}
-			}
-		}
-		return fmt.Errorf("unknown metric %q: expected criteria.NAME.pass_rate or criteria.NAME.mean", m)
+	if k, ok := passK(stat); ok {
+		ref.Stat, ref.K = stat[:5]+"k", k
+	} else {
+		ref.Stat = stat
 	}
-	return fmt.Errorf("unknown metric %q: expected one of %s, criteria.NAME.pass_rate, criteria.NAME.mean", m, strings.Join(GateMetrics, ", "))
+	switch {
+	case ref.SliceKey != "" && !slices.Contains(SliceMetrics, ref.Stat):
+		return ref, &metricError{at, fmt.Sprintf("unknown metric %q for a slice: expected one of %s, criteria.NAME.pass_rate or criteria.NAME.mean", rest, strings.Join(SliceMetrics, ", "))}
+	case ref.K == 0 && !slices.Contains(GateMetrics, ref.Stat):
+		if strings.HasPrefix(stat, "pass@") || strings.HasPrefix(stat, "pass^") {
+			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected K to be a whole number from 1, as in pass@5", rest)}
+		}
+		if c := Closest(stat, GateMetrics); c != "" {
+			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: did you mean %q?", rest, c)}
+		}
+		return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected one of %s", m, metricForms)}
+	case ref.Bound != "" && !slices.Contains(boundable, ref.Stat):
+		return ref, &metricError{at, fmt.Sprintf("%s has no confidence interval: .%s applies to pass_rate, mean, delta.pass_rate and delta.mean", stat, ref.Bound)}
+	}
+	return ref, nil
+}
+
+// passK parses "pass@K" or "pass^K".
+func passK(s string) (int, bool) {
+	if len(s) < 6 || (s[:5] != "pass@" && s[:5] != "pass^") {
+		return 0, false
+	}
+	k, err := strconv.Atoi(s[5:])
+	if err != nil || k < 1 || s[5] == '+' {
+		return 0, false
+	}
+	return k, true
 }
 
 // Criterion returns the criterion name a per-criterion gate refers to, and
 // its metric; ok is false for top-level gates.
 func (g Gate) Criterion() (name, metric string, ok bool) {
-	rest, ok := strings.CutPrefix(g.Metric, "criteria.")
-	if !ok {
+	if g.Ref.Criterion == "" {
 		return "", "", false
 	}
-	i := strings.LastIndex(rest, ".")
-	return rest[:i], rest[i+1:], true
+	return g.Ref.Criterion, g.Ref.Stat, true
 }
 
 // Holds reports whether value satisfies the gate.

@@ -40,8 +40,46 @@ func TestParseGate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseGate(%q): %v", tc.expr, err)
 			}
+			got.Ref = MetricRef{} // TestParseMetric checks it
 			if got != tc.want {
 				t.Errorf("ParseGate(%q) = %#v\nwant %#v", tc.expr, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseMetric(t *testing.T) {
+	tests := []struct {
+		metric string
+		want   MetricRef
+	}{
+		{"pass_rate", MetricRef{Stat: "pass_rate"}},
+		{"pass_rate.lower", MetricRef{Stat: "pass_rate", Bound: "lower"}},
+		{"mean.upper", MetricRef{Stat: "mean", Bound: "upper"}},
+		{"latency.p95", MetricRef{Stat: "latency.p95"}},
+		{"tokens.total", MetricRef{Stat: "tokens.total"}},
+		{"cost.mean", MetricRef{Stat: "cost.mean"}},
+		{"pass@5", MetricRef{Stat: "pass@k", K: 5}},
+		{"pass^3", MetricRef{Stat: "pass^k", K: 3}},
+		{"flaky_rate", MetricRef{Stat: "flaky_rate"}},
+		{"delta.pass_rate", MetricRef{Stat: "delta.pass_rate"}},
+		{"delta.mean.lower", MetricRef{Stat: "delta.mean", Bound: "lower"}},
+		{"regressions", MetricRef{Stat: "regressions"}},
+		{"criteria.intent.mean", MetricRef{Criterion: "intent", Stat: "mean"}},
+		{"criteria.intent.pass_rate.lower", MetricRef{Criterion: "intent", Stat: "pass_rate", Bound: "lower"}},
+		{"criteria.lower.mean", MetricRef{Criterion: "lower", Stat: "mean"}},
+		{"slice(tag=billing).pass_rate", MetricRef{SliceKey: "tag", SliceValue: "billing", Stat: "pass_rate"}},
+		{"slice(language = de).mean.lower", MetricRef{SliceKey: "language", SliceValue: "de", Stat: "mean", Bound: "lower"}},
+		{"slice(tier=gold).criteria.tone.pass_rate", MetricRef{SliceKey: "tier", SliceValue: "gold", Criterion: "tone", Stat: "pass_rate"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.metric, func(t *testing.T) {
+			got, err := ParseMetric(tc.metric)
+			if err != nil {
+				t.Fatalf("ParseMetric(%q): %+v", tc.metric, err)
+			}
+			if got != tc.want {
+				t.Errorf("ParseMetric(%q) = %+v, want %+v", tc.metric, got, tc.want)
 			}
 		})
 	}
@@ -50,8 +88,8 @@ func TestParseGate(t *testing.T) {
 func TestParseGateErrors(t *testing.T) {
 	const (
 		missingOp = `expected a comparison (>=, <=, >, <) followed by a number, as in "pass_rate >= 0.9"`
-		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate, criteria.NAME.mean"
-		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean"
+		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC"
+		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper)"
 	)
 	tests := []struct {
 		name    string
@@ -71,14 +109,30 @@ func TestParseGateErrors(t *testing.T) {
 		{"criterion without operator", "criteria.tone.mean", 18, missingOp,
 			`gate "criteria.tone.mean": ` + missingOp + ` at character 19`},
 		{"no metric", ">= 0.9", 0,
-			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate, criteria.NAME.mean)",
-			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate, criteria.NAME.mean) at character 1`},
-		{"unknown metric", "passrate >= 0.9", 0, `unknown metric "passrate": ` + oneOf,
-			`gate "passrate >= 0.9": unknown metric "passrate": ` + oneOf + ` at character 1`},
+			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC)",
+			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC) at character 1`},
+		{"typo in a metric", "passrate >= 0.9", 0, `unknown metric "passrate": did you mean "pass_rate"?`,
+			`gate "passrate >= 0.9": unknown metric "passrate": did you mean "pass_rate"? at character 1`},
 		{"unknown metric after spaces", "  accuracy >= 1", 2, `unknown metric "accuracy": ` + oneOf,
 			`gate "  accuracy >= 1": unknown metric "accuracy": ` + oneOf + ` at character 3`},
-		{"metrics are case sensitive", "Pass_Rate >= 0.9", 0, `unknown metric "Pass_Rate": ` + oneOf,
-			`gate "Pass_Rate >= 0.9": unknown metric "Pass_Rate": ` + oneOf + ` at character 1`},
+		{"metrics are case sensitive", "Pass_Rate >= 0.9", 0, `unknown metric "Pass_Rate": did you mean "pass_rate"?`,
+			`gate "Pass_Rate >= 0.9": unknown metric "Pass_Rate": did you mean "pass_rate"? at character 1`},
+		{"slice never closed", "slice(tag=a.pass_rate >= 1", 0, `"slice(" is never closed: expected slice(KEY=VALUE), as in slice(tag=billing) or slice(language=de)`,
+			`gate "slice(tag=a.pass_rate >= 1": "slice(" is never closed: expected slice(KEY=VALUE), as in slice(tag=billing) or slice(language=de) at character 1`},
+		{"slice without value", "slice(tag).pass_rate >= 1", 0, `slice(tag): expected slice(KEY=VALUE), as in slice(tag=billing) or slice(language=de)`,
+			`gate "slice(tag).pass_rate >= 1": slice(tag): expected slice(KEY=VALUE), as in slice(tag=billing) or slice(language=de) at character 1`},
+		{"slice without metric", "slice(tag=a) >= 1", 12, `expected a metric after slice(tag=a), as in slice(tag=a).pass_rate`,
+			`gate "slice(tag=a) >= 1": expected a metric after slice(tag=a), as in slice(tag=a).pass_rate at character 13`},
+		{"slice with a target-only metric", "slice(lang=de).latency.p95 <= 1", 15, `unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate or criteria.NAME.mean`,
+			`gate "slice(lang=de).latency.p95 <= 1": unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate or criteria.NAME.mean at character 16`},
+		{"bound on a metric without an interval", "error_rate.upper <= 0.1", 0, `error_rate has no confidence interval: .upper applies to pass_rate, mean, delta.pass_rate and delta.mean`,
+			`gate "error_rate.upper <= 0.1": error_rate has no confidence interval: .upper applies to pass_rate, mean, delta.pass_rate and delta.mean at character 1`},
+		{"pass@ without K", "pass@ >= 0.9", 0, `unknown metric "pass@": expected K to be a whole number from 1, as in pass@5`,
+			`gate "pass@ >= 0.9": unknown metric "pass@": expected K to be a whole number from 1, as in pass@5 at character 1`},
+		{"pass@0", "pass@0 >= 0.9", 0, `unknown metric "pass@0": expected K to be a whole number from 1, as in pass@5`,
+			`gate "pass@0 >= 0.9": unknown metric "pass@0": expected K to be a whole number from 1, as in pass@5 at character 1`},
+		{"unknown latency percentile", "latency.p90 <= 1", 0, `unknown metric "latency.p90": did you mean "latency.p50"?`,
+			`gate "latency.p90 <= 1": unknown metric "latency.p90": did you mean "latency.p50"? at character 1`},
 		{"reversed operator", "mean => 1", 5, `unknown operator "=>": expected >=, <=, > or <`,
 			`gate "mean => 1": unknown operator "=>": expected >=, <=, > or < at character 6`},
 		{"criteria.X without metric", "criteria.tone >= 0.5", 0, `unknown metric "criteria.tone": ` + perCrit,
