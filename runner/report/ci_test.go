@@ -232,6 +232,9 @@ func TestJUnitHostile(t *testing.T) {
 			e := &evals.Result{CaseID: "e", Target: "v1", Status: evals.StatusError,
 				Error: &evals.ResultError{Kind: "http_status", Message: tc.in}}
 			doc := writeJUnit(t, func() (*evals.Summary, []*evals.Result) { return s, []*evals.Result{r, e} })
+			if bytes.Contains(doc, []byte("]]>")) {
+				t.Errorf("the document has ]]>, which XML forbids in text:\n%s", doc)
+			}
 			root := parseXML(t, doc)
 			cases := root.kids[0].find("testcase")
 			if len(cases) != 2 {

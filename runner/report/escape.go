@@ -71,39 +71,35 @@ func writeXMLAttr(w *bufio.Writer, s string) {
 }
 
 func writeXML(w *bufio.Writer, s string, attr bool) {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
+	special := "&<>\r"
+	if attr {
+		special = "&<>\r\"\n\t"
+	}
+	for {
+		i := strings.IndexAny(s, special)
+		if i < 0 {
+			w.WriteString(s)
+			return
+		}
+		w.WriteString(s[:i])
 		switch s[i] {
 		case '&':
-			esc = "&amp;"
+			w.WriteString("&amp;")
 		case '<':
-			esc = "&lt;"
+			w.WriteString("&lt;")
 		case '>':
-			esc = "&gt;" // always, so that "]]>" never appears in text
+			w.WriteString("&gt;") // always, so that "]]>" never appears in text
 		case '\r':
-			esc = "&#xD;"
+			w.WriteString("&#xD;")
 		case '"':
-			if attr {
-				esc = "&quot;"
-			}
+			w.WriteString("&quot;")
 		case '\n':
-			if attr {
-				esc = "&#xA;"
-			}
+			w.WriteString("&#xA;")
 		case '\t':
-			if attr {
-				esc = "&#x9;"
-			}
+			w.WriteString("&#x9;")
 		}
-		if esc == "" {
-			continue
-		}
-		w.WriteString(s[last:i])
-		w.WriteString(esc)
-		last = i + 1
+		s = s[i+1:]
 	}
-	w.WriteString(s[last:])
 }
 
 // mdCode writes s as a Markdown code span that is safe in a table cell: on
