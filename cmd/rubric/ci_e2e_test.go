@@ -119,3 +119,61 @@ func TestCIOutputsE2E(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeWorkflow runs the rubric command of the README's GitHub Actions
+// workflow, in a copy of the example, and checks that it passes and writes
+// every file the workflow uploads.
+func TestReadmeWorkflow(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Using rubric in CI\n")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no yaml block under ## Using rubric in CI")
+	}
+	lines := strings.Split(block, "\n")
+	var command string
+	var uploads []string
+	for i := 0; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "go run ./cmd/rubric ") {
+			for strings.HasSuffix(l, `\`) && i+1 < len(lines) {
+				i++
+				l = strings.TrimSuffix(l, `\`) + " " + strings.TrimSpace(lines[i])
+			}
+			command = l
+		}
+		if l == "path: |" {
+			indent := len(lines[i]) - len(strings.TrimLeft(lines[i], " "))
+			for i+1 < len(lines) && len(lines[i+1])-len(strings.TrimLeft(lines[i+1], " ")) > indent {
+				i++
+				uploads = append(uploads, strings.TrimSpace(lines[i]))
+			}
+		}
+	}
+	args := strings.Fields(strings.TrimPrefix(command, "go run ./cmd/rubric "))
+	if len(args) == 0 || len(uploads) == 0 {
+		t.Fatalf("the workflow has no rubric command (%q) or no uploads (%q)", command, uploads)
+	}
+	if !slices.Contains(args, "--junit") {
+		t.Errorf("the workflow does not write JUnit: %q", command)
+	}
+
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "examples"), os.DirFS(filepath.Join(repoRoot(t), "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	r := rubric(t, dir, nil, args...)
+	if r.code != exitOK {
+		t.Fatalf("the workflow's command: want exit 0\n%s", r)
+	}
+	for _, p := range uploads {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("the workflow uploads %s, which the command did not write: %v", p, err)
+		}
+	}
+}
