@@ -253,17 +253,24 @@ func TestCIOutputsUsage(t *testing.T) {
 	}
 }
 
-// TestReportUnfinishedRun refuses a run folder without a report, and says
-// how to finish the run.
-func TestReportUnfinishedRun(t *testing.T) {
-	dir := t.TempDir()
+// passedRun runs okSuite in a new folder, and returns the folder, the --out
+// folder in it, the run id and stdout.
+func passedRun(t *testing.T) (dir, out, id, stdout string) {
+	t.Helper()
+	dir = t.TempDir()
 	writeFiles(t, dir, withSuite(okSuite))
-	out := filepath.Join(dir, "out")
-	code, _, stderr := runInProcess(t, "run", "--out", out, filepath.Join(dir, "suite.json"))
+	out = filepath.Join(dir, "out")
+	code, stdout, stderr := runInProcess(t, "run", "--out", out, filepath.Join(dir, "suite.json"))
 	if code != exitOK {
 		t.Fatalf("run: exit %d\n%s", code, stderr)
 	}
-	id := runID(t, stderr)
+	return dir, out, runID(t, stderr), stdout
+}
+
+// TestReportUnfinishedRun refuses a run folder without a report, and says
+// how to finish the run.
+func TestReportUnfinishedRun(t *testing.T) {
+	_, out, id, _ := passedRun(t)
 	if err := os.Remove(filepath.Join(out, id, "report.json")); err != nil {
 		t.Fatal(err)
 	}
@@ -276,15 +283,37 @@ func TestReportUnfinishedRun(t *testing.T) {
 
 // TestReportText prints a finished run's terminal summary again.
 func TestReportText(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, withSuite(okSuite))
-	out := filepath.Join(dir, "out")
-	code, runOut, stderr := runInProcess(t, "run", "--out", out, filepath.Join(dir, "suite.json"))
-	if code != exitOK {
-		t.Fatalf("run: exit %d\n%s", code, stderr)
-	}
-	code, stdout, stderr := runInProcess(t, "report", filepath.Join(out, runID(t, stderr)))
+	_, out, id, runOut := passedRun(t)
+	code, stdout, stderr := runInProcess(t, "report", filepath.Join(out, id))
 	if code != exitOK || stdout != runOut || stderr != "" {
 		t.Errorf("exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, runOut, stderr)
+	}
+}
+
+// TestCIOutputsResume writes the outputs of a resumed run: the results
+// recorded before the crash and those sent after.
+func TestCIOutputsResume(t *testing.T) {
+	dir, out, id, _ := passedRun(t)
+	// As after a crash: one result of two journaled, no report.
+	journal := filepath.Join(out, id, "results.jsonl")
+	first, _, _ := strings.Cut(readFile(t, journal), "\n")
+	if err := os.WriteFile(journal, []byte(first+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(out, id, "report.json"))
+
+	c := filepath.Join(dir, "results.csv")
+	code, _, stderr := runInProcess(t, "run", "--resume", id, "--out", out, "--csv", c)
+	if code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	rows := readCSV(t, c)
+	var ids []string
+	for _, row := range rows[1:] {
+		ids = append(ids, row[3])
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"a", "b"}) {
+		t.Errorf("csv after resume has cases %v, want a and b", ids)
 	}
 }
