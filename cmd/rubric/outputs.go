@@ -22,7 +22,7 @@ import (
 func ciFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE`: a test suite per suite and target, a test case per case and repeat"},
-		&cli.StringFlag{Name: "markdown", Usage: "write a Markdown summary to `FILE`, for a pull-request comment"},
+		&cli.StringFlag{Name: "markdown", Usage: "write a Markdown summary to `FILE`, for a pull-request comment (in GitHub Actions, rubric run also appends it to the step summary)"},
 		&cli.StringFlag{Name: "csv", Usage: "write a CSV row per case and repeat to `FILE`"},
 	}
 }
@@ -135,12 +135,13 @@ func (o *ciOutputs) open(criteria []string) error {
 	}
 	if o.stepSummary != "" {
 		// Appended to, never truncated: earlier steps' summaries stay.
+		// A summary that cannot be written is no reason not to run and gate.
 		f, err := os.OpenFile(o.stepSummary, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
-			o.discard()
-			return withCode(exitIncomplete, fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err))
+			fmt.Fprintf(o.stderr, "rubric: warning: no step summary: GITHUB_STEP_SUMMARY: %v\n", err)
+		} else {
+			o.step = f
 		}
-		o.step = f
 	}
 	if f := o.files[outJUnit]; f != nil {
 		o.junit = report.NewJUnit(f.dir())

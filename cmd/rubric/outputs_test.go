@@ -208,6 +208,22 @@ func TestCIOutputsSeveralSuites(t *testing.T) {
 	}
 }
 
+// TestStepSummaryUnwritable runs and gates all the same, with a warning,
+// when the step summary cannot be written.
+func TestStepSummaryUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, withSuite(okSuite))
+	t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(dir, "no", "such", "file"))
+	code, stdout, stderr := runInProcess(t, "run", "--out", filepath.Join(dir, "out"), filepath.Join(dir, "suite.json"))
+	if code != exitOK || !strings.Contains(stdout, "gate held") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	want := "rubric: warning: no step summary: GITHUB_STEP_SUMMARY: open " + filepath.Join(dir, "no", "such", "file") + ": no such file or directory\n"
+	if !strings.HasPrefix(stderr, want) {
+		t.Errorf("stderr:\n%s\nwant it to start with:\n%s", stderr, want)
+	}
+}
+
 // TestCIOutputsUsage covers the flags' mistakes: exit 2, nothing sent, no
 // file written.
 func TestCIOutputsUsage(t *testing.T) {

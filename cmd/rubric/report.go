@@ -23,7 +23,7 @@ func reportCommand() *cli.Command {
 terminal summary of each run goes to stdout. One of --junit, --markdown and
 --csv may be '-' for stdout. Several runs go into one file, a suite each.`,
 		Flags: append(ciFlags(),
-			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "folder where run ids are looked up"},
+			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "`DIR` where run ids are looked up, as given to rubric run --out"},
 		),
 		Action: func(cliCtx *cli.Context) error {
 			if cliCtx.NArg() == 0 {
