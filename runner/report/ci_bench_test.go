@@ -41,6 +41,24 @@ func BenchmarkJUnitWrite(b *testing.B) {
 	}
 }
 
+// BenchmarkJUnitWritePassed measures a passed case: one line, no output.
+func BenchmarkJUnitWritePassed(b *testing.B) {
+	s, _ := ciFixture()
+	j := NewJUnit(b.TempDir())
+	defer j.Close()
+	if err := j.Begin(s); err != nil {
+		b.Fatal(err)
+	}
+	r := benchResult()
+	r.Status = evals.StatusPassed
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := j.Write(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkCSVWrite measures one result written as a CSV row.
 func BenchmarkCSVWrite(b *testing.B) {
 	c, err := NewCSV(io.Discard, []string{"schema", "judge"})

@@ -46,10 +46,11 @@ var _ SuiteWriter = (*JUnit)(nil)
 
 // junitPart collects the test cases of one target of the suite being written.
 type junitPart struct {
-	target *evals.TargetSummary
-	f      *os.File
-	w      *bufio.Writer
-	counts junitCounts
+	target    *evals.TargetSummary
+	classname string // SUITE/TARGET
+	f         *os.File
+	w         *bufio.Writer
+	counts    junitCounts
 }
 
 type junitCounts struct {
@@ -97,7 +98,7 @@ func (j *JUnit) Begin(s *evals.Summary) error {
 			j.dropParts()
 			return err
 		}
-		p := &junitPart{target: &s.Targets[i], f: f, w: bufio.NewWriterSize(f, 32<<10)}
+		p := &junitPart{target: &s.Targets[i], classname: s.Suite + "/" + s.Targets[i].Name, f: f, w: bufio.NewWriterSize(f, 32<<10)}
 		j.parts[s.Targets[i].Name] = p
 		j.order = append(j.order, p)
 	}
@@ -117,7 +118,7 @@ func (j *JUnit) Write(r *evals.Result) error {
 	w.WriteString(`    <testcase name="`)
 	writeXMLAttr(w, caseName(r.CaseID, r.Repeat))
 	w.WriteString(`" classname="`)
-	writeXMLAttr(w, j.sum.Suite+"/"+r.Target)
+	writeXMLAttr(w, p.classname)
 	w.WriteString(`" time="`)
 	w.WriteString(seconds(sec))
 	switch r.Status {
@@ -242,7 +243,7 @@ func (j *JUnit) End() error {
 		j.totals.add(c)
 		w := j.bw
 		w.WriteString(`  <testsuite name="`)
-		writeXMLAttr(w, s.Suite+"/"+p.target.Name)
+		writeXMLAttr(w, p.classname)
 		fmt.Fprintf(w, `" tests="%d" failures="%d" errors="%d" skipped="%d" time="%s" timestamp="%s">`+"\n",
 			c.tests, c.failures, c.errors, c.skipped, seconds(c.seconds), s.Started.UTC().Format("2006-01-02T15:04:05"))
 		w.WriteString("    <properties>\n")
