@@ -53,6 +53,11 @@ func TestMain(m *testing.M) {
 	// and in the binary, out of the user's cache folder. (Not by moving
 	// XDG_CACHE_HOME: go build keeps its cache there.)
 	os.Setenv("RUBRIC_DB", filepath.Join(d, "rubric.db"))
+	// When the tests themselves run in GitHub Actions, rubric must not
+	// annotate or append to the step summary of the job running them.
+	for _, v := range []string{"GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE"} {
+		os.Unsetenv(v)
+	}
 	code := m.Run()
 	os.RemoveAll(d)
 	os.Exit(code)
@@ -97,7 +102,7 @@ func repoRoot(t *testing.T) string {
 func environ(extra ...string) []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		name, _, _ := strings.Cut(kv, "=")
-		return name == "NO_COLOR" || name == "TERM" || strings.HasPrefix(name, "RUBRIC_E2E_")
+		return name == "NO_COLOR" || name == "TERM" || strings.HasPrefix(name, "RUBRIC_E2E_") || strings.HasPrefix(name, "GITHUB_")
 	})
 	return append(env, extra...)
 }

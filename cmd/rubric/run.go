@@ -34,6 +34,7 @@ type runOptions struct {
 	grace       time.Duration
 	progress    bool
 	noCache     bool
+	ci          *ciOutputs
 	// db is the response cache, nil when no target uses it.
 	db *store.DB
 }
@@ -61,7 +62,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run suites against their targets, score, report and gate",
 		ArgsUsage: "SUITE... | --resume RUN",
-		Flags: append(targetFlags(),
+		Flags: append(append(targetFlags(), ciFlags()...),
 			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "folder for run outputs; each run writes `DIR`/RUN_ID/{results.jsonl,report.json,run.json}"},
 			&cli.StringFlag{Name: "resume", Usage: "finish the interrupted or crashed run `RUN` (its id under --out, or its folder) without resending a recorded case"},
 			&cli.IntFlag{Name: "limit", Usage: "run only the first `N` cases of each dataset"},
@@ -97,6 +98,10 @@ func runCommand() *cli.Command {
 					return usageError("run: --%s must not be negative, got %v", f.name, cliCtx.Value(f.name))
 				}
 			}
+			var err error
+			if opts.ci, err = newCIOutputs(cliCtx, false, true); err != nil {
+				return err
+			}
 			opts.load.RequireTargets = true
 			stdout, stderr := cliCtx.App.Writer, cliCtx.App.ErrWriter
 			if id := cliCtx.String("resume"); id != "" {
@@ -108,12 +113,12 @@ func runCommand() *cli.Command {
 						return usageError("run: --resume keeps the options the run started with; --%s cannot change them", f)
 					}
 				}
-				return resumeRun(cliCtx.Context, id, opts, stdout, stderr)
+				return opts.ci.finish(resumeRun(cliCtx.Context, id, opts, stdout, stderr))
 			}
 			if cliCtx.NArg() == 0 {
 				return usageError("run: expected one or more suite files, as in: rubric run suite.json")
 			}
-			return runSuites(cliCtx.Context, cliCtx.Args().Slice(), opts, stdout, stderr)
+			return opts.ci.finish(runSuites(cliCtx.Context, cliCtx.Args().Slice(), opts, stdout, stderr))
 		},
 	}
 }
@@ -123,6 +128,9 @@ func runCommand() *cli.Command {
 func runSuites(ctx context.Context, paths []string, opts runOptions, stdout, stderr io.Writer) error {
 	suites, err := loadAll(paths, opts.load)
 	if err != nil {
+		return err
+	}
+	if err := opts.ci.open(criterionNames(suites...)); err != nil {
 		return err
 	}
 	opts.db = openCache(suites, opts.noCache, stderr)
@@ -172,6 +180,9 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 	opts.limit, opts.repeat = m.Limit, m.Repeat
 	l, err := loadSuite(m.Suite, opts.load)
 	if err != nil {
+		return err
+	}
+	if err := opts.ci.open(criterionNames(l)); err != nil {
 		return err
 	}
 	opts.db = openCache([]*loaded{l}, opts.noCache, stderr)
@@ -318,6 +329,9 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		return withCode(exitIncomplete, fmt.Errorf("writing the report: %w", err))
 	}
 	if err := report.Text(stdout, sum, report.Style{Color: useColor(stdout)}); err != nil {
+		return withCode(exitIncomplete, err)
+	}
+	if err := opts.ci.suite(sum, resultsPath); err != nil {
 		return withCode(exitIncomplete, err)
 	}
 	fmt.Fprintf(stderr, "rubric: results %s\nrubric: report %s\n", resultsPath, reportPath)

@@ -63,15 +63,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		for i, c := range s.Targets[0].Criteria {
 			line := c.Name + "\t" + c.Type
 			for _, t := range s.Targets {
-				tc := t.Criteria[i]
-				cell := fmt.Sprintf("%s pass, mean %.3f", pct(tc.PassRate), tc.Mean)
-				if tc.N == 0 {
-					cell = "no data"
-				}
-				if tc.Unscored > 0 {
-					cell += fmt.Sprintf(", %d unscored", tc.Unscored)
-				}
-				line += "\t" + cell
+				line += "\t" + criterionCell(t.Criteria[i])
 			}
 			fmt.Fprintln(tw, line+"\t")
 		}
@@ -89,11 +81,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		}
 		fmt.Fprintln(ew)
 		for _, f := range t.FailedCases {
-			id := f.CaseID
-			if f.Repeat > 0 {
-				id += fmt.Sprintf(" #%d", f.Repeat)
-			}
-			fmt.Fprintf(ew, "  %-10s %-8s %s\n", id, f.Status, clip(f.Reason, 160))
+			fmt.Fprintf(ew, "  %-10s %-8s %s\n", caseName(f.CaseID, f.Repeat), f.Status, clip(f.Reason, 160))
 		}
 	}
 
@@ -101,16 +89,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		if len(t.Errors) == 0 {
 			continue
 		}
-		kinds := make([]string, 0, len(t.Errors))
-		for k := range t.Errors {
-			kinds = append(kinds, k)
-		}
-		sort.Strings(kinds)
-		parts := make([]string, len(kinds))
-		for i, k := range kinds {
-			parts[i] = fmt.Sprintf("%s %d", k, t.Errors[k])
-		}
-		fmt.Fprintf(ew, "\n%s %s: %s\n", st.bad("errors"), t.Name, strings.Join(parts, ", "))
+		fmt.Fprintf(ew, "\n%s %s: %s\n", st.bad("errors"), t.Name, errorCounts(t.Errors))
 	}
 
 	if len(s.Gate.Results) > 0 {
@@ -132,6 +111,33 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		}
 	}
 	return ew.err
+}
+
+// criterionCell sums up one criterion's verdicts on one target.
+func criterionCell(c evals.CriterionSummary) string {
+	cell := fmt.Sprintf("%s pass, mean %.3f", pct(c.PassRate), c.Mean)
+	if c.N == 0 {
+		cell = "no data"
+	}
+	if c.Unscored > 0 {
+		cell += fmt.Sprintf(", %d unscored", c.Unscored)
+	}
+	return cell
+}
+
+// errorCounts lists the errors by kind, as "timeout 2, http_status 1" in
+// the kinds' order.
+func errorCounts(errs map[string]int) string {
+	kinds := make([]string, 0, len(errs))
+	for k := range errs {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %d", k, errs[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // clip shortens s to n characters on one line.

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/report"
+)
+
+// The outputs for CI that rubric run and rubric report write besides the run
+// folder: --junit, --markdown and --csv files, and, when rubric run is in
+// GitHub Actions, the step summary and ::error annotations.
+
+func ciFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE`: a test suite per suite and target, a test case per case and repeat"},
+		&cli.StringFlag{Name: "markdown", Usage: "write a Markdown summary to `FILE`, for a pull-request comment (in GitHub Actions, rubric run also appends it to the step summary)"},
+		&cli.StringFlag{Name: "csv", Usage: "write a CSV row per case and repeat to `FILE`"},
+	}
+}
+
+// ciOutputs writes the CI outputs of the suites of one invocation: each file
+// holds every suite, and appears, whole, when the last suite is written. A
+// nil *ciOutputs writes nothing.
+type ciOutputs struct {
+	paths [3]string // --junit, --markdown, --csv; "" when not asked for
+	// stepSummary is $GITHUB_STEP_SUMMARY, which the Markdown is appended to.
+	stepSummary string
+	// annotate is set in GitHub Actions: failed gates become ::error lines.
+	annotate       bool
+	stdout, stderr io.Writer
+
+	files   [3]*pending
+	step    *os.File
+	junit   *report.JUnit
+	writers []report.SuiteWriter
+	suites  int
+}
+
+const (
+	outJUnit = iota
+	outMarkdown
+	outCSV
+)
+
+var ciFlagNames = [3]string{"junit", "markdown", "csv"}
+
+// newCIOutputs reads the flags. stdoutOK says whether "-" may name stdout:
+// rubric run's stdout carries the terminal summary, so only rubric report
+// allows it. github turns on the GitHub Actions outputs from the environment.
+func newCIOutputs(cliCtx *cli.Context, stdoutOK, github bool) (*ciOutputs, error) {
+	o := &ciOutputs{stdout: cliCtx.App.Writer, stderr: cliCtx.App.ErrWriter}
+	seen := map[string]string{}
+	dashes := 0
+	for i, name := range ciFlagNames {
+		p := cliCtx.String(name)
+		if p == "" {
+			if cliCtx.IsSet(name) {
+				return nil, usageError("%s: --%s needs a file name", cliCtx.Command.Name, name)
+			}
+			continue
+		}
+		if p == "-" {
+			dashes++
+			if !stdoutOK {
+				return nil, usageError("run: --%s -: stdout carries the run's summary; give a file, or write it from the run folder afterwards with: rubric report RUN --%s -", name, name)
+			}
+		} else if other, dup := seen[filepath.Clean(p)]; dup {
+			return nil, usageError("%s: --%s and --%s both write %s", cliCtx.Command.Name, other, name, p)
+		}
+		seen[filepath.Clean(p)] = name
+		o.paths[i] = p
+	}
+	if dashes > 1 {
+		return nil, usageError("%s: only one output can go to stdout (-)", cliCtx.Command.Name)
+	}
+	if github {
+		o.stepSummary = os.Getenv("GITHUB_STEP_SUMMARY")
+		o.annotate = os.Getenv("GITHUB_ACTIONS") == "true"
+	}
+	return o, nil
+}
+
+// any reports whether o writes anything.
+func (o *ciOutputs) any() bool {
+	return o != nil && (o.paths != [3]string{} || o.stepSummary != "" || o.annotate)
+}
+
+// criterionNames lists the criteria of the suites, each name once, in the
+// order they first appear: the CSV's criterion columns.
+func criterionNames(suites ...*loaded) []string {
+	var names []string
+	for _, l := range suites {
+		for _, c := range l.criteria {
+			names = append(names, c.Spec.Name)
+		}
+	}
+	return firstSeen(names)
+}
+
+// firstSeen returns names without repeats, in the order they first appear.
+func firstSeen(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	return slices.DeleteFunc(names, func(n string) bool {
+		dup := seen[n]
+		seen[n] = true
+		return dup
+	})
+}
+
+// open creates the outputs before anything runs, so that a path that cannot
+// be written fails at once. criteria are the CSV's criterion columns.
+func (o *ciOutputs) open(criteria []string) error {
+	if !o.any() {
+		return nil
+	}
+	for i, p := range o.paths {
+		if p == "" {
+			continue
+		}
+		f, err := createPending(p, o.stdout)
+		if err != nil {
+			o.discard()
+			return withCode(exitBadInput, fmt.Errorf("--%s: %w", ciFlagNames[i], err))
+		}
+		o.files[i] = f
+	}
+	if o.stepSummary != "" {
+		// Appended to, never truncated: earlier steps' summaries stay.
+		// A summary that cannot be written is no reason not to run and gate.
+		f, err := os.OpenFile(o.stepSummary, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			fmt.Fprintf(o.stderr, "rubric: warning: no step summary: GITHUB_STEP_SUMMARY: %v\n", err)
+		} else {
+			o.step = f
+		}
+	}
+	if f := o.files[outJUnit]; f != nil {
+		o.junit = report.NewJUnit(f.dir())
+		o.writers = append(o.writers, o.junit)
+	}
+	var md []io.Writer
+	if f := o.files[outMarkdown]; f != nil {
+		md = append(md, f.w)
+	}
+	if o.step != nil {
+		md = append(md, o.step)
+	}
+	if len(md) > 0 {
+		o.writers = append(o.writers, report.NewMarkdown(io.MultiWriter(md...)))
+	}
+	if f := o.files[outCSV]; f != nil {
+		c, err := report.NewCSV(f.w, criteria)
+		if err != nil {
+			o.discard()
+			return withCode(exitIncomplete, err)
+		}
+		o.writers = append(o.writers, c)
+	}
+	return nil
+}
+
+// suite writes one suite's part of every output, reading its results once
+// from the journal, and annotates its failed gates in GitHub Actions.
+func (o *ciOutputs) suite(sum *evals.Summary, resultsPath string) error {
+	if !o.any() {
+		return nil
+	}
+	if err := report.WriteSuite(sum, report.Journal(resultsPath), o.writers...); err != nil {
+		o.discard() // half a suite: no file rather than a wrong one
+		return fmt.Errorf("writing the CI outputs: %w", err)
+	}
+	o.suites++
+	if o.annotate {
+		src, _ := os.ReadFile(sum.SuitePath) // without it, annotations have no line
+		if err := report.Annotations(o.stdout, sum, repoPath(sum.SuitePath), src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish puts the files in place once every suite is written, and returns
+// err, the invocation's own outcome, joined with any failure to write them.
+// A file that cannot be written is exit 3, whatever err is.
+func (o *ciOutputs) finish(err error) error {
+	if !o.any() {
+		return err
+	}
+	var werr error
+	if o.junit != nil {
+		if f := o.files[outJUnit]; f != nil && o.suites > 0 {
+			werr = o.junit.Finish(f.w)
+		}
+		werr = errors.Join(werr, o.junit.Close())
+	}
+	if o.suites == 0 || werr != nil {
+		// Nothing ran, or the JUnit is incomplete: leave no file that a CI
+		// reader could take for a report.
+		o.discard()
+	}
+	for i, f := range o.files {
+		if f == nil {
+			continue
+		}
+		if cerr := f.commit(); cerr != nil {
+			werr = errors.Join(werr, fmt.Errorf("--%s %s: %w", ciFlagNames[i], f.path, cerr))
+		} else if f.file != nil {
+			fmt.Fprintf(o.stderr, "rubric: %s %s\n", ciFlagNames[i], f.path)
+		}
+	}
+	if o.step != nil {
+		werr = errors.Join(werr, o.step.Close())
+	}
+	if werr != nil {
+		return errors.Join(withCode(exitIncomplete, werr), err)
+	}
+	return err
+}
+
+// discard removes the files not yet in place.
+func (o *ciOutputs) discard() {
+	for i, f := range o.files {
+		if f != nil {
+			f.discard()
+			o.files[i] = nil
+		}
+	}
+}
+
+// repoPath is path as GitHub wants it in an annotation: relative to the
+// workspace (or the current folder), with forward slashes. A path outside
+// it is returned as it is.
+func repoPath(path string) string {
+	if path == "" || !filepath.IsAbs(path) {
+		return filepath.ToSlash(path)
+	}
+	base := os.Getenv("GITHUB_WORKSPACE")
+	if base == "" {
+		base, _ = os.Getwd()
+	}
+	if rel, err := filepath.Rel(base, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(path)
+}
+
+// pending is an output file written under a temporary name beside it and
+// renamed into place when complete, so that a reader never sees half a file.
+// The path "-" is stdout, written as it goes.
+type pending struct {
+	path string
+	file *os.File // nil for stdout
+	w    io.Writer
+}
+
+func createPending(path string, stdout io.Writer) (*pending, error) {
+	if path == "-" {
+		return &pending{path: path, w: stdout}, nil
+	}
+	f, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &pending{path: path, file: f, w: f}, nil
+}
+
+// dir is the folder of the file, for temporary files on the same disk.
+func (p *pending) dir() string {
+	if p.file == nil {
+		return ""
+	}
+	return filepath.Dir(p.path)
+}
+
+func (p *pending) commit() error {
+	if p.file == nil {
+		return nil
+	}
+	if err := p.file.Close(); err != nil {
+		os.Remove(p.file.Name())
+		return err
+	}
+	return os.Rename(p.file.Name(), p.path)
+}
+
+func (p *pending) discard() {
+	if p.file != nil {
+		p.file.Close()
+		os.Remove(p.file.Name())
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/report"
+)
+
+func reportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "write the summary, JUnit, Markdown or CSV of finished runs, from their run folders, without running anything",
+		ArgsUsage: "RUN...",
+		Description: `RUN is a run folder, or a run id under --out. With no output flag, the
+terminal summary of each run goes to stdout. One of --junit, --markdown and
+--csv may be '-' for stdout. Several runs go into one file, a suite each.`,
+		Flags: append(ciFlags(),
+			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "`DIR` where run ids are looked up, as given to rubric run --out"},
+		),
+		Action: func(cliCtx *cli.Context) error {
+			if cliCtx.NArg() == 0 {
+				return usageError("report: expected one or more run folders or run ids, as in: rubric report rubric-runs/RUN_ID --junit junit.xml")
+			}
+			ci, err := newCIOutputs(cliCtx, true, false)
+			if err != nil {
+				return err
+			}
+			runs := make([]*finishedRun, cliCtx.NArg())
+			for i, ref := range cliCtx.Args().Slice() {
+				if runs[i], err = readRun(ref, cliCtx.String("out")); err != nil {
+					return withCode(exitBadInput, err)
+				}
+			}
+			return writeReports(runs, ci, cliCtx.App.Writer)
+		},
+	}
+}
+
+// finishedRun is a run folder's report and the path of its journal.
+type finishedRun struct {
+	sum     *evals.Summary
+	results string
+}
+
+// readRun reads the report of the run ref names: a folder, or a run id under
+// out.
+func readRun(ref, out string) (*finishedRun, error) {
+	dir := ref
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		dir = filepath.Join(out, ref)
+	}
+	path := filepath.Join(dir, "report.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, merr := os.Stat(filepath.Join(dir, "run.json")); merr == nil {
+			return nil, fmt.Errorf("report %s: the run has no report.json: it did not finish; finish it with rubric run --resume %s", ref, ref)
+		}
+		return nil, fmt.Errorf("report %s: not a run folder (no report.json); give a folder or id that rubric run printed, with the same --out", ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", ref, err)
+	}
+	var sum evals.Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if sum.ReportVersion != evals.ReportVersion {
+		return nil, fmt.Errorf("%s: report_version %d: expected %d, which this rubric writes and reads", path, sum.ReportVersion, evals.ReportVersion)
+	}
+	results := sum.ResultsFile
+	if results == "" {
+		results = "results.jsonl"
+	}
+	if !filepath.IsAbs(results) {
+		results = filepath.Join(dir, results)
+	}
+	return &finishedRun{sum: &sum, results: results}, nil
+}
+
+// writeReports writes the outputs ci asks for, or, when it asks for none,
+// each run's terminal summary to stdout.
+func writeReports(runs []*finishedRun, ci *ciOutputs, stdout io.Writer) error {
+	if !ci.any() {
+		for i, r := range runs {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			if err := report.Text(stdout, r.sum, report.Style{Color: useColor(stdout)}); err != nil {
+				return withCode(exitIncomplete, err)
+			}
+		}
+		return nil
+	}
+	var names []string
+	for _, r := range runs {
+		for _, t := range r.sum.Targets {
+			for _, c := range t.Criteria {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	if err := ci.open(firstSeen(names)); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if err := ci.suite(r.sum, r.results); err != nil {
+			return ci.finish(withCode(exitBadInput, err))
+		}
+	}
+	return ci.finish(nil)
+}

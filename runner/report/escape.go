@@ -1,0 +1,173 @@
+package report
+
+import (
+	"bufio"
+	"strings"
+	"unicode/utf8"
+)
+
+// visible returns s with every character that XML 1.0 forbids made visible
+// rather than dropped: a C0 control character (other than tab, newline and
+// carriage return) becomes its Control Pictures symbol (ESC is "␛", NUL
+// "␀"), and bytes that are not UTF-8, U+FFFE and U+FFFF become U+FFFD. Model
+// outputs carry such characters (terminal colours, stray NULs, cut-off
+// multi-byte sequences); a report shows them instead of failing to load.
+func visible(s string) string {
+	clean := true
+	for i, r := range s {
+		if !xmlChar(r) || r == utf8.RuneError && isBadByte(s, i) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && isBadByte(s, i):
+			b.WriteRune(utf8.RuneError)
+		case r < 0x20 && !xmlChar(r):
+			b.WriteRune(0x2400 + r)
+		case !xmlChar(r):
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isBadByte reports whether the U+FFFD decoded at s[i] stands for an invalid
+// byte rather than a U+FFFD written in the text.
+func isBadByte(s string, i int) bool {
+	_, n := utf8.DecodeRuneInString(s[i:])
+	return n == 1
+}
+
+// xmlChar reports whether r is a Char of XML 1.0 (section 2.2).
+func xmlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+// writeXMLText writes s as XML character data: markup characters become
+// entities, a carriage return a character reference (a parser would turn a
+// literal one into a newline), and characters XML forbids are made visible.
+// Newlines and tabs stay as they are, so outputs read naturally.
+func writeXMLText(w *bufio.Writer, s string) {
+	writeXML(w, visible(s), false)
+}
+
+// writeXMLAttr writes s as the value of a double-quoted attribute. Newlines
+// and tabs become character references too, since a parser would otherwise
+// normalise them to spaces.
+func writeXMLAttr(w *bufio.Writer, s string) {
+	writeXML(w, visible(s), true)
+}
+
+func writeXML(w *bufio.Writer, s string, attr bool) {
+	special := "&<>\r"
+	if attr {
+		special = "&<>\r\"\n\t"
+	}
+	for {
+		i := strings.IndexAny(s, special)
+		if i < 0 {
+			w.WriteString(s)
+			return
+		}
+		w.WriteString(s[:i])
+		switch s[i] {
+		case '&':
+			w.WriteString("&amp;")
+		case '<':
+			w.WriteString("&lt;")
+		case '>':
+			w.WriteString("&gt;") // always, so that "]]>" never appears in text
+		case '\r':
+			w.WriteString("&#xD;")
+		case '"':
+			w.WriteString("&quot;")
+		case '\n':
+			w.WriteString("&#xA;")
+		case '\t':
+			w.WriteString("&#x9;")
+		}
+		s = s[i+1:]
+	}
+}
+
+// mdCode writes s as a Markdown code span that is safe in a table cell: on
+// one line, clipped to n characters, with characters XML forbids made
+// visible. Nothing inside a code span is markup (no HTML, links, mentions or
+// math), so model outputs cannot change the page; only the fence and the
+// table's pipes need care.
+func mdCode(s string, n int) string {
+	s = clip(visible(s), n)
+	if s == "" {
+		return ""
+	}
+	// A pipe ends a table cell even inside a code span unless escaped. The
+	// table parser reads "\\" as an escaped backslash, so a run of
+	// backslashes right before a pipe is doubled for the pipe's own escape to
+	// count (such a run shows doubled).
+	if strings.Contains(s, "|") {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			switch s[i] {
+			case '|':
+				b.WriteString(`\|`)
+			case '\\':
+				j := i
+				for j < len(s) && s[j] == '\\' {
+					j++
+				}
+				run := s[i:j]
+				if j < len(s) && s[j] == '|' {
+					run += run
+				}
+				b.WriteString(run)
+				i = j - 1
+			default:
+				b.WriteByte(s[i])
+			}
+		}
+		s = b.String()
+	}
+	// The fence is one backtick longer than the longest run inside; a space
+	// pads content that starts or ends with a backtick (CommonMark 6.1).
+	longest, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if s[0] == '`' || s[len(s)-1] == '`' || s[0] == ' ' && s[len(s)-1] == ' ' {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// mdText escapes s for Markdown text on one line: every ASCII punctuation
+// character that could start markup is backslash-escaped (CommonMark 2.4),
+// so a suite's name shows as written.
+func mdText(s string) string {
+	s = clip(visible(s), 200)
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_[]<>#!|~&$", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

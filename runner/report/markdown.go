@@ -1,0 +1,200 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// Markdown writes a section per suite for a pull-request comment or a CI step
+// summary: the verdict, a table of targets, the criteria, every gate with its
+// value and margin, and per target the failed cases the summary lists, with
+// their reasons and the start of the model's output.
+//
+// Everything that comes from a model or a dataset (outputs, reasons, case
+// ids) goes into code spans, where Markdown renders nothing (no HTML, links,
+// images, mentions or math), clipped to one line with the table's pipes
+// escaped. Names are backslash-escaped.
+type Markdown struct {
+	w   io.Writer
+	sum *evals.Summary
+	// outputs holds the clipped outputs of the failed cases the section
+	// lists, filled as results stream by.
+	outputs map[resultKey]string
+}
+
+var _ SuiteWriter = (*Markdown)(nil)
+
+type resultKey struct {
+	target, caseID string
+	repeat         int
+}
+
+// Clipping in table cells, in characters.
+const (
+	mdReason = 200
+	mdOutput = 120
+)
+
+// NewMarkdown returns a Markdown writer that writes a section to w as each
+// suite ends.
+func NewMarkdown(w io.Writer) *Markdown { return &Markdown{w: w} }
+
+// Begin notes which results the section will quote.
+func (m *Markdown) Begin(s *evals.Summary) error {
+	m.sum = s
+	m.outputs = map[resultKey]string{}
+	for _, t := range s.Targets {
+		for _, f := range t.FailedCases {
+			m.outputs[resultKey{t.Name, f.CaseID, f.Repeat}] = ""
+		}
+	}
+	return nil
+}
+
+// Write keeps r's output if the section quotes it.
+func (m *Markdown) Write(r *evals.Result) error {
+	k := resultKey{r.Target, r.CaseID, r.Repeat}
+	if _, ok := m.outputs[k]; ok {
+		// Clipped now so that memory stays small, whatever the outputs.
+		m.outputs[k] = clip(r.Output, mdOutput)
+	}
+	return nil
+}
+
+// End writes the suite's section.
+func (m *Markdown) End() error {
+	ew := &errWriter{w: m.w}
+	s := m.sum
+	title := mdText(s.Suite)
+	if s.SuiteVersion != "" {
+		title += " (version " + mdText(s.SuiteVersion) + ")"
+	}
+	fmt.Fprintf(ew, "### %s %s: %s\n\n", verdictMark(s), title, verdictText(s))
+	fmt.Fprintf(ew, "Run `%s`", s.RunID)
+	if s.SuitePath != "" {
+		fmt.Fprintf(ew, " of %s", mdCode(s.SuitePath, mdReason))
+	}
+	fmt.Fprintln(ew, ".")
+	if s.Interrupted {
+		fmt.Fprintln(ew, "\n**Interrupted:** the figures cover the results completed before the interrupt.")
+	}
+	fmt.Fprintln(ew)
+
+	fmt.Fprintln(ew, "| target | verdict | cases | passed | failed | errors | unscored | pass rate | mean | latency | tokens |")
+	fmt.Fprintln(ew, "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, t := range s.Targets {
+		fmt.Fprintf(ew, "| %s | %s | %d | %d | %d | %d | %d | %s | %.3f | %.0f ms | %d |\n",
+			mdText(t.Name), targetVerdict(s, t.Name), t.Cases, t.Passed, t.Failed, t.Errored, t.Unscored,
+			pct(t.PassRate), t.Mean, t.LatencyMS.Mean, t.Usage.TotalTokens)
+	}
+
+	if len(s.Targets) > 0 && len(s.Targets[0].Criteria) > 0 {
+		fmt.Fprint(ew, "\n| criterion | type |")
+		for _, t := range s.Targets {
+			fmt.Fprintf(ew, " %s |", mdText(t.Name))
+		}
+		fmt.Fprint(ew, "\n|:--|:--|", strings.Repeat(":--|", len(s.Targets)), "\n")
+		for i, c := range s.Targets[0].Criteria {
+			fmt.Fprintf(ew, "| %s | %s |", mdText(c.Name), mdText(c.Type))
+			for _, t := range s.Targets {
+				cell := "no data"
+				if i < len(t.Criteria) {
+					cell = criterionCell(t.Criteria[i])
+				}
+				fmt.Fprintf(ew, " %s |", cell)
+			}
+			fmt.Fprintln(ew)
+		}
+	}
+
+	if len(s.Gate.Results) > 0 {
+		fmt.Fprintln(ew, "\n| gate | target | threshold | value | margin |")
+		fmt.Fprintln(ew, "|:--|:--|:--|--:|--:|")
+		for _, g := range s.Gate.Results {
+			mark, value, margin := "✅ held", "no data", "—"
+			if !g.Held {
+				mark = "❌ failed"
+			}
+			if g.Value != nil {
+				value = num(*g.Value)
+				margin = num(g.Margin)
+				if g.Margin > 0 && margin != "0" {
+					margin = "+" + margin
+				}
+			}
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s |\n", mark, mdText(g.Target), mdCode(g.Expr, mdReason), value, margin)
+		}
+	}
+
+	for _, t := range s.Targets {
+		if len(t.FailedCases) > 0 {
+			notPassed := t.Cases - t.Passed
+			fmt.Fprintf(ew, "\n**Failures, %s:** %d of %d cases did not pass", mdText(t.Name), notPassed, t.Cases)
+			if notPassed > len(t.FailedCases) {
+				fmt.Fprintf(ew, " (%d shown; all are in `results.jsonl`)", len(t.FailedCases))
+			}
+			fmt.Fprintln(ew, ".\n\n| case | status | reason | output |\n|:--|:--|:--|:--|")
+			for _, f := range t.FailedCases {
+				out := m.outputs[resultKey{t.Name, f.CaseID, f.Repeat}]
+				fmt.Fprintf(ew, "| %s | %s | %s | %s |\n", mdCode(caseName(f.CaseID, f.Repeat), mdReason),
+					mdText(string(f.Status)), mdCode(f.Reason, mdReason), mdCode(out, mdOutput))
+			}
+		}
+		if len(t.Errors) > 0 {
+			fmt.Fprintf(ew, "\n**Errors, %s:** %s.\n", mdText(t.Name), mdText(errorCounts(t.Errors)))
+		}
+	}
+	fmt.Fprintln(ew)
+	m.outputs = nil
+	return ew.err
+}
+
+// verdictMark and verdictText say how the suite's gate came out.
+func verdictMark(s *evals.Summary) string {
+	switch {
+	case s.Gate.Note != "":
+		return "⚠️"
+	case !s.Gate.Held:
+		return "❌"
+	case len(s.Gate.Results) == 0:
+		return "ℹ️"
+	}
+	return "✅"
+}
+
+func verdictText(s *evals.Summary) string {
+	switch {
+	case s.Gate.Note != "":
+		return "gate not held: " + mdText(s.Gate.Note)
+	case !s.Gate.Held:
+		return "gate failed"
+	case len(s.Gate.Results) == 0:
+		return "no gate"
+	}
+	return "gate held"
+}
+
+// targetVerdict says how a target's gates came out.
+func targetVerdict(s *evals.Summary, target string) string {
+	n, failed := 0, 0
+	for _, g := range s.Gate.Results {
+		if g.Target == target {
+			n++
+			if !g.Held {
+				failed++
+			}
+		}
+	}
+	switch {
+	case failed > 0:
+		return fmt.Sprintf("❌ %d of %d gates failed", failed, n)
+	case s.Gate.Note != "":
+		return "⚠️ not held"
+	case n == 0:
+		return "no gate"
+	}
+	return "✅ gate held"
+}
