@@ -19,6 +19,8 @@ type Suite struct {
 	CasePass    string          `json:"case_pass,omitempty"`
 	PassScore   *float64        `json:"pass_score,omitempty"`
 	Repeat      int             `json:"repeat,omitempty"`
+	Reduce      string          `json:"reduce,omitempty"`
+	Slices      []string        `json:"slices,omitempty"`
 	ErrorBudget *float64        `json:"error_budget,omitempty"`
 
 	// Path is the file the suite was loaded from; Dir is its folder, against which

@@ -19,9 +19,62 @@ type Summary struct {
 	Complete      bool      `json:"complete"`
 	Interrupted   bool      `json:"interrupted,omitempty"`
 	// ResultsFile is the results journal, relative to the report.
-	ResultsFile string          `json:"results_file,omitempty"`
-	Targets     []TargetSummary `json:"targets"`
-	Gate        GateVerdict     `json:"gate"`
+	ResultsFile string `json:"results_file,omitempty"`
+	// Statistics says how the confidence intervals were computed.
+	Statistics Statistics      `json:"statistics"`
+	Targets    []TargetSummary `json:"targets"`
+	// Baseline names the run this one was compared with (--baseline), when it
+	// was; each target's Comparison holds the result.
+	Baseline *BaselineRef `json:"baseline,omitempty"`
+	// Comparisons compare, when a run has several targets, each target after
+	// the first with the first, case by case.
+	Comparisons []Comparison `json:"comparisons,omitempty"`
+	Gate        GateVerdict  `json:"gate"`
+}
+
+// Reducers of a case's repeats (Suite.Reduce).
+const (
+	ReduceMean     = "mean"
+	ReduceMedian   = "median"
+	ReduceMax      = "max"
+	ReduceMin      = "min"
+	ReduceMajority = "majority"
+)
+
+// DefaultStatistics are the settings of a report's intervals: 95%, 2,000
+// bootstrap resamples with seed 1, the bootstrap for samples of up to 2,000
+// values. A bootstrap costs resamples x n draws, so this bounds each interval
+// to 4 million; past 2,000 values of scores in [0, 1] the normal interval is
+// as good as the bootstrap's.
+func DefaultStatistics() Statistics {
+	return Statistics{Confidence: 0.95, Resamples: 2_000, Seed: 1, BootstrapMax: 2_000}
+}
+
+// Statistics are the settings behind a report's confidence intervals.
+type Statistics struct {
+	// Confidence is the intervals' level, 0.95.
+	Confidence float64 `json:"confidence"`
+	// Resamples and Seed drive the bootstrap intervals; the same seed gives
+	// the same intervals.
+	Resamples int    `json:"bootstrap_resamples"`
+	Seed      uint64 `json:"bootstrap_seed"`
+	// BootstrapMax is the largest sample bootstrapped; the mean of a larger
+	// one gets the normal interval (mean ± z·SE), which is then as good.
+	BootstrapMax int `json:"bootstrap_max_n"`
+}
+
+// Interval is a confidence interval: Lo and Hi bound the estimate at the
+// report's confidence level. Method is "wilson", "bootstrap" or "normal".
+type Interval struct {
+	Lo     float64 `json:"lo"`
+	Hi     float64 `json:"hi"`
+	Method string  `json:"method"`
+}
+
+// BaselineRef names the run a report was compared with.
+type BaselineRef struct {
+	RunID  string `json:"run_id"`
+	Report string `json:"report"`
 }
 
 // TargetSummary aggregates one target's results.
@@ -36,18 +89,31 @@ type TargetSummary struct {
 	Errored  int `json:"errored"`
 	Unscored int `json:"unscored"`
 	// PassRate is Passed / Cases: an error or an unscored case is not a pass.
-	PassRate     float64 `json:"pass_rate"`
-	ErrorRate    float64 `json:"error_rate"`
-	UnscoredRate float64 `json:"unscored_rate"`
-	// Mean is the mean case score over the cases that have a score.
-	Mean   float64 `json:"mean"`
-	Scored int     `json:"scored"`
+	PassRate     float64   `json:"pass_rate"`
+	PassRateCI   *Interval `json:"pass_rate_ci,omitempty"`
+	ErrorRate    float64   `json:"error_rate"`
+	UnscoredRate float64   `json:"unscored_rate"`
+	// Mean is the mean case score over the cases that have a score, with its
+	// standard error and confidence interval.
+	Mean       float64   `json:"mean"`
+	MeanStdErr float64   `json:"mean_stderr"`
+	MeanCI     *Interval `json:"mean_ci,omitempty"`
+	Scored     int       `json:"scored"`
 	// Cached counts responses served from the response cache.
-	Cached    int                `json:"cached,omitempty"`
-	Errors    map[string]int     `json:"errors,omitempty"`
-	Usage     Usage              `json:"usage"`
-	LatencyMS LatencySummary     `json:"latency_ms"`
-	Criteria  []CriterionSummary `json:"criteria"`
+	Cached    int            `json:"cached,omitempty"`
+	Errors    map[string]int `json:"errors,omitempty"`
+	Usage     Usage          `json:"usage"`
+	LatencyMS LatencySummary `json:"latency_ms"`
+	// Cost is set when the target has a price table.
+	Cost     *CostSummary       `json:"cost,omitempty"`
+	Criteria []CriterionSummary `json:"criteria"`
+	// Slices aggregate the cases of each tag and of each value of the
+	// metadata fields the suite slices by.
+	Slices []SliceSummary `json:"slices,omitempty"`
+	// Repeats is set when each case ran more than once.
+	Repeats *RepeatSummary `json:"repeats,omitempty"`
+	// Comparison is this target against the baseline run, when there is one.
+	Comparison *Comparison `json:"comparison,omitempty"`
 	// FailedCases are up to MaxFailedCases cases that did not pass, those with
 	// the smallest ids, with why; results.jsonl has them all.
 	FailedCases []FailedCase `json:"failed_cases,omitempty"`
@@ -64,11 +130,122 @@ type FailedCase struct {
 	Reason string `json:"reason"`
 }
 
-// LatencySummary describes the latencies of the responses received.
+// LatencySummary describes the latencies of the responses received, in
+// milliseconds; the percentiles interpolate linearly between the order
+// statistics (type 7, numpy's default).
 type LatencySummary struct {
 	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
 	Max  float64 `json:"max"`
 }
+
+// CostSummary is what a target's calls cost at its price table.
+type CostSummary struct {
+	Total    float64 `json:"total"`
+	Mean     float64 `json:"mean"`
+	Currency string  `json:"currency"`
+}
+
+// SliceSummary aggregates the cases of one slice: a tag ("tag", "billing")
+// or a metadata field's value ("language", "de").
+type SliceSummary struct {
+	Key          string    `json:"key"`
+	Value        string    `json:"value"`
+	Cases        int       `json:"cases"`
+	Passed       int       `json:"passed"`
+	Errored      int       `json:"errored"`
+	Unscored     int       `json:"unscored"`
+	PassRate     float64   `json:"pass_rate"`
+	PassRateCI   *Interval `json:"pass_rate_ci,omitempty"`
+	ErrorRate    float64   `json:"error_rate"`
+	UnscoredRate float64   `json:"unscored_rate"`
+	Scored       int       `json:"scored"`
+	Mean         float64   `json:"mean"`
+	MeanStdErr   float64   `json:"mean_stderr"`
+	MeanCI       *Interval `json:"mean_ci,omitempty"`
+	// Usage, LatencyMS and Cost are as for the target, over the slice.
+	Usage     Usage          `json:"usage"`
+	LatencyMS LatencySummary `json:"latency_ms"`
+	Cost      *CostSummary   `json:"cost,omitempty"`
+	// Criteria are the criteria's pass rates and means within the slice.
+	Criteria []CriterionSummary `json:"criteria"`
+}
+
+// Name is the slice as gates write it: "tag=billing", "language=de".
+func (s SliceSummary) Name() string { return s.Key + "=" + s.Value }
+
+// RepeatSummary describes a target's repeated cases: each case ran N times.
+type RepeatSummary struct {
+	N int `json:"n"`
+	// Reducer turns a case's repeats into one verdict for Cases.
+	Reducer string `json:"reducer"`
+	// Cases counts the cases with all their repeats; Passed the ones whose
+	// reduced verdict passed.
+	Cases    int     `json:"cases"`
+	Passed   int     `json:"passed"`
+	PassRate float64 `json:"pass_rate"`
+	// Mean is the mean of the reduced case scores.
+	Mean float64 `json:"mean"`
+	// PassAtK and PassHatK are the mean over cases, k = 1..N, of the
+	// chance that at least one (pass@k) or every one (pass^k) of k
+	// attempts passes.
+	PassAtK  []KValue `json:"pass_at_k"`
+	PassHatK []KValue `json:"pass_hat_k"`
+	// PassCounts[c] is the number of cases of which c repeats passed.
+	PassCounts []int `json:"pass_counts"`
+	// Flaky counts the cases whose verdict differed between repeats;
+	// FlakyCases lists up to MaxFailedCases of them, smallest ids first.
+	Flaky      int      `json:"flaky"`
+	FlakyRate  float64  `json:"flaky_rate"`
+	FlakyCases []string `json:"flaky_cases,omitempty"`
+}
+
+// KValue is a statistic at k.
+type KValue struct {
+	K     int     `json:"k"`
+	Value float64 `json:"value"`
+}
+
+// Comparison compares a target (A) with another (B, the baseline or the
+// run's first target) over the cases both have, matched by case id and
+// repeat.
+type Comparison struct {
+	Target     string `json:"target"`
+	Against    string `json:"against"`
+	AgainstRun string `json:"against_run,omitempty"`
+	Matched    int    `json:"matched"`
+	// OnlyA and OnlyB count the cases one side has and the other lacks.
+	OnlyA int `json:"only_a"`
+	OnlyB int `json:"only_b"`
+	// Wins, Ties and Losses compare case scores, from A's side; a case with
+	// no score (an error) counts as 0.
+	Wins   int `json:"wins"`
+	Ties   int `json:"ties"`
+	Losses int `json:"losses"`
+	// BothPassed .. BothFailed is the 2x2 table of pass/fail; McNemarP is
+	// the exact two-sided p-value of McNemar's test on its discordant cells
+	// (Regressions and Fixes).
+	BothPassed int     `json:"both_passed"`
+	BothFailed int     `json:"both_failed"`
+	McNemarP   float64 `json:"mcnemar_p"`
+	// DeltaPassRate and DeltaMean are A's minus B's, with paired bootstrap
+	// intervals.
+	DeltaPassRate   float64   `json:"delta_pass_rate"`
+	DeltaPassRateCI *Interval `json:"delta_pass_rate_ci,omitempty"`
+	DeltaMean       float64   `json:"delta_mean"`
+	DeltaMeanCI     *Interval `json:"delta_mean_ci,omitempty"`
+	// Regressions passed in B and fail in A; Fixes the reverse. The lists
+	// hold up to MaxListedCases ids each, smallest first.
+	Regressions     int      `json:"regressions"`
+	Fixes           int      `json:"fixes"`
+	RegressionCases []string `json:"regression_cases,omitempty"`
+	FixCases        []string `json:"fix_cases,omitempty"`
+}
+
+// MaxListedCases caps the case lists of a Comparison.
+const MaxListedCases = 50
 
 // CriterionSummary aggregates one criterion's verdicts for one target, over
 // the responses it judged (cases that errored have none).
@@ -81,6 +258,10 @@ type CriterionSummary struct {
 	Unscored int     `json:"unscored"`
 	PassRate float64 `json:"pass_rate"`
 	Mean     float64 `json:"mean"`
+	// The intervals are left out of slices' criteria.
+	PassRateCI *Interval `json:"pass_rate_ci,omitempty"`
+	MeanStdErr float64   `json:"mean_stderr,omitempty"`
+	MeanCI     *Interval `json:"mean_ci,omitempty"`
 }
 
 // GateVerdict is the outcome of every gate on every target.

@@ -1,36 +1,112 @@
 package runner
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/stats"
 )
 
 // aggregate accumulates one target's results. Only the collector goroutine
 // touches it, so it needs no lock.
 type aggregate struct {
-	spec     evals.TargetSpec
-	s        evals.TargetSummary
-	scoreSum float64
-	latSum   float64
-	latN     int
-	crit     []critAgg
+	spec   evals.TargetSpec
+	stats  evals.Statistics
+	s      evals.TargetSummary
+	scores sample
+	lat    latencies
+	cost   float64
+	crit   []critAgg
+
+	sliceBy map[string]bool // metadata fields the suite slices by
+	slices  map[sliceKey]*sliceAgg
+	values  map[string]int // distinct values seen per slice key
+	keys    []sliceKey     // scratch: the slices of the result being added
+
+	repeat  int // repeats per case; > 1 turns on the repeats section
+	reduce  string
+	open    map[string]*caseRepeats // cases with repeats still to come
+	reduced repeatAgg
 }
 
 type critAgg struct {
 	evals.CriterionSummary
-	sum float64
+	sample sample
 }
 
-func newAggregate(spec evals.TargetSpec, criteria []Criterion) *aggregate {
-	a := &aggregate{spec: spec, s: evals.TargetSummary{Name: spec.Name, Provider: spec.Provider, Model: spec.Model}}
-	for _, c := range criteria {
-		a.crit = append(a.crit, critAgg{CriterionSummary: evals.CriterionSummary{Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr()}})
+// sliceKey names a slice: "tag" and a tag, or a metadata field and a value.
+type sliceKey struct{ key, value string }
+
+// MaxSliceValues caps the slices of one metadata field; further values are
+// counted together in the slice "(other)".
+const MaxSliceValues = 100
+
+type sliceAgg struct {
+	s      evals.SliceSummary
+	scores sample
+	lat    latencies
+	cost   float64
+	crit   []critAgg
+}
+
+// caseRepeats collects one case's repeats until all have come.
+type caseRepeats struct {
+	n, passed int
+	scores    []float64
+}
+
+// repeatAgg accumulates the reduced verdicts of cases whose repeats are all in.
+type repeatAgg struct {
+	cases, passed, flaky int
+	scoreSum             float64 // of the reduced case scores
+	hist                 []int   // hist[c]: cases with c passing repeats
+	flakyIDs             []string
+}
+
+func newAggregate(spec evals.TargetSpec, criteria []Criterion, suite *evals.Suite, st evals.Statistics, repeat int) *aggregate {
+	a := &aggregate{
+		spec:   spec,
+		stats:  st,
+		s:      evals.TargetSummary{Name: spec.Name, Provider: spec.Provider, Model: spec.Model},
+		scores: sample{max: st.BootstrapMax},
+		slices: map[sliceKey]*sliceAgg{},
+		values: map[string]int{},
+		repeat: repeat,
+	}
+	a.crit = newCritAggs(criteria, st.BootstrapMax)
+	if suite != nil {
+		a.reduce = suite.Reduce
+		a.sliceBy = map[string]bool{}
+		for _, f := range suite.Slices {
+			a.sliceBy[f] = true
+		}
+	}
+	if a.reduce == "" {
+		a.reduce = evals.ReduceMean
+	}
+	if repeat > 1 {
+		a.open = map[string]*caseRepeats{}
+		a.reduced.hist = make([]int, repeat+1)
 	}
 	return a
+}
+
+func newCritAggs(criteria []Criterion, max int) []critAgg {
+	cs := make([]critAgg, len(criteria))
+	for i, c := range criteria {
+		cs[i] = critAgg{
+			CriterionSummary: evals.CriterionSummary{Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr()},
+			sample:           sample{max: max},
+		}
+	}
+	return cs
 }
 
 func (a *aggregate) add(r *evals.Result) {
@@ -51,20 +127,14 @@ func (a *aggregate) add(r *evals.Result) {
 		s.Errors[r.Error.Kind]++
 	}
 	if r.Score != nil {
-		s.Scored++
-		a.scoreSum += *r.Score
+		a.scores.add(*r.Score)
 	}
-	if r.Status != evals.StatusError || r.Error.Kind != evals.ErrKindRender {
-		// A cached response counts with the latency of the call that was
-		// cached: the figure describes the endpoint, not the cache.
-		lat := r.LatencyMS
-		if r.Cached {
-			lat = r.OriginalLatencyMS
-			s.Cached++
-		}
-		a.latSum += lat
-		a.latN++
-		s.LatencyMS.Max = math.Max(s.LatencyMS.Max, lat)
+	a.lat.add(r)
+	if r.Cached {
+		s.Cached++
+	}
+	if r.Cost != nil {
+		a.cost += *r.Cost
 	}
 	if r.Status != evals.StatusPassed {
 		a.keepFailed(r)
@@ -72,18 +142,247 @@ func (a *aggregate) add(r *evals.Result) {
 	s.Usage.PromptTokens += r.Usage.PromptTokens
 	s.Usage.CompletionTokens += r.Usage.CompletionTokens
 	s.Usage.TotalTokens += r.Usage.TotalTokens
-	for i, sc := range r.Scores {
-		c := &a.crit[i]
+	addScores(a.crit, r.Scores)
+	a.keys = a.keys[:0]
+	for _, tag := range r.Tags {
+		a.keys = append(a.keys, tagSlice(tag))
+	}
+	for field := range a.sliceBy {
+		if v, ok := sliceValue(r.Metadata[field]); ok {
+			a.keys = append(a.keys, sliceKey{field, v})
+		}
+	}
+	for i, k := range a.keys {
+		if !slices.Contains(a.keys[:i], k) { // a tag "lang=de" and metadata lang "de"
+			a.slice(k).add(r)
+		}
+	}
+	if a.open != nil {
+		a.addRepeat(r)
+	}
+}
+
+func addScores(cs []critAgg, scores []evals.Score) {
+	for i, sc := range scores {
+		if i >= len(cs) {
+			break // a resumed run's criteria changed; the suite hash forbids it
+		}
+		c := &cs[i]
 		if sc.Unscored {
 			c.Unscored++
 			continue
 		}
 		c.N++
-		c.sum += sc.Score
+		c.sample.add(sc.Score)
 		if sc.Pass {
 			c.Passed++
 		}
 	}
+}
+
+// tagSlice is the slice of a tag: a tag "KEY=VALUE" is the slice KEY=VALUE,
+// so that tags such as "lang=de" slice like metadata; any other tag is the
+// slice tag=TAG.
+func tagSlice(tag string) sliceKey {
+	if k, v, ok := strings.Cut(tag, "="); ok && k != "" && v != "" {
+		return sliceKey{k, v}
+	}
+	return sliceKey{"tag", tag}
+}
+
+// sliceValue is a metadata value as a slice names it; objects, arrays and
+// null make no slice.
+func sliceValue(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case json.Number:
+		return v.String(), true
+	}
+	return "", false
+}
+
+// slice returns the slice k, made on first use; past MaxSliceValues values
+// of one field, the slice "(other)".
+func (a *aggregate) slice(k sliceKey) *sliceAgg {
+	if sa, ok := a.slices[k]; ok {
+		return sa
+	}
+	if a.values[k.key] >= MaxSliceValues {
+		k.value = "(other)"
+		if sa, ok := a.slices[k]; ok {
+			return sa
+		}
+	}
+	a.values[k.key]++
+	sa := &sliceAgg{
+		s:      evals.SliceSummary{Key: k.key, Value: k.value},
+		scores: sample{max: a.stats.BootstrapMax},
+		crit:   make([]critAgg, len(a.crit)),
+	}
+	for i, c := range a.crit {
+		sa.crit[i] = critAgg{CriterionSummary: evals.CriterionSummary{Name: c.Name, Type: c.Type, Weight: c.Weight}, sample: sample{max: a.stats.BootstrapMax}}
+	}
+	a.slices[k] = sa
+	return sa
+}
+
+func (sa *sliceAgg) add(r *evals.Result) {
+	s := &sa.s
+	s.Cases++
+	switch r.Status {
+	case evals.StatusPassed:
+		s.Passed++
+	case evals.StatusUnscored:
+		s.Unscored++
+	case evals.StatusError:
+		s.Errored++
+	}
+	if r.Score != nil {
+		sa.scores.add(*r.Score)
+	}
+	sa.lat.add(r)
+	if r.Cost != nil {
+		sa.cost += *r.Cost
+	}
+	s.Usage.PromptTokens += r.Usage.PromptTokens
+	s.Usage.CompletionTokens += r.Usage.CompletionTokens
+	s.Usage.TotalTokens += r.Usage.TotalTokens
+	addScores(sa.crit, r.Scores)
+}
+
+// latencies collects the latencies of a target's or a slice's responses.
+type latencies struct {
+	ms       []float32 // for the percentiles
+	sum, max float64
+}
+
+// add records r's latency, unless it never reached the endpoint (a render
+// error). A cached response counts with the latency of the call that was
+// cached: the figure describes the endpoint, not the cache.
+func (l *latencies) add(r *evals.Result) {
+	if r.Status == evals.StatusError && r.Error.Kind == evals.ErrKindRender {
+		return
+	}
+	lat := r.LatencyMS
+	if r.Cached {
+		lat = r.OriginalLatencyMS
+	}
+	l.sum += lat
+	l.max = math.Max(l.max, lat)
+	l.ms = append(l.ms, float32(lat))
+}
+
+func (l *latencies) summary() evals.LatencySummary {
+	var s evals.LatencySummary
+	if len(l.ms) == 0 {
+		return s
+	}
+	s.Mean, s.Max = round3(l.sum/float64(len(l.ms))), l.max
+	if q, err := stats.Quantiles(l.ms, 0.5, 0.95, 0.99); err == nil {
+		s.P50, s.P95, s.P99 = round3(q[0]), round3(q[1]), round3(q[2])
+	}
+	return s
+}
+
+// costSummary is the cost of n responses at price, nil without a price.
+func costSummary(p *evals.PriceSpec, total float64, n int) *evals.CostSummary {
+	if p == nil {
+		return nil
+	}
+	cur := p.Currency
+	if cur == "" {
+		cur = "USD"
+	}
+	c := &evals.CostSummary{Total: total, Currency: cur}
+	if n > 0 {
+		c.Mean = total / float64(n)
+	}
+	return c
+}
+
+// addRepeat collects a result into its case's repeats and, when the last
+// has come, reduces them.
+func (a *aggregate) addRepeat(r *evals.Result) {
+	cr := a.open[r.CaseID]
+	if cr == nil {
+		cr = &caseRepeats{}
+		a.open[r.CaseID] = cr
+	}
+	cr.n++
+	if r.Status == evals.StatusPassed {
+		cr.passed++
+	}
+	score := 0.0 // an error or an unscored case scores 0 here
+	if r.Score != nil {
+		score = *r.Score
+	}
+	cr.scores = append(cr.scores, score)
+	if cr.n < a.repeat {
+		return
+	}
+	delete(a.open, r.CaseID)
+	ra := &a.reduced
+	ra.cases++
+	ra.scoreSum += reduceScores(a.reduce, cr.scores)
+	ra.hist[min(cr.passed, a.repeat)]++
+	if reducedPass(a.reduce, cr.passed, cr.n) {
+		ra.passed++
+	}
+	if cr.passed > 0 && cr.passed < cr.n {
+		ra.flaky++
+		ra.flakyIDs = keepSmallest(ra.flakyIDs, r.CaseID, evals.MaxFailedCases)
+	}
+}
+
+// reducedPass is a case's verdict over its repeats: the reducer applied to
+// the pass verdicts (1 or 0), passing above 0.5.
+func reducedPass(reduce string, passed, n int) bool {
+	switch reduce {
+	case evals.ReduceMax:
+		return passed > 0
+	case evals.ReduceMin:
+		return passed == n
+	}
+	// mean, median and majority agree on 0/1 verdicts: more than half.
+	return 2*passed > n
+}
+
+// reduceScores reduces a case's repeat scores to one.
+func reduceScores(reduce string, xs []float64) float64 {
+	var v float64
+	var err error
+	switch reduce {
+	case evals.ReduceMedian:
+		v, err = stats.Median(xs)
+	case evals.ReduceMax:
+		v, err = stats.Max(xs)
+	case evals.ReduceMin:
+		v, err = stats.Min(xs)
+	default:
+		v, err = stats.Mean(xs)
+	}
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// keepSmallest adds id to ids, keeping the max smallest, sorted.
+func keepSmallest(ids []string, id string, max int) []string {
+	i, found := slices.BinarySearch(ids, id)
+	if found || i >= max {
+		return ids
+	}
+	ids = slices.Insert(ids, i, id)
+	if len(ids) > max {
+		ids = ids[:max]
+	}
+	return ids
 }
 
 // keepFailed keeps the failed cases with the smallest ids, so the list does
@@ -142,15 +441,15 @@ func ratio(a, b int) float64 {
 
 func (a *aggregate) summary() evals.TargetSummary {
 	s := a.s
+	st := a.stats
 	s.PassRate = ratio(s.Passed, s.Cases)
+	s.PassRateCI = wilson(s.Passed, s.Cases, st)
 	s.ErrorRate = ratio(s.Errored, s.Cases)
 	s.UnscoredRate = ratio(s.Unscored, s.Cases)
-	if s.Scored > 0 {
-		s.Mean = a.scoreSum / float64(s.Scored)
-	}
-	if a.latN > 0 {
-		s.LatencyMS.Mean = math.Round(a.latSum/float64(a.latN)*1000) / 1000
-	}
+	s.Scored = a.scores.n
+	s.Mean, s.MeanStdErr, s.MeanCI = a.scores.summary(st)
+	s.LatencyMS = a.lat.summary()
+	s.Cost = costSummary(a.spec.Price, a.cost, s.Cases-s.Errored)
 	s.FailedCases = slices.Clone(s.FailedCases)
 	slices.SortFunc(s.FailedCases, func(x, y evals.FailedCase) int {
 		if failedLess(x, y) {
@@ -161,47 +460,317 @@ func (a *aggregate) summary() evals.TargetSummary {
 		}
 		return 0
 	})
-	s.Criteria = make([]evals.CriterionSummary, len(a.crit))
-	for i, c := range a.crit {
-		cs := c.CriterionSummary
-		cs.PassRate = ratio(cs.Passed, cs.N)
-		if cs.N > 0 {
-			cs.Mean = c.sum / float64(cs.N)
+	s.Criteria = critSummaries(a.crit, st, true)
+	keys := slices.Collect(maps.Keys(a.slices))
+	slices.SortFunc(keys, func(x, y sliceKey) int {
+		if c := cmp.Compare(x.key, y.key); c != 0 {
+			return c
 		}
-		s.Criteria[i] = cs
+		return cmp.Compare(x.value, y.value)
+	})
+	s.Slices = nil
+	for _, k := range keys {
+		sa := a.slices[k]
+		ss := sa.s
+		ss.PassRate = ratio(ss.Passed, ss.Cases)
+		ss.PassRateCI = wilson(ss.Passed, ss.Cases, st)
+		ss.ErrorRate = ratio(ss.Errored, ss.Cases)
+		ss.UnscoredRate = ratio(ss.Unscored, ss.Cases)
+		ss.Scored = sa.scores.n
+		ss.Mean, ss.MeanStdErr, ss.MeanCI = sa.scores.summary(st)
+		ss.LatencyMS = sa.lat.summary()
+		ss.Cost = costSummary(a.spec.Price, sa.cost, ss.Cases-ss.Errored)
+		ss.Criteria = critSummaries(sa.crit, st, false)
+		s.Slices = append(s.Slices, ss)
+	}
+	if a.open != nil {
+		s.Repeats = a.repeatSummary()
 	}
 	return s
 }
 
-// metric returns the value a gate's metric names for one target, and false
-// when there is no data for it.
-func metric(g evals.Gate, t *evals.TargetSummary) (float64, bool) {
-	if name, m, ok := g.Criterion(); ok {
-		for _, c := range t.Criteria {
-			if c.Name != name {
+func critSummaries(cs []critAgg, st evals.Statistics, intervals bool) []evals.CriterionSummary {
+	out := make([]evals.CriterionSummary, len(cs))
+	for i, c := range cs {
+		sum := c.CriterionSummary
+		sum.PassRate = ratio(sum.Passed, sum.N)
+		var se float64
+		var ci *evals.Interval
+		sum.Mean, se, ci = c.sample.summary(st)
+		// A slice's criteria get the Wilson interval, which is cheap, and
+		// not the bootstrap, which would run once per slice and criterion.
+		sum.PassRateCI = wilson(sum.Passed, sum.N, st)
+		if intervals {
+			sum.MeanStdErr, sum.MeanCI = se, ci
+		}
+		out[i] = sum
+	}
+	return out
+}
+
+func (a *aggregate) repeatSummary() *evals.RepeatSummary {
+	ra := a.reduced
+	rs := &evals.RepeatSummary{
+		N:          a.repeat,
+		Reducer:    a.reduce,
+		Cases:      ra.cases,
+		Passed:     ra.passed,
+		PassRate:   ratio(ra.passed, ra.cases),
+		PassCounts: slices.Clone(ra.hist),
+		Flaky:      ra.flaky,
+		FlakyRate:  ratio(ra.flaky, ra.cases),
+		FlakyCases: slices.Clone(ra.flakyIDs),
+	}
+	if ra.cases == 0 {
+		return rs
+	}
+	rs.Mean = ra.scoreSum / float64(ra.cases)
+	for _, k := range reportedKs(a.repeat) {
+		at, hat, ok := PassK(rs, k)
+		if ok {
+			rs.PassAtK = append(rs.PassAtK, evals.KValue{K: k, Value: at})
+			rs.PassHatK = append(rs.PassHatK, evals.KValue{K: k, Value: hat})
+		}
+	}
+	return rs
+}
+
+// reportedKs are the k at which the report gives pass@k and pass^k: 1, 2,
+// 3, 5, 10, 20, 50, ... up to n, and n. Gates may ask for any k up to n.
+func reportedKs(n int) []int {
+	var ks []int
+	for _, k := range []int{1, 2, 3, 5, 10, 20, 50, 100, 200, 500} {
+		if k < n {
+			ks = append(ks, k)
+		}
+	}
+	return append(ks, n)
+}
+
+// PassK returns the mean over a target's cases of the pass@k and pass^k
+// estimates (Chen et al. 2021; Yao et al. 2024) from each case's passing
+// repeats; ok is false when k is out of range or no case has all its repeats.
+func PassK(rs *evals.RepeatSummary, k int) (at, hat float64, ok bool) {
+	if rs == nil || rs.Cases == 0 || k < 1 || k > rs.N {
+		return 0, 0, false
+	}
+	for c, cases := range rs.PassCounts {
+		if cases == 0 {
+			continue
+		}
+		pa, err1 := stats.PassAtK(rs.N, c, k)
+		ph, err2 := stats.PassHatK(rs.N, c, k)
+		if err1 != nil || err2 != nil {
+			return 0, 0, false
+		}
+		at += float64(cases) * pa
+		hat += float64(cases) * ph
+	}
+	return at / float64(rs.Cases), hat / float64(rs.Cases), true
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// wilson is the Wilson interval of k in n, nil without data.
+func wilson(k, n int, st evals.Statistics) *evals.Interval {
+	iv, err := stats.Wilson(k, n, st.Confidence)
+	if err != nil {
+		return nil
+	}
+	return &evals.Interval{Lo: iv.Lo, Hi: iv.Hi, Method: "wilson"}
+}
+
+// sample accumulates values for a mean, its standard error and interval:
+// the running moments always (Welford), the values themselves while there
+// are at most max of them, for the bootstrap.
+type sample struct {
+	n        int
+	mean, m2 float64
+	vals     []float64
+	max      int
+	dropped  bool
+}
+
+func (s *sample) add(v float64) {
+	s.n++
+	d := v - s.mean
+	s.mean += d / float64(s.n)
+	s.m2 += d * (v - s.mean)
+	if s.dropped {
+		return
+	}
+	if s.n > s.max {
+		s.vals, s.dropped = nil, true
+		return
+	}
+	s.vals = append(s.vals, v)
+}
+
+// summary returns the mean, its standard error and its interval: the
+// percentile bootstrap up to st.BootstrapMax values, the normal interval
+// beyond. Without data, all zero and a nil interval.
+func (s *sample) summary(st evals.Statistics) (mean, se float64, ci *evals.Interval) {
+	if s.n == 0 {
+		return 0, 0, nil
+	}
+	mean = s.mean
+	if s.n > 1 {
+		se = math.Sqrt(s.m2/float64(s.n-1)) / math.Sqrt(float64(s.n))
+	}
+	if !s.dropped {
+		bs := stats.Bootstrap{Seed: st.Seed, Resamples: st.Resamples, Level: st.Confidence}
+		if iv, err := bs.Mean(s.vals); err == nil {
+			return iv.Estimate, se, &evals.Interval{Lo: iv.Lo, Hi: iv.Hi, Method: "bootstrap"}
+		}
+	}
+	z, err := stats.Z(st.Confidence)
+	if err != nil {
+		return mean, se, nil
+	}
+	return mean, se, &evals.Interval{Lo: mean - z*se, Hi: mean + z*se, Method: "normal"}
+}
+
+// metric returns the value a gate's metric names for one target, and, when
+// there is no data for it, false and why.
+func metric(g evals.Gate, t *evals.TargetSummary) (float64, bool, string) {
+	m := g.Ref
+	cases, scored := t.Cases, t.Scored
+	passRate, mean, errRate, unscRate := t.PassRate, t.Mean, t.ErrorRate, t.UnscoredRate
+	passCI, meanCI := t.PassRateCI, t.MeanCI
+	crits := t.Criteria
+	where := ""
+	if m.SliceKey != "" {
+		var sl *evals.SliceSummary
+		for i := range t.Slices {
+			if t.Slices[i].Key == m.SliceKey && t.Slices[i].Value == m.SliceValue {
+				sl = &t.Slices[i]
+			}
+		}
+		if sl == nil {
+			return 0, false, fmt.Sprintf("no case is in slice %s", m.Slice())
+		}
+		cases, scored = sl.Cases, sl.Scored
+		passRate, mean, errRate, unscRate = sl.PassRate, sl.Mean, sl.ErrorRate, sl.UnscoredRate
+		passCI, meanCI = sl.PassRateCI, sl.MeanCI
+		crits = sl.Criteria
+		where = " in slice " + m.Slice()
+	}
+	bound := func(v float64, ci *evals.Interval) (float64, bool, string) {
+		switch m.Bound {
+		case "lower":
+			if ci == nil {
+				return 0, false, "no interval" + where
+			}
+			return ci.Lo, true, ""
+		case "upper":
+			if ci == nil {
+				return 0, false, "no interval" + where
+			}
+			return ci.Hi, true, ""
+		}
+		return v, true, ""
+	}
+	if m.Criterion != "" {
+		for _, c := range crits {
+			if c.Name != m.Criterion {
 				continue
 			}
 			if c.N == 0 {
-				return 0, false
+				return 0, false, fmt.Sprintf("criterion %s scored no response of the %d cases%s", c.Name, cases, where)
 			}
-			if m == "mean" {
-				return c.Mean, true
+			if m.Stat == "mean" {
+				if m.Bound != "" && c.MeanCI == nil {
+					return 0, false, fmt.Sprintf("the report has no interval for a criterion's mean%s", where)
+				}
+				return bound(c.Mean, c.MeanCI)
 			}
-			return c.PassRate, true
+			return bound(c.PassRate, c.PassRateCI)
 		}
-		return 0, false
+		return 0, false, fmt.Sprintf("no criterion %s", m.Criterion)
 	}
-	switch g.Metric {
+	noCases := "no case completed" + where
+	switch m.Stat {
 	case "pass_rate":
-		return t.PassRate, t.Cases > 0
+		if cases == 0 {
+			return 0, false, noCases
+		}
+		return bound(passRate, passCI)
 	case "error_rate":
-		return t.ErrorRate, t.Cases > 0
+		return errRate, cases > 0, noCases
 	case "unscored_rate":
-		return t.UnscoredRate, t.Cases > 0
+		return unscRate, cases > 0, noCases
 	case "mean":
-		return t.Mean, t.Scored > 0
+		if scored == 0 {
+			return 0, false, fmt.Sprintf("no case of %d was scored%s", cases, where)
+		}
+		return bound(mean, meanCI)
 	}
-	return 0, false
+	noLatency := "no response was received"
+	received := t.Cases - t.Errored
+	switch m.Stat {
+	case "latency.p50":
+		return t.LatencyMS.P50, received > 0, noLatency
+	case "latency.p95":
+		return t.LatencyMS.P95, received > 0, noLatency
+	case "latency.p99":
+		return t.LatencyMS.P99, received > 0, noLatency
+	case "latency.mean":
+		return t.LatencyMS.Mean, received > 0, noLatency
+	case "latency.max":
+		return t.LatencyMS.Max, received > 0, noLatency
+	case "tokens.total":
+		return float64(t.Usage.TotalTokens), received > 0, noLatency
+	case "tokens.prompt":
+		return float64(t.Usage.PromptTokens), received > 0, noLatency
+	case "tokens.completion":
+		return float64(t.Usage.CompletionTokens), received > 0, noLatency
+	case "tokens.mean":
+		return ratio(t.Usage.TotalTokens, received), received > 0, noLatency
+	case "cost.total", "cost.mean":
+		if t.Cost == nil {
+			return 0, false, "the target has no price table (price)"
+		}
+		if m.Stat == "cost.total" {
+			return t.Cost.Total, true, ""
+		}
+		return t.Cost.Mean, received > 0, noLatency
+	case "pass@k", "pass^k", "flaky_rate":
+		if t.Repeats == nil {
+			return 0, false, "the cases ran once: pass@k, pass^k and flaky_rate need repeat > 1"
+		}
+		if t.Repeats.Cases == 0 {
+			return 0, false, "no case has all its repeats"
+		}
+		if m.Stat == "flaky_rate" {
+			return t.Repeats.FlakyRate, true, ""
+		}
+		at, hat, ok := PassK(t.Repeats, m.K)
+		if !ok {
+			return 0, false, fmt.Sprintf("k = %d is more than the %d repeats", m.K, t.Repeats.N)
+		}
+		if m.Stat == "pass@k" {
+			return at, true, ""
+		}
+		return hat, true, ""
+	}
+	c := t.Comparison
+	if c == nil {
+		return 0, false, "no baseline to compare with: pass --baseline"
+	}
+	if c.Matched == 0 {
+		return 0, false, fmt.Sprintf("no case matched the baseline's %s", c.Against)
+	}
+	switch m.Stat {
+	case "delta.pass_rate":
+		return bound(c.DeltaPassRate, c.DeltaPassRateCI)
+	case "delta.mean":
+		return bound(c.DeltaMean, c.DeltaMeanCI)
+	case "regressions":
+		return float64(c.Regressions), true, ""
+	case "fixes":
+		return float64(c.Fixes), true, ""
+	}
+	return 0, false, "unknown metric"
 }
 
 // CheckGates checks every gate on every target. A gate on a metric with no
@@ -212,9 +781,9 @@ func CheckGates(gates []evals.Gate, targets []evals.TargetSummary) evals.GateVer
 		t := &targets[ti]
 		for _, g := range gates {
 			r := evals.GateResult{Expr: g.Expr, Target: t.Name}
-			val, ok := metric(g, t)
+			val, ok, why := metric(g, t)
 			if !ok {
-				r.Message = fmt.Sprintf("%s: %s: no data (%s)", t.Name, g.Expr, noDataReason(g, t))
+				r.Message = fmt.Sprintf("%s: %s: no data (%s)", t.Name, g.Expr, why)
 			} else {
 				r.Value = &val
 				r.Held = g.Holds(val)
@@ -233,16 +802,6 @@ func CheckGates(gates []evals.Gate, targets []evals.TargetSummary) evals.GateVer
 		}
 	}
 	return v
-}
-
-func noDataReason(g evals.Gate, t *evals.TargetSummary) string {
-	if name, _, ok := g.Criterion(); ok {
-		return fmt.Sprintf("criterion %s scored no response of the %d cases", name, t.Cases)
-	}
-	if g.Metric == "mean" {
-		return fmt.Sprintf("no case of %d was scored", t.Cases)
-	}
-	return "no case completed"
 }
 
 func fmtNum(v float64) string {

@@ -70,6 +70,9 @@ type Options struct {
 	// Prior, when set, feeds the results already recorded to the aggregates
 	// before the run starts, so that a resumed run reports all of them.
 	Prior func(add func(*evals.Result)) error
+	// Statistics sets the confidence intervals; zero means
+	// evals.DefaultStatistics.
+	Statistics evals.Statistics
 }
 
 // ErrInterrupted is returned, wrapped, when ctx was canceled before the run
@@ -100,9 +103,14 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 		SuitePath:     opts.Suite.Path,
 		Started:       now().UTC(),
 	}
+	st := opts.Statistics
+	if st == (evals.Statistics{}) {
+		st = evals.DefaultStatistics()
+	}
+	sum.Statistics = st
 	aggs := make([]*aggregate, len(opts.Targets))
 	for i, t := range opts.Targets {
-		aggs[i] = newAggregate(t.Spec, opts.Criteria)
+		aggs[i] = newAggregate(t.Spec, opts.Criteria, opts.Suite, st, max(opts.Repeat, 1))
 	}
 	prior := 0
 	if opts.Prior != nil {

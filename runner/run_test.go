@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -379,6 +380,80 @@ func TestCaseVerdict(t *testing.T) {
 	}
 }
 
+// TestCheckGatesNoDataNewMetrics: every metric that can lack data says why.
+func TestCheckGatesNoDataNewMetrics(t *testing.T) {
+	tgt := evals.TargetSummary{
+		Name: "t", Cases: 4, Passed: 2, PassRate: 0.5, Scored: 4, Mean: 0.5, Errored: 4,
+		Repeats: &evals.RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}},
+	}
+	tests := []struct{ expr, want string }{
+		{"slice(tag=x).pass_rate >= 0.5", "t: slice(tag=x).pass_rate >= 0.5: no data (no case is in slice tag=x)"},
+		{"latency.p95 <= 100", "t: latency.p95 <= 100: no data (no response was received)"},
+		{"cost.total <= 1", "t: cost.total <= 1: no data (the target has no price table (price))"},
+		{"pass@4 >= 0.5", "t: pass@4 >= 0.5: no data (k = 4 is more than the 3 repeats)"},
+		{"delta.pass_rate >= -0.02", "t: delta.pass_rate >= -0.02: no data (no baseline to compare with: pass --baseline)"},
+		{"regressions <= 0", "t: regressions <= 0: no data (no baseline to compare with: pass --baseline)"},
+		{"mean.lower >= 0.5", "t: mean.lower >= 0.5: no data (no interval)"},
+	}
+	for _, tc := range tests {
+		g, err := evals.ParseGate(tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := CheckGates([]evals.Gate{g}, []evals.TargetSummary{tgt})
+		if v.Held || v.Results[0].Held {
+			t.Errorf("%s held without data", tc.expr)
+		}
+		if got := v.Results[0].Message; got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.expr, got, tc.want)
+		}
+	}
+}
+
+// TestCheckGatesMetrics reads each kind of metric from a summary.
+func TestCheckGatesMetrics(t *testing.T) {
+	tgt := evals.TargetSummary{
+		Name: "t", Cases: 10, Passed: 8, PassRate: 0.8, Scored: 10, Mean: 0.85,
+		PassRateCI: &evals.Interval{Lo: 0.49, Hi: 0.94, Method: "wilson"},
+		MeanCI:     &evals.Interval{Lo: 0.7, Hi: 0.95, Method: "bootstrap"},
+		LatencyMS:  evals.LatencySummary{Mean: 120, P50: 100, P95: 300, P99: 450, Max: 500},
+		Usage:      evals.Usage{PromptTokens: 700, CompletionTokens: 300, TotalTokens: 1000},
+		Cost:       &evals.CostSummary{Total: 0.5, Mean: 0.05},
+		Criteria:   []evals.CriterionSummary{{Name: "c", N: 10, Passed: 9, PassRate: 0.9, Mean: 0.9, PassRateCI: &evals.Interval{Lo: 0.6, Hi: 0.98}}},
+		Slices: []evals.SliceSummary{{Key: "lang", Value: "de", Cases: 4, Passed: 2, PassRate: 0.5, Scored: 4, Mean: 0.6,
+			Criteria: []evals.CriterionSummary{{Name: "c", N: 4, Passed: 3, PassRate: 0.75, Mean: 0.75}}}},
+		// 2 cases x 3 repeats: one passed 1 of 3, one 3 of 3.
+		Repeats:    &evals.RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}, FlakyRate: 0.5},
+		Comparison: &evals.Comparison{Matched: 10, DeltaPassRate: -0.1, DeltaMean: 0.02, DeltaMeanCI: &evals.Interval{Lo: -0.05, Hi: 0.09}, Regressions: 2, Fixes: 1},
+	}
+	tests := []struct {
+		expr string
+		want float64
+	}{
+		{"pass_rate >= 0", 0.8}, {"pass_rate.lower >= 0", 0.49}, {"pass_rate.upper >= 0", 0.94},
+		{"mean.lower >= 0", 0.7}, {"criteria.c.pass_rate.lower >= 0", 0.6},
+		{"latency.p50 >= 0", 100}, {"latency.p95 >= 0", 300}, {"latency.p99 >= 0", 450}, {"latency.max >= 0", 500}, {"latency.mean >= 0", 120},
+		{"tokens.total >= 0", 1000}, {"tokens.prompt >= 0", 700}, {"tokens.completion >= 0", 300}, {"tokens.mean >= 0", 100},
+		{"cost.total >= 0", 0.5}, {"cost.mean >= 0", 0.05},
+		{"slice(lang=de).pass_rate >= 0", 0.5}, {"slice(lang=de).mean >= 0", 0.6}, {"slice(lang=de).criteria.c.pass_rate >= 0", 0.75},
+		// pass@1 = mean of c/n = (1/3 + 1)/2; pass@2 = (1 - C(2,2)/C(3,2) + 1)/2 = (2/3 + 1)/2;
+		// pass^2 = (C(1,2)/C(3,2) + 1)/2 = 0.5; pass^3 = 0.5.
+		{"pass@1 >= 0", 2.0 / 3}, {"pass@2 >= 0", 5.0 / 6}, {"pass^2 >= 0", 0.5}, {"pass^3 >= 0", 0.5}, {"flaky_rate >= 0", 0.5},
+		{"delta.pass_rate >= -1", -0.1}, {"delta.mean.lower >= -1", -0.05}, {"regressions >= 0", 2}, {"fixes >= 0", 1},
+	}
+	for _, tc := range tests {
+		g, err := evals.ParseGate(tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := CheckGates([]evals.Gate{g}, []evals.TargetSummary{tgt})
+		r := v.Results[0]
+		if r.Value == nil || math.Abs(*r.Value-tc.want) > 1e-12 {
+			t.Errorf("%s: value %v (%s), want %v", tc.expr, r.Value, r.Message, tc.want)
+		}
+	}
+}
+
 func TestCheckGatesNoData(t *testing.T) {
 	g := func(e string) evals.Gate {
 		pg, err := evals.ParseGate(e)
@@ -398,7 +473,7 @@ func TestCheckGatesNoData(t *testing.T) {
 	want := []string{
 		"empty: pass_rate >= 0.5: no data (no case completed)",
 		"empty: mean > 0.5: no data (no case of 0 was scored)",
-		"empty: criteria.judge.pass_rate >= 90%: no data (criterion judge scored no response of the 0 cases)",
+		"empty: criteria.judge.pass_rate >= 90%: no data (no criterion judge)",
 		"empty: unscored_rate < 0.5: no data (no case completed)",
 		"unscored: pass_rate >= 0.5: got 0, off by 0.5",
 		"unscored: mean > 0.5: no data (no case of 3 was scored)",

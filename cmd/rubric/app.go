@@ -133,6 +133,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			initCommand(),
 			cacheCommand(),
 			reportCommand(),
+			compareCommand(),
 		},
 		OnUsageError: onUsageError,
 	}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -207,6 +208,8 @@ type runReport struct {
 		Failed   int            `json:"failed"`
 		Errored  int            `json:"errored"`
 		Errors   map[string]int `json:"errors"`
+		// Comparison is the comparison with --baseline.
+		Comparison *evals.Comparison `json:"comparison"`
 	} `json:"targets"`
 	Gate struct {
 		Held bool `json:"held"`
@@ -279,7 +282,7 @@ rubric: report %[2]s/%[1]s/report.json
 		t.Errorf("stdout's first line is %q", first)
 	}
 	row := tableRow(t, r.stdout, "triage-v2")
-	if want := []string{"triage-v2", "40", "38", "2", "0", "0", "95.0%", "0.983"}; !slices.Equal(row[:len(want)], want) {
+	if want := []string{"triage-v2", "40", "38", "2", "0", "0", "95.0%", "83.5-98.6", "0.983"}; !slices.Equal(row[:len(want)], want) {
 		t.Errorf("table row %q, want it to start with %q", row, want)
 	}
 	wantLines(t, "stdout", r.stdout,
@@ -755,7 +758,7 @@ func TestOpenAI(t *testing.T) {
 			t.Fatalf("want exit 0\n%s", r)
 		}
 		id := runIDs(t, r.stderr)[0]
-		if row := tableRow(t, r.stdout, "local"); !slices.Equal(row[:8], []string{"local", "6", "6", "0", "0", "0", "100.0%", "1.000"}) {
+		if row := tableRow(t, r.stdout, "local"); !slices.Equal(row[:9], []string{"local", "6", "6", "0", "0", "0", "100.0%", "61.0-100.0", "1.000"}) {
 			t.Errorf("table row %q", row)
 		}
 		wantLines(t, "stdout", r.stdout, "gate held", "  ok    local: pass_rate >= 0.8: 1 (margin 0.2)")
@@ -1125,5 +1128,70 @@ func TestSecondInterrupt(t *testing.T) {
 	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
 		t.Errorf("want rubric killed by SIGINT, got %v\nstderr:\n%s", cmd.ProcessState, stderr)
+	}
+}
+
+// TestBaselineAndCompare compares v2 with v1 of the example, in a run with
+// --baseline and afterwards with rubric compare, and checks the exit codes
+// of a regression gate, a passing gate and a gate that does not parse.
+func TestBaselineAndCompare(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	out := t.TempDir()
+	r := rubric(t, root, nil, "run", "examples/triage/suite.json", "--target", "triage-v1", "--out", out)
+	if r.code != exitGateFailed {
+		t.Fatalf("v1: want exit 1\n%s", r)
+	}
+	v1 := runIDs(t, r.stderr)[0]
+
+	r = rubric(t, root, nil, "run", "examples/triage/suite.json", "--out", out, "--baseline", v1, "--gate", "regressions <= 0")
+	if r.code != exitGateFailed {
+		t.Fatalf("v2 with a regression gate: want exit 1\n%s", r)
+	}
+	v2 := runIDs(t, r.stderr)[0]
+	wantLines(t, "stdout", r.stdout,
+		"compare triage-v2 vs triage-v1 (run "+v1+"): 40 cases matched",
+		"  2 regressions: T-1030, T-1033",
+		"  FAIL  triage-v2: regressions <= 0: got 2, off by 2",
+	)
+	_, rep := runFiles(t, "", out, v2)
+	cmp := rep.Targets[0].Comparison
+	if cmp == nil || cmp.Regressions != 2 || cmp.Fixes != 11 || cmp.Matched != 40 || cmp.AgainstRun != v1 {
+		t.Fatalf("report comparison %+v", cmp)
+	}
+	// McNemar exact on 11 fixes against 2 regressions: 2 * P(X <= 2),
+	// X ~ Bin(13, 1/2) = 2 * (1 + 13 + 78) / 8192 = 0.0224609375.
+	if math.Abs(cmp.McNemarP-0.0224609375) > 1e-12 {
+		t.Errorf("mcnemar_p = %v", cmp.McNemarP)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"a gate that holds", []string{"--gate", "delta.pass_rate >= 0", "--gate", "fixes >= 10"}, exitOK, "  ok    triage-v2: fixes >= 10: 11 (margin 1)"},
+		{"a regression gate", []string{"--gate", "regressions <= 0"}, exitGateFailed, "  FAIL  triage-v2: regressions <= 0: got 2, off by 2"},
+		{"a gate with a typo", []string{"--gate", "regresions <= 0"}, exitBadInput, `unknown metric "regresions": did you mean "regressions"?`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"compare", v2, v1, "--out", out}, tc.args...)
+			r := rubric(t, root, nil, args...)
+			if r.code != tc.code {
+				t.Fatalf("want exit %d\n%s", tc.code, r)
+			}
+			if !strings.Contains(r.stdout+r.stderr, tc.want) {
+				t.Errorf("output lacks %q\n%s", tc.want, r)
+			}
+		})
+	}
+	r = rubric(t, root, nil, "compare", v2, "no-such-run", "--out", out)
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "run no-such-run: not a run folder (no report.json)") {
+		t.Errorf("a missing baseline: want exit 2 and a message\n%s", r)
+	}
+	r = rubric(t, root, nil, "run", "examples/triage/suite.json", "--out", out, "--baseline", "no-such-run")
+	if r.code != exitBadInput {
+		t.Errorf("run with a missing baseline: want exit 2\n%s", r)
 	}
 }

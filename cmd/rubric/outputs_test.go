@@ -245,7 +245,7 @@ func TestCIOutputsUsage(t *testing.T) {
 		{"report_no_run", []string{"report"},
 			"rubric: report: expected one or more run folders or run ids, as in: rubric report rubric-runs/RUN_ID --junit junit.xml\n"},
 		{"report_not_a_run", []string{"report", "$DIR", "--csv", "-"},
-			"rubric: report $DIR: not a run folder (no report.json); give a folder or id that rubric run printed, with the same --out\n"},
+			"rubric: run $DIR: not a run folder (no report.json); give a folder or id that rubric run printed, with the same --out\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -291,7 +291,7 @@ func TestReportUnfinishedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runInProcess(t, "report", id, "--out", out)
-	want := "rubric: report " + id + ": the run has no report.json: it did not finish; finish it with rubric run --resume " + id + "\n"
+	want := "rubric: run " + id + ": it has no report.json: it did not finish; finish it with rubric run --resume " + id + "\n"
 	if code != exitBadInput || stdout != "" || stderr != want {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s\nwant:\n%s", code, stdout, stderr, want)
 	}

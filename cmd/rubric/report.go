@@ -44,29 +44,33 @@ terminal summary of each run goes to stdout. One of --junit, --markdown and
 	}
 }
 
-// finishedRun is a run folder's report and the path of its journal.
+// finishedRun is a run folder's report and the paths of the report and its
+// journal.
 type finishedRun struct {
 	sum     *evals.Summary
+	report  string
 	results string
 }
 
-// readRun reads the report of the run ref names: a folder, or a run id under
-// out.
+// readRun reads the report of the run ref names: a folder, its report.json,
+// or a run id under out.
 func readRun(ref, out string) (*finishedRun, error) {
 	dir := ref
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	if st, err := os.Stat(ref); err == nil && !st.IsDir() {
+		dir = filepath.Dir(ref) // report.json itself
+	} else if err != nil || !st.IsDir() {
 		dir = filepath.Join(out, ref)
 	}
 	path := filepath.Join(dir, "report.json")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if _, merr := os.Stat(filepath.Join(dir, "run.json")); merr == nil {
-			return nil, fmt.Errorf("report %s: the run has no report.json: it did not finish; finish it with rubric run --resume %s", ref, ref)
+			return nil, fmt.Errorf("run %s: it has no report.json: it did not finish; finish it with rubric run --resume %s", ref, ref)
 		}
-		return nil, fmt.Errorf("report %s: not a run folder (no report.json); give a folder or id that rubric run printed, with the same --out", ref)
+		return nil, fmt.Errorf("run %s: not a run folder (no report.json); give a folder or id that rubric run printed, with the same --out", ref)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("report %s: %w", ref, err)
+		return nil, fmt.Errorf("run %s: %w", ref, err)
 	}
 	var sum evals.Summary
 	if err := json.Unmarshal(b, &sum); err != nil {
@@ -82,7 +86,7 @@ func readRun(ref, out string) (*finishedRun, error) {
 	if !filepath.IsAbs(results) {
 		results = filepath.Join(dir, results)
 	}
-	return &finishedRun{sum: &sum, results: results}, nil
+	return &finishedRun{sum: &sum, report: path, results: results}, nil
 }
 
 // writeReports writes the outputs ci asks for, or, when it asks for none,

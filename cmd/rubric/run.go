@@ -35,6 +35,8 @@ type runOptions struct {
 	progress    bool
 	noCache     bool
 	ci          *ciOutputs
+	// baseline is the earlier run to compare with (--baseline).
+	baseline *finishedRun
 	// db is the response cache, nil when no target uses it.
 	db *store.DB
 }
@@ -72,6 +74,7 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "grace", Value: 5 * time.Second, Usage: "after Ctrl-C, how long requests in flight may finish"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
+			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, or id under --out) case by case; gates on delta.*, regressions and fixes read this comparison"},
 		),
 		Action: func(cliCtx *cli.Context) error {
 			opts := runOptions{
@@ -104,6 +107,16 @@ func runCommand() *cli.Command {
 			}
 			opts.load.RequireTargets = true
 			stdout, stderr := cliCtx.App.Writer, cliCtx.App.ErrWriter
+			if b := cliCtx.String("baseline"); b != "" {
+				if cliCtx.NArg() > 1 {
+					return usageError("run: --baseline compares one suite's run with an earlier one; give one suite")
+				}
+				base, err := readRun(b, opts.out)
+				if err != nil {
+					return withCode(exitBadInput, fmt.Errorf("--baseline: %w", err))
+				}
+				opts.baseline = base
+			}
 			if id := cliCtx.String("resume"); id != "" {
 				if cliCtx.NArg() > 0 {
 					return usageError("run: --resume takes the suite and options from the run it resumes; give no suite files")
@@ -324,6 +337,21 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	// Relative to report.json, which sits beside it: the report stays right
 	// when the run folder is copied or kept as a CI artifact.
 	sum.ResultsFile = "results.jsonl"
+	if closeErr == nil {
+		if err := compareTargets(sum, resultsPath); err != nil {
+			return err
+		}
+		if opts.baseline != nil {
+			if err := compareWithBaseline(sum, &finishedRun{sum: sum, results: resultsPath}, opts.baseline); err != nil {
+				return err
+			}
+			note := sum.Gate.Note
+			sum.Gate = runner.CheckGates(l.suite.Gates, sum.Targets)
+			if note != "" {
+				sum.Gate.Held, sum.Gate.Note = false, note
+			}
+		}
+	}
 	reportPath := filepath.Join(dir, "report.json")
 	if err := report.WriteJSON(reportPath, sum); err != nil {
 		return withCode(exitIncomplete, fmt.Errorf("writing the report: %w", err))

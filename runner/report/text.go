@@ -45,10 +45,27 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 	fmt.Fprintln(ew)
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tcases\tpassed\tfailed\terrors\tunscored\tpass rate\tmean\tlatency\ttokens\t")
+	costs := false
 	for _, t := range s.Targets {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%.3f\t%.0f ms\t%d\t\n",
-			t.Name, t.Cases, t.Passed, t.Failed, t.Errored, t.Unscored, pct(t.PassRate), t.Mean, t.LatencyMS.Mean, t.Usage.TotalTokens)
+		costs = costs || t.Cost != nil
+	}
+	head := fmt.Sprintf("target\tcases\tpassed\tfailed\terrors\tunscored\tpass rate\t%s CI\tmean\tp50\tp95\ttokens\t", level(s.Statistics))
+	if costs {
+		head += "cost\t"
+	}
+	fmt.Fprintln(tw, head)
+	for _, t := range s.Targets {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.3f\t%s\t%s\t%d\t",
+			t.Name, t.Cases, t.Passed, t.Failed, t.Errored, t.Unscored, pct(t.PassRate), span(t.PassRateCI), t.Mean,
+			ms(t.LatencyMS.P50, t.Cases > t.Errored), ms(t.LatencyMS.P95, t.Cases > t.Errored), t.Usage.TotalTokens)
+		if costs {
+			c := "-"
+			if t.Cost != nil {
+				c = money(t.Cost.Total, t.Cost.Currency)
+			}
+			fmt.Fprintf(tw, "%s\t", c)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 
@@ -59,15 +76,28 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		for _, t := range s.Targets {
 			head += "\t" + t.Name
 		}
-		fmt.Fprintln(tw, head+"\t")
+		fmt.Fprintln(tw, head)
 		for i, c := range s.Targets[0].Criteria {
 			line := c.Name + "\t" + c.Type
 			for _, t := range s.Targets {
 				line += "\t" + criterionCell(t.Criteria[i])
 			}
-			fmt.Fprintln(tw, line+"\t")
+			fmt.Fprintln(tw, line)
 		}
 		tw.Flush()
+	}
+
+	slicesText(ew, s, st)
+	for _, t := range s.Targets {
+		repeatsText(ew, t, st)
+	}
+	for _, c := range s.Comparisons {
+		comparisonText(ew, c, st)
+	}
+	for _, t := range s.Targets {
+		if t.Comparison != nil {
+			comparisonText(ew, *t.Comparison, st)
+		}
 	}
 
 	for _, t := range s.Targets {
@@ -93,29 +123,14 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 	}
 
 	if len(s.Gate.Results) > 0 {
-		fmt.Fprintln(ew)
-		verdict := st.good("gate held")
-		switch {
-		case s.Gate.Note != "":
-			verdict = st.bad("gate not held: " + s.Gate.Note)
-		case !s.Gate.Held:
-			verdict = st.bad("gate failed")
-		}
-		fmt.Fprintln(ew, verdict)
-		for _, g := range s.Gate.Results {
-			mark := st.good("  ok    ")
-			if !g.Held {
-				mark = st.bad("  FAIL  ")
-			}
-			fmt.Fprintln(ew, mark+g.Message)
-		}
+		gateText(ew, s.Gate, st)
 	}
 	return ew.err
 }
 
 // criterionCell sums up one criterion's verdicts on one target.
 func criterionCell(c evals.CriterionSummary) string {
-	cell := fmt.Sprintf("%s pass, mean %.3f", pct(c.PassRate), c.Mean)
+	cell := fmt.Sprintf("%s pass %s, mean %.3f", pct(c.PassRate), bracket(c.PassRateCI), c.Mean)
 	if c.N == 0 {
 		cell = "no data"
 	}
@@ -138,6 +153,194 @@ func errorCounts(errs map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, errs[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// GateText writes a gate's verdict and each gate with its value and margin.
+func GateText(w io.Writer, v evals.GateVerdict, st Style) error {
+	ew := &errWriter{w: w}
+	gateText(ew, v, st)
+	return ew.err
+}
+
+func gateText(w io.Writer, v evals.GateVerdict, st Style) {
+	fmt.Fprintln(w)
+	verdict := st.good("gate held")
+	switch {
+	case v.Note != "":
+		verdict = st.bad("gate not held: " + v.Note)
+	case !v.Held:
+		verdict = st.bad("gate failed")
+	}
+	fmt.Fprintln(w, verdict)
+	for _, g := range v.Results {
+		mark := st.good("  ok    ")
+		if !g.Held {
+			mark = st.bad("  FAIL  ")
+		}
+		fmt.Fprintln(w, mark+g.Message)
+	}
+}
+
+// ComparisonText writes one comparison of two targets.
+func ComparisonText(w io.Writer, c evals.Comparison, st Style) error {
+	ew := &errWriter{w: w}
+	comparisonText(ew, c, st)
+	return ew.err
+}
+
+// slicesText prints, per slice, each target's pass rate with its interval.
+func slicesText(w io.Writer, s *evals.Summary, st Style) {
+	type key struct{ k, v string }
+	var keys []key
+	cells := map[key][]string{}
+	for ti, t := range s.Targets {
+		for _, sl := range t.Slices {
+			k := key{sl.Key, sl.Value}
+			if _, ok := cells[k]; !ok {
+				keys = append(keys, k)
+				cells[k] = make([]string, len(s.Targets))
+			}
+			cells[k][ti] = fmt.Sprintf("%d/%d %s %s", sl.Passed, sl.Cases, pct(sl.PassRate), bracket(sl.PassRateCI))
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].k != keys[j].k {
+			return keys[i].k < keys[j].k
+		}
+		return keys[i].v < keys[j].v
+	})
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := st.bold("slice")
+	for _, t := range s.Targets {
+		head += "\t" + t.Name
+	}
+	fmt.Fprintln(tw, head)
+	for _, k := range keys {
+		line := k.k + "=" + k.v
+		for _, c := range cells[k] {
+			if c == "" {
+				c = "-"
+			}
+			line += "\t" + c
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+}
+
+// repeatsText prints a target's repeat statistics and flaky cases.
+func repeatsText(w io.Writer, t evals.TargetSummary, st Style) {
+	r := t.Repeats
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(w, "\n%s %s: %d cases x %d, reduced by %s: %d passed (%s)", st.bold("repeats"), t.Name, r.Cases, r.N, r.Reducer, r.Passed, pct(r.PassRate))
+	for i, kv := range r.PassAtK {
+		fmt.Fprintf(w, ", pass@%d %.3f pass^%d %.3f", kv.K, kv.Value, kv.K, r.PassHatK[i].Value)
+	}
+	fmt.Fprintln(w)
+	if r.Flaky > 0 {
+		more := ""
+		if r.Flaky > len(r.FlakyCases) {
+			more = ", ..."
+		}
+		fmt.Fprintf(w, "  %s %d of %d cases changed verdict between repeats: %s%s\n", st.bad("flaky"), r.Flaky, r.Cases, strings.Join(r.FlakyCases, ", "), more)
+	}
+}
+
+// comparisonText prints one comparison of two targets.
+func comparisonText(w io.Writer, c evals.Comparison, st Style) {
+	against := c.Against
+	if c.AgainstRun != "" {
+		against += " (run " + c.AgainstRun + ")"
+	}
+	fmt.Fprintf(w, "\n%s %s vs %s: %d cases matched", st.bold("compare"), c.Target, against, c.Matched)
+	if c.OnlyA > 0 || c.OnlyB > 0 {
+		fmt.Fprintf(w, " (%d only in %s, %d only in %s)", c.OnlyA, c.Target, c.OnlyB, c.Against)
+	}
+	fmt.Fprintln(w)
+	if c.Matched == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  wins %d, ties %d, losses %d; pass rate %s %s; mean %+.3f %s; McNemar p = %s\n",
+		c.Wins, c.Ties, c.Losses, points(c.DeltaPassRate), pointsSpan(c.DeltaPassRateCI), c.DeltaMean, signedSpan(c.DeltaMeanCI), pval(c.McNemarP))
+	list := func(label string, n int, ids []string, paint func(string) string) {
+		if n == 0 {
+			fmt.Fprintf(w, "  0 %s\n", label)
+			return
+		}
+		more := ""
+		if n > len(ids) {
+			more = ", ..."
+		}
+		fmt.Fprintf(w, "  %s: %s%s\n", paint(fmt.Sprintf("%d %s", n, label)), strings.Join(ids, ", "), more)
+	}
+	list("regressions", c.Regressions, c.RegressionCases, st.bad)
+	list("fixes", c.Fixes, c.FixCases, st.good)
+}
+
+// level is the confidence level as a percentage, "95%".
+func level(s evals.Statistics) string {
+	if s.Confidence == 0 {
+		return "95%"
+	}
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", s.Confidence*100), "0"), ".") + "%"
+}
+
+// span is an interval of rates in percent, "83.5-98.6", or "-".
+func span(iv *evals.Interval) string {
+	if iv == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f-%.1f", iv.Lo*100, iv.Hi*100)
+}
+
+// bracket is span in brackets.
+func bracket(iv *evals.Interval) string { return "[" + span(iv) + "]" }
+
+// points is a difference of rates in percentage points, "+2.5 pts".
+func points(d float64) string { return fmt.Sprintf("%+.1f pts", d*100) }
+
+func pointsSpan(iv *evals.Interval) string {
+	if iv == nil {
+		return "[-]"
+	}
+	return fmt.Sprintf("[%+.1f, %+.1f]", iv.Lo*100, iv.Hi*100)
+}
+
+func signedSpan(iv *evals.Interval) string {
+	if iv == nil {
+		return "[-]"
+	}
+	return fmt.Sprintf("[%+.3f, %+.3f]", iv.Lo, iv.Hi)
+}
+
+// pval prints a p-value with the precision it deserves.
+func pval(p float64) string {
+	if p < 0.0001 {
+		return "< 0.0001"
+	}
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", p), "0"), ".")
+}
+
+// ms prints a latency, or "-" when no response came.
+func ms(v float64, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f ms", v)
+}
+
+// money prints a cost with its currency.
+func money(v float64, currency string) string {
+	if v != 0 && v < 0.01 {
+		return fmt.Sprintf("%.4f %s", v, currency)
+	}
+	return fmt.Sprintf("%.2f %s", v, currency)
 }
 
 // clip shortens s to n characters on one line.

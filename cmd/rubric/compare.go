@@ -1,0 +1,187 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/runner/report"
+)
+
+func compareCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "compare",
+		Usage:     "compare two finished runs case by case, without running anything",
+		ArgsUsage: "RUN BASELINE",
+		Description: "RUN and BASELINE are run folders, their report.json, or run ids under --out.\n" +
+			"Each target of RUN is matched with the baseline target of the same name, or\n" +
+			"with the baseline's only target. Exit code 1 when a --gate fails.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "the folder run ids are looked up in"},
+			&cli.StringSliceFlag{Name: "gate", Usage: "check gate `EXPR` on RUN's targets, with the comparison as its baseline (repeatable): regressions <= 0, delta.pass_rate >= -0.02"},
+			&cli.BoolFlag{Name: "json", Usage: "print the comparisons as JSON instead of text"},
+		},
+		Action: func(cliCtx *cli.Context) error {
+			if cliCtx.NArg() != 2 {
+				return usageError("compare: expected two runs, as in: rubric compare rubric-runs/NEW rubric-runs/OLD")
+			}
+			var gates []evals.Gate
+			var probs evals.Problems
+			for _, e := range cliCtx.StringSlice("gate") {
+				g, err := evals.ParseGate(e)
+				if err != nil {
+					probs = append(probs, evals.Problem{File: "--gate", Msg: err.Error()})
+				}
+				gates = append(gates, g)
+			}
+			if len(probs) > 0 {
+				return probs
+			}
+			out := cliCtx.String("out")
+			cur, err := readRun(cliCtx.Args().Get(0), out)
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
+			base, err := readRun(cliCtx.Args().Get(1), out)
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
+			stdout := cliCtx.App.Writer
+			if err := compareWithBaseline(cur.sum, cur, base); err != nil {
+				return err
+			}
+			if cliCtx.Bool("json") {
+				var cs []evals.Comparison
+				for _, t := range cur.sum.Targets {
+					if t.Comparison != nil {
+						cs = append(cs, *t.Comparison)
+					}
+				}
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(cs); err != nil {
+					return err
+				}
+			} else {
+				st := report.Style{Color: useColor(stdout)}
+				for _, t := range cur.sum.Targets {
+					if t.Comparison != nil {
+						if err := report.ComparisonText(stdout, *t.Comparison, st); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			if len(gates) == 0 {
+				return nil
+			}
+			v := runner.CheckGates(gates, cur.sum.Targets)
+			if !cliCtx.Bool("json") {
+				if err := report.GateText(stdout, v, report.Style{Color: useColor(stdout)}); err != nil {
+					return err
+				}
+			}
+			if !v.Held {
+				var msgs []string
+				for _, g := range v.Results {
+					if !g.Held {
+						msgs = append(msgs, g.Message)
+					}
+				}
+				return withCode(exitGateFailed, fmt.Errorf("gate failed:\n  %s", strings.Join(msgs, "\n  ")))
+			}
+			return nil
+		},
+	}
+}
+
+// outcomes reads the run's results, by target.
+func readOutcomes(resultsPath string) (map[string]runner.Outcomes, error) {
+	out := map[string]runner.Outcomes{}
+	_, err := report.ReadJournal(resultsPath, func(r *evals.Result) error {
+		o := out[r.Target]
+		if o == nil {
+			o = runner.Outcomes{}
+			out[r.Target] = o
+		}
+		o.Add(r)
+		return nil
+	})
+	if err != nil {
+		return nil, withCode(exitBadInput, fmt.Errorf("reading %s: %w", resultsPath, err))
+	}
+	return out, nil
+}
+
+// compareWithBaseline sets each target's Comparison in sum, whose results
+// are cur's, against the baseline run: the baseline target of the same
+// name, or the baseline's only target.
+func compareWithBaseline(sum *evals.Summary, cur, base *finishedRun) error {
+	curOut, err := readOutcomes(cur.results)
+	if err != nil {
+		return err
+	}
+	baseOut, err := readOutcomes(base.results)
+	if err != nil {
+		return err
+	}
+	st := sum.Statistics
+	if st == (evals.Statistics{}) {
+		st = evals.DefaultStatistics()
+	}
+	matched := 0
+	for i := range sum.Targets {
+		t := &sum.Targets[i]
+		against, ok := baselineTarget(t.Name, base.sum)
+		if !ok {
+			continue
+		}
+		c := runner.Compare(curOut[t.Name], baseOut[against], t.Name, against, st)
+		c.AgainstRun = base.sum.RunID
+		t.Comparison = &c
+		matched++
+	}
+	if matched == 0 {
+		var names []string
+		for _, t := range base.sum.Targets {
+			names = append(names, t.Name)
+		}
+		return withCode(exitBadInput, fmt.Errorf("baseline %s: no target to compare with: it has %s, and none has the name of a target here", base.report, strings.Join(names, ", ")))
+	}
+	sum.Baseline = &evals.BaselineRef{RunID: base.sum.RunID, Report: base.report}
+	return nil
+}
+
+// baselineTarget picks the baseline target a target is compared with.
+func baselineTarget(name string, base *evals.Summary) (string, bool) {
+	for _, t := range base.Targets {
+		if t.Name == name {
+			return name, true
+		}
+	}
+	if len(base.Targets) == 1 {
+		return base.Targets[0].Name, true
+	}
+	return "", false
+}
+
+// compareTargets compares, in a run of several targets, each target after
+// the first with the first.
+func compareTargets(sum *evals.Summary, resultsPath string) error {
+	if len(sum.Targets) < 2 {
+		return nil
+	}
+	out, err := readOutcomes(resultsPath)
+	if err != nil {
+		return err
+	}
+	ref := sum.Targets[0].Name
+	for _, t := range sum.Targets[1:] {
+		sum.Comparisons = append(sum.Comparisons, runner.Compare(out[t.Name], out[ref], t.Name, ref, sum.Statistics))
+	}
+	return nil
+}

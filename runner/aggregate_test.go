@@ -1,0 +1,131 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"reflect"
+	"testing"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// byRepeat answers "pass" or "fail" for each case and repeat, from a table.
+type byRepeat map[string]string
+
+func (b byRepeat) Complete(_ context.Context, req *Request) (*Response, error) {
+	out := "fail"
+	if b[req.CaseID][req.Repeat] == 'P' {
+		out = "pass"
+	}
+	return &Response{Text: out}, nil
+}
+
+type passWord struct{}
+
+func (passWord) Score(_ context.Context, in *Input) Verdict {
+	if in.Output == "pass" {
+		return Verdict{Score: 1, Pass: true}
+	}
+	return Verdict{Score: 0, Reason: "said fail"}
+}
+
+// TestRepeatsAndSlices runs 3 cases x 3 repeats: c000 passes every repeat,
+// c001 one of three, c002 none.
+func TestRepeatsAndSlices(t *testing.T) {
+	list := []*evals.Case{
+		{ID: "c000", Vars: map[string]any{"q": "0"}, Tags: []string{"lang=de"}, Metadata: map[string]any{"tier": "gold", "lang": "de"}},
+		{ID: "c001", Vars: map[string]any{"q": "1"}, Tags: []string{"lang=de"}, Metadata: map[string]any{"tier": "gold"}},
+		{ID: "c002", Vars: map[string]any{"q": "2"}, Tags: []string{"vip"}, Metadata: map[string]any{"tier": 1.0}},
+	}
+	p := byRepeat{"c000": "PPP", "c001": "FPF", "c002": "FFF"}
+	for _, tc := range []struct {
+		reduce     string
+		passed     int
+		mean       float64
+		reducedFor string
+	}{
+		// mean: more than half the repeats pass; mean of the case means.
+		{evals.ReduceMean, 1, (1 + 1.0/3 + 0) / 3, "c000"},
+		// max: any repeat passes; mean of the case maxima.
+		{evals.ReduceMax, 2, (1 + 1 + 0) / 3.0, "c000, c001"},
+		// min: every repeat passes.
+		{evals.ReduceMin, 1, (1 + 0 + 0) / 3.0, "c000"},
+		{evals.ReduceMedian, 1, (1 + 0 + 0) / 3.0, "c000"},
+	} {
+		t.Run(tc.reduce, func(t *testing.T) {
+			s := testSuite(t)
+			s.Reduce = tc.reduce
+			s.Slices = []string{"tier", "lang"}
+			sum, err := Run(context.Background(), Options{
+				Suite: s, Targets: []Target{target("m", p, 2)}, Criteria: []Criterion{crit("ok", passWord{})},
+				Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: &memSink{}, Repeat: 3,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := sum.Targets[0].Repeats
+			if r == nil {
+				t.Fatal("no repeats section")
+			}
+			if r.N != 3 || r.Cases != 3 || r.Passed != tc.passed || r.Reducer != tc.reduce || math.Abs(r.Mean-tc.mean) > 1e-12 {
+				t.Errorf("repeats %+v, want passed %d (%s), mean %v", r, tc.passed, tc.reducedFor, tc.mean)
+			}
+			if !reflect.DeepEqual(r.PassCounts, []int{1, 1, 0, 1}) {
+				t.Errorf("pass counts %v, want [1 1 0 1]", r.PassCounts)
+			}
+			if r.Flaky != 1 || !reflect.DeepEqual(r.FlakyCases, []string{"c001"}) {
+				t.Errorf("flaky %d %v, want c001", r.Flaky, r.FlakyCases)
+			}
+			// Chen et al.: pass@k = 1 - C(n-c,k)/C(n,k) per case, averaged.
+			// pass@1 = (1 + 1/3 + 0)/3; pass@2: c001 1 - C(2,2)/C(3,2) = 2/3;
+			// pass@3: c001 1. pass^k = C(c,k)/C(n,k): pass^1 = pass@1,
+			// pass^2 = pass^3 = (1 + 0 + 0)/3.
+			wantAt := []evals.KValue{{K: 1, Value: 4.0 / 9}, {K: 2, Value: (1 + 2.0/3) / 3}, {K: 3, Value: 2.0 / 3}}
+			wantHat := []evals.KValue{{K: 1, Value: 4.0 / 9}, {K: 2, Value: 1.0 / 3}, {K: 3, Value: 1.0 / 3}}
+			for i := range wantAt {
+				if math.Abs(r.PassAtK[i].Value-wantAt[i].Value) > 1e-12 || r.PassAtK[i].K != wantAt[i].K ||
+					math.Abs(r.PassHatK[i].Value-wantHat[i].Value) > 1e-12 {
+					t.Errorf("k=%d: pass@k %v pass^k %v, want %v %v", i+1, r.PassAtK[i], r.PassHatK[i], wantAt[i], wantHat[i])
+				}
+			}
+
+			got := map[string]string{}
+			for _, sl := range sum.Targets[0].Slices {
+				got[sl.Name()] = fmt.Sprintf("%d/%d", sl.Passed, sl.Cases)
+			}
+			// c000 is in lang=de once, though both a tag and its metadata say so.
+			want := map[string]string{"lang=de": "4/6", "tag=vip": "0/3", "tier=gold": "4/6", "tier=1": "0/3"}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("slices %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestSliceValuesCapped: past MaxSliceValues values of a field, cases go to
+// the slice (other).
+func TestSliceValuesCapped(t *testing.T) {
+	var list []*evals.Case
+	for i := range MaxSliceValues + 5 {
+		list = append(list, &evals.Case{ID: fmt.Sprintf("c%04d", i), Vars: map[string]any{"q": "x"}, Metadata: map[string]any{"user": fmt.Sprint(i)}})
+	}
+	s := testSuite(t)
+	s.Slices = []string{"user"}
+	sum, err := Run(context.Background(), Options{
+		Suite: s, Targets: []Target{target("m", &echo{}, 1)}, Criteria: []Criterion{crit("ok", passWord{})},
+		Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: &memSink{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := sum.Targets[0].Slices
+	if len(sl) != MaxSliceValues+1 {
+		t.Fatalf("%d slices, want %d", len(sl), MaxSliceValues+1)
+	}
+	for _, x := range sl {
+		if x.Value == "(other)" && x.Cases != 5 {
+			t.Errorf("(other) has %d cases, want 5", x.Cases)
+		}
+	}
+}
