@@ -28,6 +28,12 @@ func Registry() map[string]Factory {
 		"regex":        newRegex,
 		"json-valid":   newJSONValid,
 		"json-schema":  newJSONSchema,
+		"levenshtein":  newLevenshtein,
+		"exact-match":  newExactMatch,
+		"f1":           newF1,
+		"rouge":        newRouge,
+		"bleu":         newBLEU,
+		"numeric":      newNumeric,
 	}
 }
 
@@ -39,6 +45,9 @@ var configs = []any{
 	regexConfig{},
 	jsonValidConfig{},
 	jsonSchemaConfig{},
+	textMetricConfig{},
+	rougeConfig{},
+	numericConfig{},
 }
 
 // registry is Registry's map, built once for New.
