@@ -154,7 +154,7 @@ func errCases() []errCase {
   "name": "t",
   "messages": [{"role": "user", "content": "Q: {{ q }}"}],
   "dataset": {"path": "cases.jsonl"},
-  "criteria": [{"name": "exact", "type": "exact-match"}],
+  "criteria": [{"name": "exact", "type": "exactly"}],
   "targets": [{"name": "rec", "provider": "replay", "path": "rec.jsonl"}]
 }
 `),

@@ -42,6 +42,13 @@ var benchSpecs = []struct {
 	{"regex/group-vs-expected", `{"name":"c","type":"regex","pattern":"\"priority\":\\s*\"(\\w+)\"","value":"{{expected.priority}}"}`},
 	{"json-valid", `{"name":"c","type":"json-valid"}`},
 	{"json-schema", `{"name":"c","type":"json-schema","schema":` + benchSchema + `}`},
+	{"levenshtein/300B", `{"name":"c","type":"levenshtein","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
+	{"exact-match/json-field", `{"name":"c","type":"exact-match","extract":{"json":"category"},"value":"{{expected.category}}"}`},
+	{"f1/300B", `{"name":"c","type":"f1","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
+	{"rouge/rougeL-300B", `{"name":"c","type":"rouge","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
+	{"rouge/rouge2-300B", `{"name":"c","type":"rouge","variant":"rouge2","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
+	{"bleu/300B", `{"name":"c","type":"bleu","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
+	{"numeric/json-field", `{"name":"c","type":"numeric","extract":{"json":"entities.1.value"},"value":"49.99","tolerance":0.01}`},
 }
 
 func BenchmarkScore(b *testing.B) {

@@ -17,7 +17,8 @@
 //	type         string, required: one of Names()
 //	weight       number >= 0, default 1 (used by the runner, not the scorer)
 //	threshold    number from 0 to 1, default 1: the verdict passes when
-//	             score >= threshold
+//	             score >= threshold; required by levenshtein, f1, rouge
+//	             and bleu, whose scores are graded
 //	description  string, free text
 //	extract      object: which part of the output to judge (below)
 //	normalize    array of "lowercase", "strip_punctuation",
@@ -66,19 +67,34 @@
 //	json-schema   the output is JSON that the schema accepts: schema (an
 //	              inline JSON Schema object) or schema_file (a path, relative
 //	              to the suite's folder), exactly one of them
+//	levenshtein   1 - edit distance / max length, in code points
+//	exact-match   equal after SQuAD v1.1 answer normalisation
+//	f1            SQuAD v1.1 token F1
+//	rouge         variant "rouge1", "rouge2" or "rougeL" (default);
+//	              measure "f" (default), "precision" or "recall"; as
+//	              rouge-score without stemming
+//	bleu          sentence BLEU / 100, as sacrebleu's sentence_bleu
+//	numeric       the first or last number of the output (pick, default
+//	              "last") is within tolerance (absolute) or
+//	              relative_tolerance (times |expected|) of a value;
+//	              percent "number" (default: 12.5% is 12.5) or "fraction"
 //
-// Scores are 1 or 0. For regex, the pattern is matched against the extracted,
+// The text metrics (levenshtein to bleu) score the output against references
+// and keep the best score; package textmetric defines each one exactly.
+// Levenshtein and ROUGE-L leave unscored a pair whose table would exceed
+// 25 million cells. Other scores are 1 or 0. For regex, the pattern is matched against the extracted,
 // normalised output, and the group is normalised again before comparing.
 //
 // # Values
 //
-// value, for equals, starts-with, contains, not-contains and regex, is a
-// string or an array of strings. Each is a template (see evals.Template)
+// value, for equals, starts-with, contains, not-contains, regex, the text
+// metrics and numeric, is a string or an array of strings (numeric also takes
+// JSON numbers). Each is a template (see evals.Template)
 // resolved against the case: its variables, id, expected, tags, metadata and
 // output. A template that is a single placeholder ("{{expected.labels}}")
 // keeps the type of what it names: an array gives one value per element; a
 // number or boolean is written as JSON. When value is absent, the comparison
-// types compare with the case's expected answer: a string, a number or
+// types, the text metrics and numeric compare with the case's expected answer: a string, a number or
 // boolean (as JSON), or an array of them. regex without value only checks that
 // the pattern matches. A case without the value to compare is left unscored,
 // with the reason.

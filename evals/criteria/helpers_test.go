@@ -3,6 +3,7 @@ package criteria_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -82,4 +83,35 @@ func unscoredV(reason string) runner.Verdict { return runner.Verdict{Unscored: t
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// checkNewError checks that New rejects the criterion spec with a
+// *evals.FieldError naming field, with the exact message msg.
+func checkNewError(t *testing.T, rawSpec, dir, field, msg string) {
+	t.Helper()
+	// Take the type as the loader would, even where the common fields do
+	// not decode.
+	var head struct{ Type any }
+	if err := json.Unmarshal([]byte(rawSpec), &head); err != nil {
+		t.Fatal(err)
+	}
+	typ, _ := head.Type.(string)
+	spec := evals.CriterionSpec{Type: typ, Raw: json.RawMessage(rawSpec)}
+	sc, err := criteria.New(spec, criteria.Env{Dir: dir})
+	if err == nil {
+		t.Fatalf("New(%s) = %T, want an error", rawSpec, sc)
+	}
+	if sc != nil {
+		t.Errorf("New(%s) returned a scorer with its error", rawSpec)
+	}
+	var fe *evals.FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("New(%s): %v (%T), want a *evals.FieldError", rawSpec, err, err)
+	}
+	if fe.Field != field {
+		t.Errorf("field = %q, want %q (error %v)", fe.Field, field, err)
+	}
+	if got := fe.Err.Error(); got != msg {
+		t.Errorf("message\n got %s\nwant %s", got, msg)
+	}
 }

@@ -36,6 +36,12 @@ func Registry() map[string]Factory {
 		"regex":        newRegex,
 		"json-valid":   newJSONValid,
 		"json-schema":  newJSONSchema,
+		"levenshtein":  newLevenshtein,
+		"exact-match":  newExactMatch,
+		"f1":           newF1,
+		"rouge":        newRouge,
+		"bleu":         newBLEU,
+		"numeric":      newNumeric,
 	}
 }
 
@@ -47,6 +53,9 @@ var configs = []any{
 	regexConfig{},
 	jsonValidConfig{},
 	jsonSchemaConfig{},
+	textMetricConfig{},
+	rougeConfig{},
+	numericConfig{},
 }
 
 // registry is Registry's map, built once for New.

@@ -3,7 +3,6 @@ package criteria_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,7 +24,7 @@ func TestNames(t *testing.T) {
 	if len(got) != len(criteria.Registry()) {
 		t.Errorf("len(Names()) = %d, len(Registry()) = %d", len(got), len(criteria.Registry()))
 	}
-	for _, want := range []string{"contains", "equals", "json-schema", "json-valid", "not-contains", "regex", "starts-with"} {
+	for _, want := range []string{"bleu", "contains", "equals", "exact-match", "f1", "json-schema", "json-valid", "levenshtein", "not-contains", "numeric", "regex", "rouge", "starts-with"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("Names() = %v, missing %q", got, want)
 		}
@@ -167,33 +166,7 @@ func TestNewErrors(t *testing.T) {
 			`expected schema file "array.json" to be a JSON Schema object, got an array`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			// Take the type as the loader would, even where the common
-			// fields do not decode.
-			var head struct{ Type any }
-			if err := json.Unmarshal([]byte(tt.spec), &head); err != nil {
-				t.Fatal(err)
-			}
-			typ, _ := head.Type.(string)
-			spec := evals.CriterionSpec{Type: typ, Raw: json.RawMessage(tt.spec)}
-			sc, err := criteria.New(spec, criteria.Env{Dir: dir})
-			if err == nil {
-				t.Fatalf("New(%s) = %T, want an error", tt.spec, sc)
-			}
-			if sc != nil {
-				t.Errorf("New(%s) returned a scorer with its error", tt.spec)
-			}
-			var fe *evals.FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("New(%s): %v (%T), want a *evals.FieldError", tt.spec, err, err)
-			}
-			if fe.Field != tt.field {
-				t.Errorf("field = %q, want %q (error %v)", fe.Field, tt.field, err)
-			}
-			if got := fe.Err.Error(); got != tt.msg {
-				t.Errorf("message\n got %s\nwant %s", got, tt.msg)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkNewError(t, tt.spec, dir, tt.field, tt.msg) })
 	}
 }
 
@@ -229,6 +202,12 @@ var minimal = map[string]string{
 	"regex":        `{"name":"c","type":"regex","pattern":"x"}`,
 	"json-valid":   `{"name":"c","type":"json-valid"}`,
 	"json-schema":  `{"name":"c","type":"json-schema","schema":{"type":"object"}}`,
+	"levenshtein":  `{"name":"c","type":"levenshtein","threshold":1}`,
+	"exact-match":  `{"name":"c","type":"exact-match"}`,
+	"f1":           `{"name":"c","type":"f1","threshold":1}`,
+	"rouge":        `{"name":"c","type":"rouge","threshold":1}`,
+	"bleu":         `{"name":"c","type":"bleu","threshold":1}`,
+	"numeric":      `{"name":"c","type":"numeric"}`,
 }
 
 // withCommon adds every common option to a minimal spec.
@@ -362,6 +341,12 @@ func TestConcurrentScoring(t *testing.T) {
 		"regex":        `{"name":"c","type":"regex","pattern":"\"category\":\\s*\"(\\w+)\"","value":"{{expected.category}}"}`,
 		"json-valid":   `{"name":"c","type":"json-valid"}`,
 		"json-schema":  `{"name":"c","type":"json-schema","schema":{"type":"object","required":["category"],"properties":{"category":{"enum":["billing"]}}}}`,
+		"levenshtein":  `{"name":"c","type":"levenshtein","extract":{"json":"category"},"value":"{{expected.category}}","threshold":0.9}`,
+		"exact-match":  `{"name":"c","type":"exact-match","extract":{"json":"category"},"value":"{{expected.category}}"}`,
+		"f1":           `{"name":"c","type":"f1","value":["{{expected.category}}","category billing"],"threshold":0.9}`,
+		"rouge":        `{"name":"c","type":"rouge","variant":"rouge2","value":"category: {{expected.category}}","threshold":0.9}`,
+		"bleu":         `{"name":"c","type":"bleu","value":"{\"category\": \"{{expected.category}}\"}","threshold":0.9}`,
+		"numeric":      `{"name":"c","type":"numeric","value":"1","threshold":0}`, // no number: a passing 0
 	}
 	for _, name := range criteria.Names() {
 		spec, ok := specs[name]

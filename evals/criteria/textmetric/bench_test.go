@@ -1,0 +1,48 @@
+package textmetric_test
+
+import (
+	"testing"
+
+	"github.com/rubric-eval/rubric/evals/criteria/textmetric"
+)
+
+// A prediction and a reference of about 300 bytes each, as a summary or a
+// long answer might be.
+const (
+	benchPred = "The customer was charged twice for the March invoice (INV-2291, $49.99) and asks for the duplicate charge " +
+		"to be refunded to the original card. They have been a subscriber since 2019, and say this is the second time " +
+		"it happened; they want a confirmation e-mail and 12.5% off next month."
+	benchRef = "Customer charged twice on the March invoice INV-2291 for $49.99; wants the duplicate refunded to the card " +
+		"used. A subscriber since 2019, this is the second double charge. Asks for an e-mail confirming the refund, " +
+		"and a 12.5% discount on next month's invoice as a goodwill gesture."
+)
+
+func BenchmarkTextMetric(b *testing.B) {
+	refs := []string{benchRef}
+	benches := []struct {
+		name string
+		fn   func()
+	}{
+		{"Levenshtein", func() { textmetric.Levenshtein(benchPred, benchRef) }},
+		{"NormalizeSQuAD", func() { textmetric.NormalizeSQuAD(benchPred) }},
+		{"ExactMatch", func() { textmetric.ExactMatch(benchPred, benchRef) }},
+		{"TokenF1", func() { textmetric.TokenF1(benchPred, benchRef) }},
+		{"RougeTokenize", func() { textmetric.RougeTokenize(benchPred) }},
+		{"Rouge1", func() { textmetric.Rouge(textmetric.Rouge1, benchRef, benchPred) }},
+		{"Rouge2", func() { textmetric.Rouge(textmetric.Rouge2, benchRef, benchPred) }},
+		{"RougeL", func() { textmetric.Rouge(textmetric.RougeL, benchRef, benchPred) }},
+		{"Tokenize13a", func() { textmetric.Tokenize13a(benchPred) }},
+		{"SentenceBLEU", func() { textmetric.SentenceBLEU(benchPred, refs) }},
+		{"Numbers", func() { textmetric.Numbers(benchPred, textmetric.PercentNumber) }},
+		{"LastNumber", func() { textmetric.LastNumber(benchPred, textmetric.PercentNumber) }},
+	}
+	for _, bb := range benches {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(benchPred)))
+			for b.Loop() {
+				bb.fn()
+			}
+		})
+	}
+}
