@@ -82,7 +82,7 @@ func (bs Bootstrap) MeanDiff(x, y []float64) (Interval, error) {
 		return Interval{}, err
 	}
 	if len(x) != len(y) {
-		return Interval{}, fmt.Errorf("paired bootstrap: %d values against %d: expected matched samples of the same length", len(x), len(y))
+		return Interval{}, fmt.Errorf("paired bootstrap: %d against %d values: expected matched samples of the same length", len(x), len(y))
 	}
 	if err := checkSample("paired bootstrap: first sample", x); err != nil {
 		return Interval{}, err

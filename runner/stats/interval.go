@@ -62,13 +62,8 @@ func Wilson(successes, n int, level float64) (Interval, error) {
 	if err != nil {
 		return Interval{}, err
 	}
-	switch {
-	case n < 0:
-		return Interval{}, fmt.Errorf("wilson: n = %d: expected a count >= 0", n)
-	case successes < 0 || successes > n:
-		return Interval{}, fmt.Errorf("wilson: successes = %d: expected a count between 0 and n = %d", successes, n)
-	case n == 0:
-		return Interval{}, fmt.Errorf("%w: a proportion of 0 cases", ErrNoData)
+	if err := checkCounts("wilson", "successes", successes, n); err != nil {
+		return Interval{}, err
 	}
 	s, f, nf := float64(successes), float64(n-successes), float64(n)
 	p := s / nf
@@ -91,14 +86,23 @@ func Wilson(successes, n int, level float64) (Interval, error) {
 // the Wald interval uses. It is √((n-1)/n) times StdErr of the same outcomes
 // written as 0s and 1s, which divides by n-1. n = 0 returns ErrNoData.
 func ProportionStdErr(successes, n int) (float64, error) {
-	switch {
-	case n < 0:
-		return 0, fmt.Errorf("standard error: n = %d: expected a count >= 0", n)
-	case successes < 0 || successes > n:
-		return 0, fmt.Errorf("standard error: successes = %d: expected a count between 0 and n = %d", successes, n)
-	case n == 0:
-		return 0, fmt.Errorf("%w: a proportion of 0 cases", ErrNoData)
+	if err := checkCounts("standard error", "successes", successes, n); err != nil {
+		return 0, err
 	}
 	p := float64(successes) / float64(n)
 	return math.Sqrt(p * (1 - p) / float64(n)), nil
+}
+
+// checkCounts checks k of n (successes, passes): ErrNoData for n = 0, an
+// error naming the count for a negative n or a k outside [0, n].
+func checkCounts(what, name string, k, n int) error {
+	switch {
+	case n < 0:
+		return fmt.Errorf("%s: n = %d: expected a count >= 0", what, n)
+	case k < 0 || k > n:
+		return fmt.Errorf("%s: %s = %d: expected a count between 0 and n = %d", what, name, k, n)
+	case n == 0:
+		return fmt.Errorf("%w: %s: n = 0", ErrNoData, what)
+	}
+	return nil
 }

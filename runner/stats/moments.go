@@ -33,8 +33,9 @@ func checkSample(what string, xs []float64) error {
 }
 
 // sum adds xs from first to last. The mean and the bootstrap's resampled
-// means are all sums in this order divided by n, so a sample of equal
-// values has exactly that value as its mean and as every resampled mean.
+// means are all sums in this order divided by n, so for a sample of equal
+// values every resampled mean is the mean, to the bit, and the interval is
+// that single point.
 func sum(xs []float64) float64 {
 	var s float64
 	for _, x := range xs {

@@ -2,16 +2,22 @@ package stats
 
 import "fmt"
 
+// MaxSamples bounds n in PassAtK and PassHatK, which take time proportional
+// to min(c, k) or k. It is far above any number of repeats.
+const MaxSamples = 1 << 24
+
 // PassAtK returns the unbiased estimate of pass@k, the probability that at
 // least one of k samples passes, from n samples of which c passed (Chen et
 // al. 2021, "Evaluating Large Language Models Trained on Code", eq. 1):
 //
 //	pass@k = 1 - C(n-c, k) / C(n, k)
 //
-// computed as their numerically stable product (ibid., Figure 3),
-// 1 - ∏_{i=n-c+1}^{n} (1 - k/i), and exactly 1 when n - c < k. A suite's
-// pass@k is the mean over its cases. It needs 1 <= k <= n and 0 <= c <= n;
-// n = 0 returns ErrNoData.
+// It is exactly 1 when n - c < k. Otherwise the ratio is computed as a
+// product, never from the binomial coefficients, which overflow: Chen et
+// al.'s numerically stable ∏_{i=n-c+1}^{n} (1 - k/i) (ibid., Figure 3), or,
+// when k < c, the equal ∏_{i=0}^{k-1} (n-c-i)/(n-i), which has fewer factors.
+// A suite's pass@k is the mean over its cases. It needs 1 <= k <= n and
+// 0 <= c <= n, n at most MaxSamples; n = 0 returns ErrNoData.
 func PassAtK(n, c, k int) (float64, error) {
 	if err := checkPassK("pass@k", n, c, k); err != nil {
 		return 0, err
@@ -20,9 +26,15 @@ func PassAtK(n, c, k int) (float64, error) {
 		return 1, nil
 	}
 	prod := 1.0
-	kf := float64(k)
-	for i := n - c + 1; i <= n; i++ {
-		prod *= 1 - kf/float64(i)
+	if c <= k {
+		kf := float64(k)
+		for i := n - c + 1; i <= n && prod > 0; i++ {
+			prod *= 1 - kf/float64(i)
+		}
+	} else {
+		for i := 0; i < k && prod > 0; i++ {
+			prod *= float64(n-c-i) / float64(n-i)
+		}
 	}
 	return 1 - prod, nil
 }
@@ -33,8 +45,9 @@ func PassAtK(n, c, k int) (float64, error) {
 //
 //	pass^k = C(c, k) / C(n, k) = ∏_{i=0}^{k-1} (c-i)/(n-i)
 //
-// computed as that product, and exactly 0 when c < k. It needs 1 <= k <= n
-// and 0 <= c <= n; n = 0 returns ErrNoData.
+// computed as that product, and exactly 0 when c < k. pass^1 = pass@1 =
+// c/n. It needs 1 <= k <= n and 0 <= c <= n, n at most MaxSamples; n = 0
+// returns ErrNoData.
 func PassHatK(n, c, k int) (float64, error) {
 	if err := checkPassK("pass^k", n, c, k); err != nil {
 		return 0, err
@@ -43,7 +56,7 @@ func PassHatK(n, c, k int) (float64, error) {
 		return 0, nil
 	}
 	prod := 1.0
-	for i := range k {
+	for i := 0; i < k && prod > 0; i++ {
 		prod *= float64(c-i) / float64(n-i)
 	}
 	return prod, nil
@@ -51,8 +64,8 @@ func PassHatK(n, c, k int) (float64, error) {
 
 func checkPassK(what string, n, c, k int) error {
 	switch {
-	case n < 0:
-		return fmt.Errorf("%s: n = %d: expected a count of samples >= 0", what, n)
+	case n < 0 || n > MaxSamples:
+		return fmt.Errorf("%s: n = %d: expected a count of samples from 0 to %d", what, n, MaxSamples)
 	case c < 0 || c > n:
 		return fmt.Errorf("%s: c = %d: expected a count of passing samples between 0 and n = %d", what, c, n)
 	case k < 1:

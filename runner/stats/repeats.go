@@ -39,13 +39,8 @@ func extreme(what string, xs []float64, pick func(a, b float64) float64) (float6
 // that passes only half the time has not shown that it passes. n = 0 returns
 // ErrNoData.
 func Majority(passed, n int) (bool, error) {
-	switch {
-	case n < 0:
-		return false, fmt.Errorf("majority: n = %d: expected a count >= 0", n)
-	case passed < 0 || passed > n:
-		return false, fmt.Errorf("majority: passed = %d: expected a count between 0 and n = %d", passed, n)
-	case n == 0:
-		return false, fmt.Errorf("%w: majority of 0 repeats", ErrNoData)
+	if err := checkCounts("majority", "passed", passed, n); err != nil {
+		return false, err
 	}
 	return passed > n-passed, nil
 }
