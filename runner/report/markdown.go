@@ -83,12 +83,13 @@ func (m *Markdown) End() error {
 	}
 	fmt.Fprintln(ew)
 
-	fmt.Fprintln(ew, "| target | verdict | cases | passed | failed | errors | unscored | pass rate | mean | latency | tokens |")
-	fmt.Fprintln(ew, "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintf(ew, "| target | verdict | cases | passed | failed | errors | unscored | pass rate | %s CI | mean | p50 | p95 | tokens |\n", level(s.Statistics))
+	fmt.Fprintln(ew, "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, t := range s.Targets {
-		fmt.Fprintf(ew, "| %s | %s | %d | %d | %d | %d | %d | %s | %.3f | %.0f ms | %d |\n",
+		got := t.Cases > t.Errored
+		fmt.Fprintf(ew, "| %s | %s | %d | %d | %d | %d | %d | %s | %s | %.3f | %s | %s | %d |\n",
 			mdText(t.Name), targetVerdict(s, t.Name), t.Cases, t.Passed, t.Failed, t.Errored, t.Unscored,
-			pct(t.PassRate), t.Mean, t.LatencyMS.Mean, t.Usage.TotalTokens)
+			pct(t.PassRate), span(t.PassRateCI), t.Mean, ms(t.LatencyMS.P50, got), ms(t.LatencyMS.P95, got), t.Usage.TotalTokens)
 	}
 
 	if len(s.Targets) > 0 && len(s.Targets[0].Criteria) > 0 {
@@ -107,6 +108,36 @@ func (m *Markdown) End() error {
 				fmt.Fprintf(ew, " %s |", cell)
 			}
 			fmt.Fprintln(ew)
+		}
+	}
+
+	cmps := s.Comparisons
+	for _, t := range s.Targets {
+		if t.Comparison != nil {
+			cmps = append(cmps, *t.Comparison)
+		}
+	}
+	if len(cmps) > 0 {
+		fmt.Fprintln(ew, "\n| comparison | matched | wins / ties / losses | pass rate | mean | McNemar p | regressions | fixes |")
+		fmt.Fprintln(ew, "|:--|--:|:--|:--|:--|--:|--:|--:|")
+		for _, c := range cmps {
+			against := mdText(c.Against)
+			if c.AgainstRun != "" {
+				against += " (run `" + c.AgainstRun + "`)"
+			}
+			fmt.Fprintf(ew, "| %s vs %s | %d | %d / %d / %d | %s %s | %+.3f %s | %s | %d | %d |\n",
+				mdText(c.Target), against, c.Matched, c.Wins, c.Ties, c.Losses,
+				points(c.DeltaPassRate), pointsSpan(c.DeltaPassRateCI), c.DeltaMean, signedSpan(c.DeltaMeanCI),
+				pval(c.McNemarP), c.Regressions, c.Fixes)
+		}
+		for _, c := range cmps {
+			if c.Regressions > 0 {
+				fmt.Fprintf(ew, "\n**Regressions, %s:** %s", mdText(c.Target), mdCode(strings.Join(c.RegressionCases, ", "), mdReason))
+				if c.Regressions > len(c.RegressionCases) {
+					fmt.Fprintf(ew, " and %d more", c.Regressions-len(c.RegressionCases))
+				}
+				fmt.Fprintln(ew, ".")
+			}
 		}
 	}
 
