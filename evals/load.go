@@ -150,6 +150,13 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 		}
 		s.Templates = append(s.Templates, t)
 	}
+	if s.Reference != "" {
+		t, err := ParseTemplate(s.Reference)
+		if err != nil {
+			probs = append(probs, src.problem("/reference", false, "%s", err))
+		}
+		s.ReferenceTemplate = t
+	}
 	probs = append(probs, checkCriteria(src, s, f.Criteria, opts, probs)...)
 	probs = append(probs, checkGates(src, s, opts.Gates)...)
 	probs = append(probs, checkDataset(src, s)...)
