@@ -92,14 +92,7 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	if now == nil {
 		now = time.Now
 	}
-	sum := &evals.Summary{
-		ReportVersion: evals.ReportVersion,
-		RunID:         opts.RunID,
-		Suite:         opts.Suite.Name,
-		SuiteVersion:  opts.Suite.Version,
-		SuitePath:     opts.Suite.Path,
-		Started:       now().UTC(),
-	}
+	sum := newSummary(opts.RunID, opts.Suite, now())
 	aggs := make([]*aggregate, len(opts.Targets))
 	for i, t := range opts.Targets {
 		aggs[i] = newAggregate(t.Spec, opts.Criteria)
@@ -206,6 +199,18 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	return sum, nil
 }
 
+// newSummary starts the summary of a run of suite s.
+func newSummary(runID string, s *evals.Suite, started time.Time) *evals.Summary {
+	return &evals.Summary{
+		ReportVersion: evals.ReportVersion,
+		RunID:         runID,
+		Suite:         s.Name,
+		SuiteVersion:  s.Version,
+		SuitePath:     s.Path,
+		Started:       started.UTC(),
+	}
+}
+
 func totalText(n int) string {
 	if n == 0 {
 		return "the"
@@ -300,17 +305,22 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 		r.Cached = true
 		r.OriginalLatencyMS = ms(resp.OriginalLatency)
 	}
-	in := &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp}
-	r.Scores = make([]evals.Score, len(opts.Criteria))
-	for i, c := range opts.Criteria {
+	scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp})
+	return r
+}
+
+// scoreResult scores in with every criterion and sets r's scores, score and
+// status.
+func scoreResult(ctx context.Context, s *evals.Suite, criteria []Criterion, r *evals.Result, in *Input) {
+	r.Scores = make([]evals.Score, len(criteria))
+	for i, c := range criteria {
 		v := c.Scorer.Score(ctx, in)
 		r.Scores[i] = evals.Score{
 			Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr(),
 			Score: v.Score, Pass: v.Pass && !v.Unscored, Unscored: v.Unscored, Reason: v.Reason,
 		}
 	}
-	r.Score, r.Status = CaseVerdict(opts.Suite, r.Scores)
-	return r
+	r.Score, r.Status = CaseVerdict(s, r.Scores)
 }
 
 func ms(d time.Duration) float64 {
