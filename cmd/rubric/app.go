@@ -132,6 +132,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			schemaCommand(),
 			initCommand(),
 			cacheCommand(),
+			scoreCommand(),
+			exportCommand(),
+			importReviewCommand(),
 		},
 		OnUsageError: onUsageError,
 	}

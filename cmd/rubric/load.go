@@ -23,13 +23,7 @@ type loaded struct {
 // from every stage, come back together.
 func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 	l := &loaded{}
-	opts.Criterion = func(spec evals.CriterionSpec, dir string) error {
-		sc, err := criteria.New(spec, criteria.Env{Dir: dir})
-		if err == nil {
-			l.criteria = append(l.criteria, runner.Criterion{Spec: spec, Scorer: sc})
-		}
-		return err
-	}
+	opts.Criterion = l.buildCriterion
 	opts.Target = func(spec evals.TargetSpec) error {
 		p, err := provider.New(spec)
 		if err == nil {
@@ -57,6 +51,15 @@ func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 	}
 	l.suite = s
 	return l, nil
+}
+
+// buildCriterion builds a criterion through the registry and keeps it.
+func (l *loaded) buildCriterion(spec evals.CriterionSpec, dir string) error {
+	sc, err := criteria.New(spec, criteria.Env{Dir: dir})
+	if err == nil {
+		l.criteria = append(l.criteria, runner.Criterion{Spec: spec, Scorer: sc})
+	}
+	return err
 }
 
 // loadAll loads every suite, collecting the problems of all of them.

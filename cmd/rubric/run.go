@@ -307,17 +307,9 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	if resume != nil {
 		sum.Started = resume.started
 	}
-	// Relative to report.json, which sits beside it: the report stays right
-	// when the run folder is copied or kept as a CI artifact.
-	sum.ResultsFile = "results.jsonl"
-	reportPath := filepath.Join(dir, "report.json")
-	if err := report.WriteJSON(reportPath, sum); err != nil {
-		return withCode(exitIncomplete, fmt.Errorf("writing the report: %w", err))
+	if err := writeReport(sum, dir, stdout, stderr); err != nil {
+		return err
 	}
-	if err := report.Text(stdout, sum, report.Style{Color: useColor(stdout)}); err != nil {
-		return withCode(exitIncomplete, err)
-	}
-	fmt.Fprintf(stderr, "rubric: results %s\nrubric: report %s\n", resultsPath, reportPath)
 
 	resumeHint := fmt.Sprintf("resume with: rubric run --resume %s", id)
 	if opts.out != "rubric-runs" {
@@ -336,16 +328,50 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	if err := errorBudget(sum, budget, resultsPath); err != nil {
 		return withCode(exitIncomplete, err)
 	}
-	if !sum.Gate.Held {
-		var msgs []string
-		for _, g := range sum.Gate.Results {
-			if !g.Held {
-				msgs = append(msgs, g.Message)
-			}
-		}
-		return withCode(exitGateFailed, fmt.Errorf("suite %s: gate failed:\n  %s", l.suite.Name, strings.Join(msgs, "\n  ")))
+	return gateError(l.suite.Name, sum)
+}
+
+// writeReport writes report.json in the run folder dir, prints the summary
+// to stdout and the paths of the outputs to stderr.
+func writeReport(sum *evals.Summary, dir string, stdout, stderr io.Writer) error {
+	// Relative to report.json, which sits beside it: the report stays right
+	// when the run folder is copied or kept as a CI artifact.
+	sum.ResultsFile = "results.jsonl"
+	reportPath := filepath.Join(dir, "report.json")
+	if err := report.WriteJSON(reportPath, sum); err != nil {
+		return withCode(exitIncomplete, fmt.Errorf("writing the report: %w", err))
 	}
+	if err := report.Text(stdout, sum, report.Style{Color: useColor(stdout)}); err != nil {
+		return withCode(exitIncomplete, err)
+	}
+	fmt.Fprintf(stderr, "rubric: results %s\nrubric: report %s\n", filepath.Join(dir, "results.jsonl"), reportPath)
 	return nil
+}
+
+// gateError is the exit-1 error naming every gate that failed, or nil when
+// the gate held.
+func gateError(suite string, sum *evals.Summary) error {
+	if sum.Gate.Held {
+		return nil
+	}
+	var msgs []string
+	for _, g := range sum.Gate.Results {
+		if !g.Held {
+			msgs = append(msgs, g.Message)
+		}
+	}
+	return withCode(exitGateFailed, fmt.Errorf("suite %s: gate failed:\n  %s", suite, strings.Join(msgs, "\n  ")))
+}
+
+// findRun returns the folder of a run given as a folder, or as a run id
+// under the runs folder out.
+func findRun(ref, out string) (string, error) {
+	for _, dir := range []string{ref, filepath.Join(out, ref)} {
+		if _, err := os.Stat(filepath.Join(dir, "results.jsonl")); err == nil {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not a run: neither it nor %s is a folder with a results.jsonl", ref, filepath.Join(out, ref))
 }
 
 // errorBudget reports targets whose errors exceed the budget, and, budget or
