@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,5 +281,45 @@ func TestRecordedResult(t *testing.T) {
 				t.Errorf("recording %+v", rec)
 			}
 		})
+	}
+}
+
+// countingSink counts results written, for the streaming test.
+type countingSink struct{ n atomic.Int64 }
+
+func (c *countingSink) Write(*evals.Result) error { c.n.Add(1); return nil }
+
+// TestScoreStreams checks that Score holds a bounded number of recordings at
+// once, whatever the number read: the reader is never more than the queues'
+// capacity ahead of the sink.
+func TestScoreStreams(t *testing.T) {
+	const n, workers = 20000, 4
+	sink := &countingSink{}
+	var ahead int64
+	_, err := Score(context.Background(), ScoreOptions{
+		RunID: "r", Suite: testSuite(t), Criteria: []Criterion{crit("even", even{})}, Concurrency: workers,
+		Read: func(emit func(*Recorded) error) error {
+			for i := range n {
+				if a := int64(i) - sink.n.Load(); a > ahead {
+					ahead = a
+				}
+				if err := emit(&Recorded{Case: &evals.Case{ID: fmt.Sprint(i)}, Target: "t", Response: &Response{Text: "answer-2"}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Sink: sink,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The recordings queue (workers), one in each worker, the results queue
+	// (256), one at the collector.
+	if limit := int64(workers + workers + 256 + 1); ahead > limit {
+		t.Errorf("the reader got %d recordings ahead of the sink, more than the %d the queues hold", ahead, limit)
+	}
+	if sink.n.Load() != n {
+		t.Errorf("%d results, want %d", sink.n.Load(), n)
 	}
 }
