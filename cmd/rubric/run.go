@@ -363,9 +363,12 @@ func gateError(suite string, sum *evals.Summary) error {
 	return withCode(exitGateFailed, fmt.Errorf("suite %s: gate failed:\n  %s", suite, strings.Join(msgs, "\n  ")))
 }
 
-// findRun returns the folder of a run given as a folder, or as a run id
-// under the runs folder out.
+// findRun returns the folder of a run given as a folder, as a run id under
+// the runs folder out, or as "latest": the run under out that started last.
 func findRun(ref, out string) (string, error) {
+	if ref == "latest" {
+		return latestRun(out)
+	}
 	for _, dir := range []string{ref, filepath.Join(out, ref)} {
 		if _, err := os.Stat(filepath.Join(dir, "results.jsonl")); err == nil {
 			return dir, nil
@@ -400,6 +403,35 @@ func errorBudget(sum *evals.Summary, budget *float64, resultsPath string) error 
 		return nil
 	}
 	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// latestRun returns the run under out that started last, by the start time
+// in its run.json (to the nanosecond: two runs may start within the second
+// their ids name).
+func latestRun(out string) (string, error) {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return "", fmt.Errorf("latest: %w", err)
+	}
+	var best string
+	var bestTime time.Time
+	for _, e := range entries {
+		dir := filepath.Join(out, e.Name())
+		if _, err := os.Stat(filepath.Join(dir, "results.jsonl")); err != nil || !e.IsDir() {
+			continue
+		}
+		m, err := readManifest(dir)
+		if err != nil {
+			continue
+		}
+		if best == "" || !m.Started.Before(bestTime) {
+			best, bestTime = dir, m.Started
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("latest: no run in %s", out)
+	}
+	return best, nil
 }
 
 // limited stops a dataset after a number of cases.
