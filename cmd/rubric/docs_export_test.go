@@ -11,7 +11,7 @@ import (
 // Markers of docs/export.md and of the README's feedback section, on the
 // line before a fenced block; the blocks are taken in order.
 const (
-	markRun    = "run"     // run each line: rubric ARGS... [# exit N]
+	markRun    = "run"      // run each line: rubric ARGS... [# exit N]
 	markOutput = "output: " // the file NAME, as the commands above wrote it
 )
 
