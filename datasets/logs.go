@@ -219,9 +219,8 @@ func (e *LineError) Error() string {
 type LogReader struct {
 	file string
 	f    io.Closer
-	sc   *bufio.Scanner
-	m    *Mapping
-	line int
+	*lineReader
+	m *Mapping
 }
 
 // OpenLog opens the log at path.
@@ -230,9 +229,7 @@ func OpenLog(path string, m *Mapping) (*LogReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
-	return &LogReader{file: path, f: f, sc: sc, m: m}, nil
+	return &LogReader{file: path, f: f, lineReader: newLines(f), m: m}, nil
 }
 
 // Close closes the file.
@@ -244,18 +241,10 @@ func (r *LogReader) Line() int { return r.line }
 // Next returns the next record, io.EOF after the last, or a *LineError for a
 // line that cannot be read.
 func (r *LogReader) Next() (*LogRecord, error) {
-	for r.sc.Scan() {
-		r.line++
-		b := r.sc.Bytes()
-		if r.line == 1 {
-			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
+	if b, ok := r.next(); ok {
 		return r.m.Record(b, r.file, r.line)
 	}
-	if err := r.sc.Err(); err != nil {
+	if err := r.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return nil, fmt.Errorf("%s:%d: line longer than %d MiB", r.file, r.line+1, MaxLine>>20)
 		}

@@ -114,7 +114,7 @@ func ImportReview(path string, w io.Writer, opts ImportOptions) (ImportStats, er
 			st.Unreviewed++
 			continue
 		}
-		c := datasetCase{ID: r.caseID, Vars: r.vars, Expected: r.expected, Tags: r.tags, Metadata: r.metadata}
+		c := evals.Case{ID: r.caseID, Vars: r.vars, Expected: r.expected, Tags: r.tags, Metadata: r.metadata}
 		if r.corrected != nil {
 			c.Expected = r.corrected
 			st.Corrected++
@@ -149,15 +149,6 @@ func ImportReview(path string, w io.Writer, opts ImportOptions) (ImportStats, er
 		st.Written++
 	}
 	return st, bw.Flush()
-}
-
-// datasetCase is a case as a JSONL dataset line holds it.
-type datasetCase struct {
-	ID       string         `json:"id"`
-	Vars     map[string]any `json:"vars,omitempty"`
-	Expected any            `json:"expected,omitempty"`
-	Tags     []string       `json:"tags,omitempty"`
-	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 func marshalLine(v any) ([]byte, error) {
@@ -271,19 +262,10 @@ func csvSheet(path string, f io.Reader) (func() (*reviewed, error), error) {
 
 // jsonlSheet reads a JSONL review sheet, one ReviewRow a line.
 func jsonlSheet(path string, f io.Reader) func() (*reviewed, error) {
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
-	line := 0
+	r := newLines(f)
 	return func() (*reviewed, error) {
-		for sc.Scan() {
-			line++
-			b := sc.Bytes()
-			if line == 1 {
-				b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-			}
-			if len(bytes.TrimSpace(b)) == 0 {
-				continue
-			}
+		if b, ok := r.next(); ok {
+			line := r.line
 			var row ReviewRow
 			if err := json.Unmarshal(b, &row); err != nil {
 				var se *json.SyntaxError
@@ -303,7 +285,7 @@ func jsonlSheet(path string, f io.Reader) func() (*reviewed, error) {
 			}
 			return rv, nil
 		}
-		if err := sc.Err(); err != nil {
+		if err := r.Err(); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return nil, io.EOF

@@ -156,26 +156,11 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 		close(results)
 	}()
 
-	var sinkErr error
-	p := Progress{Total: opts.Total, Done: prior}
+	col := &collector{sink: opts.Sink, progress: opts.Progress, p: Progress{Total: opts.Total, Done: prior},
+		stop: func() { stopRun(); cancelReqs() }}
 	for d := range results {
-		r := d.r
-		if sinkErr != nil {
-			continue
-		}
-		if err := opts.Sink.Write(r); err != nil {
-			sinkErr = fmt.Errorf("writing results: %w", err)
-			stopRun()
-			cancelReqs()
-			continue
-		}
-		aggs[d.target].add(r)
-		p.Done++
-		if r.Status == evals.StatusError {
-			p.Errors++
-		}
-		if opts.Progress != nil {
-			opts.Progress(p)
+		if col.record(d.r) {
+			aggs[d.target].add(d.r)
 		}
 	}
 	err := <-waitErr
@@ -185,13 +170,10 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	}
 	sum.Gate = CheckGates(opts.Suite.Gates, sum.Targets)
 	switch {
-	case sinkErr != nil:
-		return sum, sinkErr
+	case col.err != nil:
+		return sum, col.err
 	case ctx.Err() != nil:
-		sum.Interrupted = true
-		sum.Gate.Held = false
-		sum.Gate.Note = "the run did not complete: a gate is not held on partial results"
-		return sum, fmt.Errorf("%w: %d of %s results completed", ErrInterrupted, p.Done, totalText(opts.Total))
+		return sum, col.interrupted(sum)
 	case err != nil:
 		return sum, err
 	}
@@ -209,6 +191,47 @@ func newSummary(runID string, s *evals.Suite, started time.Time) *evals.Summary 
 		SuitePath:     s.Path,
 		Started:       started.UTC(),
 	}
+}
+
+// collector is the one goroutine that owns a run's output: it writes each
+// result to the sink and reports progress. After the sink fails it calls
+// stop and drops the results still coming.
+type collector struct {
+	sink     Sink
+	progress func(Progress)
+	p        Progress
+	stop     func()
+	err      error // the sink's failure
+}
+
+// record writes r to the sink; false when r was not written, now or after
+// an earlier failure, and must not be counted.
+func (c *collector) record(r *evals.Result) bool {
+	if c.err != nil {
+		return false
+	}
+	if err := c.sink.Write(r); err != nil {
+		c.err = fmt.Errorf("writing results: %w", err)
+		c.stop()
+		return false
+	}
+	c.p.Done++
+	if r.Status == evals.StatusError {
+		c.p.Errors++
+	}
+	if c.progress != nil {
+		c.progress(c.p)
+	}
+	return true
+}
+
+// interrupted marks the summary of a run stopped by an interrupt and
+// returns the error that says so.
+func (c *collector) interrupted(sum *evals.Summary) error {
+	sum.Interrupted = true
+	sum.Gate.Held = false
+	sum.Gate.Note = "the run did not complete: a gate is not held on partial results"
+	return fmt.Errorf("%w: %d of %s results completed", ErrInterrupted, c.p.Done, totalText(c.p.Total))
 }
 
 func totalText(n int) string {

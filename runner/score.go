@@ -110,15 +110,9 @@ func Score(ctx context.Context, opts ScoreOptions) (*evals.Summary, error) {
 		close(results)
 	}()
 
-	var sinkErr error
-	p := Progress{Total: opts.Total}
+	col := &collector{sink: opts.Sink, progress: opts.Progress, p: Progress{Total: opts.Total}, stop: stopRun}
 	for r := range results {
-		if sinkErr != nil {
-			continue
-		}
-		if err := opts.Sink.Write(r); err != nil {
-			sinkErr = fmt.Errorf("writing results: %w", err)
-			stopRun()
+		if !col.record(r) {
 			continue
 		}
 		a := aggs[r.Target]
@@ -127,13 +121,6 @@ func Score(ctx context.Context, opts ScoreOptions) (*evals.Summary, error) {
 			aggs[r.Target] = a
 		}
 		a.add(r)
-		p.Done++
-		if r.Status == evals.StatusError {
-			p.Errors++
-		}
-		if opts.Progress != nil {
-			opts.Progress(p)
-		}
 	}
 	err := <-waitErr
 	sum.Finished = now().UTC()
@@ -151,15 +138,12 @@ func Score(ctx context.Context, opts ScoreOptions) (*evals.Summary, error) {
 	}
 	sum.Gate = CheckGates(opts.Suite.Gates, sum.Targets)
 	switch {
-	case sinkErr != nil:
-		return sum, sinkErr
+	case col.err != nil:
+		return sum, col.err
 	case err != nil:
 		return sum, err
 	case ctx.Err() != nil:
-		sum.Interrupted = true
-		sum.Gate.Held = false
-		sum.Gate.Note = "the run did not complete: a gate is not held on partial results"
-		return sum, fmt.Errorf("%w: %d of %s results completed", ErrInterrupted, p.Done, totalText(opts.Total))
+		return sum, col.interrupted(sum)
 	}
 	sum.Complete = true
 	return sum, nil

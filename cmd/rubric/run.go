@@ -40,11 +40,19 @@ type runOptions struct {
 
 func targetFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "config", Usage: "project config `FILE` with shared targets (default: " + evals.ConfigFile + " next to the suite, else in the current folder)"},
+		configFlag(),
 		&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "run target `NAME` instead of the suite's own list (repeatable)"},
 		&cli.StringSliceFlag{Name: "set", Usage: "override a target field: `TARGET.FIELD=VALUE`, TARGET may be '*' (repeatable), e.g. --set candidate.model=my-ft-v7"},
-		&cli.StringSliceFlag{Name: "gate", Usage: "gate `EXPR` such as 'pass_rate >= 0.9'; replaces the suite's gate on the same metric and direction (repeatable)"},
+		gateFlag(),
 	}
+}
+
+func configFlag() cli.Flag {
+	return &cli.StringFlag{Name: "config", Usage: "project config `FILE` with shared targets (default: " + evals.ConfigFile + " next to the suite, else in the current folder)"}
+}
+
+func gateFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "gate", Usage: "gate `EXPR` such as 'pass_rate >= 0.9'; replaces the suite's gate on the same metric and direction (repeatable)"}
 }
 
 func loadOptions(cliCtx *cli.Context) evals.LoadOptions {

@@ -47,8 +47,8 @@ func scoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "target-name", Usage: "the target `NAME` that a log's responses are reported under, unless --map target=PATH names one per line (default: the log's file name without its extension)"},
 			&cli.IntFlag{Name: "concurrency", Usage: "score `N` responses at once (default: the number of CPUs)"},
 			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "folder for run outputs; the scores go to `DIR`/RUN_ID/{results.jsonl,report.json,run.json}"},
-			&cli.StringFlag{Name: "config", Usage: "project config `FILE` (default: " + evals.ConfigFile + " next to the suite, else in the current folder)"},
-			&cli.StringSliceFlag{Name: "gate", Usage: "gate `EXPR` such as 'pass_rate >= 0.9'; replaces the suite's gate on the same metric and direction (repeatable)"},
+			configFlag(),
+			gateFlag(),
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
 		},
 		Action: func(cliCtx *cli.Context) error {

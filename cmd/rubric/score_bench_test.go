@@ -8,12 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
-	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -73,24 +70,7 @@ func BenchmarkScoreLog(b *testing.B) {
 	const lines = 200_000
 	dir := b.TempDir()
 	suite, log := writeScoreLog(b, dir, lines)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	go func() {
-		var ms runtime.MemStats
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peak.Load() {
-					peak.Store(ms.HeapInuse)
-				}
-			}
-		}
-	}()
+	peak := watchHeap()
 	b.ReportAllocs()
 	runs := 0
 	for b.Loop() {
@@ -104,9 +84,8 @@ func BenchmarkScoreLog(b *testing.B) {
 		}
 		os.RemoveAll(out)
 	}
-	close(stop)
 	b.ReportMetric(float64(runs*lines)/b.Elapsed().Seconds(), "lines/s")
-	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(peak(), "peak-heap-MiB")
 }
 
 // BenchmarkScoreLogBinary runs the rubric binary on logs of 100,000 and
