@@ -363,6 +363,59 @@ func TestFeedbackLoopE2E(t *testing.T) {
 			t.Errorf("table row %v", row)
 		}
 	})
+
+	t.Run("score a log of variables, rendered by the suite", func(t *testing.T) {
+		dir := t.TempDir()
+		root := filepath.Join(repoRoot(t), "examples", "triage")
+		tickets := map[string]map[string]any{}
+		for _, c := range readJSONL(t, filepath.Join(root, "tickets.jsonl")) {
+			tickets[c["id"].(string)] = c
+		}
+		var b bytes.Buffer
+		for _, rec := range readJSONL(t, filepath.Join(root, "recordings", "triage-v1.jsonl")) {
+			c := tickets[rec["case_id"].(string)]
+			line, _ := json.Marshal(map[string]any{"id": c["id"], "v": c["vars"], "out": rec["output"], "label": c["expected"]})
+			b.Write(append(line, '\n'))
+		}
+		log := filepath.Join(dir, "vars.jsonl")
+		os.WriteFile(log, b.Bytes(), 0o644)
+		args := []string{"score", suite, log, "--preset", "none", "--map", "id=id", "--map", "vars=v", "--map", "output=out", "--map", "expected=label", "--out", filepath.Join(dir, "runs")}
+		r := rubric(t, dir, nil, args...)
+		if r.code != exitGateFailed {
+			t.Fatal(r)
+		}
+		logRun := filepath.Join(dir, "runs", runIDs(t, r.stderr)[0])
+		got := statuses(t, logRun)
+		for k, s := range st {
+			if c, ok := strings.CutPrefix(k, "triage-v1/"); ok && got["vars/"+c] != s {
+				t.Errorf("%s: %s from the log, %s in the run", c, got["vars/"+c], s)
+			}
+		}
+		// The prompt is the suite's, rendered: the same as the run sent.
+		sent := map[string]string{}
+		for _, res := range readJSONL(t, filepath.Join(logRun, "results.jsonl")) {
+			msgs, _ := json.Marshal(res["request"].(map[string]any)["body"].(map[string]any)["messages"])
+			sent[res["case_id"].(string)] = string(msgs)
+		}
+		for _, res := range readJSONL(t, filepath.Join(runDir, "results.jsonl")) {
+			if res["target"] != "triage-v1" {
+				continue
+			}
+			msgs, _ := json.Marshal(res["request"].(map[string]any)["body"].(map[string]any)["messages"])
+			if sent[res["case_id"].(string)] != string(msgs) {
+				t.Errorf("%v: prompt rendered from the log's variables differs from the run's:\n%s\n%s", res["case_id"], sent[res["case_id"].(string)], msgs)
+			}
+		}
+		// A line without a variable the prompt uses.
+		lines := strings.SplitAfter(b.String(), "\n")
+		lines[4] = `{"id": "T-x", "v": {"ticket": "t", "customer": "c"}, "out": "o", "label": {}}` + "\n"
+		os.WriteFile(log, []byte(strings.Join(lines, "")), 0o644)
+		r = rubric(t, dir, nil, args...)
+		want := "rubric: " + log + `:5: the suite's prompt does not render: messages[1]: variable "plan" is not defined for this case (nothing kept; fix the line, or add --skip-invalid to skip such lines)`
+		if r.code != exitBadInput || !hasLine(r.stderr, want) {
+			t.Errorf("want exit 2 and\n%s\n%s", want, r)
+		}
+	})
 }
 
 func mapsEqual(a, b map[string]string) bool {

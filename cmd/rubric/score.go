@@ -41,7 +41,7 @@ func scoreCommand() *cli.Command {
 		ArgsUsage: "SUITE LOG.jsonl | SUITE --run RUN",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "rescore the responses of run `RUN` (its id under --out, or its folder) with the suite's current criteria"},
-			&cli.StringFlag{Name: "preset", Value: "plain", Usage: "the log's layout: `NAME` is plain ({input, output, expected}), chat ({messages: [..., assistant]}) or openai ({request, response})"},
+			&cli.StringFlag{Name: "preset", Value: "plain", Usage: "the log's layout: `NAME` is plain ({input, output, expected}), chat ({messages: [..., assistant]}), openai ({request, response}) or none (--map gives every field)"},
 			&cli.StringSliceFlag{Name: "map", Usage: "where a field is on a log line: `FIELD=PATH`, a dotted path such as response.choices.0.message.content; FIELD is id, messages, input, output, expected, vars, tags, metadata, target, usage, latency_ms, vars.NAME or metadata.NAME (repeatable; replaces the preset's path)"},
 			&cli.BoolFlag{Name: "skip-invalid", Usage: "skip log lines that are not JSON or lack a mapped field, and count them, instead of stopping with exit 2"},
 			&cli.StringFlag{Name: "target-name", Usage: "the target `NAME` that a log's responses are reported under, unless --map target=PATH names one per line (default: the log's file name without its extension)"},
@@ -95,7 +95,11 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 	var runDir string
 	var err error
 	if opts.run == "" {
-		if mapping, err = datasets.NewMapping(opts.preset, opts.maps); err != nil {
+		preset := opts.preset
+		if preset == "none" {
+			preset = ""
+		}
+		if mapping, err = datasets.NewMapping(preset, opts.maps); err != nil {
 			return usageError("score: %v", err)
 		}
 	} else if runDir, err = findRun(opts.run, opts.out); err != nil {
