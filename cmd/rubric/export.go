@@ -19,15 +19,15 @@ func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "write a run's selected results as training data: chat fine-tuning JSONL, preference pairs, or a review sheet",
-		ArgsUsage: "RUN",
+		ArgsUsage: "RUN (a run's folder, its id in --runs, or latest)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "`FORMAT`: " + strings.Join(datasets.ExportFormats, ", ")},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "write to `FILE`; '-' is stdout"},
 			&cli.BoolFlag{Name: "failed", Usage: "select results that failed (not errors, not unscored)"},
 			&cli.StringSliceFlag{Name: "criterion", Usage: "select results on which criterion `NAME` failed (repeatable: each must have failed)"},
-			&cli.Float64Flag{Name: "below", Usage: "select results whose case score is below `SCORE`"},
+			&cli.Float64Flag{Name: "below", DefaultText: "none", Usage: "select results whose case score is below `SCORE`"},
 			&cli.BoolFlag{Name: "unscored", Usage: "select results on which some criterion could not score"},
-			&cli.StringFlag{Name: "regressed", Usage: "select results that fail now and passed in run `BASELINE` (its id or folder), matched by case, target and repeat"},
+			&cli.StringFlag{Name: "regressed", Usage: "select results that fail now and passed in run `BASELINE` (its id, its folder, or latest), matched by case, target and repeat"},
 			&cli.StringFlag{Name: "baseline-target", Usage: "with --regressed, match against target `NAME` of the baseline, whatever the target now"},
 			&cli.StringSliceFlag{Name: "slice", Usage: "select results in slice `SLICE`: tag=TAG, metadata.FIELD=VALUE, or a tag such as domain=billing (repeatable: in every slice)"},
 			&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "select results of target `NAME` (repeatable: any of them)"},
