@@ -335,7 +335,7 @@ func ReviewColumns(criteria []string) []string {
 
 func (x *ExportWriter) reviewRecord(e *Example) []string {
 	rec := []string{e.CaseID, e.Target, strconv.Itoa(e.Repeat), string(e.Status), formatScore(e.Score),
-		PromptText(e.Prompt), e.Response, CellText(e.Expected)}
+		PromptText(e.Prompt), noFormula(e.Response), CellText(e.Expected)}
 	for _, name := range x.criteria {
 		score, reason := "", ""
 		for _, s := range e.Scores {
@@ -345,7 +345,7 @@ func (x *ExportWriter) reviewRecord(e *Example) []string {
 			if s.Unscored {
 				reason = "unscored: " + s.Reason
 			} else {
-				score, reason = formatScore(&s.Score), s.Reason
+				score, reason = formatScore(&s.Score), noFormula(s.Reason)
 			}
 		}
 		rec = append(rec, score, reason)
@@ -366,6 +366,17 @@ func (x *ExportWriter) writeCSV(rec []string) error {
 	}
 	x.csvw.Flush()
 	return x.csvw.Error()
+}
+
+// noFormula keeps a spreadsheet from running a model's output as a formula:
+// a cell that starts with =, +, -, @, a tab or a carriage return gets a
+// leading apostrophe, which spreadsheets show as text and hide. Only the
+// columns that are not imported back (response, reasons) are changed.
+func noFormula(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func formatScore(s *float64) string {

@@ -62,7 +62,7 @@ func exportExamples() []*Example {
 				{Role: "user", Content: "Fermez mon compte,\nmerci & à bientôt"},
 			},
 			Chosen: `{"intent": "cancel"}`, Rejected: "Je ne sais pas.",
-			CaseID: "c2", Target: "v1", Repeat: 1, Status: evals.StatusFailed, Score: fptr(0), Response: "Je ne sais pas.",
+			CaseID: "c2", Target: "v1", Repeat: 1, Status: evals.StatusFailed, Score: fptr(0), Response: "=HYPERLINK(\"http://x\")",
 			Expected: "cancel",
 			Scores: []evals.Score{
 				{Name: "json", Score: 0, Reason: "output is not JSON"},
