@@ -366,17 +366,9 @@ func TestFeedbackLoopE2E(t *testing.T) {
 
 	t.Run("score a log of variables, rendered by the suite", func(t *testing.T) {
 		dir := t.TempDir()
-		root := filepath.Join(repoRoot(t), "examples", "triage")
-		tickets := map[string]map[string]any{}
-		for _, c := range readJSONL(t, filepath.Join(root, "tickets.jsonl")) {
-			tickets[c["id"].(string)] = c
-		}
-		var b bytes.Buffer
-		for _, rec := range readJSONL(t, filepath.Join(root, "recordings", "triage-v1.jsonl")) {
-			c := tickets[rec["case_id"].(string)]
-			line, _ := json.Marshal(map[string]any{"id": c["id"], "v": c["vars"], "out": rec["output"], "label": c["expected"]})
-			b.Write(append(line, '\n'))
-		}
+		b := triageLog(t, func(rec, c map[string]any) any {
+			return map[string]any{"id": c["id"], "v": c["vars"], "out": rec["output"], "label": c["expected"]}
+		})
 		log := filepath.Join(dir, "vars.jsonl")
 		os.WriteFile(log, b.Bytes(), 0o644)
 		args := []string{"score", suite, log, "--preset", "none", "--map", "id=id", "--map", "vars=v", "--map", "output=out", "--map", "expected=label", "--out", filepath.Join(dir, "runs")}
@@ -435,6 +427,26 @@ func mapsEqual(a, b map[string]string) bool {
 // request, the response, and a label from a later review.
 func writeTriageLog(t *testing.T, path string) {
 	t.Helper()
+	b := triageLog(t, func(rec, c map[string]any) any {
+		vars := c["vars"].(map[string]any)
+		return map[string]any{
+			"trace_id": rec["case_id"],
+			"request": map[string]any{"model": "triage-v1", "messages": []any{
+				map[string]any{"role": "user", "content": fmt.Sprintf("Customer: %s (plan: %s)\n\n%s", vars["customer"], vars["plan"], vars["ticket"])},
+			}},
+			"response": map[string]any{"choices": []any{map[string]any{"message": map[string]any{"role": "assistant", "content": rec["output"]}}}, "usage": rec["usage"]},
+			"label":    c["expected"],
+		}
+	})
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// triageLog writes a log line for each of triage-v1's recordings: line
+// builds it from the recording and its ticket.
+func triageLog(t *testing.T, line func(rec, ticket map[string]any) any) *bytes.Buffer {
+	t.Helper()
 	root := filepath.Join(repoRoot(t), "examples", "triage")
 	tickets := map[string]map[string]any{}
 	for _, c := range readJSONL(t, filepath.Join(root, "tickets.jsonl")) {
@@ -442,19 +454,11 @@ func writeTriageLog(t *testing.T, path string) {
 	}
 	var b bytes.Buffer
 	for _, rec := range readJSONL(t, filepath.Join(root, "recordings", "triage-v1.jsonl")) {
-		c := tickets[rec["case_id"].(string)]
-		vars := c["vars"].(map[string]any)
-		line, _ := json.Marshal(map[string]any{
-			"trace_id": rec["case_id"],
-			"request": map[string]any{"model": "triage-v1", "messages": []any{
-				map[string]any{"role": "user", "content": fmt.Sprintf("Customer: %s (plan: %s)\n\n%s", vars["customer"], vars["plan"], vars["ticket"])},
-			}},
-			"response": map[string]any{"choices": []any{map[string]any{"message": map[string]any{"role": "assistant", "content": rec["output"]}}}, "usage": rec["usage"]},
-			"label":    c["expected"],
-		})
-		b.Write(append(line, '\n'))
+		l, err := json.Marshal(line(rec, tickets[rec["case_id"].(string)]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(append(l, '\n'))
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return &b
 }
