@@ -270,31 +270,52 @@ func (r *inline) Close() error { return nil }
 // MaxLine is the longest JSONL line read.
 const MaxLine = 64 << 20
 
+// lineReader reads a JSONL file line by line: a byte order mark at the start is
+// dropped and blank lines are skipped.
+type lineReader struct {
+	sc   *bufio.Scanner
+	line int // the number of the line read last
+}
+
+func newLines(r io.Reader) *lineReader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
+	return &lineReader{sc: sc}
+}
+
+// next returns the next line that is not blank, valid until the next call;
+// false at the end of the file or on an error, which Err then returns.
+func (l *lineReader) next() ([]byte, bool) {
+	for l.sc.Scan() {
+		l.line++
+		b := l.sc.Bytes()
+		if l.line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// Err is the error that stopped reading; nil at the end of the file.
+func (l *lineReader) Err() error { return l.sc.Err() }
+
 // jsonl reads one case per line; blank lines are skipped.
 type jsonl struct {
 	file string
 	f    io.ReadCloser
-	sc   *bufio.Scanner
-	line int
-	n    int
+	*lineReader
+	n int
 }
 
 func newJSONL(path string, f io.ReadCloser) *jsonl {
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
-	return &jsonl{file: path, f: f, sc: sc}
+	return &jsonl{file: path, f: f, lineReader: newLines(f)}
 }
 
 func (r *jsonl) Next() (*evals.Case, error) {
-	for r.sc.Scan() {
-		r.line++
-		b := r.sc.Bytes()
-		if r.line == 1 {
-			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
+	if b, ok := r.next(); ok {
 		r.n++
 		c, err := DecodeCase(b, r.n)
 		if err != nil {
@@ -309,7 +330,7 @@ func (r *jsonl) Next() (*evals.Case, error) {
 		c.Source = r.file + ":" + strconv.Itoa(r.line)
 		return c, nil
 	}
-	if err := r.sc.Err(); err != nil {
+	if err := r.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return nil, problem(r.file, r.line+1, 1, "", "line longer than %d MiB", MaxLine>>20)
 		}

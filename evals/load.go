@@ -168,6 +168,13 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 		}
 		s.Templates = append(s.Templates, t)
 	}
+	if s.Reference != "" {
+		t, err := ParseTemplate(s.Reference)
+		if err != nil {
+			probs = append(probs, src.problem("/reference", false, "%s", err))
+		}
+		s.ReferenceTemplate = t
+	}
 	defs, cfgProbs, cfgOK := projectTargets(s, opts)
 	probs = append(probs, checkCriteria(src, s, f, defs, opts, probs)...)
 	probs = append(probs, checkGates(src, s, opts.Gates)...)

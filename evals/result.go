@@ -1,6 +1,11 @@
 package evals
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Status is a result's final state.
 type Status string
@@ -88,3 +93,66 @@ const (
 	ErrKindCanceled  = "canceled"    // the run was interrupted while the request was in flight
 	ErrKindRateLimit = "rate_limit"  // the rate limiter could not admit the request before the run ended
 )
+
+// Messages returns the chat messages of the recorded request body, as they
+// were sent: the prompt rendered for the case. A top-level "system" string
+// (the Anthropic Messages layout) comes first, as a system message. Content
+// given as a list of parts is joined from its text parts. ok is false when
+// the body has no messages.
+func (r *Request) Messages() (msgs []Message, ok bool, err error) {
+	if r == nil || len(r.Body) == 0 {
+		return nil, false, nil
+	}
+	var body struct {
+		System   json.RawMessage `json:"system"`
+		Messages []struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return nil, false, fmt.Errorf("request body: %w", err)
+	}
+	if body.Messages == nil {
+		return nil, false, nil
+	}
+	if len(body.System) > 0 && string(body.System) != "null" {
+		text, err := contentText(body.System)
+		if err != nil {
+			return nil, false, fmt.Errorf("request body: system: %w", err)
+		}
+		msgs = append(msgs, Message{Role: "system", Content: text})
+	}
+	for i, m := range body.Messages {
+		text, err := contentText(m.Content)
+		if err != nil {
+			return nil, false, fmt.Errorf("request body: messages[%d].content: %w", i, err)
+		}
+		msgs = append(msgs, Message{Role: m.Role, Content: text})
+	}
+	return msgs, true, nil
+}
+
+// contentText reads message content: a string, or a list of parts whose
+// text parts are joined (images and other parts have no text to keep).
+func contentText(raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	var parts []struct {
+		Type string  `json:"type"`
+		Text *string `json:"text"`
+	}
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return "", errors.New("expected a string or a list of content parts")
+	}
+	var b strings.Builder
+	for i, p := range parts {
+		if p.Text == nil {
+			return "", fmt.Errorf("part %d is %q, not text", i, p.Type)
+		}
+		b.WriteString(*p.Text)
+	}
+	return b.String(), nil
+}

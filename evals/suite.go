@@ -22,6 +22,9 @@ type Suite struct {
 	Reduce      string          `json:"reduce,omitempty"`
 	Slices      []string        `json:"slices,omitempty"`
 	ErrorBudget *float64        `json:"error_budget,omitempty"`
+	// Reference is the template of a case's reference answer, for training
+	// data exports; empty means the expected value when it is text.
+	Reference string `json:"reference,omitempty"`
 
 	// Path is the file the suite was loaded from; Dir is its folder, against which
 	// relative paths in the suite resolve.
@@ -29,6 +32,8 @@ type Suite struct {
 	Dir  string `json:"-"`
 	// Templates are the parsed message templates, one per message.
 	Templates []*Template `json:"-"`
+	// ReferenceTemplate is Reference parsed; nil when the suite has none.
+	ReferenceTemplate *Template `json:"-"`
 	// Gates are the parsed gate expressions.
 	Gates []Gate `json:"-"`
 	// ResolvedTargets are the targets to run, after merging the project config

@@ -613,15 +613,24 @@ func (s *sample) summary(st evals.Statistics) (mean, se float64, ci *evals.Inter
 	if s.n == 0 {
 		return 0, 0, nil
 	}
-	mean = s.mean
-	if s.n > 1 {
-		se = math.Sqrt(s.m2/float64(s.n-1)) / math.Sqrt(float64(s.n))
-	}
 	if !s.dropped {
+		// Results arrive in the order requests complete, which varies from
+		// run to run: sort, so that the same scores give the same figures
+		// to the last bit, the bootstrap's resamples included.
+		slices.Sort(s.vals)
+		if s.n > 1 {
+			se, _ = stats.StdErr(s.vals)
+		}
 		bs := stats.Bootstrap{Seed: st.Seed, Resamples: st.Resamples, Level: st.Confidence}
 		if iv, err := bs.Mean(s.vals); err == nil {
 			return iv.Estimate, se, &evals.Interval{Lo: iv.Lo, Hi: iv.Hi, Method: "bootstrap"}
 		}
+	}
+	// Past BootstrapMax values the running moments depend on the order of
+	// the results in their last bits; 12 decimals hide that.
+	mean = math.Round(s.mean*1e12) / 1e12
+	if s.n > 1 {
+		se = math.Round(math.Sqrt(s.m2/float64(s.n-1))/math.Sqrt(float64(s.n))*1e12) / 1e12
 	}
 	z, err := stats.Z(st.Confidence)
 	if err != nil {

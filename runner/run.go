@@ -95,19 +95,11 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	if now == nil {
 		now = time.Now
 	}
-	sum := &evals.Summary{
-		ReportVersion: evals.ReportVersion,
-		RunID:         opts.RunID,
-		Suite:         opts.Suite.Name,
-		SuiteVersion:  opts.Suite.Version,
-		SuitePath:     opts.Suite.Path,
-		Started:       now().UTC(),
-	}
 	st := opts.Statistics
 	if st == (evals.Statistics{}) {
 		st = evals.DefaultStatistics()
 	}
-	sum.Statistics = st
+	sum := newSummary(opts.RunID, opts.Suite, now(), st)
 	aggs := make([]*aggregate, len(opts.Targets))
 	for i, t := range opts.Targets {
 		aggs[i] = newAggregate(t.Spec, opts.Criteria, opts.Suite, st, max(opts.Repeat, 1))
@@ -171,26 +163,11 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 		close(results)
 	}()
 
-	var sinkErr error
-	p := Progress{Total: opts.Total, Done: prior}
+	col := &collector{sink: opts.Sink, progress: opts.Progress, p: Progress{Total: opts.Total, Done: prior},
+		stop: func() { stopRun(); cancelReqs() }}
 	for d := range results {
-		r := d.r
-		if sinkErr != nil {
-			continue
-		}
-		if err := opts.Sink.Write(r); err != nil {
-			sinkErr = fmt.Errorf("writing results: %w", err)
-			stopRun()
-			cancelReqs()
-			continue
-		}
-		aggs[d.target].add(r)
-		p.Done++
-		if r.Status == evals.StatusError {
-			p.Errors++
-		}
-		if opts.Progress != nil {
-			opts.Progress(p)
+		if col.record(d.r) {
+			aggs[d.target].add(d.r)
 		}
 	}
 	err := <-waitErr
@@ -200,18 +177,69 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	}
 	sum.Gate = CheckGates(opts.Suite.Gates, sum.Targets)
 	switch {
-	case sinkErr != nil:
-		return sum, sinkErr
+	case col.err != nil:
+		return sum, col.err
 	case ctx.Err() != nil:
-		sum.Interrupted = true
-		sum.Gate.Held = false
-		sum.Gate.Note = "the run did not complete: a gate is not held on partial results"
-		return sum, fmt.Errorf("%w: %d of %s results completed", ErrInterrupted, p.Done, totalText(opts.Total))
+		return sum, col.interrupted(sum)
 	case err != nil:
 		return sum, err
 	}
 	sum.Complete = true
 	return sum, nil
+}
+
+// newSummary starts the summary of a run of suite s.
+func newSummary(runID string, s *evals.Suite, started time.Time, st evals.Statistics) *evals.Summary {
+	return &evals.Summary{
+		ReportVersion: evals.ReportVersion,
+		RunID:         runID,
+		Suite:         s.Name,
+		SuiteVersion:  s.Version,
+		SuitePath:     s.Path,
+		Started:       started.UTC(),
+		Statistics:    st,
+	}
+}
+
+// collector is the one goroutine that owns a run's output: it writes each
+// result to the sink and reports progress. After the sink fails it calls
+// stop and drops the results still coming.
+type collector struct {
+	sink     Sink
+	progress func(Progress)
+	p        Progress
+	stop     func()
+	err      error // the sink's failure
+}
+
+// record writes r to the sink; false when r was not written, now or after
+// an earlier failure, and must not be counted.
+func (c *collector) record(r *evals.Result) bool {
+	if c.err != nil {
+		return false
+	}
+	if err := c.sink.Write(r); err != nil {
+		c.err = fmt.Errorf("writing results: %w", err)
+		c.stop()
+		return false
+	}
+	c.p.Done++
+	if r.Status == evals.StatusError {
+		c.p.Errors++
+	}
+	if c.progress != nil {
+		c.progress(c.p)
+	}
+	return true
+}
+
+// interrupted marks the summary of a run stopped by an interrupt and
+// returns the error that says so.
+func (c *collector) interrupted(sum *evals.Summary) error {
+	sum.Interrupted = true
+	sum.Gate.Held = false
+	sum.Gate.Note = "the run did not complete: a gate is not held on partial results"
+	return fmt.Errorf("%w: %d of %s results completed", ErrInterrupted, c.p.Done, totalText(c.p.Total))
 }
 
 func totalText(n int) string {
@@ -315,17 +343,22 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 	if resp.Cached {
 		lat = resp.OriginalLatency
 	}
-	in := &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat}
-	r.Scores = make([]evals.Score, len(opts.Criteria))
-	for i, c := range opts.Criteria {
+	scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat})
+	return r
+}
+
+// scoreResult scores in with every criterion and sets r's scores, score and
+// status.
+func scoreResult(ctx context.Context, s *evals.Suite, criteria []Criterion, r *evals.Result, in *Input) {
+	r.Scores = make([]evals.Score, len(criteria))
+	for i, c := range criteria {
 		v := c.Scorer.Score(ctx, in)
 		r.Scores[i] = evals.Score{
 			Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr(),
 			Score: v.Score, Pass: v.Pass && !v.Unscored, Unscored: v.Unscored, Reason: v.Reason,
 		}
 	}
-	r.Score, r.Status = CaseVerdict(opts.Suite, r.Scores)
-	return r
+	r.Score, r.Status = CaseVerdict(s, r.Scores)
 }
 
 func ms(d time.Duration) float64 {

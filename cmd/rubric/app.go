@@ -134,6 +134,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			cacheCommand(),
 			reportCommand(),
 			compareCommand(),
+			scoreCommand(),
+			exportCommand(),
+			importReviewCommand(),
 		},
 		OnUsageError: onUsageError,
 	}

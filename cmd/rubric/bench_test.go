@@ -71,24 +71,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	go func() {
-		var ms runtime.MemStats
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peak.Load() {
-					peak.Store(ms.HeapInuse)
-				}
-			}
-		}
-	}()
+	peak := watchHeap()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
@@ -110,8 +93,37 @@ func BenchmarkPipeline(b *testing.B) {
 		sink.Close()
 	}
 	b.StopTimer()
-	close(stop)
 	total := float64(b.N * cases)
 	b.ReportMetric(total/b.Elapsed().Seconds(), "cases/s")
-	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(peak(), "peak-heap-MiB")
+}
+
+// watchHeap samples the heap in use every 5 ms until the returned function
+// is called; it returns the peak seen, in MiB.
+func watchHeap() (peakMiB func() float64) {
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+			}
+		}
+	}()
+	return func() float64 {
+		close(stop)
+		<-done
+		return float64(peak.Load()) / (1 << 20)
+	}
 }

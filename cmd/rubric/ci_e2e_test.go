@@ -92,7 +92,7 @@ func TestCIOutputsE2E(t *testing.T) {
 	summary := readFile(t, md)
 	for _, l := range []string{
 		"### ❌ support-triage (version 3): gate failed",
-		"| triage-v1 | ❌ 2 of 3 gates failed | 40 | 29 | 11 | 0 | 0 | 72.5% | 0.856 | 1308 ms | 10622 |",
+		"| triage-v1 | ❌ 2 of 3 gates failed | 40 | 29 | 11 | 0 | 0 | 72.5% | 57.2-83.9 | 0.856 | 1246 ms | 1638 ms | 10622 |",
 		"| ❌ failed | triage-v1 | `pass_rate >= 0.9` | 0.725 | -0.175 |",
 		"| ✅ held | triage-v1 | `error_rate <= 0` | 0 | 0 |",
 		"**Failures, triage-v1:** 11 of 40 cases did not pass (10 shown; all are in `results.jsonl`).",

@@ -65,7 +65,7 @@ func TestMain(m *testing.M) {
 }
 
 // rubricBin returns the path of the rubric binary, building it on first use.
-func rubricBin(t *testing.T) string {
+func rubricBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")

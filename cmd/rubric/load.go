@@ -91,19 +91,7 @@ func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec,
 // from every stage, come back together.
 func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 	l := &loaded{}
-	opts.Criterion = func(spec evals.CriterionSpec, env evals.CriterionEnv) error {
-		cenv := criteria.Env{Dir: env.Dir}
-		if env.Target != nil {
-			cenv.Target = func(field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
-				return l.judge(env.Target, field, ref)
-			}
-		}
-		sc, err := criteria.New(spec, cenv)
-		if err == nil {
-			l.criteria = append(l.criteria, runner.Criterion{Spec: spec, Scorer: sc})
-		}
-		return err
-	}
+	opts.Criterion = l.buildCriterion
 	opts.Target = func(spec evals.TargetSpec) error {
 		p, err := provider.New(spec)
 		if err == nil {
@@ -131,6 +119,21 @@ func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 	}
 	l.suite = s
 	return l, nil
+}
+
+// buildCriterion builds a criterion through the registry and keeps it.
+func (l *loaded) buildCriterion(spec evals.CriterionSpec, env evals.CriterionEnv) error {
+	cenv := criteria.Env{Dir: env.Dir}
+	if env.Target != nil {
+		cenv.Target = func(field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+			return l.judge(env.Target, field, ref)
+		}
+	}
+	sc, err := criteria.New(spec, cenv)
+	if err == nil {
+		l.criteria = append(l.criteria, runner.Criterion{Spec: spec, Scorer: sc})
+	}
+	return err
 }
 
 // loadAll loads every suite, collecting the problems of all of them.

@@ -23,7 +23,15 @@ type manifest struct {
 	Load        evals.LoadOptions `json:"load"`
 	Limit       int               `json:"limit,omitempty"`
 	Repeat      int               `json:"repeat"`
+	// Kind is "score" for a run that rubric score wrote, from Source: a log
+	// read with Mapping, or an earlier run's folder.
+	Kind    string `json:"kind,omitempty"`
+	Source  string `json:"source,omitempty"`
+	Mapping string `json:"mapping,omitempty"`
 }
+
+// kindScore marks the runs rubric score writes.
+const kindScore = "score"
 
 func newManifest(id, suitePath string, opts runOptions, repeat int) *manifest {
 	abs, err := filepath.Abs(suitePath)
@@ -76,6 +84,9 @@ func readManifest(dir string) (*manifest, error) {
 // checkSuite refuses to resume when the suite changed since the run began:
 // the results would mix two versions of the criteria.
 func (m *manifest) checkSuite() error {
+	if m.Kind == kindScore {
+		return fmt.Errorf("resume %s: the run was written by rubric score, which reads recordings and sends nothing: score %s again", m.RunID, m.Source)
+	}
 	sum, err := fileSHA256(m.Suite)
 	if err != nil {
 		return fmt.Errorf("resume %s: suite %s: %w", m.RunID, m.Suite, err)

@@ -43,11 +43,19 @@ type runOptions struct {
 
 func targetFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "config", Usage: "project config `FILE` with shared targets (default: " + evals.ConfigFile + " next to the suite, else in the current folder)"},
+		configFlag(),
 		&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "run target `NAME` instead of the suite's own list (repeatable)"},
 		&cli.StringSliceFlag{Name: "set", Usage: "override a target field: `TARGET.FIELD=VALUE`, TARGET may be '*' (repeatable), e.g. --set candidate.model=my-ft-v7"},
-		&cli.StringSliceFlag{Name: "gate", Usage: "gate `EXPR` such as 'pass_rate >= 0.9'; replaces the suite's gate on the same metric and direction (repeatable)"},
+		gateFlag(),
 	}
+}
+
+func configFlag() cli.Flag {
+	return &cli.StringFlag{Name: "config", Usage: "project config `FILE` with shared targets (default: " + evals.ConfigFile + " next to the suite, else in the current folder)"}
+}
+
+func gateFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "gate", Usage: "gate `EXPR` such as 'pass_rate >= 0.9'; replaces the suite's gate on the same metric and direction (repeatable)"}
 }
 
 func loadOptions(cliCtx *cli.Context) evals.LoadOptions {
@@ -334,8 +342,6 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	if resume != nil {
 		sum.Started = resume.started
 	}
-	// Relative to report.json, which sits beside it: the report stays right
-	// when the run folder is copied or kept as a CI artifact.
 	sum.ResultsFile = "results.jsonl"
 	if closeErr == nil {
 		if err := compareTargets(sum, resultsPath); err != nil {
@@ -352,17 +358,12 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 			}
 		}
 	}
-	reportPath := filepath.Join(dir, "report.json")
-	if err := report.WriteJSON(reportPath, sum); err != nil {
-		return withCode(exitIncomplete, fmt.Errorf("writing the report: %w", err))
-	}
-	if err := report.Text(stdout, sum, report.Style{Color: useColor(stdout)}); err != nil {
-		return withCode(exitIncomplete, err)
+	if err := writeReport(sum, dir, stdout, stderr); err != nil {
+		return err
 	}
 	if err := opts.ci.suite(sum, resultsPath); err != nil {
 		return withCode(exitIncomplete, err)
 	}
-	fmt.Fprintf(stderr, "rubric: results %s\nrubric: report %s\n", resultsPath, reportPath)
 
 	resumeHint := fmt.Sprintf("resume with: rubric run --resume %s", id)
 	if opts.out != "rubric-runs" {
@@ -381,16 +382,53 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	if err := errorBudget(sum, budget, resultsPath); err != nil {
 		return withCode(exitIncomplete, err)
 	}
-	if !sum.Gate.Held {
-		var msgs []string
-		for _, g := range sum.Gate.Results {
-			if !g.Held {
-				msgs = append(msgs, g.Message)
-			}
-		}
-		return withCode(exitGateFailed, fmt.Errorf("suite %s: gate failed:\n  %s", l.suite.Name, strings.Join(msgs, "\n  ")))
+	return gateError(l.suite.Name, sum)
+}
+
+// writeReport writes report.json in the run folder dir, prints the summary
+// to stdout and the paths of the outputs to stderr.
+func writeReport(sum *evals.Summary, dir string, stdout, stderr io.Writer) error {
+	// Relative to report.json, which sits beside it: the report stays right
+	// when the run folder is copied or kept as a CI artifact.
+	sum.ResultsFile = "results.jsonl"
+	reportPath := filepath.Join(dir, "report.json")
+	if err := report.WriteJSON(reportPath, sum); err != nil {
+		return withCode(exitIncomplete, fmt.Errorf("writing the report: %w", err))
 	}
+	if err := report.Text(stdout, sum, report.Style{Color: useColor(stdout)}); err != nil {
+		return withCode(exitIncomplete, err)
+	}
+	fmt.Fprintf(stderr, "rubric: results %s\nrubric: report %s\n", filepath.Join(dir, "results.jsonl"), reportPath)
 	return nil
+}
+
+// gateError is the exit-1 error naming every gate that failed, or nil when
+// the gate held.
+func gateError(suite string, sum *evals.Summary) error {
+	if sum.Gate.Held {
+		return nil
+	}
+	var msgs []string
+	for _, g := range sum.Gate.Results {
+		if !g.Held {
+			msgs = append(msgs, g.Message)
+		}
+	}
+	return withCode(exitGateFailed, fmt.Errorf("suite %s: gate failed:\n  %s", suite, strings.Join(msgs, "\n  ")))
+}
+
+// findRun returns the folder of a run given as a folder, as a run id under
+// the runs folder out, or as "latest": the run under out that started last.
+func findRun(ref, out string) (string, error) {
+	if ref == "latest" {
+		return latestRun(out)
+	}
+	for _, dir := range []string{ref, filepath.Join(out, ref)} {
+		if _, err := os.Stat(filepath.Join(dir, "results.jsonl")); err == nil {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not a run: neither it nor %s is a folder with a results.jsonl", ref, filepath.Join(out, ref))
 }
 
 // errorBudget reports targets whose errors exceed the budget, and, budget or
@@ -419,6 +457,35 @@ func errorBudget(sum *evals.Summary, budget *float64, resultsPath string) error 
 		return nil
 	}
 	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// latestRun returns the run under out that started last, by the start time
+// in its run.json (to the nanosecond: two runs may start within the second
+// their ids name).
+func latestRun(out string) (string, error) {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return "", fmt.Errorf("latest: %w", err)
+	}
+	var best string
+	var bestTime time.Time
+	for _, e := range entries {
+		dir := filepath.Join(out, e.Name())
+		if _, err := os.Stat(filepath.Join(dir, "results.jsonl")); err != nil || !e.IsDir() {
+			continue
+		}
+		m, err := readManifest(dir)
+		if err != nil {
+			continue
+		}
+		if best == "" || !m.Started.Before(bestTime) {
+			best, bestTime = dir, m.Started
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("latest: no run in %s", out)
+	}
+	return best, nil
 }
 
 // limited stops a dataset after a number of cases.

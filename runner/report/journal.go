@@ -18,6 +18,19 @@ import (
 // out, and the size returned ends before it so that the caller can truncate
 // it. A malformed line anywhere else is an error naming the line.
 func ReadJournal(path string, fn func(*evals.Result) error) (int64, error) {
+	return ScanJournal(path, func(r *evals.Result, _ Span) error { return fn(r) })
+}
+
+// Span is where a result's line is in the journal: its byte offset and its
+// length, newline included, for reading it again with ReadAt.
+type Span struct {
+	Off int64
+	Len int
+}
+
+// ScanJournal is ReadJournal that also gives each result's place in the
+// file.
+func ScanJournal(path string, fn func(*evals.Result, Span) error) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
@@ -43,7 +56,7 @@ func ReadJournal(path string, fn func(*evals.Result) error) (int64, error) {
 				}
 				return good, fmt.Errorf("%s:%d: not a result: %v", path, line, err)
 			}
-			if err := fn(&res); err != nil {
+			if err := fn(&res, Span{Off: good, Len: len(b)}); err != nil {
 				return good, err
 			}
 		}
@@ -62,4 +75,21 @@ func AppendJSONL(path string, size int64) (*JSONL, error) {
 		return nil, err
 	}
 	return newJSONL(f), nil
+}
+
+// ReadResultAt reads the result whose line is at sp in f, with buf as
+// scratch space (grown as needed and returned).
+func ReadResultAt(f io.ReaderAt, sp Span, buf []byte) (*evals.Result, []byte, error) {
+	if cap(buf) < sp.Len {
+		buf = make([]byte, sp.Len)
+	}
+	buf = buf[:sp.Len]
+	if _, err := f.ReadAt(buf, sp.Off); err != nil {
+		return nil, buf, err
+	}
+	var r evals.Result
+	if err := json.Unmarshal(buf, &r); err != nil {
+		return nil, buf, fmt.Errorf("the result at byte %d: %w", sp.Off, err)
+	}
+	return &r, buf, nil
 }

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rubric-eval/rubric/datasets"
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/export"
+)
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "write a run's selected results as training data: chat fine-tuning JSONL, preference pairs, or a review sheet",
+		ArgsUsage: "RUN (a run's folder, its id in --runs, or latest)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "`FORMAT`: " + strings.Join(datasets.ExportFormats, ", ")},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "write to `FILE`; '-' is stdout"},
+			&cli.BoolFlag{Name: "failed", Usage: "select results that failed (not errors, not unscored)"},
+			&cli.StringSliceFlag{Name: "criterion", Usage: "select results on which criterion `NAME` failed (repeatable: each must have failed)"},
+			&cli.Float64Flag{Name: "below", DefaultText: "none", Usage: "select results whose case score is below `SCORE`"},
+			&cli.BoolFlag{Name: "unscored", Usage: "select results on which some criterion could not score"},
+			&cli.StringFlag{Name: "regressed", Usage: "select results that fail now and passed in run `BASELINE` (its id, its folder, or latest), matched by case, target and repeat"},
+			&cli.StringFlag{Name: "baseline-target", Usage: "with --regressed, match against target `NAME` of the baseline, whatever the target now"},
+			&cli.StringSliceFlag{Name: "slice", Usage: "select results in slice `SLICE`: tag=TAG, metadata.FIELD=VALUE, or a tag such as domain=billing (repeatable: in every slice)"},
+			&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "select results of target `NAME` (repeatable: any of them)"},
+			&cli.StringFlag{Name: "chosen-target", Usage: "the answer to learn is the passing answer of target `NAME` for the same case, instead of the reference answer"},
+			&cli.BoolFlag{Name: "keep-duplicates", Usage: "write every selected result, even when an earlier one had the same prompt"},
+			&cli.StringFlag{Name: "suite", Usage: "suite `FILE` whose reference template gives the reference answers (default: the run's suite, named in its run.json)"},
+			&cli.StringFlag{Name: "runs", Value: "rubric-runs", Usage: "the folder `DIR` where run ids are looked up"},
+		},
+		Action: func(cliCtx *cli.Context) error {
+			if cliCtx.NArg() != 1 {
+				return usageError("export: expected one run (its id or folder), as in: rubric export rubric-runs/RUN_ID --format chat --failed --out train.jsonl")
+			}
+			format := cliCtx.String("format")
+			if format == "" {
+				return usageError("export: --format is required: expected one of %s", strings.Join(datasets.ExportFormats, ", "))
+			}
+			if _, err := datasets.NewExportWriter(io.Discard, format, nil); err != nil {
+				return usageError("export: --format: %v", err)
+			}
+			runs := cliCtx.String("runs")
+			dir, err := findRun(cliCtx.Args().First(), runs)
+			if err != nil {
+				return withCode(exitBadInput, fmt.Errorf("export: %w", err))
+			}
+			opts := export.Options{
+				Results: filepath.Join(dir, "results.jsonl"),
+				Format:  format,
+				Select: export.Selection{
+					Failed:         cliCtx.Bool("failed"),
+					Criteria:       cliCtx.StringSlice("criterion"),
+					Unscored:       cliCtx.Bool("unscored"),
+					Targets:        cliCtx.StringSlice("target"),
+					Slices:         cliCtx.StringSlice("slice"),
+					BaselineTarget: cliCtx.String("baseline-target"),
+				},
+				ChosenTarget:   cliCtx.String("chosen-target"),
+				KeepDuplicates: cliCtx.Bool("keep-duplicates"),
+			}
+			if cliCtx.IsSet("below") {
+				b := cliCtx.Float64("below")
+				opts.Select.Below = &b
+			}
+			if ref := cliCtx.String("regressed"); ref != "" {
+				base, err := findRun(ref, runs)
+				if err != nil {
+					return withCode(exitBadInput, fmt.Errorf("export --regressed: %w", err))
+				}
+				opts.Select.Baseline = filepath.Join(base, "results.jsonl")
+			}
+			if !datasets.IsReview(format) && opts.ChosenTarget == "" {
+				// The reference answers may come from the suite's template.
+				if opts.Suite, err = exportSuite(dir, cliCtx.String("suite")); err != nil {
+					return err
+				}
+			}
+			return writeOutput(cliCtx.String("out"), cliCtx.App.Writer, func(w io.Writer) (string, error) {
+				opts.Out = w
+				st, err := export.Run(opts)
+				if err != nil {
+					return "", withCode(exitBadInput, fmt.Errorf("export: %w", err))
+				}
+				return "rubric: export " + format + " from " + dir + ": " + strings.Join(st.Summary(), "\n"), nil
+			}, cliCtx.App.ErrWriter)
+		},
+	}
+}
+
+// exportSuite loads the suite whose reference template an export uses: the
+// one given, or the run's own.
+func exportSuite(dir, path string) (*evals.Suite, error) {
+	var load evals.LoadOptions
+	if path == "" {
+		m, err := readManifest(dir)
+		if err != nil {
+			return nil, withCode(exitBadInput, fmt.Errorf("export: the reference answers may come from the suite: %w; or give --suite FILE", err))
+		}
+		path, load = m.Suite, m.Load
+		load.Gates = nil
+	}
+	s, err := evals.Load(path, load)
+	if err != nil {
+		var ps evals.Problems
+		if errors.As(err, &ps) {
+			return nil, err
+		}
+		return nil, withCode(exitBadInput, fmt.Errorf("export: suite %s: %w", path, err))
+	}
+	return s, nil
+}
+
+// writeOutput runs write with the output named by path ('-' for stdout). A
+// file is written beside its final name and renamed when write succeeds, so
+// a failed command leaves no partial file. The summary write returns goes to
+// stderr.
+func writeOutput(path string, stdout io.Writer, write func(io.Writer) (string, error), stderr io.Writer) error {
+	if path == "-" {
+		summary, err := write(stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, summary)
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return withCode(exitIncomplete, err)
+	}
+	summary, err := write(tmp)
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = withCode(exitIncomplete, cerr)
+	}
+	if err == nil {
+		if err = os.Chmod(tmp.Name(), 0o644); err == nil {
+			err = os.Rename(tmp.Name(), path)
+		}
+		if err != nil {
+			err = withCode(exitIncomplete, err)
+		}
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	fmt.Fprintf(stderr, "%s\nrubric: wrote %s\n", summary, path)
+	return nil
+}
+
+func importReviewCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import-review",
+		Usage:     "turn a reviewed sheet (from rubric export --format review-csv or review-jsonl) into a JSONL dataset; corrected answers become expected values",
+		ArgsUsage: "SHEET.csv|SHEET.jsonl",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "write the dataset to `FILE`; '-' is stdout"},
+			&cli.BoolFlag{Name: "keep-unreviewed", Usage: "keep rows with no verdict and no corrected answer, with their expected value as it was"},
+		},
+		Action: func(cliCtx *cli.Context) error {
+			if cliCtx.NArg() != 1 {
+				return usageError("import-review: expected one sheet, as in: rubric import-review review.csv --out cases.jsonl")
+			}
+			sheet := cliCtx.Args().First()
+			return writeOutput(cliCtx.String("out"), cliCtx.App.Writer, func(w io.Writer) (string, error) {
+				st, err := datasets.ImportReview(sheet, w, datasets.ImportOptions{KeepUnreviewed: cliCtx.Bool("keep-unreviewed")})
+				if err != nil {
+					return "", withCode(exitBadInput, fmt.Errorf("import-review: %w", err))
+				}
+				return "rubric: import-review " + sheet + ": " + st.Summary(), nil
+			}, cliCtx.App.ErrWriter)
+		},
+	}
+}

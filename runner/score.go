@@ -1,0 +1,232 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// Recorded is a response recorded earlier, with the case it answered: what
+// Score scores without calling the model.
+type Recorded struct {
+	Case   *evals.Case
+	Target string
+	Repeat int
+	// Messages is the prompt as it was sent, for criteria that read it.
+	Messages []evals.Message
+	// Response is what came back. When Error is set there was no response to
+	// score, and only its Sent, Latency and Attempts are kept.
+	Response *Response
+	Error    *evals.ResultError
+}
+
+// ScoreOptions are everything Score needs.
+type ScoreOptions struct {
+	RunID    string
+	Suite    *evals.Suite
+	Criteria []Criterion
+	// Targets are listed first in the summary, in this order. A target that
+	// only the recordings name is added after them, in name order, with
+	// Provider as its provider.
+	Targets  []evals.TargetSpec
+	Provider string
+	// Read yields the recordings: it calls emit with each, in order, and
+	// returns emit's error when emit fails. It runs on its own goroutine.
+	Read func(emit func(*Recorded) error) error
+	Sink Sink
+	// Concurrency is the number of responses scored at once; GOMAXPROCS
+	// when 0.
+	Concurrency int
+	// Total is the number of recordings, for progress; 0 when unknown.
+	Total    int
+	Progress func(Progress)
+	// Now is the clock, for tests; time.Now by default.
+	Now func() time.Time
+}
+
+// Score scores recorded responses with the suite's criteria, without calling
+// the model under test, passes each result to the sink and returns the
+// aggregates, as Run does. Memory does not grow with the number of
+// recordings: they stream from Read to the sink. When ctx is canceled no new
+// recording is read, those being scored are finished and kept, and Score
+// returns the summary of what completed with ErrInterrupted.
+func Score(ctx context.Context, opts ScoreOptions) (*evals.Summary, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	st := evals.DefaultStatistics()
+	sum := newSummary(opts.RunID, opts.Suite, now(), st)
+	aggs := map[string]*aggregate{}
+	for _, t := range opts.Targets {
+		aggs[t.Name] = newAggregate(t, opts.Criteria, opts.Suite, st, 1)
+	}
+	workers := opts.Concurrency
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+
+	// A criterion that calls a judge gets a context that an interrupt does
+	// not cancel: a response being scored is finished, never recorded as
+	// unscored because of Ctrl-C.
+	scoreCtx := context.WithoutCancel(ctx)
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	g, gctx := errgroup.WithContext(runCtx)
+	recs := make(chan *Recorded, workers)
+	results := make(chan *evals.Result, 256)
+	g.Go(func() error {
+		defer close(recs)
+		err := opts.Read(func(rec *Recorded) error {
+			select {
+			case recs <- rec:
+				return nil
+			case <-gctx.Done():
+				return errStopped
+			}
+		})
+		if errors.Is(err, errStopped) {
+			return nil
+		}
+		return err
+	})
+	for range workers {
+		g.Go(func() error {
+			for rec := range recs {
+				results <- scoreRecorded(scoreCtx, opts, rec)
+			}
+			return nil
+		})
+	}
+	waitErr := make(chan error, 1)
+	go func() {
+		waitErr <- g.Wait()
+		close(results)
+	}()
+
+	col := &collector{sink: opts.Sink, progress: opts.Progress, p: Progress{Total: opts.Total}, stop: stopRun}
+	for r := range results {
+		if !col.record(r) {
+			continue
+		}
+		a := aggs[r.Target]
+		if a == nil {
+			a = newAggregate(evals.TargetSpec{Name: r.Target, Provider: opts.Provider}, opts.Criteria, opts.Suite, st, 1)
+			aggs[r.Target] = a
+		}
+		a.add(r)
+	}
+	err := <-waitErr
+	sum.Finished = now().UTC()
+	for _, t := range opts.Targets {
+		sum.Targets = append(sum.Targets, aggs[t.Name].summary())
+		delete(aggs, t.Name)
+	}
+	extra := make([]string, 0, len(aggs))
+	for name := range aggs {
+		extra = append(extra, name)
+	}
+	slices.Sort(extra)
+	for _, name := range extra {
+		sum.Targets = append(sum.Targets, aggs[name].summary())
+	}
+	sum.Gate = CheckGates(opts.Suite.Gates, sum.Targets)
+	switch {
+	case col.err != nil:
+		return sum, col.err
+	case err != nil:
+		return sum, err
+	case ctx.Err() != nil:
+		return sum, col.interrupted(sum)
+	}
+	sum.Complete = true
+	return sum, nil
+}
+
+// errStopped ends Read when scoring stops early.
+var errStopped = errors.New("scoring stopped")
+
+// scoreRecorded turns one recording into a scored result.
+func scoreRecorded(ctx context.Context, opts ScoreOptions, rec *Recorded) *evals.Result {
+	c := rec.Case
+	r := &evals.Result{
+		RunID:    opts.RunID,
+		CaseID:   c.ID,
+		Target:   rec.Target,
+		Repeat:   rec.Repeat,
+		Vars:     c.Vars,
+		Expected: c.Expected,
+		Tags:     c.Tags,
+		Metadata: c.Metadata,
+	}
+	resp := rec.Response
+	if resp != nil {
+		r.Request = resp.Sent
+		r.LatencyMS = ms(resp.Latency)
+		r.Attempts = resp.Attempts
+	}
+	if rec.Error != nil || resp == nil {
+		r.Status = evals.StatusError
+		r.Error = rec.Error
+		if r.Error == nil {
+			r.Error = &evals.ResultError{Kind: evals.ErrKindReplay, Message: "no response recorded"}
+		}
+		return r
+	}
+	r.Output = resp.Text
+	r.Finish = resp.Finish
+	r.Usage = resp.Usage
+	if resp.Cached {
+		r.Cached = true
+		r.OriginalLatencyMS = ms(resp.OriginalLatency)
+	}
+	lat := resp.Latency
+	if resp.Cached {
+		lat = resp.OriginalLatency
+	}
+	scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: c, Messages: rec.Messages, Output: resp.Text, Response: resp, Latency: lat})
+	return r
+}
+
+// RecordedResult turns a result of an earlier run back into the recording it
+// holds, to score it again: the same case, prompt and response, or the same
+// error.
+func RecordedResult(r *evals.Result) (*Recorded, error) {
+	rec := &Recorded{
+		Case:   &evals.Case{ID: r.CaseID, Vars: r.Vars, Expected: r.Expected, Tags: r.Tags, Metadata: r.Metadata},
+		Target: r.Target,
+		Repeat: r.Repeat,
+		Response: &Response{
+			Text:     r.Output,
+			Finish:   r.Finish,
+			Usage:    r.Usage,
+			Sent:     r.Request,
+			Latency:  time.Duration(r.LatencyMS * float64(time.Millisecond)),
+			Attempts: r.Attempts,
+		},
+	}
+	if r.Cached {
+		rec.Response.Cached = true
+		rec.Response.OriginalLatency = time.Duration(r.OriginalLatencyMS * float64(time.Millisecond))
+	}
+	if r.Status == evals.StatusError || r.Error != nil {
+		rec.Error = r.Error
+		if rec.Error == nil {
+			rec.Error = &evals.ResultError{Kind: evals.ErrKindReplay, Message: "the recorded result is an error without a reason"}
+		}
+		return rec, nil
+	}
+	msgs, _, err := r.Request.Messages()
+	if err != nil {
+		return nil, fmt.Errorf("case %s (target %s, repeat %d): %w", r.CaseID, r.Target, r.Repeat, err)
+	}
+	rec.Messages = msgs
+	return rec, nil
+}
