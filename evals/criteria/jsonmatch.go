@@ -193,12 +193,17 @@ func plainKey(k string) bool {
 	return true
 }
 
+// tooLong is the reason of a comparison that ran out of budget.
+func (s *matchState) tooLong() string {
+	return fmt.Sprintf("at %s: the comparison takes too long (over %d values compared): arrays this large cannot be matched in any order with subset", s.where(), matchBudget)
+}
+
 // diff returns "" when got matches want, else a reason naming the first path
 // at which they differ, taking object keys in sorted order. want is a value
 // from the suite or the case; got is the output, decoded with numbers kept.
 func (s *matchState) diff(want, got any) string {
 	if *s.budget--; *s.budget < 0 {
-		return fmt.Sprintf("at %s: the comparison takes too long (over %d values compared): arrays this large cannot be matched in any order with subset", s.where(), matchBudget)
+		return s.tooLong()
 	}
 	switch w := want.(type) {
 	case nil:
@@ -260,6 +265,28 @@ func (s *matchState) diff(want, got any) string {
 }
 
 func (s *matchState) diffObject(w, g map[string]any) string {
+	// Most outputs match: check in map order, and sort the keys only to
+	// find the first difference when there is one.
+	same := s.subset || len(g) == len(w)
+	for k, wv := range w {
+		if !same {
+			break
+		}
+		gv, ok := g[k]
+		if !ok {
+			same = false
+			break
+		}
+		s.path = append(s.path, pathSeg{key: k, isKey: true})
+		same = s.diff(wv, gv) == ""
+		s.path = s.path[:len(s.path)-1]
+	}
+	if same {
+		return ""
+	}
+	if *s.budget < 0 {
+		return s.tooLong()
+	}
 	for _, k := range sortedKeys(w) {
 		s.path = append(s.path, pathSeg{key: k, isKey: true})
 		gv, ok := g[k]
@@ -351,7 +378,7 @@ func (s *matchState) diffUnordered(w, g []any) string {
 		clear(seen)
 		ok := augment(i)
 		if *s.budget < 0 {
-			return fmt.Sprintf("at %s: the comparison takes too long (over %d values compared): arrays this large cannot be matched in any order with subset", s.where(), matchBudget)
+			return s.tooLong()
 		}
 		if !ok {
 			return fmt.Sprintf("at %s: no element matches expected element %d, %s (order ignored)", s.where(), i, shortJSON(w[i]))

@@ -1,6 +1,7 @@
 package criteria_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -135,4 +136,29 @@ func TestJSONMatchWorstCase(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
 	}
+}
+
+// FuzzJSONMatchSelf checks that any JSON output matches itself in every mode,
+// and that a comparison with another value never panics.
+func FuzzJSONMatchSelf(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.0,{"b":null}],"c":"x"}`, `[1,1,2]`, `"\u00e9"`, `1e5`, `[[],[{}]]`, `{"a":1,"a":2}`, `-0.0`} {
+		f.Add(s, `{"a":[2,1]}`)
+	}
+	f.Fuzz(func(t *testing.T, out, other string) {
+		if !json.Valid([]byte(out)) || len(out) > 1<<12 {
+			return
+		}
+		for _, mode := range []string{``, `,"subset":true`, `,"ignore_order":true`, `,"subset":true,"ignore_order":true`} {
+			spec := `{"name":"c","type":"json-match","value":` + out + mode + `}`
+			var probe struct{ Value json.RawMessage }
+			if json.Unmarshal([]byte(spec), &probe) != nil || len(probe.Value) == 0 || probe.Value[0] == '"' {
+				continue // a string value is a template: not this property
+			}
+			sc := build(t, spec, criteria.Env{})
+			if v := sc.Score(t.Context(), &runner.Input{Output: out}); !v.Pass {
+				t.Fatalf("%s does not match itself with%s: %+v", out, mode, v)
+			}
+			checkVerdict(t, sc, nil, other, 1)
+		}
+	})
 }
