@@ -66,9 +66,36 @@
 //	json-schema   the output is JSON that the schema accepts: schema (an
 //	              inline JSON Schema object) or schema_file (a path, relative
 //	              to the suite's folder), exactly one of them
+//	ends-with     the output ends with one of the values
+//	one-of        the output is one of a fixed label set (values, or value)
+//	length        min_chars, max_chars (code points), min_words, max_words
+//	              (runs between Unicode white space): inclusive bounds
+//	json-match    the output is JSON structurally equal to value (any JSON;
+//	              a string is a template) or to expected: keys in any order,
+//	              numbers as exact decimals; subset, ignore_order
+//	json-field    criterion judges the field at path of the output's JSON; a
+//	              missing field fails
+//	not           passes when criterion fails; score 1 - its score
+//	all, any      every / some criterion of criteria passes, in three-valued
+//	              logic (unscored is unknown); score min / max
+//	weighted      the weighted mean score of criteria reaches the threshold
+//	latency       max_ms: the recorded latency of the call
+//	tokens        max_completion, max_prompt, max_total: reported counts
+//	cost          max: the cost at the target's price table
+//	exec          command: a program run without a shell, the case as JSON
+//	              on stdin, {"score", "pass", "reason"} on stdout
 //
-// Scores are 1 or 0. For regex, the pattern is matched against the extracted,
-// normalised output, and the group is normalised again before comparing.
+// Most scores are 1 or 0; weighted, not and exec give any score from 0 to 1.
+// For regex, the pattern is matched against the extracted, normalised
+// output, and the group is normalised again before comparing.
+//
+// # Nested criteria
+//
+// not, json-field (criterion) and the groups (criteria) hold criteria of any
+// type, built by newChild: a nested name is optional and defaults to
+// PARENT/N, weight applies only under weighted, and errors about nested
+// fields carry their full path from the top-level criterion
+// ("criteria.1.criterion.pattern").
 //
 // # Values
 //

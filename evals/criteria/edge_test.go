@@ -32,7 +32,7 @@ func TestEdgeOutputsMore(t *testing.T) {
 
 		{name: "not/empty", spec: `{"name":"c","type":"not","criterion":{"type":"contains","value":"x"}}`, output: "", want: pass()},
 		{name: "not/unicode", spec: `{"name":"c","type":"not","criterion":{"type":"contains","value":"東京"}}`, output: "Grüße, 東京!",
-			want: fail(`"c/0" passed (score 1), expected it to fail`)},
+			want: fail(`"c/0" (contains) passed with score 1, expected it to fail`)},
 		{name: "not/invalid utf-8", spec: `{"name":"c","type":"not","criterion":{"type":"contains","value":"x"}}`, output: "\xff\xfe", want: pass()},
 		{name: "not/1MB", spec: `{"name":"c","type":"not","criterion":{"type":"contains","value":"b"}}`, output: long, want: pass()},
 

@@ -357,8 +357,15 @@ func (e *Exec) run(ctx context.Context, in *runner.Input, stdin []byte) runner.V
 	return v
 }
 
-// name is the program's name, for reasons.
-func (e *Exec) name() string { return strconv.Quote(filepath.Base(e.path)) }
+// name names the command for reasons: the program, and its first argument
+// (the script, for an interpreter).
+func (e *Exec) name() string {
+	n := filepath.Base(e.path)
+	if len(e.args) > 0 {
+		n += " " + e.args[0]
+	}
+	return strconv.Quote(clip(n, 60))
+}
 
 // environ is the command's environment for in: never the API key of the
 // target under test, unless env sets it.

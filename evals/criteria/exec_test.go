@@ -177,6 +177,15 @@ func TestExec(t *testing.T) {
 	}
 }
 
+// TestExecName checks that reasons name an interpreter's script too.
+func TestExecName(t *testing.T) {
+	sc := build(t, `{"name":"c","type":"exec","command":["sh","-c","echo oops >&2; exit 4"]}`, criteria.Env{Dir: t.TempDir()})
+	want := unscoredV(`exec: "sh -c" exited with status 4; stderr: "oops"`)
+	if got := sc.Score(context.Background(), &runner.Input{}); got != want {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
 // TestExecInput pins the document a command reads on stdin.
 func TestExecInput(t *testing.T) {
 	sc := build(t, helperSpec(t, "echo", ""), criteria.Env{Dir: t.TempDir()})

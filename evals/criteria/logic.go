@@ -100,7 +100,7 @@ func (n *Not) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 	v = runner.Verdict{Score: 1 - iv.Score, Pass: !iv.Pass}
 	switch {
 	case iv.Pass:
-		v.Reason = fmt.Sprintf("%s passed (score %s), expected it to fail", strconv.Quote(n.inner.name), formatScore(iv.Score))
+		v.Reason = fmt.Sprintf("%s (%s) passed with score %s, expected it to fail", strconv.Quote(n.inner.name), n.inner.typ, formatScore(iv.Score))
 	case v.Score < 1:
 		v.Reason = fmt.Sprintf("%s failed as expected but scored %s: %s", strconv.Quote(n.inner.name), formatScore(iv.Score), clip(iv.Reason, maxChildReason))
 	}

@@ -14,6 +14,7 @@ import (
 // json-field, an entry of a group's criteria.
 type child struct {
 	name   string
+	typ    string
 	weight float64
 	scorer runner.Scorer
 }
@@ -56,7 +57,7 @@ func newChild(parent, field string, index int, raw json.RawMessage, weighted boo
 	if err != nil {
 		return child{}, within(field, err)
 	}
-	return child{name: spec.Name, weight: spec.WeightOr(), scorer: sc}, nil
+	return child{name: spec.Name, typ: spec.Type, weight: spec.WeightOr(), scorer: sc}, nil
 }
 
 // newChildren builds the criteria of a group, given as the array raw in field.
