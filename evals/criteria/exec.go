@@ -206,7 +206,7 @@ func execEnv(inherit json.RawMessage, extra map[string]string) ([]string, error)
 			if len(el) == 0 || el[0] != '"' || json.Unmarshal(el, &name) != nil {
 				return nil, evals.FieldErrorf(field, "expected the name of an environment variable, got %s", jsonKind(el))
 			}
-			if !validEnvName(name) {
+			if !evals.ValidEnvName(name) {
 				return nil, evals.FieldErrorf(field, "%q is not an environment variable name: expected letters, digits and '_'", name)
 			}
 			if v, ok := os.LookupEnv(name); ok {
@@ -217,7 +217,7 @@ func execEnv(inherit json.RawMessage, extra map[string]string) ([]string, error)
 		return nil, evals.FieldErrorf("inherit_env", "expected true, false or an array of variable names, got %s", jsonKind(inherit))
 	}
 	for _, name := range slices.Sorted(maps.Keys(extra)) {
-		if !validEnvName(name) {
+		if !evals.ValidEnvName(name) {
 			return nil, evals.FieldErrorf("env."+name, "%q is not an environment variable name: expected letters, digits and '_'", name)
 		}
 		if strings.IndexByte(extra[name], 0) >= 0 {
@@ -226,20 +226,6 @@ func execEnv(inherit json.RawMessage, extra map[string]string) ([]string, error)
 		out = append(out, name+"="+extra[name])
 	}
 	return out, nil
-}
-
-func validEnvName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9' {
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 // execInput is the document a command reads on stdin.
