@@ -310,9 +310,9 @@ func (e *Exec) run(ctx context.Context, in *runner.Input, stdin []byte) runner.V
 		return "; stderr: " + strconv.Quote(clip(s, execStderrQuote))
 	}
 	switch {
-	case ctx.Err() != nil:
+	case err != nil && ctx.Err() != nil:
 		return unscored("exec: stopped: " + ctx.Err().Error())
-	case runCtx.Err() != nil:
+	case err != nil && runCtx.Err() != nil:
 		return unscored(fmt.Sprintf("exec: %s timed out after %s and was killed%s", e.name(), e.timeout, tail()))
 	case stdout.over:
 		return unscored(fmt.Sprintf("exec: %s printed more than %d bytes on stdout%s", e.name(), maxExecStdout, tail()))

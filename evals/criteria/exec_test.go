@@ -186,6 +186,15 @@ func TestExecName(t *testing.T) {
 	}
 }
 
+// TestExecIgnoresStdin checks that a command may answer without reading its
+// input, however long.
+func TestExecIgnoresStdin(t *testing.T) {
+	sc := build(t, `{"name":"c","type":"exec","command":["sh","-c","echo '{\"score\": 1}'"]}`, criteria.Env{Dir: t.TempDir()})
+	if got := sc.Score(context.Background(), &runner.Input{Output: strings.Repeat("x", 4<<20)}); got != pass() {
+		t.Errorf("got %+v, want a pass", got)
+	}
+}
+
 // TestExecInput pins the document a command reads on stdin.
 func TestExecInput(t *testing.T) {
 	sc := build(t, helperSpec(t, "echo", ""), criteria.Env{Dir: t.TempDir()})
