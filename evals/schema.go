@@ -225,7 +225,7 @@ func fieldsAt(ptr, root string) []string {
 		return defs[root]
 	case last(1) == "dataset":
 		return defs["dataset"]
-	case last(2) == "criteria":
+	case last(2) == "criteria", last(1) == "criterion":
 		return defs["criterion"]
 	case last(1) == "extract":
 		return defs["extract"]

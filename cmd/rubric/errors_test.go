@@ -176,6 +176,44 @@ func errCases() []errCase {
 			args: run,
 		},
 		{
+			// Errors inside nested criteria point at the nested field, three
+			// levels down, and every one is reported.
+			name: "criterion_nested_deep",
+			files: withSuite(`{
+  "name": "t",
+  "messages": [{"role": "user", "content": "Q: {{ q }}"}],
+  "dataset": {"path": "cases.jsonl"},
+  "criteria": [
+    {"name": "gate", "type": "all", "criteria": [
+      {"type": "equals"},
+      {"type": "not", "criterion": {"type": "json-field", "path": "answer",
+        "criterion": {"type": "regex", "pattern": "^(yes|no$"}}},
+      {"type": "any", "criteria": [{"type": "length", "min_words": 9, "max_words": 3}]},
+      {"type": "equals", "weight": 2}
+    ]}
+  ],
+  "targets": [{"name": "rec", "provider": "replay", "path": "rec.jsonl"}]
+}
+`),
+			args: validate,
+		},
+		{
+			// The schema checks nested criteria too, and names their fields.
+			name: "criterion_nested_unknown_field",
+			files: withSuite(`{
+  "name": "t",
+  "messages": [{"role": "user", "content": "Q: {{ q }}"}],
+  "dataset": {"path": "cases.jsonl"},
+  "criteria": [
+    {"name": "intent", "type": "json-field", "path": "intent",
+     "criterion": {"type": "equals", "valeu": "{{ expected }}"}}
+  ],
+  "targets": [{"name": "rec", "provider": "replay", "path": "rec.jsonl"}]
+}
+`),
+			args: validate,
+		},
+		{
 			name: "criterion_json_schema_missing_file",
 			files: withSuite(`{
   "name": "t",

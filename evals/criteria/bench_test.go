@@ -3,7 +3,9 @@ package criteria_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
 	"github.com/rubric-eval/rubric/runner"
 )
@@ -49,11 +51,26 @@ var benchSpecs = []struct {
 	{"rouge/rouge2-300B", `{"name":"c","type":"rouge","variant":"rouge2","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
 	{"bleu/300B", `{"name":"c","type":"bleu","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
 	{"numeric/json-field", `{"name":"c","type":"numeric","extract":{"json":"entities.1.value"},"value":"49.99","tolerance":0.01}`},
+	{"ends-with", `{"name":"c","type":"ends-with","value":"}","normalize":["trim"]}`},
+	{"one-of/json-field", `{"name":"c","type":"one-of","extract":{"json":"priority"},"values":["low","medium","high"]}`},
+	{"length/chars-and-words", `{"name":"c","type":"length","max_chars":1000,"max_words":200}`},
+	{"not/contains", `{"name":"c","type":"not","criterion":{"type":"contains","value":"sorry"}}`},
+	{"all/three", `{"name":"c","type":"all","criteria":[{"type":"json-valid"},{"type":"contains","value":"refund"},{"type":"length","max_words":200}]}`},
+	{"any/two", `{"name":"c","type":"any","criteria":[{"type":"contains","value":"chargeback"},{"type":"contains","value":"refund"}]}`},
+	{"weighted/two", `{"name":"c","type":"weighted","threshold":0.5,"criteria":[{"type":"contains","value":"refund","weight":2},{"type":"contains","value":"chargeback"}]}`},
+	{"json-match/subset", `{"name":"c","type":"json-match","subset":true,"value":{"category":"billing","priority":"high","entities":[{"type":"invoice"},{"type":"amount","value":49.990}]}}`},
+	{"json-match/whole-vs-expected", `{"name":"c","type":"json-match","extract":{"json":"entities"},"value":"{{expected.entities}}"}`},
+	{"json-field/equals-expected", `{"name":"c","type":"json-field","path":"category","criterion":{"type":"equals","value":"{{expected.category}}"}}`},
+	{"latency", `{"name":"c","type":"latency","max_ms":2000}`},
+	{"tokens", `{"name":"c","type":"tokens","max_completion":500,"max_total":2000}`},
+	{"cost", `{"name":"c","type":"cost","max":0.01}`},
+	{"exec/sh", `{"name":"c","type":"exec","command":["sh","-c","cat >/dev/null; echo '{\"score\": 1}'"]}`},
 }
 
 func BenchmarkScore(b *testing.B) {
-	c := caseOf(b, `{"category":"billing","priority":"high"}`, `{"ticket":"I was charged twice"}`)
-	in := &runner.Input{Case: c, Output: benchOutput}
+	c := caseOf(b, `{"category":"billing","priority":"high","entities":[{"type":"invoice","id":"INV-2291"},{"type":"amount","value":49.99}]}`, `{"ticket":"I was charged twice"}`)
+	in := &runner.Input{Case: c, Output: benchOutput, Latency: 800 * time.Millisecond, Target: &pricedTarget,
+		Response: &runner.Response{Text: benchOutput, Usage: evals.Usage{PromptTokens: 420, CompletionTokens: 95, TotalTokens: 515}}}
 	ctx := context.Background()
 	for _, bs := range benchSpecs {
 		b.Run(bs.name, func(b *testing.B) {

@@ -1,10 +1,14 @@
 package criteria
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
@@ -15,6 +19,12 @@ var _ runner.Scorer = (*Compare)(nil)
 type equalsConfig struct {
 	commonConfig
 	Value json.RawMessage `json:"value"`
+}
+
+type oneOfConfig struct {
+	commonConfig
+	Values json.RawMessage `json:"values"`
+	Value  json.RawMessage `json:"value"`
 }
 
 type containsConfig struct {
@@ -29,13 +39,14 @@ type op uint8
 const (
 	opEquals      op = iota // the output equals a value
 	opStartsWith            // the output starts with a value
+	opEndsWith              // the output ends with a value
 	opContainsAny           // the output contains a value
 	opContainsAll           // the output contains every value
 	opNotContains           // the output contains no value
 )
 
-// Compare is the scorer of the comparison criteria: equals, starts-with,
-// contains and not-contains. It compares the output with the values of the
+// Compare is the scorer of the comparison criteria: equals, one-of,
+// starts-with, ends-with, contains and not-contains. It compares the output with the values of the
 // criterion, or with the case's expected answer.
 type Compare struct {
 	common
@@ -51,12 +62,65 @@ func newEquals(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return newCompare(&c.commonConfig, c.Value, opEquals, "")
 }
 
+// newOneOf builds one-of: equals with a fixed label set, given as values (or
+// value), that every case shares. The labels are checked when the suite
+// loads: none may be a template, and none may repeat after normalize.
+func newOneOf(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+	var c oneOfConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	field, raw := "values", c.Values
+	switch {
+	case c.Values != nil && c.Value != nil:
+		return nil, evals.FieldErrorf("value", `give either "values" or "value", not both`)
+	case c.Value != nil:
+		field, raw = "value", c.Value
+	case c.Values == nil:
+		return nil, evals.FieldErrorf("values", `missing: expected the label set, e.g. ["positive", "negative", "neutral"]`)
+	case bytes.TrimSpace(c.Values)[0] != '[':
+		return nil, evals.FieldErrorf("values", "expected an array of strings, got %s", jsonKind(c.Values))
+	}
+	sc, err := newCompare(&c.commonConfig, raw, opEquals, "")
+	if err != nil {
+		var fe *evals.FieldError
+		if errors.As(err, &fe) && strings.HasPrefix(fe.Field, "value") && field == "values" {
+			return nil, &evals.FieldError{Field: "values" + strings.TrimPrefix(fe.Field, "value"), Err: fe.Err}
+		}
+		return nil, err
+	}
+	cmp := sc.(*Compare)
+	seen := make(map[string]int, len(cmp.values.items))
+	for i, it := range cmp.values.items {
+		at := field
+		if raw[0] == '[' {
+			at += "." + strconv.Itoa(i)
+		}
+		if it.tmpl != nil {
+			return nil, evals.FieldErrorf(at, "%q is a template: one-of takes a fixed label set; to compare with the case's answer use equals", it.tmpl.String())
+		}
+		if j, dup := seen[it.text]; dup {
+			return nil, evals.FieldErrorf(at, "label %q repeats %s.%d (after normalize)", it.text, field, j)
+		}
+		seen[it.text] = i
+	}
+	return cmp, nil
+}
+
 func newStartsWith(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	var c equalsConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
 	}
 	return newCompare(&c.commonConfig, c.Value, opStartsWith, "starts with")
+}
+
+func newEndsWith(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+	var c equalsConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	return newCompare(&c.commonConfig, c.Value, opEndsWith, "ends with")
 }
 
 func newContains(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
@@ -124,6 +188,13 @@ func (c *Compare) Score(_ context.Context, in *runner.Input) runner.Verdict {
 			}
 		}
 		return c.verdict(0, fmt.Sprintf("got %s, expected it to start with %s", quote(s), oneOf(vals)))
+	case opEndsWith:
+		for _, v := range vals {
+			if strings.HasSuffix(s, v) {
+				return c.verdict(1, "")
+			}
+		}
+		return c.verdict(0, fmt.Sprintf("got %s, expected it to end with %s", quoteTail(s), oneOf(vals)))
 	case opContainsAny:
 		for _, v := range vals {
 			if strings.Contains(s, v) {
@@ -180,3 +251,17 @@ func around(s string, i, n int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// quoteTail quotes the last maxQuote runes of s, the end that ends-with
+// looks at.
+func quoteTail(s string) string {
+	n := 0
+	for i := len(s); i > 0; n++ {
+		if n == maxQuote {
+			return fmt.Sprintf("…%s (%d bytes)", strconv.Quote(s[i:]), len(s))
+		}
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	return strconv.Quote(s)
+}

@@ -78,12 +78,41 @@
 //	              "last") is within tolerance (absolute) or
 //	              relative_tolerance (times |expected|) of a value;
 //	              percent "number" (default: 12.5% is 12.5) or "fraction"
+//	ends-with     the output ends with one of the values
+//	one-of        the output is one of a fixed label set (values, or value)
+//	length        min_chars, max_chars (code points), min_words, max_words
+//	              (runs between Unicode white space): inclusive bounds
+//	json-match    the output is JSON structurally equal to value (any JSON;
+//	              a string is a template) or to expected: keys in any order,
+//	              numbers as exact decimals; subset, ignore_order
+//	json-field    criterion judges the field at path of the output's JSON; a
+//	              missing field fails
+//	not           passes when criterion fails; score 1 - its score
+//	all, any      every / some criterion of criteria passes, in three-valued
+//	              logic (unscored is unknown); score min / max
+//	weighted      the weighted mean score of criteria reaches the threshold
+//	latency       max_ms: the recorded latency of the call
+//	tokens        max_completion, max_prompt, max_total: reported counts
+//	cost          max: the cost at the target's price table
+//	exec          command: a program run without a shell, the case as JSON
+//	              on stdin, {"score", "pass", "reason"} on stdout
 //
 // The text metrics (levenshtein to bleu) score the output against references
 // and keep the best score; package textmetric defines each one exactly.
 // Levenshtein and ROUGE-L leave unscored a pair whose table would exceed
-// 25 million cells. Other scores are 1 or 0. For regex, the pattern is matched against the extracted,
-// normalised output, and the group is normalised again before comparing.
+// 25 million cells.
+//
+// Most scores are 1 or 0; weighted, not and exec give any score from 0 to 1.
+// For regex, the pattern is matched against the extracted, normalised
+// output, and the group is normalised again before comparing.
+//
+// # Nested criteria
+//
+// not, json-field (criterion) and the groups (criteria) hold criteria of any
+// type, built by newChild: a nested name is optional and defaults to
+// PARENT/N, weight applies only under weighted, and errors about nested
+// fields carry their full path from the top-level criterion
+// ("criteria.1.criterion.pattern").
 //
 // # Values
 //

@@ -42,6 +42,19 @@ func Registry() map[string]Factory {
 		"rouge":        newRouge,
 		"bleu":         newBLEU,
 		"numeric":      newNumeric,
+		"ends-with":    newEndsWith,
+		"one-of":       newOneOf,
+		"length":       newLength,
+		"not":          newNot,
+		"all":          newAll,
+		"any":          newAny,
+		"weighted":     newWeighted,
+		"json-match":   newJSONMatch,
+		"json-field":   newJSONField,
+		"latency":      newLatency,
+		"tokens":       newTokens,
+		"cost":         newCost,
+		"exec":         newExec,
 	}
 }
 
@@ -56,15 +69,27 @@ var configs = []any{
 	textMetricConfig{},
 	rougeConfig{},
 	numericConfig{},
+	oneOfConfig{},
+	lengthConfig{},
+	notConfig{},
+	groupConfig{},
+	jsonMatchConfig{},
+	jsonFieldConfig{},
+	latencyConfig{},
+	tokensConfig{},
+	costConfig{},
+	execConfig{},
 }
 
 // registry is Registry's map, built once for New.
 var registry = Registry()
 
 // Names returns the registered criterion types, sorted.
-func Names() []string {
-	names := make([]string, 0, len(registry))
-	for name := range registry {
+func Names() []string { return namesOf(registry) }
+
+func namesOf(reg map[string]Factory) []string {
+	names := make([]string, 0, len(reg))
+	for name := range reg {
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -73,12 +98,20 @@ func Names() []string {
 
 // New builds the scorer for spec.
 func New(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
-	f, ok := registry[spec.Type]
+	return build(registry, spec, env)
+}
+
+// build is New with the registry given: the factories of criteria that hold
+// others (not, the groups, json-field) build them through it with a registry
+// of their own, since Go forbids a package variable, registry, whose
+// initialiser leads back to itself.
+func build(reg map[string]Factory, spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+	f, ok := reg[spec.Type]
 	if !ok {
 		if spec.Type == "" {
-			return nil, evals.FieldErrorf("type", "missing: expected one of %s", strings.Join(Names(), ", "))
+			return nil, evals.FieldErrorf("type", "missing: expected one of %s", strings.Join(namesOf(reg), ", "))
 		}
-		return nil, evals.FieldErrorf("type", "unknown criterion type %q: expected one of %s", spec.Type, strings.Join(Names(), ", "))
+		return nil, evals.FieldErrorf("type", "unknown criterion type %q: expected one of %s", spec.Type, strings.Join(namesOf(reg), ", "))
 	}
 	return f(spec, env)
 }

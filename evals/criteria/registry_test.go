@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
@@ -45,12 +46,7 @@ func TestNewErrors(t *testing.T) {
 	write("bad-type.json", `{"type": "objekt"}`)
 	write("array.json", `["not", "a", "schema"]`)
 
-	tests := []struct {
-		name  string
-		spec  string
-		field string
-		msg   string // exact, or a prefix when it ends in "..."
-	}{
+	runNewErrorTests(t, dir, []newErrorTest{
 		{"unknown type", `{"name":"c","type":"equal"}`, "type",
 			`unknown criterion type "equal": expected one of ` + allTypes},
 		{"missing type", `{"name":"c"}`, "type", `missing: expected one of ` + allTypes},
@@ -164,7 +160,22 @@ func TestNewErrors(t *testing.T) {
 			`invalid JSON Schema in schema file "bad-type.json": has a primitive type that is NOT VALID -- given: /objekt/ Expected valid values are:[array boolean integer number null object string]`},
 		{"schema_file not an object", `{"name":"c","type":"json-schema","schema_file":"array.json"}`, "schema_file",
 			`expected schema file "array.json" to be a JSON Schema object, got an array`},
-	}
+	})
+}
+
+// newErrorTest is a spec that criteria.New must reject, and the field and
+// message of the error.
+type newErrorTest struct {
+	name  string
+	spec  string
+	field string
+	msg   string
+}
+
+// runNewErrorTests builds each spec, with dir as the suite's folder, and
+// checks the *evals.FieldError it must fail with.
+func runNewErrorTests(t *testing.T, dir string, tests []newErrorTest) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkNewError(t, tt.spec, dir, tt.field, tt.msg) })
 	}
@@ -208,9 +219,33 @@ var minimal = map[string]string{
 	"rouge":        `{"name":"c","type":"rouge","threshold":1}`,
 	"bleu":         `{"name":"c","type":"bleu","threshold":1}`,
 	"numeric":      `{"name":"c","type":"numeric"}`,
+	"ends-with":    `{"name":"c","type":"ends-with"}`,
+	"one-of":       `{"name":"c","type":"one-of","values":["x","東京"]}`,
+	"length":       `{"name":"c","type":"length","max_chars":10,"min_words":1}`,
+	"not":          `{"name":"c","type":"not","criterion":{"type":"contains","value":"x"}}`,
+	"all":          `{"name":"c","type":"all","criteria":[{"type":"contains","value":"x"},{"type":"equals"}]}`,
+	"any":          `{"name":"c","type":"any","criteria":[{"type":"contains","value":"x"},{"type":"equals"}]}`,
+	"weighted":     `{"name":"c","type":"weighted","criteria":[{"type":"contains","value":"x","weight":2},{"type":"equals"}]}`,
+	"json-match":   `{"name":"c","type":"json-match"}`,
+	"json-field":   `{"name":"c","type":"json-field","path":"category","criterion":{"type":"equals","value":"x"}}`,
+	"latency":      `{"name":"c","type":"latency","max_ms":1000}`,
+	"tokens":       `{"name":"c","type":"tokens","max_total":100}`,
+	"cost":         `{"name":"c","type":"cost","max":0.01}`,
+	"exec":         `{"name":"c","type":"exec","command":["sh","-c","cat >/dev/null; echo '{\"score\": 0.5, \"reason\": \"half\"}'"]}`,
 }
 
-// withCommon adds every common option to a minimal spec.
+// The common options some types reject: normalize where it would change
+// the JSON checked or belongs to the criteria held; threshold where the
+// verdict follows from the criteria held; extract where the call, not the
+// output, is judged.
+var (
+	noNormalize = map[string]bool{"json-valid": true, "json-schema": true, "json-match": true, "not": true, "all": true,
+		"any": true, "weighted": true, "json-field": true, "latency": true, "tokens": true, "cost": true}
+	noThreshold = map[string]bool{"not": true, "all": true, "any": true, "json-field": true}
+	noExtract   = map[string]bool{"latency": true, "tokens": true, "cost": true}
+)
+
+// withCommon adds every common option a type takes to a minimal spec.
 func withCommon(t testing.TB, raw, extract string) string {
 	t.Helper()
 	var m map[string]any
@@ -222,11 +257,13 @@ func withCommon(t testing.TB, raw, extract string) string {
 		t.Fatal(err)
 	}
 	m["extract"] = x
-	if typ := m["type"]; typ != "json-valid" && typ != "json-schema" {
-		// The JSON criteria reject normalize: it would change the JSON checked.
+	typ, _ := m["type"].(string)
+	if !noNormalize[typ] {
 		m["normalize"] = []string{"trim", "lowercase", "collapse_whitespace", "strip_punctuation"}
 	}
-	m["threshold"] = 0.5
+	if !noThreshold[typ] {
+		m["threshold"] = 0.5
+	}
 	m["weight"] = 2
 	m["description"] = "every common option"
 	b, err := json.Marshal(m)
@@ -282,10 +319,22 @@ func TestConformance(t *testing.T) {
 			threshold float64
 		}{
 			{"minimal", minimal[name], 1},
-			{"code_fence", withCommon(t, minimal[name], `{"code_fence":true}`), 0.5},
-			{"json", withCommon(t, minimal[name], `{"code_fence":true,"json":"category"}`), 0.5},
-			{"regex", withCommon(t, minimal[name], `{"regex":"(?P<w>\\w+)","group":"w"}`), 0.5},
-			{"last_line", withCommon(t, minimal[name], `{"last_line":true}`), 0.5},
+		}
+		th := 0.5
+		if noThreshold[name] {
+			th = 1
+		}
+		if !noExtract[name] {
+			variants = append(variants, []struct {
+				label     string
+				spec      string
+				threshold float64
+			}{
+				{"code_fence", withCommon(t, minimal[name], `{"code_fence":true}`), th},
+				{"json", withCommon(t, minimal[name], `{"code_fence":true,"json":"category"}`), th},
+				{"regex", withCommon(t, minimal[name], `{"regex":"(?P<w>\\w+)","group":"w"}`), th},
+				{"last_line", withCommon(t, minimal[name], `{"last_line":true}`), th},
+			}...)
 		}
 		for _, v := range variants {
 			t.Run(name+"/"+v.label, func(t *testing.T) {
@@ -347,6 +396,19 @@ func TestConcurrentScoring(t *testing.T) {
 		"rouge":        `{"name":"c","type":"rouge","variant":"rouge2","value":"category: {{expected.category}}","threshold":0.9}`,
 		"bleu":         `{"name":"c","type":"bleu","value":"{\"category\": \"{{expected.category}}\"}","threshold":0.9}`,
 		"numeric":      `{"name":"c","type":"numeric","value":"1","threshold":0}`, // no number: a passing 0
+		"ends-with":    `{"name":"c","type":"ends-with","value":"}"}`,
+		"one-of":       `{"name":"c","type":"one-of","extract":{"json":"category"},"values":["billing","refund"]}`,
+		"length":       `{"name":"c","type":"length","max_words":2}`,
+		"not":          `{"name":"c","type":"not","criterion":{"type":"contains","value":"sorry"}}`,
+		"all":          `{"name":"c","type":"all","criteria":[{"type":"json-valid"},{"type":"contains","value":"{{expected.category}}"}]}`,
+		"any":          `{"name":"c","type":"any","criteria":[{"type":"contains","value":"billing"},{"type":"contains","value":"refund"}]}`,
+		"weighted":     `{"name":"c","type":"weighted","threshold":0.6,"criteria":[{"type":"contains","value":"billing","weight":2},{"type":"contains","value":"refund"}]}`,
+		"json-match":   `{"name":"c","type":"json-match","subset":true,"ignore_order":true,"value":{"category":"billing"}}`,
+		"json-field":   `{"name":"c","type":"json-field","path":"category","criterion":{"type":"equals","value":"{{expected.category}}"}}`,
+		"latency":      `{"name":"c","type":"latency","max_ms":1000}`,
+		"tokens":       `{"name":"c","type":"tokens","max_total":100}`,
+		"cost":         `{"name":"c","type":"cost","max":0.01}`,
+		"exec":         `{"name":"c","type":"exec","command":["sh","-c","if grep -q sorry; then echo '{\"score\": 0, \"reason\": \"sorry\"}'; else echo '{\"score\": 1}'; fi"]}`,
 	}
 	for _, name := range criteria.Names() {
 		spec, ok := specs[name]
@@ -357,16 +419,23 @@ func TestConcurrentScoring(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sc := build(t, spec, criteria.Env{})
 			c := caseOf(t, `{"category":"billing"}`, "")
-			good := &runner.Input{Case: c, Output: `{"category": "billing"}`}
-			bad := &runner.Input{Case: c, Output: `{"category": "sorry"}`}
+			call := func(out string) *runner.Input {
+				return &runner.Input{Case: c, Output: out, Latency: 120 * time.Millisecond, Target: &pricedTarget,
+					Response: &runner.Response{Text: out, Usage: evals.Usage{PromptTokens: 40, CompletionTokens: 10, TotalTokens: 50}}}
+			}
+			good, bad := call(`{"category": "billing"}`), call(`{"category": "sorry"}`)
 			want := sc.Score(context.Background(), good)
 			if !want.Pass {
 				t.Fatalf("good output fails: %+v", want)
 			}
+			rounds := 200
+			if name == "exec" {
+				rounds = 10 // a process each: the point is overlap, not volume
+			}
 			var wg sync.WaitGroup
 			for range 8 {
 				wg.Go(func() {
-					for range 200 {
+					for range rounds {
 						if got := sc.Score(context.Background(), good); got != want {
 							t.Errorf("concurrent score %+v, want %+v", got, want)
 							return

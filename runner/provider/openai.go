@@ -556,7 +556,7 @@ func expandEnv(s string) (string, []string, error) {
 			return "", nil, errors.New("unterminated ${ in value")
 		}
 		name := s[i+2 : i+end]
-		if !validEnvName(name) {
+		if !evals.ValidEnvName(name) {
 			return "", nil, fmt.Errorf("${%s} is not a valid environment variable reference", name)
 		}
 		v := os.Getenv(name)
@@ -567,20 +567,6 @@ func expandEnv(s string) (string, []string, error) {
 		values = append(values, v)
 		s = s[i+end+1:]
 	}
-}
-
-func validEnvName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9' {
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 // validHeaderName reports whether s is an RFC 9110 token.

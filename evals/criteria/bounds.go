@@ -1,0 +1,244 @@
+package criteria
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+var (
+	_ runner.Scorer = (*Latency)(nil)
+	_ runner.Scorer = (*Tokens)(nil)
+	_ runner.Scorer = (*Cost)(nil)
+)
+
+// newCallCommon builds the common part of a criterion that judges the call
+// rather than the output (latency, tokens, cost): extract and normalize do
+// not apply.
+func newCallCommon(typ string, c *commonConfig) (common, error) {
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"extract", c.Extract != nil}, {"normalize", c.Normalize != nil}} {
+		if f.set {
+			return common{}, evals.FieldErrorf(f.name, "does not apply to criterion type %q: it judges the call, not the output", typ)
+		}
+	}
+	return newCommon(c)
+}
+
+type latencyConfig struct {
+	commonConfig
+	MaxMS *float64 `json:"max_ms"`
+}
+
+// Latency passes when the call took at most max_ms: its recorded latency,
+// which for a cached or replayed response is that of the original call.
+type Latency struct {
+	common
+	max time.Duration
+}
+
+func newLatency(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+	var c latencyConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	cm, err := newCallCommon(spec.Type, &c.commonConfig)
+	if err != nil {
+		return nil, err
+	}
+	if c.MaxMS == nil {
+		return nil, evals.FieldErrorf("max_ms", "missing: expected the most milliseconds a call may take")
+	}
+	if !(*c.MaxMS > 0) || *c.MaxMS > float64(24*time.Hour/time.Millisecond) {
+		return nil, evals.FieldErrorf("max_ms", "expected a number of milliseconds above 0 and at most a day, got %v", *c.MaxMS)
+	}
+	return &Latency{common: cm, max: time.Duration(*c.MaxMS * float64(time.Millisecond))}, nil
+}
+
+// Score implements runner.Scorer.
+func (l *Latency) Score(_ context.Context, in *runner.Input) runner.Verdict {
+	if in == nil {
+		return noInput
+	}
+	if in.Latency <= 0 {
+		return unscored("no latency recorded for this response")
+	}
+	if in.Latency > l.max {
+		return l.verdict(0, fmt.Sprintf("took %s ms, expected at most %s ms", millis(in.Latency), millis(l.max)))
+	}
+	return l.verdict(1, "")
+}
+
+// millis writes d in milliseconds, to the microsecond.
+func millis(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Round(time.Microsecond))/float64(time.Millisecond), 'f', -1, 64)
+}
+
+type tokensConfig struct {
+	commonConfig
+	MaxCompletion *int `json:"max_completion"`
+	MaxPrompt     *int `json:"max_prompt"`
+	MaxTotal      *int `json:"max_total"`
+}
+
+// Tokens passes when the token counts the endpoint reported are within its
+// bounds. A response without counts leaves it unscored.
+type Tokens struct {
+	common
+	maxCompletion, maxPrompt, maxTotal int // -1: no bound
+}
+
+func newTokens(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+	var c tokensConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	cm, err := newCallCommon(spec.Type, &c.commonConfig)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tokens{common: cm}
+	for _, b := range []struct {
+		field string
+		v     *int
+		dst   *int
+	}{
+		{"max_completion", c.MaxCompletion, &t.maxCompletion},
+		{"max_prompt", c.MaxPrompt, &t.maxPrompt},
+		{"max_total", c.MaxTotal, &t.maxTotal},
+	} {
+		*b.dst = -1
+		if b.v == nil {
+			continue
+		}
+		if *b.v < 0 {
+			return nil, evals.FieldErrorf(b.field, "expected an integer >= 0, got %d", *b.v)
+		}
+		*b.dst = *b.v
+	}
+	if t.maxCompletion < 0 && t.maxPrompt < 0 && t.maxTotal < 0 {
+		return nil, evals.FieldErrorf("max_total", "missing: expected at least one of max_completion, max_prompt, max_total")
+	}
+	return t, nil
+}
+
+// Score implements runner.Scorer.
+func (t *Tokens) Score(_ context.Context, in *runner.Input) runner.Verdict {
+	if in == nil {
+		return noInput
+	}
+	u, why, ok := usageOf(in)
+	if !ok {
+		return unscored(why)
+	}
+	split := u.PromptTokens > 0 || u.CompletionTokens > 0
+	total := u.TotalTokens
+	if total == 0 {
+		total = u.PromptTokens + u.CompletionTokens
+	}
+	var over []string
+	for _, b := range []struct {
+		what  string
+		n     int
+		max   int
+		split bool // a count that a total alone does not give
+	}{
+		{"completion", u.CompletionTokens, t.maxCompletion, true},
+		{"prompt", u.PromptTokens, t.maxPrompt, true},
+		{"total", total, t.maxTotal, false},
+	} {
+		if b.max < 0 {
+			continue
+		}
+		if b.split && !split {
+			return unscored(fmt.Sprintf("the endpoint reported only a total of %d tokens, no %s count", total, b.what))
+		}
+		if b.n > b.max {
+			over = append(over, fmt.Sprintf("%d %s tokens, expected at most %d", b.n, b.what, b.max))
+		}
+	}
+	if over != nil {
+		return t.verdict(0, strings.Join(over, "; "))
+	}
+	return t.verdict(1, "")
+}
+
+// usageOf returns the token counts of the response; ok is false, with the
+// reason, when the endpoint reported none.
+func usageOf(in *runner.Input) (evals.Usage, string, bool) {
+	if in.Response == nil {
+		return evals.Usage{}, "no response to take token counts from", false
+	}
+	u := in.Response.Usage
+	if u.PromptTokens <= 0 && u.CompletionTokens <= 0 && u.TotalTokens <= 0 {
+		return u, "the endpoint reported no token usage", false
+	}
+	return u, "", true
+}
+
+type costConfig struct {
+	commonConfig
+	Max *float64 `json:"max"`
+}
+
+// Cost passes when the call cost at most max, in the currency of the target's
+// price table, computed from the token counts the endpoint reported.
+type Cost struct {
+	common
+	max float64
+}
+
+func newCost(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+	var c costConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	cm, err := newCallCommon(spec.Type, &c.commonConfig)
+	if err != nil {
+		return nil, err
+	}
+	if c.Max == nil {
+		return nil, evals.FieldErrorf("max", "missing: expected the most a call may cost, in the currency of the targets' price")
+	}
+	if !(*c.Max >= 0) {
+		return nil, evals.FieldErrorf("max", "expected a number >= 0, got %v", *c.Max)
+	}
+	return &Cost{common: cm, max: *c.Max}, nil
+}
+
+// Score implements runner.Scorer.
+func (c *Cost) Score(_ context.Context, in *runner.Input) runner.Verdict {
+	if in == nil {
+		return noInput
+	}
+	if in.Target == nil {
+		return unscored("no target to take prices from")
+	}
+	if in.Target.Price == nil {
+		return unscored(fmt.Sprintf("target %q has no price: give it \"price\" (per million input and output tokens) to bound the cost", in.Target.Name))
+	}
+	u, why, ok := usageOf(in)
+	if !ok {
+		return unscored(why)
+	}
+	if u.PromptTokens <= 0 && u.CompletionTokens <= 0 {
+		return unscored(fmt.Sprintf("the endpoint reported only a total of %d tokens: the cost needs the prompt and completion counts", u.TotalTokens))
+	}
+	cost, _ := in.Target.Cost(u)
+	if cost > c.max {
+		cur := ""
+		if in.Target.Price.Currency != "" {
+			cur = " " + in.Target.Price.Currency
+		}
+		return c.verdict(0, fmt.Sprintf("cost %s%s (%d prompt + %d completion tokens), expected at most %s%s",
+			strconv.FormatFloat(cost, 'g', 6, 64), cur, u.PromptTokens, u.CompletionTokens, strconv.FormatFloat(c.max, 'g', -1, 64), cur))
+	}
+	return c.verdict(1, "")
+}
