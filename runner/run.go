@@ -307,13 +307,14 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 	if resp.Cached {
 		lat = resp.OriginalLatency
 	}
-	in := &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat}
+	in := &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat}
 	r.Scores = make([]evals.Score, len(opts.Criteria))
 	for i, c := range opts.Criteria {
 		v := c.Scorer.Score(ctx, in)
 		r.Scores[i] = evals.Score{
 			Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr(),
 			Score: v.Score, Pass: v.Pass && !v.Unscored, Unscored: v.Unscored, Reason: v.Reason,
+			Label: v.Label, Judge: v.Judge,
 		}
 	}
 	r.Score, r.Status = CaseVerdict(opts.Suite, r.Scores)

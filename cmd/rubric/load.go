@@ -47,6 +47,26 @@ func (j *judgeTarget) Complete(ctx context.Context, req *runner.Request) (*runne
 	return j.p.Complete(ctx, req)
 }
 
+// Embed sends an embeddings request through the decorated provider, within
+// the target's concurrency.
+func (j *judgeTarget) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
+	e, ok := j.p.(runner.Embedder)
+	if !ok {
+		return nil, errors.New("the target's provider cannot embed texts")
+	}
+	select {
+	case j.slots <- struct{}{}:
+		defer func() { <-j.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return e.Embed(ctx, req)
+}
+
+// Unwrap returns the decorated provider, so that runner.CanEmbed can look
+// through to the endpoint's.
+func (j *judgeTarget) Unwrap() runner.Provider { return j.p }
+
 // RequestBody lets the cache key judge requests like any other.
 func (j *judgeTarget) RequestBody(req *runner.Request) ([]byte, error) {
 	bb, ok := j.base.(runner.BodyBuilder)
