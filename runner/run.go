@@ -317,6 +317,12 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 			Label: v.Label, Judge: v.Judge,
 		}
 	}
+	if ctx.Err() != nil {
+		// The grace period ended while the criteria scored: one that calls a
+		// target (an LLM judge) was cut short. Left unrecorded, the case is
+		// scored again by --resume, its response most likely from the cache.
+		return nil
+	}
 	r.Score, r.Status = CaseVerdict(opts.Suite, r.Scores)
 	return r
 }

@@ -36,6 +36,7 @@ func Registry() map[string]Factory {
 		"regex":        newRegex,
 		"json-valid":   newJSONValid,
 		"json-schema":  newJSONSchema,
+		"judge":        newJudge,
 	}
 }
 
@@ -47,6 +48,7 @@ var configs = []any{
 	regexConfig{},
 	jsonValidConfig{},
 	jsonSchemaConfig{},
+	judgeConfig{},
 }
 
 // registry is Registry's map, built once for New.

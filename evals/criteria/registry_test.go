@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -229,6 +230,7 @@ var minimal = map[string]string{
 	"regex":        `{"name":"c","type":"regex","pattern":"x"}`,
 	"json-valid":   `{"name":"c","type":"json-valid"}`,
 	"json-schema":  `{"name":"c","type":"json-schema","schema":{"type":"object"}}`,
+	"judge":        `{"name":"c","type":"judge","judge":"fake","rubric":"Is {{ output }} right?"}`,
 }
 
 // withCommon adds every common option to a minimal spec.
@@ -311,7 +313,7 @@ func TestConformance(t *testing.T) {
 		for _, v := range variants {
 			t.Run(name+"/"+v.label, func(t *testing.T) {
 				t.Parallel()
-				sc := build(t, v.spec, criteria.Env{Dir: t.TempDir()})
+				sc := build(t, v.spec, conformanceEnv(t.TempDir()))
 				if got := sc.Score(context.Background(), nil); !got.Unscored || got.Pass || got.Reason == "" {
 					t.Errorf("nil input: got %+v, want unscored with a reason", got)
 				}
@@ -362,6 +364,7 @@ func TestConcurrentScoring(t *testing.T) {
 		"regex":        `{"name":"c","type":"regex","pattern":"\"category\":\\s*\"(\\w+)\"","value":"{{expected.category}}"}`,
 		"json-valid":   `{"name":"c","type":"json-valid"}`,
 		"json-schema":  `{"name":"c","type":"json-schema","schema":{"type":"object","required":["category"],"properties":{"category":{"enum":["billing"]}}}}`,
+		"judge":        `{"name":"c","type":"judge","judges":["a","b","c"],"rubric":"{{ output }}","extract":{"json":"category"}}`,
 	}
 	for _, name := range criteria.Names() {
 		spec, ok := specs[name]
@@ -370,7 +373,7 @@ func TestConcurrentScoring(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			sc := build(t, spec, criteria.Env{})
+			sc := build(t, spec, conformanceEnv(""))
 			c := caseOf(t, `{"category":"billing"}`, "")
 			good := &runner.Input{Case: c, Output: `{"category": "billing"}`}
 			bad := &runner.Input{Case: c, Output: `{"category": "sorry"}`}
@@ -382,7 +385,7 @@ func TestConcurrentScoring(t *testing.T) {
 			for range 8 {
 				wg.Go(func() {
 					for range 200 {
-						if got := sc.Score(context.Background(), good); got != want {
+						if got := sc.Score(context.Background(), good); !reflect.DeepEqual(got, want) {
 							t.Errorf("concurrent score %+v, want %+v", got, want)
 							return
 						}
