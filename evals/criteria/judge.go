@@ -334,12 +334,7 @@ func (j *Judge) ask(ctx context.Context, jt *judgeTarget, caseID string, repeat 
 	v := vote{rec: evals.JudgeVote{Target: jt.name, Model: jt.model, Temperature: jt.temperature, Seed: jt.seed}}
 	resp, err := jt.p.Complete(ctx, &runner.Request{Target: jt.name, CaseID: caseID, Repeat: repeat, Messages: msgs, Params: jt.params})
 	if err != nil {
-		re := runner.AsResultError(err)
-		v.rec.Error = re.Kind
-		if re.Status != 0 {
-			v.rec.Error += " " + strconv.Itoa(re.Status)
-		}
-		v.rec.Error += ": " + re.Message
+		v.rec.Error = callError(err)
 		return v
 	}
 	v.rec.Cached = resp.Cached
@@ -358,6 +353,16 @@ func (j *Judge) ask(ctx context.Context, jt *judgeTarget, caseID string, repeat 
 	}
 	v.rec.Verdict = v.choice.name
 	return v
+}
+
+// callError describes a failed call of a target: its kind, HTTP status and
+// message, as a result's error would record them.
+func callError(err error) string {
+	re := runner.AsResultError(err)
+	if re.Status != 0 {
+		return re.Kind + " " + strconv.Itoa(re.Status) + ": " + re.Message
+	}
+	return re.Kind + ": " + re.Message
 }
 
 // maxReason caps a judge's reason, in runes.

@@ -32,6 +32,7 @@ func Registry() map[string]Factory {
 		"equals":       newEquals,
 		"starts-with":  newStartsWith,
 		"contains":     newContains,
+		"embedding":    newEmbedding,
 		"not-contains": newNotContains,
 		"regex":        newRegex,
 		"json-valid":   newJSONValid,
@@ -49,6 +50,7 @@ var configs = []any{
 	jsonValidConfig{},
 	jsonSchemaConfig{},
 	judgeConfig{},
+	embeddingConfig{},
 }
 
 // registry is Registry's map, built once for New.

@@ -231,6 +231,7 @@ var minimal = map[string]string{
 	"json-valid":   `{"name":"c","type":"json-valid"}`,
 	"json-schema":  `{"name":"c","type":"json-schema","schema":{"type":"object"}}`,
 	"judge":        `{"name":"c","type":"judge","judge":"fake","rubric":"Is {{ output }} right?"}`,
+	"embedding":    `{"name":"c","type":"embedding","target":"fake","threshold":1}`,
 }
 
 // withCommon adds every common option to a minimal spec.
@@ -365,6 +366,7 @@ func TestConcurrentScoring(t *testing.T) {
 		"json-valid":   `{"name":"c","type":"json-valid"}`,
 		"json-schema":  `{"name":"c","type":"json-schema","schema":{"type":"object","required":["category"],"properties":{"category":{"enum":["billing"]}}}}`,
 		"judge":        `{"name":"c","type":"judge","judges":["a","b","c"],"rubric":"{{ output }}","extract":{"json":"category"}}`,
+		"embedding":    `{"name":"c","type":"embedding","target":"e","threshold":0.9,"extract":{"json":"category"},"value":"{{expected.category}}"}`,
 	}
 	for _, name := range criteria.Names() {
 		spec, ok := specs[name]
