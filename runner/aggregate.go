@@ -22,7 +22,8 @@ type aggregate struct {
 
 type critAgg struct {
 	evals.CriterionSummary
-	sum float64
+	sum    float64
+	labels *labelCounts // nil until a verdict compares labels
 }
 
 func newAggregate(spec evals.TargetSpec, criteria []Criterion) *aggregate {
@@ -82,6 +83,12 @@ func (a *aggregate) add(r *evals.Result) {
 		c.sum += sc.Score
 		if sc.Pass {
 			c.Passed++
+		}
+		if sc.Label != nil {
+			if c.labels == nil {
+				c.labels = newLabelCounts()
+			}
+			c.labels.add(sc.Label)
 		}
 	}
 }
@@ -167,6 +174,9 @@ func (a *aggregate) summary() evals.TargetSummary {
 		cs.PassRate = ratio(cs.Passed, cs.N)
 		if cs.N > 0 {
 			cs.Mean = c.sum / float64(cs.N)
+		}
+		if c.labels != nil {
+			cs.Classification = c.labels.summary()
 		}
 		s.Criteria[i] = cs
 	}

@@ -45,6 +45,7 @@ func Registry() map[string]Factory {
 // type accepts is reported as not applying to another rather than as unknown.
 var configs = []any{
 	equalsConfig{},
+	labelConfig{},
 	containsConfig{},
 	regexConfig{},
 	jsonValidConfig{},

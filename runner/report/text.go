@@ -77,6 +77,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		}
 		tw.Flush()
 	}
+	classification(ew, s, st)
 
 	for _, t := range s.Targets {
 		if len(t.FailedCases) == 0 {
