@@ -23,6 +23,11 @@ type loaded struct {
 	// criteria sharing a judge share its rate limits) and in order of use.
 	judges      []*judgeTarget
 	judgeByName map[string]*judgeTarget
+	// resolving is set while a criterion's target is resolved: the target
+	// the resolver checks is then one to call, not one to run, and its
+	// provider is kept in resolved.
+	resolving bool
+	resolved  runner.Provider
 }
 
 // judgeTarget is a target that a criterion calls. It is built when the suite
@@ -86,13 +91,17 @@ func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec,
 	if j, ok := l.judgeByName[name]; named && ok {
 		return j, &j.spec, nil
 	}
+	l.resolving = true
 	spec, err := resolve(field, ref)
+	p := l.resolved
+	l.resolving, l.resolved = false, nil
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := provider.New(*spec)
-	if err != nil {
-		return nil, nil, &evals.FieldError{Field: field, Err: err}
+	if p == nil { // the resolver built no provider
+		if p, err = provider.New(*spec); err != nil {
+			return nil, nil, &evals.FieldError{Field: field, Err: err}
+		}
 	}
 	j := &judgeTarget{spec: *spec, base: p, slots: make(chan struct{}, spec.ConcurrencyOr())}
 	j.use(nil)
@@ -126,7 +135,11 @@ func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 	}
 	opts.Target = func(spec evals.TargetSpec) error {
 		p, err := provider.New(spec)
-		if err == nil {
+		switch {
+		case err != nil:
+		case l.resolving:
+			l.resolved = p
+		default:
 			l.targets = append(l.targets, runner.Target{Spec: spec, Provider: p})
 		}
 		return err
