@@ -66,8 +66,18 @@
 //	json-schema   the output is JSON that the schema accepts: schema (an
 //	              inline JSON Schema object) or schema_file (a path, relative
 //	              to the suite's folder), exactly one of them
+//	judge         an LLM (judge: a target) or several voting (judges) grade the
+//	              output by a rubric (a template, every value quoted so that
+//	              it cannot pass for instructions) or a built-in template
+//	              (closed-qa with criterion, factual), and end with a verdict
+//	              that choices turn into a score; no verdict is unscored
+//	embedding     the cosine similarity of the embeddings of the output and
+//	              of the values, from target's /embeddings; threshold required
 //
-// Scores are 1 or 0. For regex, the pattern is matched against the extracted,
+// equals takes label: true, and its verdicts then carry the labels compared
+// (runner.Verdict.Label), from which reports compute classification metrics.
+//
+// Scores are 1 or 0, but for judge and embedding. For regex, the pattern is matched against the extracted,
 // normalised output, and the group is normalised again before comparing.
 //
 // # Values
