@@ -193,6 +193,10 @@ func (t *Template) render(scope Scope, quote func(b *strings.Builder, path, text
 		}
 		w := &b
 		if quote != nil {
+			if text, ok := v.(string); ok && p.filter == "" {
+				quote(&b, strings.Join(p.path, "."), text) // as writeValue would write it
+				continue
+			}
 			val.Reset()
 			w = &val
 		}
