@@ -246,3 +246,27 @@ func TestJudgeEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestJudgeExample runs the bundled judge example, which replays both the
+// assistant's answers and the judge's.
+func TestJudgeExample(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	r := rubric(t, repoRoot(t), nil, "run", "examples/judge/suite.json", "--out", out)
+	if r.code != exitOK {
+		t.Fatalf("want exit 0\n%s", r)
+	}
+	wantLines(t, "stdout", r.stdout,
+		"facts      judge   66.7% pass, mean 0.625  ",
+		"classification topic, assistant-v1: 6 compared, micro F1 0.833 (accuracy), macro F1 0.822 over 3 labels",
+		"gate held",
+	)
+	results, _ := runFiles(t, "", out, runIDs(t, r.stderr)[0])
+	for _, res := range results {
+		judge := res["scores"].([]any)[1].(map[string]any)["judge"].(map[string]any)
+		want := map[string]string{"Q-1": "A", "Q-2": "A", "Q-3": "D", "Q-4": "B", "Q-5": "D", "Q-6": "A"}[res["case_id"].(string)]
+		if judge["verdict"] != want {
+			t.Errorf("%s: judge %v, want verdict %s", res["case_id"], judge, want)
+		}
+	}
+}
