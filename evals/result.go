@@ -73,6 +73,45 @@ type Score struct {
 	Pass     bool    `json:"pass"`
 	Unscored bool    `json:"unscored,omitempty"`
 	Reason   string  `json:"reason,omitempty"`
+	// Label is set by a criterion that compares a label (label: true): the
+	// label expected and the one the response gave, which the report's
+	// classification metrics count. Nil otherwise, and when unscored.
+	Label *Label `json:"label,omitempty"`
+	// Judge is set by an LLM judge: the verdict and each judge's call.
+	Judge *Judgement `json:"judge,omitempty"`
+}
+
+// Judgement is what an LLM judge criterion decided and how.
+type Judgement struct {
+	// Verdict is the choice that decided the score: the one judge's, or the
+	// majority's. Empty when there was none (the criterion is unscored).
+	Verdict string `json:"verdict,omitempty"`
+	// Votes holds each judge's call, in the order the judges are listed.
+	Votes []JudgeVote `json:"votes"`
+}
+
+// Label is what a classification criterion compared: the label expected and
+// the label the response gave ("" when it gave none).
+type Label struct {
+	Expected  string `json:"expected"`
+	Predicted string `json:"predicted"`
+}
+
+// JudgeVote is one LLM judge's call on one response.
+type JudgeVote struct {
+	// Target and Model name the judge.
+	Target string `json:"target"`
+	Model  string `json:"model,omitempty"`
+	// Temperature and Seed are those the request asked for: the judge
+	// target's params, or the judge's defaults (0 and a fixed seed).
+	Temperature float64 `json:"temperature"`
+	Seed        int64   `json:"seed"`
+	// Verdict is the choice the judge named; empty when the call failed or
+	// its answer could not be parsed, and Error then says why.
+	Verdict string `json:"verdict,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Cached marks an answer served from the response cache.
+	Cached bool `json:"cached,omitempty"`
 }
 
 // ResultError is why a case has no response to score.

@@ -262,6 +262,55 @@ type CriterionSummary struct {
 	PassRateCI *Interval `json:"pass_rate_ci,omitempty"`
 	MeanStdErr float64   `json:"mean_stderr,omitempty"`
 	MeanCI     *Interval `json:"mean_ci,omitempty"`
+	// Classification is set for a criterion that compares a label (label:
+	// true), over the responses it scored.
+	Classification *Classification `json:"classification,omitempty"`
+}
+
+// Classification measures a criterion's labels as a classifier's, with the
+// definitions of scikit-learn's classification_report: the labels are every
+// label expected or predicted; a label's precision is 0 when it was never
+// predicted and its recall 0 when it was never expected; macro F1 is the
+// unweighted mean of every label's F1; micro F1, with one label per
+// response, equals accuracy.
+type Classification struct {
+	// N counts the responses compared, Correct those whose label was right.
+	N       int     `json:"n"`
+	Correct int     `json:"correct"`
+	MacroF1 float64 `json:"macro_f1"`
+	MicroF1 float64 `json:"micro_f1"`
+	// Labels are the MaxClassLabels most frequent labels (expected plus
+	// predicted), sorted; OtherLabels counts those left out, which the
+	// averages still include.
+	Labels      []LabelMetrics `json:"labels"`
+	OtherLabels int            `json:"other_labels,omitempty"`
+	Confusion   Confusion      `json:"confusion"`
+}
+
+// MaxClassLabels caps the labels a Classification lists.
+const MaxClassLabels = 50
+
+// OtherLabel stands for the labels left out of a confusion matrix.
+const OtherLabel = "(other)"
+
+// LabelMetrics are one label's figures.
+type LabelMetrics struct {
+	Label     string  `json:"label"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+	// Support counts the responses expected to have the label, Predicted
+	// those that gave it.
+	Support   int `json:"support"`
+	Predicted int `json:"predicted"`
+}
+
+// Confusion is a confusion matrix: Counts[i][j] responses were expected to
+// have Labels[i] and gave Labels[j]. Labels are those of the
+// Classification, plus OtherLabel for all the others when some were left out.
+type Confusion struct {
+	Labels []string `json:"labels"`
+	Counts [][]int  `json:"counts"`
 }
 
 // GateVerdict is the outcome of every gate on every target.

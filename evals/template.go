@@ -164,10 +164,23 @@ type Scope interface {
 
 // Render writes the template with names resolved in scope.
 func (t *Template) Render(scope Scope) (string, error) {
+	return t.render(scope, nil)
+}
+
+// RenderQuoted renders the template as Render does, but hands each value's
+// text, as Render would write it, to quote, which writes it to b as it sees
+// fit; path is the placeholder's ("output", "expected.category"). An LLM
+// judge's prompt quotes the data it substitutes this way, so that the data
+// cannot pass for instructions.
+func (t *Template) RenderQuoted(scope Scope, quote func(b *strings.Builder, path, text string)) (string, error) {
+	return t.render(scope, quote)
+}
+
+func (t *Template) render(scope Scope, quote func(b *strings.Builder, path, text string)) (string, error) {
 	if len(t.parts) == 1 && t.parts[0].path == nil {
 		return t.parts[0].lit, nil
 	}
-	var b strings.Builder
+	var b, val strings.Builder
 	b.Grow(len(t.src) + 64)
 	for _, p := range t.parts {
 		if p.path == nil {
@@ -178,8 +191,20 @@ func (t *Template) Render(scope Scope) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := writeValue(&b, v, p.filter); err != nil {
+		w := &b
+		if quote != nil {
+			if text, ok := v.(string); ok && p.filter == "" {
+				quote(&b, strings.Join(p.path, "."), text) // as writeValue would write it
+				continue
+			}
+			val.Reset()
+			w = &val
+		}
+		if err := writeValue(w, v, p.filter); err != nil {
 			return "", fmt.Errorf("{{%s}}: %w", strings.Join(p.path, "."), err)
+		}
+		if quote != nil {
+			quote(&b, strings.Join(p.path, "."), val.String())
 		}
 	}
 	return b.String(), nil

@@ -121,6 +121,29 @@ func TestRender(t *testing.T) {
 	}
 }
 
+// TestRenderQuoted checks that every substituted value, and nothing else,
+// goes through the quote function, as Render would write it.
+func TestRenderQuoted(t *testing.T) {
+	tmpl := MustParseTemplate("Hi {{ name }}: {{ user.address | json }}, {{ age }}{{ empty }}.")
+	var paths []string
+	got, err := tmpl.RenderQuoted(testScope, func(b *strings.Builder, path, text string) {
+		paths = append(paths, path)
+		b.WriteString("<" + text + ">")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `Hi <Ann>: <{"city":"Oslo","zip":"0150"}>, <30><>.`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if want := []string{"name", "user.address", "age", "empty"}; !reflect.DeepEqual(paths, want) {
+		t.Errorf("paths %q, want %q", paths, want)
+	}
+	if _, err := tmpl.RenderQuoted(mapScope{}, func(*strings.Builder, string, string) {}); err == nil {
+		t.Error("a missing variable rendered")
+	}
+}
+
 func TestRenderErrors(t *testing.T) {
 	tests := []struct {
 		name    string

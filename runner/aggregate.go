@@ -39,6 +39,7 @@ type aggregate struct {
 type critAgg struct {
 	evals.CriterionSummary
 	sample sample
+	labels *labelCounts // nil until a verdict compares labels
 }
 
 // sliceKey names a slice: "tag" and a tag, or a metadata field and a value.
@@ -142,7 +143,7 @@ func (a *aggregate) add(r *evals.Result) {
 	s.Usage.PromptTokens += r.Usage.PromptTokens
 	s.Usage.CompletionTokens += r.Usage.CompletionTokens
 	s.Usage.TotalTokens += r.Usage.TotalTokens
-	addScores(a.crit, r.Scores)
+	addScores(a.crit, r.Scores, true)
 	a.keys = a.keys[:0]
 	for _, tag := range r.Tags {
 		a.keys = append(a.keys, tagSlice(tag))
@@ -162,7 +163,10 @@ func (a *aggregate) add(r *evals.Result) {
 	}
 }
 
-func addScores(cs []critAgg, scores []evals.Score) {
+// addScores counts the verdicts of a result's criteria; with labels, also
+// the labels compared, for the classification metrics (a target's, not a
+// slice's).
+func addScores(cs []critAgg, scores []evals.Score, labels bool) {
 	for i, sc := range scores {
 		if i >= len(cs) {
 			break // a resumed run's criteria changed; the suite hash forbids it
@@ -176,6 +180,12 @@ func addScores(cs []critAgg, scores []evals.Score) {
 		c.sample.add(sc.Score)
 		if sc.Pass {
 			c.Passed++
+		}
+		if labels && sc.Label != nil {
+			if c.labels == nil {
+				c.labels = newLabelCounts()
+			}
+			c.labels.add(sc.Label)
 		}
 	}
 }
@@ -252,7 +262,7 @@ func (sa *sliceAgg) add(r *evals.Result) {
 	s.Usage.PromptTokens += r.Usage.PromptTokens
 	s.Usage.CompletionTokens += r.Usage.CompletionTokens
 	s.Usage.TotalTokens += r.Usage.TotalTokens
-	addScores(sa.crit, r.Scores)
+	addScores(sa.crit, r.Scores, false)
 }
 
 // latencies collects the latencies of a target's or a slice's responses.
@@ -500,6 +510,9 @@ func critSummaries(cs []critAgg, st evals.Statistics, intervals bool) []evals.Cr
 		// A slice's criteria get the Wilson interval, which is cheap, and
 		// not the bootstrap, which would run once per slice and criterion.
 		sum.PassRateCI = wilson(sum.Passed, sum.N, st)
+		if c.labels != nil {
+			sum.Classification = c.labels.summary()
+		}
 		if intervals {
 			sum.MeanStdErr, sum.MeanCI = se, ci
 		}

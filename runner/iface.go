@@ -20,6 +20,11 @@ type Request struct {
 	CaseID   string
 	Repeat   int
 	Messages []evals.Message
+	// Params, when set, are generation parameters this request asks for on
+	// top of the target's (an LLM judge's temperature 0 and seed): the
+	// provider sends each one the target's own params leave unset. Nil for
+	// the requests of the targets under test.
+	Params *evals.Params
 }
 
 // Response is what the endpoint answered.
@@ -111,6 +116,9 @@ type Input struct {
 	// of the call (the original one for a cached or replayed response).
 	Target  *evals.TargetSpec
 	Latency time.Duration
+	// Repeat is the result's repeat index, so that the requests a criterion
+	// makes (an LLM judge's) are cached per repeat like the response.
+	Repeat int
 }
 
 // Scope resolves templates in criterion values for this input: the case's
@@ -125,4 +133,51 @@ type Verdict struct {
 	Pass     bool
 	Unscored bool
 	Reason   string
+	// Label and Judge are recorded in the result's evals.Score as they are.
+	// They are pointers so that verdicts stay comparable.
+	Label *evals.Label
+	Judge *evals.Judgement
+}
+
+// Embedder is a Provider that can also turn texts into embedding vectors (an
+// OpenAI-compatible /embeddings endpoint). The decorators of runner/provider
+// are Embedders whatever they wrap, and fail when what they wrap is not;
+// CanEmbed says whether a decorated provider can embed.
+type Embedder interface {
+	Embed(ctx context.Context, req *EmbedRequest) (*EmbedResponse, error)
+}
+
+// EmbedRequest asks for the embeddings of texts, for one result.
+type EmbedRequest struct {
+	Target string
+	CaseID string
+	Repeat int
+	Input  []string
+}
+
+// EmbedResponse holds one vector per input text, in the order given.
+type EmbedResponse struct {
+	Vectors [][]float64
+	Usage   evals.Usage
+	// Sent is the exact request as sent, without secrets.
+	Sent *evals.Request
+	// Attempts is how many times the request was sent; 0 means once.
+	Attempts int
+}
+
+// CanEmbed reports whether p can embed texts: p is an Embedder, and so is
+// every provider under it, followed through Unwrap() Provider methods as the
+// decorators have.
+func CanEmbed(p Provider) bool {
+	for p != nil {
+		if _, ok := p.(Embedder); !ok {
+			return false
+		}
+		u, ok := p.(interface{ Unwrap() Provider })
+		if !ok {
+			return true
+		}
+		p = u.Unwrap()
+	}
+	return false
 }

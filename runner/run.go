@@ -343,22 +343,32 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 	if resp.Cached {
 		lat = resp.OriginalLatency
 	}
-	scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat})
+	if !scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat}) {
+		return nil
+	}
 	return r
 }
 
 // scoreResult scores in with every criterion and sets r's scores, score and
-// status.
-func scoreResult(ctx context.Context, s *evals.Suite, criteria []Criterion, r *evals.Result, in *Input) {
+// status. It returns false when ctx ended while the criteria scored.
+func scoreResult(ctx context.Context, s *evals.Suite, criteria []Criterion, r *evals.Result, in *Input) bool {
 	r.Scores = make([]evals.Score, len(criteria))
 	for i, c := range criteria {
 		v := c.Scorer.Score(ctx, in)
 		r.Scores[i] = evals.Score{
 			Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr(),
 			Score: v.Score, Pass: v.Pass && !v.Unscored, Unscored: v.Unscored, Reason: v.Reason,
+			Label: v.Label, Judge: v.Judge,
 		}
 	}
+	if ctx.Err() != nil {
+		// The grace period ended while the criteria scored: one that calls a
+		// target (an LLM judge) was cut short. Left unrecorded, the case is
+		// scored again by --resume, its response most likely from the cache.
+		return false
+	}
 	r.Score, r.Status = CaseVerdict(s, r.Scores)
+	return true
 }
 
 func ms(d time.Duration) float64 {

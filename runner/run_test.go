@@ -344,6 +344,38 @@ func TestRunInterruptAfterGraceDropsUnfinished(t *testing.T) {
 	}
 }
 
+// slowJudge scores like a criterion that calls a target: it waits for an
+// answer that comes only after the run's grace period.
+type slowJudge struct{}
+
+func (slowJudge) Score(ctx context.Context, _ *Input) Verdict {
+	select {
+	case <-time.After(10 * time.Second):
+		return Verdict{Score: 1, Pass: true}
+	case <-ctx.Done():
+		return Verdict{Unscored: true, Reason: "judge: canceled"}
+	}
+}
+
+// TestRunInterruptDuringScoring drops results whose criteria were cut short
+// by the end of the grace period, rather than record them unscored for good.
+func TestRunInterruptDuringScoring(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sink := &memSink{}
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, err := Run(ctx, Options{
+		Suite: testSuite(t), Targets: []Target{target("a", &echo{}, 4)}, Criteria: []Criterion{crit("even", even{}), crit("judge", slowJudge{})},
+		Open: func() (CaseSource, error) { return &cases{list: makeCases(100)}, nil }, Sink: sink,
+		Grace: 50 * time.Millisecond,
+	})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, r := range sink.results {
+		t.Errorf("result %s recorded with %+v", r.CaseID, r.Scores)
+	}
+}
+
 func TestCaseVerdict(t *testing.T) {
 	half := 0.5
 	sc := func(score float64, pass, unscored bool, w float64) evals.Score {

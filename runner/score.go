@@ -191,7 +191,8 @@ func scoreRecorded(ctx context.Context, opts ScoreOptions, rec *Recorded) *evals
 	if resp.Cached {
 		lat = resp.OriginalLatency
 	}
-	scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: c, Messages: rec.Messages, Output: resp.Text, Response: resp, Latency: lat})
+	// ctx is not canceled by an interrupt (see Score), so scoring finishes.
+	scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: c, Messages: rec.Messages, Output: resp.Text, Response: resp, Latency: lat, Repeat: rec.Repeat})
 	return r
 }
 

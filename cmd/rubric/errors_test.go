@@ -228,6 +228,26 @@ func errCases() []errCase {
 			args: run,
 		},
 		{
+			// Each problem of a judge is located: the inline target's own
+			// field, the unknown target's name, the rubric.
+			name: "criterion_judge_problems",
+			files: withSuite(`{
+  "name": "t",
+  "messages": [{"role": "user", "content": "Q: {{ q }}"}],
+  "dataset": {"path": "cases.jsonl"},
+  "criteria": [
+    {"name": "inline", "type": "judge", "rubric": "{{ output }}",
+     "judge": {"provider": "openai", "base_url": "http://127.0.0.1:1/v1", "timeout": "soon"}},
+    {"name": "named", "type": "judge", "judges": ["rec", "nope"], "rubric": "{{ output }}"},
+    {"name": "blind", "type": "judge", "judge": "rec", "rubric": "Is {{ input }} answered?"},
+    {"name": "close", "type": "embedding", "target": "rec", "threshold": 0.8}
+  ],
+  "targets": [{"name": "rec", "provider": "replay", "path": "rec.jsonl"}]
+}
+`),
+			args: validate,
+		},
+		{
 			name: "criterion_json_schema_without_schema",
 			files: withSuite(`{
   "name": "t",

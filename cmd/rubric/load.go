@@ -23,6 +23,11 @@ type loaded struct {
 	// criteria sharing a judge share its rate limits) and in order of use.
 	judges      []*judgeTarget
 	judgeByName map[string]*judgeTarget
+	// resolving is set while a criterion's target is resolved: the target
+	// the resolver checks is then one to call, not one to run, and its
+	// provider is kept in resolved.
+	resolving bool
+	resolved  runner.Provider
 }
 
 // judgeTarget is a target that a criterion calls. It is built when the suite
@@ -47,6 +52,26 @@ func (j *judgeTarget) Complete(ctx context.Context, req *runner.Request) (*runne
 	return j.p.Complete(ctx, req)
 }
 
+// Embed sends an embeddings request through the decorated provider, within
+// the target's concurrency.
+func (j *judgeTarget) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
+	e, ok := j.p.(runner.Embedder)
+	if !ok {
+		return nil, errors.New("the target's provider cannot embed texts")
+	}
+	select {
+	case j.slots <- struct{}{}:
+		defer func() { <-j.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return e.Embed(ctx, req)
+}
+
+// Unwrap returns the decorated provider, so that runner.CanEmbed can look
+// through to the endpoint's.
+func (j *judgeTarget) Unwrap() runner.Provider { return j.p }
+
 // RequestBody lets the cache key judge requests like any other.
 func (j *judgeTarget) RequestBody(req *runner.Request) ([]byte, error) {
 	bb, ok := j.base.(runner.BodyBuilder)
@@ -66,13 +91,17 @@ func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec,
 	if j, ok := l.judgeByName[name]; named && ok {
 		return j, &j.spec, nil
 	}
+	l.resolving = true
 	spec, err := resolve(field, ref)
+	p := l.resolved
+	l.resolving, l.resolved = false, nil
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := provider.New(*spec)
-	if err != nil {
-		return nil, nil, &evals.FieldError{Field: field, Err: err}
+	if p == nil { // the resolver built no provider
+		if p, err = provider.New(*spec); err != nil {
+			return nil, nil, &evals.FieldError{Field: field, Err: err}
+		}
 	}
 	j := &judgeTarget{spec: *spec, base: p, slots: make(chan struct{}, spec.ConcurrencyOr())}
 	j.use(nil)
@@ -94,7 +123,11 @@ func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 	opts.Criterion = l.buildCriterion
 	opts.Target = func(spec evals.TargetSpec) error {
 		p, err := provider.New(spec)
-		if err == nil {
+		switch {
+		case err != nil:
+		case l.resolving:
+			l.resolved = p
+		default:
 			l.targets = append(l.targets, runner.Target{Spec: spec, Provider: p})
 		}
 		return err

@@ -27,6 +27,13 @@ type oneOfConfig struct {
 	Value  json.RawMessage `json:"value"`
 }
 
+// labelConfig is the field of the criteria that can compare a label.
+type labelConfig struct {
+	// Label: the output is a label, and the values the labels expected; the
+	// report then measures the criterion as a classifier.
+	Label bool `json:"label"`
+}
+
 type containsConfig struct {
 	commonConfig
 	Value json.RawMessage `json:"value"`
@@ -52,14 +59,23 @@ type Compare struct {
 	common
 	op     op
 	values values
+	label  bool // record the labels compared (equals with label: true)
 }
 
 func newEquals(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
-	var c equalsConfig
+	var c struct {
+		equalsConfig
+		labelConfig
+	}
 	if err := decode(spec, &c); err != nil {
 		return nil, err
 	}
-	return newCompare(&c.commonConfig, c.Value, opEquals, "")
+	sc, err := newCompare(&c.commonConfig, c.Value, opEquals, "")
+	if err != nil {
+		return nil, err
+	}
+	sc.(*Compare).label = c.Label
+	return sc, nil
 }
 
 // newOneOf builds one-of: equals with a fixed label set, given as values (or
@@ -171,16 +187,16 @@ func (c *Compare) Score(_ context.Context, in *runner.Input) runner.Verdict {
 	}
 	s, why, ok := c.subject(in.Output)
 	if !ok {
-		return c.verdict(0, why)
+		return c.labeled(c.verdict(0, why), vals[0], "")
 	}
 	switch c.op {
 	case opEquals:
 		for _, v := range vals {
 			if s == v {
-				return c.verdict(1, "")
+				return c.labeled(c.verdict(1, ""), v, s)
 			}
 		}
-		return c.verdict(0, fmt.Sprintf("got %s, expected %s", quote(s), oneOf(vals)))
+		return c.labeled(c.verdict(0, fmt.Sprintf("got %s, expected %s", quote(s), oneOf(vals))), vals[0], s)
 	case opStartsWith:
 		for _, v := range vals {
 			if strings.HasPrefix(s, v) {
@@ -221,6 +237,16 @@ func (c *Compare) Score(_ context.Context, in *runner.Input) runner.Verdict {
 		}
 		return c.verdict(1, "")
 	}
+}
+
+// labeled records on v, for a criterion that compares labels, the label
+// expected (the value matched, or else the first) and the one predicted (""
+// when none could be extracted).
+func (c *Compare) labeled(v runner.Verdict, expected, predicted string) runner.Verdict {
+	if c.label {
+		v.Label = &evals.Label{Expected: expected, Predicted: predicted}
+	}
+	return v
 }
 
 // around quotes the text of s around s[i:i+n], with up to 30 runes either side.

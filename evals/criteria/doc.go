@@ -96,13 +96,24 @@
 //	cost          max: the cost at the target's price table
 //	exec          command: a program run without a shell, the case as JSON
 //	              on stdin, {"score", "pass", "reason"} on stdout
+//	judge         an LLM (judge: a target) or several voting (judges) grade the
+//	              output by a rubric (a template, every value quoted so that
+//	              it cannot pass for instructions) or a built-in template
+//	              (closed-qa with requirement, factual), and end with a verdict
+//	              that choices turn into a score; no verdict is unscored
+//	embedding     the cosine similarity of the embeddings of the output and
+//	              of the values, from target's /embeddings; threshold required
+//
+// equals takes label: true, and its verdicts then carry the labels compared
+// (runner.Verdict.Label), from which reports compute classification metrics.
 //
 // The text metrics (levenshtein to bleu) score the output against references
 // and keep the best score; package textmetric defines each one exactly.
 // Levenshtein and ROUGE-L leave unscored a pair whose table would exceed
 // 25 million cells.
 //
-// Most scores are 1 or 0; weighted, not and exec give any score from 0 to 1.
+// Most scores are 1 or 0; weighted, not, exec, judge and embedding give any
+// score from 0 to 1.
 // For regex, the pattern is matched against the extracted, normalised
 // output, and the group is normalised again before comparing.
 //

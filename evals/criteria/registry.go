@@ -32,6 +32,7 @@ func Registry() map[string]Factory {
 		"equals":       newEquals,
 		"starts-with":  newStartsWith,
 		"contains":     newContains,
+		"embedding":    newEmbedding,
 		"not-contains": newNotContains,
 		"regex":        newRegex,
 		"json-valid":   newJSONValid,
@@ -55,6 +56,7 @@ func Registry() map[string]Factory {
 		"tokens":       newTokens,
 		"cost":         newCost,
 		"exec":         newExec,
+		"judge":        newJudge,
 	}
 }
 
@@ -62,6 +64,7 @@ func Registry() map[string]Factory {
 // type accepts is reported as not applying to another rather than as unknown.
 var configs = []any{
 	equalsConfig{},
+	labelConfig{},
 	containsConfig{},
 	regexConfig{},
 	jsonValidConfig{},
@@ -79,6 +82,8 @@ var configs = []any{
 	tokensConfig{},
 	costConfig{},
 	execConfig{},
+	judgeConfig{},
+	embeddingConfig{},
 }
 
 // registry is Registry's map, built once for New.

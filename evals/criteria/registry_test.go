@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -56,11 +57,11 @@ func TestNewErrors(t *testing.T) {
 		{"unknown field with a near name", `{"name":"c","type":"equals","valu":"x"}`, "valu",
 			`unknown field "valu" for criterion type "equals": did you mean "value"?`},
 		{"unknown field", `{"name":"c","type":"equals","expected":"x"}`, "expected",
-			`unknown field "expected" for criterion type "equals": expected one of name, type, weight, threshold, description, extract, normalize, value`},
+			`unknown field "expected" for criterion type "equals": expected one of name, type, weight, threshold, description, extract, normalize, value, label`},
 		{"field of regex on equals", `{"name":"c","type":"equals","pattern":"x"}`, "pattern",
-			`field "pattern" does not apply to criterion type "equals": its fields are name, type, weight, threshold, description, extract, normalize, value`},
+			`field "pattern" does not apply to criterion type "equals": its fields are name, type, weight, threshold, description, extract, normalize, value, label`},
 		{"field of contains on equals", `{"name":"c","type":"equals","mode":"all"}`, "mode",
-			`field "mode" does not apply to criterion type "equals": its fields are name, type, weight, threshold, description, extract, normalize, value`},
+			`field "mode" does not apply to criterion type "equals": its fields are name, type, weight, threshold, description, extract, normalize, value, label`},
 		{"field of json-schema on regex", `{"name":"c","type":"regex","pattern":"x","schema":{}}`, "schema",
 			`field "schema" does not apply to criterion type "regex": its fields are name, type, weight, threshold, description, extract, normalize, pattern, value, group`},
 		{"value on json-valid", `{"name":"c","type":"json-valid","value":"x"}`, "value",
@@ -232,6 +233,8 @@ var minimal = map[string]string{
 	"tokens":       `{"name":"c","type":"tokens","max_total":100}`,
 	"cost":         `{"name":"c","type":"cost","max":0.01}`,
 	"exec":         `{"name":"c","type":"exec","command":["sh","-c","cat >/dev/null; echo '{\"score\": 0.5, \"reason\": \"half\"}'"]}`,
+	"judge":        `{"name":"c","type":"judge","judge":"fake","rubric":"Is {{ output }} right?"}`,
+	"embedding":    `{"name":"c","type":"embedding","target":"fake","threshold":1}`,
 }
 
 // The common options some types reject: normalize where it would change
@@ -339,7 +342,7 @@ func TestConformance(t *testing.T) {
 		for _, v := range variants {
 			t.Run(name+"/"+v.label, func(t *testing.T) {
 				t.Parallel()
-				sc := build(t, v.spec, criteria.Env{Dir: t.TempDir()})
+				sc := build(t, v.spec, conformanceEnv(t.TempDir()))
 				if got := sc.Score(context.Background(), nil); !got.Unscored || got.Pass || got.Reason == "" {
 					t.Errorf("nil input: got %+v, want unscored with a reason", got)
 				}
@@ -409,6 +412,8 @@ func TestConcurrentScoring(t *testing.T) {
 		"tokens":       `{"name":"c","type":"tokens","max_total":100}`,
 		"cost":         `{"name":"c","type":"cost","max":0.01}`,
 		"exec":         `{"name":"c","type":"exec","command":["sh","-c","if grep -q sorry; then echo '{\"score\": 0, \"reason\": \"sorry\"}'; else echo '{\"score\": 1}'; fi"]}`,
+		"judge":        `{"name":"c","type":"judge","judges":["a","b","c"],"rubric":"{{ output }}","extract":{"json":"category"}}`,
+		"embedding":    `{"name":"c","type":"embedding","target":"e","threshold":0.9,"extract":{"json":"category"},"value":"{{expected.category}}"}`,
 	}
 	for _, name := range criteria.Names() {
 		spec, ok := specs[name]
@@ -417,7 +422,7 @@ func TestConcurrentScoring(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			sc := build(t, spec, criteria.Env{})
+			sc := build(t, spec, conformanceEnv(""))
 			c := caseOf(t, `{"category":"billing"}`, "")
 			call := func(out string) *runner.Input {
 				return &runner.Input{Case: c, Output: out, Latency: 120 * time.Millisecond, Target: &pricedTarget,
@@ -436,7 +441,7 @@ func TestConcurrentScoring(t *testing.T) {
 			for range 8 {
 				wg.Go(func() {
 					for range rounds {
-						if got := sc.Score(context.Background(), good); got != want {
+						if got := sc.Score(context.Background(), good); !reflect.DeepEqual(got, want) {
 							t.Errorf("concurrent score %+v, want %+v", got, want)
 							return
 						}

@@ -68,6 +68,21 @@ func (a *AdaptiveLimiter) Complete(ctx context.Context, req *runner.Request) (*r
 	return resp, err
 }
 
+// Embed waits for a slot, sends req, and adjusts the limit, like Complete.
+func (a *AdaptiveLimiter) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
+	e, ok := a.p.(runner.Embedder)
+	if !ok {
+		return nil, errNoEmbed
+	}
+	epoch, err := a.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := e.Embed(ctx, req)
+	a.release(epoch, err)
+	return resp, err
+}
+
 func (a *AdaptiveLimiter) acquire(ctx context.Context) (uint64, error) {
 	for {
 		a.mu.Lock()

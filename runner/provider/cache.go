@@ -109,6 +109,15 @@ func (c *Cached) Close() error {
 	return nil
 }
 
+// Embed sends req to the wrapped provider: embeddings are not cached.
+func (c *Cached) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
+	e, ok := c.p.(runner.Embedder)
+	if !ok {
+		return nil, errNoEmbed
+	}
+	return e.Embed(ctx, req)
+}
+
 // Complete answers from the cache, or sends the request and caches the answer.
 func (c *Cached) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
 	body, err := c.body.RequestBody(req)

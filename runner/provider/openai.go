@@ -28,12 +28,17 @@ import (
 // OpenAI itself, Azure-style gateways, vLLM, llama.cpp's server, Ollama's /v1,
 // TGI and the like. It is safe for concurrent use.
 type OpenAI struct {
-	endpoint  *url.URL    // {base_url}/chat/completions; shared, never modified
-	sentURL   string      // endpoint without any password, as recorded
-	host      string      // the Host header
-	header    http.Header // shared by every request, never modified
-	prefix    []byte      // {"model":"…","messages":
-	suffix    []byte      // ,"temperature":…,"extra":…}
+	endpoint  *url.URL       // {base_url}/chat/completions; shared, never modified
+	sentURL   string         // endpoint without any password, as recorded
+	embedURL  *url.URL       // {base_url}/embeddings, for Embed
+	embedSent string         // embedURL as recorded
+	host      string         // the Host header
+	header    http.Header    // shared by every request, never modified
+	prefix    []byte         // {"model":"…","messages":
+	suffix    []byte         // ,"temperature":…,"extra":…}
+	params    *evals.Params  // the target's, for requests that add their own
+	extra     map[string]any // the target's extra_body, likewise
+	model     string
 	timeout   time.Duration
 	transport *http.Transport
 	redactor  *strings.Replacer // nil when nothing is secret
@@ -64,6 +69,8 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 		errs = append(errs, err)
 	} else {
 		p.endpoint, p.host, p.sentURL = u, u.Host, u.Redacted()
+		p.embedURL = embeddingsURL(u)
+		p.embedSent = p.embedURL.Redacted()
 	}
 	if spec.Model == "" {
 		errs = append(errs, evals.FieldErrorf("model", "required by provider %q", name))
@@ -104,6 +111,7 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 		}
 		secrets = append(secrets, pw)
 		p.endpoint = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+		p.embedURL = embeddingsURL(p.endpoint)
 	}
 
 	suffix, serrs := bodySuffix(spec.Params, spec.ExtraBody)
@@ -115,6 +123,7 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 	p.prefix = append([]byte(`{"model":`), appendString(nil, spec.Model)...)
 	p.prefix = append(p.prefix, `,"messages":`...)
 	p.suffix = suffix
+	p.params, p.extra, p.model = spec.Params, spec.ExtraBody, spec.Model
 	p.transport = newTransport(spec.ConcurrencyOr())
 	p.redactor = newRedactor(secrets)
 	return p, nil
@@ -131,19 +140,36 @@ func (p *OpenAI) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 	if ctx.Err() != nil {
 		return nil, canceledError(ctx, nil, "canceled before the request was sent")
 	}
-	body := make([]byte, 0, len(p.prefix)+messagesSize(req.Messages)+len(p.suffix))
-	body = append(body, p.prefix...)
-	body = appendMessages(body, req.Messages)
-	body = append(body, p.suffix...)
+	body, err := p.body(req)
+	if err != nil {
+		return nil, err
+	}
 	sent := &evals.Request{URL: p.sentURL, Body: body}
+	rr, perr := p.post(ctx, p.endpoint, sent)
+	if perr != nil {
+		return nil, perr
+	}
+	defer putReader(rr)
+	out, perr := p.decode(rr.buf.Bytes())
+	if perr != nil {
+		perr.Sent = sent
+		return nil, perr
+	}
+	out.Sent = sent
+	return out, nil
+}
 
+// post sends sent.Body to u and returns the reader holding the body of a
+// 2xx response, which the caller passes to putReader when done with it.
+func (p *OpenAI) post(ctx context.Context, u *url.URL, sent *evals.Request) (*responseReader, *runner.ProviderError) {
+	body := sent.Body
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	rb := &requestBody{body: body}
 	rb.Reset(body)
 	hreq := (&http.Request{
 		Method:        http.MethodPost,
-		URL:           p.endpoint,
+		URL:           u,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
@@ -166,28 +192,25 @@ func (p *OpenAI) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 		limit = maxResponseBody
 	}
 	rr := getReader(resp.Body, limit+1)
-	defer putReader(rr)
 	buf := &rr.buf
 	_, err = buf.ReadFrom(&rr.limited)
 	// An error status stands on whatever part of its body arrived, unless
 	// the read failed because the request's context ended.
-	if err != nil && (ok || rctx.Err() != nil) {
-		return nil, p.failed(ctx, rctx, sent, err, "reading the response body: ")
-	}
-	if !ok {
-		return nil, p.statusError(resp, buf.Bytes(), sent)
-	}
-	if buf.Len() > maxResponseBody {
-		return nil, &runner.ProviderError{Kind: evals.ErrKindDecode, Sent: sent,
+	var perr *runner.ProviderError
+	switch {
+	case err != nil && (ok || rctx.Err() != nil):
+		perr = p.failed(ctx, rctx, sent, err, "reading the response body: ")
+	case !ok:
+		perr = p.statusError(resp, buf.Bytes(), sent)
+	case buf.Len() > maxResponseBody:
+		perr = &runner.ProviderError{Kind: evals.ErrKindDecode, Sent: sent,
 			Message: fmt.Sprintf("response body larger than %d MiB", maxResponseBody>>20)}
 	}
-	out, perr := p.decode(buf.Bytes())
 	if perr != nil {
-		perr.Sent = sent
+		putReader(rr)
 		return nil, perr
 	}
-	out.Sent = sent
-	return out, nil
+	return rr, nil
 }
 
 // chatResponse is the part of a chat completion that is read.
@@ -463,6 +486,15 @@ func chatURL(base string) (*url.URL, error) {
 	u = u.JoinPath("chat", "completions")
 	u.Fragment, u.RawFragment = "", ""
 	return u, nil
+}
+
+// embeddingsURL returns the embeddings URL next to the chat completions URL
+// u, keeping its query.
+func embeddingsURL(u *url.URL) *url.URL {
+	e := *u
+	e.Path = strings.TrimSuffix(u.Path, "/chat/completions") + "/embeddings"
+	e.RawPath = ""
+	return &e
 }
 
 // apiKey reads the API key from the environment variable name.

@@ -91,16 +91,9 @@ func (l *limiter) Complete(ctx context.Context, req *runner.Request) (*runner.Re
 	estimate := 0
 	if l.tokens != nil {
 		estimate = l.estimate(req)
-		burst := l.tokens.Burst()
-		if err := l.tokens.WaitN(ctx, min(estimate, burst)); err != nil {
-			return nil, waitError(ctx, fmt.Sprintf("%v tokens per minute", l.spec.TokensPerMinute))
-		}
-		l.book(estimate - burst)
 	}
-	if l.requests != nil {
-		if err := l.requests.Wait(ctx); err != nil {
-			return nil, waitError(ctx, fmt.Sprintf("%v requests per minute", l.spec.RequestsPerMinute))
-		}
+	if err := l.admit(ctx, estimate); err != nil {
+		return nil, err
 	}
 	resp, err := l.p.Complete(ctx, req)
 	if err != nil || l.tokens == nil {
@@ -110,6 +103,52 @@ func (l *limiter) Complete(ctx context.Context, req *runner.Request) (*runner.Re
 		l.book(used - estimate)
 	}
 	return resp, nil
+}
+
+// Embed waits until the limits admit req, like Complete; its tokens are
+// estimated as its texts' characters / 4, with no completion.
+func (l *limiter) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
+	e, ok := l.p.(runner.Embedder)
+	if !ok {
+		return nil, errNoEmbed
+	}
+	estimate := 0
+	if l.tokens != nil {
+		chars := 0
+		for _, s := range req.Input {
+			chars += utf8.RuneCountInString(s)
+		}
+		estimate = (chars + 3) / 4
+	}
+	if err := l.admit(ctx, estimate); err != nil {
+		return nil, err
+	}
+	resp, err := e.Embed(ctx, req)
+	if err != nil || l.tokens == nil {
+		return resp, err
+	}
+	if used := resp.Usage.TotalTokens; used > 0 {
+		l.book(used - estimate)
+	}
+	return resp, nil
+}
+
+// admit waits until the token bucket has room for estimate tokens (booking
+// the part beyond its burst as debt) and then the request limit admits one.
+func (l *limiter) admit(ctx context.Context, estimate int) error {
+	if l.tokens != nil {
+		burst := l.tokens.Burst()
+		if err := l.tokens.WaitN(ctx, min(estimate, burst)); err != nil {
+			return waitError(ctx, fmt.Sprintf("%v tokens per minute", l.spec.TokensPerMinute))
+		}
+		l.book(estimate - burst)
+	}
+	if l.requests != nil {
+		if err := l.requests.Wait(ctx); err != nil {
+			return waitError(ctx, fmt.Sprintf("%v requests per minute", l.spec.RequestsPerMinute))
+		}
+	}
+	return nil
 }
 
 // estimate returns the tokens req is expected to use, prompt and completion.

@@ -133,40 +133,74 @@ func (r *retrier) Unwrap() runner.Provider { return r.p }
 // Complete sends req until it succeeds, fails for good, or the attempts or
 // the waiting budget run out.
 func (r *retrier) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+	var resp *runner.Response
+	sent, err := r.do(ctx, func(ctx context.Context) (err error) {
+		resp, err = r.p.Complete(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := *resp // the provider's response may be shared (replay)
+	out.Attempts = sent
+	return &out, nil
+}
+
+// Embed sends req to the wrapped provider's embeddings endpoint as Complete
+// sends a completion: retried the same way.
+func (r *retrier) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
+	e, ok := r.p.(runner.Embedder)
+	if !ok {
+		return nil, errNoEmbed
+	}
+	var resp *runner.EmbedResponse
+	sent, err := r.do(ctx, func(ctx context.Context) (err error) {
+		resp, err = e.Embed(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := *resp
+	out.Attempts = sent
+	return &out, nil
+}
+
+// do calls call until it succeeds, fails for good, or the attempts or the
+// waiting budget run out, and returns how many times the request was sent.
+func (r *retrier) do(ctx context.Context, call func(context.Context) error) (int, error) {
 	sent := 0
 	var waited time.Duration
 	for retry := 0; ; retry++ {
-		resp, writes, err := r.send(ctx, req)
+		writes, err := r.send(ctx, call)
 		sent += writes
 		if err == nil {
-			out := *resp // the provider's response may be shared (replay)
-			out.Attempts = sent
-			return &out, nil
+			return sent, nil
 		}
 		var pe *runner.ProviderError
 		if !errors.As(err, &pe) {
-			return nil, err
+			return sent, err
 		}
 		last := *pe
 		last.Attempts = sent
 		if !r.retryable(&last) || ctx.Err() != nil {
-			return nil, &last
+			return sent, &last
 		}
 		if sent >= r.attempts {
-			return nil, r.giveUp(&last, "")
+			return sent, r.giveUp(&last, "")
 		}
 		wait := r.backoff(retry, last.RetryAfter)
 		if left := r.maxWait - waited; wait > left {
 			if last.RetryAfter == 0 || last.RetryAfter > left {
-				return nil, r.giveUp(&last, r.overBudget(wait, left))
+				return sent, r.giveUp(&last, r.overBudget(wait, left))
 			}
 			wait = left // the server's wait fits; its jitter is cut
 		}
 		if deadline, ok := ctx.Deadline(); ok && r.now().Add(wait).After(deadline) {
-			return nil, r.giveUp(&last, fmt.Sprintf(" (waiting %v more would pass the deadline)", wait))
+			return sent, r.giveUp(&last, fmt.Sprintf(" (waiting %v more would pass the deadline)", wait))
 		}
 		if err := r.sleep(ctx, wait); err != nil {
-			return nil, &runner.ProviderError{
+			return sent, &runner.ProviderError{
 				Kind:     evals.ErrKindCanceled,
 				Message:  fmt.Sprintf("canceled while waiting to retry after %s (%s)", attempts(sent), last.Error()),
 				Sent:     last.Sent,
@@ -178,9 +212,9 @@ func (r *retrier) Complete(ctx context.Context, req *runner.Request) (*runner.Re
 	}
 }
 
-// send makes one call of the wrapped provider and returns how many times it
-// sent the request, at least 1.
-func (r *retrier) send(ctx context.Context, req *runner.Request) (*runner.Response, int, error) {
+// send makes one call and returns how many times it sent the request, at
+// least 1.
+func (r *retrier) send(ctx context.Context, call func(context.Context) error) (int, error) {
 	// Each connection http.Transport takes for the request is one send.
 	// GotConn is called on the caller's goroutine, before the round trip
 	// returns; WroteRequest, called by the transport's writer, may come
@@ -189,8 +223,8 @@ func (r *retrier) send(ctx context.Context, req *runner.Request) (*runner.Respon
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { sends.Add(1) },
 	})
-	resp, err := r.p.Complete(ctx, req)
-	return resp, max(1, int(sends.Load())), err
+	err := call(ctx)
+	return max(1, int(sends.Load())), err
 }
 
 // retryable reports whether sending again may succeed.

@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"context"
+	"errors"
 	"io"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -61,6 +63,19 @@ type wrapped struct {
 // the provider it wraps, down to Wrap's p.
 func (w *wrapped) Unwrap() runner.Provider { return w.Provider }
 
+// errNoEmbed is what a decorator's Embed returns when the provider it wraps
+// has no embeddings endpoint (runner.CanEmbed is false).
+var errNoEmbed = errors.New("the target's provider cannot embed texts")
+
+// Embed sends req through the decorators, as Complete does.
+func (w *wrapped) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
+	e, ok := w.Provider.(runner.Embedder)
+	if !ok {
+		return nil, errNoEmbed
+	}
+	return e.Embed(ctx, req)
+}
+
 // Close closes the inner provider, when it can be closed.
 func (w *wrapped) Close() error {
 	if c, ok := w.inner.(io.Closer); ok {
@@ -83,4 +98,5 @@ func (w *wrappedBody) RequestBody(req *runner.Request) ([]byte, error) {
 var (
 	_ io.Closer          = (*wrapped)(nil)
 	_ runner.BodyBuilder = (*wrappedBody)(nil)
+	_ runner.Embedder    = (*wrapped)(nil)
 )

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,6 +119,19 @@ func summary() *evals.Summary {
 			Criteria: []evals.CriterionSummary{
 				{Name: "schema", Type: "json-schema", N: 39, Passed: 35, PassRate: 35.0 / 39, Mean: 35.0 / 39, PassRateCI: &evals.Interval{Lo: 0.7639, Hi: 0.9594}},
 				{Name: "judge", Type: "regex", N: 0, Unscored: 39},
+				{Name: "intent", Type: "equals", N: 5, Passed: 3, PassRate: 0.6, Mean: 0.6, Classification: &evals.Classification{
+					N: 5, Correct: 3, MacroF1: (2.0/3 + 0.8) / 3, MicroF1: 0.6,
+					Labels: []evals.LabelMetrics{
+						{Label: "", Precision: 0, Recall: 0, F1: 0, Support: 0, Predicted: 1},
+						{Label: "billing", Precision: 0.5, Recall: 1, F1: 2.0 / 3, Support: 1, Predicted: 2},
+						{Label: "refund", Precision: 0, Recall: 0, F1: 0, Support: 1, Predicted: 0},
+						{Label: "technical support", Precision: 1, Recall: 2.0 / 3, F1: 0.8, Support: 3, Predicted: 2},
+					},
+					Confusion: evals.Confusion{
+						Labels: []string{"", "billing", "refund", "technical support"},
+						Counts: [][]int{{0, 0, 0, 0}, {0, 1, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 2}},
+					},
+				}},
 			},
 			Slices: []evals.SliceSummary{
 				{Key: "lang", Value: "de", Cases: 4, Passed: 1, PassRate: 0.25, PassRateCI: &evals.Interval{Lo: 0.0456, Hi: 0.6994}},
@@ -166,6 +180,30 @@ func TestText(t *testing.T) {
 		if !tc.color && strings.Contains(b.String(), "\x1b[") {
 			t.Error("escape sequences without colour")
 		}
+	}
+}
+
+// TestTextClassificationLarge keeps the terminal short when a criterion has
+// many labels: the most frequent 20, and no confusion matrix.
+func TestTextClassificationLarge(t *testing.T) {
+	cl := &evals.Classification{N: 100, OtherLabels: 15}
+	for i := range 50 {
+		l := fmt.Sprintf("label-%02d", i)
+		cl.Labels = append(cl.Labels, evals.LabelMetrics{Label: l, Support: 100 - i})
+		cl.Confusion.Labels = append(cl.Confusion.Labels, l)
+	}
+	cl.Confusion.Labels = append(cl.Confusion.Labels, evals.OtherLabel)
+	s := &evals.Summary{Targets: []evals.TargetSummary{{Name: "v1", Criteria: []evals.CriterionSummary{{Name: "topic", Type: "equals", Classification: cl}}}}}
+	var b bytes.Buffer
+	Text(&b, s, Style{})
+	out := b.String()
+	for _, want := range []string{"topic, v1: 100 compared", "over 65 labels", "label-19", "45 more labels in report.json", "confusion matrix of 51 labels in report.json"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "label-20") {
+		t.Errorf("more than 20 labels listed:\n%s", out)
 	}
 }
 

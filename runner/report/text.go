@@ -86,6 +86,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		}
 		tw.Flush()
 	}
+	classification(ew, s, st)
 
 	slicesText(ew, s, st)
 	for _, t := range s.Targets {

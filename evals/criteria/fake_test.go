@@ -1,0 +1,45 @@
+package criteria_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/criteria"
+	"github.com/rubric-eval/rubric/runner"
+)
+
+// fakeTarget is an in-process target for the criteria that call one: a judge
+// that answers Y when the response block is not empty, and an embeddings
+// endpoint whose vectors count a few features of each text.
+type fakeTarget struct{}
+
+func (fakeTarget) Complete(_ context.Context, req *runner.Request) (*runner.Response, error) {
+	prompt := req.Messages[len(req.Messages)-1].Content
+	if strings.Contains(prompt, "<<<BEGIN output>>>\n<<<END output>>>") {
+		return &runner.Response{Text: "The response is empty.\nVERDICT: N"}, nil
+	}
+	return &runner.Response{Text: "The response says something.\nVERDICT: Y"}, nil
+}
+
+func (fakeTarget) Embed(_ context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
+	out := &runner.EmbedResponse{}
+	for _, s := range req.Input {
+		out.Vectors = append(out.Vectors, []float64{
+			1, float64(utf8.RuneCountInString(s) % 7), float64(strings.Count(s, "x")), float64(strings.Count(s, " ")),
+		})
+	}
+	return out, nil
+}
+
+// conformanceEnv is an Env whose targets all resolve to fakeTarget, under
+// the name given (or the field's, for an inline target).
+func conformanceEnv(dir string) criteria.Env {
+	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+		name := field
+		json.Unmarshal(ref, &name)
+		return fakeTarget{}, &evals.TargetSpec{Name: name, Provider: "openai", Model: "fake-1"}, nil
+	}}
+}
