@@ -2,6 +2,7 @@ package evals
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,8 +148,26 @@ func ParseGate(expr string) (Gate, error) {
 	if perr != nil || num == "" {
 		return g, &GateError{Expr: expr, Offset: numAt, Msg: fmt.Sprintf("expected a number after %q, got %q", op, expr[numAt:])}
 	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return g, &GateError{Expr: expr, Offset: numAt, Msg: fmt.Sprintf("expected a finite number after %q, got %q", op, expr[numAt:])}
+	}
 	g.Value = v / scale // 57/100 is 0.57; 57*0.01 is 0.5700000000000001
+	if lo, hi, what := ref.Range(); g.Value < lo || g.Value > hi {
+		return g, &GateError{Expr: expr, Offset: numAt, Msg: fmt.Sprintf("%s is %s, got %s: a threshold outside that always holds or never does", g.Metric, what, expr[numAt:])}
+	}
 	return g, nil
+}
+
+// Range is the interval a metric's values lie in, and how to say so.
+func (m MetricRef) Range() (lo, hi float64, what string) {
+	switch {
+	case strings.HasPrefix(m.Stat, "delta."):
+		return -1, 1, "a difference of two rates, from -1 to 1"
+	case strings.HasPrefix(m.Stat, "latency."), strings.HasPrefix(m.Stat, "tokens."), strings.HasPrefix(m.Stat, "cost."),
+		m.Stat == "regressions", m.Stat == "fixes":
+		return 0, math.Inf(1), "never negative"
+	}
+	return 0, 1, "from 0 to 1 (write a percentage as 90%)"
 }
 
 // metricError is a metric that does not parse, at a byte offset in it.
