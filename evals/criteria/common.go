@@ -663,3 +663,6 @@ func oneOf(vals []string) string {
 func quoteRegex(re *regexp.Regexp) string {
 	return "/" + re.String() + "/"
 }
+
+// isStatic reports whether the values are the same for every case.
+func (v *values) isStatic() bool { return v.static != nil }

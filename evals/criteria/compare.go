@@ -43,6 +43,17 @@ type containsConfig struct {
 // op is how a Compare relates the output to its values.
 type op uint8
 
+// verb says what every output does with an empty value, for messages.
+func (o op) verb() string {
+	switch o {
+	case opStartsWith:
+		return "starts with"
+	case opEndsWith:
+		return "ends with"
+	}
+	return "contains"
+}
+
 const (
 	opEquals      op = iota // the output equals a value
 	opStartsWith            // the output starts with a value
@@ -184,6 +195,15 @@ func (c *Compare) Score(_ context.Context, in *runner.Input) runner.Verdict {
 	vals, why, ok := c.values.resolve(in, c.norm, buf[:0])
 	if !ok {
 		return unscored(why)
+	}
+	if c.op != opEquals && !c.values.isStatic() {
+		// An empty static value is a load error; one that a case's variables
+		// make empty would pass every output (or, for not-contains, none).
+		for _, v := range vals {
+			if v == "" {
+				return unscored("a value is empty for this case (after normalize): every output " + c.op.verb() + " it")
+			}
+		}
 	}
 	s, why, ok := c.subject(in.Output)
 	if !ok {

@@ -1,9 +1,11 @@
 package criteria_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/rubric-eval/rubric/evals/criteria"
 	"github.com/rubric-eval/rubric/runner"
 )
 
@@ -144,4 +146,31 @@ func TestNotContains(t *testing.T) {
 			want:   fail(`found "!" in …"` + strings.Repeat("é", 30) + "!" + strings.Repeat("東", 30) + `"…`)},
 		{name: "from expected", spec: `{"name":"c","type":"not-contains"}`, output: "fine", expected: `"error"`, want: pass()},
 	})
+}
+
+// TestEmptyValueAtRunTime: a value that a case's variables make empty would
+// match every output; the criterion leaves such a case unscored.
+func TestEmptyValueAtRunTime(t *testing.T) {
+	for _, tc := range []struct{ spec, why string }{
+		{`{"name":"c","type":"contains","value":"{{ word }}"}`, "every output contains it"},
+		{`{"name":"c","type":"not-contains","value":["x","{{ word }}"]}`, "every output contains it"},
+		{`{"name":"c","type":"starts-with","value":"{{ word }}","normalize":["trim"]}`, "every output starts with it"},
+		{`{"name":"c","type":"ends-with","value":"{{ word }}"}`, "every output ends with it"},
+	} {
+		sc := build(t, tc.spec, criteria.Env{})
+		for _, word := range []string{`""`, `"  "`} {
+			if !strings.Contains(tc.spec, "trim") && word == `"  "` {
+				continue // not empty without normalize
+			}
+			c := caseOf(t, "", `{"word":`+word+`}`)
+			v := sc.Score(context.Background(), &runner.Input{Case: c, Output: "anything"})
+			if !v.Unscored || !strings.Contains(v.Reason, tc.why) {
+				t.Errorf("%s with word %s: got %+v, want unscored: %s", tc.spec, word, v, tc.why)
+			}
+		}
+		c := caseOf(t, "", `{"word":"any"}`)
+		if v := sc.Score(context.Background(), &runner.Input{Case: c, Output: "anything"}); v.Unscored {
+			t.Errorf("%s with a word: unscored: %s", tc.spec, v.Reason)
+		}
+	}
 }
