@@ -79,6 +79,24 @@ type Score struct {
 	Label *Label `json:"label,omitempty"`
 	// Judge is set by an LLM judge: the verdict and each judge's call.
 	Judge *Judgement `json:"judge,omitempty"`
+	// BLEU is set by a bleu criterion: the counts behind its sentence BLEU,
+	// which the report sums into corpus BLEU. Nil for other criteria, and
+	// when unscored.
+	BLEU *BLEUCounts `json:"bleu,omitempty"`
+}
+
+// BLEUCounts are the sufficient statistics of BLEU for one response, as
+// sacrebleu counts them for a segment: summed over responses, they give
+// corpus BLEU.
+type BLEUCounts struct {
+	// HypLen counts the tokens of the response (the hypothesis), RefLen those
+	// of the reference closest in length.
+	HypLen int `json:"hyp_len"`
+	RefLen int `json:"ref_len"`
+	// Matches counts, by n-gram order from 1 to 4, the response's n-grams
+	// found in a reference (clipped); Totals counts all its n-grams.
+	Matches [4]int `json:"matches"`
+	Totals  [4]int `json:"totals"`
 }
 
 // Judgement is what an LLM judge criterion decided and how.

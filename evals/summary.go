@@ -265,6 +265,11 @@ type CriterionSummary struct {
 	// Classification is set for a criterion that compares a label (label:
 	// true), over the responses it scored.
 	Classification *Classification `json:"classification,omitempty"`
+	// CorpusBLEU is set for a bleu criterion: the corpus BLEU of the
+	// responses it scored, from 0 to 100, as sacrebleu's corpus_bleu gives it
+	// (their n-gram counts and lengths summed, then scored once). Left out of
+	// slices' criteria.
+	CorpusBLEU *float64 `json:"corpus_bleu,omitempty"`
 }
 
 // Classification measures a criterion's labels as a classifier's, with the

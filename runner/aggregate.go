@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/criteria/textmetric"
 	"github.com/rubric-eval/rubric/runner/stats"
 )
 
@@ -40,6 +41,42 @@ type critAgg struct {
 	evals.CriterionSummary
 	sample sample
 	labels *labelCounts // nil until a verdict compares labels
+	bleu   *bleuSum     // nil until a verdict has BLEU counts
+}
+
+// bleuSum adds up the BLEU counts of a criterion's verdicts, for corpus BLEU:
+// the sums only, so that memory does not grow with the cases.
+type bleuSum struct {
+	stats textmetric.BLEUStats
+	n     int // verdicts counted
+}
+
+// add counts c, unless it could not come from a BLEU (a negative count, more
+// matches than n-grams), which would make the score no number.
+func (b *bleuSum) add(c *evals.BLEUCounts) {
+	if c.HypLen < 0 || c.RefLen < 0 {
+		return
+	}
+	for n := range c.Matches {
+		if c.Matches[n] < 0 || c.Matches[n] > c.Totals[n] {
+			return
+		}
+	}
+	b.stats = b.stats.Add(textmetric.BLEUStats(*c))
+	b.n++
+}
+
+// corpusBLEU is the corpus BLEU of a criterion's n scored verdicts, as
+// sacrebleu's corpus_bleu computes it: 13a tokenisation, exp smoothing, no
+// effective order (BLEU's zero value), on the summed counts. Nil unless all n
+// verdicts had counts: a journal written before they were recorded has none,
+// and a corpus BLEU of some of the responses would not be sacrebleu's.
+func (b *bleuSum) corpusBLEU(n int) *float64 {
+	if b == nil || n == 0 || b.n != n {
+		return nil
+	}
+	v := textmetric.BLEU{}.Score(b.stats).Score
+	return &v
 }
 
 // sliceKey names a slice: "tag" and a tag, or a metadata field and a value.
@@ -163,10 +200,10 @@ func (a *aggregate) add(r *evals.Result) {
 	}
 }
 
-// addScores counts the verdicts of a result's criteria; with labels, also
-// the labels compared, for the classification metrics (a target's, not a
-// slice's).
-func addScores(cs []critAgg, scores []evals.Score, labels bool) {
+// addScores counts the verdicts of a result's criteria; for a target (not a
+// slice), also the labels compared, for the classification metrics, and the
+// BLEU counts, for corpus BLEU.
+func addScores(cs []critAgg, scores []evals.Score, target bool) {
 	for i, sc := range scores {
 		if i >= len(cs) {
 			break // a resumed run's criteria changed; the suite hash forbids it
@@ -181,11 +218,17 @@ func addScores(cs []critAgg, scores []evals.Score, labels bool) {
 		if sc.Pass {
 			c.Passed++
 		}
-		if labels && sc.Label != nil {
+		if target && sc.Label != nil {
 			if c.labels == nil {
 				c.labels = newLabelCounts()
 			}
 			c.labels.add(sc.Label)
+		}
+		if target && sc.BLEU != nil {
+			if c.bleu == nil {
+				c.bleu = &bleuSum{}
+			}
+			c.bleu.add(sc.BLEU)
 		}
 	}
 }
@@ -513,6 +556,7 @@ func critSummaries(cs []critAgg, st evals.Statistics, intervals bool) []evals.Cr
 		if c.labels != nil {
 			sum.Classification = c.labels.summary()
 		}
+		sum.CorpusBLEU = c.bleu.corpusBLEU(sum.N)
 		if intervals {
 			sum.MeanStdErr, sum.MeanCI = se, ci
 		}

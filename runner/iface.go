@@ -133,10 +133,13 @@ type Verdict struct {
 	Pass     bool
 	Unscored bool
 	Reason   string
-	// Label and Judge are recorded in the result's evals.Score as they are.
-	// They are pointers so that verdicts stay comparable.
+	// Label, Judge and BLEU are recorded in the result's evals.Score as they
+	// are. They are pointers so that verdicts stay comparable.
 	Label *evals.Label
 	Judge *evals.Judgement
+	// BLEU is the counts behind a bleu criterion's score, which the report
+	// sums into the criterion's corpus BLEU.
+	BLEU *evals.BLEUCounts
 }
 
 // Embedder is a Provider that can also turn texts into embedding vectors (an

@@ -755,6 +755,10 @@ func (j *JSONField) Score(ctx context.Context, in *runner.Input) runner.Verdict 
 	at := *sub
 	at.Output = field
 	v = j.inner.scorer.Score(ctx, &at)
+	// Corpus BLEU is a bleu criterion's own figure: a json-field holding one
+	// does not report it (a field that is missing would have no counts).
+	// bleu with "extract": {"json": ...} does.
+	v.BLEU = nil
 	if v.Reason != "" {
 		v.Reason = fmt.Sprintf("field %q: %s", strings.Join(j.path, "."), v.Reason)
 	}

@@ -170,6 +170,9 @@ func (m *TextMetric) Score(_ context.Context, in *runner.Input) runner.Verdict {
 	}
 	s, why, ok := m.subject(in.Output)
 	if !ok {
+		if m.metric == metricBLEU {
+			return m.bleuNothing(why, refs)
+		}
 		return m.verdict(0, why)
 	}
 	switch m.metric {
@@ -240,6 +243,8 @@ func (m *TextMetric) rouge(s string, refs []string) runner.Verdict {
 		m.variant, measureNames[m.measure], num(score), num(best.Precision), num(best.Recall), num(best.F), quote(refs[at])))
 }
 
+// The verdicts of bleu carry the counts behind the score (Verdict.BLEU),
+// which the report sums into corpus BLEU; every scored verdict has them.
 func (m *TextMetric) bleu(s string, refs []string) runner.Verdict {
 	res, err := textmetric.SentenceBLEU(s, refs)
 	if err != nil {
@@ -248,12 +253,35 @@ func (m *TextMetric) bleu(s string, refs []string) runner.Verdict {
 	// BLEU is from 0 to 100; a perfect match can come out a rounding error
 	// above 100.
 	score := min(res.Score/100, 1)
-	if score == 1 {
-		return m.verdict(1, "")
+	v := m.verdict(score, "")
+	if score < 1 {
+		p := res.Precisions
+		v.Reason = fmt.Sprintf("BLEU %s (n-gram precisions %s/%s/%s/%s, brevity penalty %s, %d tokens, closest reference %d) against %s",
+			num(res.Score), num(p[0]), num(p[1]), num(p[2]), num(p[3]), num(res.BP), res.Stats.HypLen, res.Stats.RefLen, oneOf(refs))
 	}
-	p := res.Precisions
-	return m.verdict(score, fmt.Sprintf("BLEU %s (n-gram precisions %s/%s/%s/%s, brevity penalty %s, %d tokens, closest reference %d) against %s",
-		num(res.Score), num(p[0]), num(p[1]), num(p[2]), num(p[3]), num(res.BP), res.Stats.HypLen, res.Stats.RefLen, oneOf(refs)))
+	v.BLEU = bleuCounts(res.Stats)
+	return v
+}
+
+// bleuNothing is bleu's verdict when nothing could be extracted from the
+// output: a score of 0, and for corpus BLEU the counts of an empty
+// hypothesis, as sacrebleu counts an empty line of a system's output (no
+// n-grams, the length of the shortest reference).
+func (m *TextMetric) bleuNothing(why string, refs []string) runner.Verdict {
+	st, err := textmetric.BLEU{}.Stats("", refs)
+	if err != nil {
+		return unscored("bleu: " + err.Error())
+	}
+	v := m.verdict(0, why)
+	v.BLEU = bleuCounts(st)
+	return v
+}
+
+// bleuCounts records BLEU statistics in a result. The conversion compiles only
+// while the two types have the same fields.
+func bleuCounts(st textmetric.BLEUStats) *evals.BLEUCounts {
+	c := evals.BLEUCounts(st)
+	return &c
 }
 
 // tooLong is the reason a quadratic metric gives for a pair it does not

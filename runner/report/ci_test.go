@@ -301,6 +301,20 @@ func TestMarkdownGolden(t *testing.T) {
 
 // checkMarkdownTables checks that every table row has as many cells as its
 // header, counting only the pipes that are not escaped.
+// TestMarkdownCorpusBLEU: the Markdown summary's criterion table shows a
+// bleu criterion's corpus BLEU, as the terminal does.
+func TestMarkdownCorpusBLEU(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteSuite(summary(), sliceResults(nil), NewMarkdown(&b)); err != nil {
+		t.Fatal(err)
+	}
+	row := "| translation | bleu | 55.3% pass [39.7-69.8], mean 0.479, corpus BLEU 48.53, 1 unscored |\n"
+	if !strings.Contains(b.String(), row) {
+		t.Errorf("no row %q in:\n%s", row, b.String())
+	}
+	checkMarkdownTables(t, b.String())
+}
+
 func checkMarkdownTables(t *testing.T, md string) {
 	t.Helper()
 	cells := -1

@@ -119,6 +119,8 @@ func summary() *evals.Summary {
 			Criteria: []evals.CriterionSummary{
 				{Name: "schema", Type: "json-schema", N: 39, Passed: 35, PassRate: 35.0 / 39, Mean: 35.0 / 39, PassRateCI: &evals.Interval{Lo: 0.7639, Hi: 0.9594}},
 				{Name: "judge", Type: "regex", N: 0, Unscored: 39},
+				{Name: "translation", Type: "bleu", N: 38, Passed: 21, Unscored: 1, PassRate: 21.0 / 38, Mean: 0.4795,
+					PassRateCI: &evals.Interval{Lo: 0.3966, Hi: 0.6976}, CorpusBLEU: ptr(48.530827)},
 				{Name: "intent", Type: "equals", N: 5, Passed: 3, PassRate: 0.6, Mean: 0.6, Classification: &evals.Classification{
 					N: 5, Correct: 3, MacroF1: (2.0/3 + 0.8) / 3, MicroF1: 0.6,
 					Labels: []evals.LabelMetrics{

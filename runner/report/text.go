@@ -135,6 +135,10 @@ func criterionCell(c evals.CriterionSummary) string {
 	if c.N == 0 {
 		cell = "no data"
 	}
+	if c.CorpusBLEU != nil {
+		// Two decimals, as sacrebleu prints a score.
+		cell += fmt.Sprintf(", corpus BLEU %.2f", *c.CorpusBLEU)
+	}
 	if c.Unscored > 0 {
 		cell += fmt.Sprintf(", %d unscored", c.Unscored)
 	}
