@@ -34,7 +34,8 @@ import (
 //	regressions, fixes        against the baseline: cases that passed there and
 //	                          fail here, and the reverse
 //
-// With criteria.NAME the STAT is pass_rate or mean of that criterion. A slice
+// With criteria.NAME the STAT is pass_rate or mean of that criterion, or,
+// for a bleu criterion, corpus_bleu (0 to 100). A slice
 // is the cases with a tag (slice(tag=billing)) or a metadata field's value
 // (slice(language=de)); its STAT is pass_rate, mean, error_rate,
 // unscored_rate, or a criterion's pass_rate or mean. .lower and .upper name
@@ -107,7 +108,7 @@ var GateMetrics = []string{
 var SliceMetrics = []string{"pass_rate", "mean", "error_rate", "unscored_rate"}
 
 // CriterionMetrics lists the per-criterion metrics a gate may name.
-var CriterionMetrics = []string{"pass_rate", "mean"}
+var CriterionMetrics = []string{"pass_rate", "mean", "corpus_bleu"}
 
 // boundable lists the statistics that have a confidence interval.
 var boundable = []string{"pass_rate", "mean", "delta.pass_rate", "delta.mean"}
@@ -166,6 +167,8 @@ func (m MetricRef) Range() (lo, hi float64, what string) {
 	case strings.HasPrefix(m.Stat, "latency."), strings.HasPrefix(m.Stat, "tokens."), strings.HasPrefix(m.Stat, "cost."),
 		m.Stat == "regressions", m.Stat == "fixes":
 		return 0, math.Inf(1), "never negative"
+	case m.Stat == "corpus_bleu":
+		return 0, 100, "from 0 to 100, as sacrebleu prints BLEU"
 	}
 	return 0, 1, "from 0 to 1 (write a percentage as 90%)"
 }
@@ -209,10 +212,18 @@ func ParseMetric(m string) (MetricRef, *metricError) {
 		}
 		n := len(parts)
 		if n < 2 || parts[0] == "" || !slices.Contains(CriterionMetrics, parts[n-1]) {
-			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper)", m)}
+			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), or criteria.NAME.corpus_bleu", m)}
 		}
 		ref.Criterion = strings.Join(parts[:n-1], ".")
 		ref.Stat = parts[n-1]
+		if ref.Stat == "corpus_bleu" {
+			switch {
+			case ref.Bound != "":
+				return ref, &metricError{at, fmt.Sprintf("corpus_bleu has no confidence interval: .%s applies to pass_rate, mean, delta.pass_rate and delta.mean", ref.Bound)}
+			case ref.SliceKey != "":
+				return ref, &metricError{at, "corpus_bleu is reported per target, not per slice"}
+			}
+		}
 		return ref, nil
 	}
 	stat := rest

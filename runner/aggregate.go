@@ -744,6 +744,12 @@ func metric(g evals.Gate, t *evals.TargetSummary) (float64, bool, string) {
 			if c.N == 0 {
 				return 0, false, fmt.Sprintf("criterion %s scored no response of the %d cases%s", c.Name, cases, where)
 			}
+			if m.Stat == "corpus_bleu" {
+				if c.CorpusBLEU == nil {
+					return 0, false, fmt.Sprintf("criterion %s has no corpus BLEU (only bleu criteria do)", c.Name)
+				}
+				return *c.CorpusBLEU, true, ""
+			}
 			if m.Stat == "mean" {
 				if m.Bound != "" && c.MeanCI == nil {
 					return 0, false, fmt.Sprintf("the report has no interval for a criterion's mean%s", where)

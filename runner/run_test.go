@@ -416,7 +416,8 @@ func TestCaseVerdict(t *testing.T) {
 func TestCheckGatesNoDataNewMetrics(t *testing.T) {
 	tgt := evals.TargetSummary{
 		Name: "t", Cases: 4, Passed: 2, PassRate: 0.5, Scored: 4, Mean: 0.5, Errored: 4,
-		Repeats: &evals.RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}},
+		Repeats:  &evals.RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}},
+		Criteria: []evals.CriterionSummary{{Name: "c", N: 2}},
 	}
 	tests := []struct{ expr, want string }{
 		{"slice(tag=x).pass_rate >= 0.5", "t: slice(tag=x).pass_rate >= 0.5: no data (no case is in slice tag=x)"},
@@ -426,6 +427,7 @@ func TestCheckGatesNoDataNewMetrics(t *testing.T) {
 		{"delta.pass_rate >= -0.02", "t: delta.pass_rate >= -0.02: no data (no baseline to compare with: pass --baseline)"},
 		{"regressions <= 0", "t: regressions <= 0: no data (no baseline to compare with: pass --baseline)"},
 		{"mean.lower >= 0.5", "t: mean.lower >= 0.5: no data (no interval)"},
+		{"criteria.c.corpus_bleu >= 30", "t: criteria.c.corpus_bleu >= 30: no data (criterion c has no corpus BLEU (only bleu criteria do))"},
 	}
 	for _, tc := range tests {
 		g, err := evals.ParseGate(tc.expr)
@@ -444,6 +446,7 @@ func TestCheckGatesNoDataNewMetrics(t *testing.T) {
 
 // TestCheckGatesMetrics reads each kind of metric from a summary.
 func TestCheckGatesMetrics(t *testing.T) {
+	corpus := 48.530827
 	tgt := evals.TargetSummary{
 		Name: "t", Cases: 10, Passed: 8, PassRate: 0.8, Scored: 10, Mean: 0.85,
 		PassRateCI: &evals.Interval{Lo: 0.49, Hi: 0.94, Method: "wilson"},
@@ -451,7 +454,8 @@ func TestCheckGatesMetrics(t *testing.T) {
 		LatencyMS:  evals.LatencySummary{Mean: 120, P50: 100, P95: 300, P99: 450, Max: 500},
 		Usage:      evals.Usage{PromptTokens: 700, CompletionTokens: 300, TotalTokens: 1000},
 		Cost:       &evals.CostSummary{Total: 0.5, Mean: 0.05},
-		Criteria:   []evals.CriterionSummary{{Name: "c", N: 10, Passed: 9, PassRate: 0.9, Mean: 0.9, PassRateCI: &evals.Interval{Lo: 0.6, Hi: 0.98}}},
+		Criteria: []evals.CriterionSummary{{Name: "c", N: 10, Passed: 9, PassRate: 0.9, Mean: 0.9, PassRateCI: &evals.Interval{Lo: 0.6, Hi: 0.98}},
+			{Name: "b", N: 10, CorpusBLEU: &corpus}},
 		Slices: []evals.SliceSummary{{Key: "lang", Value: "de", Cases: 4, Passed: 2, PassRate: 0.5, Scored: 4, Mean: 0.6,
 			Criteria: []evals.CriterionSummary{{Name: "c", N: 4, Passed: 3, PassRate: 0.75, Mean: 0.75}}}},
 		// 2 cases x 3 repeats: one passed 1 of 3, one 3 of 3.
@@ -471,6 +475,7 @@ func TestCheckGatesMetrics(t *testing.T) {
 		// pass@1 = mean of c/n = (1/3 + 1)/2; pass@2 = (1 - C(2,2)/C(3,2) + 1)/2 = (2/3 + 1)/2;
 		// pass^2 = (C(1,2)/C(3,2) + 1)/2 = 0.5; pass^3 = 0.5.
 		{"pass@1 >= 0", 2.0 / 3}, {"pass@2 >= 0", 5.0 / 6}, {"pass^2 >= 0", 0.5}, {"pass^3 >= 0", 0.5}, {"flaky_rate >= 0", 0.5},
+		{"criteria.b.corpus_bleu >= 40", 48.530827},
 		{"delta.pass_rate >= -1", -0.1}, {"delta.mean.lower >= -1", -0.05}, {"regressions >= 0", 2}, {"fixes >= 0", 1},
 	}
 	for _, tc := range tests {
