@@ -45,7 +45,10 @@ type ScoreOptions struct {
 	// when 0.
 	Concurrency int
 	// Total is the number of recordings, for progress; 0 when unknown.
-	Total    int
+	Total int
+	// Repeat is how many times each case was sent, when the recordings are
+	// a run's with repeats: their results then get the repeats section.
+	Repeat   int
 	Progress func(Progress)
 	// Now is the clock, for tests; time.Now by default.
 	Now func() time.Time
@@ -66,7 +69,7 @@ func Score(ctx context.Context, opts ScoreOptions) (*evals.Summary, error) {
 	sum := newSummary(opts.RunID, opts.Suite, now(), st)
 	aggs := map[string]*aggregate{}
 	for _, t := range opts.Targets {
-		aggs[t.Name] = newAggregate(t, opts.Criteria, opts.Suite, st, 1)
+		aggs[t.Name] = newAggregate(t, opts.Criteria, opts.Suite, st, max(opts.Repeat, 1))
 	}
 	workers := opts.Concurrency
 	if workers <= 0 {
@@ -118,7 +121,7 @@ func Score(ctx context.Context, opts ScoreOptions) (*evals.Summary, error) {
 		}
 		a := aggs[r.Target]
 		if a == nil {
-			a = newAggregate(evals.TargetSpec{Name: r.Target, Provider: opts.Provider}, opts.Criteria, opts.Suite, st, 1)
+			a = newAggregate(evals.TargetSpec{Name: r.Target, Provider: opts.Provider}, opts.Criteria, opts.Suite, st, max(opts.Repeat, 1))
 			aggs[r.Target] = a
 		}
 		a.add(r)

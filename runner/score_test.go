@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -321,5 +322,38 @@ func TestScoreStreams(t *testing.T) {
 	}
 	if sink.n.Load() != n {
 		t.Errorf("%d results, want %d", sink.n.Load(), n)
+	}
+}
+
+// TestRescoreKeepsRepeats rescores a run with repeats: the repeats section
+// (reduced verdicts, pass@k, flaky cases) comes out as the run's.
+func TestRescoreKeepsRepeats(t *testing.T) {
+	list := []*evals.Case{
+		{ID: "c000", Vars: map[string]any{"q": "0"}},
+		{ID: "c001", Vars: map[string]any{"q": "1"}},
+	}
+	s := testSuite(t)
+	crits := []Criterion{crit("ok", passWord{})}
+	ran := &memSink{}
+	runSum, err := Run(context.Background(), Options{
+		Suite: s, Targets: []Target{target("m", byRepeat{"c000": "PPF", "c001": "FFF"}, 2)}, Criteria: crits,
+		Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: ran, Repeat: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ran.results {
+		r.Request = &evals.Request{URL: "test://", Body: []byte(fmt.Sprintf(`{"messages":[{"role":"user","content":"Q: %s"}]}`, r.Vars["q"]))}
+	}
+	sum, err := Score(context.Background(), ScoreOptions{
+		Suite: s, Criteria: crits, Targets: []evals.TargetSpec{{Name: "m", Provider: "test"}},
+		Read: recordedFrom(t, ran.results), Sink: &memSink{}, Repeat: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := runSum.Targets[0].Repeats, sum.Targets[0].Repeats
+	if want == nil || want.Flaky != 1 || !reflect.DeepEqual(got, want) {
+		t.Errorf("rescore repeats %+v, run's %+v", got, want)
 	}
 }

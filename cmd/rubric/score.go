@@ -121,7 +121,7 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 	var skipped *skips
 	if opts.run != "" {
 		m.Source = runDir
-		so.Targets, so.Total = priorTargets(runDir)
+		so.Targets, so.Total, so.Repeat = priorTargets(runDir)
 		resultsPath := filepath.Join(runDir, "results.jsonl")
 		so.Read = func(emit func(*runner.Recorded) error) error {
 			var emitErr error
@@ -218,24 +218,28 @@ func loadCriteria(path string, opts evals.LoadOptions) (*loaded, error) {
 	return l, nil
 }
 
-// priorTargets reads the targets of a run from its report, in its order, and
-// the number of results; none when the run has no report (it crashed).
-func priorTargets(dir string) ([]evals.TargetSpec, int) {
+// priorTargets reads the targets of a run from its report, in its order, the
+// number of results and the repeats per case (0 without repeats); none when
+// the run has no report (it crashed).
+func priorTargets(dir string) ([]evals.TargetSpec, int, int) {
 	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err != nil {
-		return nil, 0
+		return nil, 0, 0
 	}
 	var sum evals.Summary
 	if json.Unmarshal(b, &sum) != nil {
-		return nil, 0
+		return nil, 0, 0
 	}
 	var ts []evals.TargetSpec
-	total := 0
+	total, repeat := 0, 0
 	for _, t := range sum.Targets {
 		ts = append(ts, evals.TargetSpec{Name: t.Name, Provider: t.Provider, Model: t.Model})
 		total += t.Cases
+		if t.Repeats != nil {
+			repeat = max(repeat, t.Repeats.N)
+		}
 	}
-	return ts, total
+	return ts, total, repeat
 }
 
 // logReader reads the log at path as recordings for runner.Score. A line
