@@ -21,7 +21,7 @@ func compareCommand() *cli.Command {
 			"Each target of RUN is matched with the baseline target of the same name, or\n" +
 			"with the baseline's only target. Exit code 1 when a --gate fails.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "the folder run ids are looked up in"},
+			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "`DIR` where run ids (and latest) are looked up, as given to rubric run --out"},
 			&cli.StringSliceFlag{Name: "gate", Usage: "check gate `EXPR` on RUN's targets, with the comparison as its baseline (repeatable): regressions <= 0, delta.pass_rate >= -0.02"},
 			&cli.BoolFlag{Name: "json", Usage: "print the comparisons as JSON instead of text"},
 		},

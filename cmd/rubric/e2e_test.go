@@ -1195,3 +1195,43 @@ func TestBaselineAndCompare(t *testing.T) {
 		t.Errorf("run with a missing baseline: want exit 2\n%s", r)
 	}
 }
+
+// TestResumeKeepsBaseline: a run with --baseline, cut short, resumes with
+// the same comparison and gate.
+func TestResumeKeepsBaseline(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	out := t.TempDir()
+	r := rubric(t, root, nil, "run", "examples/triage/suite.json", "--target", "triage-v1", "--out", out)
+	v1 := runIDs(t, r.stderr)[0]
+	r = rubric(t, root, nil, "run", "examples/triage/suite.json", "--out", out, "--baseline", v1, "--gate", "regressions <= 0", "--error-budget", "0.5")
+	if r.code != exitGateFailed {
+		t.Fatalf("want exit 1\n%s", r)
+	}
+	v2 := runIDs(t, r.stderr)[0]
+	// Cut the journal to 5 results and drop the report, as a crash would.
+	journal := filepath.Join(out, v2, "results.jsonl")
+	b, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	if err := os.WriteFile(journal, []byte(strings.Join(lines[:5], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(out, v2, "report.json")); err != nil {
+		t.Fatal(err)
+	}
+	r = rubric(t, root, nil, "run", "--resume", "latest", "--out", out)
+	if r.code != exitGateFailed {
+		t.Fatalf("resume: want exit 1 (the regression gate)\n%s", r)
+	}
+	wantLines(t, "stdout", r.stdout,
+		"compare triage-v2 vs triage-v1 (run "+v1+"): 40 cases matched",
+		"  FAIL  triage-v2: regressions <= 0: got 2, off by 2",
+	)
+	r = rubric(t, root, nil, "run", "--resume", v2, "--out", out, "--baseline", v1)
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "--baseline cannot change them") {
+		t.Errorf("resume with --baseline: want exit 2\n%s", r)
+	}
+}

@@ -23,6 +23,10 @@ type manifest struct {
 	Load        evals.LoadOptions `json:"load"`
 	Limit       int               `json:"limit,omitempty"`
 	Repeat      int               `json:"repeat"`
+	// Baseline is the report of the run compared with (--baseline), an
+	// absolute path; ErrorBudget is --error-budget. A resumed run keeps both.
+	Baseline    string   `json:"baseline,omitempty"`
+	ErrorBudget *float64 `json:"error_budget,omitempty"`
 	// Kind is "score" for a run that rubric score wrote, from Source: a log
 	// read with Mapping, or an earlier run's folder.
 	Kind    string `json:"kind,omitempty"`
@@ -45,7 +49,14 @@ func newManifest(id, suitePath string, opts runOptions, repeat int) *manifest {
 		}
 	}
 	sum, _ := fileSHA256(suitePath)
-	return &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, Limit: opts.limit, Repeat: repeat}
+	m := &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, Limit: opts.limit, Repeat: repeat, ErrorBudget: opts.errorBudget}
+	if opts.baseline != nil {
+		m.Baseline = opts.baseline.report
+		if p, err := filepath.Abs(m.Baseline); err == nil {
+			m.Baseline = p
+		}
+	}
+	return m
 }
 
 func fileSHA256(path string) (string, error) {

@@ -53,8 +53,15 @@ type finishedRun struct {
 }
 
 // readRun reads the report of the run ref names: a folder, its report.json,
-// or a run id under out.
+// a run id under out, or "latest", the run under out that started last.
 func readRun(ref, out string) (*finishedRun, error) {
+	if ref == "latest" {
+		dir, err := latestRun(out)
+		if err != nil {
+			return nil, err
+		}
+		ref = dir
+	}
 	dir := ref
 	if st, err := os.Stat(ref); err == nil && !st.IsDir() {
 		dir = filepath.Dir(ref) // report.json itself

@@ -79,7 +79,7 @@ func runCommand() *cli.Command {
 			&cli.IntFlag{Name: "repeat", Usage: "send each case `N` times (overrides the suite's repeat)"},
 			&cli.Float64Flag{Name: "error-budget", Value: -1, DefaultText: "the suite's", Usage: "largest share `RATE` of cases per target that may end in an error before the run exits 3"},
 			&cli.DurationFlag{Name: "max-duration", Usage: "stop dispatching after `DURATION`, keep what completed and exit 3 (resume with --resume)"},
-			&cli.DurationFlag{Name: "grace", Value: 5 * time.Second, Usage: "after Ctrl-C, how long requests in flight may finish"},
+			&cli.DurationFlag{Name: "grace", Value: 5 * time.Second, Usage: "after Ctrl-C, how long (`DURATION`) requests in flight may finish"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
 			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, or id under --out) case by case; gates on delta.*, regressions and fixes read this comparison"},
@@ -129,7 +129,7 @@ func runCommand() *cli.Command {
 				if cliCtx.NArg() > 0 {
 					return usageError("run: --resume takes the suite and options from the run it resumes; give no suite files")
 				}
-				for _, f := range []string{"config", "target", "set", "gate", "limit", "repeat"} {
+				for _, f := range []string{"config", "target", "set", "gate", "limit", "repeat", "baseline"} {
 					if cliCtx.IsSet(f) {
 						return usageError("run: --resume keeps the options the run started with; --%s cannot change them", f)
 					}
@@ -186,7 +186,12 @@ func newRunID(now time.Time) string {
 // resumeRun finishes a run from its manifest and journal.
 func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr io.Writer) error {
 	dir := ref
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	if ref == "latest" {
+		var err error
+		if dir, err = latestRun(opts.out); err != nil {
+			return withCode(exitBadInput, fmt.Errorf("resume: %w", err))
+		}
+	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		dir = filepath.Join(opts.out, ref)
 	}
 	m, err := readManifest(dir)
@@ -199,6 +204,16 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 	opts.load = m.Load
 	opts.load.RequireTargets = true
 	opts.limit, opts.repeat = m.Limit, m.Repeat
+	if opts.errorBudget == nil {
+		opts.errorBudget = m.ErrorBudget
+	}
+	if m.Baseline != "" {
+		base, err := readRun(m.Baseline, "")
+		if err != nil {
+			return withCode(exitBadInput, fmt.Errorf("resume: the run compared with %s: %w", m.Baseline, err))
+		}
+		opts.baseline = base
+	}
 	l, err := loadSuite(m.Suite, opts.load)
 	if err != nil {
 		return err
