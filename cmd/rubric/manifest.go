@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,8 +26,12 @@ type manifest struct {
 	Repeat      int               `json:"repeat"`
 	// Baseline is the report of the run compared with (--baseline), an
 	// absolute path; ErrorBudget is --error-budget. A resumed run keeps both.
-	Baseline    string   `json:"baseline,omitempty"`
-	ErrorBudget *float64 `json:"error_budget,omitempty"`
+	Baseline string `json:"baseline,omitempty"`
+	// Dataset and DatasetSHA256 are the dataset file, an absolute path, and
+	// its hash, when the cases are not inline in the suite.
+	Dataset       string   `json:"dataset,omitempty"`
+	DatasetSHA256 string   `json:"dataset_sha256,omitempty"`
+	ErrorBudget   *float64 `json:"error_budget,omitempty"`
 	// Kind is "score" for a run that rubric score wrote, from Source: a log
 	// read with Mapping, or an earlier run's folder.
 	Kind    string `json:"kind,omitempty"`
@@ -37,7 +42,8 @@ type manifest struct {
 // kindScore marks the runs rubric score writes.
 const kindScore = "score"
 
-func newManifest(id, suitePath string, opts runOptions, repeat int) *manifest {
+func newManifest(id string, s *evals.Suite, opts runOptions, repeat int) *manifest {
+	suitePath := s.Path
 	abs, err := filepath.Abs(suitePath)
 	if err != nil {
 		abs = suitePath
@@ -50,6 +56,13 @@ func newManifest(id, suitePath string, opts runOptions, repeat int) *manifest {
 	}
 	sum, _ := fileSHA256(suitePath)
 	m := &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, Limit: opts.limit, Repeat: repeat, ErrorBudget: opts.errorBudget}
+	if s.Dataset.Path != "" {
+		m.Dataset = s.Resolve(s.Dataset.Path)
+		if p, err := filepath.Abs(m.Dataset); err == nil {
+			m.Dataset = p
+		}
+		m.DatasetSHA256, _ = fileSHA256(m.Dataset)
+	}
 	if opts.baseline != nil {
 		m.Baseline = opts.baseline.report
 		if p, err := filepath.Abs(m.Baseline); err == nil {
@@ -59,13 +72,18 @@ func newManifest(id, suitePath string, opts runOptions, repeat int) *manifest {
 	return m
 }
 
+// fileSHA256 hashes the file at path, streaming: a dataset may be large.
 func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:]), nil
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (m *manifest) write(dir string) error {
@@ -104,6 +122,15 @@ func (m *manifest) checkSuite() error {
 	}
 	if sum != m.SuiteSHA256 {
 		return fmt.Errorf("resume %s: suite %s changed since the run started; its results would mix two versions of the suite: start a new run", m.RunID, m.Suite)
+	}
+	if m.Dataset != "" {
+		sum, err := fileSHA256(m.Dataset)
+		if err != nil {
+			return fmt.Errorf("resume %s: dataset %s: %w", m.RunID, m.Dataset, err)
+		}
+		if sum != m.DatasetSHA256 {
+			return fmt.Errorf("resume %s: dataset %s changed since the run started; its results would mix two versions of the cases: start a new run", m.RunID, m.Dataset)
+		}
 	}
 	return nil
 }

@@ -335,6 +335,15 @@ func TestResumeRefuses(t *testing.T) {
 			stderr: "rubric: run: --resume keeps the options the run started with; --limit cannot change them\n",
 		},
 		{
+			name: "dataset_changed", // it edits the dataset
+			setup: func(t *testing.T) {
+				writeFiles(t, dir, map[string]string{"cases.jsonl": okCases + `{"id": "c", "vars": {"q": "three?"}, "expected": "yes"}` + "\n"})
+			},
+			args: []string{"run", "--resume", id, "--out", "runs"},
+			stderr: fmt.Sprintf("rubric: resume %s: dataset %s changed since the run started; its results would mix two versions of the cases: start a new run\n",
+				id, filepath.Join(filepath.Dir(m.Suite), "cases.jsonl")),
+		},
+		{
 			name: "suite_changed", // last: it edits the suite
 			setup: func(t *testing.T) {
 				writeFiles(t, dir, map[string]string{"suite.json": strings.Replace(okSuite, `"pass_rate >= 0.5"`, `"pass_rate >= 0.6"`, 1)})

@@ -259,7 +259,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
 		}
-		m := newManifest(id, l.suite.Path, opts, repeat)
+		m := newManifest(id, l.suite, opts, repeat)
 		if err := m.write(dir); err != nil {
 			return withCode(exitIncomplete, err)
 		}

@@ -115,7 +115,7 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
 	}
-	m := newManifest(id, l.suite.Path, runOptions{load: opts.load}, 1)
+	m := newManifest(id, l.suite, runOptions{load: opts.load}, 1)
 	m.Kind = kindScore
 	so := runner.ScoreOptions{RunID: id, Suite: l.suite, Criteria: l.criteria, Concurrency: opts.concurrency}
 	var skipped *skips
