@@ -18,6 +18,11 @@ func flagsFirst(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
+	start := 2 // the first argument after the command's name
+	if sub := cmd.Command(args[2]); sub != nil {
+		// A subcommand, as in "rubric cache clear --older-than 30d".
+		cmd, start = sub, 3
+	}
 	takesValue := map[string]bool{}
 	for _, f := range cmd.Flags {
 		_, isBool := f.(*cli.BoolFlag)
@@ -27,7 +32,7 @@ func flagsFirst(app *cli.App, args []string) []string {
 	}
 	var flags, rest []string
 	dashdash := false
-	for i := 2; i < len(args); i++ {
+	for i := start; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			rest = append(rest, args[i+1:]...)
@@ -48,7 +53,7 @@ func flagsFirst(app *cli.App, args []string) []string {
 			flags = append(flags, args[i])
 		}
 	}
-	out := append([]string{args[0], args[1]}, flags...)
+	out := append(append([]string(nil), args[:start]...), flags...)
 	if dashdash {
 		// Everything positional goes after "--", so a path that looks like a
 		// flag stays a path.

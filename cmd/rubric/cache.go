@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -27,13 +31,33 @@ func cacheCommand() *cli.Command {
 			},
 			{
 				Name:  "clear",
-				Usage: "delete every cached response",
+				Usage: "delete every cached response, or with --older-than those stored before then",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "older-than", Usage: "delete only responses stored more than `AGE` ago: a Go duration (36h, 90m) or days (30d)"},
+				},
+				Before: func(cliCtx *cli.Context) error {
+					if a := cliCtx.String("older-than"); a != "" {
+						if _, err := parseAge(a); err != nil {
+							return usageError("cache clear: --older-than %q: %v", a, err)
+						}
+					}
+					return nil
+				},
 				Action: withDB(func(cliCtx *cli.Context, db *store.DB) error {
-					n, err := db.ClearCache(cliCtx.Context)
+					var n int64
+					var err error
+					what := "cached responses"
+					if a := cliCtx.String("older-than"); a != "" {
+						age, _ := parseAge(a)
+						n, err = db.PruneCache(cliCtx.Context, time.Now().Add(-age))
+						what += " older than " + a
+					} else {
+						n, err = db.ClearCache(cliCtx.Context)
+					}
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(cliCtx.App.ErrWriter, "rubric: deleted %d cached responses from %s\n", n, db.Path())
+					fmt.Fprintf(cliCtx.App.ErrWriter, "rubric: deleted %d %s from %s\n", n, what, db.Path())
 					return nil
 				}),
 			},
@@ -58,4 +82,20 @@ func withDB(action func(*cli.Context, *store.DB) error) cli.ActionFunc {
 		}
 		return nil
 	}
+}
+
+// parseAge reads an age: a Go duration, or a whole number of days ("30d").
+func parseAge(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, errors.New("expected a whole number of days, as in 30d, or a duration such as 36h")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, errors.New("expected a duration such as 36h or 90m, or days, as in 30d")
+	}
+	return d, nil
 }

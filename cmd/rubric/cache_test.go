@@ -69,8 +69,24 @@ func TestResponseCache(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "entries  10\n") {
 		t.Errorf("cache info: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	// Every entry is a few seconds old: pruning those older than a day
+	// keeps them; a bad age is a usage error.
+	code, _, stderr = runInProcess(t, "cache", "clear", "--older-than", "1d")
+	if code != exitOK || !strings.Contains(stderr, "deleted 0 cached responses older than 1d") {
+		t.Errorf("cache clear --older-than 1d: exit %d\n%s", code, stderr)
+	}
+	for _, bad := range []string{"soon", "-3d", "1.5d", "-1h"} {
+		code, _, stderr = runInProcess(t, "cache", "clear", "--older-than", bad)
+		if code != exitBadInput || !strings.Contains(stderr, `--older-than "`+bad+`"`) {
+			t.Errorf("cache clear --older-than %s: exit %d\n%s", bad, code, stderr)
+		}
+	}
+	code, _, stderr = runInProcess(t, "cache", "clear", "--older-than", "0s")
+	if code != exitOK || !strings.Contains(stderr, "deleted 10 cached responses older than 0s") {
+		t.Errorf("cache clear --older-than 0s: exit %d\n%s", code, stderr)
+	}
 	code, _, stderr = runInProcess(t, "cache", "clear")
-	if code != exitOK || !strings.Contains(stderr, "deleted 10 cached responses") {
+	if code != exitOK || !strings.Contains(stderr, "deleted 0 cached responses") {
 		t.Errorf("cache clear: exit %d\n%s", code, stderr)
 	}
 	run()

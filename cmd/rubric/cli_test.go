@@ -193,6 +193,9 @@ func TestFlagsFirst(t *testing.T) {
 		{"rubric run --gate x s.json --set a.b=c", "rubric run --gate x --set a.b=c s.json"},
 		{"rubric validate s.json --config c.json", "rubric validate --config c.json s.json"},
 		{"rubric init d --force", "rubric init --force d"},
+		// A subcommand's flags stay after the subcommand.
+		{"rubric cache clear --older-than 30d", "rubric cache clear --older-than 30d"},
+		{"rubric cache --help", "rubric cache --help"},
 		// A flag's value is never taken for a path, even when it looks like a flag.
 		{"rubric run s.json --gate -x", "rubric run --gate -x s.json"},
 		// Unknown commands and flags are left for the CLI library to report.

@@ -136,6 +136,16 @@ func (db *DB) Flush() error {
 // returns how many there were. Other tables are untouched. The file does not
 // shrink: SQLite reuses the freed pages.
 func (db *DB) ClearCache(ctx context.Context) (int64, error) {
+	return db.deleteResponses(ctx, `DELETE FROM responses`)
+}
+
+// PruneCache deletes the cached responses stored before t, those still
+// queued included, and returns how many there were.
+func (db *DB) PruneCache(ctx context.Context, t time.Time) (int64, error) {
+	return db.deleteResponses(ctx, `DELETE FROM responses WHERE created_ms < ?`, t.UnixMilli())
+}
+
+func (db *DB) deleteResponses(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64
 	var err error
 	// The writer does it, between two batches, so that no batch already
@@ -144,7 +154,7 @@ func (db *DB) ClearCache(ctx context.Context) (int64, error) {
 	if !db.w.do(func() {
 		db.w.keep(db.w.drain())
 		var res sql.Result
-		if res, err = db.sql.ExecContext(ctx, `DELETE FROM responses`); err != nil {
+		if res, err = db.sql.ExecContext(ctx, query, args...); err != nil {
 			err = fmt.Errorf("clearing the response cache: %w", explain(err))
 			return
 		}

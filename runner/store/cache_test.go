@@ -467,3 +467,32 @@ func TestWithoutUserinfo(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneCache deletes the responses stored before a time, queued ones
+// included, and keeps the rest.
+func TestPruneCache(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	old := time.Now().Add(-48 * time.Hour)
+	for i := range 6 {
+		r := testResponse("a", i)
+		r.Created = old
+		if i >= 3 {
+			r.Created = time.Now()
+		}
+		db.PutResponse(ctx, testKey("a", i), r)
+		if i == 1 {
+			db.Flush() // some written, some still queued
+		}
+	}
+	n, err := db.PruneCache(ctx, time.Now().Add(-24*time.Hour))
+	if err != nil || n != 3 {
+		t.Fatalf("PruneCache = %d, %v; want 3", n, err)
+	}
+	for i := range 6 {
+		_, ok, _ := db.GetResponse(ctx, testKey("a", i))
+		if ok != (i >= 3) {
+			t.Errorf("entry %d cached = %v, want %v", i, ok, i >= 3)
+		}
+	}
+}
