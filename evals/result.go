@@ -130,6 +130,11 @@ type JudgeVote struct {
 	Error   string `json:"error,omitempty"`
 	// Cached marks an answer served from the response cache.
 	Cached bool `json:"cached,omitempty"`
+	// Usage is the tokens the judge's endpoint reported; Cost is what the
+	// call cost at the judge target's price table, when it has one.
+	Usage    *Usage   `json:"usage,omitempty"`
+	Cost     *float64 `json:"cost,omitempty"`
+	Currency string   `json:"currency,omitempty"`
 }
 
 // ResultError is why a case has no response to score.

@@ -110,6 +110,9 @@ type TargetSummary struct {
 	// Slices aggregate the cases of each tag and of each value of the
 	// metadata fields the suite slices by.
 	Slices []SliceSummary `json:"slices,omitempty"`
+	// Judges sums the calls LLM judges made to score this target's
+	// responses; nil when no criterion called one.
+	Judges *JudgeSummary `json:"judges,omitempty"`
 	// Repeats is set when each case ran more than once.
 	Repeats *RepeatSummary `json:"repeats,omitempty"`
 	// Comparison is this target against the baseline run, when there is one.
@@ -139,6 +142,20 @@ type LatencySummary struct {
 	P95  float64 `json:"p95"`
 	P99  float64 `json:"p99"`
 	Max  float64 `json:"max"`
+}
+
+// JudgeSummary sums the calls of the LLM judges that scored a target:
+// Calls made (Cached of them answered from the response cache, Failed
+// without a usable verdict), the tokens their endpoints reported, and their
+// cost at the judge targets' price tables (nil when none has one).
+type JudgeSummary struct {
+	Calls  int      `json:"calls"`
+	Cached int      `json:"cached"`
+	Failed int      `json:"failed"`
+	Usage  Usage    `json:"usage"`
+	Cost   *float64 `json:"cost,omitempty"`
+	// Currency is the currency of Cost, from the judges' price tables.
+	Currency string `json:"currency,omitempty"`
 }
 
 // CostSummary is what a target's calls cost at its price table.

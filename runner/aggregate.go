@@ -25,6 +25,7 @@ type aggregate struct {
 	lat    latencies
 	cost   float64
 	crit   []critAgg
+	judges *evals.JudgeSummary // nil until a criterion calls a judge
 
 	sliceBy map[string]bool // metadata fields the suite slices by
 	slices  map[sliceKey]*sliceAgg
@@ -181,6 +182,7 @@ func (a *aggregate) add(r *evals.Result) {
 	s.Usage.CompletionTokens += r.Usage.CompletionTokens
 	s.Usage.TotalTokens += r.Usage.TotalTokens
 	addScores(a.crit, r.Scores, true)
+	a.addJudges(r.Scores)
 	a.keys = a.keys[:0]
 	for _, tag := range r.Tags {
 		a.keys = append(a.keys, tagSlice(tag))
@@ -197,6 +199,39 @@ func (a *aggregate) add(r *evals.Result) {
 	}
 	if a.open != nil {
 		a.addRepeat(r)
+	}
+}
+
+// addJudges sums the calls of the LLM judges that scored r.
+func (a *aggregate) addJudges(scores []evals.Score) {
+	for _, sc := range scores {
+		if sc.Judge == nil {
+			continue
+		}
+		if a.judges == nil {
+			a.judges = &evals.JudgeSummary{}
+		}
+		j := a.judges
+		for _, v := range sc.Judge.Votes {
+			j.Calls++
+			if v.Cached {
+				j.Cached++
+			}
+			if v.Verdict == "" {
+				j.Failed++
+			}
+			if u := v.Usage; u != nil {
+				j.Usage.PromptTokens += u.PromptTokens
+				j.Usage.CompletionTokens += u.CompletionTokens
+				j.Usage.TotalTokens += u.TotalTokens
+			}
+			if v.Cost != nil {
+				if j.Cost == nil {
+					j.Cost, j.Currency = new(float64), v.Currency
+				}
+				*j.Cost += *v.Cost
+			}
+		}
 	}
 }
 
@@ -514,6 +549,14 @@ func (a *aggregate) summary() evals.TargetSummary {
 		return 0
 	})
 	s.Criteria = critSummaries(a.crit, st, true)
+	if a.judges != nil {
+		j := *a.judges
+		if j.Cost != nil {
+			c := *j.Cost
+			j.Cost = &c
+		}
+		s.Judges = &j
+	}
 	keys := slices.Collect(maps.Keys(a.slices))
 	slices.SortFunc(keys, func(x, y sliceKey) int {
 		if c := cmp.Compare(x.key, y.key); c != 0 {

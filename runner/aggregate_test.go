@@ -182,3 +182,38 @@ func BenchmarkAggregateBLEU(b *testing.B) {
 		b.Fatal("no corpus BLEU")
 	}
 }
+
+// TestJudgeCalls sums the judges' calls, tokens and cost over a target's
+// results.
+func TestJudgeCalls(t *testing.T) {
+	a := newAggregate(evals.TargetSpec{Name: "t"}, []Criterion{crit("j", passWord{}), crit("plain", passWord{})}, nil, evals.DefaultStatistics(), 1)
+	if s := a.summary(); s.Judges != nil {
+		t.Fatalf("judges %+v before any judge was called", s.Judges)
+	}
+	cost := 0.002
+	vote := func(verdict string, cached bool, tokens int, priced bool) evals.JudgeVote {
+		v := evals.JudgeVote{Target: "g", Verdict: verdict, Cached: cached, Usage: &evals.Usage{PromptTokens: tokens, TotalTokens: tokens}}
+		if priced {
+			v.Cost, v.Currency = &cost, "EUR"
+		}
+		return v
+	}
+	for _, votes := range [][]evals.JudgeVote{
+		{vote("Y", false, 100, true)},
+		{vote("", false, 50, true), vote("N", true, 70, false)}, // two judges, one failed
+	} {
+		a.add(&evals.Result{CaseID: "c", Status: evals.StatusPassed, Scores: []evals.Score{
+			{Name: "j", Score: 1, Pass: true, Judge: &evals.Judgement{Votes: votes}},
+			{Name: "plain", Score: 1, Pass: true},
+		}})
+	}
+	got := a.summary().Judges
+	want := &evals.JudgeSummary{Calls: 3, Cached: 1, Failed: 1, Usage: evals.Usage{PromptTokens: 220, TotalTokens: 220}, Currency: "EUR"}
+	if got == nil || got.Cost == nil || math.Abs(*got.Cost-0.004) > 1e-15 {
+		t.Fatalf("judges %+v, want a cost of 0.004", got)
+	}
+	got.Cost = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("judges %+v, want %+v", got, want)
+	}
+}

@@ -57,6 +57,7 @@ type Judge struct {
 // judgeTarget is one judge: the target called and what it is asked.
 type judgeTarget struct {
 	name, model string
+	spec        *evals.TargetSpec // for the price of a call
 	p           runner.Provider
 	params      *evals.Params // asked of every request: temperature, seed, format
 	temperature float64       // those in effect, for the record
@@ -111,7 +112,7 @@ func newJudge(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
 		if j.json && ts.Provider != "openai" {
 			return nil, evals.FieldErrorf("output", `"json" asks for OpenAI structured outputs: expected judges of provider "openai", but %q is %q`, ts.Name, ts.Provider)
 		}
-		jt := &judgeTarget{name: ts.Name, model: ts.Model, p: p, params: params, temperature: zero, seed: seed}
+		jt := &judgeTarget{name: ts.Name, model: ts.Model, spec: ts, p: p, params: params, temperature: zero, seed: seed}
 		if tp := ts.Params; tp != nil {
 			if tp.Temperature != nil {
 				jt.temperature = *tp.Temperature
@@ -338,6 +339,16 @@ func (j *Judge) ask(ctx context.Context, jt *judgeTarget, caseID string, repeat 
 		return v
 	}
 	v.rec.Cached = resp.Cached
+	if resp.Usage != (evals.Usage{}) {
+		u := resp.Usage
+		v.rec.Usage = &u
+	}
+	if c, ok := jt.spec.Cost(resp.Usage); ok {
+		v.rec.Cost, v.rec.Currency = &c, jt.spec.Price.Currency
+		if v.rec.Currency == "" {
+			v.rec.Currency = "USD"
+		}
+	}
 	var why string
 	if j.json {
 		v.choice, v.reasoning, why = parseJSON(resp.Text, j.choices)

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -100,6 +102,9 @@ func judgeEnv(t *testing.T, servers map[string]*judgeServer, params map[string]*
 			}
 			spec = evals.TargetSpec{Name: name, Provider: "openai", BaseURL: srv.URL + "/v1", Model: name + "-model",
 				Params: params[name], Retry: &evals.RetrySpec{Attempts: 3}}
+			if name == "warm" {
+				spec.Price = &evals.PriceSpec{Input: 2, Output: 8, Currency: "EUR"}
+			}
 		} else {
 			if err := json.Unmarshal(ref, &spec); err != nil {
 				return nil, nil, evals.FieldErrorf(field, "%v", err)
@@ -215,8 +220,10 @@ func TestJudgeRequest(t *testing.T) {
 	if !v.Pass {
 		t.Fatalf("verdict %+v", v)
 	}
-	want := evals.JudgeVote{Target: "gpt", Model: "gpt-model", Temperature: 0, Seed: 42, Verdict: "Y"}
-	if v.Judge.Votes[0] != want {
+	// The judge's tokens are recorded; without a price table, no cost.
+	usage := evals.Usage{PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120}
+	want := evals.JudgeVote{Target: "gpt", Model: "gpt-model", Temperature: 0, Seed: 42, Verdict: "Y", Usage: &usage}
+	if !reflect.DeepEqual(v.Judge.Votes[0], want) {
 		t.Errorf("record %+v, want %+v", v.Judge.Votes[0], want)
 	}
 	body := srv.requests()[0]
@@ -240,9 +247,13 @@ func TestJudgeRequest(t *testing.T) {
 	// The target's params win, and are recorded.
 	sc = build(t, strings.Replace(judgeSpec, `"gpt"`, `"warm"`, 1), env)
 	v = sc.Score(context.Background(), judgeInput(t, "Paris."))
-	want = evals.JudgeVote{Target: "warm", Model: "warm-model", Temperature: 0.7, Seed: 42, Verdict: "Y"}
-	if v.Judge.Votes[0] != want {
-		t.Errorf("record %+v, want %+v", v.Judge.Votes[0], want)
+	// With a price table, the call's cost: (100 x 2 + 20 x 8) / 1e6.
+	cost := 0.00036
+	want = evals.JudgeVote{Target: "warm", Model: "warm-model", Temperature: 0.7, Seed: 42, Verdict: "Y", Usage: &usage, Cost: &cost, Currency: "EUR"}
+	if got := v.Judge.Votes[0]; got.Cost == nil || math.Abs(*got.Cost-cost) > 1e-15 {
+		t.Errorf("cost %v, want %v", got.Cost, cost)
+	} else if got.Cost = &cost; !reflect.DeepEqual(got, want) {
+		t.Errorf("record %+v, want %+v", got, want)
 	}
 	body = text.requests()[0]
 	if body["temperature"] != 0.7 || body["seed"] != 42.0 || body["max_tokens"] != 300.0 || body["response_format"] != nil {

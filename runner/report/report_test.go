@@ -106,6 +106,7 @@ func TestJournalCorruptMiddleLine(t *testing.T) {
 
 func summary() *evals.Summary {
 	v := 0.725
+	judgeCost := 0.0351
 	return &evals.Summary{
 		ReportVersion: 1, RunID: "20261128-000000-abcdef", Suite: "triage", SuiteVersion: "3",
 		Started: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
@@ -116,6 +117,7 @@ func summary() *evals.Summary {
 			PassRateCI: &evals.Interval{Lo: 0.5725, Hi: 0.8389, Method: "wilson"},
 			LatencyMS:  evals.LatencySummary{Mean: 1308.4, P50: 1250, P95: 1990.5, P99: 2080, Max: 2100},
 			Cost:       &evals.CostSummary{Total: 0.0042, Mean: 0.000105, Currency: "USD"},
+			Judges:     &evals.JudgeSummary{Calls: 39, Cached: 12, Failed: 1, Usage: evals.Usage{TotalTokens: 23400}, Cost: &judgeCost, Currency: "EUR"},
 			Criteria: []evals.CriterionSummary{
 				{Name: "schema", Type: "json-schema", N: 39, Passed: 35, PassRate: 35.0 / 39, Mean: 35.0 / 39, PassRateCI: &evals.Interval{Lo: 0.7639, Hi: 0.9594}},
 				{Name: "judge", Type: "regex", N: 0, Unscored: 39},

@@ -123,6 +123,16 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		fmt.Fprintf(ew, "\n%s %s: %s\n", st.bad("errors"), t.Name, errorCounts(t.Errors))
 	}
 
+	for _, t := range s.Targets {
+		if j := t.Judges; j != nil {
+			fmt.Fprintf(ew, "\n%s %s: %d calls (%d cached, %d without a verdict), %d tokens", st.bold("judges"), t.Name, j.Calls, j.Cached, j.Failed, j.Usage.TotalTokens)
+			if j.Cost != nil {
+				fmt.Fprintf(ew, ", cost %s", money(*j.Cost, j.Currency))
+			}
+			fmt.Fprintln(ew)
+		}
+	}
+
 	if len(s.Gate.Results) > 0 {
 		gateText(ew, s.Gate, st)
 	}
