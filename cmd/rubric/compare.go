@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -51,7 +52,7 @@ func compareCommand() *cli.Command {
 				return withCode(exitBadInput, err)
 			}
 			stdout := cliCtx.App.Writer
-			if err := compareWithBaseline(cur.sum, cur, base); err != nil {
+			if err := compareWithBaseline(cur.sum, cur, base, cliCtx.App.ErrWriter); err != nil {
 				return err
 			}
 			if cliCtx.Bool("json") {
@@ -120,7 +121,12 @@ func readOutcomes(resultsPath string) (map[string]runner.Outcomes, error) {
 // compareWithBaseline sets each target's Comparison in sum, whose results
 // are cur's, against the baseline run: the baseline target of the same
 // name, or the baseline's only target.
-func compareWithBaseline(sum *evals.Summary, cur, base *finishedRun) error {
+func compareWithBaseline(sum *evals.Summary, cur, base *finishedRun, stderr io.Writer) error {
+	if sum.Suite != base.sum.Suite {
+		// Renaming a suite is legitimate; comparing two different suites by
+		// case id rarely is.
+		fmt.Fprintf(stderr, "rubric: warning: comparing suite %q with a run of suite %q (%s); cases are matched by id\n", sum.Suite, base.sum.Suite, base.report)
+	}
 	curOut, err := readOutcomes(cur.results)
 	if err != nil {
 		return err

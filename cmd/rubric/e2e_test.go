@@ -1235,3 +1235,23 @@ func TestResumeKeepsBaseline(t *testing.T) {
 		t.Errorf("resume with --baseline: want exit 2\n%s", r)
 	}
 }
+
+// TestCompareDifferentSuites warns when the runs compared are of different
+// suites, and reports that no case matched.
+func TestCompareDifferentSuites(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	out := t.TempDir()
+	r := rubric(t, root, nil, "run", "examples/judge/suite.json", "--out", out)
+	a := runIDs(t, r.stderr)[0]
+	r = rubric(t, root, nil, "run", "examples/triage/suite.json", "--out", out)
+	b := runIDs(t, r.stderr)[0]
+	r = rubric(t, root, nil, "compare", a, b, "--out", out)
+	if r.code != exitOK {
+		t.Fatalf("want exit 0\n%s", r)
+	}
+	if !strings.Contains(r.stderr, `rubric: warning: comparing suite "support-answers" with a run of suite "support-triage"`) {
+		t.Errorf("no warning\n%s", r)
+	}
+	wantLines(t, "stdout", r.stdout, "compare assistant-v1 vs triage-v2 (run "+b+"): 0 cases matched (6 only in assistant-v1, 40 only in triage-v2)")
+}

@@ -363,7 +363,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 			return err
 		}
 		if opts.baseline != nil {
-			if err := compareWithBaseline(sum, &finishedRun{sum: sum, results: resultsPath}, opts.baseline); err != nil {
+			if err := compareWithBaseline(sum, &finishedRun{sum: sum, results: resultsPath}, opts.baseline, stderr); err != nil {
 				return err
 			}
 			note := sum.Gate.Note
