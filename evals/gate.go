@@ -34,8 +34,9 @@ import (
 //	regressions, fixes        against the baseline: cases that passed there and
 //	                          fail here, and the reverse
 //
-// With criteria.NAME the STAT is pass_rate or mean of that criterion, or,
-// for a bleu criterion, corpus_bleu (0 to 100). A slice
+// With criteria.NAME the STAT is pass_rate or mean of that criterion; for a
+// bleu criterion, corpus_bleu (0 to 100); for one with label: true, macro_f1
+// or micro_f1 (accuracy). A slice
 // is the cases with a tag (slice(tag=billing)) or a metadata field's value
 // (slice(language=de)); its STAT is pass_rate, mean, error_rate,
 // unscored_rate, or a criterion's pass_rate or mean. .lower and .upper name
@@ -108,7 +109,7 @@ var GateMetrics = []string{
 var SliceMetrics = []string{"pass_rate", "mean", "error_rate", "unscored_rate"}
 
 // CriterionMetrics lists the per-criterion metrics a gate may name.
-var CriterionMetrics = []string{"pass_rate", "mean", "corpus_bleu"}
+var CriterionMetrics = []string{"pass_rate", "mean", "corpus_bleu", "macro_f1", "micro_f1"}
 
 // boundable lists the statistics that have a confidence interval.
 var boundable = []string{"pass_rate", "mean", "delta.pass_rate", "delta.mean"}
@@ -212,16 +213,16 @@ func ParseMetric(m string) (MetricRef, *metricError) {
 		}
 		n := len(parts)
 		if n < 2 || parts[0] == "" || !slices.Contains(CriterionMetrics, parts[n-1]) {
-			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), or criteria.NAME.corpus_bleu", m)}
+			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.macro_f1 or criteria.NAME.micro_f1", m)}
 		}
 		ref.Criterion = strings.Join(parts[:n-1], ".")
 		ref.Stat = parts[n-1]
-		if ref.Stat == "corpus_bleu" {
+		if ref.Stat != "pass_rate" && ref.Stat != "mean" {
 			switch {
 			case ref.Bound != "":
-				return ref, &metricError{at, fmt.Sprintf("corpus_bleu has no confidence interval: .%s applies to pass_rate, mean, delta.pass_rate and delta.mean", ref.Bound)}
+				return ref, &metricError{at, fmt.Sprintf("%s has no confidence interval: .%s applies to pass_rate, mean, delta.pass_rate and delta.mean", ref.Stat, ref.Bound)}
 			case ref.SliceKey != "":
-				return ref, &metricError{at, "corpus_bleu is reported per target, not per slice"}
+				return ref, &metricError{at, ref.Stat + " is reported per target, not per slice"}
 			}
 		}
 		return ref, nil

@@ -68,6 +68,7 @@ func TestParseMetric(t *testing.T) {
 		{"criteria.intent.mean", MetricRef{Criterion: "intent", Stat: "mean"}},
 		{"criteria.intent.pass_rate.lower", MetricRef{Criterion: "intent", Stat: "pass_rate", Bound: "lower"}},
 		{"criteria.translation.corpus_bleu", MetricRef{Criterion: "translation", Stat: "corpus_bleu"}},
+		{"criteria.intent.macro_f1", MetricRef{Criterion: "intent", Stat: "macro_f1"}},
 		{"criteria.lower.mean", MetricRef{Criterion: "lower", Stat: "mean"}},
 		{"slice(tag=billing).pass_rate", MetricRef{SliceKey: "tag", SliceValue: "billing", Stat: "pass_rate"}},
 		{"slice(language = de).mean.lower", MetricRef{SliceKey: "language", SliceValue: "de", Stat: "mean", Bound: "lower"}},
@@ -90,7 +91,7 @@ func TestParseGateErrors(t *testing.T) {
 	const (
 		missingOp = `expected a comparison (>=, <=, >, <) followed by a number, as in "pass_rate >= 0.9"`
 		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC"
-		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), or criteria.NAME.corpus_bleu"
+		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.macro_f1 or criteria.NAME.micro_f1"
 	)
 	tests := []struct {
 		name    string
@@ -178,6 +179,8 @@ func TestParseGateErrors(t *testing.T) {
 			`gate "criteria.t.corpus_bleu.lower >= 30": corpus_bleu has no confidence interval: .lower applies to pass_rate, mean, delta.pass_rate and delta.mean at character 1`},
 		{"corpus_bleu of a slice", "slice(lang=de).criteria.t.corpus_bleu >= 30", 15, `corpus_bleu is reported per target, not per slice`,
 			`gate "slice(lang=de).criteria.t.corpus_bleu >= 30": corpus_bleu is reported per target, not per slice at character 16`},
+		{"macro_f1 of a slice", "slice(lang=de).criteria.t.macro_f1 >= 0.8", 15, `macro_f1 is reported per target, not per slice`,
+			`gate "slice(lang=de).criteria.t.macro_f1 >= 0.8": macro_f1 is reported per target, not per slice at character 16`},
 		{"corpus_bleu over 100", "criteria.t.corpus_bleu >= 101", 26, `criteria.t.corpus_bleu is from 0 to 100, as sacrebleu prints BLEU, got 101: a threshold outside that always holds or never does`,
 			`gate "criteria.t.corpus_bleu >= 101": criteria.t.corpus_bleu is from 0 to 100, as sacrebleu prints BLEU, got 101: a threshold outside that always holds or never does at character 27`},
 		{"NaN", "mean >= NaN", 8, `expected a finite number after ">=", got "NaN"`,

@@ -787,6 +787,15 @@ func metric(g evals.Gate, t *evals.TargetSummary) (float64, bool, string) {
 			if c.N == 0 {
 				return 0, false, fmt.Sprintf("criterion %s scored no response of the %d cases%s", c.Name, cases, where)
 			}
+			if m.Stat == "macro_f1" || m.Stat == "micro_f1" {
+				if c.Classification == nil {
+					return 0, false, fmt.Sprintf("criterion %s compares no labels (label: true)", c.Name)
+				}
+				if m.Stat == "macro_f1" {
+					return c.Classification.MacroF1, true, ""
+				}
+				return c.Classification.MicroF1, true, ""
+			}
 			if m.Stat == "corpus_bleu" {
 				if c.CorpusBLEU == nil {
 					return 0, false, fmt.Sprintf("criterion %s has no corpus BLEU (only bleu criteria do)", c.Name)

@@ -428,6 +428,7 @@ func TestCheckGatesNoDataNewMetrics(t *testing.T) {
 		{"regressions <= 0", "t: regressions <= 0: no data (no baseline to compare with: pass --baseline)"},
 		{"mean.lower >= 0.5", "t: mean.lower >= 0.5: no data (no interval)"},
 		{"criteria.c.corpus_bleu >= 30", "t: criteria.c.corpus_bleu >= 30: no data (criterion c has no corpus BLEU (only bleu criteria do))"},
+		{"criteria.c.macro_f1 >= 0.8", "t: criteria.c.macro_f1 >= 0.8: no data (criterion c compares no labels (label: true))"},
 	}
 	for _, tc := range tests {
 		g, err := evals.ParseGate(tc.expr)
@@ -455,7 +456,8 @@ func TestCheckGatesMetrics(t *testing.T) {
 		Usage:      evals.Usage{PromptTokens: 700, CompletionTokens: 300, TotalTokens: 1000},
 		Cost:       &evals.CostSummary{Total: 0.5, Mean: 0.05},
 		Criteria: []evals.CriterionSummary{{Name: "c", N: 10, Passed: 9, PassRate: 0.9, Mean: 0.9, PassRateCI: &evals.Interval{Lo: 0.6, Hi: 0.98}},
-			{Name: "b", N: 10, CorpusBLEU: &corpus}},
+			{Name: "b", N: 10, CorpusBLEU: &corpus},
+			{Name: "l", N: 10, Classification: &evals.Classification{N: 10, Correct: 8, MacroF1: 0.75, MicroF1: 0.8}}},
 		Slices: []evals.SliceSummary{{Key: "lang", Value: "de", Cases: 4, Passed: 2, PassRate: 0.5, Scored: 4, Mean: 0.6,
 			Criteria: []evals.CriterionSummary{{Name: "c", N: 4, Passed: 3, PassRate: 0.75, Mean: 0.75}}}},
 		// 2 cases x 3 repeats: one passed 1 of 3, one 3 of 3.
@@ -476,6 +478,7 @@ func TestCheckGatesMetrics(t *testing.T) {
 		// pass^2 = (C(1,2)/C(3,2) + 1)/2 = 0.5; pass^3 = 0.5.
 		{"pass@1 >= 0", 2.0 / 3}, {"pass@2 >= 0", 5.0 / 6}, {"pass^2 >= 0", 0.5}, {"pass^3 >= 0", 0.5}, {"flaky_rate >= 0", 0.5},
 		{"criteria.b.corpus_bleu >= 40", 48.530827},
+		{"criteria.l.macro_f1 >= 0", 0.75}, {"criteria.l.micro_f1 >= 0", 0.8},
 		{"delta.pass_rate >= -1", -0.1}, {"delta.mean.lower >= -1", -0.05}, {"regressions >= 0", 2}, {"fixes >= 0", 1},
 	}
 	for _, tc := range tests {
