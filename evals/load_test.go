@@ -103,12 +103,11 @@ const withTargets = `{
 // The fields and enums the hints list come from the schema, which grows as
 // criteria and providers do; schemaFields and schemaEnum read them from it.
 var (
-	fieldsSuite     = schemaFields("suite")
-	fieldsCriterion = schemaFields("criterion")
-	fieldsTarget    = schemaFields("target")
-	fieldsParams    = schemaFields("params")
-	criterionTypes  = schemaEnum("criterion", "type")
-	providers       = schemaEnum("target", "provider")
+	fieldsSuite    = schemaFields("suite")
+	fieldsTarget   = schemaFields("target")
+	fieldsParams   = schemaFields("params")
+	criterionTypes = schemaEnum("criterion", "type")
+	providers      = schemaEnum("target", "provider")
 )
 
 type schemaDoc struct {
@@ -251,7 +250,7 @@ func TestLoadProblems(t *testing.T) {
   "criteria": [{"name": "c", "type": "equals"}],
   "gates": ["pass_rate >= 1"]
 }`,
-			want: []string{`suite.json:6:3: $.gates: unknown field "gates"; expected one of: ` + fieldsSuite},
+			want: []string{`suite.json:6:3: $.gates: unknown field "gates"; did you mean "gate"?`},
 		},
 		{
 			name: "unknown field in a message",
@@ -271,7 +270,7 @@ func TestLoadProblems(t *testing.T) {
   "dataset": {"cases": [{"q": "hi"}]},
   "criteria": [{"name": "c", "type": "regex", "patern": "x"}]
 }`,
-			want: []string{`suite.json:5:47: $.criteria[0].patern: unknown field "patern"; expected one of: ` + fieldsCriterion},
+			want: []string{`suite.json:5:47: $.criteria[0].patern: unknown field "patern"; did you mean "pattern"?`},
 		},
 		{
 			name: "unknown field in a criterion's extract",
@@ -302,7 +301,7 @@ func TestLoadProblems(t *testing.T) {
   "criteria": [{"name": "c", "type": "equals"}],
   "targets": [{"name": "t", "provider": "openai", "modle": "m"}]
 }`,
-			want: []string{`suite.json:6:51: $.targets[0].modle: unknown field "modle"; expected one of: ` + fieldsTarget},
+			want: []string{`suite.json:6:51: $.targets[0].modle: unknown field "modle"; did you mean "model"?`},
 		},
 		{
 			name: "unknown field in params",
@@ -313,7 +312,7 @@ func TestLoadProblems(t *testing.T) {
   "criteria": [{"name": "c", "type": "equals"}],
   "targets": [{"name": "t", "provider": "openai", "params": {"temprature": 0}}]
 }`,
-			want: []string{`suite.json:6:62: $.targets[0].params.temprature: unknown field "temprature"; expected one of: ` + fieldsParams},
+			want: []string{`suite.json:6:62: $.targets[0].params.temprature: unknown field "temprature"; did you mean "temperature"?`},
 		},
 		// Types and enums.
 		{
@@ -619,7 +618,7 @@ func TestLoadProblems(t *testing.T) {
 }`},
 			want: []string{
 				`rubric.config.json:3:67: $.targets.a.concurrency: got 0, expected at least 1`,
-				`rubric.config.json:4:73: $.targets.b.modle: unknown field "modle"; expected one of: ` + fieldsTarget,
+				`rubric.config.json:4:73: $.targets.b.modle: unknown field "modle"; did you mean "model"?`,
 			},
 		},
 		{
@@ -630,7 +629,7 @@ func TestLoadProblems(t *testing.T) {
   "targets": {"a b": {"provider": "replay", "path": "a.jsonl"}}
 }`},
 			want: []string{
-				`rubric.config.json:2:3: $.target: unknown field "target"; expected one of: $schema, targets`,
+				`rubric.config.json:2:3: $.target: unknown field "target"; did you mean "targets"?`,
 				// gojsonschema reports a bad property name twice; we say it once, at the key.
 				`rubric.config.json:3:15: $.targets["a b"]: invalid name "a b": expected letters, digits, '_', '.', ':' or '-'`,
 			},
@@ -770,7 +769,7 @@ func TestLoadProblems(t *testing.T) {
 			want: []string{
 				`--set: --set "bad": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
 				`--target: unknown target "nope": expected one of a, b`,
-				`suite.json:3:3: $.nmae: unknown field "nmae"; expected one of: ` + fieldsSuite,
+				`suite.json:3:3: $.nmae: unknown field "nmae"; did you mean "name"?`,
 				`suite.json:4:44: $.messages[0].content: template: "{{" is never closed by "}}" at character 1`,
 				`suite.json:5:23: $.dataset.path: dataset missing.jsonl: no such file`,
 				`suite.json:6:58: $.criteria[1].name: duplicate criterion name "c" (first used at line 6)`,

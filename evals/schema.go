@@ -126,7 +126,7 @@ func describe(e gojsonschema.ResultError, root string) (ptr string, key bool, ms
 	switch e.Type() {
 	case "additional_property_not_allowed":
 		prop := fmt.Sprint(e.Details()["property"])
-		msg = fmt.Sprintf("unknown field %q%s", prop, allowedFields(e, root))
+		msg = fmt.Sprintf("unknown field %q%s", prop, allowedFields(e, prop, root))
 		ptr += "/" + escapePointer(prop)
 		key = true
 	case "required":
@@ -172,12 +172,15 @@ func describe(e gojsonschema.ResultError, root string) (ptr string, key bool, ms
 const durationPattern = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 
 // allowedFields lists the fields the object's schema defines, as a hint.
-func allowedFields(e gojsonschema.ResultError, root string) string {
+func allowedFields(e gojsonschema.ResultError, prop, root string) string {
 	// gojsonschema does not expose the schema of the failing object; the field
 	// names come from the suite schema's definitions by the object's path.
 	names := fieldsAt(contextPointer(e.Context()), root)
 	if len(names) == 0 {
 		return ""
+	}
+	if c := Closest(prop, names); c != "" {
+		return fmt.Sprintf("; did you mean %q?", c)
 	}
 	return "; expected one of: " + strings.Join(names, ", ")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -148,7 +149,16 @@ func targetResolver(src *source, refs []json.RawMessage, defs map[string]targetD
 				}
 			}
 			if !ok {
-				return nil, FieldErrorf(field, "unknown target %q: %s", name, available(defs))
+				all := maps.Clone(defs)
+				for i, raw := range refs {
+					var t struct {
+						Name string `json:"name"`
+					}
+					if json.Unmarshal(raw, &t) == nil && t.Name != "" {
+						all[t.Name] = targetDef{name: t.Name, raw: raw, src: src, ptr: fmt.Sprintf("/targets/%d", i)}
+					}
+				}
+				return nil, FieldErrorf(field, "unknown target %q: %s", name, available(all))
 			}
 			return builtTarget(d, opts)
 		}

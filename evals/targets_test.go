@@ -42,7 +42,7 @@ func TestTargetResolver(t *testing.T) {
 		{"config name", "judge", `"judge"`, "judge-model", ""},
 		{"suite inline target by name", "judge", `"local"`, "suite-model", ""},
 		{"inline", "judge", `{"provider": "openai", "model": "inline-model"}`, "inline-model", ""},
-		{"unknown name", "judges.1", `"nope"`, "", `judges.1: unknown target "nope": expected one of judge`},
+		{"unknown name", "judges.1", `"nope"`, "", `judges.1: unknown target "nope": expected one of judge, local`},
 		{"not a name or object", "judge", `3`, "", "judge: expected the name of a target or an inline target object"},
 	}
 	for _, tc := range tests {
