@@ -2,6 +2,7 @@ package evals
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"testing"
 )
@@ -359,4 +360,44 @@ func TestMergeGates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseGate: any text either parses into a gate that holds together or
+// gives a GateError whose position lies within the expression; never a
+// panic.
+func FuzzParseGate(f *testing.F) {
+	for _, s := range []string{
+		"pass_rate >= 0.9", "mean<=0.5", "criteria.a.b.mean < 1", "pass_rate >= 90%", "slice(tag=x).pass_rate > 0.1",
+		"slice(lang=de).criteria.tone.mean.lower >= 0.5", "pass@5 >= 0.9", "pass^3 > 0", "delta.mean.upper <= 0",
+		"latency.p95 <= 2000", "criteria.t.corpus_bleu >= 30", "slice(", "slice(a=b)", "pass@", "=>", "mean >= NaN", "",
+		"criteria..mean >= 1", "critères ≥ 90 %", "regressions <= 0", "slice(k=v)).mean > 0",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		g, err := ParseGate(expr)
+		if err != nil {
+			var ge *GateError
+			if !errors.As(err, &ge) {
+				t.Fatalf("ParseGate(%q): %T %v, want a *GateError", expr, err, err)
+			}
+			if ge.Offset < 0 || ge.Offset > len(expr) {
+				t.Fatalf("ParseGate(%q): offset %d outside the expression", expr, ge.Offset)
+			}
+			return
+		}
+		if math.IsNaN(g.Value) || math.IsInf(g.Value, 0) {
+			t.Fatalf("ParseGate(%q): value %v", expr, g.Value)
+		}
+		if lo, hi, _ := g.Ref.Range(); g.Value < lo || g.Value > hi {
+			t.Fatalf("ParseGate(%q): value %v outside [%v, %v]", expr, g.Value, lo, hi)
+		}
+		if g.Ref.Stat == "" {
+			t.Fatalf("ParseGate(%q): no statistic in %+v", expr, g.Ref)
+		}
+		again, err := ParseGate(g.Expr)
+		if err != nil || again != g {
+			t.Fatalf("ParseGate(%q) = %+v, but its Expr parses to %+v, %v", expr, g, again, err)
+		}
+	})
 }
