@@ -41,7 +41,19 @@ type Sink interface {
 type Progress struct {
 	Done   int
 	Total  int // 0 when unknown
+	Passed int
 	Errors int
+}
+
+// count adds r to the progress.
+func (p *Progress) count(r *evals.Result) {
+	p.Done++
+	switch r.Status {
+	case evals.StatusPassed:
+		p.Passed++
+	case evals.StatusError:
+		p.Errors++
+	}
 }
 
 // Options are everything a run needs.
@@ -104,13 +116,13 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	for i, t := range opts.Targets {
 		aggs[i] = newAggregate(t.Spec, opts.Criteria, opts.Suite, st, max(opts.Repeat, 1))
 	}
-	prior := 0
+	var prior Progress
 	if opts.Prior != nil {
 		err := opts.Prior(func(r *evals.Result) {
 			for i, t := range opts.Targets {
 				if t.Spec.Name == r.Target {
 					aggs[i].add(r)
-					prior++
+					prior.count(r)
 				}
 			}
 		})
@@ -163,7 +175,8 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 		close(results)
 	}()
 
-	col := &collector{sink: opts.Sink, progress: opts.Progress, p: Progress{Total: opts.Total, Done: prior},
+	prior.Total = opts.Total
+	col := &collector{sink: opts.Sink, progress: opts.Progress, p: prior,
 		stop: func() { stopRun(); cancelReqs() }}
 	for d := range results {
 		if col.record(d.r) {
@@ -223,10 +236,7 @@ func (c *collector) record(r *evals.Result) bool {
 		c.stop()
 		return false
 	}
-	c.p.Done++
-	if r.Status == evals.StatusError {
-		c.p.Errors++
-	}
+	c.p.count(r)
 	if c.progress != nil {
 		c.progress(c.p)
 	}

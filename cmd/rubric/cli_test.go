@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rubric-eval/rubric/runner"
 )
 
 // These tests run the command line in-process, under the race detector when
@@ -245,5 +248,32 @@ func TestValidateMixed(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "rubric-runs")); err == nil {
 		t.Errorf("validate created a run folder")
+	}
+}
+
+// TestProgressText checks the progress line's parts.
+func TestProgressText(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pr      runner.Progress
+		done    int
+		elapsed time.Duration
+		want    string
+	}{
+		{"start", runner.Progress{Done: 0, Total: 100}, 0, 0, "  0/100 (0%)  0 passed  0 errors"},
+		{"running", runner.Progress{Done: 25, Total: 100, Passed: 20, Errors: 1}, 25, 5 * time.Second,
+			"  25/100 (25%)  20 passed  1 errors  5/s  15s left"},
+		// A resumed run: 60 were done before, 10 in this process's 2 s.
+		{"resumed", runner.Progress{Done: 70, Total: 100, Passed: 65}, 10, 2 * time.Second,
+			"  70/100 (70%)  65 passed  0 errors  5/s  6s left"},
+		{"done", runner.Progress{Done: 100, Total: 100, Passed: 90}, 100, 10 * time.Second,
+			"  100/100 (100%)  90 passed  0 errors  10/s"},
+		{"unknown total", runner.Progress{Done: 7, Passed: 7}, 7, time.Second, "  7  7 passed  0 errors  7/s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := progressText(tc.pr, tc.done, tc.elapsed); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }

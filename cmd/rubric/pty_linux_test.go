@@ -116,7 +116,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%q", code, tty)
 	}
-	if !strings.Contains(tty, "\r\x1b[K  40/40 (100%)  0 errors") {
+	if !strings.Contains(tty, "\r\x1b[K  40/40 (100%)  38 passed  0 errors") {
 		t.Errorf("no final progress line on the terminal:\n%q", tty)
 	}
 	if !strings.Contains(tty, "\r\x1b[Krubric: results ") {
