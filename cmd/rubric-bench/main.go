@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command rubric-bench measures the rubric binary end to end: wall time,
 // throughput and peak memory of `rubric run` against a local
 // OpenAI-compatible endpoint, and compares them with the targets the project
