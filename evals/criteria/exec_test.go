@@ -275,7 +275,6 @@ func TestExecEnv(t *testing.T) {
 	}
 }
 
-
 // TestExecCanceled checks that a run stopped mid-command ends it at once.
 func TestExecCanceled(t *testing.T) {
 	t.Setenv("PIDFILE", filepath.Join(t.TempDir(), "pid"))
@@ -353,4 +352,3 @@ func TestNewErrorsExec(t *testing.T) {
 		{"env not strings", `{"name":"c","type":"exec","command":["sh"],"env":{"X":1}}`, "env", `expected a string, got a number`},
 	})
 }
-
