@@ -158,7 +158,9 @@ func endsCVC(w []byte) bool {
 }
 
 func hasSuffix(w []byte, suffix string) bool {
-	return len(w) >= len(suffix) && string(w[len(w)-len(suffix):]) == suffix
+	n, k := len(w), len(suffix)
+	// The last letters first: most suffixes fail there.
+	return n >= k && w[n-1] == suffix[k-1] && string(w[n-k:]) == suffix
 }
 
 // A rule replaces a suffix when its condition holds for the word w with the
