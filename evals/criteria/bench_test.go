@@ -49,6 +49,7 @@ var benchSpecs = []struct {
 	{"f1/300B", `{"name":"c","type":"f1","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
 	{"rouge/rougeL-300B", `{"name":"c","type":"rouge","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
 	{"rouge/rouge2-300B", `{"name":"c","type":"rouge","variant":"rouge2","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
+	{"rouge/rougeL-stemmer-300B", `{"name":"c","type":"rouge","stemmer":true,"value":` + jsonString(benchReference) + `,"threshold":0.5}`},
 	{"bleu/300B", `{"name":"c","type":"bleu","value":` + jsonString(benchReference) + `,"threshold":0.5}`},
 	{"numeric/json-field", `{"name":"c","type":"numeric","extract":{"json":"entities.1.value"},"value":"49.99","tolerance":0.01}`},
 	{"ends-with", `{"name":"c","type":"ends-with","value":"}","normalize":["trim"]}`},

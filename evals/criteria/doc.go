@@ -71,8 +71,8 @@
 //	exact-match   equal after SQuAD v1.1 answer normalisation
 //	f1            SQuAD v1.1 token F1
 //	rouge         variant "rouge1", "rouge2" or "rougeL" (default);
-//	              measure "f" (default), "precision" or "recall"; as
-//	              rouge-score without stemming
+//	              measure "f" (default), "precision" or "recall"; stemmer
+//	              (default false); as rouge-score with use_stemmer=stemmer
 //	bleu          sentence BLEU / 100, as sacrebleu's sentence_bleu
 //	numeric       the first or last number of the output (pick, default
 //	              "last") is within tolerance (absolute) or

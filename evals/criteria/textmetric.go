@@ -25,6 +25,7 @@ type rougeConfig struct {
 	Value   json.RawMessage `json:"value"`
 	Variant string          `json:"variant"`
 	Measure string          `json:"measure"`
+	Stemmer bool            `json:"stemmer"`
 }
 
 // metric is the text metric a TextMetric computes.
@@ -70,6 +71,7 @@ type TextMetric struct {
 	values  values
 	variant textmetric.Variant // for rouge
 	measure measure            // for rouge
+	stemmer bool               // for rouge: Porter-stem tokens longer than 3
 }
 
 func newLevenshtein(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
@@ -129,6 +131,7 @@ func newRouge(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	default:
 		return nil, evals.FieldErrorf("measure", `unknown measure %q: expected "f", "precision" or "recall"`, c.Measure)
 	}
+	sc.stemmer = c.Stemmer
 	return sc, nil
 }
 
@@ -219,11 +222,15 @@ func (m *TextMetric) levenshtein(s string, refs []string) runner.Verdict {
 }
 
 func (m *TextMetric) rouge(s string, refs []string) runner.Verdict {
-	pred := textmetric.RougeTokenize(s)
+	tokenize := textmetric.RougeTokenize
+	if m.stemmer {
+		tokenize = textmetric.RougeTokenizeStemmed
+	}
+	pred := tokenize(s)
 	var best textmetric.Score
 	at := -1
 	for i, r := range refs {
-		target := textmetric.RougeTokenize(r)
+		target := tokenize(r)
 		if m.variant == textmetric.RougeL {
 			if cells := textmetric.LCSCells(target, pred); cells > maxCells {
 				return unscored(tooLong("the tokens the two texts share", cells))

@@ -65,6 +65,8 @@ func TestF1Criterion(t *testing.T) {
 }
 
 func TestRougeCriterion(t *testing.T) {
+	// F as rouge-score computes it, in float64 at run time.
+	f := func(p, r float64) float64 { return 2 * p * r / (p + r) }
 	runScoreTests(t, []scoreTest{
 		// Issue 4's published value: P 1, R 2/3, F 0.8.
 		{name: "rougeL by default", spec: `{"name":"c","type":"rouge","value":"testing one two","threshold":0.8}`, output: "testing two",
@@ -79,6 +81,16 @@ func TestRougeCriterion(t *testing.T) {
 			want: runner.Verdict{Score: 1, Pass: true}},
 		{name: "no ASCII tokens", spec: `{"name":"c","type":"rouge","value":"東京","threshold":0.5}`, output: "東京",
 			want: fail(`rougeL f 0 (precision 0, recall 0, F 0) against "東京"`)},
+		// rouge-score's use_stemmer: meetings/meeting -> meet,
+		// friends/friend -> friend; "had" (3 characters) is not stemmed.
+		{name: "without stemmer", spec: `{"name":"c","type":"rouge","variant":"rouge1","value":"the friends had a meeting","threshold":0.9}`, output: "The friend had meetings",
+			want: runner.Verdict{Score: f(0.5, 0.4), Reason: `rouge1 f 0.4444 (precision 0.5, recall 0.4, F 0.4444) against "the friends had a meeting"`}},
+		{name: "stemmer", spec: `{"name":"c","type":"rouge","variant":"rouge1","stemmer":true,"value":"the friends had a meeting","threshold":0.9}`, output: "The friend had meetings",
+			want: runner.Verdict{Score: f(1, 0.8), Reason: `rouge1 f 0.8889 (precision 1, recall 0.8, F 0.8889) against "the friends had a meeting"`}},
+		{name: "stemmer off", spec: `{"name":"c","type":"rouge","stemmer":false,"value":"meetings","threshold":0.5}`, output: "meeting",
+			want: fail(`rougeL f 0 (precision 0, recall 0, F 0) against "meetings"`)},
+		{name: "stemmer rougeL", spec: `{"name":"c","type":"rouge","stemmer":true,"value":"meetings","threshold":0.5}`, output: "meeting",
+			want: pass()},
 	})
 }
 
@@ -245,6 +257,9 @@ func TestTextMetricNewErrors(t *testing.T) {
 			`unknown measure "fmeasure": expected "f", "precision" or "recall"`},
 		{"variant on levenshtein", `{"name":"c","type":"levenshtein","variant":"rouge1","threshold":0.5}`, "variant",
 			`field "variant" does not apply to criterion type "levenshtein": its fields are name, type, weight, threshold, description, extract, normalize, value`},
+		{"rouge stemmer a string", `{"name":"c","type":"rouge","stemmer":"porter","threshold":0.5}`, "stemmer", `expected true or false, got a string`},
+		{"stemmer on f1", `{"name":"c","type":"f1","stemmer":true,"threshold":0.5}`, "stemmer",
+			`field "stemmer" does not apply to criterion type "f1": its fields are name, type, weight, threshold, description, extract, normalize, value`},
 		{"bleu empty reference", `{"name":"c","type":"bleu","value":"","threshold":0.5}`, "value",
 			`empty reference: BLEU skips empty references; expected a non-empty text`},
 		{"bleu empty reference in a list", `{"name":"c","type":"bleu","value":["a",""],"threshold":0.5}`, "value.1",

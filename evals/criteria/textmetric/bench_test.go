@@ -19,6 +19,7 @@ const (
 
 func BenchmarkTextMetric(b *testing.B) {
 	refs := []string{benchRef}
+	predTokens := textmetric.RougeTokenize(benchPred) // Stem: each token of the text
 	benches := []struct {
 		name string
 		fn   func()
@@ -31,6 +32,15 @@ func BenchmarkTextMetric(b *testing.B) {
 		{"Rouge1", func() { textmetric.Rouge(textmetric.Rouge1, benchRef, benchPred) }},
 		{"Rouge2", func() { textmetric.Rouge(textmetric.Rouge2, benchRef, benchPred) }},
 		{"RougeL", func() { textmetric.Rouge(textmetric.RougeL, benchRef, benchPred) }},
+		{"Stem", func() {
+			for _, tok := range predTokens {
+				textmetric.Stem(tok)
+			}
+		}},
+		{"RougeTokenizeStemmed", func() { textmetric.RougeTokenizeStemmed(benchPred) }},
+		{"RougeLStemmed", func() {
+			textmetric.RougeTokens(textmetric.RougeL, textmetric.RougeTokenizeStemmed(benchRef), textmetric.RougeTokenizeStemmed(benchPred))
+		}},
 		{"Tokenize13a", func() { textmetric.Tokenize13a(benchPred) }},
 		{"SentenceBLEU", func() { textmetric.SentenceBLEU(benchPred, refs) }},
 		{"Numbers", func() { textmetric.Numbers(benchPred, textmetric.PercentNumber) }},

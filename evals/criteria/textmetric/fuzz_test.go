@@ -54,5 +54,20 @@ func FuzzMetrics(f *testing.F) {
 			}
 			end = n.End
 		}
+		// Stemming replaces each token longer than 3 characters by its stem,
+		// which is never empty and never longer.
+		plain, stemmed := textmetric.RougeTokenize(a), textmetric.RougeTokenizeStemmed(a)
+		if len(plain) != len(stemmed) {
+			t.Fatalf("RougeTokenizeStemmed(%q) = %q, not one stem per token of %q", a, stemmed, plain)
+		}
+		for i, tok := range plain {
+			want := tok
+			if len(tok) > 3 {
+				want = textmetric.Stem(tok)
+			}
+			if stemmed[i] != want || want == "" || len(want) > len(tok) {
+				t.Errorf("token %q of %q: stemmed %q, Stem gives %q", tok, a, stemmed[i], want)
+			}
+		}
 	})
 }

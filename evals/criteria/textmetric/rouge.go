@@ -48,14 +48,38 @@ func (v Variant) String() string {
 // outside ASCII, only the Kelvin sign K and İ lower-case into ASCII, to "k"
 // and to "i" followed by a combining dot, which ends the token.)
 func RougeTokenize(s string) []string {
-	buf := make([]byte, 0, len(s))
-	n := 0 // tokens
-	inTok := false
-	sep := func() {
-		if inTok {
-			buf = append(buf, ' ')
-			inTok = false
+	return rougeTokenize(s, false)
+}
+
+// RougeTokenizeStemmed splits s into tokens as RougeTokenize does, then
+// replaces each token longer than 3 characters by its Stem, as rouge-score's
+// tokenizer does with use_stemmer=True: "the friends had a meeting" gives
+// "the", "friend", "had", "a", "meet".
+func RougeTokenizeStemmed(s string) []string {
+	return rougeTokenize(s, true)
+}
+
+func rougeTokenize(s string, stem bool) []string {
+	buf := make([]byte, 0, len(s)+1) // each token and a space
+	n := 0                           // tokens
+	start := -1                      // where the current token starts in buf; -1 between tokens
+	begin := func() {
+		if start < 0 {
+			start = len(buf)
+			n++
 		}
+	}
+	end := func() {
+		if start < 0 {
+			return
+		}
+		if stem && len(buf)-start > 3 {
+			// Stems are never longer than their words, so this stays in
+			// place.
+			buf = buf[:start+len(porterStem(buf[start:]))]
+		}
+		buf = append(buf, ' ')
+		start = -1
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -66,13 +90,10 @@ func RougeTokenize(s string) []string {
 				c += 'a' - 'A'
 			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
 			default:
-				sep()
+				end()
 				continue
 			}
-			if !inTok {
-				inTok = true
-				n++
-			}
+			begin()
 			buf = append(buf, c)
 			continue
 		}
@@ -80,33 +101,25 @@ func RougeTokenize(s string) []string {
 		i += size
 		switch r {
 		case '\u212a': // KELVIN SIGN lower-cases to k
-			if !inTok {
-				inTok = true
-				n++
-			}
+			begin()
 			buf = append(buf, 'k')
 		case 'İ': // lower-cases to i and U+0307, which is no token character
-			if !inTok {
-				n++
-			}
+			begin()
 			buf = append(buf, 'i')
-			inTok = true
-			sep()
+			end()
 		default:
-			sep()
+			end()
 		}
 	}
+	end()
 	tokens := make([]string, 0, n)
 	text := string(buf)
-	start := 0
+	from := 0
 	for i := 0; i < len(text); i++ {
 		if text[i] == ' ' {
-			tokens = append(tokens, text[start:i])
-			start = i + 1
+			tokens = append(tokens, text[from:i])
+			from = i + 1
 		}
-	}
-	if start < len(text) {
-		tokens = append(tokens, text[start:])
 	}
 	return tokens
 }

@@ -124,3 +124,53 @@ func TestLCSCells(t *testing.T) {
 		t.Errorf("LCSCells = %d, want 6", got)
 	}
 }
+
+// TestRougeStemmedPublished reproduces the tests with stemming of
+// rouge/rouge_scorer_test.py (google-research/google-research):
+// testRouge1AgainstRouge155WithStemming, testRouge2AgainstRouge155WithStemming
+// and testRougeLAgainstRouge155WithStemming, RougeScorer([...],
+// use_stemmer=True) against ROUGE-1.5.5, to 5 places. Stemming
+// changes the second pair's ROUGE-1 and ROUGE-L (R 0.40476 without it).
+func TestRougeStemmedPublished(t *testing.T) {
+	tests := []struct {
+		name               string
+		v                  textmetric.Variant
+		target, prediction string
+		p, r, f            float64
+	}{
+		{"testRouge1AgainstRouge155WithStemming 0", textmetric.Rouge1, rougeTarget0, rougePred0, 0.68750, 0.40741, 0.51163},
+		{"testRouge1AgainstRouge155WithStemming 1", textmetric.Rouge1, rougeTarget1, rougePred1, 0.69231, 0.42857, 0.52941},
+		{"testRouge2AgainstRouge155WithStemming 0", textmetric.Rouge2, rougeTarget0, rougePred0, 0.53333, 0.30769, 0.39024},
+		{"testRouge2AgainstRouge155WithStemming 1", textmetric.Rouge2, rougeTarget1, rougePred1, 0.48000, 0.29268, 0.36364},
+		{"testRougeLAgainstRouge155WithStemming 0", textmetric.RougeL, rougeTarget0, rougePred0, 0.68750, 0.40741, 0.51163},
+		{"testRougeLAgainstRouge155WithStemming 1", textmetric.RougeL, rougeTarget1, rougePred1, 0.69231, 0.42857, 0.52941},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := textmetric.RougeTokens(tt.v, textmetric.RougeTokenizeStemmed(tt.target), textmetric.RougeTokenizeStemmed(tt.prediction))
+			if !near(got.Precision, tt.p, 5e-6) || !near(got.Recall, tt.r, 5e-6) || !near(got.F, tt.f, 5e-6) {
+				t.Errorf("%s = %+v, want P %v R %v F %v", tt.v, got, tt.p, tt.r, tt.f)
+			}
+		})
+	}
+}
+
+func TestRougeTokenizeStemmed(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		// rouge/tokenizers_test.py, test_default_tokenizer_with_stemmer_init.
+		{"the friends had a meeting", []string{"the", "friend", "had", "a", "meet"}},
+		// Tokens of 3 characters or fewer are not stemmed (Stem("has") is
+		// "ha"); the rest as nltk 3.8 stems them.
+		{"This was HAS 1990s, agreed: Skies dying", []string{"thi", "was", "has", "1990", "agre", "sky", "die"}},
+		{"a\u0130bbbbing \u212aelvins!", []string{"ai", "bbbbing", "kelvin"}},
+		{"", []string{}},
+	}
+	for _, tt := range tests {
+		if got := textmetric.RougeTokenizeStemmed(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("RougeTokenizeStemmed(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
