@@ -70,7 +70,7 @@
 //	levenshtein   1 - edit distance / max length, in code points
 //	exact-match   equal after SQuAD v1.1 answer normalisation
 //	f1            SQuAD v1.1 token F1
-//	rouge         variant "rouge1", "rouge2" or "rougeL" (default);
+//	rouge         variant "rouge1", "rouge2", "rougeL" (default) or "rougeLsum";
 //	              measure "f" (default), "precision" or "recall"; stemmer
 //	              (default false); as rouge-score with use_stemmer=stemmer
 //	bleu          sentence BLEU / 100, as sacrebleu's sentence_bleu

@@ -118,8 +118,10 @@ func newRouge(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 		sc.variant = textmetric.Rouge1
 	case "rouge2":
 		sc.variant = textmetric.Rouge2
+	case "rougeLsum":
+		sc.variant = textmetric.RougeLsum
 	default:
-		return nil, evals.FieldErrorf("variant", `unknown variant %q: expected "rouge1", "rouge2" or "rougeL"`, c.Variant)
+		return nil, evals.FieldErrorf("variant", `unknown variant %q: expected "rouge1", "rouge2", "rougeL" or "rougeLsum"`, c.Variant)
 	}
 	switch c.Measure {
 	case "", "f":
@@ -226,6 +228,9 @@ func (m *TextMetric) rouge(s string, refs []string) runner.Verdict {
 	if m.stemmer {
 		tokenize = textmetric.RougeTokenizeStemmed
 	}
+	if m.variant == textmetric.RougeLsum {
+		return m.rougeLsum(s, refs, tokenize)
+	}
 	pred := tokenize(s)
 	var best textmetric.Score
 	at := -1
@@ -242,12 +247,43 @@ func (m *TextMetric) rouge(s string, refs []string) runner.Verdict {
 			best, at = sc, i
 		}
 	}
+	return m.rougeVerdict(best, refs[at])
+}
+
+// rougeLsum scores ROUGE-Lsum: the output and each reference are split into
+// lines, as rouge-score's rougeLsum does, and the best reference counts.
+func (m *TextMetric) rougeLsum(s string, refs []string, tokenize func(string) []string) runner.Verdict {
+	pred := textmetric.RougeLsumSentences(s, tokenize)
+	n := 0
+	for _, p := range pred {
+		n += len(p)
+	}
+	var best textmetric.Score
+	at := -1
+	for i, r := range refs {
+		target := textmetric.RougeLsumSentences(r, tokenize)
+		mTokens := 0
+		for _, t := range target {
+			mTokens += len(t)
+		}
+		if cells := mTokens * n; cells > maxCells {
+			return unscored(tooLong("the two texts' tokens", cells))
+		}
+		if sc := textmetric.RougeLsumTokens(target, pred); at < 0 || sc.F > best.F {
+			best, at = sc, i
+		}
+	}
+	return m.rougeVerdict(best, refs[at])
+}
+
+// rougeVerdict is the verdict on the best ROUGE score, against ref.
+func (m *TextMetric) rougeVerdict(best textmetric.Score, ref string) runner.Verdict {
 	score := [...]float64{measureF: best.F, measurePrecision: best.Precision, measureRecall: best.Recall}[m.measure]
 	if score == 1 {
 		return m.verdict(1, "")
 	}
 	return m.verdict(score, fmt.Sprintf("%s %s %s (precision %s, recall %s, F %s) against %s",
-		m.variant, measureNames[m.measure], num(score), num(best.Precision), num(best.Recall), num(best.F), quote(refs[at])))
+		m.variant, measureNames[m.measure], num(score), num(best.Precision), num(best.Recall), num(best.F), quote(ref)))
 }
 
 // The verdicts of bleu carry the counts behind the score (Verdict.BLEU),

@@ -91,6 +91,16 @@ func TestRougeCriterion(t *testing.T) {
 			want: fail(`rougeL f 0 (precision 0, recall 0, F 0) against "meetings"`)},
 		{name: "stemmer rougeL", spec: `{"name":"c","type":"rouge","stemmer":true,"value":"meetings","threshold":0.5}`, output: "meeting",
 			want: pass()},
+		// rouge-score's testRougeLsum: the output's lines are the summary's
+		// sentences; union LCS w1 w2 w3 w5: P 4/10, R 4/5.
+		{name: "rougeLsum", spec: `{"name":"c","type":"rouge","variant":"rougeLsum","value":"w1 w2 w3 w4 w5","threshold":0.5}`, output: "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5",
+			want: runner.Verdict{Score: f(0.4, 0.8), Pass: true, Reason: `rougeLsum f 0.5333 (precision 0.4, recall 0.8, F 0.5333) against "w1 w2 w3 w4 w5"`}},
+		// Sentences in another order: rougeLsum matches each line on its
+		// own (union LCS w1 w2 w3), rougeL only w1 w2 in one sequence.
+		{name: "rougeLsum, lines reordered", spec: `{"name":"c","type":"rouge","variant":"rougeLsum","value":"w1 w2 w3","threshold":1}`, output: "w3\nw1 w2",
+			want: pass()},
+		{name: "rougeL, lines reordered", spec: `{"name":"c","type":"rouge","measure":"recall","value":"w1 w2 w3","threshold":0.5}`, output: "w3\nw1 w2",
+			want: runner.Verdict{Score: 2.0 / 3, Pass: true, Reason: `rougeL recall 0.6667 (precision 0.6667, recall 0.6667, F 0.6667) against "w1 w2 w3"`}},
 	})
 }
 
@@ -251,8 +261,8 @@ func TestTextMetricNewErrors(t *testing.T) {
 		{"bleu without threshold", `{"name":"c","type":"bleu"}`, "threshold",
 			`missing: bleu gives scores from 0 to 1, so say which score passes: expected a number from 0 to 1 (e.g. 0.8)`},
 		{"threshold out of range", `{"name":"c","type":"rouge","threshold":80}`, "threshold", `expected a number from 0 to 1, got 80`},
-		{"rouge unknown variant", `{"name":"c","type":"rouge","variant":"rougeLsum","threshold":0.5}`, "variant",
-			`unknown variant "rougeLsum": expected "rouge1", "rouge2" or "rougeL"`},
+		{"rouge unknown variant", `{"name":"c","type":"rouge","variant":"rougeW","threshold":0.5}`, "variant",
+			`unknown variant "rougeW": expected "rouge1", "rouge2", "rougeL" or "rougeLsum"`},
 		{"rouge unknown measure", `{"name":"c","type":"rouge","measure":"fmeasure","threshold":0.5}`, "measure",
 			`unknown measure "fmeasure": expected "f", "precision" or "recall"`},
 		{"variant on levenshtein", `{"name":"c","type":"levenshtein","variant":"rouge1","threshold":0.5}`, "variant",

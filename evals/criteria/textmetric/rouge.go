@@ -24,6 +24,7 @@ const (
 	Rouge1 Variant = iota + 1 // unigram overlap
 	Rouge2                    // bigram overlap
 	RougeL                    // longest common subsequence of tokens
+	RougeLsum                 // summary-level LCS, over lines (see RougeLsumTokens)
 )
 
 // String returns the name rouge-score gives the variant: rouge1, rouge2,
@@ -36,6 +37,8 @@ func (v Variant) String() string {
 		return "rouge2"
 	case RougeL:
 		return "rougeL"
+	case RougeLsum:
+		return "rougeLsum"
 	}
 	return "rouge?"
 }
