@@ -21,10 +21,10 @@ func fscore(p, r float64) Score {
 type Variant uint8
 
 const (
-	Rouge1 Variant = iota + 1 // unigram overlap
-	Rouge2                    // bigram overlap
-	RougeL                    // longest common subsequence of tokens
-	RougeLsum                 // summary-level LCS, over lines (see RougeLsumTokens)
+	Rouge1    Variant = iota + 1 // unigram overlap
+	Rouge2                       // bigram overlap
+	RougeL                       // longest common subsequence of tokens
+	RougeLsum                    // summary-level LCS, over lines (see RougeLsumTokens)
 )
 
 // String returns the name rouge-score gives the variant: rouge1, rouge2,
