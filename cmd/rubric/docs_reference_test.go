@@ -519,6 +519,7 @@ var docFlag = regexp.MustCompile(`(?:^|[\s\x60(\[])--([a-z][a-z0-9-]*)`)
 var notRubricFlags = []string{
 	"body-file", // gh pr comment
 	"arg",       // jq, in the exec scorer in shell
+	"lines",     // the exec scorer in Python, kept running
 }
 
 // TestDocsFlags checks that every long flag README.md and docs/*.md name is

@@ -79,3 +79,35 @@ func TestExecExample(t *testing.T) {
 		"  ok    shell-v1: criteria.uses-tools.mean >= 0.8: 0.9167 (margin 0.1167)",
 	)
 }
+
+// TestUsesToolsProtocols runs the example's Python scorer by hand, as
+// docs/suite.md shows: once on a document, and kept running on lines, where
+// each answer must come as a line of its own.
+func TestUsesToolsProtocols(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skipf("the scorer needs python3: %v", err)
+	}
+	t.Parallel()
+	tar := `{"case_id": "t", "output": "tar -cf logs.tar logs/", "expected": {"must_use": ["tar", "-czf"]}}`
+	wc := `{"case_id": "w", "output": "wc -l notes.txt", "expected": {"must_use": ["wc", "-l"]}}`
+	tests := []struct {
+		name, stdin, want string
+		args              []string
+	}{
+		{"once", tar, `{"score": 0.5, "reason": "does not use -czf"}` + "\n", nil},
+		{"lines", tar + "\n" + wc + "\n",
+			`{"score": 0.5, "reason": "does not use -czf"}` + "\n" + `{"score": 1.0, "reason": "uses wc, -l"}` + "\n", []string{"--lines"}},
+	}
+	for _, tt := range tests {
+		cmd := exec.Command("python3", append([]string{"uses_tools.py"}, tt.args...)...)
+		cmd.Dir = filepath.Join(repoRoot(t), "examples", "exec")
+		cmd.Stdin = strings.NewReader(tt.stdin)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if string(out) != tt.want {
+			t.Errorf("%s: got\n%s\nwant\n%s", tt.name, out, tt.want)
+		}
+	}
+}

@@ -66,6 +66,7 @@ var benchSpecs = []struct {
 	{"tokens", `{"name":"c","type":"tokens","max_completion":500,"max_total":2000}`},
 	{"cost", `{"name":"c","type":"cost","max":0.01}`},
 	{"exec/sh", `{"name":"c","type":"exec","command":["sh","-c","cat >/dev/null; echo '{\"score\": 1}'"]}`},
+	{"exec/sh-lines", `{"name":"c","type":"exec","protocol":"lines","command":["sh","-c","while read -r line; do echo '{\"score\": 1}'; done"]}`},
 }
 
 func BenchmarkScore(b *testing.B) {
@@ -76,6 +77,7 @@ func BenchmarkScore(b *testing.B) {
 	for _, bs := range benchSpecs {
 		b.Run(bs.name, func(b *testing.B) {
 			sc := build(b, bs.spec, criteria.Env{})
+			b.Cleanup(func() { criteria.CloseExec(sc) })
 			if v := sc.Score(ctx, in); v.Unscored {
 				b.Fatalf("unscored: %s", v.Reason)
 			}

@@ -30,6 +30,7 @@ type execConfig struct {
 	Env         map[string]string `json:"env"`
 	InheritEnv  json.RawMessage   `json:"inherit_env"`
 	Concurrency *int              `json:"concurrency"`
+	Protocol    *string           `json:"protocol"`
 }
 
 // Exec scores a response by running a command: a scorer in any language. The
@@ -38,6 +39,9 @@ type execConfig struct {
 // involved. Anything else (a non-zero exit, a timeout, output that is not one
 // such object) leaves the response unscored, with the reason and the start of
 // the command's stderr.
+//
+// With protocol "lines" the command is started once and kept: it reads one
+// case per line and answers each with one line (see linePool).
 type Exec struct {
 	common
 	path    string   // the program, resolved when the suite loads
@@ -46,6 +50,7 @@ type Exec struct {
 	timeout time.Duration
 	env     []string // the environment, NAME=value
 	slots   chan struct{}
+	pool    *linePool // the running processes, with protocol "lines"; nil with "once"
 }
 
 // Exec defaults and limits.
@@ -92,6 +97,15 @@ func newExec(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
 	e.slots = make(chan struct{}, n)
 	if e.env, err = execEnv(c.InheritEnv, c.Env); err != nil {
 		return nil, err
+	}
+	if c.Protocol != nil {
+		switch *c.Protocol {
+		case "once":
+		case "lines":
+			e.pool = &linePool{max: n}
+		default:
+			return nil, evals.FieldErrorf("protocol", "got %q, expected \"once\" (a process per response) or \"lines\" (long-lived processes, a line per response)", *c.Protocol)
+		}
 	}
 	return e, nil
 }
@@ -271,6 +285,8 @@ func (e *Exec) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 	if doc.Input == nil {
 		doc.Input = []evals.Message{}
 	}
+	// The encoder escapes every newline inside strings, so the document is
+	// one line, ended by the newline Encode adds: lines mode relies on it.
 	var stdin bytes.Buffer
 	enc := json.NewEncoder(&stdin)
 	enc.SetEscapeHTML(false)
@@ -283,6 +299,9 @@ func (e *Exec) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 	case <-ctx.Done():
 		return unscored("exec: " + ctx.Err().Error())
 	}
+	if e.pool != nil {
+		return e.serve(ctx, in, stdin.Bytes())
+	}
 	return e.run(ctx, in, stdin.Bytes())
 }
 
@@ -292,7 +311,7 @@ func (e *Exec) run(ctx context.Context, in *runner.Input, stdin []byte) runner.V
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, e.path, e.args...)
 	cmd.Dir = e.dir
-	cmd.Env = e.environ(in)
+	cmd.Env, _ = e.environ(in)
 	cmd.Stdin = bytes.NewReader(stdin)
 	stdout := &capped{max: maxExecStdout, fail: true}
 	stderr := &capped{max: maxExecStderr}
@@ -326,7 +345,13 @@ func (e *Exec) run(ctx context.Context, in *runner.Input, stdin []byte) runner.V
 		}
 		return unscored(fmt.Sprintf("exec: cannot run %s: %v", e.name(), err))
 	}
-	res, why := parseExecResult(stdout.buf.Bytes())
+	return e.result(stdout.buf.Bytes(), tail)
+}
+
+// result reads the command's answer, out, into a verdict; tail gives the
+// stderr quote for a reason.
+func (e *Exec) result(out []byte, tail func() string) runner.Verdict {
+	res, why := parseExecResult(out)
 	if why != "" {
 		return unscored(fmt.Sprintf("exec: %s: %s%s", e.name(), why, tail()))
 	}
@@ -354,17 +379,18 @@ func (e *Exec) name() string {
 }
 
 // environ is the command's environment for in: never the API key of the
-// target under test, unless env sets it.
-func (e *Exec) environ(in *runner.Input) []string {
+// target under test, unless env sets it. withheld names the variable left
+// out, "" for none: the environment depends on nothing else.
+func (e *Exec) environ(in *runner.Input) (env []string, withheld string) {
 	if in.Target == nil || in.Target.APIKeyEnv == "" {
-		return e.env
+		return e.env, ""
 	}
 	prefix := in.Target.APIKeyEnv + "="
 	i := slices.IndexFunc(e.env, func(kv string) bool { return strings.HasPrefix(kv, prefix) })
 	if i < 0 {
-		return e.env
+		return e.env, ""
 	}
-	return slices.Delete(slices.Clone(e.env), i, i+1)
+	return slices.Delete(slices.Clone(e.env), i, i+1), in.Target.APIKeyEnv
 }
 
 func exitText(ee *exec.ExitError) string {

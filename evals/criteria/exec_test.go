@@ -1,6 +1,7 @@
 package criteria_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,6 +35,9 @@ func TestMain(m *testing.M) {
 
 // execHelper is a scorer that misbehaves on request.
 func execHelper(mode string) int {
+	if mode == "lines" {
+		return linesHelper()
+	}
 	stdin, _ := io.ReadAll(os.Stdin)
 	result := func(v any) {
 		b, _ := json.Marshal(v)
@@ -114,6 +118,58 @@ func execHelper(mode string) int {
 		return 2
 	}
 	return 0
+}
+
+// linesHelper is a scorer for protocol "lines": it answers each line of
+// stdin with its pid as the reason, and misbehaves when the case's output
+// asks it to.
+func linesHelper() int {
+	in := bufio.NewReader(os.Stdin)
+	answer := func(reason string) {
+		b, _ := json.Marshal(map[string]any{"score": 1, "reason": reason})
+		os.Stdout.Write(append(b, '\n'))
+	}
+	pid := strconv.Itoa(os.Getpid())
+	for {
+		line, err := in.ReadBytes('\n')
+		if err != nil {
+			return 0 // the end of stdin: rubric is done
+		}
+		var doc struct{ Output string }
+		json.Unmarshal(line, &doc)
+		switch doc.Output {
+		case "echo": // the line read, as the reason
+			answer(string(line))
+		case "env": // the names of the variables it got
+			var names []string
+			for _, kv := range os.Environ() {
+				name, _, _ := strings.Cut(kv, "=")
+				names = append(names, name)
+			}
+			slices.Sort(names)
+			answer(pid + " " + strings.Join(names, ","))
+		case "bye": // answers, then exits
+			answer(pid)
+			return 0
+		case "exit":
+			fmt.Fprint(os.Stderr, "Traceback: something broke\n")
+			return 3
+		case "garbage":
+			fmt.Print("score=1\n")
+		case "two":
+			fmt.Print(`{"score": 1}{"score": 0}` + "\n")
+		case "long": // a line longer than rubric reads
+			os.Stdout.WriteString(`{"score": 1, "reason": "` + strings.Repeat("x", 2<<20) + "\"}\n")
+		case "chatty": // a megabyte on stderr, then the answer
+			os.Stderr.WriteString(strings.Repeat("x", 1<<20) + "\n")
+			answer(pid)
+		case "hang":
+			fmt.Fprint(os.Stderr, "waiting forever")
+			time.Sleep(time.Hour)
+		default:
+			answer(pid)
+		}
+	}
 }
 
 // helperSpec is an exec criterion running the test binary in a mode; extra
@@ -344,6 +400,9 @@ func TestNewErrorsExec(t *testing.T) {
 		{"zero timeout", `{"name":"c","type":"exec","command":["sh"],"timeout":"0s"}`, "timeout", `got "0s", expected a duration above 0 such as 500ms, 30s or 2m`},
 		{"timeout a number", `{"name":"c","type":"exec","command":["sh"],"timeout":30}`, "timeout", `expected a string, got a number`},
 		{"concurrency 0", `{"name":"c","type":"exec","command":["sh"],"concurrency":0}`, "concurrency", `expected an integer >= 1, got 0`},
+		{"protocol unknown", `{"name":"c","type":"exec","command":["sh"],"protocol":"line"}`, "protocol",
+			`got "line", expected "once" (a process per response) or "lines" (long-lived processes, a line per response)`},
+		{"protocol a number", `{"name":"c","type":"exec","command":["sh"],"protocol":1}`, "protocol", `expected a string, got a number`},
 		{"inherit_env a string", `{"name":"c","type":"exec","command":["sh"],"inherit_env":"all"}`, "inherit_env", `expected true, false or an array of variable names, got a string`},
 		{"inherit_env bad name", `{"name":"c","type":"exec","command":["sh"],"inherit_env":["PATH","A=B"]}`, "inherit_env.1",
 			`"A=B" is not an environment variable name: expected letters, digits and '_'`},

@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
 	"github.com/rubric-eval/rubric/runner"
 )
@@ -60,4 +64,183 @@ func alive(pid int) bool {
 	// The state follows the command name, which is in parentheses.
 	i := strings.LastIndexByte(string(stat), ')')
 	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+// linesSpec is an exec criterion with protocol "lines" running linesHelper;
+// extra adds fields. The test stops its processes when it ends.
+func linesSpec(t testing.TB, extra string) runner.Scorer {
+	t.Helper()
+	sc := build(t, helperSpec(t, "lines", `,"protocol":"lines"`+extra), criteria.Env{Dir: t.TempDir()})
+	t.Cleanup(func() { criteria.CloseExec(sc) })
+	return sc
+}
+
+// TestExecLines checks that one process answers case after case, and that
+// a process that fails a case is killed and replaced for the next.
+func TestExecLines(t *testing.T) {
+	sc := linesSpec(t, `,"timeout":"300ms"`)
+	bin := filepath.Base(os.Args[0])
+	steps := []struct {
+		output string
+		want   runner.Verdict // for an answer, the reason is the pid
+		fresh  bool           // the answer comes from a new process
+	}{
+		{"a", pass(), true},
+		{"b", pass(), false},
+		{"c", pass(), false},
+		{"garbage", unscoredV(fmt.Sprintf(`exec: %q: stdout is not a result object (invalid character 's' looking for beginning of value): expected one JSON object such as {"score": 1, "reason": "..."}, got "score=1"`, bin)), false},
+		{"d", pass(), true},
+		{"two", unscoredV(fmt.Sprintf(`exec: %q: stdout has more than the result object: "{\"score\": 0}" after it; print diagnostics on stderr`, bin)), false},
+		{"e", pass(), true},
+		{"bye", pass(), false},
+		{"f", pass(), true}, // the last process exited; a new one answers
+		{"exit", unscoredV(fmt.Sprintf(`exec: %q exited with status 3 without answering; stderr: "Traceback: something broke"`, bin)), false},
+		{"g", pass(), true},
+		{"hang", unscoredV(fmt.Sprintf(`exec: %q timed out after 300ms and was killed; stderr: "waiting forever"`, bin)), false},
+		{"h", pass(), true},
+		{"long", unscoredV(fmt.Sprintf(`exec: %q printed a line of more than 1048576 bytes on stdout`, bin)), false},
+		{"i", pass(), true},
+		{"j", pass(), false},
+		{"chatty", pass(), false},
+		{"k", pass(), false},
+	}
+	pids := map[string]bool{}
+	last := ""
+	for _, s := range steps {
+		got := sc.Score(context.Background(), &runner.Input{Output: s.output})
+		if got.Unscored || !s.want.Pass {
+			if got != s.want {
+				t.Errorf("%s: got  %+v\nwant %+v", s.output, got, s.want)
+			}
+			continue
+		}
+		pid := got.Reason
+		if got.Reason = ""; got != s.want {
+			t.Errorf("%s: got %+v, want a pass", s.output, got)
+		}
+		switch {
+		case s.fresh && pids[pid]:
+			t.Errorf("%s: answered by process %s, which answered before; want a new one", s.output, pid)
+		case !s.fresh && pid != last:
+			t.Errorf("%s: answered by process %s, want %s, which answered the case before", s.output, pid, last)
+		}
+		pids[pid], last = true, pid
+	}
+}
+
+// TestExecLinesInput checks that a process reads the same document as with
+// protocol "once", on one line.
+func TestExecLinesInput(t *testing.T) {
+	sc := linesSpec(t, "")
+	c := caseOf(t, `{"intent":"refund"}`, `{"ticket":"line one\nline two"}`)
+	in := &runner.Input{Case: c, Output: "echo", Messages: []evals.Message{{Role: "user", Content: "Ticket:\nline one\nline two"}}}
+	got := sc.Score(context.Background(), in)
+	want := `{"case_id":"case-1","input":[{"role":"user","content":"Ticket:\nline one\nline two"}],"output":"echo",` +
+		`"expected":{"intent":"refund"},"vars":{"ticket":"line one\nline two"},"metadata":{},"tags":["smoke"]}` + "\n"
+	if got.Reason != want {
+		t.Errorf("stdin\n got %s\nwant %s", got.Reason, want)
+	}
+}
+
+// TestExecLinesStderr checks that a reason quotes the end of what a
+// long-lived process wrote on stderr, a megabyte of it before.
+func TestExecLinesStderr(t *testing.T) {
+	sc := linesSpec(t, "")
+	if v := sc.Score(context.Background(), &runner.Input{Output: "chatty"}); !v.Pass {
+		t.Fatalf("chatty: %+v", v)
+	}
+	want := unscoredV(fmt.Sprintf(`exec: %q: stdout is not a result object (invalid character 's' looking for beginning of value): expected one JSON object such as {"score": 1, "reason": "..."}, got "score=1"; stderr: %q`,
+		filepath.Base(os.Args[0]), "…"+strings.Repeat("x", 300)))
+	if v := sc.Score(context.Background(), &runner.Input{Output: "garbage"}); v != want {
+		t.Errorf("got  %+v\nwant %+v", v, want)
+	}
+}
+
+// TestExecLinesCanceled checks that a run stopped mid-case ends the process.
+func TestExecLinesCanceled(t *testing.T) {
+	sc := linesSpec(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if v := sc.Score(ctx, &runner.Input{Output: "hang"}); v != unscoredV("exec: stopped: context deadline exceeded") {
+		t.Errorf("got %+v", v)
+	}
+	if v := sc.Score(context.Background(), &runner.Input{Output: "a"}); !v.Pass {
+		t.Errorf("after a cancelled case: %+v, want a pass", v)
+	}
+}
+
+// TestExecLinesConcurrency checks that many workers share at most
+// concurrency processes, and that none is left when the criterion closes:
+// no process, no goroutine.
+func TestExecLinesConcurrency(t *testing.T) {
+	before := runtime.NumGoroutine()
+	sc := build(t, helperSpec(t, "lines", `,"protocol":"lines","concurrency":3`), criteria.Env{Dir: t.TempDir()})
+	var (
+		mu   sync.Mutex
+		pids = map[int]bool{}
+		wg   sync.WaitGroup
+	)
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				v := sc.Score(context.Background(), &runner.Input{Output: "a"})
+				pid, err := strconv.Atoi(v.Reason)
+				if err != nil {
+					t.Errorf("helper: %+v", v)
+					return
+				}
+				mu.Lock()
+				pids[pid] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(pids) > 3 {
+		t.Errorf("%d processes answered, want at most 3", len(pids))
+	}
+	criteria.CloseExec(sc)
+	for pid := range pids {
+		if alive(pid) {
+			t.Errorf("process %d outlived the criterion's close", pid)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines before, %d after", before, runtime.NumGoroutine())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestExecLinesTargets checks that a process serves only the targets whose
+// environment it was started with: never one whose key it holds.
+func TestExecLinesTargets(t *testing.T) {
+	t.Setenv("MODEL_CREDS", "x")
+	keyed := &evals.TargetSpec{Name: "a", APIKeyEnv: "MODEL_CREDS"}
+	other := &evals.TargetSpec{Name: "b", APIKeyEnv: "UNSET_VARIABLE_X"}
+	for _, n := range []int{1, 2} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			sc := linesSpec(t, fmt.Sprintf(`,"concurrency":%d`, n))
+			var pids []string
+			for _, target := range []*evals.TargetSpec{keyed, nil, other, keyed} {
+				v := sc.Score(context.Background(), &runner.Input{Output: "env", Target: target})
+				pid, names, _ := strings.Cut(v.Reason, " ")
+				if has := slices.Contains(strings.Split(names, ","), "MODEL_CREDS"); has != (target != keyed) {
+					t.Errorf("target %v: MODEL_CREDS passed on: %v, want %v", target, has, target != keyed)
+				}
+				pids = append(pids, pid)
+			}
+			// nil and other share an environment, so a process.
+			if pids[1] != pids[2] || pids[0] == pids[1] {
+				t.Errorf("processes %v: want the second and third the same, the first another", pids)
+			}
+			// With room for two, the first process waits for the fourth
+			// case; with room for one, it made way for the second.
+			if (pids[3] == pids[0]) != (n == 2) {
+				t.Errorf("concurrency %d: processes %v", n, pids)
+			}
+		})
+	}
 }
