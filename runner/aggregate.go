@@ -26,6 +26,8 @@ type aggregate struct {
 	cost   float64
 	crit   []critAgg
 	judges *evals.JudgeSummary // nil until a criterion calls a judge
+	// criteria are the suite's, for the aggregates of new slices.
+	criteria []Criterion
 
 	sliceBy map[string]bool // metadata fields the suite slices by
 	slices  map[sliceKey]*sliceAgg
@@ -119,6 +121,7 @@ func newAggregate(spec evals.TargetSpec, criteria []Criterion, suite *evals.Suit
 		values: map[string]int{},
 		repeat: repeat,
 	}
+	a.criteria = criteria
 	a.crit = newCritAggs(criteria, st.BootstrapMax)
 	if suite != nil {
 		a.reduce = suite.Reduce
@@ -310,10 +313,7 @@ func (a *aggregate) slice(k sliceKey) *sliceAgg {
 	sa := &sliceAgg{
 		s:      evals.SliceSummary{Key: k.key, Value: k.value},
 		scores: sample{max: a.stats.BootstrapMax},
-		crit:   make([]critAgg, len(a.crit)),
-	}
-	for i, c := range a.crit {
-		sa.crit[i] = critAgg{CriterionSummary: evals.CriterionSummary{Name: c.Name, Type: c.Type, Weight: c.Weight}, sample: sample{max: a.stats.BootstrapMax}}
+		crit:   newCritAggs(a.criteria, a.stats.BootstrapMax),
 	}
 	a.slices[k] = sa
 	return sa
