@@ -1151,6 +1151,7 @@ func TestBaselineAndCompare(t *testing.T) {
 	v2 := runIDs(t, r.stderr)[0]
 	wantLines(t, "stdout", r.stdout,
 		"compare triage-v2 vs triage-v1 (run "+v1+"): 40 cases matched",
+		"  pass rate 95.0% vs 72.5%, +22.5 pts [+5.0, +40.0]; mean +0.128 [+0.042, +0.233]; wins 11, ties 27, losses 2; McNemar p = 0.0225",
 		"  2 regressions: T-1030, T-1033",
 		"  FAIL  triage-v2: regressions <= 0: got 2, off by 2",
 	)

@@ -281,8 +281,12 @@ func comparisonText(w io.Writer, c evals.Comparison, st Style) {
 	if c.Matched == 0 {
 		return
 	}
-	fmt.Fprintf(w, "  wins %d, ties %d, losses %d; pass rate %s %s; mean %+.3f %s; McNemar p = %s\n",
-		c.Wins, c.Ties, c.Losses, points(c.DeltaPassRate), pointsSpan(c.DeltaPassRateCI), c.DeltaMean, signedSpan(c.DeltaMeanCI), pval(c.McNemarP))
+	// The pass rates over the matched cases, which the delta compares.
+	rateA := float64(c.BothPassed+c.Fixes) / float64(c.Matched)
+	rateB := float64(c.BothPassed+c.Regressions) / float64(c.Matched)
+	fmt.Fprintf(w, "  pass rate %s vs %s, %s %s; mean %+.3f %s; wins %d, ties %d, losses %d; McNemar p = %s\n",
+		pct(rateA), pct(rateB), points(c.DeltaPassRate), pointsSpan(c.DeltaPassRateCI), c.DeltaMean, signedSpan(c.DeltaMeanCI),
+		c.Wins, c.Ties, c.Losses, pval(c.McNemarP))
 	list := func(label string, n int, ids []string, paint func(string) string) {
 		if n == 0 {
 			fmt.Fprintf(w, "  0 %s\n", label)
