@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/stats"
 )
 
 // byRepeat answers "pass" or "fail" for each case and repeat, from a table.
@@ -215,5 +216,36 @@ func TestJudgeCalls(t *testing.T) {
 	got.Cost = nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("judges %+v, want %+v", got, want)
+	}
+}
+
+// TestLatencySketch: past MaxExactLatencies the percentiles come from the
+// sketch, within its accuracy of the exact ones, and say so.
+func TestLatencySketch(t *testing.T) {
+	var exact, sketched latencies
+	n := MaxExactLatencies + 5_000
+	for i := range n {
+		r := &evals.Result{Status: evals.StatusPassed, LatencyMS: float64(1 + (i*7919)%n)}
+		sketched.add(r)
+		if i < MaxExactLatencies {
+			exact.add(r)
+		}
+	}
+	if sketched.ms != nil || sketched.sketch == nil || sketched.sketch.N() != n {
+		t.Fatalf("the sketch did not take over: %d exact, sketch %v", len(sketched.ms), sketched.sketch)
+	}
+	s := sketched.summary()
+	// The latencies are 1..n, each once: the p-quantile is 1 + p(n-1).
+	for _, c := range []struct{ got, p float64 }{{s.P50, 0.5}, {s.P95, 0.95}, {s.P99, 0.99}} {
+		want := 1 + math.Floor(c.p*float64(n-1))
+		if math.Abs(c.got-want) > stats.SketchAccuracy*want+0.001 {
+			t.Errorf("p%v = %v, want %v within %v", c.p*100, c.got, want, stats.SketchAccuracy)
+		}
+	}
+	if !s.Sketch || s.Max != float64(n) || math.Abs(s.Mean-float64(n+1)/2) > 0.001 {
+		t.Errorf("summary %+v", s)
+	}
+	if e := exact.summary(); e.Sketch {
+		t.Errorf("exact summary says sketch: %+v", e)
 	}
 }

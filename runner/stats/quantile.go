@@ -17,9 +17,9 @@ import (
 // so Q(0.5) is the usual median and every quantile lies between the smallest
 // and largest value. Latency p50/p95/p99 are Quantiles(ms, 0.50, 0.95, 0.99).
 //
-// The values are kept exactly rather than summarised in a sketch: a million
-// float32 latencies take 4 MB and one sort, and the percentiles are then the
-// numbers numpy would print, not an approximation with an error bound.
+// Quantiles keeps the values exactly, so that the percentiles are the numbers
+// numpy would print; past a point, Sketch bounds the memory instead, with a
+// relative error bound.
 //
 // Each p must lie in [0, 1] and each value be finite; an empty xs returns
 // ErrNoData.
