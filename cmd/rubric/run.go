@@ -1,14 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -233,10 +237,34 @@ type resumed struct {
 	started time.Time
 }
 
-// runKey identifies one result within a run.
-type runKey struct {
-	target, caseID string
-	repeat         int
+// doneSet is the results a resumed run has already recorded, as sorted
+// 128-bit hashes of (target, case id, repeat): 16 bytes a result, where a
+// map of the keys took about a hundred, so that resuming a run of millions
+// of cases stays small. Two keys sharing a hash, which would leave a case
+// unsent, has a chance of about n²/2¹²⁹.
+type doneSet [][2]uint64
+
+func resultHash(target, caseID string, repeat int) [2]uint64 {
+	h := fnv.New128a()
+	var buf [binary.MaxVarintLen64]byte
+	for _, s := range []string{target, caseID} {
+		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	h.Write(buf[:binary.PutVarint(buf[:], int64(repeat))])
+	var sum [16]byte
+	h.Sum(sum[:0])
+	return [2]uint64{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
+}
+
+func compareHash(a, b [2]uint64) int {
+	return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+}
+
+// has reports whether the result was recorded; d must be sorted.
+func (d doneSet) has(target, caseID string, repeat int) bool {
+	_, ok := slices.BinarySearchFunc(d, resultHash(target, caseID, repeat), compareHash)
+	return ok
 }
 
 func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, stdout, stderr io.Writer) error {
@@ -251,7 +279,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 
 	var id, dir string
 	var sink *report.JSONL
-	var done map[runKey]bool
+	var done doneSet
 	var err error
 	if resume == nil {
 		id = newRunID(time.Now())
@@ -268,11 +296,12 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		}
 	} else {
 		id, dir = resume.id, resume.dir
-		done = map[runKey]bool{}
 		size, err := report.ReadJournal(filepath.Join(dir, "results.jsonl"), func(r *evals.Result) error {
-			done[runKey{r.Target, r.CaseID, r.Repeat}] = true
+			done = append(done, resultHash(r.Target, r.CaseID, r.Repeat))
 			return nil
 		})
+		slices.SortFunc(done, compareHash)
+		done = slices.Compact(done)
 		if err != nil {
 			return withCode(exitBadInput, fmt.Errorf("resume %s: %w", id, err))
 		}
@@ -337,7 +366,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		Repeat:   repeat,
 	}
 	if resume != nil {
-		ro.Done = func(target, caseID string, rep int) bool { return done[runKey{target, caseID, rep}] }
+		ro.Done = done.has
 		ro.Prior = func(add func(*evals.Result)) error {
 			_, err := report.ReadJournal(resultsPath, func(r *evals.Result) error { add(r); return nil })
 			return err
