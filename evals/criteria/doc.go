@@ -73,7 +73,8 @@
 //	rouge         variant "rouge1", "rouge2", "rougeL" (default) or "rougeLsum";
 //	              measure "f" (default), "precision" or "recall"; stemmer
 //	              (default false); as rouge-score with use_stemmer=stemmer
-//	bleu          sentence BLEU / 100, as sacrebleu's sentence_bleu
+//	bleu          sentence BLEU / 100, as sacrebleu's sentence_bleu; tokenize
+//	              "13a" (default), "none" or "char"
 //	numeric       the first or last number of the output (pick, default
 //	              "last") is within tolerance (absolute) or
 //	              relative_tolerance (times |expected|) of a value;

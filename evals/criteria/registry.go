@@ -70,6 +70,7 @@ var configs = []any{
 	jsonValidConfig{},
 	jsonSchemaConfig{},
 	textMetricConfig{},
+	bleuConfig{},
 	rougeConfig{},
 	numericConfig{},
 	oneOfConfig{},

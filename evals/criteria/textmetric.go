@@ -69,9 +69,10 @@ type TextMetric struct {
 	common
 	metric  metric
 	values  values
-	variant textmetric.Variant // for rouge
-	measure measure            // for rouge
-	stemmer bool               // for rouge: Porter-stem tokens longer than 3
+	variant textmetric.Variant   // for rouge
+	measure measure              // for rouge
+	stemmer bool                 // for rouge: Porter-stem tokens longer than 3
+	bleuTok textmetric.Tokenizer // for bleu
 }
 
 func newLevenshtein(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
@@ -86,8 +87,32 @@ func newF1(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return newTextMetricOf(spec, metricF1)
 }
 
+type bleuConfig struct {
+	commonConfig
+	Value    json.RawMessage `json:"value"`
+	Tokenize string          `json:"tokenize"`
+}
+
 func newBLEU(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
-	return newTextMetricOf(spec, metricBLEU)
+	var c bleuConfig
+	if err := decode(spec, &c); err != nil {
+		return nil, err
+	}
+	sc, err := newTextMetric(spec.Type, &c.commonConfig, c.Value, metricBLEU)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Tokenize {
+	case "", "13a":
+		sc.bleuTok = textmetric.Tok13a
+	case "none":
+		sc.bleuTok = textmetric.TokNone
+	case "char":
+		sc.bleuTok = textmetric.TokChar
+	default:
+		return nil, evals.FieldErrorf("tokenize", `unknown tokenizer %q: expected "13a", "none" or "char"`, c.Tokenize)
+	}
+	return sc, nil
 }
 
 func newTextMetricOf(spec evals.CriterionSpec, m metric) (runner.Scorer, error) {
@@ -289,7 +314,7 @@ func (m *TextMetric) rougeVerdict(best textmetric.Score, ref string) runner.Verd
 // The verdicts of bleu carry the counts behind the score (Verdict.BLEU),
 // which the report sums into corpus BLEU; every scored verdict has them.
 func (m *TextMetric) bleu(s string, refs []string) runner.Verdict {
-	res, err := textmetric.SentenceBLEU(s, refs)
+	res, err := textmetric.BLEU{EffectiveOrder: true, Tokenizer: m.bleuTok}.Sentence(s, refs)
 	if err != nil {
 		return unscored("bleu: " + err.Error())
 	}
@@ -311,7 +336,7 @@ func (m *TextMetric) bleu(s string, refs []string) runner.Verdict {
 // hypothesis, as sacrebleu counts an empty line of a system's output (no
 // n-grams, the length of the shortest reference).
 func (m *TextMetric) bleuNothing(why string, refs []string) runner.Verdict {
-	st, err := textmetric.BLEU{}.Stats("", refs)
+	st, err := textmetric.BLEU{Tokenizer: m.bleuTok}.Stats("", refs)
 	if err != nil {
 		return unscored("bleu: " + err.Error())
 	}

@@ -2,6 +2,8 @@ package criteria_test
 
 import (
 	"context"
+	"github.com/rubric-eval/rubric/evals/criteria/textmetric"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +104,24 @@ func TestRougeCriterion(t *testing.T) {
 		{name: "rougeL, lines reordered", spec: `{"name":"c","type":"rouge","measure":"recall","value":"w1 w2 w3","threshold":0.5}`, output: "w3\nw1 w2",
 			want: runner.Verdict{Score: 2.0 / 3, Pass: true, Reason: `rougeL recall 0.6667 (precision 0.6667, recall 0.6667, F 0.6667) against "w1 w2 w3"`}},
 	})
+}
+
+// TestBLEUTokenize: with "char", a text without spaces is scored by its
+// characters; with 13a, the same text is one token and shares none.
+func TestBLEUTokenize(t *testing.T) {
+	in := &runner.Input{Case: caseOf(t, `"今天的天气很好"`, ""), Output: "今天天气很好"}
+	char := build(t, `{"name":"c","type":"bleu","tokenize":"char","threshold":0.3}`, criteria.Env{}).Score(context.Background(), in)
+	tok13a := build(t, `{"name":"c","type":"bleu","threshold":0.3}`, criteria.Env{}).Score(context.Background(), in)
+	want, err := textmetric.BLEU{Tokenizer: textmetric.TokChar, EffectiveOrder: true}.Sentence(in.Output, []string{"今天的天气很好"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if char.Unscored || math.Abs(char.Score-want.Score/100) > 1e-12 || !char.Pass || char.BLEU == nil || char.BLEU.HypLen != 6 {
+		t.Errorf("char: %+v, want score %v over 6 tokens", char, want.Score/100)
+	}
+	if tok13a.Pass || tok13a.BLEU == nil || tok13a.BLEU.HypLen != 1 {
+		t.Errorf("13a: %+v, want a fail over 1 token", tok13a)
+	}
 }
 
 func TestBLEUCriterion(t *testing.T) {
@@ -261,6 +281,8 @@ func TestTextMetricNewErrors(t *testing.T) {
 		{"bleu without threshold", `{"name":"c","type":"bleu"}`, "threshold",
 			`missing: bleu gives scores from 0 to 1, so say which score passes: expected a number from 0 to 1 (e.g. 0.8)`},
 		{"threshold out of range", `{"name":"c","type":"rouge","threshold":80}`, "threshold", `expected a number from 0 to 1, got 80`},
+		{"bleu unknown tokenizer", `{"name":"c","type":"bleu","tokenize":"intl","threshold":0.5}`, "tokenize",
+			`unknown tokenizer "intl": expected "13a", "none" or "char"`},
 		{"rouge unknown variant", `{"name":"c","type":"rouge","variant":"rougeW","threshold":0.5}`, "variant",
 			`unknown variant "rougeW": expected "rouge1", "rouge2", "rougeL" or "rougeLsum"`},
 		{"rouge unknown measure", `{"name":"c","type":"rouge","measure":"fmeasure","threshold":0.5}`, "measure",

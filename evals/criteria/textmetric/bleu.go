@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 )
 
 // Tokenizer is how BLEU splits a segment into tokens.
@@ -16,6 +17,10 @@ const (
 	Tok13a Tokenizer = iota
 	// TokNone splits on white space only (sacrebleu's "none").
 	TokNone
+	// TokChar makes every character a token (sacrebleu's "char", used for
+	// languages written without spaces): the characters joined with spaces
+	// and split on white space, so white space separates and is dropped.
+	TokChar
 )
 
 // Smoothing is how BLEU treats an n-gram order without matches, after
@@ -190,8 +195,11 @@ func abs(x int) int {
 
 func (b BLEU) tokenize(s string) []string {
 	s = pyRStrip(s)
-	if b.Tokenizer == TokNone {
+	switch b.Tokenizer {
+	case TokNone:
 		return pyFields(s)
+	case TokChar:
+		return tokenizeChar(s)
 	}
 	return Tokenize13a(s)
 }
@@ -345,3 +353,17 @@ var spaced13a = func() (set [256]bool) {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func isPeriodComma(c byte) bool { return c == '.' || c == ',' }
+
+// tokenizeChar splits s into its characters, dropping white space (TokChar).
+// A byte that is not valid UTF-8 is a token of its own.
+func tokenizeChar(s string) []string {
+	out := make([]string, 0, len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !pyIsSpace(r) {
+			out = append(out, s[i:i+size])
+		}
+		i += size
+	}
+	return out
+}

@@ -325,3 +325,36 @@ func FuzzTokenize13a(f *testing.F) {
 		}
 	})
 }
+
+// TestBLEUCharIsNoneOnSpacedCharacters: a BLEU with sacrebleu's "char"
+// tokenizer equals a BLEU with "none" on the characters joined with spaces,
+// which is how sacrebleu defines "char".
+func TestBLEUCharIsNoneOnSpacedCharacters(t *testing.T) {
+	spaced := func(s string) string {
+		var parts []string
+		for _, r := range s {
+			parts = append(parts, string(r))
+		}
+		return strings.Join(parts, " ")
+	}
+	for _, tc := range []struct{ hyp, ref string }{
+		{"今天天气很好。", "今天的天气很好。"},
+		{"The cat sat.", "The cat sat on the mat."},
+		{"猫が座った", "猫がマットの上に座った"},
+	} {
+		char, err := textmetric.BLEU{Tokenizer: textmetric.TokChar, EffectiveOrder: true}.Sentence(tc.hyp, []string{tc.ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		none, err := textmetric.BLEU{Tokenizer: textmetric.TokNone, EffectiveOrder: true}.Sentence(spaced(tc.hyp), []string{spaced(tc.ref)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if char.Score != none.Score || char.Stats != none.Stats {
+			t.Errorf("%q: char %v %+v, none on spaced characters %v %+v", tc.hyp, char.Score, char.Stats, none.Score, none.Stats)
+		}
+		if char.Stats.HypLen != utf8.RuneCountInString(strings.ReplaceAll(tc.hyp, " ", "")) {
+			t.Errorf("%q: %d tokens", tc.hyp, char.Stats.HypLen)
+		}
+	}
+}
