@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/store"
@@ -79,22 +81,24 @@ type Cached struct {
 	baseURL  string
 	model    string
 
-	hits, misses, failures atomic.Int64
+	hits, misses, failures, deduped atomic.Int64
+	flight                          singleflight.Group
 }
 
 var _ runner.Provider = (*Cached)(nil)
 
 // CacheCounts are what a Cached did, for reports: requests answered from the
-// cache, requests sent because they were not cached, and failures of the
+// cache, requests sent because they were not cached, requests that shared
+// the answer of the same request already in flight, and failures of the
 // cache itself (reads and writes that failed, whose requests were sent as if
 // nothing were cached).
 type CacheCounts struct {
-	Hits, Misses, Errors int64
+	Hits, Misses, Shared, Errors int64
 }
 
 // Counts returns the counts so far.
 func (c *Cached) Counts() CacheCounts {
-	return CacheCounts{Hits: c.hits.Load(), Misses: c.misses.Load(), Errors: c.failures.Load()}
+	return CacheCounts{Hits: c.hits.Load(), Misses: c.misses.Load(), Shared: c.deduped.Load(), Errors: c.failures.Load()}
 }
 
 // Unwrap returns the provider that Cached sends requests to.
@@ -144,14 +148,54 @@ func (c *Cached) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 			OriginalLatency: cr.Latency,
 		}, nil
 	}
-	c.misses.Add(1)
+	// The same request in flight already (a duplicate prompt, or two
+	// targets of the same model) waits for that one's answer instead of
+	// being sent again.
+	leader := false // this caller's function ran: it sent the request
+	ch := c.flight.DoChan(string(key[:]), func() (any, error) {
+		leader = true
+		c.misses.Add(1)
+		start := time.Now()
+		resp, err := c.send(ctx, req, key, body)
+		return sent{resp, time.Since(start)}, err
+	})
+	select {
+	case res := <-ch:
+		s := res.Val.(sent)
+		if leader || res.Err != nil || s.resp == nil {
+			return s.resp, res.Err
+		}
+		c.deduped.Add(1)
+		// A caller that did not send gets its own copy, marked as a cache
+		// hit: nothing was sent for it.
+		cp := *s.resp
+		lat := s.resp.Latency
+		if lat <= 0 {
+			lat = s.elapsed
+		}
+		cp.Cached, cp.OriginalLatency, cp.Attempts, cp.Latency = true, lat, 0, 0
+		return &cp, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
+// sent is a response and how long it took, shared by the callers of one
+// request in flight.
+type sent struct {
+	resp    *runner.Response
+	elapsed time.Duration
+}
+
+// send sends req, which is not cached, and caches the answer.
+func (c *Cached) send(ctx context.Context, req *runner.Request, key [32]byte, body []byte) (*runner.Response, error) {
 	start := time.Now()
 	resp, err := c.p.Complete(ctx, req)
 	elapsed := time.Since(start)
 	if err != nil || resp.Cached {
 		return resp, err
 	}
+
 	// Store only what is known to have been sent under this key.
 	if resp.Sent != nil && !bytes.Equal(resp.Sent.Body, body) {
 		c.failures.Add(1)

@@ -567,3 +567,63 @@ func TestCacheAroundWrap(t *testing.T) {
 		t.Errorf("hit Sent.URL = %q, want %q", resps[1].Sent.URL, op.SentURL())
 	}
 }
+
+// slowFake answers after a delay, so that requests overlap.
+type slowFake struct {
+	cacheFake
+	delay time.Duration
+}
+
+func (f *slowFake) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+	time.Sleep(f.delay)
+	return f.cacheFake.Complete(ctx, req)
+}
+
+// TestCacheSharesRequestsInFlight: identical requests sent at once (the same
+// prompt in two cases, or two targets of one model) go out once; the others
+// share the answer, marked as cache hits with the call's latency. A repeat
+// is another request.
+func TestCacheSharesRequestsInFlight(t *testing.T) {
+	ctx := context.Background()
+	db := openCacheDB(t, "")
+	fake := &slowFake{cacheFake: cacheFake{resp: runner.Response{Text: "x", Attempts: 2}}, delay: 200 * time.Millisecond}
+	p := Cache(fake, db, evals.TargetSpec{Name: "t", Provider: "fake"}).(*Cached)
+	var wg sync.WaitGroup
+	resps := make([]*runner.Response, 5)
+	for i := range resps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep := 0
+			if i == 4 {
+				rep = 1 // another repeat: its own request
+			}
+			r, err := p.Complete(ctx, cacheRequest("c1", rep))
+			if err != nil {
+				t.Error(err)
+			}
+			resps[i] = r
+		}()
+	}
+	wg.Wait()
+	if n := fake.calls.Load(); n != 2 {
+		t.Fatalf("%d requests sent, want 2 (one for repeat 0, one for repeat 1)", n)
+	}
+	sent, shared := 0, 0
+	for _, r := range resps[:4] {
+		switch {
+		case r.Cached && r.OriginalLatency >= 200*time.Millisecond && r.Attempts == 0:
+			shared++
+		case !r.Cached && r.Attempts == 2:
+			sent++
+		default:
+			t.Errorf("response %+v", r)
+		}
+	}
+	if sent != 1 || shared != 3 {
+		t.Errorf("%d sent, %d shared; want 1 and 3", sent, shared)
+	}
+	if c := p.Counts(); c.Misses != 2 || c.Shared != 3 || c.Hits != 0 {
+		t.Errorf("counts %+v", c)
+	}
+}
