@@ -64,6 +64,13 @@ type Usage struct {
 	TotalTokens      int `json:"total_tokens"`
 }
 
+// Add adds o's counts to u.
+func (u *Usage) Add(o Usage) {
+	u.PromptTokens += o.PromptTokens
+	u.CompletionTokens += o.CompletionTokens
+	u.TotalTokens += o.TotalTokens
+}
+
 // Score is one criterion's verdict on one response.
 type Score struct {
 	Name     string  `json:"name"`

@@ -181,9 +181,7 @@ func (a *aggregate) add(r *evals.Result) {
 	if r.Status != evals.StatusPassed {
 		a.keepFailed(r)
 	}
-	s.Usage.PromptTokens += r.Usage.PromptTokens
-	s.Usage.CompletionTokens += r.Usage.CompletionTokens
-	s.Usage.TotalTokens += r.Usage.TotalTokens
+	s.Usage.Add(r.Usage)
 	addScores(a.crit, r.Scores, true)
 	a.addJudges(r.Scores)
 	a.keys = a.keys[:0]
@@ -224,9 +222,7 @@ func (a *aggregate) addJudges(scores []evals.Score) {
 				j.Failed++
 			}
 			if u := v.Usage; u != nil {
-				j.Usage.PromptTokens += u.PromptTokens
-				j.Usage.CompletionTokens += u.CompletionTokens
-				j.Usage.TotalTokens += u.TotalTokens
+				j.Usage.Add(*u)
 			}
 			if v.Cost != nil {
 				if j.Cost == nil {
@@ -337,9 +333,7 @@ func (sa *sliceAgg) add(r *evals.Result) {
 	if r.Cost != nil {
 		sa.cost += *r.Cost
 	}
-	s.Usage.PromptTokens += r.Usage.PromptTokens
-	s.Usage.CompletionTokens += r.Usage.CompletionTokens
-	s.Usage.TotalTokens += r.Usage.TotalTokens
+	s.Usage.Add(r.Usage)
 	addScores(sa.crit, r.Scores, false)
 }
 
