@@ -52,7 +52,11 @@ func compareCommand() *cli.Command {
 				return withCode(exitBadInput, err)
 			}
 			stdout := cliCtx.App.Writer
-			if err := compareWithBaseline(cur.sum, cur, base, cliCtx.App.ErrWriter); err != nil {
+			curOut, err := readOutcomes(cur.results)
+			if err != nil {
+				return err
+			}
+			if err := compareWithBaseline(cur.sum, curOut, base, cliCtx.App.ErrWriter); err != nil {
 				return err
 			}
 			if cliCtx.Bool("json") {
@@ -119,17 +123,13 @@ func readOutcomes(resultsPath string) (map[string]runner.Outcomes, error) {
 }
 
 // compareWithBaseline sets each target's Comparison in sum, whose results
-// are cur's, against the baseline run: the baseline target of the same
+// are curOut, against the baseline run: the baseline target of the same
 // name, or the baseline's only target.
-func compareWithBaseline(sum *evals.Summary, cur, base *finishedRun, stderr io.Writer) error {
+func compareWithBaseline(sum *evals.Summary, curOut map[string]runner.Outcomes, base *finishedRun, stderr io.Writer) error {
 	if sum.Suite != base.sum.Suite {
 		// Renaming a suite is legitimate; comparing two different suites by
 		// case id rarely is.
 		fmt.Fprintf(stderr, "rubric: warning: comparing suite %q with a run of suite %q (%s); cases are matched by id\n", sum.Suite, base.sum.Suite, base.report)
-	}
-	curOut, err := readOutcomes(cur.results)
-	if err != nil {
-		return err
 	}
 	baseOut, err := readOutcomes(base.results)
 	if err != nil {
@@ -176,18 +176,13 @@ func baselineTarget(name string, base *evals.Summary) (string, bool) {
 }
 
 // compareTargets compares, in a run of several targets, each target after
-// the first with the first.
-func compareTargets(sum *evals.Summary, resultsPath string) error {
+// the first with the first; out are the run's results.
+func compareTargets(sum *evals.Summary, out map[string]runner.Outcomes) {
 	if len(sum.Targets) < 2 {
-		return nil
-	}
-	out, err := readOutcomes(resultsPath)
-	if err != nil {
-		return err
+		return
 	}
 	ref := sum.Targets[0].Name
 	for _, t := range sum.Targets[1:] {
 		sum.Comparisons = append(sum.Comparisons, runner.Compare(out[t.Name], out[ref], t.Name, ref, sum.Statistics))
 	}
-	return nil
 }

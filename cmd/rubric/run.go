@@ -387,12 +387,15 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		sum.Started = resume.started
 	}
 	sum.ResultsFile = "results.jsonl"
-	if closeErr == nil {
-		if err := compareTargets(sum, resultsPath); err != nil {
+	if closeErr == nil && (len(sum.Targets) > 1 || opts.baseline != nil) {
+		// Comparisons match results case by case: read the journal once.
+		out, err := readOutcomes(resultsPath)
+		if err != nil {
 			return err
 		}
+		compareTargets(sum, out)
 		if opts.baseline != nil {
-			if err := compareWithBaseline(sum, &finishedRun{sum: sum, results: resultsPath}, opts.baseline, stderr); err != nil {
+			if err := compareWithBaseline(sum, out, opts.baseline, stderr); err != nil {
 				return err
 			}
 			note := sum.Gate.Note
