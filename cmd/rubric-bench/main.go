@@ -5,7 +5,7 @@
 // OpenAI-compatible endpoint, and compares them with the targets the project
 // holds.
 //
-//	go run ./cmd/rubric-bench                       # instant, latency, memory-5k
+//	go run ./cmd/rubric-bench                       # bare-instant, instant, bare-latency, latency, memory-5k
 //	go run ./cmd/rubric-bench -scenario memory-1m   # a couple of minutes
 //	go run ./cmd/rubric-bench -scenario all
 //
@@ -32,13 +32,26 @@
 //
 // Scenarios:
 //
-//	instant     0 ms latency, 50,000 cases, concurrency 64: cases/s >= 10,000
-//	latency     50 ms latency, 5,000 cases, concurrency 64: throughput at
-//	            least 95% of the ideal, cases x delivered delay / concurrency
-//	            (3.906 s at exactly 50 ms)
-//	memory-5k   0 ms latency, 5,000 cases, concurrency 64: peak RSS < 60 MB
-//	memory-1m   0 ms latency, 1,000,000 cases, concurrency 64: peak RSS
-//	            < 100 MB (not in the default set)
+//	bare-instant  the bare client (bare.go) on instant's cases: the yardstick
+//	instant       0 ms latency, 50,000 cases, concurrency 64: cases/s at
+//	              least 60% of bare-instant's when it ran in the same
+//	              sitting, else >= 10,000
+//	bare-latency  the bare client on latency's cases
+//	latency       50 ms latency, 5,000 cases, concurrency 64: throughput at
+//	              least 95% of the ideal, cases x delivered delay /
+//	              concurrency (3.906 s at exactly 50 ms), and at least 97% of
+//	              bare-latency's cases/s when it ran
+//	memory-5k     0 ms latency, 5,000 cases, concurrency 64: peak RSS < 60 MB
+//	memory-1m     0 ms latency, 1,000,000 cases, concurrency 64: peak RSS
+//	              < 100 MB (not in the default set)
+//
+// The bare client is the least a Go program must do to send the same
+// requests: the same bodies (the endpoint checks that both send the same
+// number of body bytes), the same transport settings and concurrency, one
+// process measured the same way. Machines here differ by 3x from one day to
+// the next, so the throughput bars are ratios to it, measured in one
+// sitting: %bare is rubric's cases/s as a percentage of the bare client's,
+// cpu_x_bare its CPU per case as a multiple of the bare client's.
 //
 // The table goes to stdout, one row per scenario, with PASS or MISS against
 // its target; MB is 10^6 bytes. Progress goes to stderr, with the connections
@@ -48,8 +61,9 @@
 //
 // Flags:
 //
-//	-scenario NAMES  comma-separated scenarios, or "all" (default
-//	                 instant,latency,memory-5k)
+//	-scenario NAMES  comma-separated scenarios, "bare" for both bare twins,
+//	                 or "all" (default
+//	                 bare-instant,instant,bare-latency,latency,memory-5k)
 //	-bin PATH        the rubric binary to measure, instead of building one
 //	-keep            keep the temporary folder and print its path
 package main
@@ -86,17 +100,30 @@ type scenario struct {
 	MinCasesPerSec float64 // cases/s at least this
 	MinIdealPct    float64 // throughput at least this % of the ideal
 	MaxRSSMB       float64 // peak RSS below this, in MB
+	// MinBarePct, when the scenario's bare twin ran in the same sitting, is
+	// the least rubric's cases/s may be as a percentage of the bare
+	// client's; it then replaces MinCasesPerSec, which depends on the
+	// machine.
+	MinBarePct float64
+	// Bare marks a run of the bare client instead of rubric (bare.go).
+	Bare bool
 }
 
 // scenarios are every scenario, in the order they run.
 var scenarios = []scenario{
-	{Name: "instant", Cases: 50_000, Concurrency: 64, MinCasesPerSec: 10_000},
-	{Name: "latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, MinIdealPct: 95},
+	{Name: "bare-instant", Cases: 50_000, Concurrency: 64, Bare: true},
+	{Name: "instant", Cases: 50_000, Concurrency: 64, MinCasesPerSec: 10_000, MinBarePct: 60},
+	{Name: "bare-latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, Bare: true},
+	{Name: "latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, MinIdealPct: 95, MinBarePct: 97},
 	{Name: "memory-5k", Cases: 5_000, Concurrency: 64, MaxRSSMB: 60},
 	{Name: "memory-1m", Cases: 1_000_000, Concurrency: 64, MaxRSSMB: 100},
 }
 
-const defaultScenarios = "instant,latency,memory-5k"
+const defaultScenarios = "bare-instant,instant,bare-latency,latency,memory-5k"
+
+// barePrefix names the bare twin of a scenario: "bare-instant" measures the
+// bare client on instant's cases.
+const barePrefix = "bare-"
 
 // ideal is the shortest possible wall time: every slot busy all the time.
 func (s scenario) ideal() time.Duration {
@@ -106,17 +133,27 @@ func (s scenario) ideal() time.Duration {
 	return time.Duration(int64(s.Cases) * int64(s.Latency) / int64(s.Concurrency))
 }
 
-// target describes the scenario's target in one word, for the table.
-func (s scenario) target() string {
+// target describes the scenario's targets, for the table; bare says whether
+// its bare twin ran, which replaces the machine's cases/s with the ratio.
+func (s scenario) target(bare bool) string {
+	var ts []string
 	switch {
+	case s.MinBarePct > 0 && bare:
+		if s.MinIdealPct > 0 {
+			ts = append(ts, fmt.Sprintf("ideal>=%g%%", s.MinIdealPct))
+		}
+		ts = append(ts, fmt.Sprintf("bare>=%g%%", s.MinBarePct))
 	case s.MinCasesPerSec > 0:
-		return fmt.Sprintf("cases/s>=%g", s.MinCasesPerSec)
+		ts = append(ts, fmt.Sprintf("cases/s>=%g", s.MinCasesPerSec))
 	case s.MinIdealPct > 0:
-		return fmt.Sprintf("ideal>=%g%%", s.MinIdealPct)
+		ts = append(ts, fmt.Sprintf("ideal>=%g%%", s.MinIdealPct))
 	case s.MaxRSSMB > 0:
-		return fmt.Sprintf("rss<%gMB", s.MaxRSSMB)
+		ts = append(ts, fmt.Sprintf("rss<%gMB", s.MaxRSSMB))
 	}
-	return "-"
+	if len(ts) == 0 {
+		return "-"
+	}
+	return strings.Join(ts, ",")
 }
 
 // result is what one run of a scenario measured.
@@ -128,9 +165,39 @@ type result struct {
 	Conns    int64         // connections rubric opened to the endpoint
 	Delay    time.Duration // mean delay the endpoint delivered
 	CPU      time.Duration // user and system time of the rubric process
+	// BodyBytes are the request body bytes the endpoint received.
+	BodyBytes int64
+	// Bare is the bare twin's result, when it ran in the same sitting.
+	Bare *result
 }
 
 func (r result) casesPerSec() float64 { return float64(r.Scenario.Cases) / r.Wall.Seconds() }
+
+// cpuPerCase is the CPU time the process used per case.
+func (r result) cpuPerCase() time.Duration {
+	if r.Scenario.Cases == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Scenario.Cases)
+}
+
+// barePct is rubric's cases/s as a percentage of its bare twin's, or -1
+// without a twin.
+func (r result) barePct() float64 {
+	if r.Bare == nil || r.Bare.Wall <= 0 {
+		return -1
+	}
+	return 100 * r.casesPerSec() / r.Bare.casesPerSec()
+}
+
+// cpuRatio is rubric's CPU per case over the bare client's, or -1 without
+// a twin.
+func (r result) cpuRatio() float64 {
+	if r.Bare == nil || r.Bare.CPU <= 0 {
+		return -1
+	}
+	return float64(r.CPU) / float64(r.Bare.CPU)
+}
 
 // ideal is the scenario's ideal wall time at the latency the endpoint
 // actually delivered (its mean delay), so that an endpoint running slow or
@@ -155,10 +222,12 @@ func (r result) idealPct() float64 {
 
 func (r result) rssMB() float64 { return float64(r.MaxRSSKB) * 1024 / 1e6 }
 
-// pass reports whether the run met its scenario's target.
+// pass reports whether the run met its scenario's targets.
 func (r result) pass() bool {
 	s := r.Scenario
 	switch {
+	case s.MinBarePct > 0 && r.Bare != nil:
+		return r.barePct() >= s.MinBarePct && (s.MinIdealPct == 0 || r.idealPct() >= s.MinIdealPct)
 	case s.MinCasesPerSec > 0:
 		return r.casesPerSec() >= s.MinCasesPerSec
 	case s.MinIdealPct > 0:
@@ -169,7 +238,7 @@ func (r result) pass() bool {
 	return true
 }
 
-var header = []string{"scenario", "cases", "concurrency", "latency", "delay_ms", "wall", "ideal", "cases/s", "%ideal", "rss_MB", "target", "verdict"}
+var header = []string{"scenario", "cases", "concurrency", "latency", "delay_ms", "wall", "ideal", "cases/s", "%ideal", "rss_MB", "cpu_us", "%bare", "cpu_x_bare", "target", "verdict"}
 
 // fields are the table cells of a result; none contains a space, so a row
 // splits back with strings.Fields.
@@ -183,6 +252,13 @@ func (r result) fields() []string {
 	delay := "-"
 	if r.Delay > 0 {
 		delay = fmt.Sprintf("%.2f", float64(r.Delay)/float64(time.Millisecond))
+	}
+	bare, cpuX := "-", "-"
+	if p := r.barePct(); p >= 0 {
+		bare = fmt.Sprintf("%.1f%%", p)
+	}
+	if x := r.cpuRatio(); x >= 0 {
+		cpuX = fmt.Sprintf("%.2f", x)
 	}
 	verdict := "MISS"
 	if r.pass() {
@@ -199,7 +275,10 @@ func (r result) fields() []string {
 		fmt.Sprintf("%.0f", r.casesPerSec()),
 		pct,
 		fmt.Sprintf("%.1f", r.rssMB()),
-		s.target(),
+		fmt.Sprintf("%.0f", float64(r.cpuPerCase())/float64(time.Microsecond)),
+		bare,
+		cpuX,
+		s.target(r.Bare != nil),
 		verdict,
 	}
 }
@@ -228,6 +307,7 @@ type endpoint struct {
 	served atomic.Int64 // requests answered with 200
 	wrong  atomic.Int64 // requests for another method or path
 	conns  atomic.Int64 // connections accepted
+	body   atomic.Int64 // request body bytes received
 	// late is the average lateness of the endpoint's timers (an exponential
 	// moving average, ns); delaySum and delayed add up the delays delivered.
 	late     atomic.Int64
@@ -253,7 +333,9 @@ func startEndpoint() (*endpoint, error) {
 			}
 			// Read the whole request, as a real server does, so that the
 			// connection can be reused.
-			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			n, err := io.Copy(io.Discard, r.Body)
+			e.body.Add(n)
+			if err != nil {
 				return
 			}
 			if d := time.Duration(e.delay.Load()); d > 0 {
@@ -301,6 +383,7 @@ func (e *endpoint) reset(latency time.Duration) {
 	e.served.Store(0)
 	e.wrong.Store(0)
 	e.conns.Store(0)
+	e.body.Store(0)
 	e.delaySum.Store(0)
 	e.delayed.Store(0)
 }
@@ -436,6 +519,18 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	b.ep.reset(s.Latency)
 
 	cmd := exec.CommandContext(ctx, b.bin, "run", suite, "--no-cache", "--no-progress", "--out", out)
+	if s.Bare {
+		self, err := os.Executable()
+		if err != nil {
+			return res, err
+		}
+		args, err := json.Marshal(bareArgs{URL: b.ep.URL, Dataset: filepath.Join(dir, "cases.jsonl"), Concurrency: s.Concurrency})
+		if err != nil {
+			return res, err
+		}
+		cmd = exec.CommandContext(ctx, self)
+		cmd.Env = append(os.Environ(), bareEnv+"="+string(args))
+	}
 	cmd.Dir = dir
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -444,6 +539,7 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	res.Wall = time.Since(start)
 	res.Served = b.ep.served.Load()
 	res.Conns = b.ep.conns.Load()
+	res.BodyBytes = b.ep.body.Load()
 	res.Delay = b.ep.meanDelay()
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -451,14 +547,25 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 			res.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
+	name := "rubric run"
+	if s.Bare {
+		name = "the bare client"
+	}
 	if err != nil {
-		return res, fmt.Errorf("rubric run: %w\nstdout:\n%s\nstderr:\n%s", err, tail(stdout.String()), tail(stderr.String()))
+		return res, fmt.Errorf("%s: %w\nstdout:\n%s\nstderr:\n%s", name, err, tail(stdout.String()), tail(stderr.String()))
 	}
 	if res.Served != int64(s.Cases) {
 		return res, fmt.Errorf("the endpoint served %d requests for %d cases (and %d to a wrong path)", res.Served, s.Cases, b.ep.wrong.Load())
 	}
 	if n := b.ep.wrong.Load(); n > 0 {
 		return res, fmt.Errorf("the endpoint got %d requests for another path than POST /v1/chat/completions", n)
+	}
+	if s.Bare {
+		want := fmt.Sprintf("bare client: %d answers", s.Cases)
+		if !strings.Contains(stderr.String(), want) {
+			return res, fmt.Errorf("the bare client did not get every expected answer: %s", tail(stderr.String()))
+		}
+		return res, nil
 	}
 	reports, _ := filepath.Glob(filepath.Join(out, "*", "report.json"))
 	if len(reports) != 1 {
@@ -493,6 +600,10 @@ func pick(names string) ([]scenario, error) {
 		return scenarios, nil
 	}
 	var out []scenario
+	names = strings.ReplaceAll(names, "bare,", "bare-instant,bare-latency,")
+	if strings.HasSuffix(names, ",bare") || names == "bare" {
+		names = strings.TrimSuffix(names, "bare") + "bare-instant,bare-latency"
+	}
 	for _, name := range strings.Split(names, ",") {
 		name = strings.TrimSpace(name)
 		found := false
@@ -507,13 +618,18 @@ func pick(names string) ([]scenario, error) {
 			for i, s := range scenarios {
 				valid[i] = s.Name
 			}
-			return nil, fmt.Errorf("unknown scenario %q: expected %s, or all", name, strings.Join(valid, ", "))
+			return nil, fmt.Errorf("unknown scenario %q: expected %s, bare (both bare twins), or all", name, strings.Join(valid, ", "))
 		}
 	}
 	return out, nil
 }
 
-func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	if code, ok := bareMain(os.Stderr); ok {
+		os.Exit(code)
+	}
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // Main runs the benchmark with the command line args and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -527,7 +643,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Runs the rubric binary against a local endpoint and prints wall time, cases/s,\n")
 		fmt.Fprintf(stderr, "%% of the ideal and peak RSS per scenario, with PASS/MISS against the targets.\n\nScenarios:\n")
 		for _, s := range scenarios {
-			fmt.Fprintf(stderr, "  %-10s %9d cases, concurrency %d, latency %v, target %s\n", s.Name, s.Cases, s.Concurrency, s.Latency, s.target())
+			fmt.Fprintf(stderr, "  %-10s %9d cases, concurrency %d, latency %v, target %s\n", s.Name, s.Cases, s.Concurrency, s.Latency, s.target(false))
 		}
 		fmt.Fprintf(stderr, "\nFlags:\n")
 		fs.PrintDefaults()
@@ -588,14 +704,25 @@ func benchmark(ctx context.Context, picked []scenario, bin string, keep bool, lo
 	defer ep.Close()
 	b := &bench{bin: bin, dir: dir, ep: ep, keep: keep}
 	var results []result
+	bare := map[string]*result{} // the bare twins measured, by rubric's scenario
 	for _, s := range picked {
 		fmt.Fprintf(log, "rubric-bench: %s: %d cases, concurrency %d, latency %v\n", s.Name, s.Cases, s.Concurrency, s.Latency)
 		r, err := b.run(ctx, s)
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", s.Name, err)
 		}
-		fmt.Fprintf(log, "rubric-bench: %s: %d requests on %d connections in %.3fs; rubric used %.2fs of CPU (%.0f µs a case), peak RSS %d KiB\n",
-			s.Name, r.Served, r.Conns, r.Wall.Seconds(), r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(s.Cases), r.MaxRSSKB)
+		who := "rubric"
+		if s.Bare {
+			who = "the bare client"
+			bare[strings.TrimPrefix(s.Name, barePrefix)] = &r
+		} else if tw := bare[s.Name]; tw != nil {
+			if tw.BodyBytes != r.BodyBytes {
+				return results, fmt.Errorf("%s: rubric sent %d bytes of request bodies, the bare client %d: they must send the same bodies", s.Name, r.BodyBytes, tw.BodyBytes)
+			}
+			r.Bare = tw
+		}
+		fmt.Fprintf(log, "rubric-bench: %s: %d requests on %d connections in %.3fs; %s used %.2fs of CPU (%.0f µs a case), peak RSS %d KiB\n",
+			s.Name, r.Served, r.Conns, r.Wall.Seconds(), who, r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(s.Cases), r.MaxRSSKB)
 		results = append(results, r)
 	}
 	return results, nil

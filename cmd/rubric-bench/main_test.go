@@ -6,11 +6,21 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
+
+// TestMain lets the bench start this test binary as its bare client, as it
+// starts its own executable outside tests.
+func TestMain(m *testing.M) {
+	if code, ok := bareMain(os.Stderr); ok {
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
 
 // TestTinyScenario runs a small scenario end to end: build rubric, serve,
 // run, check the request count, and print a row that parses back.
@@ -85,7 +95,14 @@ func TestBenchTinyScenario(t *testing.T) {
 
 // TestVerdicts checks the arithmetic of each kind of target.
 func TestBenchVerdicts(t *testing.T) {
-	lat := scenarios[1]
+	byName := func(name string) scenario {
+		got, err := pick(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got[0]
+	}
+	inst, lat, mem := byName("instant"), byName("latency"), byName("memory-5k")
 	if got := lat.ideal(); got != 3906250*time.Microsecond {
 		t.Errorf("ideal of %s: %v, want 3.90625s", lat.Name, got)
 	}
@@ -94,16 +111,25 @@ func TestBenchVerdicts(t *testing.T) {
 		r    result
 		pass bool
 	}{
-		{"throughput_met", result{Scenario: scenarios[0], Wall: 5 * time.Second}, true},
-		{"throughput_missed", result{Scenario: scenarios[0], Wall: 5001 * time.Millisecond}, false},
+		{"throughput_met", result{Scenario: inst, Wall: 5 * time.Second}, true},
+		{"throughput_missed", result{Scenario: inst, Wall: 5001 * time.Millisecond}, false},
 		{"ideal_met", result{Scenario: lat, Wall: 4 * time.Second}, true},
 		{"ideal_missed", result{Scenario: lat, Wall: 4200 * time.Millisecond}, false},
 		// The ideal follows the delay the endpoint delivered: 4 s is 95.3%
 		// of the ideal at 50 ms but 93.75% of the one at 48 ms.
 		{"ideal_met_at_delivered_delay", result{Scenario: lat, Wall: 4 * time.Second, Delay: 50 * time.Millisecond}, true},
 		{"ideal_missed_at_delivered_delay", result{Scenario: lat, Wall: 4 * time.Second, Delay: 48 * time.Millisecond}, false},
-		{"rss_met", result{Scenario: scenarios[2], Wall: time.Second, MaxRSSKB: 58_000}, true},
-		{"rss_missed", result{Scenario: scenarios[2], Wall: time.Second, MaxRSSKB: 58_600}, false}, // 60.0 MB
+		{"rss_met", result{Scenario: mem, Wall: time.Second, MaxRSSKB: 58_000}, true},
+		{"rss_missed", result{Scenario: mem, Wall: time.Second, MaxRSSKB: 58_600}, false}, // 60.0 MB
+		// With its bare twin measured, the ratio replaces the machine's
+		// cases/s: 9,091 cases/s at 61.8% of the bare client's passes...
+		{"bare_met", result{Scenario: inst, Wall: 5500 * time.Millisecond, Bare: &result{Scenario: inst, Wall: 3400 * time.Millisecond}}, true},
+		// ... and 12,500 at 50% of it does not.
+		{"bare_missed", result{Scenario: inst, Wall: 4 * time.Second, Bare: &result{Scenario: inst, Wall: 2 * time.Second}}, false},
+		// At latency both bars hold: the ideal and 97% of the bare client.
+		{"bare_latency_met", result{Scenario: lat, Wall: 4 * time.Second, Bare: &result{Scenario: lat, Wall: 3900 * time.Millisecond}}, true},
+		{"bare_latency_missed", result{Scenario: lat, Wall: 4 * time.Second, Bare: &result{Scenario: lat, Wall: 3800 * time.Millisecond}}, false},
+		{"bare_latency_ideal_missed", result{Scenario: lat, Wall: 4200 * time.Millisecond, Bare: &result{Scenario: lat, Wall: 4200 * time.Millisecond}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.r.pass(); got != tc.pass {
@@ -116,13 +142,75 @@ func TestBenchVerdicts(t *testing.T) {
 // TestPick checks scenario selection.
 func TestBenchPick(t *testing.T) {
 	got, err := pick(defaultScenarios)
-	if err != nil || len(got) != 3 || got[0].Name != "instant" || got[2].Name != "memory-5k" {
+	if err != nil || len(got) != 5 || got[0].Name != "bare-instant" || got[1].Name != "instant" || got[4].Name != "memory-5k" {
 		t.Errorf("default: %v, %v", got, err)
+	}
+	if got, err := pick("bare,latency"); err != nil || len(got) != 3 || got[0].Name != "bare-instant" || got[1].Name != "bare-latency" || got[2].Name != "latency" {
+		t.Errorf("bare: %v, %v", got, err)
 	}
 	if got, err := pick("all"); err != nil || len(got) != len(scenarios) {
 		t.Errorf("all: %d scenarios, %v", len(got), err)
 	}
 	if _, err := pick("instant,nope"); err == nil || !strings.Contains(err.Error(), `unknown scenario "nope"`) {
 		t.Errorf("unknown: %v", err)
+	}
+}
+
+// TestBenchBareTwin runs a tiny scenario with its bare twin: both send the
+// same request bodies (benchmark checks the byte counts), and the rubric row
+// reports its rate and CPU as ratios to the bare client's.
+func TestBenchBareTwin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the rubric binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tiny := scenario{Name: "tiny", Cases: 300, Concurrency: 8, MinCasesPerSec: 1e9, MinBarePct: 1}
+	twin := scenario{Name: barePrefix + "tiny", Cases: 300, Concurrency: 8, Bare: true}
+	results, err := benchmark(ctx, []scenario{twin, tiny}, "", false, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d results, want 2", len(results))
+	}
+	b, r := results[0], results[1]
+	if b.Served != 300 || r.Served != 300 {
+		t.Errorf("served %d (bare) and %d (rubric), want 300 each", b.Served, r.Served)
+	}
+	if b.BodyBytes == 0 || b.BodyBytes != r.BodyBytes {
+		t.Errorf("body bytes %d (bare) and %d (rubric): want the same bodies", b.BodyBytes, r.BodyBytes)
+	}
+	if b.CPU <= 0 || b.MaxRSSKB <= 0 {
+		t.Errorf("bare client: CPU %v, RSS %d KiB: want both measured from its own process", b.CPU, b.MaxRSSKB)
+	}
+	if r.Bare == nil || r.Bare.Wall != b.Wall {
+		t.Fatalf("the rubric row is not paired with its twin: %+v", r.Bare)
+	}
+	// The bar of 1e9 cases/s is replaced by the ratio to the twin (1%).
+	if !r.pass() {
+		t.Errorf("rubric at %.1f%% of the bare client failed a bar of 1%%", r.barePct())
+	}
+	row := r.fields()
+	for i, h := range header {
+		switch h {
+		case "%bare":
+			if v, err := strconv.ParseFloat(strings.TrimSuffix(row[i], "%"), 64); err != nil || v <= 0 {
+				t.Errorf("%%bare %q: %v", row[i], err)
+			}
+		case "cpu_x_bare":
+			if v, err := strconv.ParseFloat(row[i], 64); err != nil || v <= 0 {
+				t.Errorf("cpu_x_bare %q: %v", row[i], err)
+			}
+		case "target":
+			if row[i] != "bare>=1%" {
+				t.Errorf("target %q, want bare>=1%%", row[i])
+			}
+		}
+	}
+	// Without the twin, the machine's bar applies again, and misses.
+	r.Bare = nil
+	if r.pass() {
+		t.Error("without the twin, 1e9 cases/s should be the bar and be missed")
 	}
 }
