@@ -224,6 +224,65 @@ func TestCIOutputsSeveralSuites(t *testing.T) {
 	}
 }
 
+// TestCIOutputsSameSuiteName: suites of one command may share a name when
+// they run different targets, whose JUnit test suites differ; rubric report
+// refuses two runs of one suite and target in one JUnit file, and writes
+// them together to the other outputs, which tell them apart by run id.
+func TestCIOutputsSameSuiteName(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, withSuite(okSuite))
+	writeFiles(t, dir, map[string]string{"other.json": strings.Replace(okSuite, `"name": "rec"`, `"name": "rec2"`, 1)})
+	out := filepath.Join(dir, "out")
+	j := filepath.Join(dir, "junit.xml")
+	code, stdout, stderr := runInProcess(t, "run", "--out", out, filepath.Join(dir, "suite.json"), filepath.Join(dir, "other.json"), "--junit", j)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var names []string
+	for _, s := range readJUnit(t, j).Suites {
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, []string{"t/rec", "t/rec2"}) {
+		t.Errorf("junit suites %v", names)
+	}
+
+	first := filepath.Join(out, runIDs(t, stderr)[0])
+	code, _, stderr = runInProcess(t, "run", "--out", out, filepath.Join(dir, "suite.json"))
+	if code != exitOK {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	second := filepath.Join(out, runID(t, stderr))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"two_runs", []string{"report", first, second, "--junit", j},
+			`rubric: report: runs $DIR/out/ID1 and $DIR/out/ID2 are both of suite "t" with target rec: their JUnit test suites would both be named "t/rec"; write each run's --junit to its own file` + "\n"},
+		{"one_run_twice", []string{"report", first, first + "/report.json", "--junit", j},
+			"rubric: report: run $DIR/out/ID1 is given twice\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(j)
+			code, stdout, stderr := runInProcess(t, tc.args...)
+			got := strings.NewReplacer(dir, "$DIR", filepath.Base(first), "ID1", filepath.Base(second), "ID2").Replace(stderr)
+			if code != exitBadInput || stdout != "" || got != tc.want {
+				t.Errorf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s\nwant:\n%s", code, stdout, got, tc.want)
+			}
+			if _, err := os.Stat(j); err == nil {
+				t.Error("the JUnit file was written")
+			}
+		})
+	}
+	c := filepath.Join(dir, "results.csv")
+	if code, _, stderr := runInProcess(t, "report", first, second, "--csv", c); code != exitOK {
+		t.Errorf("report --csv of two runs of one suite: exit %d\n%s", code, stderr)
+	}
+	if rows := readCSV(t, c); len(rows) != 5 || rows[1][0] == rows[4][0] {
+		t.Errorf("csv of two runs: %q", rows)
+	}
+}
+
 // TestStepSummaryUnwritable runs and gates all the same, with a warning,
 // when the step summary cannot be written.
 func TestStepSummaryUnwritable(t *testing.T) {

@@ -118,6 +118,11 @@ func writeReports(runs []*finishedRun, ci *ciOutputs, stdout io.Writer) error {
 			}
 		}
 	}
+	if ci.paths[outJUnit] != "" {
+		if err := checkDistinctRuns(runs); err != nil {
+			return err
+		}
+	}
 	if err := ci.open(firstSeen(names)); err != nil {
 		return err
 	}
@@ -127,4 +132,26 @@ func writeReports(runs []*finishedRun, ci *ciOutputs, stdout io.Writer) error {
 		}
 	}
 	return ci.finish(nil)
+}
+
+// checkDistinctRuns rejects runs whose JUnit test suites would share a name:
+// two runs of one suite and target, or one run given twice. The CSV and
+// Markdown outputs tell them apart by run id; JUnit readers do not.
+func checkDistinctRuns(runs []*finishedRun) error {
+	cs := make([]ciSuite, len(runs))
+	for i, r := range runs {
+		cs[i] = ciSuite{name: r.sum.Suite, file: filepath.Dir(r.report)}
+		for _, t := range r.sum.Targets {
+			cs[i].targets = append(cs[i].targets, t.Name)
+		}
+	}
+	c := ciClashes(cs)
+	switch {
+	case len(c) == 0:
+		return nil
+	case c[0].same:
+		return usageError("report: run %s is given twice", c[0].later.file)
+	}
+	return usageError("report: runs %s and %s are both of suite %q with %s: their JUnit test suites would both be named %q; write each run's --junit to its own file",
+		c[0].earlier.file, c[0].later.file, c[0].later.name, targetList(c[0].targets), c[0].junitName())
 }

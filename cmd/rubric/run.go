@@ -155,6 +155,9 @@ func runSuites(ctx context.Context, paths []string, opts runOptions, stdout, std
 	if err != nil {
 		return err
 	}
+	if err := checkDistinctSuites(suites); err != nil {
+		return err
+	}
 	if err := opts.ci.open(criterionNames(suites...)); err != nil {
 		return err
 	}
