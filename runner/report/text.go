@@ -30,7 +30,7 @@ func (s Style) bold(t string) string { return s.paint("1", t) }
 func pct(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
 
 // Text writes the terminal summary: per target the case counts, pass rate and
-// mean score; per criterion and target the pass rate and mean; the errors by
+// mean score, and how many responses came from the cache; per criterion and target the pass rate and mean; the errors by
 // kind; and every gate with its value and margin.
 func Text(w io.Writer, s *evals.Summary, st Style) error {
 	ew := &errWriter{w: w}
@@ -68,6 +68,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	cachedText(ew, s, st)
 
 	if len(s.Targets) > 0 && len(s.Targets[0].Criteria) > 0 {
 		fmt.Fprintln(ew)
@@ -137,6 +138,26 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		gateText(ew, s.Gate, st)
 	}
 	return ew.err
+}
+
+// cachedText says, per target, how many responses came from the response
+// cache, so that a run that sent nothing does not pass for a live one.
+func cachedText(w io.Writer, s *evals.Summary, st Style) {
+	first := true
+	for _, t := range s.Targets {
+		if t.Cached == 0 {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w)
+			first = false
+		}
+		fmt.Fprintf(w, "%s %s: %d of %d responses came from the response cache", st.bold("cached"), t.Name, t.Cached, t.Cases)
+		if t.Cached == t.Cases {
+			fmt.Fprint(w, ", none from the endpoint")
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // criterionCell sums up one criterion's verdicts on one target.
