@@ -206,3 +206,15 @@ func syntaxProblem(file string, data []byte, err error) Problem {
 	}
 	return Problem{File: file, Msg: "invalid JSON: " + err.Error()}
 }
+
+// ProblemAt reports a problem with the value at ptr, a JSON pointer such as
+// "/name", of the JSON file at path: located by line and column when the
+// file reads and parses, by its JSON path alone otherwise. It is for checks
+// that span several files, made after each has loaded.
+func ProblemAt(path, ptr, format string, args ...any) Problem {
+	src, _ := readSource(path)
+	if src == nil {
+		return Problem{File: path, Path: displayPath(ptr), Msg: fmt.Sprintf(format, args...)}
+	}
+	return src.problem(ptr, false, format, args...)
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -385,4 +387,26 @@ func FuzzIndexJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestProblemAt locates a problem in a file by its JSON pointer, and by its
+// path alone in a file that no longer reads as JSON.
+func TestProblemAt(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "suite.json")
+	bad := filepath.Join(dir, "broken.json")
+	os.WriteFile(good, []byte("{\n  \"description\": \"d\",\n  \"name\": \"t\"\n}\n"), 0o644)
+	os.WriteFile(bad, []byte("{\"name\": "), 0o644)
+	for _, tc := range []struct {
+		path string
+		want Problem
+	}{
+		{good, Problem{File: good, Line: 3, Col: 11, Path: "$.name", Msg: "named t"}},
+		{bad, Problem{File: bad, Path: "$.name", Msg: "named t"}},
+		{filepath.Join(dir, "missing.json"), Problem{File: filepath.Join(dir, "missing.json"), Path: "$.name", Msg: "named t"}},
+	} {
+		if got := ProblemAt(tc.path, "/name", "named %s", "t"); got != tc.want {
+			t.Errorf("ProblemAt(%s) = %+v, want %+v", filepath.Base(tc.path), got, tc.want)
+		}
+	}
 }

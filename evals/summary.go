@@ -30,7 +30,39 @@ type Summary struct {
 	// the first with the first, case by case.
 	Comparisons []Comparison `json:"comparisons,omitempty"`
 	Gate        GateVerdict  `json:"gate"`
+	// ErrorBudget is the verdict on the targets' errors, which rubric run
+	// records; nil in the reports of rubric score. When it did not hold, Gate
+	// is not held either.
+	ErrorBudget *ErrorBudget `json:"error_budget,omitempty"`
 }
+
+// ErrorBudget is the verdict on a run's errors. A target whose error rate is
+// over the budget, or whose every result is an error (budget or not), broke
+// it: such a run measured the endpoint rather than the model, and could not
+// complete (exit 3), whatever its gates say.
+type ErrorBudget struct {
+	// Budget is the largest error rate a target may have: the suite's
+	// error_budget or --error-budget; nil when the run had none.
+	Budget *float64 `json:"budget"`
+	Held   bool     `json:"held"`
+	// Over lists the targets that broke it, in the run's order.
+	Over []BudgetBreach `json:"over,omitempty"`
+}
+
+// BudgetBreach is a target that broke the error budget, and by how much.
+type BudgetBreach struct {
+	Target    string  `json:"target"`
+	Cases     int     `json:"cases"`
+	Errored   int     `json:"errored"`
+	ErrorRate float64 `json:"error_rate"`
+	// Reason says it for people: "3 of 10 cases ended in an error (30.0%),
+	// over the error budget of 10.0%", or "all 10 requests failed".
+	Reason string `json:"reason"`
+}
+
+// NoteErrorBudget is the GateVerdict.Note of a run whose error budget did
+// not hold.
+const NoteErrorBudget = "error budget exceeded"
 
 // Reducers of a case's repeats (Suite.Reduce).
 const (

@@ -952,6 +952,49 @@ func CheckGates(gates []evals.Gate, targets []evals.TargetSummary) evals.GateVer
 	return v
 }
 
+// CheckErrorBudget checks each target's errors against budget, the largest
+// error rate a target may have (nil for none). A target over it breaks it,
+// and so, budget or not, does a target whose every result is an error.
+func CheckErrorBudget(budget *float64, targets []evals.TargetSummary) *evals.ErrorBudget {
+	eb := &evals.ErrorBudget{Held: true}
+	if budget != nil {
+		b := *budget
+		eb.Budget = &b
+	}
+	for _, t := range targets {
+		if t.Cases == 0 || t.Errored == 0 {
+			continue
+		}
+		br := evals.BudgetBreach{Target: t.Name, Cases: t.Cases, Errored: t.Errored, ErrorRate: t.ErrorRate}
+		switch {
+		case t.Errored == t.Cases:
+			br.Reason = fmt.Sprintf("all %d requests failed", t.Cases)
+		case budget != nil && t.ErrorRate > *budget:
+			br.Reason = fmt.Sprintf("%d of %d cases ended in an error (%.1f%%), over the error budget of %.1f%%",
+				t.Errored, t.Cases, 100*t.ErrorRate, 100**budget)
+		default:
+			continue
+		}
+		eb.Held = false
+		eb.Over = append(eb.Over, br)
+	}
+	return eb
+}
+
+// ApplyErrorBudget records the verdict of CheckErrorBudget in sum. When the
+// budget broke, the gate is not held either, with evals.NoteErrorBudget as
+// its note unless a note already explains why (an interrupt).
+func ApplyErrorBudget(sum *evals.Summary, budget *float64) {
+	sum.ErrorBudget = CheckErrorBudget(budget, sum.Targets)
+	if sum.ErrorBudget.Held {
+		return
+	}
+	sum.Gate.Held = false
+	if sum.Gate.Note == "" {
+		sum.Gate.Note = evals.NoteErrorBudget
+	}
+}
+
 func fmtNum(v float64) string {
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", v), "0"), ".")
 }

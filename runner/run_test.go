@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -536,5 +537,59 @@ func TestCheckGatesMargins(t *testing.T) {
 	r := v.Results[0]
 	if !r.Held || r.Margin < 0.0299 || r.Margin > 0.0301 || r.Message != "a: error_rate <= 0.05: 0.02 (margin 0.03)" {
 		t.Errorf("%+v", r)
+	}
+}
+
+// TestApplyErrorBudget: a target over the budget, or one whose every result
+// is an error, breaks it, and the gate is then not held; at the budget, or
+// with no budget and some results, it holds.
+func TestApplyErrorBudget(t *testing.T) {
+	tgt := func(name string, cases, errored int) evals.TargetSummary {
+		return evals.TargetSummary{Name: name, Cases: cases, Errored: errored, ErrorRate: float64(errored) / float64(max(cases, 1))}
+	}
+	b := func(v float64) *float64 { return &v }
+	for _, tc := range []struct {
+		name    string
+		budget  *float64
+		targets []evals.TargetSummary
+		note    string // a note the gate had before
+		over    []evals.BudgetBreach
+	}{
+		{"no budget, no errors", nil, []evals.TargetSummary{tgt("a", 10, 0)}, "", nil},
+		{"no budget, some errors", nil, []evals.TargetSummary{tgt("a", 10, 9)}, "", nil},
+		{"no budget, no cases", nil, []evals.TargetSummary{tgt("a", 0, 0)}, "", nil},
+		{"no budget, every request failed", nil, []evals.TargetSummary{tgt("a", 10, 3), tgt("b", 5, 5)}, "",
+			[]evals.BudgetBreach{{Target: "b", Cases: 5, Errored: 5, ErrorRate: 1, Reason: "all 5 requests failed"}}},
+		{"at the budget", b(0.3), []evals.TargetSummary{tgt("a", 10, 3)}, "", nil},
+		{"over the budget", b(0.1), []evals.TargetSummary{tgt("a", 10, 1), tgt("b", 10, 3)}, "",
+			[]evals.BudgetBreach{{Target: "b", Cases: 10, Errored: 3, ErrorRate: 0.3, Reason: "3 of 10 cases ended in an error (30.0%), over the error budget of 10.0%"}}},
+		{"budget 0", b(0), []evals.TargetSummary{tgt("a", 40, 1)}, "",
+			[]evals.BudgetBreach{{Target: "a", Cases: 40, Errored: 1, ErrorRate: 0.025, Reason: "1 of 40 cases ended in an error (2.5%), over the error budget of 0.0%"}}},
+		{"every request failed, within a budget of 1", b(1), []evals.TargetSummary{tgt("a", 2, 2)}, "",
+			[]evals.BudgetBreach{{Target: "a", Cases: 2, Errored: 2, ErrorRate: 1, Reason: "all 2 requests failed"}}},
+		{"interrupted", b(0.1), []evals.TargetSummary{tgt("a", 4, 2)}, "the run did not complete",
+			[]evals.BudgetBreach{{Target: "a", Cases: 4, Errored: 2, ErrorRate: 0.5, Reason: "2 of 4 cases ended in an error (50.0%), over the error budget of 10.0%"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum := &evals.Summary{Targets: tc.targets, Gate: evals.GateVerdict{Held: tc.note == "", Note: tc.note}}
+			ApplyErrorBudget(sum, tc.budget)
+			eb := sum.ErrorBudget
+			if eb == nil {
+				t.Fatal("no verdict")
+			}
+			if !reflect.DeepEqual(eb.Over, tc.over) || eb.Held != (len(tc.over) == 0) {
+				t.Errorf("held %v, over %+v\nwant over %+v", eb.Held, eb.Over, tc.over)
+			}
+			if (eb.Budget == nil) != (tc.budget == nil) || eb.Budget != nil && (*eb.Budget != *tc.budget || eb.Budget == tc.budget) {
+				t.Errorf("budget %v, want a copy of %v", eb.Budget, tc.budget)
+			}
+			wantNote := tc.note
+			if wantNote == "" && len(tc.over) > 0 {
+				wantNote = evals.NoteErrorBudget
+			}
+			if sum.Gate.Held != (tc.note == "" && len(tc.over) == 0) || sum.Gate.Note != wantNote {
+				t.Errorf("gate held %v, note %q; want note %q", sum.Gate.Held, sum.Gate.Note, wantNote)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,14 +19,28 @@ func TestResponseCache(t *testing.T) {
 	suite := writeOpenAISuite(t, dir, srv.URL, 5, 2, "pass_rate >= 1")
 	out := filepath.Join(dir, "runs")
 
+	// The summary says how many responses came from the cache, when any did.
+	var stdout, id string
+	cachedLines := func(what string, want ...string) {
+		t.Helper()
+		var got []string
+		for _, l := range strings.Split(stdout, "\n") {
+			if strings.HasPrefix(l, "cached ") {
+				got = append(got, l)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: the summary's cached lines are %q, want %q:\n%s", what, got, want, stdout)
+		}
+	}
 	run := func(args ...string) []map[string]any {
 		t.Helper()
-		code, stdout, stderr := runInProcess(t, append([]string{"run", "--out", out, "--no-progress", suite}, args...)...)
+		code, so, stderr := runInProcess(t, append([]string{"run", "--out", out, "--no-progress", suite}, args...)...)
 		if code != exitOK {
-			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+			t.Fatalf("exit %d\n%s\n%s", code, so, stderr)
 		}
-		ids := runIDs(t, stderr)
-		return readJSONL(t, filepath.Join(out, ids[0], "results.jsonl"))
+		stdout, id = so, runIDs(t, stderr)[0]
+		return readJSONL(t, filepath.Join(out, id, "results.jsonl"))
 	}
 
 	first := run()
@@ -37,10 +52,15 @@ func TestResponseCache(t *testing.T) {
 			t.Errorf("first run: case %v marked cached", r["case_id"])
 		}
 	}
+	cachedLines("first run")
 
 	second := run()
 	if n := len(srv.requests()); n != 5 {
 		t.Errorf("second run sent %d more requests, want none", n-5)
+	}
+	cachedLines("second run", "cached local: 5 of 5 responses came from the response cache, none from the endpoint")
+	if code, again, _ := runInProcess(t, "report", id, "--out", out); code != exitOK || again != stdout {
+		t.Errorf("rubric report of the second run: exit %d\n%s\nwant the run's summary:\n%s", code, again, stdout)
 	}
 	for _, r := range second {
 		if r["cached"] != true {
@@ -58,12 +78,14 @@ func TestResponseCache(t *testing.T) {
 	if n := len(srv.requests()); n != 10 {
 		t.Errorf("--no-cache sent %d requests, want 5", n-5)
 	}
+	cachedLines("--no-cache")
 
 	// A different repeat index is a different cache entry.
 	run("--repeat", "2")
 	if n := len(srv.requests()); n != 15 {
 		t.Errorf("--repeat 2 sent %d requests, want 5 (repeat 1 only)", n-10)
 	}
+	cachedLines("--repeat 2", "cached local: 5 of 10 responses came from the response cache")
 
 	code, stdout, stderr := runInProcess(t, "cache", "info")
 	if code != exitOK || !strings.Contains(stdout, "entries  10\n") {

@@ -105,11 +105,12 @@ func TestCIOutputsE2E(t *testing.T) {
 		t.Errorf("the step summary is not the Markdown summary:\n%s", got)
 	}
 
-	// The same outputs from the run folder, without running anything.
+	// The same outputs from the run folder, without running anything, and
+	// the run's exit code and gate failure.
 	rep := filepath.Join(tmp, "again")
 	r = rubric(t, tmp, nil, "report", filepath.Join(out, id), "--junit", rep+".xml", "--markdown", rep+".md", "--csv", rep+".csv")
-	if r.code != exitOK || r.stdout != "" {
-		t.Fatalf("report: want exit 0 and nothing on stdout\n%s", r)
+	if r.code != exitGateFailed || r.stdout != "" || !strings.HasSuffix(r.stderr, triageV1Failure) {
+		t.Fatalf("report: want exit 1, nothing on stdout and the gate failure on stderr\n%s", r)
 	}
 	for _, p := range [][2]string{{j, rep + ".xml"}, {md, rep + ".md"}, {c, rep + ".csv"}} {
 		a, _ := os.ReadFile(p[0])

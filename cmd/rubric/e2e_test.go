@@ -872,7 +872,17 @@ func TestOpenAI(t *testing.T) {
 		if !strings.HasSuffix(r.stderr, want) {
 			t.Errorf("stderr does not end with\n%s\n%s", want, r)
 		}
-		wantLines(t, "stdout", r.stdout, "errors local: http_status 5")
+		// Without a budget too, the summary and report.json say why.
+		wantLines(t, "stdout", r.stdout, "errors local: http_status 5", "gate not held: error budget exceeded", "  FAIL  local: all 5 requests failed")
+		var budget budgetReport
+		readJSON(t, filepath.Join(dir, "runs", id, "report.json"), &budget)
+		if want := (&evals.ErrorBudget{Over: []evals.BudgetBreach{{Target: "local", Cases: 5, Errored: 5, ErrorRate: 1, Reason: "all 5 requests failed"}}}); budget.Gate.Held ||
+			!reflect.DeepEqual(budget.ErrorBudget, want) {
+			t.Errorf("report.json: gate %+v, error_budget %+v, want %+v", budget.Gate, budget.ErrorBudget, want)
+		}
+		if rep := rubric(t, dir, nil, "report", filepath.Join("runs", id)); rep.code != exitIncomplete || !strings.HasSuffix(rep.stderr, want) {
+			t.Errorf("rubric report: want exit 3 and stderr ending with\n%s%s", want, rep)
+		}
 		results, rep := runFiles(t, dir, "runs", id)
 		if len(results) != 5 {
 			t.Errorf("results.jsonl has %d lines, want one per case (5)", len(results))

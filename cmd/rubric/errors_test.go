@@ -650,6 +650,17 @@ func errCases() []errCase {
 			args: []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "$DIR/other.json"},
 		},
 		{
+			// Their JUnit test suites would both be t/rec.
+			name:  "run_two_suites_same_name",
+			files: with(map[string]string{"other.json": strings.Replace(okSuite, `"name": "t",`, `"description": "a copy", "name": "t",`, 1)}),
+			args:  []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "$DIR/other.json", "$DIR/suite.json"},
+		},
+		{
+			name:  "run_same_suite_twice",
+			files: withSuite(okSuite),
+			args:  []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "$DIR/./suite.json"},
+		},
+		{
 			name: "run_no_args",
 			args: []string{"run"},
 		},

@@ -116,6 +116,100 @@ func firstSeen(names []string) []string {
 	})
 }
 
+// ciSuite is what names a suite's part of the CI outputs: its name and its
+// targets' names make the JUnit test suites SUITE/TARGET. file is the suite
+// file or the run folder it comes from, as given.
+type ciSuite struct {
+	name    string
+	targets []string
+	file    string
+}
+
+// ciClash is a suite of one command whose JUnit test suites would repeat
+// those of an earlier one: the same suite name and the targets both run.
+type ciClash struct {
+	earlier, later ciSuite
+	targets        []string
+	// same is set when both come from the same file, given twice.
+	same bool
+}
+
+// junitName is the name of a suite's JUnit test suite for target.
+func (c ciClash) junitName() string { return c.later.name + "/" + c.targets[0] }
+
+// ciClashes finds the suites whose outputs could not be told apart from an
+// earlier suite's: two <testsuite> entries named alike, their test cases
+// merged or dropped by the CI reader. A command rejects them rather than
+// renaming its test suites, whose names CI keeps a history under.
+func ciClashes(suites []ciSuite) []ciClash {
+	var out []ciClash
+	for i, s := range suites {
+		for _, e := range suites[:i] {
+			if e.name != s.name {
+				continue
+			}
+			var both []string
+			for _, t := range s.targets {
+				if slices.Contains(e.targets, t) && !slices.Contains(both, t) {
+					both = append(both, t)
+				}
+			}
+			if len(both) == 0 {
+				continue
+			}
+			out = append(out, ciClash{earlier: e, later: s, targets: both, same: sameFile(e.file, s.file)})
+			break
+		}
+	}
+	return out
+}
+
+// sameFile reports whether a and b name the same file or folder.
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+// checkDistinctSuites rejects, before anything is sent, suites of one rubric
+// run that share a name and a target: each problem is at the later suite's
+// name and names the earlier suite's file.
+func checkDistinctSuites(suites []*loaded) error {
+	cs := make([]ciSuite, len(suites))
+	for i, l := range suites {
+		cs[i] = ciSuite{name: l.suite.Name, file: l.suite.Path}
+		for _, t := range l.targets {
+			cs[i].targets = append(cs[i].targets, t.Spec.Name)
+		}
+	}
+	var probs evals.Problems
+	for _, c := range ciClashes(cs) {
+		if c.same {
+			probs = append(probs, evals.Problem{File: c.later.file,
+				Msg: "the same file as " + c.earlier.file + ", given before: give each suite file once (--repeat sends each case more than once)"})
+			continue
+		}
+		probs = append(probs, evals.ProblemAt(c.later.file, "/name",
+			"suite %q is also the name of %s, and both run %s: their JUnit test suites would both be named %q, and their results could not be told apart; give one suite another name, or run them in separate commands",
+			c.later.name, c.earlier.file, targetList(c.targets), c.junitName()))
+	}
+	if len(probs) > 0 {
+		return probs
+	}
+	return nil
+}
+
+// targetList names targets: "target a", "targets a and b", "targets a, b and c".
+func targetList(names []string) string {
+	if len(names) == 1 {
+		return "target " + names[0]
+	}
+	return "targets " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
 // open creates the outputs before anything runs, so that a path that cannot
 // be written fails at once. criteria are the CSV's criterion columns.
 func (o *ciOutputs) open(criteria []string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"encoding/xml"
 	"os"
 	"path/filepath"
@@ -161,13 +162,13 @@ func TestCIOutputsInGitHubActions(t *testing.T) {
 		t.Errorf("step summary after two runs:\n%s", got)
 	}
 
-	// rubric report writes the same files from the run folder, and writes
-	// nothing to GitHub.
+	// rubric report writes the same files from the run folder, writes
+	// nothing to GitHub, and exits as the run did.
 	runDir := filepath.Join(out, id)
 	j2, md2, c2 := filepath.Join(dir, "j2.xml"), filepath.Join(dir, "s2.md"), filepath.Join(dir, "r2.csv")
 	code, stdout, stderr = runInProcess(t, "report", runDir, "--junit", j2, "--markdown", md2, "--csv", c2)
-	if code != exitOK || stdout != "" {
-		t.Fatalf("report: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	if code != exitGateFailed || stdout != "" || !strings.HasSuffix(stderr, "rubric: suite t: gate failed:\n  rec: pass_rate >= 1: got 0.5, off by 0.5\n") {
+		t.Fatalf("report: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	for _, p := range [][2]string{{j, j2}, {md, md2}, {c, c2}} {
 		if a, b := readFile(t, p[0]), readFile(t, p[1]); a != b {
@@ -178,7 +179,7 @@ func TestCIOutputsInGitHubActions(t *testing.T) {
 		t.Errorf("rubric report appended to the step summary")
 	}
 	code, stdout, _ = runInProcess(t, "report", id, "--out", out, "--markdown", "-")
-	if code != exitOK || stdout != summary {
+	if code != exitGateFailed || stdout != summary {
 		t.Errorf("report --markdown -: exit %d\n%s", code, stdout)
 	}
 }
@@ -221,6 +222,65 @@ func TestCIOutputsSeveralSuites(t *testing.T) {
 	}
 	if rows[1][1] != "t" || rows[2][1] != "t" || rows[3][1] != "u" || rows[4][1] != "u" {
 		t.Errorf("csv rows not in suite order: %q", rows)
+	}
+}
+
+// TestCIOutputsSameSuiteName: suites of one command may share a name when
+// they run different targets, whose JUnit test suites differ; rubric report
+// refuses two runs of one suite and target in one JUnit file, and writes
+// them together to the other outputs, which tell them apart by run id.
+func TestCIOutputsSameSuiteName(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, withSuite(okSuite))
+	writeFiles(t, dir, map[string]string{"other.json": strings.Replace(okSuite, `"name": "rec"`, `"name": "rec2"`, 1)})
+	out := filepath.Join(dir, "out")
+	j := filepath.Join(dir, "junit.xml")
+	code, stdout, stderr := runInProcess(t, "run", "--out", out, filepath.Join(dir, "suite.json"), filepath.Join(dir, "other.json"), "--junit", j)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var names []string
+	for _, s := range readJUnit(t, j).Suites {
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, []string{"t/rec", "t/rec2"}) {
+		t.Errorf("junit suites %v", names)
+	}
+
+	first := filepath.Join(out, runIDs(t, stderr)[0])
+	code, _, stderr = runInProcess(t, "run", "--out", out, filepath.Join(dir, "suite.json"))
+	if code != exitOK {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	second := filepath.Join(out, runID(t, stderr))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"two_runs", []string{"report", first, second, "--junit", j},
+			`rubric: report: runs $DIR/out/ID1 and $DIR/out/ID2 are both of suite "t" with target rec: their JUnit test suites would both be named "t/rec"; write each run's --junit to its own file` + "\n"},
+		{"one_run_twice", []string{"report", first, first + "/report.json", "--junit", j},
+			"rubric: report: run $DIR/out/ID1 is given twice\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(j)
+			code, stdout, stderr := runInProcess(t, tc.args...)
+			got := strings.NewReplacer(dir, "$DIR", filepath.Base(first), "ID1", filepath.Base(second), "ID2").Replace(stderr)
+			if code != exitBadInput || stdout != "" || got != tc.want {
+				t.Errorf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s\nwant:\n%s", code, stdout, got, tc.want)
+			}
+			if _, err := os.Stat(j); err == nil {
+				t.Error("the JUnit file was written")
+			}
+		})
+	}
+	c := filepath.Join(dir, "results.csv")
+	if code, _, stderr := runInProcess(t, "report", first, second, "--csv", c); code != exitOK {
+		t.Errorf("report --csv of two runs of one suite: exit %d\n%s", code, stderr)
+	}
+	if rows := readCSV(t, c); len(rows) != 5 || rows[1][0] == rows[4][0] {
+		t.Errorf("csv of two runs: %q", rows)
 	}
 }
 
@@ -319,6 +379,64 @@ func TestReportText(t *testing.T) {
 	code, stdout, stderr := runInProcess(t, "report", filepath.Join(out, id))
 	if code != exitOK || stdout != runOut || stderr != "" {
 		t.Errorf("exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, runOut, stderr)
+	}
+}
+
+// TestReportExitCode: rubric report exits with the verdict that each run's
+// report.json holds, the worst of several, with the reasons on stderr.
+func TestReportExitCode(t *testing.T) {
+	_, out, id, _ := passedRun(t)
+	path := filepath.Join(out, id, "report.json")
+	orig := readFile(t, path)
+	results := filepath.Join(out, id, "results.jsonl")
+	gateFailed := func(m map[string]any) {
+		m["gate"] = map[string]any{"held": false, "results": []any{map[string]any{"expr": "pass_rate >= 1", "target": "rec", "held": false, "message": "rec: pass_rate >= 1: got 0.5, off by 0.5"}}}
+	}
+	const gateMsg = "rubric: suite t: gate failed:\n  rec: pass_rate >= 1: got 0.5, off by 0.5\n"
+	for _, tc := range []struct {
+		name  string
+		edit  func(m map[string]any)
+		other func(m map[string]any) // a second run to report, edited so
+		code  int
+		want  string
+	}{
+		{"gate held", func(map[string]any) {}, nil, exitOK, ""},
+		{"gate failed", gateFailed, nil, exitGateFailed, gateMsg},
+		{"incomplete", func(m map[string]any) {
+			m["complete"], m["interrupted"] = false, true
+			m["gate"] = map[string]any{"held": false, "note": "the run did not complete: a gate is not held on partial results"}
+		}, nil, exitIncomplete, "rubric: run " + id + " did not complete: its report covers the results completed before it stopped\n"},
+		{"over the error budget, and a gate failed", func(m map[string]any) {
+			m["gate"] = map[string]any{"held": false, "note": "error budget exceeded"}
+			m["error_budget"] = map[string]any{"budget": 0, "held": false, "over": []any{map[string]any{"target": "rec", "cases": 2, "errored": 1, "error_rate": 0.5,
+				"reason": "1 of 2 cases ended in an error (50.0%), over the error budget of 0.0%"}}}
+			m["targets"].([]any)[0].(map[string]any)["errors"] = map[string]any{"replay": 1}
+		}, gateFailed, exitIncomplete, "rubric: target rec: 1 of 2 cases ended in an error (50.0%), over the error budget of 0.0% (replay 1); see the errors in " + results + "\n" + strings.TrimPrefix(gateMsg, "rubric: ")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			write := func(path string, edit func(map[string]any)) {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(orig), &m); err != nil {
+					t.Fatal(err)
+				}
+				edit(m)
+				b, _ := json.Marshal(m)
+				if err := os.WriteFile(path, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write(path, tc.edit)
+			args := []string{"report", filepath.Join(out, id)}
+			if tc.other != nil {
+				other := t.TempDir()
+				write(filepath.Join(other, "report.json"), tc.other)
+				args = append(args, other)
+			}
+			code, _, stderr := runInProcess(t, args...)
+			if code != tc.code || stderr != tc.want {
+				t.Errorf("exit %d, want %d\nstderr:\n%s\nwant:\n%s", code, tc.code, stderr, tc.want)
+			}
+		})
 	}
 }
 

@@ -21,7 +21,11 @@ func reportCommand() *cli.Command {
 		ArgsUsage: "RUN...",
 		Description: `RUN is a run folder, or a run id under --out. With no output flag, the
 terminal summary of each run goes to stdout. One of --junit, --markdown and
---csv may be '-' for stdout. Several runs go into one file, a suite each.`,
+--csv may be '-' for stdout. Several runs go into one file, a suite each.
+
+The exit code is the runs' verdict, read from their report.json, as rubric
+run exited: 0 every gate held; 1 a gate failed; 3 a run did not complete or
+broke its error budget.`,
 		Flags: append(ciFlags(),
 			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "`DIR` where run ids are looked up, as given to rubric run --out"},
 		),
@@ -97,8 +101,10 @@ func readRun(ref, out string) (*finishedRun, error) {
 }
 
 // writeReports writes the outputs ci asks for, or, when it asks for none,
-// each run's terminal summary to stdout.
+// each run's terminal summary to stdout. It returns the runs' verdict, so
+// that rubric report exits as they did.
 func writeReports(runs []*finishedRun, ci *ciOutputs, stdout io.Writer) error {
+	verdict := runsVerdict(runs)
 	if !ci.any() {
 		for i, r := range runs {
 			if i > 0 {
@@ -108,7 +114,7 @@ func writeReports(runs []*finishedRun, ci *ciOutputs, stdout io.Writer) error {
 				return withCode(exitIncomplete, err)
 			}
 		}
-		return nil
+		return verdict
 	}
 	var names []string
 	for _, r := range runs {
@@ -116,6 +122,11 @@ func writeReports(runs []*finishedRun, ci *ciOutputs, stdout io.Writer) error {
 			for _, c := range t.Criteria {
 				names = append(names, c.Name)
 			}
+		}
+	}
+	if ci.paths[outJUnit] != "" {
+		if err := checkDistinctRuns(runs); err != nil {
+			return err
 		}
 	}
 	if err := ci.open(firstSeen(names)); err != nil {
@@ -126,5 +137,45 @@ func writeReports(runs []*finishedRun, ci *ciOutputs, stdout io.Writer) error {
 			return ci.finish(withCode(exitBadInput, err))
 		}
 	}
-	return ci.finish(nil)
+	return ci.finish(verdict)
+}
+
+// runsVerdict is the verdict of the runs, each read from its report as
+// verdictError reads it: exit 3 when one did not complete or broke its error
+// budget, else exit 1 when a gate of one failed, else nil.
+func runsVerdict(runs []*finishedRun) error {
+	var errs []error
+	code := exitOK
+	for _, r := range runs {
+		if err := verdictError(r.sum, r.results); err != nil {
+			errs = append(errs, err)
+			code = max(code, exitCode(err))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return withCode(code, errors.Join(errs...))
+}
+
+// checkDistinctRuns rejects runs whose JUnit test suites would share a name:
+// two runs of one suite and target, or one run given twice. The CSV and
+// Markdown outputs tell them apart by run id; JUnit readers do not.
+func checkDistinctRuns(runs []*finishedRun) error {
+	cs := make([]ciSuite, len(runs))
+	for i, r := range runs {
+		cs[i] = ciSuite{name: r.sum.Suite, file: filepath.Dir(r.report)}
+		for _, t := range r.sum.Targets {
+			cs[i].targets = append(cs[i].targets, t.Name)
+		}
+	}
+	c := ciClashes(cs)
+	switch {
+	case len(c) == 0:
+		return nil
+	case c[0].same:
+		return usageError("report: run %s is given twice", c[0].later.file)
+	}
+	return usageError("report: runs %s and %s are both of suite %q with %s: their JUnit test suites would both be named %q; write each run's --junit to its own file",
+		c[0].earlier.file, c[0].later.file, c[0].later.name, targetList(c[0].targets), c[0].junitName())
 }

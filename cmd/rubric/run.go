@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -153,6 +152,9 @@ func runCommand() *cli.Command {
 func runSuites(ctx context.Context, paths []string, opts runOptions, stdout, stderr io.Writer) error {
 	suites, err := loadAll(paths, opts.load)
 	if err != nil {
+		return err
+	}
+	if err := checkDistinctSuites(suites); err != nil {
 		return err
 	}
 	if err := opts.ci.open(criterionNames(suites...)); err != nil {
@@ -405,6 +407,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 			}
 		}
 	}
+	runner.ApplyErrorBudget(sum, budget)
 	if err := writeReport(sum, dir, stdout, stderr); err != nil {
 		return err
 	}
@@ -426,10 +429,22 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	case closeErr != nil:
 		return withCode(exitIncomplete, fmt.Errorf("writing results: %w", closeErr))
 	}
-	if err := errorBudget(sum, budget, resultsPath); err != nil {
+	return verdictError(sum, resultsPath)
+}
+
+// verdictError is the error the report of a run implies, read from the
+// report alone, so that rubric report exits as the run did: exit 3 when the
+// run did not complete or broke its error budget, exit 1 when a gate
+// failed, nil when the gate held. resultsPath is the run's journal, which
+// the messages point at.
+func verdictError(sum *evals.Summary, resultsPath string) error {
+	if !sum.Complete {
+		return withCode(exitIncomplete, fmt.Errorf("run %s did not complete: its report covers the results completed before it stopped", sum.RunID))
+	}
+	if err := errorBudget(sum, resultsPath); err != nil {
 		return withCode(exitIncomplete, err)
 	}
-	return gateError(l.suite.Name, sum)
+	return gateError(sum.Suite, sum)
 }
 
 // writeReport writes report.json in the run folder dir, prints the summary
@@ -449,8 +464,8 @@ func writeReport(sum *evals.Summary, dir string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// gateError is the exit-1 error naming every gate that failed, or nil when
-// the gate held.
+// gateError is the exit-1 error naming every gate that failed (or the note
+// that says why the gate is not held), or nil when the gate held.
 func gateError(suite string, sum *evals.Summary) error {
 	if sum.Gate.Held {
 		return nil
@@ -460,6 +475,9 @@ func gateError(suite string, sum *evals.Summary) error {
 		if !g.Held {
 			msgs = append(msgs, g.Message)
 		}
+	}
+	if len(msgs) == 0 {
+		msgs = append(msgs, sum.Gate.Note)
 	}
 	return withCode(exitGateFailed, fmt.Errorf("suite %s: gate failed:\n  %s", suite, strings.Join(msgs, "\n  ")))
 }
@@ -478,30 +496,23 @@ func findRun(ref, out string) (string, error) {
 	return "", fmt.Errorf("%s is not a run: neither it nor %s is a folder with a results.jsonl", ref, filepath.Join(out, ref))
 }
 
-// errorBudget reports targets whose errors exceed the budget, and, budget or
-// not, targets for which every request failed: such a run measured the
-// endpoint's availability, not the model.
-func errorBudget(sum *evals.Summary, budget *float64, resultsPath string) error {
-	var msgs []string
-	for _, t := range sum.Targets {
-		if t.Cases == 0 || t.Errored == 0 {
-			continue
-		}
-		kinds := make([]string, 0, len(t.Errors))
-		for k, n := range t.Errors {
-			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
-		}
-		sort.Strings(kinds)
-		switch {
-		case t.Errored == t.Cases:
-			msgs = append(msgs, fmt.Sprintf("target %s: all %d requests failed (%s); see the errors in %s", t.Name, t.Cases, strings.Join(kinds, ", "), resultsPath))
-		case budget != nil && t.ErrorRate > *budget:
-			msgs = append(msgs, fmt.Sprintf("target %s: %d of %d cases ended in an error (%.1f%%), over the error budget of %.1f%% (%s); see the errors in %s",
-				t.Name, t.Errored, t.Cases, 100*t.ErrorRate, 100**budget, strings.Join(kinds, ", "), resultsPath))
-		}
-	}
-	if len(msgs) == 0 {
+// errorBudget describes the targets that broke the run's error budget
+// (sum.ErrorBudget), with their errors by kind; nil when it held or the
+// report has no verdict on it.
+func errorBudget(sum *evals.Summary, resultsPath string) error {
+	eb := sum.ErrorBudget
+	if eb == nil || eb.Held {
 		return nil
+	}
+	msgs := make([]string, 0, len(eb.Over))
+	for _, br := range eb.Over {
+		kinds := ""
+		for _, t := range sum.Targets {
+			if t.Name == br.Target && len(t.Errors) > 0 {
+				kinds = " (" + report.ErrorCounts(t.Errors) + ")"
+			}
+		}
+		msgs = append(msgs, fmt.Sprintf("target %s: %s%s; see the errors in %s", br.Target, br.Reason, kinds, resultsPath))
 	}
 	return errors.New(strings.Join(msgs, "\n"))
 }

@@ -519,3 +519,102 @@ func validateWithXmllint(t *testing.T, doc []byte) {
 		t.Errorf("xmllint: %v\n%s", err, out)
 	}
 }
+
+// budgetFixture is ciFixture with an error budget of 20% that v2 broke (one
+// error in two cases), as rubric run records it.
+func budgetFixture() (*evals.Summary, []*evals.Result) {
+	s, rs := ciFixture()
+	s.ErrorBudget = &evals.ErrorBudget{Budget: ptr(0.2), Over: []evals.BudgetBreach{{Target: "v2", Cases: 2, Errored: 1, ErrorRate: 0.5,
+		Reason: "1 of 2 cases ended in an error (50.0%), over the error budget of 20.0%"}}}
+	s.Gate.Note = evals.NoteErrorBudget
+	return s, rs
+}
+
+// TestErrorBudgetOutputs: a broken error budget shows in the terminal
+// summary, the Markdown, the JUnit (a failed test case in the target's test
+// suite) and the annotations; a budget that held changes nothing but a JUnit
+// property.
+func TestErrorBudgetOutputs(t *testing.T) {
+	s, rs := budgetFixture()
+	var text, md, ann bytes.Buffer
+	ts, _ := budgetFixture()
+	ts.Targets[0].FailedCases = ts.Targets[0].FailedCases[1:] // the terminal's own tests cover hostile text
+	if err := Text(&text, ts, Style{}); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "budget.txt", text.Bytes())
+	if err := WriteSuite(s, sliceResults(rs), NewMarkdown(&md)); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "budget.md", md.Bytes())
+	checkMarkdownTables(t, md.String())
+	doc := writeJUnit(t, budgetFixture)
+	checkGolden(t, "budget-junit.xml", doc)
+	checkJUnitSchema(t, doc)
+	root := parseXML(t, doc)
+	if got := [3]string{root.attr["tests"], root.attr["failures"], root.attr["errors"]}; got != [3]string{"9", "4", "2"} {
+		t.Errorf("totals tests, failures, errors = %v, want one more test and failure than without the budget", got)
+	}
+	for _, ts := range root.kids {
+		var budget []*node
+		for _, tc := range ts.find("testcase") {
+			if tc.attr["name"] == budgetCaseName {
+				budget = append(budget, tc)
+			}
+		}
+		switch ts.attr["name"] {
+		case "triage_[beta]/v1":
+			if len(budget) != 0 {
+				t.Errorf("v1 held the budget, yet has a test case %s", budgetCaseName)
+			}
+		case "triage_[beta]/v2":
+			if len(budget) != 1 || ts.attr["tests"] != "3" || ts.attr["failures"] != "2" {
+				t.Fatalf("v2: %d budget test cases, tests %s, failures %s", len(budget), ts.attr["tests"], ts.attr["failures"])
+			}
+			f := budget[0].find("failure")
+			if len(f) != 1 || f[0].attr["type"] != "error_budget" || f[0].attr["message"] != s.ErrorBudget.Over[0].Reason {
+				t.Errorf("v2's budget test case: %+v", budget[0])
+			}
+		}
+	}
+	if err := Annotations(&ann, s, "suite.json", nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "::error file=suite.json,title=rubric%3A triage_[beta]%3A error budget exceeded on v2::v2: 1 of 2 cases ended in an error (50.0%25), over the error budget of 20.0%25\n"
+	if !strings.HasSuffix(ann.String(), want) || strings.Contains(ann.String(), "gate not held") {
+		t.Errorf("annotations:\n%s\nwant them to end with:\n%s", ann.String(), want)
+	}
+
+	// Within the budget: the same outputs as without one.
+	for _, f := range []func(*evals.Summary) []byte{
+		func(s *evals.Summary) []byte { var b bytes.Buffer; Text(&b, s, Style{}); return b.Bytes() },
+		func(s *evals.Summary) []byte {
+			var b bytes.Buffer
+			if err := WriteSuite(s, sliceResults(rs), NewMarkdown(&b)); err != nil {
+				t.Fatal(err)
+			}
+			return b.Bytes()
+		},
+		func(s *evals.Summary) []byte {
+			var b bytes.Buffer
+			Annotations(&b, s, "suite.json", nil)
+			return b.Bytes()
+		},
+	} {
+		held, _ := ciFixture()
+		held.ErrorBudget = &evals.ErrorBudget{Budget: ptr(0.5), Held: true}
+		without, _ := ciFixture()
+		if a, b := f(held), f(without); !bytes.Equal(a, b) {
+			t.Errorf("a budget that held changed the output:\n%s\nwithout a budget:\n%s", a, b)
+		}
+	}
+	held := func() (*evals.Summary, []*evals.Result) {
+		s, rs := ciFixture()
+		s.ErrorBudget = &evals.ErrorBudget{Budget: ptr(0.5), Held: true}
+		return s, rs
+	}
+	doc = writeJUnit(t, held)
+	if n := bytes.Count(doc, []byte(`<property name="error_budget" value="0.5"/>`)); n != 2 || bytes.Contains(doc, []byte(budgetCaseName)) {
+		t.Errorf("a budget that held: %d error_budget properties, want one per test suite, and no budget test case:\n%s", n, doc)
+	}
+}

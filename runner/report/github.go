@@ -11,9 +11,9 @@ import (
 )
 
 // Annotations writes a GitHub Actions ::error workflow command for each gate
-// of s that failed, and one for a gate not held because the run did not
-// complete. GitHub shows them on the run's page and, with file=, on the
-// suite in a pull request's diff.
+// of s that failed, each target that broke the error budget, and one for a
+// gate not held because the run did not complete. GitHub shows them on the
+// run's page and, with file=, on the suite in a pull request's diff.
 //
 // file is the suite's path relative to the repository ("" to leave it out).
 // src is the suite file's content: when the failed expression is written in
@@ -32,7 +32,14 @@ func Annotations(w io.Writer, s *evals.Summary, file string, src []byte) error {
 		}
 		fmt.Fprintln(ew, workflowCommand("error", props, gateMessage(g)))
 	}
-	if s.Gate.Note != "" {
+	if s.ErrorBudget != nil {
+		for _, br := range s.ErrorBudget.Over {
+			props := [][2]string{{"file", file}, {"title", fmt.Sprintf("rubric: %s: error budget exceeded on %s", s.Suite, br.Target)}}
+			fmt.Fprintln(ew, workflowCommand("error", props, br.Target+": "+br.Reason))
+		}
+	}
+	// The error budget's note says no more than its annotations above.
+	if s.Gate.Note != "" && s.Gate.Note != evals.NoteErrorBudget {
 		props := [][2]string{{"file", file}, {"title", fmt.Sprintf("rubric: %s: gate not held", s.Suite)}}
 		fmt.Fprintln(ew, workflowCommand("error", props, s.Gate.Note))
 	}

@@ -17,7 +17,9 @@ import (
 // per case and repeat. A case that failed has a <failure> listing the
 // criteria that failed with their reasons, a request that failed an <error>
 // with its kind and message, an unscored case <skipped> with why; these three
-// carry the model's output in <system-out>. A case's time is its latency.
+// carry the model's output in <system-out>. A case's time is its latency. A
+// target that broke the error budget gets one more test case, "(error
+// budget)", with a <failure> that says by how much.
 //
 // The document follows the JUnit schema of the Jenkins xUnit plugin
 // (junit-10.xsd), which the JUnit readers of Jenkins, GitLab, GitHub Actions
@@ -233,6 +235,7 @@ func (j *JUnit) End() error {
 	defer j.dropParts()
 	s := j.sum
 	for _, p := range j.order {
+		j.budgetCase(p)
 		if err := p.w.Flush(); err != nil {
 			return err
 		}
@@ -259,6 +262,9 @@ func (j *JUnit) End() error {
 		if s.Interrupted {
 			props = append(props, [2]string{"interrupted", "true"})
 		}
+		if eb := s.ErrorBudget; eb != nil && eb.Budget != nil {
+			props = append(props, [2]string{"error_budget", num(*eb.Budget)})
+		}
 		for _, kv := range props {
 			if kv[1] == "" {
 				continue
@@ -276,6 +282,34 @@ func (j *JUnit) End() error {
 		w.WriteString("  </testsuite>\n")
 	}
 	return j.bw.Flush()
+}
+
+// budgetCaseName names the test case of a target that broke the error
+// budget, in parentheses, which set it apart from the case ids of any usual
+// dataset.
+const budgetCaseName = "(error budget)"
+
+// budgetCase adds to p a failed test case when its target broke the error
+// budget, so that CI readers show the breach (exit 3) among the failures.
+func (j *JUnit) budgetCase(p *junitPart) {
+	eb := j.sum.ErrorBudget
+	if eb == nil {
+		return
+	}
+	for _, br := range eb.Over {
+		if br.Target != p.target.Name {
+			continue
+		}
+		p.counts.tests++
+		p.counts.failures++
+		w := p.w
+		w.WriteString(`    <testcase name="` + budgetCaseName + `" classname="`)
+		writeXMLAttr(w, p.classname)
+		w.WriteString(`" time="0.000`)
+		text := fmt.Sprintf("%s: %s\nerrors by kind: %s; results.jsonl has each one\n", br.Target, br.Reason, ErrorCounts(p.target.Errors))
+		writeElement(w, "failure", br.Reason, "error_budget", text)
+		w.WriteString("    </testcase>\n")
+	}
 }
 
 // dropParts closes and removes the current suite's temporary files.

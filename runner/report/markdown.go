@@ -3,15 +3,17 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
 )
 
 // Markdown writes a section per suite for a pull-request comment or a CI step
-// summary: the verdict, a table of targets, the criteria, every gate with its
-// value and margin, and per target the failed cases the summary lists, with
-// their reasons and the start of the model's output.
+// summary: the verdict, a table of targets, the targets that broke the error
+// budget, the criteria, every gate with its value and margin, and per target
+// the failed cases the summary lists, with their reasons and the start of the
+// model's output.
 //
 // Everything that comes from a model or a dataset (outputs, reasons, case
 // ids) goes into code spans, where Markdown renders nothing (no HTML, links,
@@ -90,6 +92,11 @@ func (m *Markdown) End() error {
 		fmt.Fprintf(ew, "| %s | %s | %d | %d | %d | %d | %d | %s | %s | %.3f | %s | %s | %d |\n",
 			mdText(t.Name), targetVerdict(s, t.Name), t.Cases, t.Passed, t.Failed, t.Errored, t.Unscored,
 			pct(t.PassRate), span(t.PassRateCI), t.Mean, ms(t.LatencyMS.P50, got), ms(t.LatencyMS.P95, got), t.Usage.TotalTokens)
+	}
+	if s.ErrorBudget != nil {
+		for _, br := range s.ErrorBudget.Over {
+			fmt.Fprintf(ew, "\n**Error budget exceeded, %s:** %s.\n", mdText(br.Target), mdText(br.Reason))
+		}
 	}
 
 	if len(s.Targets) > 0 && len(s.Targets[0].Criteria) > 0 {
@@ -175,7 +182,7 @@ func (m *Markdown) End() error {
 			}
 		}
 		if len(t.Errors) > 0 {
-			fmt.Fprintf(ew, "\n**Errors, %s:** %s.\n", mdText(t.Name), mdText(errorCounts(t.Errors)))
+			fmt.Fprintf(ew, "\n**Errors, %s:** %s.\n", mdText(t.Name), mdText(ErrorCounts(t.Errors)))
 		}
 	}
 	fmt.Fprintln(ew)
@@ -208,7 +215,8 @@ func verdictText(s *evals.Summary) string {
 	return "gate held"
 }
 
-// targetVerdict says how a target's gates came out.
+// targetVerdict says how a target's gates came out, or that it broke the
+// error budget.
 func targetVerdict(s *evals.Summary, target string) string {
 	n, failed := 0, 0
 	for _, g := range s.Gate.Results {
@@ -218,6 +226,9 @@ func targetVerdict(s *evals.Summary, target string) string {
 				failed++
 			}
 		}
+	}
+	if s.ErrorBudget != nil && slices.ContainsFunc(s.ErrorBudget.Over, func(b evals.BudgetBreach) bool { return b.Target == target }) {
+		return "⚠️ error budget exceeded"
 	}
 	switch {
 	case failed > 0:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +113,7 @@ func summary() *evals.Summary {
 		Started: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
 		Targets: []evals.TargetSummary{{
 			Name: "v1", Provider: "replay", Cases: 40, Passed: 29, Failed: 9, Errored: 1, Unscored: 1,
-			PassRate: 0.725, ErrorRate: 0.025, Mean: 0.856, Scored: 38,
+			PassRate: 0.725, ErrorRate: 0.025, Mean: 0.856, Scored: 38, Cached: 12,
 			Errors: map[string]int{"timeout": 1}, Usage: evals.Usage{TotalTokens: 10622},
 			PassRateCI: &evals.Interval{Lo: 0.5725, Hi: 0.8389, Method: "wilson"},
 			LatencyMS:  evals.LatencySummary{Mean: 1308.4, P50: 1250, P95: 1990.5, P99: 2080, Max: 2100},
@@ -208,6 +209,49 @@ func TestTextClassificationLarge(t *testing.T) {
 	}
 	if strings.Contains(out, "label-20") {
 		t.Errorf("more than 20 labels listed:\n%s", out)
+	}
+}
+
+// TestTextCached: the summary says, per target, how many responses came
+// from the response cache, right under the table, and nothing when none did.
+func TestTextCached(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cached [2]int // v1's and v2's, of 40 cases each
+		want   []string
+	}{
+		{"none", [2]int{0, 0}, nil},
+		{"all", [2]int{40, 40}, []string{
+			"cached v1: 40 of 40 responses came from the response cache, none from the endpoint",
+			"cached v2: 40 of 40 responses came from the response cache, none from the endpoint"}},
+		{"some", [2]int{0, 12}, []string{"cached v2: 12 of 40 responses came from the response cache"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := summary()
+			s.Targets = append(s.Targets, s.Targets[0])
+			s.Targets[1].Name = "v2"
+			for i := range s.Targets {
+				s.Targets[i].Cached = tc.cached[i]
+			}
+			var b bytes.Buffer
+			if err := Text(&b, s, Style{}); err != nil {
+				t.Fatal(err)
+			}
+			_, after, _ := strings.Cut(b.String(), "\n      v2  ")
+			_, after, _ = strings.Cut(after, "\n")
+			var got []string
+			for _, l := range strings.Split(b.String(), "\n") {
+				if strings.HasPrefix(l, "cached ") {
+					got = append(got, l)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("cached lines %q, want %q:\n%s", got, tc.want, b.String())
+			}
+			if len(tc.want) > 0 && !strings.HasPrefix(after, "\n"+tc.want[0]+"\n") {
+				t.Errorf("the cached lines do not follow the table:\n%s", b.String())
+			}
+		})
 	}
 }
 

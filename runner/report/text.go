@@ -30,8 +30,9 @@ func (s Style) bold(t string) string { return s.paint("1", t) }
 func pct(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
 
 // Text writes the terminal summary: per target the case counts, pass rate and
-// mean score; per criterion and target the pass rate and mean; the errors by
-// kind; and every gate with its value and margin.
+// mean score, and how many responses came from the cache; per criterion and
+// target the pass rate and mean; the errors by kind; the targets that broke
+// the error budget; and every gate with its value and margin.
 func Text(w io.Writer, s *evals.Summary, st Style) error {
 	ew := &errWriter{w: w}
 	title := s.Suite
@@ -68,6 +69,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	cachedText(ew, s, st)
 
 	if len(s.Targets) > 0 && len(s.Targets[0].Criteria) > 0 {
 		fmt.Fprintln(ew)
@@ -120,7 +122,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		if len(t.Errors) == 0 {
 			continue
 		}
-		fmt.Fprintf(ew, "\n%s %s: %s\n", st.bad("errors"), t.Name, errorCounts(t.Errors))
+		fmt.Fprintf(ew, "\n%s %s: %s\n", st.bad("errors"), t.Name, ErrorCounts(t.Errors))
 	}
 
 	for _, t := range s.Targets {
@@ -133,10 +135,35 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		}
 	}
 
-	if len(s.Gate.Results) > 0 {
-		gateText(ew, s.Gate, st)
+	if len(s.Gate.Results) > 0 || budgetBroken(s) {
+		gateText(ew, s.Gate, s.ErrorBudget, st)
 	}
 	return ew.err
+}
+
+// budgetBroken reports whether a target of s broke the error budget.
+func budgetBroken(s *evals.Summary) bool {
+	return s.ErrorBudget != nil && !s.ErrorBudget.Held
+}
+
+// cachedText says, per target, how many responses came from the response
+// cache, so that a run that sent nothing does not pass for a live one.
+func cachedText(w io.Writer, s *evals.Summary, st Style) {
+	first := true
+	for _, t := range s.Targets {
+		if t.Cached == 0 {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w)
+			first = false
+		}
+		fmt.Fprintf(w, "%s %s: %d of %d responses came from the response cache", st.bold("cached"), t.Name, t.Cached, t.Cases)
+		if t.Cached == t.Cases {
+			fmt.Fprint(w, ", none from the endpoint")
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // criterionCell sums up one criterion's verdicts on one target.
@@ -155,9 +182,9 @@ func criterionCell(c evals.CriterionSummary) string {
 	return cell
 }
 
-// errorCounts lists the errors by kind, as "timeout 2, http_status 1" in
+// ErrorCounts lists the errors by kind, as "timeout 2, http_status 1" in
 // the kinds' order.
-func errorCounts(errs map[string]int) string {
+func ErrorCounts(errs map[string]int) string {
 	kinds := make([]string, 0, len(errs))
 	for k := range errs {
 		kinds = append(kinds, k)
@@ -173,11 +200,13 @@ func errorCounts(errs map[string]int) string {
 // GateText writes a gate's verdict and each gate with its value and margin.
 func GateText(w io.Writer, v evals.GateVerdict, st Style) error {
 	ew := &errWriter{w: w}
-	gateText(ew, v, st)
+	gateText(ew, v, nil, st)
 	return ew.err
 }
 
-func gateText(w io.Writer, v evals.GateVerdict, st Style) {
+// gateText writes the verdict, then each target that broke the error budget
+// eb (nil for none), then each gate.
+func gateText(w io.Writer, v evals.GateVerdict, eb *evals.ErrorBudget, st Style) {
 	fmt.Fprintln(w)
 	verdict := st.good("gate held")
 	switch {
@@ -187,6 +216,11 @@ func gateText(w io.Writer, v evals.GateVerdict, st Style) {
 		verdict = st.bad("gate failed")
 	}
 	fmt.Fprintln(w, verdict)
+	if eb != nil {
+		for _, br := range eb.Over {
+			fmt.Fprintln(w, st.bad("  FAIL  ")+br.Target+": "+br.Reason)
+		}
+	}
 	for _, g := range v.Results {
 		mark := st.good("  ok    ")
 		if !g.Held {
