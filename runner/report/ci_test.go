@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -616,5 +618,36 @@ func TestErrorBudgetOutputs(t *testing.T) {
 	doc = writeJUnit(t, held)
 	if n := bytes.Count(doc, []byte(`<property name="error_budget" value="0.5"/>`)); n != 2 || bytes.Contains(doc, []byte(budgetCaseName)) {
 		t.Errorf("a budget that held: %d error_budget properties, want one per test suite, and no budget test case:\n%s", n, doc)
+	}
+}
+
+// TestTextTerminalSafe checks that the terminal summary of a run whose
+// model answered with escape sequences, control characters and invalid
+// bytes prints none of them raw: the terminal shows them, it does not act on
+// them. Colour, which the summary writes itself, stays.
+func TestTextTerminalSafe(t *testing.T) {
+	sum, _ := ciFixture()
+	sum.Targets[0].FailedCases = append(sum.Targets[0].FailedCases,
+		evals.FailedCase{CaseID: "T-\x9b2J", Status: evals.StatusFailed, Reason: "del\x7f csi\u009b31m tab\tend"})
+	for _, color := range []bool{false, true} {
+		var b strings.Builder
+		if err := Text(&b, sum, Style{Color: color}); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if color {
+			// Drop the summary's own colour codes; nothing else may remain.
+			out = regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(out, "")
+		}
+		for i, r := range out {
+			if r < 0x20 && r != '\n' || r == 0x7f || r >= 0x80 && r <= 0x9f || r == utf8.RuneError && !strings.HasPrefix(out[i:], "\uFFFD") {
+				t.Fatalf("color %v: raw control %U at byte %d: %q", color, r, i, out[max(0, i-40):min(len(out), i+40)])
+			}
+		}
+		for _, want := range []string{"␛[31mred␛[0m", "nul␀", "del␡", "tab end", "T-\uFFFD2J"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("color %v: summary lacks %q:\n%s", color, want, out)
+			}
+		}
 	}
 }

@@ -171,3 +171,37 @@ func mdText(s string) string {
 	}
 	return b.String()
 }
+
+// termSafe returns s with what a terminal would act on made visible: C0
+// controls (tab and newline included: a summary line stays one line) become
+// their Control Pictures symbols, DEL "␡", and C1 controls (0x80-0x9F, such
+// as the one-byte CSI) and invalid bytes U+FFFD. A model's output reaches the
+// summary through failure reasons; printed raw, an escape sequence in it
+// would recolour, retitle or rewrite the user's terminal.
+func termSafe(s string) string {
+	clean := true
+	for i, r := range s {
+		if r < 0x20 || r == 0x7F || r >= 0x80 && r <= 0x9F || r == utf8.RuneError && isBadByte(s, i) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && isBadByte(s, i), r >= 0x80 && r <= 0x9F:
+			b.WriteRune(utf8.RuneError)
+		case r < 0x20:
+			b.WriteRune(0x2400 + r)
+		case r == 0x7F:
+			b.WriteRune(0x2421)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -114,7 +114,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		}
 		fmt.Fprintln(ew)
 		for _, f := range t.FailedCases {
-			fmt.Fprintf(ew, "  %-10s %-8s %s\n", caseName(f.CaseID, f.Repeat), f.Status, clip(f.Reason, 160))
+			fmt.Fprintf(ew, "  %-10s %-8s %s\n", termSafe(caseName(f.CaseID, f.Repeat)), f.Status, termSafe(clip(f.Reason, 160)))
 		}
 	}
 
@@ -218,7 +218,7 @@ func gateText(w io.Writer, v evals.GateVerdict, eb *evals.ErrorBudget, st Style)
 	fmt.Fprintln(w, verdict)
 	if eb != nil {
 		for _, br := range eb.Over {
-			fmt.Fprintln(w, st.bad("  FAIL  ")+br.Target+": "+br.Reason)
+			fmt.Fprintln(w, st.bad("  FAIL  ")+br.Target+": "+termSafe(br.Reason))
 		}
 	}
 	for _, g := range v.Results {
@@ -226,7 +226,7 @@ func gateText(w io.Writer, v evals.GateVerdict, eb *evals.ErrorBudget, st Style)
 		if !g.Held {
 			mark = st.bad("  FAIL  ")
 		}
-		fmt.Fprintln(w, mark+g.Message)
+		fmt.Fprintln(w, mark+termSafe(g.Message))
 	}
 }
 
@@ -297,7 +297,7 @@ func repeatsText(w io.Writer, t evals.TargetSummary, st Style) {
 		if r.Flaky > len(r.FlakyCases) {
 			more = ", ..."
 		}
-		fmt.Fprintf(w, "  %s %d of %d cases changed verdict between repeats: %s%s\n", st.bad("flaky"), r.Flaky, r.Cases, strings.Join(r.FlakyCases, ", "), more)
+		fmt.Fprintf(w, "  %s %d of %d cases changed verdict between repeats: %s%s\n", st.bad("flaky"), r.Flaky, r.Cases, termSafe(strings.Join(r.FlakyCases, ", ")), more)
 	}
 }
 
@@ -330,7 +330,7 @@ func comparisonText(w io.Writer, c evals.Comparison, st Style) {
 		if n > len(ids) {
 			more = ", ..."
 		}
-		fmt.Fprintf(w, "  %s: %s%s\n", paint(fmt.Sprintf("%d %s", n, label)), strings.Join(ids, ", "), more)
+		fmt.Fprintf(w, "  %s: %s%s\n", paint(fmt.Sprintf("%d %s", n, label)), termSafe(strings.Join(ids, ", ")), more)
 	}
 	list("regressions", c.Regressions, c.RegressionCases, st.bad)
 	list("fixes", c.Fixes, c.FixCases, st.good)
