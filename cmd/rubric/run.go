@@ -198,6 +198,15 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		dir = filepath.Join(opts.out, ref)
 	}
+	// The folder is locked before anything in it is read: a second process
+	// resuming it would send the same cases and interleave the journal.
+	if _, err := os.Stat(filepath.Join(dir, "run.json")); err == nil {
+		lock, err := lockRun(dir)
+		if err != nil {
+			return lockError("resume", err)
+		}
+		defer lock.release()
+	}
 	m, err := readManifest(dir)
 	if err != nil {
 		return withCode(exitBadInput, err)
@@ -287,6 +296,11 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
 		}
+		var lock *runLock
+		if lock, err = lockRun(dir); err != nil {
+			return lockError("run", err)
+		}
+		defer lock.release()
 		m := newManifest(id, l.suite, opts, repeat)
 		if err := m.write(dir); err != nil {
 			return withCode(exitIncomplete, err)

@@ -115,6 +115,11 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
 	}
+	lock, err := lockRun(dir)
+	if err != nil {
+		return lockError("score", err)
+	}
+	defer lock.release()
 	m := newManifest(id, l.suite, runOptions{load: opts.load}, 1)
 	m.Kind = kindScore
 	so := runner.ScoreOptions{RunID: id, Suite: l.suite, Criteria: l.criteria, Concurrency: opts.concurrency}
