@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -42,7 +43,9 @@ type manifest struct {
 // kindScore marks the runs rubric score writes.
 const kindScore = "score"
 
-func newManifest(id string, s *evals.Suite, opts runOptions, repeat int) *manifest {
+// newManifest describes a new run. It hashes the suite and the dataset, which
+// may be large: when ctx ends first, it returns ctx's error.
+func newManifest(ctx context.Context, id string, s *evals.Suite, opts runOptions, repeat int) (*manifest, error) {
 	suitePath := s.Path
 	abs, err := filepath.Abs(suitePath)
 	if err != nil {
@@ -54,14 +57,14 @@ func newManifest(id string, s *evals.Suite, opts runOptions, repeat int) *manife
 			load.ConfigPath = p
 		}
 	}
-	sum, _ := fileSHA256(suitePath)
+	sum, _ := fileSHA256(ctx, suitePath)
 	m := &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, Limit: opts.limit, Repeat: repeat, ErrorBudget: opts.errorBudget}
 	if s.Dataset.Path != "" {
 		m.Dataset = s.Resolve(s.Dataset.Path)
 		if p, err := filepath.Abs(m.Dataset); err == nil {
 			m.Dataset = p
 		}
-		m.DatasetSHA256, _ = fileSHA256(m.Dataset)
+		m.DatasetSHA256, _ = fileSHA256(ctx, m.Dataset)
 	}
 	if opts.baseline != nil {
 		m.Baseline = opts.baseline.report
@@ -69,18 +72,19 @@ func newManifest(id string, s *evals.Suite, opts runOptions, repeat int) *manife
 			m.Baseline = p
 		}
 	}
-	return m
+	return m, ctx.Err()
 }
 
-// fileSHA256 hashes the file at path, streaming: a dataset may be large.
-func fileSHA256(path string) (string, error) {
+// fileSHA256 hashes the file at path, streaming: a dataset may be large,
+// so it stops when ctx ends.
+func fileSHA256(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -112,11 +116,11 @@ func readManifest(dir string) (*manifest, error) {
 
 // checkSuite refuses to resume when the suite changed since the run began:
 // the results would mix two versions of the criteria.
-func (m *manifest) checkSuite() error {
+func (m *manifest) checkSuite(ctx context.Context) error {
 	if m.Kind == kindScore {
 		return fmt.Errorf("resume %s: the run was written by rubric score, which reads recordings and sends nothing: score %s again", m.RunID, m.Source)
 	}
-	sum, err := fileSHA256(m.Suite)
+	sum, err := fileSHA256(ctx, m.Suite)
 	if err != nil {
 		return fmt.Errorf("resume %s: suite %s: %w", m.RunID, m.Suite, err)
 	}
@@ -124,7 +128,7 @@ func (m *manifest) checkSuite() error {
 		return fmt.Errorf("resume %s: suite %s changed since the run started; its results would mix two versions of the suite: start a new run", m.RunID, m.Suite)
 	}
 	if m.Dataset != "" {
-		sum, err := fileSHA256(m.Dataset)
+		sum, err := fileSHA256(ctx, m.Dataset)
 		if err != nil {
 			return fmt.Errorf("resume %s: dataset %s: %w", m.RunID, m.Dataset, err)
 		}
@@ -133,4 +137,17 @@ func (m *manifest) checkSuite() error {
 		}
 	}
 	return nil
+}
+
+// ctxReader reads r until ctx ends, then fails with ctx's error.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -151,7 +151,7 @@ func runCommand() *cli.Command {
 // runSuites runs each suite in turn; every suite is checked before the first
 // request is sent.
 func runSuites(ctx context.Context, paths []string, opts runOptions, stdout, stderr io.Writer) error {
-	suites, err := loadAll(paths, opts.load)
+	suites, err := loadAll(ctx, paths, opts.load)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,10 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	if err := m.checkSuite(); err != nil {
+	if err := m.checkSuite(ctx); err != nil {
+		if ctx.Err() != nil {
+			return interruptedLoading(m.Suite)
+		}
 		return withCode(exitBadInput, err)
 	}
 	opts.load = m.Load
@@ -227,7 +230,7 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 		}
 		opts.baseline = base
 	}
-	l, err := loadSuite(m.Suite, opts.load)
+	l, err := loadSuite(ctx, m.Suite, opts.load)
 	if err != nil {
 		return err
 	}
@@ -292,6 +295,10 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	var err error
 	if resume == nil {
 		id = newRunID(time.Now())
+		var m *manifest
+		if m, err = newManifest(ctx, id, l.suite, opts, repeat); err != nil {
+			return interruptedLoading(l.suite.Path)
+		}
 		dir = filepath.Join(opts.out, id)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
@@ -301,7 +308,6 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 			return lockError("run", err)
 		}
 		defer lock.release()
-		m := newManifest(id, l.suite, opts, repeat)
 		if err := m.write(dir); err != nil {
 			return withCode(exitIncomplete, err)
 		}
@@ -312,10 +318,16 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		id, dir = resume.id, resume.dir
 		size, err := report.ReadJournal(filepath.Join(dir, "results.jsonl"), func(r *evals.Result) error {
 			done = append(done, resultHash(r.Target, r.CaseID, r.Repeat))
+			if len(done)%1024 == 0 {
+				return ctx.Err() // a journal of millions of results takes a while
+			}
 			return nil
 		})
 		slices.SortFunc(done, compareHash)
 		done = slices.Compact(done)
+		if ctx.Err() != nil {
+			return interruptedLoading(filepath.Join(dir, "results.jsonl"))
+		}
 		if err != nil {
 			return withCode(exitBadInput, fmt.Errorf("resume %s: %w", id, err))
 		}
