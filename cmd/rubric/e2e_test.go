@@ -603,6 +603,7 @@ type chatServer struct {
 type chatRequest struct {
 	method, path, auth, contentType string
 	body                            map[string]any
+	header                          http.Header
 }
 
 // userCase finds the case id in the prompt "Ticket ID: ...".
@@ -623,7 +624,7 @@ func (s *chatServer) serve(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
 	s.mu.Lock()
-	s.reqs = append(s.reqs, chatRequest{r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body})
+	s.reqs = append(s.reqs, chatRequest{r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body, r.Header.Clone()})
 	n := len(s.reqs)
 	s.mu.Unlock()
 	if s.hang != nil && s.hang(n) {

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -23,8 +25,12 @@ type manifest struct {
 	Suite       string            `json:"suite"`
 	SuiteSHA256 string            `json:"suite_sha256"`
 	Load        evals.LoadOptions `json:"load"`
-	Limit       int               `json:"limit,omitempty"`
-	Repeat      int               `json:"repeat"`
+	// SecretSet names the --set overrides (TARGET.FIELD) whose values held
+	// secrets: Load.Overrides has them with each secret replaced by
+	// [REDACTED], and --resume must be given them again.
+	SecretSet []string `json:"secret_set,omitempty"`
+	Limit     int      `json:"limit,omitempty"`
+	Repeat    int      `json:"repeat"`
 	// Baseline is the report of the run compared with (--baseline), an
 	// absolute path; ErrorBudget is --error-budget. A resumed run keeps both.
 	Baseline string `json:"baseline,omitempty"`
@@ -57,8 +63,19 @@ func newManifest(ctx context.Context, id string, s *evals.Suite, opts runOptions
 			load.ConfigPath = p
 		}
 	}
+	// A secret given on the command line is never stored: the run folder
+	// may be kept as a CI artifact.
+	load.Overrides = nil
+	var secretSet []string
+	for _, arg := range opts.load.Overrides {
+		shown, secret := evals.RedactOverride(arg)
+		load.Overrides = append(load.Overrides, shown)
+		if f := evals.OverrideField(arg); secret && !slices.Contains(secretSet, f) {
+			secretSet = append(secretSet, f)
+		}
+	}
 	sum, _ := fileSHA256(ctx, suitePath)
-	m := &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, Limit: opts.limit, Repeat: repeat, ErrorBudget: opts.errorBudget}
+	m := &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, SecretSet: secretSet, Limit: opts.limit, Repeat: repeat, ErrorBudget: opts.errorBudget}
 	if s.Dataset.Path != "" {
 		m.Dataset = s.Resolve(s.Dataset.Path)
 		if p, err := filepath.Abs(m.Dataset); err == nil {
@@ -150,4 +167,57 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// overrides returns the run's --set arguments with the secrets that run.json
+// does not keep put back from given, the --set arguments of the resume:
+// they must give again exactly the fields in SecretSet, each differing from
+// what run.json has only in its secrets. resume is the command that resumes
+// the run, for the message asking for them.
+func (m *manifest) overrides(given []string, resume string) ([]string, error) {
+	byField := map[string]string{}
+	for _, g := range given {
+		f := evals.OverrideField(g)
+		shown, _ := evals.RedactOverride(g)
+		switch {
+		case len(m.SecretSet) == 0:
+			return nil, fmt.Errorf("run: --resume keeps the options the run started with; --set cannot change them (%s)", shown)
+		case !slices.Contains(m.SecretSet, f):
+			return nil, fmt.Errorf("run: --resume keeps the options the run started with; --set cannot change them (%s): it may give again only the secrets run.json does not keep, of %s", shown, strings.Join(m.SecretSet, ", "))
+		case byField[f] != "":
+			return nil, fmt.Errorf("--set %s is given twice", f)
+		}
+		byField[f] = g
+	}
+	out := slices.Clone(m.Load.Overrides)
+	last := map[string]string{} // field -> the run's last redacted --set of it
+	for i, stored := range out {
+		f := evals.OverrideField(stored)
+		if _, secret := evals.RedactOverride(stored); !secret || !slices.Contains(m.SecretSet, f) {
+			continue
+		}
+		last[f] = stored
+		g, ok := byField[f]
+		if !ok {
+			continue
+		}
+		if shown, _ := evals.RedactOverride(g); shown != stored {
+			return nil, fmt.Errorf("--set %s differs from the run's --set %s in more than its secrets: a resumed run keeps its options", shown, stored)
+		}
+		out[i] = g
+	}
+	if len(byField) < len(m.SecretSet) {
+		var sets []string
+		for _, f := range m.SecretSet {
+			sets = append(sets, "--set "+shellQuote(last[f]))
+		}
+		return nil, fmt.Errorf("resume %s: run.json does not keep the secrets the run's --set gave; give them again, each %s replaced by its value:\n  %s %s",
+			m.RunID, evals.Redacted, resume, strings.Join(sets, " "))
+	}
+	return out, nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -133,7 +133,8 @@ func runCommand() *cli.Command {
 				if cliCtx.NArg() > 0 {
 					return usageError("run: --resume takes the suite and options from the run it resumes; give no suite files")
 				}
-				for _, f := range []string{"config", "target", "set", "gate", "limit", "repeat", "baseline"} {
+				// --set may give again the secrets run.json does not keep.
+				for _, f := range []string{"config", "target", "gate", "limit", "repeat", "baseline"} {
 					if cliCtx.IsSet(f) {
 						return usageError("run: --resume keeps the options the run started with; --%s cannot change them", f)
 					}
@@ -217,7 +218,16 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 		}
 		return withCode(exitBadInput, err)
 	}
+	command := "rubric run --resume " + m.RunID
+	if opts.out != "rubric-runs" {
+		command += " --out " + shellQuote(opts.out)
+	}
+	overrides, err := m.overrides(opts.load.Overrides, command)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
 	opts.load = m.Load
+	opts.load.Overrides = overrides
 	opts.load.RequireTargets = true
 	opts.limit, opts.repeat = m.Limit, m.Repeat
 	if opts.errorBudget == nil {
