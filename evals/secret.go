@@ -231,6 +231,15 @@ func RedactOverride(arg string) (shown string, secret bool) {
 	return o.shown, len(o.secrets) > 0
 }
 
+// RedactCredentials returns v (a decoded JSON value, such as extra_body)
+// with the value of each key that names a credential (SecretName) replaced
+// by Redacted, and the user and password of each URL in it; secrets are the
+// values it replaced. v itself is not changed.
+func RedactCredentials(v any) (shown any, secrets []string) {
+	shown = redactTree(v, &secrets)
+	return shown, secrets
+}
+
 // OverrideField returns the TARGET.FIELD a --set argument sets.
 func OverrideField(arg string) string {
 	lhs, _, _ := strings.Cut(arg, "=")

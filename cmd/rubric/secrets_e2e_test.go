@@ -15,6 +15,7 @@ import (
 const (
 	headerSecret = "hk-e2e-header-0123456789"
 	urlSecret    = "pw-e2e-url-0123456789"
+	bodySecret   = "at-e2e-body-0123456789"
 )
 
 // findSecrets returns "file: secret" for each file under the roots that holds
@@ -45,8 +46,9 @@ func findSecrets(t *testing.T, secrets []string, roots ...string) []string {
 	return found
 }
 
-// TestSetSecretsNeverStored runs with a header and a URL password given by
-// --set: both are sent, neither is written under the run folder nor into the
+// TestSetSecretsNeverStored runs with a header, a URL password and an
+// extra_body credential given by --set: all are sent, none is written under
+// the run folder (results.jsonl records request bodies) nor into the
 // response cache, and run.json keeps the overrides with the secrets
 // redacted. A resume must be given them again, and only them.
 func TestSetSecretsNeverStored(t *testing.T) {
@@ -59,9 +61,10 @@ func TestSetSecretsNeverStored(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	setHeader := "local.headers.X-Api-Key=" + headerSecret
 	setURL := "local.base_url=http://bob:" + urlSecret + "@" + host + "/v1"
-	secrets := []string{headerSecret, urlSecret}
+	setBody := "local.extra_body.access_token=" + bodySecret
+	secrets := []string{headerSecret, urlSecret, bodySecret}
 
-	r := rubric(t, dir, env, "run", suite, "--out", "runs", "--set", setHeader, "--set", setURL, "--set", "local.model=tiny-2")
+	r := rubric(t, dir, env, "run", suite, "--out", "runs", "--set", setHeader, "--set", setURL, "--set", "local.model=tiny-2", "--set", setBody)
 	if r.code != exitOK {
 		t.Fatalf("want exit 0\n%s", r)
 	}
@@ -72,8 +75,8 @@ func TestSetSecretsNeverStored(t *testing.T) {
 		t.Fatalf("the server got %d requests, want 10", len(reqs))
 	}
 	for _, q := range reqs {
-		if q.header.Get("X-Api-Key") != headerSecret || q.body["model"] != "tiny-2" {
-			t.Fatalf("request with X-Api-Key %q, model %v: the --set values were not sent", q.header.Get("X-Api-Key"), q.body["model"])
+		if q.header.Get("X-Api-Key") != headerSecret || q.body["model"] != "tiny-2" || q.body["access_token"] != bodySecret {
+			t.Fatalf("request with X-Api-Key %q, body %v: the --set values were not sent", q.header.Get("X-Api-Key"), q.body)
 		}
 	}
 	if found := findSecrets(t, secrets, runDir, cacheDir); len(found) > 0 {
@@ -94,10 +97,11 @@ func TestSetSecretsNeverStored(t *testing.T) {
 	readJSON(t, filepath.Join(runDir, "run.json"), &m)
 	storedHeader := "local.headers.X-Api-Key=[REDACTED]"
 	storedURL := "local.base_url=http://[REDACTED]@" + host + "/v1"
-	if want := []string{storedHeader, storedURL, "local.model=tiny-2"}; !slices.Equal(m.Load.Set, want) {
+	storedBody := "local.extra_body.access_token=[REDACTED]"
+	if want := []string{storedHeader, storedURL, "local.model=tiny-2", storedBody}; !slices.Equal(m.Load.Set, want) {
 		t.Errorf("run.json load.set = %q, want %q", m.Load.Set, want)
 	}
-	if want := []string{"local.headers.X-Api-Key", "local.base_url"}; !slices.Equal(m.SecretSet, want) {
+	if want := []string{"local.headers.X-Api-Key", "local.base_url", "local.extra_body.access_token"}; !slices.Equal(m.SecretSet, want) {
 		t.Errorf("run.json secret_set = %q, want %q", m.SecretSet, want)
 	}
 
@@ -122,23 +126,23 @@ func TestSetSecretsNeverStored(t *testing.T) {
 	}{
 		{
 			name: "secrets_not_given",
-			stderr: fmt.Sprintf("rubric: resume %s: run.json does not keep the secrets the run's --set gave; give them again, each [REDACTED] replaced by its value:\n  rubric run --resume %s --out 'runs' --set '%s' --set '%s'\n",
-				id, id, storedHeader, storedURL),
+			stderr: fmt.Sprintf("rubric: resume %s: run.json does not keep the secrets the run's --set gave; give them again, each [REDACTED] replaced by its value:\n  rubric run --resume %s --out 'runs' --set '%s' --set '%s' --set '%s'\n",
+				id, id, storedHeader, storedURL, storedBody),
 		},
 		{
 			name: "one_secret_given",
 			sets: []string{setHeader},
-			stderr: fmt.Sprintf("rubric: resume %s: run.json does not keep the secrets the run's --set gave; give them again, each [REDACTED] replaced by its value:\n  rubric run --resume %s --out 'runs' --set '%s' --set '%s'\n",
-				id, id, storedHeader, storedURL),
+			stderr: fmt.Sprintf("rubric: resume %s: run.json does not keep the secrets the run's --set gave; give them again, each [REDACTED] replaced by its value:\n  rubric run --resume %s --out 'runs' --set '%s' --set '%s' --set '%s'\n",
+				id, id, storedHeader, storedURL, storedBody),
 		},
 		{
 			name:   "another_field",
-			sets:   []string{setHeader, setURL, "local.model=tiny-3"},
-			stderr: "rubric: run: --resume keeps the options the run started with; --set cannot change them (local.model=tiny-3): it may give again only the secrets run.json does not keep, of local.headers.X-Api-Key, local.base_url\n",
+			sets:   []string{setHeader, setURL, setBody, "local.model=tiny-3"},
+			stderr: "rubric: run: --resume keeps the options the run started with; --set cannot change them (local.model=tiny-3): it may give again only the secrets run.json does not keep, of local.headers.X-Api-Key, local.base_url, local.extra_body.access_token\n",
 		},
 		{
 			name:   "url_changed",
-			sets:   []string{setHeader, "local.base_url=http://bob:" + urlSecret + "@elsewhere/v1"},
+			sets:   []string{setHeader, setBody, "local.base_url=http://bob:" + urlSecret + "@elsewhere/v1"},
 			stderr: "rubric: --set local.base_url=http://[REDACTED]@elsewhere/v1 differs from the run's --set " + storedURL + " in more than its secrets: a resumed run keeps its options\n",
 		},
 	} {
@@ -158,7 +162,7 @@ func TestSetSecretsNeverStored(t *testing.T) {
 	}
 
 	// Without the cache, which has the answers: the requests are sent.
-	r = rubric(t, dir, env, append(resume, "--no-cache", "--set", setURL, "--set", setHeader)...)
+	r = rubric(t, dir, env, append(resume, "--no-cache", "--set", setBody, "--set", setURL, "--set", setHeader)...)
 	if r.code != exitOK {
 		t.Fatalf("resume with the secrets: want exit 0\n%s", r)
 	}
@@ -167,8 +171,8 @@ func TestSetSecretsNeverStored(t *testing.T) {
 		t.Errorf("the resumed run sent %d requests, want the 6 without a result", len(reqs))
 	}
 	for _, q := range reqs {
-		if q.header.Get("X-Api-Key") != headerSecret || q.body["model"] != "tiny-2" {
-			t.Errorf("resumed request with X-Api-Key %q, model %v: want the run's", q.header.Get("X-Api-Key"), q.body["model"])
+		if q.header.Get("X-Api-Key") != headerSecret || q.body["model"] != "tiny-2" || q.body["access_token"] != bodySecret {
+			t.Errorf("resumed request with X-Api-Key %q, body %v: want the run's", q.header.Get("X-Api-Key"), q.body)
 		}
 	}
 	if results, rep := runFiles(t, dir, "runs", id); len(results) != 10 || !rep.Complete {

@@ -33,7 +33,7 @@ func TestSetErrorsRedactSecrets(t *testing.T) {
 		{"header_not_a_string", `local.headers={"X-Api-Key": ["` + keySecret + `"]}`,
 			`--set: target "local" after --set local.headers={"X-Api-Key":"[REDACTED]"}: $.headers.X-Api-Key: expected string, got array`},
 		{"url_scheme", "local.base_url=ftp://" + keySecret + "@host/v1",
-			`--set: target "local" after --set local.base_url=ftp://[REDACTED]@host/v1: base_url: "ftp://[REDACTED]@host/v1" is not an http or https URL such as http://localhost:8000/v1`},
+			`--set: target "local" after --set local.base_url=ftp://[REDACTED]@host/v1: base_url: "ftp://xxxxx@host/v1" is not an http or https URL such as http://localhost:8000/v1`},
 		{"extra_body_secret", "local.extra_body.access_token=" + keySecret,
 			""}, // valid: checked below not to be shown
 	} {
