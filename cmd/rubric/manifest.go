@@ -217,7 +217,12 @@ func (m *manifest) overrides(given []string, resume string) ([]string, error) {
 	return out, nil
 }
 
-// shellQuote quotes s for a POSIX shell.
+// shellQuote quotes s for a POSIX shell, unless it needs no quotes.
 func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '_' || r == '-' || r == '.' || r == '/' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+	}) {
+		return s
+	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

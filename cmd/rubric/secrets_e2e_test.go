@@ -126,13 +126,13 @@ func TestSetSecretsNeverStored(t *testing.T) {
 	}{
 		{
 			name: "secrets_not_given",
-			stderr: fmt.Sprintf("rubric: resume %s: run.json does not keep the secrets the run's --set gave; give them again, each [REDACTED] replaced by its value:\n  rubric run --resume %s --out 'runs' --set '%s' --set '%s' --set '%s'\n",
+			stderr: fmt.Sprintf("rubric: resume %s: run.json does not keep the secrets the run's --set gave; give them again, each [REDACTED] replaced by its value:\n  rubric run --resume %s --out runs --set '%s' --set '%s' --set '%s'\n",
 				id, id, storedHeader, storedURL, storedBody),
 		},
 		{
 			name: "one_secret_given",
 			sets: []string{setHeader},
-			stderr: fmt.Sprintf("rubric: resume %s: run.json does not keep the secrets the run's --set gave; give them again, each [REDACTED] replaced by its value:\n  rubric run --resume %s --out 'runs' --set '%s' --set '%s' --set '%s'\n",
+			stderr: fmt.Sprintf("rubric: resume %s: run.json does not keep the secrets the run's --set gave; give them again, each [REDACTED] replaced by its value:\n  rubric run --resume %s --out runs --set '%s' --set '%s' --set '%s'\n",
 				id, id, storedHeader, storedURL, storedBody),
 		},
 		{
