@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -19,7 +20,13 @@ const MaxProblems = 20
 // define. It returns the number of cases. Memory stays small: ids are kept as
 // 64-bit hashes (8 bytes a case), and a repeated hash is confirmed by a second
 // pass over the dataset before it is reported.
-func Check(s *evals.Suite) (int, error) {
+//
+// A large dataset takes a while to read: Check returns ctx's error (and the
+// cases read so far) as soon as it sees that ctx ended.
+func Check(ctx context.Context, s *evals.Suite) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	r, err := Open(s)
 	if err != nil {
 		return 0, err
@@ -39,7 +46,10 @@ func Check(s *evals.Suite) (int, error) {
 	// what a map takes) and sorted once at the end to find repeats.
 	var hashes []uint64
 	n := 0
-	for {
+	for i := 1; ; i++ {
+		if i%ctxEvery == 0 && ctx.Err() != nil {
+			return n, ctx.Err()
+		}
 		c, err := r.Next()
 		if err == io.EOF {
 			break
@@ -80,7 +90,11 @@ func Check(s *evals.Suite) (int, error) {
 	}
 	hashes = nil
 	if len(dupHashes) > 0 {
-		for _, p := range duplicates(s, seed, dupHashes) {
+		dups, err := duplicates(ctx, s, seed, dupHashes)
+		if err != nil {
+			return n, err
+		}
+		for _, p := range dups {
 			add(p)
 		}
 	}
@@ -133,15 +147,18 @@ func varNames(c *evals.Case) string {
 }
 
 // duplicates re-reads the dataset to name the ids whose hashes repeated.
-func duplicates(s *evals.Suite, seed maphash.Seed, hashes map[uint64]bool) []evals.Problem {
+func duplicates(ctx context.Context, s *evals.Suite, seed maphash.Seed, hashes map[uint64]bool) ([]evals.Problem, error) {
 	r, err := Open(s)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	defer r.Close()
 	first := map[string]string{}
 	var out []evals.Problem
-	for {
+	for i := 1; ; i++ {
+		if i%ctxEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		c, err := r.Next()
 		if err == io.EOF {
 			break
@@ -159,5 +176,9 @@ func duplicates(s *evals.Suite, seed maphash.Seed, hashes map[uint64]bool) []eva
 		}
 		first[c.ID] = c.Source
 	}
-	return out
+	return out, nil
 }
+
+// ctxEvery is how many cases Check reads between two looks at its context:
+// a few microseconds' work.
+const ctxEvery = 256

@@ -2,7 +2,9 @@ package datasets
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -236,7 +238,7 @@ func TestCheck(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			n, err := Check(suiteOver(dir, tc.file, tc.inline, tc.templates...))
+			n, err := Check(context.Background(), suiteOver(dir, tc.file, tc.inline, tc.templates...))
 			if n != tc.n {
 				t.Errorf("Check = %d cases, want %d", n, tc.n)
 			}
@@ -312,7 +314,7 @@ func TestStreamingLargeFile(t *testing.T) {
 	path := writeLines(t, n)
 	s := suiteOver(filepath.Dir(path), "big.jsonl", nil, "{{ ticket }} ({{ plan }})", "{{ expected.category }}")
 
-	got, err := Check(s)
+	got, err := Check(context.Background(), s)
 	if err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -377,4 +379,35 @@ func BenchmarkJSONLNext(b *testing.B) {
 	}
 	b.StopTimer()
 	r.Close()
+}
+
+// endingCtx is a context that ends after its Err has been asked a number of
+// times: a Ctrl-C in the middle of a check, at a known place.
+type endingCtx struct {
+	context.Context
+	left int
+}
+
+func (c *endingCtx) Err() error {
+	if c.left--; c.left < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCheckStopsWhenContextEnds: a check of a large dataset stops soon after
+// its context ends, with the context's error and the cases read so far.
+func TestCheckStopsWhenContextEnds(t *testing.T) {
+	const n = 20000
+	path := writeLines(t, n)
+	s := suiteOver(filepath.Dir(path), "big.jsonl", nil, "{{ ticket }}")
+	for _, asks := range []int{0, 1, 10} {
+		got, err := Check(&endingCtx{Context: context.Background(), left: asks}, s)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("ending after %d looks: Check = %d, %v; want context.Canceled", asks, got, err)
+		}
+		if got >= n || got > asks*ctxEvery {
+			t.Errorf("ending after %d looks: Check read %d cases, want at most %d", asks, got, asks*ctxEvery)
+		}
+	}
 }

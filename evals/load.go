@@ -2,6 +2,7 @@ package evals
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,7 +36,8 @@ type LoadOptions struct {
 	Target func(spec TargetSpec) error `json:"-"`
 	// Dataset checks the suite's cases (every one parses, ids are unique,
 	// templates render); it runs when the dataset and messages are sound.
-	Dataset func(s *Suite) []Problem `json:"-"`
+	// It reads what may be a large file: it stops when ctx ends.
+	Dataset func(ctx context.Context, s *Suite) []Problem `json:"-"`
 }
 
 // CriterionEnv is what building a criterion may need from the suite being
@@ -135,8 +137,12 @@ type suiteFile struct {
 }
 
 // Load reads, validates and resolves the suite at path. It returns every
-// problem found at once as Problems.
-func Load(path string, opts LoadOptions) (*Suite, error) {
+// problem found at once as Problems, or ctx's error when ctx ended first:
+// the checks it cut short would report problems that are not there.
+func Load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	src, probs := readSource(path)
 	if src == nil {
 		return nil, Problems(probs)
@@ -182,7 +188,7 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 	// The cases are checked too, when the parts they depend on are sound, so
 	// that one pass reports the suite's problems and the dataset's together.
 	if opts.Dataset != nil && !flagged(probs, path, "/dataset") && !flagged(probs, path, "/messages") {
-		probs = append(probs, opts.Dataset(s)...)
+		probs = append(probs, opts.Dataset(ctx, s)...)
 	}
 	if s.CasePass == CasePassScore && s.PassScore == nil {
 		probs = append(probs, src.problem("/case_pass", false, `case_pass "score" needs pass_score, the score a case must reach`))
@@ -198,6 +204,9 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 		targets, tprobs := resolveTargets(src, s, f.Targets, defs, opts, probs)
 		probs = append(probs, tprobs...)
 		s.ResolvedTargets = targets
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if len(probs) > 0 {
 		return nil, sortProblems(probs)

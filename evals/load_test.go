@@ -1,6 +1,7 @@
 package evals
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,7 +44,7 @@ func loadIn(t *testing.T, files map[string]string, opts LoadOptions) (*Suite, st
 	if opts.ConfigPath != "" {
 		opts.ConfigPath = filepath.Join(dir, opts.ConfigPath)
 	}
-	s, err := Load(filepath.Join(dir, "suite.json"), opts)
+	s, err := Load(context.Background(), filepath.Join(dir, "suite.json"), opts)
 	return s, dir, err
 }
 
@@ -677,15 +678,16 @@ func TestLoadProblems(t *testing.T) {
 			want:  []string{`--set: --set "gone.model=x": no target "gone" is being run (running: a)`},
 		},
 		{
+			// What a malformed --set holds is not shown: it may be a key.
 			name:  "--set malformed",
 			suite: withTargets,
 			files: map[string]string{ConfigFile: twoTargetsConfig},
 			opts:  LoadOptions{Overrides: []string{"a.model", "model=x", ".model=x", "a.=x"}},
 			want: []string{
 				`--set: --set "a.model": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
-				`--set: --set "model=x": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
-				`--set: --set ".model=x": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
-				`--set: --set "a.=x": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
+				`--set: --set "model=[REDACTED]": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
+				`--set: --set ".model=[REDACTED]": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
+				`--set: --set "a.=[REDACTED]": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
 			},
 		},
 		{
@@ -767,7 +769,7 @@ func TestLoadProblems(t *testing.T) {
 			files: map[string]string{ConfigFile: twoTargetsConfig},
 			opts:  LoadOptions{Targets: []string{"nope"}, Overrides: []string{"bad"}},
 			want: []string{
-				`--set: --set "bad": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
+				`--set: --set "[REDACTED]": expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'`,
 				`--target: unknown target "nope": expected one of a, b`,
 				`suite.json:3:3: $.nmae: unknown field "nmae"; did you mean "name"?`,
 				`suite.json:4:44: $.messages[0].content: template: "{{" is never closed by "}}" at character 1`,
@@ -892,7 +894,7 @@ func TestLoadHooks(t *testing.T) {
 			name:      "target error on a nested overridden field comes from --set",
 			target:    map[string]error{"t": FieldErrorf("headers.X-Other", "bad header")},
 			overrides: []string{"*.headers.X-Other=one"},
-			want:      []string{`--set: target "t" after --set *.headers.X-Other=one: headers.X-Other: bad header`},
+			want:      []string{`--set: target "t" after --set *.headers.X-Other=[REDACTED]: headers.X-Other: bad header`},
 		},
 		{
 			name:      "target error on another field of an overridden target stays in its file",
@@ -1254,7 +1256,7 @@ func TestLoadConfigFromCurrentFolder(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	writeFiles(t, dir, map[string]string{"suites/suite.json": withTargets, ConfigFile: twoTargetsConfig})
-	s, err := Load(filepath.Join(dir, "suites", "suite.json"), LoadOptions{})
+	s, err := Load(context.Background(), filepath.Join(dir, "suites", "suite.json"), LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1269,11 +1271,11 @@ func TestLoadConfigFromCurrentFolder(t *testing.T) {
 
 func TestLoadMissingSuite(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Load(filepath.Join(dir, "nope.json"), LoadOptions{})
+	_, err := Load(context.Background(), filepath.Join(dir, "nope.json"), LoadOptions{})
 	if got := problemLines(t, err, dir); !reflect.DeepEqual(got, []string{"nope.json: no such file"}) {
 		t.Errorf("problems = %q", got)
 	}
-	_, err = Load(dir, LoadOptions{})
+	_, err = Load(context.Background(), dir, LoadOptions{})
 	var ps Problems
 	if !errors.As(err, &ps) || len(ps) != 1 || ps[0].File != dir || ps[0].Line != 0 || !strings.Contains(ps[0].Msg, "is a directory") {
 		t.Errorf("Load(folder) = %v, want one problem saying it is a directory", err)
@@ -1333,5 +1335,29 @@ func TestProblemString(t *testing.T) {
 	}
 	if errors.Unwrap(fe) == nil || errors.Unwrap(fe).Error() != "bad group" {
 		t.Errorf("FieldError does not unwrap to its error")
+	}
+}
+
+// TestLoadStopsWhenContextEnds: a load whose context ended returns the
+// context's error, not the problems of the checks it cut short.
+func TestLoadStopsWhenContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Load(ctx, "nope.json", LoadOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Load with its context ended = %v, want context.Canceled", err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	opts := LoadOptions{Dataset: func(dctx context.Context, _ *Suite) []Problem {
+		if dctx != ctx {
+			t.Error("the dataset check did not get Load's context")
+		}
+		cancel() // Ctrl-C while the dataset is read
+		return []Problem{{File: "cases.jsonl", Msg: "a problem the check would not have found"}}
+	}}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"suite.json": validSuite})
+	if s, err := Load(ctx, filepath.Join(dir, "suite.json"), opts); s != nil || !errors.Is(err, context.Canceled) {
+		t.Errorf("Load cut short in the dataset check = %v, %v; want context.Canceled", s, err)
 	}
 }

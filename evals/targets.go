@@ -29,6 +29,11 @@ type override struct {
 	name  string
 	field []string
 	value any
+	plain bool // VALUE is not JSON: value is it as a string
+	// shown is arg as messages show it and run.json stores it, with the
+	// secrets it holds replaced by Redacted; secrets are those values.
+	shown   string
+	secrets []string
 }
 
 func parseOverride(arg string) (override, error) {
@@ -36,12 +41,25 @@ func parseOverride(arg string) (override, error) {
 	lhs, val, ok := strings.Cut(arg, "=")
 	name, field, ok2 := strings.Cut(lhs, ".")
 	if !ok || !ok2 || name == "" || field == "" {
-		return o, fmt.Errorf("--set %q: expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'", arg)
+		// Nothing says what the argument holds: a key typed where a
+		// field was expected must not be echoed.
+		switch {
+		case ok:
+			o.shown = lhs + "=" + Redacted
+		case ok2 && !strings.ContainsFunc(arg, func(r rune) bool {
+			return !(r == '.' || r == '*' || r == '_' || r == '-' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+		}):
+			o.shown = arg // TARGET.FIELD without a value
+		default:
+			o.shown = Redacted
+		}
+		return o, fmt.Errorf("--set %q: expected TARGET.FIELD=VALUE, as in candidate.model=gpt-4o-mini or '*.params.temperature=0'", o.shown)
 	}
 	o.name, o.field = name, strings.Split(field, ".")
 	if err := unmarshalNumbers([]byte(val), &o.value); err != nil {
-		o.value = val // not JSON: a plain string
+		o.value, o.plain = val, true // not JSON: a plain string
 	}
+	o.redact()
 	return o, nil
 }
 
@@ -255,8 +273,10 @@ func resolveTargets(src *source, s *Suite, refs []json.RawMessage, defs map[stri
 	}
 
 	var overrides []override
+	var secrets []string
 	for _, arg := range opts.Overrides {
 		o, err := parseOverride(arg)
+		secrets = append(secrets, o.secrets...)
 		if err != nil {
 			probs = append(probs, Problem{File: "--set", Msg: err.Error()})
 			continue
@@ -266,7 +286,7 @@ func resolveTargets(src *source, s *Suite, refs []json.RawMessage, defs map[stri
 			matched = matched || o.applies(d.name)
 		}
 		if !matched {
-			probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("--set %q: no target %q is being run (running: %s)", arg, o.name, chosenNames(chosen))})
+			probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("--set %q: no target %q is being run (running: %s)", o.shown, o.name, chosenNames(chosen))})
 			continue
 		}
 		overrides = append(overrides, o)
@@ -283,6 +303,12 @@ func resolveTargets(src *source, s *Suite, refs []json.RawMessage, defs map[stri
 			out = append(out, *spec)
 		}
 	}
+	// A message may quote a value: the schema's "got ...", a provider's.
+	if r := newSecretRedactor(secrets); r != nil {
+		for i := range probs {
+			probs[i].Msg = r.Replace(probs[i].Msg)
+		}
+	}
 	return out, probs
 }
 
@@ -296,7 +322,7 @@ func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSp
 	for _, o := range overrides {
 		if o.applies(d.name) {
 			setPath(m, o.field, o.value)
-			overridden[o.field[0]] = o.arg
+			overridden[o.field[0]] = o.shown
 		}
 	}
 	delete(m, "name")

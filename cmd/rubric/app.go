@@ -43,16 +43,46 @@ func usageError(format string, args ...any) error {
 	return withCode(exitBadInput, fmt.Errorf(format, args...))
 }
 
-// Main runs the command line in args and returns the exit code. It never calls
-// os.Exit, so tests run it in-process.
+// Main runs the command line in args and returns the exit code. It calls
+// os.Exit only on a second Ctrl-C, so tests run it in-process.
 func Main(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := onSignals(cancel, stderr, os.Exit)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C gets the default behaviour: exit at once
-	}()
 	return run(ctx, args, stdout, stderr)
+}
+
+// onSignals watches for Ctrl-C (SIGINT) and SIGTERM from now until stop is
+// called. The first calls cancel: loading stops, a run stops dispatching and
+// keeps what completed. The second writes a line to stderr and calls exit
+// with 130 at once, whatever the process is doing. It is handled here rather
+// than by restoring the signal's default: a process started with SIGINT
+// ignored, as a script's background job is, would go back to ignoring it.
+func onSignals(cancel func(), stderr io.Writer, exit func(int)) (stop func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for n := 0; ; n++ {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
+			if n == 0 {
+				cancel()
+				continue
+			}
+			fmt.Fprintln(stderr, "rubric: interrupted again: exiting at once, without a report; the results recorded so far are kept")
+			exit(exitInterrupted)
+			return
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -66,7 +66,7 @@ func BenchmarkPipeline(b *testing.B) {
 	defer srv.Close()
 	dir := b.TempDir()
 	path := writeBenchSuite(b, dir, srv.URL, cases, 32)
-	l, err := loadSuite(path, evals.LoadOptions{RequireTargets: true})
+	l, err := loadSuite(context.Background(), path, evals.LoadOptions{RequireTargets: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -188,7 +189,7 @@ func TestDocsSuiteExamples(t *testing.T) {
 		t.Helper()
 		setDocEnv(t, suite, config)
 		path := write(t, suite, config)
-		if _, err := loadSuite(path, evals.LoadOptions{RequireTargets: requireTargets}); err != nil {
+		if _, err := loadSuite(context.Background(), path, evals.LoadOptions{RequireTargets: requireTargets}); err != nil {
 			t.Errorf("%s: %s does not load:\n%v", b.where(), what, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -79,7 +80,7 @@ func exportCommand() *cli.Command {
 			}
 			if !datasets.IsReview(format) && opts.ChosenTarget == "" {
 				// The reference answers may come from the suite's template.
-				if opts.Suite, err = exportSuite(dir, cliCtx.String("suite")); err != nil {
+				if opts.Suite, err = exportSuite(cliCtx.Context, dir, cliCtx.String("suite")); err != nil {
 					return err
 				}
 			}
@@ -97,7 +98,7 @@ func exportCommand() *cli.Command {
 
 // exportSuite loads the suite whose reference template an export uses: the
 // one given, or the run's own.
-func exportSuite(dir, path string) (*evals.Suite, error) {
+func exportSuite(ctx context.Context, dir, path string) (*evals.Suite, error) {
 	var load evals.LoadOptions
 	if path == "" {
 		m, err := readManifest(dir)
@@ -107,7 +108,10 @@ func exportSuite(dir, path string) (*evals.Suite, error) {
 		path, load = m.Suite, m.Load
 		load.Gates = nil
 	}
-	s, err := evals.Load(path, load)
+	s, err := evals.Load(ctx, path, load)
+	if ctx.Err() != nil {
+		return nil, interruptedLoading(path)
+	}
 	if err != nil {
 		var ps evals.Problems
 		if errors.As(err, &ps) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
@@ -117,8 +118,9 @@ func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec,
 
 // loadSuite validates the suite, builds its criteria and targets through the
 // registries, and reads the dataset once to check every case. All problems,
-// from every stage, come back together.
-func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
+// from every stage, come back together. A large dataset takes a while to
+// read: when ctx ends first, it returns an interrupted error.
+func loadSuite(ctx context.Context, path string, opts evals.LoadOptions) (*loaded, error) {
 	l := &loaded{}
 	opts.Criterion = l.buildCriterion
 	opts.Target = func(spec evals.TargetSpec) error {
@@ -133,8 +135,8 @@ func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 		return err
 	}
 	var dataErr error
-	opts.Dataset = func(s *evals.Suite) []evals.Problem {
-		n, err := datasets.Check(s)
+	opts.Dataset = func(ctx context.Context, s *evals.Suite) []evals.Problem {
+		n, err := datasets.Check(ctx, s)
 		l.cases = n
 		var ps evals.Problems
 		if errors.As(err, &ps) {
@@ -143,7 +145,10 @@ func loadSuite(path string, opts evals.LoadOptions) (*loaded, error) {
 		dataErr = err // not the data's fault: reading failed
 		return nil
 	}
-	s, err := evals.Load(path, opts)
+	s, err := evals.Load(ctx, path, opts)
+	if ctx.Err() != nil {
+		return nil, interruptedLoading(path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -170,11 +175,11 @@ func (l *loaded) buildCriterion(spec evals.CriterionSpec, env evals.CriterionEnv
 }
 
 // loadAll loads every suite, collecting the problems of all of them.
-func loadAll(paths []string, opts evals.LoadOptions) ([]*loaded, error) {
+func loadAll(ctx context.Context, paths []string, opts evals.LoadOptions) ([]*loaded, error) {
 	var all []*loaded
 	var probs evals.Problems
 	for _, p := range paths {
-		l, err := loadSuite(p, opts)
+		l, err := loadSuite(ctx, p, opts)
 		var ps evals.Problems
 		switch {
 		case errors.As(err, &ps):
@@ -189,4 +194,10 @@ func loadAll(paths []string, opts evals.LoadOptions) ([]*loaded, error) {
 		return nil, probs
 	}
 	return all, nil
+}
+
+// interruptedLoading is the error of a load that Ctrl-C or SIGTERM cut
+// short: nothing was sent, and it exits 130.
+func interruptedLoading(path string) error {
+	return withCode(exitInterrupted, fmt.Errorf("interrupted while loading %s: nothing was sent", path))
 }

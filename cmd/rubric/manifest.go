@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -22,8 +25,12 @@ type manifest struct {
 	Suite       string            `json:"suite"`
 	SuiteSHA256 string            `json:"suite_sha256"`
 	Load        evals.LoadOptions `json:"load"`
-	Limit       int               `json:"limit,omitempty"`
-	Repeat      int               `json:"repeat"`
+	// SecretSet names the --set overrides (TARGET.FIELD) whose values held
+	// secrets: Load.Overrides has them with each secret replaced by
+	// [REDACTED], and --resume must be given them again.
+	SecretSet []string `json:"secret_set,omitempty"`
+	Limit     int      `json:"limit,omitempty"`
+	Repeat    int      `json:"repeat"`
 	// Baseline is the report of the run compared with (--baseline), an
 	// absolute path; ErrorBudget is --error-budget. A resumed run keeps both.
 	Baseline string `json:"baseline,omitempty"`
@@ -42,7 +49,9 @@ type manifest struct {
 // kindScore marks the runs rubric score writes.
 const kindScore = "score"
 
-func newManifest(id string, s *evals.Suite, opts runOptions, repeat int) *manifest {
+// newManifest describes a new run. It hashes the suite and the dataset, which
+// may be large: when ctx ends first, it returns ctx's error.
+func newManifest(ctx context.Context, id string, s *evals.Suite, opts runOptions, repeat int) (*manifest, error) {
 	suitePath := s.Path
 	abs, err := filepath.Abs(suitePath)
 	if err != nil {
@@ -54,14 +63,25 @@ func newManifest(id string, s *evals.Suite, opts runOptions, repeat int) *manife
 			load.ConfigPath = p
 		}
 	}
-	sum, _ := fileSHA256(suitePath)
-	m := &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, Limit: opts.limit, Repeat: repeat, ErrorBudget: opts.errorBudget}
+	// A secret given on the command line is never stored: the run folder
+	// may be kept as a CI artifact.
+	load.Overrides = nil
+	var secretSet []string
+	for _, arg := range opts.load.Overrides {
+		shown, secret := evals.RedactOverride(arg)
+		load.Overrides = append(load.Overrides, shown)
+		if f := evals.OverrideField(arg); secret && !slices.Contains(secretSet, f) {
+			secretSet = append(secretSet, f)
+		}
+	}
+	sum, _ := fileSHA256(ctx, suitePath)
+	m := &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, SecretSet: secretSet, Limit: opts.limit, Repeat: repeat, ErrorBudget: opts.errorBudget}
 	if s.Dataset.Path != "" {
 		m.Dataset = s.Resolve(s.Dataset.Path)
 		if p, err := filepath.Abs(m.Dataset); err == nil {
 			m.Dataset = p
 		}
-		m.DatasetSHA256, _ = fileSHA256(m.Dataset)
+		m.DatasetSHA256, _ = fileSHA256(ctx, m.Dataset)
 	}
 	if opts.baseline != nil {
 		m.Baseline = opts.baseline.report
@@ -69,18 +89,19 @@ func newManifest(id string, s *evals.Suite, opts runOptions, repeat int) *manife
 			m.Baseline = p
 		}
 	}
-	return m
+	return m, ctx.Err()
 }
 
-// fileSHA256 hashes the file at path, streaming: a dataset may be large.
-func fileSHA256(path string) (string, error) {
+// fileSHA256 hashes the file at path, streaming: a dataset may be large,
+// so it stops when ctx ends.
+func fileSHA256(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -112,11 +133,11 @@ func readManifest(dir string) (*manifest, error) {
 
 // checkSuite refuses to resume when the suite changed since the run began:
 // the results would mix two versions of the criteria.
-func (m *manifest) checkSuite() error {
+func (m *manifest) checkSuite(ctx context.Context) error {
 	if m.Kind == kindScore {
 		return fmt.Errorf("resume %s: the run was written by rubric score, which reads recordings and sends nothing: score %s again", m.RunID, m.Source)
 	}
-	sum, err := fileSHA256(m.Suite)
+	sum, err := fileSHA256(ctx, m.Suite)
 	if err != nil {
 		return fmt.Errorf("resume %s: suite %s: %w", m.RunID, m.Suite, err)
 	}
@@ -124,7 +145,7 @@ func (m *manifest) checkSuite() error {
 		return fmt.Errorf("resume %s: suite %s changed since the run started; its results would mix two versions of the suite: start a new run", m.RunID, m.Suite)
 	}
 	if m.Dataset != "" {
-		sum, err := fileSHA256(m.Dataset)
+		sum, err := fileSHA256(ctx, m.Dataset)
 		if err != nil {
 			return fmt.Errorf("resume %s: dataset %s: %w", m.RunID, m.Dataset, err)
 		}
@@ -133,4 +154,75 @@ func (m *manifest) checkSuite() error {
 		}
 	}
 	return nil
+}
+
+// ctxReader reads r until ctx ends, then fails with ctx's error.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// overrides returns the run's --set arguments with the secrets that run.json
+// does not keep put back from given, the --set arguments of the resume:
+// they must give again exactly the fields in SecretSet, each differing from
+// what run.json has only in its secrets. resume is the command that resumes
+// the run, for the message asking for them.
+func (m *manifest) overrides(given []string, resume string) ([]string, error) {
+	byField := map[string]string{}
+	for _, g := range given {
+		f := evals.OverrideField(g)
+		shown, _ := evals.RedactOverride(g)
+		switch {
+		case len(m.SecretSet) == 0:
+			return nil, fmt.Errorf("run: --resume keeps the options the run started with; --set cannot change them (%s)", shown)
+		case !slices.Contains(m.SecretSet, f):
+			return nil, fmt.Errorf("run: --resume keeps the options the run started with; --set cannot change them (%s): it may give again only the secrets run.json does not keep, of %s", shown, strings.Join(m.SecretSet, ", "))
+		case byField[f] != "":
+			return nil, fmt.Errorf("--set %s is given twice", f)
+		}
+		byField[f] = g
+	}
+	out := slices.Clone(m.Load.Overrides)
+	last := map[string]string{} // field -> the run's last redacted --set of it
+	for i, stored := range out {
+		f := evals.OverrideField(stored)
+		if _, secret := evals.RedactOverride(stored); !secret || !slices.Contains(m.SecretSet, f) {
+			continue
+		}
+		last[f] = stored
+		g, ok := byField[f]
+		if !ok {
+			continue
+		}
+		if shown, _ := evals.RedactOverride(g); shown != stored {
+			return nil, fmt.Errorf("--set %s differs from the run's --set %s in more than its secrets: a resumed run keeps its options", shown, stored)
+		}
+		out[i] = g
+	}
+	if len(byField) < len(m.SecretSet) {
+		var sets []string
+		for _, f := range m.SecretSet {
+			sets = append(sets, "--set "+shellQuote(last[f]))
+		}
+		return nil, fmt.Errorf("resume %s: run.json does not keep the secrets the run's --set gave; give them again, each %s replaced by its value:\n  %s %s",
+			m.RunID, evals.Redacted, resume, strings.Join(sets, " "))
+	}
+	return out, nil
+}
+
+// shellQuote quotes s for a POSIX shell, unless it needs no quotes.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '_' || r == '-' || r == '.' || r == '/' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

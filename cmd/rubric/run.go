@@ -132,7 +132,8 @@ func runCommand() *cli.Command {
 				if cliCtx.NArg() > 0 {
 					return usageError("run: --resume takes the suite and options from the run it resumes; give no suite files")
 				}
-				for _, f := range []string{"config", "target", "set", "gate", "limit", "repeat", "baseline"} {
+				// --set may give again the secrets run.json does not keep.
+				for _, f := range []string{"config", "target", "gate", "limit", "repeat", "baseline"} {
 					if cliCtx.IsSet(f) {
 						return usageError("run: --resume keeps the options the run started with; --%s cannot change them", f)
 					}
@@ -150,7 +151,7 @@ func runCommand() *cli.Command {
 // runSuites runs each suite in turn; every suite is checked before the first
 // request is sent.
 func runSuites(ctx context.Context, paths []string, opts runOptions, stdout, stderr io.Writer) error {
-	suites, err := loadAll(paths, opts.load)
+	suites, err := loadAll(ctx, paths, opts.load)
 	if err != nil {
 		return err
 	}
@@ -200,14 +201,35 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		dir = filepath.Join(opts.out, ref)
 	}
+	// The folder is locked before anything in it is read: a second process
+	// resuming it would send the same cases and interleave the journal.
+	if _, err := os.Stat(filepath.Join(dir, "run.json")); err == nil {
+		lock, err := lockRun(dir)
+		if err != nil {
+			return lockError("resume", err)
+		}
+		defer lock.release()
+	}
 	m, err := readManifest(dir)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	if err := m.checkSuite(); err != nil {
+	if err := m.checkSuite(ctx); err != nil {
+		if ctx.Err() != nil {
+			return interruptedLoading(m.Suite)
+		}
+		return withCode(exitBadInput, err)
+	}
+	command := "rubric run --resume " + m.RunID
+	if opts.out != "rubric-runs" {
+		command += " --out " + shellQuote(opts.out)
+	}
+	overrides, err := m.overrides(opts.load.Overrides, command)
+	if err != nil {
 		return withCode(exitBadInput, err)
 	}
 	opts.load = m.Load
+	opts.load.Overrides = overrides
 	opts.load.RequireTargets = true
 	opts.limit, opts.repeat = m.Limit, m.Repeat
 	if opts.errorBudget == nil {
@@ -220,7 +242,7 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 		}
 		opts.baseline = base
 	}
-	l, err := loadSuite(m.Suite, opts.load)
+	l, err := loadSuite(ctx, m.Suite, opts.load)
 	if err != nil {
 		return err
 	}
@@ -285,11 +307,19 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	var err error
 	if resume == nil {
 		id = newRunID(time.Now())
+		var m *manifest
+		if m, err = newManifest(ctx, id, l.suite, opts, repeat); err != nil {
+			return interruptedLoading(l.suite.Path)
+		}
 		dir = filepath.Join(opts.out, id)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
 		}
-		m := newManifest(id, l.suite, opts, repeat)
+		var lock *runLock
+		if lock, err = lockRun(dir); err != nil {
+			return lockError("run", err)
+		}
+		defer lock.release()
 		if err := m.write(dir); err != nil {
 			return withCode(exitIncomplete, err)
 		}
@@ -300,10 +330,16 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		id, dir = resume.id, resume.dir
 		size, err := report.ReadJournal(filepath.Join(dir, "results.jsonl"), func(r *evals.Result) error {
 			done = append(done, resultHash(r.Target, r.CaseID, r.Repeat))
+			if len(done)%1024 == 0 {
+				return ctx.Err() // a journal of millions of results takes a while
+			}
 			return nil
 		})
 		slices.SortFunc(done, compareHash)
 		done = slices.Compact(done)
+		if ctx.Err() != nil {
+			return interruptedLoading(filepath.Join(dir, "results.jsonl"))
+		}
 		if err != nil {
 			return withCode(exitBadInput, fmt.Errorf("resume %s: %w", id, err))
 		}

@@ -105,17 +105,25 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 	} else if runDir, err = findRun(opts.run, opts.out); err != nil {
 		return withCode(exitBadInput, fmt.Errorf("score --run: %w", err))
 	}
-	l, err := loadCriteria(args[0], opts.load)
+	l, err := loadCriteria(ctx, args[0], opts.load)
 	if err != nil {
 		return err
 	}
 
 	id := newRunID(time.Now())
+	m, err := newManifest(ctx, id, l.suite, runOptions{load: opts.load}, 1)
+	if err != nil {
+		return interruptedLoading(args[0])
+	}
 	dir := filepath.Join(opts.out, id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
 	}
-	m := newManifest(id, l.suite, runOptions{load: opts.load}, 1)
+	lock, err := lockRun(dir)
+	if err != nil {
+		return lockError("score", err)
+	}
+	defer lock.release()
 	m.Kind = kindScore
 	so := runner.ScoreOptions{RunID: id, Suite: l.suite, Criteria: l.criteria, Concurrency: opts.concurrency}
 	var skipped *skips
@@ -207,10 +215,13 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 // loadCriteria loads a suite for scoring: its criteria are built, but
 // neither its targets (nothing is sent) nor its dataset (the recordings hold
 // the cases) are checked.
-func loadCriteria(path string, opts evals.LoadOptions) (*loaded, error) {
+func loadCriteria(ctx context.Context, path string, opts evals.LoadOptions) (*loaded, error) {
 	l := &loaded{}
 	opts.Criterion = l.buildCriterion
-	s, err := evals.Load(path, opts)
+	s, err := evals.Load(ctx, path, opts)
+	if ctx.Err() != nil {
+		return nil, interruptedLoading(path)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ func validateCommand() *cli.Command {
 			if cliCtx.NArg() == 0 {
 				return usageError("validate: expected one or more suite files, as in: rubric validate suite.json")
 			}
-			suites, err := loadAll(cliCtx.Args().Slice(), loadOptions(cliCtx))
+			suites, err := loadAll(cliCtx.Context, cliCtx.Args().Slice(), loadOptions(cliCtx))
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,9 @@
 // The API key (api_key_env) and header values that refer to the environment
 // (${NAME}) are read when the provider is built; they are never recorded, and
 // are replaced by "[REDACTED]" in any message, even when a server echoes them.
+// The values of extra_body keys that name a credential (evals.SecretName) are
+// sent as given, and recorded, in Sent.Body and RequestBody, as
+// "[REDACTED]"; the user and password of base_url are recorded as "xxxxx".
 //
 // Failures are *runner.ProviderError, classified for reports and retries:
 // http_status (with the server's own message, whichever of the common error

@@ -38,6 +38,10 @@ type OpenAI struct {
 	suffix    []byte         // ,"temperature":…,"extra":…}
 	params    *evals.Params  // the target's, for requests that add their own
 	extra     map[string]any // the target's extra_body, likewise
+	// recExtra is extra_body as recorded, its credentials redacted, and
+	// recSuffix the suffix with it; both nil when extra_body holds none.
+	recExtra  map[string]any
+	recSuffix []byte
 	model     string
 	timeout   time.Duration
 	transport *http.Transport
@@ -68,9 +72,9 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 	} else if u, err := chatURL(spec.BaseURL); err != nil {
 		errs = append(errs, err)
 	} else {
-		p.endpoint, p.host, p.sentURL = u, u.Host, u.Redacted()
+		p.endpoint, p.host, p.sentURL = u, u.Host, redactedURL(u)
 		p.embedURL = embeddingsURL(u)
-		p.embedSent = p.embedURL.Redacted()
+		p.embedSent = redactedURL(p.embedURL)
 	}
 	if spec.Model == "" {
 		errs = append(errs, evals.FieldErrorf("model", "required by provider %q", name))
@@ -119,6 +123,13 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 	if err := joinErrors(errs); err != nil {
 		return nil, err
 	}
+	// An extra_body key naming a credential (api_key, access_token) is sent,
+	// but recorded as [REDACTED], like a header.
+	if shown, hidden := evals.RedactCredentials(spec.ExtraBody); len(hidden) > 0 {
+		p.recExtra = shown.(map[string]any)
+		p.recSuffix, _ = bodySuffix(spec.Params, p.recExtra)
+		secrets = append(secrets, hidden...)
+	}
 
 	p.prefix = append([]byte(`{"model":`), appendString(nil, spec.Model)...)
 	p.prefix = append(p.prefix, `,"messages":`...)
@@ -140,12 +151,12 @@ func (p *OpenAI) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 	if ctx.Err() != nil {
 		return nil, canceledError(ctx, nil, "canceled before the request was sent")
 	}
-	body, err := p.body(req)
+	body, recorded, err := p.body(req)
 	if err != nil {
 		return nil, err
 	}
-	sent := &evals.Request{URL: p.sentURL, Body: body}
-	rr, perr := p.post(ctx, p.endpoint, sent)
+	sent := &evals.Request{URL: p.sentURL, Body: recorded}
+	rr, perr := p.post(ctx, p.endpoint, body, sent)
 	if perr != nil {
 		return nil, perr
 	}
@@ -159,10 +170,10 @@ func (p *OpenAI) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 	return out, nil
 }
 
-// post sends sent.Body to u and returns the reader holding the body of a
-// 2xx response, which the caller passes to putReader when done with it.
-func (p *OpenAI) post(ctx context.Context, u *url.URL, sent *evals.Request) (*responseReader, *runner.ProviderError) {
-	body := sent.Body
+// post sends body to u and returns the reader holding the body of a 2xx
+// response, which the caller passes to putReader when done with it. sent is
+// the request as recorded, for errors.
+func (p *OpenAI) post(ctx context.Context, u *url.URL, body []byte, sent *evals.Request) (*responseReader, *runner.ProviderError) {
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	rb := &requestBody{body: body}
@@ -475,17 +486,29 @@ func chatURL(base string) (*url.URL, error) {
 		return nil, evals.FieldErrorf("base_url", "not a URL: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, evals.FieldErrorf("base_url", "%q is not an http or https URL such as http://localhost:8000/v1", u.Redacted())
+		return nil, evals.FieldErrorf("base_url", "%q is not an http or https URL such as http://localhost:8000/v1", redactedURL(u))
 	}
 	if u.Host == "" {
-		return nil, evals.FieldErrorf("base_url", "%q has no host", u.Redacted())
+		return nil, evals.FieldErrorf("base_url", "%q has no host", redactedURL(u))
 	}
 	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/chat/completions") {
-		return nil, evals.FieldErrorf("base_url", "%q ends in /chat/completions: give the base URL (such as https://api.openai.com/v1); the provider appends /chat/completions", u.Redacted())
+		return nil, evals.FieldErrorf("base_url", "%q ends in /chat/completions: give the base URL (such as https://api.openai.com/v1); the provider appends /chat/completions", redactedURL(u))
 	}
 	u = u.JoinPath("chat", "completions")
 	u.Fragment, u.RawFragment = "", ""
 	return u, nil
+}
+
+// redactedURL is u as recorded and shown: with its user and password, if
+// it has either, replaced by xxxxx (url.URL.Redacted keeps the user, which
+// may be a token).
+func redactedURL(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = url.User("xxxxx")
+	return c.String()
 }
 
 // embeddingsURL returns the embeddings URL next to the chat completions URL

@@ -10,33 +10,46 @@ import (
 
 var _ runner.BodyBuilder = (*OpenAI)(nil)
 
-// RequestBody returns the body Complete would send for req, byte for byte,
-// without sending anything. It never fails: every part of the body but the
-// messages was encoded when the provider was built.
+// RequestBody returns the body Complete would record as sent for req (its
+// Response.Sent.Body), without sending anything: the bytes it sends, byte for
+// byte, but for the values of extra_body keys that name a credential, which
+// are [REDACTED]. It never fails: every part of the body but the messages was
+// encoded when the provider was built.
 func (p *OpenAI) RequestBody(req *runner.Request) ([]byte, error) {
 	// Complete sends what body returns; TestOpenAIRequestBodyIsSent compares
 	// the two on the wire.
-	b, err := p.body(req)
+	_, recorded, err := p.body(req)
 	if err != nil {
 		return nil, err
 	}
-	return b, nil
+	return recorded, nil
 }
 
-// body returns the request body for req.
-func (p *OpenAI) body(req *runner.Request) ([]byte, *runner.ProviderError) {
-	suffix := p.suffix
+// body returns the request body for req, and the body as recorded: the
+// same slice, unless extra_body holds a credential.
+func (p *OpenAI) body(req *runner.Request) (body, recorded []byte, perr *runner.ProviderError) {
+	suffix, recSuffix := p.suffix, p.recSuffix
 	if req.Params != nil {
+		merged := mergeParams(p.params, req.Params)
 		var errs []error
-		if suffix, errs = bodySuffix(mergeParams(p.params, req.Params), p.extra); len(errs) > 0 {
-			return nil, &runner.ProviderError{Kind: evals.ErrKindRender, Err: errors.Join(errs...),
+		if suffix, errs = bodySuffix(merged, p.extra); len(errs) > 0 {
+			return nil, nil, &runner.ProviderError{Kind: evals.ErrKindRender, Err: errors.Join(errs...),
 				Message: "the request's params: " + errors.Join(errs...).Error()}
 		}
+		if p.recExtra != nil {
+			recSuffix, _ = bodySuffix(merged, p.recExtra)
+		}
 	}
-	body := make([]byte, 0, len(p.prefix)+messagesSize(req.Messages)+len(suffix))
+	body = make([]byte, 0, len(p.prefix)+messagesSize(req.Messages)+len(suffix))
 	body = append(body, p.prefix...)
 	body = appendMessages(body, req.Messages)
-	return append(body, suffix...), nil
+	head := len(body)
+	body = append(body, suffix...)
+	if recSuffix == nil {
+		return body, body, nil
+	}
+	recorded = append(body[:head:head], recSuffix...)
+	return body, recorded, nil
 }
 
 // mergeParams returns target's params with each field it leaves unset taken

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -84,5 +85,66 @@ func TestOpenAISentURLHidesPassword(t *testing.T) {
 	p := newOpenAI(t, spec)
 	if u := p.SentURL(); strings.Contains(u, "hunter2") || !strings.HasSuffix(u, "/v1/chat/completions?api-version=1") {
 		t.Errorf("SentURL() = %q", u)
+	}
+}
+
+// TestOpenAIExtraBodyCredentials sends an extra_body credential as given and
+// records it, in Sent.Body and RequestBody (which the cache keys on), as
+// [REDACTED]; a server echoing it has it redacted from its message.
+func TestOpenAIExtraBodyCredentials(t *testing.T) {
+	var mu sync.Mutex
+	var got []byte
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = b
+		mu.Unlock()
+		answer(200, okBody)(w, r)
+	})
+	spec := openaiSpec(srv)
+	spec.ExtraBody = map[string]any{"api_key": "sk-body-0123456789", "top_k": 5.0,
+		"meta": map[string]any{"access_token": "at-body-0123456789", "team": "qa"}}
+	p := newOpenAI(t, spec)
+	for _, req := range []*runner.Request{
+		{Target: "t", CaseID: "c", Messages: testRequest.Messages},
+		{Target: "t", CaseID: "c", Messages: testRequest.Messages, Params: &evals.Params{MaxTokens: ptr(9)}},
+	} {
+		resp, err := p.Complete(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := p.RequestBody(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		var sent, recorded map[string]any
+		if err := json.Unmarshal(got, &sent); err != nil {
+			t.Fatal(err)
+		}
+		mu.Unlock()
+		if err := json.Unmarshal(resp.Sent.Body, &recorded); err != nil {
+			t.Fatal(err)
+		}
+		if sent["api_key"] != "sk-body-0123456789" || sent["meta"].(map[string]any)["access_token"] != "at-body-0123456789" {
+			t.Errorf("the server received %s: want the credentials as given", got)
+		}
+		if !bytes.Equal(rec, resp.Sent.Body) || bytes.Contains(rec, []byte("0123456789")) {
+			t.Errorf("Sent.Body %s, RequestBody %s: want both the same, without the credentials", resp.Sent.Body, rec)
+		}
+		want := map[string]any{"api_key": evals.Redacted, "meta": map[string]any{"access_token": evals.Redacted, "team": "qa"}}
+		if recorded["api_key"] != want["api_key"] || !reflect.DeepEqual(recorded["meta"], want["meta"]) || recorded["top_k"] != 5.0 || recorded["model"] != sent["model"] {
+			t.Errorf("recorded body %s", resp.Sent.Body)
+		}
+		if req.Params != nil && recorded["max_tokens"] != 9.0 {
+			t.Errorf("recorded body %s lacks the request's params", resp.Sent.Body)
+		}
+	}
+
+	echo := serve(t, answer(400, `{"error":{"message":"bad key sk-body-0123456789"}}`))
+	spec.BaseURL = openaiSpec(echo).BaseURL
+	_, err := newOpenAI(t, spec).Complete(t.Context(), testRequest)
+	if pe := providerError(t, err); strings.Contains(pe.Message, "0123456789") || bytes.Contains(pe.Sent.Body, []byte("0123456789")) {
+		t.Errorf("error message %q, Sent.Body %s: want the credential redacted", pe.Message, pe.Sent.Body)
 	}
 }

@@ -20,12 +20,15 @@ func (p *OpenAI) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.E
 	if ctx.Err() != nil {
 		return nil, canceledError(ctx, nil, "canceled before the request was sent")
 	}
-	body, err := p.embedBody(req)
+	body, err := p.embedBody(req, p.extra)
 	if err != nil {
 		return nil, err
 	}
 	sent := &evals.Request{URL: p.embedSent, Body: body}
-	rr, perr := p.post(ctx, p.embedURL, sent)
+	if p.recExtra != nil {
+		sent.Body, _ = p.embedBody(req, p.recExtra)
+	}
+	rr, perr := p.post(ctx, p.embedURL, body, sent)
 	if perr != nil {
 		return nil, perr
 	}
@@ -39,9 +42,9 @@ func (p *OpenAI) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.E
 	return out, nil
 }
 
-// embedBody returns {"model":…,"input":[…], and extra_body's keys}.
-func (p *OpenAI) embedBody(req *runner.EmbedRequest) ([]byte, *runner.ProviderError) {
-	suffix, errs := bodySuffix(nil, p.extra)
+// embedBody returns {"model":…,"input":[…], and extra's keys}.
+func (p *OpenAI) embedBody(req *runner.EmbedRequest, extra map[string]any) ([]byte, *runner.ProviderError) {
+	suffix, errs := bodySuffix(nil, extra)
 	if len(errs) > 0 { // NewOpenAI checked extra_body already
 		return nil, &runner.ProviderError{Kind: evals.ErrKindRender, Message: "extra_body: " + errs[0].Error()}
 	}
