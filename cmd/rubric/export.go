@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -83,14 +82,14 @@ func exportCommand() *cli.Command {
 					return err
 				}
 			}
-			return writeOutput(cliCtx.String("out"), cliCtx.App.Writer, func(w io.Writer) (string, error) {
+			return writeOutput(cliCtx, "out", func(w io.Writer) (string, error) {
 				opts.Out = w
 				st, err := export.Run(opts)
 				if err != nil {
 					return "", withCode(exitBadInput, fmt.Errorf("export: %w", err))
 				}
 				return "rubric: export " + format + " from " + dir + ": " + strings.Join(st.Summary(), "\n"), nil
-			}, cliCtx.App.ErrWriter)
+			})
 		},
 	}
 }
@@ -118,40 +117,29 @@ func exportSuite(dir, path string) (*evals.Suite, error) {
 	return s, nil
 }
 
-// writeOutput runs write with the output named by path ('-' for stdout). A
-// file is written beside its final name and renamed when write succeeds, so
-// a failed command leaves no partial file. The summary write returns goes to
-// stderr.
-func writeOutput(path string, stdout io.Writer, write func(io.Writer) (string, error), stderr io.Writer) error {
-	if path == "-" {
-		summary, err := write(stdout)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stderr, summary)
-		return nil
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+// writeOutput runs write with the output that flag names ('-' for stdout).
+// A file is written beside its final name and renamed when write succeeds,
+// so a failed command leaves no partial file. The summary write returns goes
+// to stderr. A path that cannot be created is bad input (exit 2), found
+// before write runs; a file that cannot be completed is exit 3.
+func writeOutput(cliCtx *cli.Context, flag string, write func(io.Writer) (string, error)) error {
+	path, stderr := cliCtx.String(flag), cliCtx.App.ErrWriter
+	p, err := createPending(path, cliCtx.App.Writer)
 	if err != nil {
-		return withCode(exitIncomplete, err)
+		return withCode(exitBadInput, fmt.Errorf("%s: --%s %s: %w", cliCtx.Command.Name, flag, path, err))
 	}
-	summary, err := write(tmp)
-	if cerr := tmp.Close(); err == nil && cerr != nil {
-		err = withCode(exitIncomplete, cerr)
-	}
-	if err == nil {
-		if err = os.Chmod(tmp.Name(), 0o644); err == nil {
-			err = os.Rename(tmp.Name(), path)
-		}
-		if err != nil {
-			err = withCode(exitIncomplete, err)
-		}
-	}
+	summary, err := write(p.w)
 	if err != nil {
-		os.Remove(tmp.Name())
+		p.discard()
 		return err
 	}
-	fmt.Fprintf(stderr, "%s\nrubric: wrote %s\n", summary, path)
+	if err := p.commit(); err != nil {
+		return withCode(exitIncomplete, fmt.Errorf("%s: writing %s: %w", cliCtx.Command.Name, path, err))
+	}
+	fmt.Fprintln(stderr, summary)
+	if p.file != nil {
+		fmt.Fprintf(stderr, "rubric: wrote %s\n", path)
+	}
 	return nil
 }
 
@@ -169,13 +157,13 @@ func importReviewCommand() *cli.Command {
 				return usageError("import-review: expected one sheet, as in: rubric import-review review.csv --out cases.jsonl")
 			}
 			sheet := cliCtx.Args().First()
-			return writeOutput(cliCtx.String("out"), cliCtx.App.Writer, func(w io.Writer) (string, error) {
+			return writeOutput(cliCtx, "out", func(w io.Writer) (string, error) {
 				st, err := datasets.ImportReview(sheet, w, datasets.ImportOptions{KeepUnreviewed: cliCtx.Bool("keep-unreviewed")})
 				if err != nil {
 					return "", withCode(exitBadInput, fmt.Errorf("import-review: %w", err))
 				}
 				return "rubric: import-review " + sheet + ": " + st.Summary(), nil
-			}, cliCtx.App.ErrWriter)
+			})
 		},
 	}
 }

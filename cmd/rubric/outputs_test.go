@@ -255,7 +255,11 @@ func TestCIOutputsUsage(t *testing.T) {
 		{"empty_name", []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "--csv="},
 			"rubric: run: --csv needs a file name\n"},
 		{"no_folder", []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "--junit", "$DIR/nope/junit.xml"},
-			"rubric: --junit: open $DIR/nope/junit.xml.tmp: no such file or directory\n"},
+			"rubric: --junit $DIR/nope/junit.xml: the folder $DIR/nope does not exist\n"},
+		{"a_folder", []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "--csv", "$DIR"},
+			"rubric: --csv $DIR: it is a folder: expected a file name\n"},
+		{"under_a_file", []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "--markdown", "$DIR/suite.json/x.md"},
+			"rubric: --markdown $DIR/suite.json/x.md: $DIR/suite.json is not a folder\n"},
 		{"report_two_stdouts", []string{"report", "$DIR/out/x", "--junit", "-", "--csv", "-"},
 			"rubric: report: only one output can go to stdout (-)\n"},
 		{"report_no_run", []string{"report"},
@@ -280,6 +284,46 @@ func TestCIOutputsUsage(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
 					t.Errorf("%s was written", p)
 				}
+			}
+		})
+	}
+}
+
+// TestOutputFileErrors: an output file that cannot be created is bad input,
+// exit 2, reported under the name given, not the temporary one; nothing is
+// written. export and import-review write through writeOutput, run and
+// report through ciOutputs.
+func TestOutputFileErrors(t *testing.T) {
+	dir, out, id, _ := passedRun(t)
+	sheet := filepath.Join(dir, "review.csv")
+	if code, _, stderr := runInProcess(t, "export", "--runs", out, id, "--format", "review-csv", "--out", sheet); code != exitOK {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"export_no_folder", []string{"export", "--runs", out, id, "--format", "chat", "--out", "$DIR/nope/chat.jsonl"},
+			"rubric: export: --out $DIR/nope/chat.jsonl: the folder $DIR/nope does not exist\n"},
+		{"export_a_folder", []string{"export", "--runs", out, id, "--format", "chat", "--out", "$DIR"},
+			"rubric: export: --out $DIR: it is a folder: expected a file name\n"},
+		{"import_review_no_folder", []string{"import-review", sheet, "--out", "$DIR/nope/cases.jsonl"},
+			"rubric: import-review: --out $DIR/nope/cases.jsonl: the folder $DIR/nope does not exist\n"},
+		{"report_no_folder", []string{"report", "--out", out, id, "--markdown", "$DIR/nope/summary.md"},
+			"rubric: --markdown $DIR/nope/summary.md: the folder $DIR/nope does not exist\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := filepath.Glob(filepath.Join(dir, "*"))
+			code, stdout, stderr := runInProcess(t, expand(tc.args, dir)...)
+			if code != exitBadInput || stdout != "" {
+				t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			if got := strings.ReplaceAll(stderr, dir, "$DIR"); got != tc.want {
+				t.Errorf("stderr:\n%s\nwant:\n%s", got, tc.want)
+			}
+			if after, _ := filepath.Glob(filepath.Join(dir, "*")); !slices.Equal(before, after) {
+				t.Errorf("files before %q, after %q", before, after)
 			}
 		})
 	}
