@@ -159,6 +159,9 @@ func importReviewCommand() *cli.Command {
 			sheet := cliCtx.Args().First()
 			return writeOutput(cliCtx, "out", func(w io.Writer) (string, error) {
 				st, err := datasets.ImportReview(sheet, w, datasets.ImportOptions{KeepUnreviewed: cliCtx.Bool("keep-unreviewed")})
+				if errors.Is(err, datasets.ErrNotReviewed) && st.Rows > 0 {
+					err = fmt.Errorf("%w; or keep every row as it is with --keep-unreviewed", err)
+				}
 				if err != nil {
 					return "", withCode(exitBadInput, fmt.Errorf("import-review: %w", err))
 				}

@@ -329,6 +329,31 @@ func TestOutputFileErrors(t *testing.T) {
 	}
 }
 
+// TestImportReviewNothingReviewed: a sheet no one filled in writes nothing,
+// says why on stderr and exits 2, to a file or to stdout; with
+// --keep-unreviewed it is imported as it is.
+func TestImportReviewNothingReviewed(t *testing.T) {
+	dir, out, id, _ := passedRun(t)
+	sheet := filepath.Join(dir, "review.csv")
+	if code, _, stderr := runInProcess(t, "export", "--runs", out, id, "--format", "review-csv", "--out", sheet); code != exitOK {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	want := "rubric: import-review: $DIR/review.csv: none of its 2 rows has a verdict or a corrected answer: nothing to import (fill in verdict with accept, reject or skip, or corrected with the right answer); or keep every row as it is with --keep-unreviewed\n"
+	for _, to := range []string{"$DIR/reviewed.jsonl", "-"} {
+		code, stdout, stderr := runInProcess(t, expand([]string{"import-review", sheet, "--out", to}, dir)...)
+		if got := strings.ReplaceAll(stderr, dir, "$DIR"); code != exitBadInput || stdout != "" || got != want {
+			t.Errorf("--out %s: exit %d, want 2\nstdout:\n%s\nstderr:\n%s\nwant:\n%s", to, code, stdout, got, want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*reviewed.jsonl*")); len(left) > 0 {
+		t.Errorf("%q was written", left)
+	}
+	code, stdout, stderr := runInProcess(t, "import-review", sheet, "--keep-unreviewed")
+	if code != exitOK || strings.Count(stdout, "\n") != 2 {
+		t.Errorf("--keep-unreviewed: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
 // passedRun runs okSuite in a new folder, and returns the folder, the --out
 // folder in it, the run id and stdout.
 func passedRun(t *testing.T) (dir, out, id, stdout string) {
