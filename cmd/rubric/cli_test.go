@@ -138,7 +138,7 @@ func TestRunCannotComplete(t *testing.T) {
 	})
 }
 
-// TestHelp checks the top-level help and version.
+// TestHelp checks the top-level help (and TestVersionFlag the version).
 func TestHelp(t *testing.T) {
 	code, stdout, stderr := runInProcess(t, "--help")
 	if code != exitOK || stderr != "" {
@@ -157,11 +157,6 @@ func TestHelp(t *testing.T) {
 		if !regexpLine(stdout, `^\s+`+cmd+`\s+\S`) {
 			t.Errorf("help does not list the %s command:\n%s", cmd, stdout)
 		}
-	}
-
-	code, stdout, stderr = runInProcess(t, "--version")
-	if code != exitOK || stdout != "rubric version "+version+"\n" || stderr != "" {
-		t.Errorf("--version: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
 
