@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -18,10 +19,10 @@ func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "write a run's selected results as training data: chat fine-tuning JSONL, preference pairs, or a review sheet",
-		ArgsUsage: "RUN (a run's folder, its id in --runs, or latest)",
+		ArgsUsage: "RUN (a run's folder, its id under --out, or latest)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "`FORMAT`: " + strings.Join(datasets.ExportFormats, ", ")},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "write to `FILE`; '-' is stdout"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "write to `FILE`; '-' is stdout"},
 			&cli.BoolFlag{Name: "failed", Usage: "select results that failed (not errors, not unscored)"},
 			&cli.StringSliceFlag{Name: "criterion", Usage: "select results on which criterion `NAME` failed (repeatable: each must have failed)"},
 			&cli.Float64Flag{Name: "below", DefaultText: "none", Usage: "select results whose case score is below `SCORE`"},
@@ -33,11 +34,17 @@ func exportCommand() *cli.Command {
 			&cli.StringFlag{Name: "chosen-target", Usage: "the answer to learn is the passing answer of target `NAME` for the same case, instead of the reference answer"},
 			&cli.BoolFlag{Name: "keep-duplicates", Usage: "write every selected result, even when an earlier one had the same prompt"},
 			&cli.StringFlag{Name: "suite", Usage: "suite `FILE` whose reference template gives the reference answers (default: the run's suite, named in its run.json)"},
-			&cli.StringFlag{Name: "runs", Value: "rubric-runs", Usage: "the folder `DIR` where run ids are looked up"},
+			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "`DIR` where run ids (and latest) are looked up, as given to rubric run --out"},
+			// --runs was the name of --out before the commands agreed on one.
+			&cli.StringFlag{Name: "runs", Hidden: true, Usage: "the old name of --out"},
 		},
 		Action: func(cliCtx *cli.Context) error {
 			if cliCtx.NArg() != 1 {
-				return usageError("export: expected one run (its id or folder), as in: rubric export rubric-runs/RUN_ID --format chat --failed --out train.jsonl")
+				return usageError("export: expected one run (its id or folder), as in: rubric export rubric-runs/RUN_ID --format chat --failed -o train.jsonl")
+			}
+			runs, err := exportRuns(cliCtx)
+			if err != nil {
+				return err
 			}
 			format := cliCtx.String("format")
 			if format == "" {
@@ -46,7 +53,6 @@ func exportCommand() *cli.Command {
 			if _, err := datasets.NewExportWriter(io.Discard, format, nil); err != nil {
 				return usageError("export: --format: %v", err)
 			}
-			runs := cliCtx.String("runs")
 			dir, err := findRun(cliCtx.Args().First(), runs)
 			if err != nil {
 				return withCode(exitBadInput, fmt.Errorf("export: %w", err))
@@ -82,7 +88,7 @@ func exportCommand() *cli.Command {
 					return err
 				}
 			}
-			return writeOutput(cliCtx, "out", func(w io.Writer) (string, error) {
+			return writeOutput(cliCtx, "output", func(w io.Writer) (string, error) {
 				opts.Out = w
 				st, err := export.Run(opts)
 				if err != nil {
@@ -92,6 +98,32 @@ func exportCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// exportRuns returns the folder where export looks up run ids: --out, as
+// for report, compare and score, or --runs, its old name. --out used to be
+// export's output file, now -o (--output): an --out that is not a folder is
+// refused with that hint, so that an old command line never reads runs from
+// a file name or writes the export somewhere else.
+func exportRuns(cliCtx *cli.Context) (string, error) {
+	if cliCtx.IsSet("runs") {
+		if cliCtx.IsSet("out") {
+			return "", usageError("export: --runs is the old name of --out: give one of them")
+		}
+		return cliCtx.String("runs"), nil
+	}
+	out := cliCtx.String("out")
+	if !cliCtx.IsSet("out") {
+		return out, nil
+	}
+	if st, err := os.Stat(out); err != nil || !st.IsDir() {
+		what := "is not a folder"
+		if err != nil {
+			what = "does not exist"
+		}
+		return "", usageError("export: --out %s %s: --out is the folder of runs, as in rubric report and compare; to write the export to a file, use -o %s (--output)", out, what, out)
+	}
+	return out, nil
 }
 
 // exportSuite loads the suite whose reference template an export uses: the
@@ -149,15 +181,15 @@ func importReviewCommand() *cli.Command {
 		Usage:     "turn a reviewed sheet (from rubric export --format review-csv or review-jsonl) into a JSONL dataset; corrected answers become expected values",
 		ArgsUsage: "SHEET.csv|SHEET.jsonl",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "write the dataset to `FILE`; '-' is stdout"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o", "out"}, Value: "-", Usage: "write the dataset to `FILE`; '-' is stdout"},
 			&cli.BoolFlag{Name: "keep-unreviewed", Usage: "keep rows with no verdict and no corrected answer, with their expected value as it was"},
 		},
 		Action: func(cliCtx *cli.Context) error {
 			if cliCtx.NArg() != 1 {
-				return usageError("import-review: expected one sheet, as in: rubric import-review review.csv --out cases.jsonl")
+				return usageError("import-review: expected one sheet, as in: rubric import-review review.csv -o cases.jsonl")
 			}
 			sheet := cliCtx.Args().First()
-			return writeOutput(cliCtx, "out", func(w io.Writer) (string, error) {
+			return writeOutput(cliCtx, "output", func(w io.Writer) (string, error) {
 				st, err := datasets.ImportReview(sheet, w, datasets.ImportOptions{KeepUnreviewed: cliCtx.Bool("keep-unreviewed")})
 				if errors.Is(err, datasets.ErrNotReviewed) && st.Rows > 0 {
 					err = fmt.Errorf("%w; or keep every row as it is with --keep-unreviewed", err)
