@@ -62,12 +62,9 @@ func Check(ctx context.Context, s *evals.Suite) (int, error) {
 			for _, p := range ps {
 				add(p)
 			}
-			if _, ok := r.(*jsonArray); ok {
-				break // the array's decoder cannot resynchronise after an error
-			}
-			if _, ok := r.(*csvReader); ok && isCSVSyntax(err) {
-				break
-			}
+			// Each reader goes on after a bad case where it can (the next
+			// line of JSONL or CSV, the next element of a JSON array) and
+			// returns io.EOF where it cannot.
 			continue
 		}
 		n++
@@ -105,11 +102,6 @@ func Check(ctx context.Context, s *evals.Suite) (int, error) {
 		return n, probs
 	}
 	return n, nil
-}
-
-func isCSVSyntax(err error) bool {
-	var ps evals.Problems
-	return errors.As(err, &ps) && len(ps) == 1 && ps[0].Line > 0 && ps[0].Col > 0
 }
 
 // checkCase renders every message template for the case.

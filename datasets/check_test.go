@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -179,11 +180,36 @@ func TestCheck(t *testing.T) {
 			},
 		},
 		{
-			name:    "csv: a syntax error stops the check",
+			name:    "csv: every bad row is reported, as in JSONL",
 			file:    "f.csv",
-			content: "a,b\n1,2\n3\n4,5\n",
+			content: "a,b\n1,2\n3\n4,5\n6,7,8\n9,x\"y\n10,\"z\"w\n11,12\n",
+			n:       3,
+			want: []string{
+				"f.csv:3:1: expected 2 fields (a, b), got 1",
+				"f.csv:5:1: expected 2 fields (a, b), got 3",
+				`f.csv:6:4: bare " in non-quoted-field`,
+				`f.csv:7:6: extraneous or missing " in quoted-field`,
+			},
+		},
+		{
+			name:    "csv: MaxProblems caps the list",
+			file:    "f.csv",
+			content: "a,b\n" + lines(repeat(25, `%d`)...),
+			n:       0,
+			want: append(func() []string {
+				var out []string
+				for i := 2; i <= MaxProblems+1; i++ {
+					out = append(out, fmt.Sprintf("f.csv:%d:1: expected 2 fields (a, b), got 1", i))
+				}
+				return out
+			}(), "f.csv: and 5 more problems"),
+		},
+		{
+			name:    "csv: a quote left open runs to the end of the file",
+			file:    "f.csv",
+			content: "a,b\n1,2\n3,\"open\n4,5\n",
 			n:       1,
-			want:    []string{"f.csv:3:1: expected 2 fields (a, b), got 1"},
+			want:    []string{`f.csv:4:5: extraneous or missing " in quoted-field`},
 		},
 		{
 			name:    "csv: a bad header",
@@ -203,11 +229,25 @@ func TestCheck(t *testing.T) {
 			},
 		},
 		{
-			name:    "json: an error stops the check",
+			name:    "json: every element that is not a case is reported",
 			file:    "f.json",
-			content: `[1, {"q": 1}, 2]`,
-			n:       0,
-			want:    []string{`f.json: $[0]: expected a JSON object for the case`},
+			content: `[1, {"q": 1}, 2, {"id": ""}]`,
+			n:       1,
+			want: []string{
+				`f.json: $[0]: expected a JSON object for the case`,
+				`f.json: $[2]: expected a JSON object for the case`,
+				`f.json: $[3]: field "id": expected a non-empty string or an integer`,
+			},
+		},
+		{
+			name:    "json: invalid JSON stops the check",
+			file:    "f.json",
+			content: `[1, {"q": 1} {"q": 2}, 3]`,
+			n:       1,
+			want: []string{
+				`f.json: $[0]: expected a JSON object for the case`,
+				`f.json: $[2]: invalid JSON at byte 13: expected comma after array element`,
+			},
 		},
 		{
 			name: "inline cases",
@@ -250,6 +290,48 @@ func TestCheck(t *testing.T) {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestCheckLineTooLong checks that a JSONL line longer than MaxLine is
+// reported once, at its line, and ends the check: the line scanner cannot go
+// past it, and Check used to ask it again for ever.
+func TestCheckLineTooLong(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 64 MiB file")
+	}
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "f.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	w.WriteString(`{"q": 1}` + "\n" + `{"q": "`)
+	for range MaxLine / 1024 {
+		w.WriteString(strings.Repeat("a", 1024))
+	}
+	w.WriteString(`"}` + "\n" + `{"q": 3}` + "\n")
+	if err := errors.Join(w.Flush(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := Check(suiteOver(dir, "f.jsonl", nil, "{{ q }}"))
+		done <- result{n, err}
+	}()
+	select {
+	case r := <-done:
+		got := problemStrings(t, r.err, dir)
+		want := []string{"f.jsonl:2:1: line longer than 64 MiB"}
+		if r.n != 1 || !reflect.DeepEqual(got, want) {
+			t.Errorf("Check = %d cases, %q; want 1 case, %q", r.n, got, want)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Check did not return within a minute")
 	}
 }
 

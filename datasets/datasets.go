@@ -22,6 +22,11 @@ import (
 
 // Reader yields cases one at a time. Next returns io.EOF after the last case;
 // any other error is an evals.Problems naming the file and the place in it.
+// After such an error, Next goes on with the next case where the format
+// allows it (the next line of JSONL or CSV, the next element of a JSON array
+// or of the inline cases) and returns io.EOF where it does not (a JSON array
+// that is not valid JSON, a file that cannot be read), so that a caller can
+// collect every problem of a dataset.
 type Reader interface {
 	Next() (*evals.Case, error)
 	Close() error
@@ -307,7 +312,8 @@ type jsonl struct {
 	file string
 	f    io.ReadCloser
 	*lineReader
-	n int
+	n    int
+	done bool // reading failed: the scanner cannot go on
 }
 
 func newJSONL(path string, f io.ReadCloser) *jsonl {
@@ -315,6 +321,9 @@ func newJSONL(path string, f io.ReadCloser) *jsonl {
 }
 
 func (r *jsonl) Next() (*evals.Case, error) {
+	if r.done {
+		return nil, io.EOF
+	}
 	if b, ok := r.next(); ok {
 		r.n++
 		c, err := DecodeCase(b, r.n)
@@ -331,6 +340,7 @@ func (r *jsonl) Next() (*evals.Case, error) {
 		return c, nil
 	}
 	if err := r.Err(); err != nil {
+		r.done = true
 		if errors.Is(err, bufio.ErrTooLong) {
 			return nil, problem(r.file, r.line+1, 1, "", "line longer than %d MiB", MaxLine>>20)
 		}
@@ -357,6 +367,7 @@ type csvReader struct {
 	r      *csv.Reader
 	header []string
 	n      int
+	done   bool // reading failed: the file cannot be read further
 }
 
 func newCSV(path string, f io.ReadCloser) (*csvReader, error) {
@@ -410,7 +421,14 @@ func csvProblem(file string, err error) error {
 	return problem(file, 0, 0, "", "%s", err)
 }
 
+// Next returns the next row's case. After a row that does not parse, the
+// next call goes on at the line after the error (encoding/csv drops the rest
+// of that line), so every bad row of a file can be reported; an error that is
+// not about the file's content ends the reading.
 func (r *csvReader) Next() (*evals.Case, error) {
+	if r.done {
+		return nil, io.EOF
+	}
 	rec, err := r.r.Read()
 	if err == io.EOF {
 		return nil, io.EOF
@@ -420,6 +438,7 @@ func (r *csvReader) Next() (*evals.Case, error) {
 		return nil, problem(r.file, pe.StartLine, 1, "", "expected %d fields (%s), got %d", len(r.header), strings.Join(r.header, ", "), len(rec))
 	}
 	if err != nil {
+		r.done = pe == nil
 		return nil, csvProblem(r.file, err)
 	}
 	line, _ := r.r.FieldPos(0)

@@ -23,6 +23,10 @@ const (
 	VerdictSkip   = "skip"   // not judged: leave it out
 )
 
+// ErrNotReviewed is the error of a sheet in which no row has a verdict or a
+// corrected answer, or that has no row at all: there is nothing to import.
+var ErrNotReviewed = errors.New("nothing to import")
+
 // ImportOptions say how a reviewed sheet becomes a dataset.
 type ImportOptions struct {
 	// KeepUnreviewed keeps rows with neither a verdict nor a corrected
@@ -58,7 +62,9 @@ type reviewed struct {
 // path, as rubric export wrote it) and writes a dataset of JSONL cases to w:
 // one case per accepted row, in the sheet's order, with the corrected answer
 // as its expected value. Every line written is read back as a case before it
-// is written. An error names the file, the line and the column.
+// is written. An error names the file, the line and the column. A sheet with
+// no rows, or in which no row was reviewed (unless KeepUnreviewed), is an
+// error wrapping ErrNotReviewed, and nothing is written.
 func ImportReview(path string, w io.Writer, opts ImportOptions) (ImportStats, error) {
 	var st ImportStats
 	format, ok := evals.FormatOf(path)
@@ -147,6 +153,14 @@ func ImportReview(path string, w io.Writer, opts ImportOptions) (ImportStats, er
 			return st, err
 		}
 		st.Written++
+	}
+	switch {
+	case st.Rows == 0:
+		return st, fmt.Errorf("%s: the sheet has no rows: %w", path, ErrNotReviewed)
+	case st.Unreviewed == st.Rows:
+		// Nothing is written: bw holds nothing.
+		return st, fmt.Errorf("%s: none of its %d rows has a %s or a %s answer: %w (fill in %s with %s, %s or %s, or %s with the right answer)",
+			path, st.Rows, ColVerdict, ColCorrected, ErrNotReviewed, ColVerdict, VerdictAccept, VerdictReject, VerdictSkip, ColCorrected)
 	}
 	return st, bw.Flush()
 }

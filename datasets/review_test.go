@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -171,6 +172,12 @@ func TestImportReviewErrors(t *testing.T) {
 			want: `review.jsonl:2: case "a" is also on line 1, with other content: keep one of the two rows`},
 		{name: "bad JSON", format: ExportReviewJSONL, raw: `{"case_id": "a",}` + "\n", want: "review.jsonl:1:17: invalid JSON"},
 		{name: "wrong type", format: ExportReviewJSONL, raw: `{"case_id": 3}` + "\n", want: "review.jsonl:1: case_id: got number, expected string"},
+		{name: "nothing reviewed", format: ExportReviewCSV,
+			want: "review.csv: none of its 2 rows has a verdict or a corrected answer: nothing to import (fill in verdict with accept, reject or skip, or corrected with the right answer)"},
+		{name: "nothing reviewed, jsonl", format: ExportReviewJSONL, raw: `{"case_id":"a","expected":"x","verdict":" "}` + "\n",
+			want: "review.jsonl: none of its 1 rows has a verdict or a corrected answer: nothing to import"},
+		{name: "header only", raw: "case_id,expected,verdict,corrected\n", want: "review.csv: the sheet has no rows: nothing to import"},
+		{name: "no rows", format: ExportReviewJSONL, raw: "\n\n", want: "review.jsonl: the sheet has no rows: nothing to import"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var sheet string
@@ -185,9 +192,15 @@ func TestImportReviewErrors(t *testing.T) {
 				sheet = reviewSheet(t, tc.format, exs)
 				edit(t, sheet, tc.edits)
 			}
-			_, err := ImportReview(sheet, io.Discard, ImportOptions{})
+			var out bytes.Buffer
+			_, err := ImportReview(sheet, &out, ImportOptions{})
 			if err == nil {
 				t.Fatal("no error")
+			}
+			if strings.HasSuffix(tc.want, "nothing to import") || strings.Contains(tc.want, "nothing to import (") {
+				if !errors.Is(err, ErrNotReviewed) || out.Len() > 0 {
+					t.Errorf("error %v is not ErrNotReviewed, or %q was written", err, out.String())
+				}
 			}
 			if got := strings.ReplaceAll(err.Error(), filepath.Dir(sheet)+string(filepath.Separator), ""); !strings.HasPrefix(got, tc.want) {
 				t.Errorf("error:\n%s\nwant it to start with:\n%s", got, tc.want)

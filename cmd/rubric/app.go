@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -24,8 +25,56 @@ const (
 	exitInterrupted = 130
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version, when set at build time with -ldflags "-X main.version=...", is
+// the version rubric reports; otherwise it comes from the build information.
+var version string
+
+// versionString is the version --version prints.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	return buildVersion(info)
+}
+
+// buildVersion is the version of a binary built as info says: the main
+// module's version ("v0.3.0" when installed with go install ...@v0.3.0, a
+// pseudo-version that holds the commit when built from a clone of a tagged
+// or untagged commit, "(devel)", shown as devel, when the toolchain knew
+// none), followed by the VCS revision in parentheses when the version does
+// not already hold it, its first 12 characters as Go's pseudo-versions
+// write it, with "-dirty" for a work tree with changes not committed.
+func buildVersion(info *debug.BuildInfo) string {
+	v := info.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	var rev string
+	modified := false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	rev = rev[:min(len(rev), 12)]
+	if strings.Contains(v, rev) {
+		return v
+	}
+	if modified && !strings.HasSuffix(v, "+dirty") {
+		rev += "-dirty"
+	}
+	return v + " (" + rev + ")"
+}
 
 // exitError carries the exit code an error maps to.
 type exitError struct {
@@ -148,7 +197,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:      "rubric",
 		Usage:     "run your own eval suites against your language models",
-		Version:   version,
+		Version:   versionString(),
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// urfave/cli calls os.Exit for an ExitCoder when this is nil; exit codes

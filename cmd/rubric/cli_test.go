@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/rubric-eval/rubric/runner"
 )
@@ -135,7 +138,7 @@ func TestRunCannotComplete(t *testing.T) {
 	})
 }
 
-// TestHelp checks the top-level help and version.
+// TestHelp checks the top-level help (and TestVersionFlag the version).
 func TestHelp(t *testing.T) {
 	code, stdout, stderr := runInProcess(t, "--help")
 	if code != exitOK || stderr != "" {
@@ -155,10 +158,55 @@ func TestHelp(t *testing.T) {
 			t.Errorf("help does not list the %s command:\n%s", cmd, stdout)
 		}
 	}
+}
 
-	code, stdout, stderr = runInProcess(t, "--version")
-	if code != exitOK || stdout != "rubric version "+version+"\n" || stderr != "" {
-		t.Errorf("--version: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+// TestHelpFlags checks every command's help: no flag shows "(default: 0)"
+// or "(default: 0s)" where zero means "not set" (the help then says what
+// applies instead), and every flag or argument that takes a run says it may
+// be latest, as every command that reads runs accepts it.
+func TestHelpFlags(t *testing.T) {
+	var walk func(prefix []string, cmds []*cli.Command)
+	n := 0
+	walk = func(prefix []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Name == "help" {
+				continue
+			}
+			path := append(slices.Clone(prefix), c.Name)
+			n++
+			code, stdout, stderr := runInProcess(t, append(slices.Clone(path), "--help")...)
+			if code != exitOK {
+				t.Fatalf("rubric %s --help: exit %d\n%s", strings.Join(path, " "), code, stderr)
+			}
+			for _, line := range strings.Split(stdout, "\n") {
+				if strings.Contains(line, "(default: 0)") || strings.Contains(line, "(default: 0s)") {
+					t.Errorf("rubric %s --help shows a zero default:\n%s", strings.Join(path, " "), line)
+				}
+			}
+			for _, f := range c.Flags {
+				df, ok := f.(cli.DocGenerationFlag)
+				if !ok {
+					continue
+				}
+				usage := df.GetUsage()
+				placeholder := "" // the name in backquotes, as urfave/cli shows it
+				if _, rest, ok := strings.Cut(usage, "`"); ok {
+					placeholder, _, _ = strings.Cut(rest, "`")
+				}
+				if (placeholder == "RUN" || placeholder == "BASELINE") && !strings.Contains(usage, "latest") {
+					t.Errorf("rubric %s --%s %s: the help does not say the run may be latest: %q", strings.Join(path, " "), f.Names()[0], placeholder, usage)
+				}
+			}
+			// RUN as an argument, not as a flag's value (--resume RUN).
+			if args := regexp.MustCompile(`--[a-z-]+ RUN`).ReplaceAllString(c.ArgsUsage, ""); strings.Contains(args, "RUN") && !strings.Contains(c.ArgsUsage+c.Description, "latest") {
+				t.Errorf("rubric %s takes RUN, and its help does not say it may be latest:\n%s\n%s", strings.Join(path, " "), c.ArgsUsage, c.Description)
+			}
+			walk(path, c.Subcommands)
+		}
+	}
+	walk(nil, newApp(io.Discard, io.Discard).Commands)
+	if n < 10 {
+		t.Fatalf("checked %d commands: expected at least 10", n)
 	}
 }
 

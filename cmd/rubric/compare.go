@@ -18,7 +18,7 @@ func compareCommand() *cli.Command {
 		Name:      "compare",
 		Usage:     "compare two finished runs case by case, without running anything",
 		ArgsUsage: "RUN BASELINE",
-		Description: "RUN and BASELINE are run folders, their report.json, or run ids under --out.\n" +
+		Description: "RUN and BASELINE are run folders, their report.json, run ids under --out, or latest.\n" +
 			"Each target of RUN is matched with the baseline target of the same name, or\n" +
 			"with the baseline's only target. Exit code 1 when a --gate fails.",
 		Flags: []cli.Flag{

@@ -307,33 +307,8 @@ func (d *mdDoc) tableNames(from, to int) map[string]bool {
 // included. A property added to the schema fails here until it is documented.
 func TestDocsSuiteCoversSchema(t *testing.T) {
 	d := readMarkdown(t, "docs/suite.md")
-	// Where each object of the schema is described: headings as level and text.
-	type where struct {
-		level int
-		text  string
-	}
-	sections := map[string][]where{
-		"suite":     {{2, "Top-level fields"}},
-		"message":   {{3, "Messages"}},
-		"dataset":   {{3, "Dataset fields"}},
-		"case":      {{3, "Case fields"}},
-		"criterion": {{2, "Criteria"}},
-		"extract":   {{3, "extract"}},
-		"target":    {{2, "Targets and rubric.config.json"}, {2, "Providers"}},
-		"params":    {{4, "params"}},
-		"config":    {{3, "rubric.config.json"}},
-	}
-	var schema struct {
-		Properties  map[string]json.RawMessage `json:"properties"`
-		Definitions map[string]json.RawMessage `json:"definitions"`
-	}
-	if err := json.Unmarshal(evals.SchemaJSON, &schema); err != nil {
-		t.Fatal(err)
-	}
-	objects := map[string]json.RawMessage{"suite": evals.SchemaJSON}
-	for name, def := range schema.Definitions {
-		objects[name] = def
-	}
+	sections := schemaSections
+	objects := schemaObjects(t)
 	checked := 0
 	for _, name := range slices.Sorted(maps.Keys(objects)) {
 		props := schemaProperties(t, objects[name], "")
@@ -362,6 +337,219 @@ func TestDocsSuiteCoversSchema(t *testing.T) {
 	}
 	if checked < 100 {
 		t.Fatalf("checked %d schema properties: expected more than 100", checked)
+	}
+}
+
+// docWhere is a heading of docs/suite.md, by level and text.
+type docWhere struct {
+	level int
+	text  string
+}
+
+// schemaSections says where docs/suite.md describes each object of the
+// suite schema.
+var schemaSections = map[string][]docWhere{
+	"suite":     {{2, "Top-level fields"}},
+	"message":   {{3, "Messages"}},
+	"dataset":   {{3, "Dataset fields"}},
+	"case":      {{3, "Case fields"}},
+	"criterion": {{2, "Criteria"}},
+	"extract":   {{3, "extract"}},
+	"target":    {{2, "Targets and rubric.config.json"}, {2, "Providers"}},
+	"params":    {{4, "params"}},
+	"config":    {{3, "rubric.config.json"}},
+}
+
+// schemaObjects returns the objects of the suite schema by name: "suite"
+// for the top level, and each definition.
+func schemaObjects(t *testing.T) map[string]json.RawMessage {
+	t.Helper()
+	var schema struct {
+		Definitions map[string]json.RawMessage `json:"definitions"`
+	}
+	if err := json.Unmarshal(evals.SchemaJSON, &schema); err != nil {
+		t.Fatal(err)
+	}
+	objects := map[string]json.RawMessage{"suite": evals.SchemaJSON}
+	maps.Copy(objects, schema.Definitions)
+	return objects
+}
+
+// schemaEnum returns the values of the enum of property prop of the schema
+// object raw, or of its items for an array; nil when it has none.
+func schemaEnum(t *testing.T, raw json.RawMessage, prop string) []string {
+	t.Helper()
+	var node struct {
+		Properties map[string]struct {
+			Enum  []string `json:"enum"`
+			Items struct {
+				Enum []string `json:"enum"`
+			} `json:"items"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &node); err != nil {
+		t.Fatal(err)
+	}
+	p := node.Properties[prop]
+	return append(p.Enum, p.Items.Enum...)
+}
+
+// codeSpans returns the text of every code span on line, with the double
+// quotes of a JSON string taken off: "`\"13a\"`" gives 13a.
+func codeSpans(line string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(line, -1) {
+		out[m[1]] = true
+		if v, err := strconv.Unquote(m[1]); err == nil && strings.HasPrefix(m[1], `"`) {
+			out[v] = true
+		}
+	}
+	return out
+}
+
+// TestDocsSuiteListsEnums checks that wherever docs/suite.md documents a
+// schema property that takes one of a fixed set of values (a table row
+// whose first cell names the property, in the section of its object), the
+// row names every value, and that the section of such a property names no
+// value the schema lacks. normalize, whose values have a section of their
+// own, is checked there.
+func TestDocsSuiteListsEnums(t *testing.T) {
+	d := readMarkdown(t, "docs/suite.md")
+	own := map[string]docWhere{"criterion.normalize": {3, "normalize"}}
+	checked := 0
+	for _, name := range slices.Sorted(maps.Keys(schemaObjects(t))) {
+		raw := schemaObjects(t)[name]
+		for _, prop := range schemaProperties(t, raw, "") {
+			if strings.Contains(prop, ".") {
+				continue // an inline object's property, such as a target's retry.max_attempts
+			}
+			values := schemaEnum(t, raw, prop)
+			if len(values) == 0 {
+				continue
+			}
+			ws := schemaSections[name]
+			if w, ok := own[name+"."+prop]; ok {
+				ws = []docWhere{w}
+			}
+			_, ownSection := own[name+"."+prop]
+			var rows []int
+			for _, w := range ws {
+				from, to := d.section(d.heading(t, w.level, w.text))
+				header := "" // the first cell of the current table's header row
+				for n := from; n < to; n++ {
+					line := strings.TrimSpace(d.lines[n-1])
+					if d.inCode[n-1] || !strings.HasPrefix(line, "|") {
+						header = ""
+						continue
+					}
+					first := strings.TrimSpace(strings.Split(line, "|")[1])
+					switch {
+					case header == "":
+						header = first
+						continue
+					case strings.HasPrefix(first, "---"):
+						continue
+					}
+					// Field tables, or for a property with a section of its
+					// own, every table of it.
+					if ownSection || (header == "field" && codeSpans(leadingNames.FindString(first))[prop]) {
+						rows = append(rows, n)
+					}
+				}
+			}
+			if len(rows) == 0 {
+				t.Errorf("docs/suite.md: no table row documents %s field %q, whose values are %s", name, prop, strings.Join(values, ", "))
+				continue
+			}
+			checked++
+			if ownSection {
+				// The values are the first cells of the section's rows.
+				named := map[string]bool{}
+				for _, n := range rows {
+					first := strings.Split(strings.TrimSpace(d.lines[n-1]), "|")[1]
+					maps.Copy(named, codeSpans(leadingNames.FindString(strings.TrimSpace(first))))
+				}
+				for _, v := range values {
+					if !named[v] {
+						t.Errorf("docs/suite.md: section %q has no row for %s value %q", ws[0].text, prop, v)
+					}
+				}
+				continue
+			}
+			for _, n := range rows {
+				spans := codeSpans(d.lines[n-1])
+				for _, v := range values {
+					if !spans[v] {
+						t.Errorf("docs/suite.md:%d: the row of %s field %q does not name the value %q (the schema's values: %s)", n, name, prop, v, strings.Join(values, ", "))
+					}
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("checked %d properties with fixed values: expected at least 10", checked)
+	}
+}
+
+// criteriaSummaries are the tables that list the criterion types with a word
+// on each: for the types named, the row must name every value of the field
+// that chooses how the type works.
+var criteriaSummaries = []struct {
+	rel     string
+	heading docWhere
+}{
+	{"README.md", docWhere{2, "What rubric can check"}},
+	{"docs/suite.md", docWhere{2, "Criteria"}},
+}
+
+// TestDocsCriteriaSummaries checks the tables that sum up the criterion
+// types, in README.md and at the top of docs/suite.md's criteria: every type
+// of the schema is in them, and the rows of rouge and bleu name every
+// variant and tokenizer the schema allows.
+func TestDocsCriteriaSummaries(t *testing.T) {
+	criterion := schemaObjects(t)["criterion"]
+	types := schemaEnum(t, criterion, "type")
+	choosers := map[string]string{"rouge": "variant", "bleu": "tokenize"}
+	for _, sum := range criteriaSummaries {
+		d := readMarkdown(t, sum.rel)
+		from, to := d.section(d.heading(t, sum.heading.level, sum.heading.text))
+		// The first table of the section.
+		var rows []int
+		for n := from; n < to; n++ {
+			if d.inCode[n-1] || !strings.HasPrefix(strings.TrimSpace(d.lines[n-1]), "|") {
+				if len(rows) > 0 {
+					break
+				}
+				continue
+			}
+			rows = append(rows, n)
+		}
+		if len(rows) < 5 {
+			t.Fatalf("%s: section %q has no table of criterion types", sum.rel, sum.heading.text)
+		}
+		for _, typ := range types {
+			var row int
+			for _, n := range rows {
+				if codeSpans(d.lines[n-1])[typ] {
+					row = n
+					break
+				}
+			}
+			if row == 0 {
+				t.Errorf("%s: the table of criterion types under %q does not name %q", sum.rel, sum.heading.text, typ)
+				continue
+			}
+			field, ok := choosers[typ]
+			if !ok {
+				continue
+			}
+			spans := codeSpans(d.lines[row-1])
+			for _, v := range schemaEnum(t, criterion, field) {
+				if !spans[v] {
+					t.Errorf("%s:%d: the row of %q does not name its %s %q (the schema's values: %s)", sum.rel, row, typ, field, v, strings.Join(schemaEnum(t, criterion, field), ", "))
+				}
+			}
+		}
 	}
 }
 

@@ -365,7 +365,7 @@ func errCases() []errCase {
 		{
 			name: "dataset_csv_wrong_columns",
 			files: with(map[string]string{
-				"cases.csv": "id,q,expected\na,one?,yes\nb,two?\nc,three?,no\n",
+				"cases.csv": "id,q,expected\na,one?,yes\nb,two?\nc,three?,no\nd,fo\"ur?,no\ne,five?,no,more\n",
 				"suite.json": `{
   "name": "t",
   "messages": [{"role": "user", "content": "Q: {{ q }}"}],
@@ -379,7 +379,7 @@ func errCases() []errCase {
 		{
 			name: "dataset_json_array_bad",
 			files: with(map[string]string{
-				"cases.json": "[\n  {\"id\": \"a\", \"q\": \"one?\", \"expected\": \"yes\"},\n  {\"id\": \"b\", \"q\": \"two?\" \"expected\": \"no\"}\n]\n",
+				"cases.json": "[\n  {\"id\": \"a\", \"q\": \"one?\", \"expected\": \"yes\"},\n  \"b\",\n  {\"id\": \"c\", \"q\": \"two?\" \"expected\": \"no\"}\n]\n",
 				"suite.json": `{
   "name": "t",
   "messages": [{"role": "user", "content": "Q: {{ q }}"}],

@@ -20,10 +20,10 @@ func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "write a run's selected results as training data: chat fine-tuning JSONL, preference pairs, or a review sheet",
-		ArgsUsage: "RUN (a run's folder, its id in --runs, or latest)",
+		ArgsUsage: "RUN (a run's folder, its id under --out, or latest)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "`FORMAT`: " + strings.Join(datasets.ExportFormats, ", ")},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "write to `FILE`; '-' is stdout"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "write to `FILE`; '-' is stdout"},
 			&cli.BoolFlag{Name: "failed", Usage: "select results that failed (not errors, not unscored)"},
 			&cli.StringSliceFlag{Name: "criterion", Usage: "select results on which criterion `NAME` failed (repeatable: each must have failed)"},
 			&cli.Float64Flag{Name: "below", DefaultText: "none", Usage: "select results whose case score is below `SCORE`"},
@@ -35,11 +35,17 @@ func exportCommand() *cli.Command {
 			&cli.StringFlag{Name: "chosen-target", Usage: "the answer to learn is the passing answer of target `NAME` for the same case, instead of the reference answer"},
 			&cli.BoolFlag{Name: "keep-duplicates", Usage: "write every selected result, even when an earlier one had the same prompt"},
 			&cli.StringFlag{Name: "suite", Usage: "suite `FILE` whose reference template gives the reference answers (default: the run's suite, named in its run.json)"},
-			&cli.StringFlag{Name: "runs", Value: "rubric-runs", Usage: "the folder `DIR` where run ids are looked up"},
+			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "`DIR` where run ids (and latest) are looked up, as given to rubric run --out"},
+			// --runs was the name of --out before the commands agreed on one.
+			&cli.StringFlag{Name: "runs", Hidden: true, Usage: "the old name of --out"},
 		},
 		Action: func(cliCtx *cli.Context) error {
 			if cliCtx.NArg() != 1 {
-				return usageError("export: expected one run (its id or folder), as in: rubric export rubric-runs/RUN_ID --format chat --failed --out train.jsonl")
+				return usageError("export: expected one run (its id or folder), as in: rubric export rubric-runs/RUN_ID --format chat --failed -o train.jsonl")
+			}
+			runs, err := exportRuns(cliCtx)
+			if err != nil {
+				return err
 			}
 			format := cliCtx.String("format")
 			if format == "" {
@@ -48,7 +54,6 @@ func exportCommand() *cli.Command {
 			if _, err := datasets.NewExportWriter(io.Discard, format, nil); err != nil {
 				return usageError("export: --format: %v", err)
 			}
-			runs := cliCtx.String("runs")
 			dir, err := findRun(cliCtx.Args().First(), runs)
 			if err != nil {
 				return withCode(exitBadInput, fmt.Errorf("export: %w", err))
@@ -84,16 +89,42 @@ func exportCommand() *cli.Command {
 					return err
 				}
 			}
-			return writeOutput(cliCtx.String("out"), cliCtx.App.Writer, func(w io.Writer) (string, error) {
+			return writeOutput(cliCtx, "output", func(w io.Writer) (string, error) {
 				opts.Out = w
 				st, err := export.Run(opts)
 				if err != nil {
 					return "", withCode(exitBadInput, fmt.Errorf("export: %w", err))
 				}
 				return "rubric: export " + format + " from " + dir + ": " + strings.Join(st.Summary(), "\n"), nil
-			}, cliCtx.App.ErrWriter)
+			})
 		},
 	}
+}
+
+// exportRuns returns the folder where export looks up run ids: --out, as
+// for report, compare and score, or --runs, its old name. --out used to be
+// export's output file, now -o (--output): an --out that is not a folder is
+// refused with that hint, so that an old command line never reads runs from
+// a file name or writes the export somewhere else.
+func exportRuns(cliCtx *cli.Context) (string, error) {
+	if cliCtx.IsSet("runs") {
+		if cliCtx.IsSet("out") {
+			return "", usageError("export: --runs is the old name of --out: give one of them")
+		}
+		return cliCtx.String("runs"), nil
+	}
+	out := cliCtx.String("out")
+	if !cliCtx.IsSet("out") {
+		return out, nil
+	}
+	if st, err := os.Stat(out); err != nil || !st.IsDir() {
+		what := "is not a folder"
+		if err != nil {
+			what = "does not exist"
+		}
+		return "", usageError("export: --out %s %s: --out is the folder of runs, as in rubric report and compare; to write the export to a file, use -o %s (--output)", out, what, out)
+	}
+	return out, nil
 }
 
 // exportSuite loads the suite whose reference template an export uses: the
@@ -122,40 +153,29 @@ func exportSuite(ctx context.Context, dir, path string) (*evals.Suite, error) {
 	return s, nil
 }
 
-// writeOutput runs write with the output named by path ('-' for stdout). A
-// file is written beside its final name and renamed when write succeeds, so
-// a failed command leaves no partial file. The summary write returns goes to
-// stderr.
-func writeOutput(path string, stdout io.Writer, write func(io.Writer) (string, error), stderr io.Writer) error {
-	if path == "-" {
-		summary, err := write(stdout)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stderr, summary)
-		return nil
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+// writeOutput runs write with the output that flag names ('-' for stdout).
+// A file is written beside its final name and renamed when write succeeds,
+// so a failed command leaves no partial file. The summary write returns goes
+// to stderr. A path that cannot be created is bad input (exit 2), found
+// before write runs; a file that cannot be completed is exit 3.
+func writeOutput(cliCtx *cli.Context, flag string, write func(io.Writer) (string, error)) error {
+	path, stderr := cliCtx.String(flag), cliCtx.App.ErrWriter
+	p, err := createPending(path, cliCtx.App.Writer)
 	if err != nil {
-		return withCode(exitIncomplete, err)
+		return withCode(exitBadInput, fmt.Errorf("%s: --%s %s: %w", cliCtx.Command.Name, flag, path, err))
 	}
-	summary, err := write(tmp)
-	if cerr := tmp.Close(); err == nil && cerr != nil {
-		err = withCode(exitIncomplete, cerr)
-	}
-	if err == nil {
-		if err = os.Chmod(tmp.Name(), 0o644); err == nil {
-			err = os.Rename(tmp.Name(), path)
-		}
-		if err != nil {
-			err = withCode(exitIncomplete, err)
-		}
-	}
+	summary, err := write(p.w)
 	if err != nil {
-		os.Remove(tmp.Name())
+		p.discard()
 		return err
 	}
-	fmt.Fprintf(stderr, "%s\nrubric: wrote %s\n", summary, path)
+	if err := p.commit(); err != nil {
+		return withCode(exitIncomplete, fmt.Errorf("%s: writing %s: %w", cliCtx.Command.Name, path, err))
+	}
+	fmt.Fprintln(stderr, summary)
+	if p.file != nil {
+		fmt.Fprintf(stderr, "rubric: wrote %s\n", path)
+	}
 	return nil
 }
 
@@ -165,21 +185,24 @@ func importReviewCommand() *cli.Command {
 		Usage:     "turn a reviewed sheet (from rubric export --format review-csv or review-jsonl) into a JSONL dataset; corrected answers become expected values",
 		ArgsUsage: "SHEET.csv|SHEET.jsonl",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "write the dataset to `FILE`; '-' is stdout"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o", "out"}, Value: "-", Usage: "write the dataset to `FILE`; '-' is stdout"},
 			&cli.BoolFlag{Name: "keep-unreviewed", Usage: "keep rows with no verdict and no corrected answer, with their expected value as it was"},
 		},
 		Action: func(cliCtx *cli.Context) error {
 			if cliCtx.NArg() != 1 {
-				return usageError("import-review: expected one sheet, as in: rubric import-review review.csv --out cases.jsonl")
+				return usageError("import-review: expected one sheet, as in: rubric import-review review.csv -o cases.jsonl")
 			}
 			sheet := cliCtx.Args().First()
-			return writeOutput(cliCtx.String("out"), cliCtx.App.Writer, func(w io.Writer) (string, error) {
+			return writeOutput(cliCtx, "output", func(w io.Writer) (string, error) {
 				st, err := datasets.ImportReview(sheet, w, datasets.ImportOptions{KeepUnreviewed: cliCtx.Bool("keep-unreviewed")})
+				if errors.Is(err, datasets.ErrNotReviewed) && st.Rows > 0 {
+					err = fmt.Errorf("%w; or keep every row as it is with --keep-unreviewed", err)
+				}
 				if err != nil {
 					return "", withCode(exitBadInput, fmt.Errorf("import-review: %w", err))
 				}
 				return "rubric: import-review " + sheet + ": " + st.Summary(), nil
-			}, cliCtx.App.ErrWriter)
+			})
 		},
 	}
 }

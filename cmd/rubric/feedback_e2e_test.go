@@ -140,7 +140,7 @@ func TestFeedbackLoopE2E(t *testing.T) {
 
 	t.Run("preference pairs against the other target", func(t *testing.T) {
 		for _, format := range []string{"preference-trl", "preference-openai"} {
-			r := rubric(t, work, nil, "export", runDir, "--format", format, "--failed", "--target", "triage-v1", "--chosen-target", "triage-v2", "--out", "-")
+			r := rubric(t, work, nil, "export", runDir, "--format", format, "--failed", "--target", "triage-v1", "--chosen-target", "triage-v2", "-o", "-")
 			if r.code != exitOK {
 				t.Fatal(r)
 			}
@@ -178,7 +178,7 @@ func TestFeedbackLoopE2E(t *testing.T) {
 	t.Run("review round trip", func(t *testing.T) {
 		dir := t.TempDir()
 		sheet := filepath.Join(dir, "review.csv")
-		r := rubric(t, work, nil, "export", runDir, "--format", "review-csv", "--failed", "-t", "triage-v1", "--out", sheet)
+		r := rubric(t, work, nil, "export", runDir, "--format", "review-csv", "--failed", "-t", "triage-v1", "--output", sheet)
 		if r.code != exitOK || r.stdout != "" || !strings.HasSuffix(r.stderr, "rubric: wrote "+sheet+"\n") {
 			t.Fatal(r)
 		}
@@ -333,7 +333,7 @@ func TestFeedbackLoopE2E(t *testing.T) {
 			t.Errorf("resuming a score run\n%s", r)
 		}
 		// The log's review sheet has the prompt as logged.
-		r = rubric(t, dir, nil, "export", id, "--runs", logRuns, "-f", "review-jsonl", "--failed")
+		r = rubric(t, dir, nil, "export", id, "--out", logRuns, "-f", "review-jsonl", "--failed")
 		rows := exportLines(t, "review-jsonl", r.stdout)
 		if len(rows) != 11 || rows[0]["prompt"].([]any)[0].(map[string]any)["role"] != "user" {
 			t.Errorf("review of the log run:\n%s", r)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -223,7 +224,7 @@ func (o *ciOutputs) open(criteria []string) error {
 		f, err := createPending(p, o.stdout)
 		if err != nil {
 			o.discard()
-			return withCode(exitBadInput, fmt.Errorf("--%s: %w", ciFlagNames[i], err))
+			return withCode(exitBadInput, fmt.Errorf("--%s %s: %w", ciFlagNames[i], p, err))
 		}
 		o.files[i] = f
 	}
@@ -349,22 +350,51 @@ func repoPath(path string) string {
 
 // pending is an output file written under a temporary name beside it and
 // renamed into place when complete, so that a reader never sees half a file.
-// The path "-" is stdout, written as it goes.
+// The path "-" is stdout, written as it goes. Errors name neither the
+// temporary file nor the path: the caller names the path, which is what the
+// user gave.
 type pending struct {
 	path string
 	file *os.File // nil for stdout
 	w    io.Writer
 }
 
+// createPending creates the temporary file of the output path. Its errors,
+// which are the user's to fix (a folder that does not exist, a path that is
+// a folder, no permission), say what is wrong with the path.
 func createPending(path string, stdout io.Writer) (*pending, error) {
 	if path == "-" {
 		return &pending{path: path, w: stdout}, nil
 	}
-	f, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, errors.New("it is a folder: expected a file name")
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return nil, err
+		switch st, serr := os.Stat(dir); {
+		case errors.Is(serr, fs.ErrNotExist):
+			return nil, fmt.Errorf("the folder %s does not exist", dir)
+		case serr == nil && !st.IsDir():
+			return nil, fmt.Errorf("%s is not a folder", dir)
+		}
+		return nil, bareError(err)
 	}
 	return &pending{path: path, file: f, w: f}, nil
+}
+
+// bareError drops the file names from an error of the os package, which for
+// a pending file would name the temporary file.
+func bareError(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	}
+	return err
 }
 
 // dir is the folder of the file, for temporary files on the same disk.
@@ -375,15 +405,24 @@ func (p *pending) dir() string {
 	return filepath.Dir(p.path)
 }
 
+// commit closes the file and puts it in place, readable by all as a file
+// the user asked for.
 func (p *pending) commit() error {
 	if p.file == nil {
 		return nil
 	}
-	if err := p.file.Close(); err != nil {
-		os.Remove(p.file.Name())
-		return err
+	err := p.file.Close()
+	if err == nil {
+		err = os.Chmod(p.file.Name(), 0o644)
 	}
-	return os.Rename(p.file.Name(), p.path)
+	if err == nil {
+		err = os.Rename(p.file.Name(), p.path)
+	}
+	if err != nil {
+		os.Remove(p.file.Name())
+		return bareError(err)
+	}
+	return nil
 }
 
 func (p *pending) discard() {

@@ -315,7 +315,11 @@ func TestCIOutputsUsage(t *testing.T) {
 		{"empty_name", []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "--csv="},
 			"rubric: run: --csv needs a file name\n"},
 		{"no_folder", []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "--junit", "$DIR/nope/junit.xml"},
-			"rubric: --junit: open $DIR/nope/junit.xml.tmp: no such file or directory\n"},
+			"rubric: --junit $DIR/nope/junit.xml: the folder $DIR/nope does not exist\n"},
+		{"a_folder", []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "--csv", "$DIR"},
+			"rubric: --csv $DIR: it is a folder: expected a file name\n"},
+		{"under_a_file", []string{"run", "--out", "$DIR/out", "$DIR/suite.json", "--markdown", "$DIR/suite.json/x.md"},
+			"rubric: --markdown $DIR/suite.json/x.md: $DIR/suite.json is not a folder\n"},
 		{"report_two_stdouts", []string{"report", "$DIR/out/x", "--junit", "-", "--csv", "-"},
 			"rubric: report: only one output can go to stdout (-)\n"},
 		{"report_no_run", []string{"report"},
@@ -342,6 +346,115 @@ func TestCIOutputsUsage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOutputFileErrors: an output file that cannot be created is bad input,
+// exit 2, reported under the name given, not the temporary one; nothing is
+// written. export and import-review write through writeOutput, run and
+// report through ciOutputs.
+func TestOutputFileErrors(t *testing.T) {
+	dir, out, id, _ := passedRun(t)
+	sheet := filepath.Join(dir, "review.csv")
+	if code, _, stderr := runInProcess(t, "export", "--out", out, id, "--format", "review-csv", "-o", sheet); code != exitOK {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"export_no_folder", []string{"export", "--out", out, id, "--format", "chat", "-o", "$DIR/nope/chat.jsonl"},
+			"rubric: export: --output $DIR/nope/chat.jsonl: the folder $DIR/nope does not exist\n"},
+		{"export_a_folder", []string{"export", "--out", out, id, "--format", "chat", "-o", "$DIR"},
+			"rubric: export: --output $DIR: it is a folder: expected a file name\n"},
+		{"import_review_no_folder", []string{"import-review", sheet, "-o", "$DIR/nope/cases.jsonl"},
+			"rubric: import-review: --output $DIR/nope/cases.jsonl: the folder $DIR/nope does not exist\n"},
+		{"report_no_folder", []string{"report", "--out", out, id, "--markdown", "$DIR/nope/summary.md"},
+			"rubric: --markdown $DIR/nope/summary.md: the folder $DIR/nope does not exist\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := filepath.Glob(filepath.Join(dir, "*"))
+			code, stdout, stderr := runInProcess(t, expand(tc.args, dir)...)
+			if code != exitBadInput || stdout != "" {
+				t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			if got := strings.ReplaceAll(stderr, dir, "$DIR"); got != tc.want {
+				t.Errorf("stderr:\n%s\nwant:\n%s", got, tc.want)
+			}
+			if after, _ := filepath.Glob(filepath.Join(dir, "*")); !slices.Equal(before, after) {
+				t.Errorf("files before %q, after %q", before, after)
+			}
+		})
+	}
+}
+
+// TestExportRunsFolder: export looks runs up in --out, as report, compare
+// and score do, and still in --runs, its old name. An --out that is not a
+// folder is what --out meant before, the output file: refused with exit 2
+// and the hint to use -o, and nothing is written.
+func TestExportRunsFolder(t *testing.T) {
+	dir, out, id, _ := passedRun(t)
+	for _, args := range [][]string{
+		{"export", "--out", out, id, "--format", "review-jsonl"},
+		{"export", "--runs", out, id, "--format", "review-jsonl"},
+		{"export", "--out", out, "latest", "--format", "review-jsonl", "--output", "-"},
+		{"export", filepath.Join(out, id), "--format", "review-jsonl"},
+	} {
+		code, stdout, stderr := runInProcess(t, args...)
+		if code != exitOK || strings.Count(stdout, "\n") != 2 {
+			t.Errorf("rubric %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, stdout, stderr)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "old.jsonl"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", filepath.Join(out, id), "--format", "chat", "--out", "$DIR/train.jsonl"},
+			"rubric: export: --out $DIR/train.jsonl does not exist: --out is the folder of runs, as in rubric report and compare; to write the export to a file, use -o $DIR/train.jsonl (--output)\n"},
+		{[]string{"export", filepath.Join(out, id), "--format", "chat", "--out", "$DIR/old.jsonl"},
+			"rubric: export: --out $DIR/old.jsonl is not a folder: --out is the folder of runs, as in rubric report and compare; to write the export to a file, use -o $DIR/old.jsonl (--output)\n"},
+		{[]string{"export", id, "--format", "chat", "--out", out, "--runs", out},
+			"rubric: export: --runs is the old name of --out: give one of them\n"},
+	} {
+		code, stdout, stderr := runInProcess(t, expand(tc.args, dir)...)
+		if got := strings.ReplaceAll(stderr, dir, "$DIR"); code != exitBadInput || stdout != "" || got != tc.want {
+			t.Errorf("rubric %s: exit %d, want 2\nstderr:\n%s\nwant:\n%s", strings.Join(tc.args, " "), code, got, tc.want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "old.jsonl")); string(b) != "x\n" {
+		t.Errorf("old.jsonl was overwritten: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "train.jsonl")); err == nil {
+		t.Error("train.jsonl was written")
+	}
+}
+
+// TestImportReviewNothingReviewed: a sheet no one filled in writes nothing,
+// says why on stderr and exits 2, to a file or to stdout; with
+// --keep-unreviewed it is imported as it is.
+func TestImportReviewNothingReviewed(t *testing.T) {
+	dir, out, id, _ := passedRun(t)
+	sheet := filepath.Join(dir, "review.csv")
+	if code, _, stderr := runInProcess(t, "export", "--out", out, id, "--format", "review-csv", "-o", sheet); code != exitOK {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	want := "rubric: import-review: $DIR/review.csv: none of its 2 rows has a verdict or a corrected answer: nothing to import (fill in verdict with accept, reject or skip, or corrected with the right answer); or keep every row as it is with --keep-unreviewed\n"
+	for _, to := range []string{"$DIR/reviewed.jsonl", "-"} {
+		code, stdout, stderr := runInProcess(t, expand([]string{"import-review", sheet, "--output", to}, dir)...)
+		if got := strings.ReplaceAll(stderr, dir, "$DIR"); code != exitBadInput || stdout != "" || got != want {
+			t.Errorf("--output %s: exit %d, want 2\nstdout:\n%s\nstderr:\n%s\nwant:\n%s", to, code, stdout, got, want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*reviewed.jsonl*")); len(left) > 0 {
+		t.Errorf("%q was written", left)
+	}
+	code, stdout, stderr := runInProcess(t, "import-review", sheet, "--keep-unreviewed")
+	if code != exitOK || strings.Count(stdout, "\n") != 2 {
+		t.Errorf("--keep-unreviewed: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
 

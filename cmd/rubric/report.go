@@ -19,7 +19,7 @@ func reportCommand() *cli.Command {
 		Name:      "report",
 		Usage:     "write the summary, JUnit, Markdown or CSV of finished runs, from their run folders, without running anything",
 		ArgsUsage: "RUN...",
-		Description: `RUN is a run folder, or a run id under --out. With no output flag, the
+		Description: `RUN is a run folder, a run id under --out, or latest. With no output flag, the
 terminal summary of each run goes to stdout. One of --junit, --markdown and
 --csv may be '-' for stdout. Several runs go into one file, a suite each.
 

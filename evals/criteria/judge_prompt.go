@@ -318,20 +318,24 @@ func parseJSON(answer string, choices []choice) (c *choice, reasoning, why strin
 	if k := jsonKind([]byte(s)); k != "an object" {
 		return nil, "", fmt.Sprintf(`the judge's answer is %s: expected an object {"reasoning": ..., "verdict": ...}`, k)
 	}
-	var v struct {
-		Reasoning json.RawMessage `json:"reasoning"`
-		Verdict   json.RawMessage `json:"verdict"`
-	}
-	_ = json.Unmarshal([]byte(s), &v) // an object always decodes into raw fields
-	if len(v.Verdict) == 0 {
+	verdicts, reasonings := answerFields(s)
+	switch {
+	case len(verdicts) == 0:
 		return nil, "", `no "verdict" field in the judge's JSON answer`
+	case len(verdicts) > 1:
+		vals := make([]string, len(verdicts))
+		for i, v := range verdicts {
+			vals[i] = clipText(string(v), 40)
+		}
+		return nil, "", fmt.Sprintf(`ambiguous answer: "verdict" is given %d times (%s): expected it once`, len(verdicts), strings.Join(vals, ", "))
 	}
+	verdict := verdicts[0]
 	var text string
-	if json.Unmarshal(v.Verdict, &text) != nil {
-		return nil, "", fmt.Sprintf(`"verdict" is %s: expected a string, one of %s`, jsonKind(v.Verdict), choiceList(choices))
+	if json.Unmarshal(verdict, &text) != nil {
+		return nil, "", fmt.Sprintf(`"verdict" is %s: expected a string, one of %s`, jsonKind(verdict), choiceList(choices))
 	}
-	if len(v.Reasoning) > 0 && json.Unmarshal(v.Reasoning, &reasoning) != nil {
-		return nil, "", fmt.Sprintf(`"reasoning" is %s: expected a string`, jsonKind(v.Reasoning))
+	if n := len(reasonings); n > 0 && json.Unmarshal(reasonings[n-1], &reasoning) != nil {
+		return nil, "", fmt.Sprintf(`"reasoning" is %s: expected a string`, jsonKind(reasonings[n-1]))
 	}
 	for i := range choices {
 		if choices[i].name == text {
@@ -339,6 +343,36 @@ func parseJSON(answer string, choices []choice) (c *choice, reasoning, why strin
 		}
 	}
 	return nil, "", fmt.Sprintf("verdict %s is not one of the choices %s", quote(text), choiceList(choices))
+}
+
+// answerFields returns the values of the "verdict" and "reasoning" keys of
+// the JSON object s, each key matched without regard to case as
+// encoding/json matches struct fields. A key given twice has two values:
+// encoding/json would silently keep the last, which for a verdict hides an
+// ambiguous answer.
+func answerFields(s string) (verdicts, reasonings []json.RawMessage) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, nil
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return verdicts, reasonings
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return verdicts, reasonings
+		}
+		switch {
+		case strings.EqualFold(key, "verdict"):
+			verdicts = append(verdicts, v)
+		case strings.EqualFold(key, "reasoning"):
+			reasonings = append(reasonings, v)
+		}
+	}
+	return verdicts, reasonings
 }
 
 // choiceList lists the choices' names for messages.

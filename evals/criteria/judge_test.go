@@ -182,6 +182,12 @@ func TestJudgeVerdicts(t *testing.T) {
 		{"json no verdict", `,"output":"json"`, `{"reasoning":"ok"}`, unscoredV(`judge gpt: no "verdict" field in the judge's JSON answer; the judge said: "{\"reasoning\":\"ok\"}"`), ""},
 		{"json verdict a number", `,"output":"json"`, `{"reasoning":"ok","verdict":1}`, unscoredV(`judge gpt: "verdict" is a number: expected a string, one of Y, N; the judge said: "{\"reasoning\":\"ok\",\"verdict\":1}"`), ""},
 		{"json off the menu", `,"output":"json"`, `{"reasoning":"ok","verdict":"yes"}`, unscoredV(`judge gpt: verdict "yes" is not one of the choices Y, N; the judge said: "{\"reasoning\":\"ok\",\"verdict\":\"yes\"}"`), ""},
+		{"json verdict twice", `,"output":"json"`, `{"reasoning":"ok","verdict":"N","verdict":"Y"}`, unscoredV(`judge gpt: ambiguous answer: "verdict" is given 2 times ("N", "Y"): expected it once; the judge said: "{\"reasoning\":\"ok\",\"verdict\":\"N\",\"verdict\":\"Y\"}"`), ""},
+		{"json verdict twice, the same", `,"output":"json"`, `{"verdict":"Y","reasoning":"ok","verdict":"Y"}`, unscoredV(`judge gpt: ambiguous answer: "verdict" is given 2 times ("Y", "Y"): expected it once; the judge said: "{\"verdict\":\"Y\",\"reasoning\":\"ok\",\"verdict\":\"Y\"}"`), ""},
+		{"json verdict twice, in two cases", `,"output":"json"`, `{"Verdict":"N","reasoning":"ok","verdict":"Y"}`, unscoredV(`judge gpt: ambiguous answer: "verdict" is given 2 times ("N", "Y"): expected it once; the judge said: "{\"Verdict\":\"N\",\"reasoning\":\"ok\",\"verdict\":\"Y\"}"`), ""},
+		{"json verdict key in another case", `,"output":"json"`, `{"REASONING":"ok","VERDICT":"Y"}`, yes("verdict Y: ok"), "Y"},
+		{"json verdict inside reasoning is not a key", `,"output":"json"`, `{"reasoning":"{\"verdict\":\"N\"}","verdict":"Y"}`, yes(`verdict Y: {"verdict":"N"}`), "Y"},
+		{"json verdict in a nested object is not the answer's", `,"output":"json"`, `{"reasoning":"ok","verdict":"Y","notes":{"verdict":"N"}}`, yes("verdict Y: ok"), "Y"},
 		{"json reasoning not a string", `,"output":"json"`, `{"reasoning":["a"],"verdict":"Y"}`, unscoredV(`judge gpt: "reasoning" is an array: expected a string; the judge said: "{\"reasoning\":[\"a\"],\"verdict\":\"Y\"}"`), ""},
 	}
 	for _, tt := range tests {

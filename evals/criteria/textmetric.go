@@ -109,8 +109,10 @@ func newBLEU(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 		sc.bleuTok = textmetric.TokNone
 	case "char":
 		sc.bleuTok = textmetric.TokChar
+	case "intl":
+		sc.bleuTok = textmetric.TokIntl
 	default:
-		return nil, evals.FieldErrorf("tokenize", `unknown tokenizer %q: expected "13a", "none" or "char"`, c.Tokenize)
+		return nil, evals.FieldErrorf("tokenize", `unknown tokenizer %q: expected "13a", "none", "char" or "intl"`, c.Tokenize)
 	}
 	return sc, nil
 }

@@ -124,6 +124,22 @@ func TestBLEUTokenize(t *testing.T) {
 	}
 }
 
+// TestBLEUTokenizeIntl: with "intl", punctuation of any script is a token
+// of its own, so the French quotes and the ellipsis no longer stick to the
+// words next to them as they do with 13a.
+func TestBLEUTokenizeIntl(t *testing.T) {
+	const ref = "«Bonjour», dit-il… «ça va?»"
+	in := &runner.Input{Case: caseOf(t, `"`+ref+`"`, ""), Output: "«Bonjour», dit-il… «ça va?»"}
+	intl := build(t, `{"name":"c","type":"bleu","tokenize":"intl","threshold":1}`, criteria.Env{}).Score(context.Background(), in)
+	tok13a := build(t, `{"name":"c","type":"bleu","threshold":1}`, criteria.Env{}).Score(context.Background(), in)
+	if intl.Unscored || !intl.Pass || intl.BLEU == nil || intl.BLEU.HypLen != 13 {
+		t.Errorf("intl: %+v, want a pass over 13 tokens", intl)
+	}
+	if tok13a.BLEU == nil || tok13a.BLEU.HypLen != 7 {
+		t.Errorf("13a: %+v, want 7 tokens", tok13a)
+	}
+}
+
 func TestBLEUCriterion(t *testing.T) {
 	runScoreTests(t, []scoreTest{
 		{name: "sacrebleu's sentence example", spec: `{"name":"c","type":"bleu","threshold":0.05}`,
@@ -281,8 +297,8 @@ func TestTextMetricNewErrors(t *testing.T) {
 		{"bleu without threshold", `{"name":"c","type":"bleu"}`, "threshold",
 			`missing: bleu gives scores from 0 to 1, so say which score passes: expected a number from 0 to 1 (e.g. 0.8)`},
 		{"threshold out of range", `{"name":"c","type":"rouge","threshold":80}`, "threshold", `expected a number from 0 to 1, got 80`},
-		{"bleu unknown tokenizer", `{"name":"c","type":"bleu","tokenize":"intl","threshold":0.5}`, "tokenize",
-			`unknown tokenizer "intl": expected "13a", "none" or "char"`},
+		{"bleu unknown tokenizer", `{"name":"c","type":"bleu","tokenize":"v14","threshold":0.5}`, "tokenize",
+			`unknown tokenizer "v14": expected "13a", "none", "char" or "intl"`},
 		{"rouge unknown variant", `{"name":"c","type":"rouge","variant":"rougeW","threshold":0.5}`, "variant",
 			`unknown variant "rougeW": expected "rouge1", "rouge2", "rougeL" or "rougeLsum"`},
 		{"rouge unknown measure", `{"name":"c","type":"rouge","measure":"fmeasure","threshold":0.5}`, "measure",

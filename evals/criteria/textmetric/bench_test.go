@@ -42,6 +42,7 @@ func BenchmarkTextMetric(b *testing.B) {
 			textmetric.RougeTokens(textmetric.RougeL, textmetric.RougeTokenizeStemmed(benchRef), textmetric.RougeTokenizeStemmed(benchPred))
 		}},
 		{"Tokenize13a", func() { textmetric.Tokenize13a(benchPred) }},
+		{"TokenizeIntl", func() { textmetric.TokenizeIntl(benchPred) }},
 		{"SentenceBLEU", func() { textmetric.SentenceBLEU(benchPred, refs) }},
 		{"Numbers", func() { textmetric.Numbers(benchPred, textmetric.PercentNumber) }},
 		{"LastNumber", func() { textmetric.LastNumber(benchPred, textmetric.PercentNumber) }},
@@ -65,5 +66,26 @@ func BenchmarkRougeLsum(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		textmetric.RougeLsumTokens(textmetric.RougeLsumSentences(ref, textmetric.RougeTokenizeStemmed), textmetric.RougeLsumSentences(pred, textmetric.RougeTokenizeStemmed))
+	}
+}
+
+// BenchmarkBLEU scores the benchmark's prediction with sentence BLEU, once
+// with each tokenizer.
+func BenchmarkBLEU(b *testing.B) {
+	refs := []string{benchRef}
+	for _, tok := range []struct {
+		name string
+		tok  textmetric.Tokenizer
+	}{{"13a", textmetric.Tok13a}, {"none", textmetric.TokNone}, {"char", textmetric.TokChar}, {"intl", textmetric.TokIntl}} {
+		b.Run("tokenize="+tok.name, func(b *testing.B) {
+			bleu := textmetric.BLEU{Tokenizer: tok.tok, EffectiveOrder: true}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(benchPred)))
+			for b.Loop() {
+				if _, err := bleu.Sentence(benchPred, refs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -21,6 +22,10 @@ const (
 	// languages written without spaces): the characters joined with spaces
 	// and split on white space, so white space separates and is dropped.
 	TokChar
+	// TokIntl is sacrebleu's "intl" tokenizer, the international rules of
+	// mteval-v14.pl: punctuation and symbols of every script become tokens.
+	// See TokenizeIntl.
+	TokIntl
 )
 
 // Smoothing is how BLEU treats an n-gram order without matches, after
@@ -200,6 +205,8 @@ func (b BLEU) tokenize(s string) []string {
 		return pyFields(s)
 	case TokChar:
 		return tokenizeChar(s)
+	case TokIntl:
+		return TokenizeIntl(s)
 	}
 	return Tokenize13a(s)
 }
@@ -366,4 +373,116 @@ func tokenizeChar(s string) []string {
 		i += size
 	}
 	return out
+}
+
+// TokenizeIntl splits s into tokens as sacrebleu's "intl" tokenizer
+// (TokenizerV14International, the rules of mteval-v14.pl's international
+// tokenisation) does, with Unicode general categories: P punctuation, S
+// symbols, N numbers. Its three rules run one after the other, each scanning
+// the whole text from the left and resuming after each pair it rewrites, as
+// Python's re.sub does:
+//
+//  1. (\P{N})(\p{P}) -> "\1 \2 ": a space between a punctuation mark and the
+//     character before it, unless that is a number, and after the mark;
+//  2. (\p{P})(\P{N}) -> " \1 \2": a space before a punctuation mark and
+//     between it and the character after it, unless that is a number;
+//  3. (\p{S}) -> " \1 ": spaces around every symbol;
+//
+// then the text is split on white space (Python's str.split). So a
+// punctuation mark between two numbers stays inside the number (1,000.50),
+// and so does one that ends the text after a number ("in 2019." gives "in",
+// "2019."), as in mteval-v14.pl. Unlike 13a, nothing is unescaped and line
+// breaks are white space. The categories are those of Go's unicode package;
+// a byte that is not valid UTF-8 counts as U+FFFD, a symbol, and is kept as
+// it is.
+func TokenizeIntl(s string) []string {
+	// Rule 1.
+	a := make([]byte, 0, len(s)+len(s)/2+8)
+	for i := 0; i < len(s); {
+		r1, n1 := decodeRune(s, i)
+		if j := i + n1; j < len(s) && intlClass(r1)&intlN == 0 {
+			if r2, n2 := decodeRune(s, j); intlClass(r2)&intlP != 0 {
+				a = append(a, s[i:j]...)
+				a = append(a, ' ')
+				a = append(a, s[j:j+n2]...)
+				a = append(a, ' ')
+				i = j + n2
+				continue
+			}
+		}
+		a = append(a, s[i:i+n1]...)
+		i += n1
+	}
+	// Rules 2 and 3 in one scan: rule 3 only puts spaces around each symbol,
+	// whatever is next to it, and the spaces of rule 2 make no symbol.
+	t := string(a)
+	b := make([]byte, 0, len(a)+len(a)/2+8)
+	emit := func(r rune, raw string) {
+		if intlClass(r)&intlS != 0 {
+			b = append(b, ' ')
+			b = append(b, raw...)
+			b = append(b, ' ')
+			return
+		}
+		b = append(b, raw...)
+	}
+	for i := 0; i < len(t); {
+		r1, n1 := decodeRune(t, i)
+		if j := i + n1; j < len(t) && intlClass(r1)&intlP != 0 {
+			if r2, n2 := decodeRune(t, j); intlClass(r2)&intlN == 0 {
+				b = append(b, ' ')
+				b = append(b, t[i:j]...) // punctuation, not a symbol
+				b = append(b, ' ')
+				emit(r2, t[j:j+n2])
+				i = j + n2
+				continue
+			}
+		}
+		emit(r1, t[i:i+n1])
+		i += n1
+	}
+	return pyFields(string(b))
+}
+
+// The classes of a rune for TokenizeIntl: Unicode general categories.
+const (
+	intlP = 1 << iota // punctuation, \p{P}
+	intlS             // symbol, \p{S}
+	intlN             // number, \p{N}
+)
+
+// asciiIntl holds the classes of the ASCII characters.
+var asciiIntl = func() (t [utf8.RuneSelf]uint8) {
+	for r := range rune(utf8.RuneSelf) {
+		t[r] = unicodeIntlClass(r)
+	}
+	return t
+}()
+
+func intlClass(r rune) uint8 {
+	if r >= 0 && r < utf8.RuneSelf {
+		return asciiIntl[r]
+	}
+	return unicodeIntlClass(r)
+}
+
+func unicodeIntlClass(r rune) uint8 {
+	switch {
+	case unicode.IsPunct(r):
+		return intlP
+	case unicode.IsSymbol(r):
+		return intlS
+	case unicode.IsNumber(r):
+		return intlN
+	}
+	return 0
+}
+
+// decodeRune returns the rune at s[i] and its length in bytes: U+FFFD and 1
+// for a byte that is not valid UTF-8.
+func decodeRune(s string, i int) (rune, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return rune(c), 1
+	}
+	return utf8.DecodeRuneInString(s[i:])
 }

@@ -37,6 +37,8 @@ func TestCorpusBLEUPublished(t *testing.T) {
 		{"default settings", textmetric.BLEU{}, readmeHyps, 48.530827},
 		{"empty hypotheses are kept", textmetric.BLEU{}, []string{"", "", ""}, 0},
 		{"tokenize none", textmetric.BLEU{Tokenizer: textmetric.TokNone}, readmeHyps, 49.1919566},
+		{"tokenize 13a", textmetric.BLEU{Tokenizer: textmetric.Tok13a}, readmeHyps, 48.530827},
+		{"tokenize intl", textmetric.BLEU{Tokenizer: textmetric.TokIntl}, readmeHyps, 43.91623493},
 		{"smooth none", textmetric.BLEU{Smoothing: textmetric.SmoothNone}, readmeHyps, 48.530827},
 	}
 	for _, tt := range tests {
@@ -165,6 +167,8 @@ func TestSentenceBLEUPublished(t *testing.T) {
 		{"add-k 1", sb(textmetric.Tok13a, textmetric.SmoothAddK, 1), hyp, ref, 14.882},
 		{"add-k 2", sb(textmetric.Tok13a, textmetric.SmoothAddK, 2), hyp, ref, 21.389},
 		{"tokenize none", sb(textmetric.TokNone, textmetric.SmoothExp, 0), hyp, ref, 7.347},
+		{"tokenize intl", sb(textmetric.TokIntl, textmetric.SmoothExp, 0), hyp, ref, 8.493},
+		{"tokenize char", sb(textmetric.TokChar, textmetric.SmoothExp, 0), hyp, ref, 40.8759},
 		{"zero: exp", sb(textmetric.Tok13a, textmetric.SmoothExp, 0), hyp0, ref0, 0},
 		{"zero: none", sb(textmetric.Tok13a, textmetric.SmoothNone, 0), hyp0, ref0, 0},
 		{"zero: floor", sb(textmetric.Tok13a, textmetric.SmoothFloor, 0.1), hyp0, ref0, 0},
@@ -322,6 +326,100 @@ func FuzzTokenize13a(f *testing.F) {
 		got, want := textmetric.Tokenize13a(s), tokenize13aRegexp(s)
 		if len(got) != len(want) || (len(got) > 0 && !reflect.DeepEqual(got, want)) {
 			t.Errorf("Tokenize13a(%q)\n got %q\nwant %q", s, got, want)
+		}
+	})
+}
+
+// TestTokenizeIntl checks TokenizeIntl against the tokens of sacrebleu's
+// TokenizerV14International (its three regular expressions, run with
+// Python's regex module) on the same texts.
+func TestTokenizeIntl(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"The dog bit the man.", []string{"The", "dog", "bit", "the", "man", "."}},
+		{"It wasn't surprising.", []string{"It", "wasn", "'", "t", "surprising", "."}},
+		{"in 2019.", []string{"in", "2019."}},
+		{"in 2019. Then", []string{"in", "2019", ".", "Then"}},
+		{"in 2019. ", []string{"in", "2019", "."}}, // BLEU strips the space first
+		{"1,000.50 and 3.14", []string{"1,000.50", "and", "3.14"}},
+		{"$49.99 (INV-2291), 12.5% off!", []string{"$", "49.99", "(", "INV", "-", "2291", ")", ",", "12.5", "%", "off", "!"}},
+		{"e-mail a/b", []string{"e", "-", "mail", "a", "/", "b"}},
+		{"«Bonjour», dit-il… «ça va?»", []string{"«", "Bonjour", "»", ",", "dit", "-", "il", "…", "«", "ça", "va", "?", "»"}},
+		{"¿Qué tal? ¡Bien!", []string{"¿", "Qué", "tal", "?", "¡", "Bien", "!"}},
+		{"价格是100元。", []string{"价格是100元", "。"}},
+		{"これは、テストです。", []string{"これは", "、", "テストです", "。"}},
+		{"a..b", []string{"a", ".", ".", "b"}},
+		{"...", []string{".", ".", "."}},
+		{"a.,b", []string{"a", ".", ",", "b"}},
+		{"x++y", []string{"x", "+", "+", "y"}},
+		{"2+2=4", []string{"2", "+", "2", "=", "4"}},
+		{"€5 £3 ¥4 ₹7", []string{"€", "5", "£", "3", "¥", "4", "₹", "7"}},
+		{"emoji 😀! ok", []string{"emoji", "😀", "!", "ok"}},
+		{"co-operate—well", []string{"co", "-", "operate", "—", "well"}},
+		{"“quoted” ‘single’", []string{"“", "quoted", "”", "‘", "single", "’"}},
+		{"I'm 5'11\"", []string{"I", "'", "m", "5'11\""}},
+		{"٣.١٤ و ٢٬٥", []string{"٣.١٤", "و", "٢٬٥"}},
+		{"3.5.", []string{"3.5."}},
+		{"a\"b", []string{"a", "\"", "b"}},
+		{"<tag> & &amp; &quot;", []string{"<", "tag", ">", "&", "&", "amp", ";", "&", "quot", ";"}},
+		{"tab\tsep  spaces\u00a0nbsp", []string{"tab", "sep", "spaces", "nbsp"}},
+		{"Ⅻ. Ⅻ.x ²,a", []string{"Ⅻ", ".", "Ⅻ", ".", "x", "²", ",", "a"}},
+		{"a-\nb", []string{"a", "-", "b"}},
+		{"-5", []string{"-5"}},
+		{"5-", []string{"5-"}},
+		{"a@b.c #hash", []string{"a", "@", "b", ".", "c", "#", "hash"}},
+		{"100%.", []string{"100", "%", "."}},
+		{"x.1", []string{"x", ".", "1"}},
+		{"1.x", []string{"1", ".", "x"}},
+		{"Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;", []string{"Producția", "de", "zahăr", "primă", "va", "fi", "exprimată", "în", "ceea", "ce", "privește", "zahărul", "alb", ";"}},
+		{"producţia de zahăr brut se exprimă în zahăr alb;", []string{"producţia", "de", "zahăr", "brut", "se", "exprimă", "în", "zahăr", "alb", ";"}},
+	}
+	for _, tt := range tests {
+		got := textmetric.TokenizeIntl(tt.in)
+		if !reflect.DeepEqual(got, tt.want) && (len(got) > 0 || len(tt.want) > 0) {
+			t.Errorf("TokenizeIntl(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+		if re := tokenizeIntlRegexp(tt.in); !reflect.DeepEqual(got, re) && (len(got) > 0 || len(re) > 0) {
+			t.Errorf("TokenizeIntl(%q) = %q, but the regular expressions give %q", tt.in, got, re)
+		}
+	}
+}
+
+// intlRules are sacrebleu's intl rules as Go regular expressions, which
+// like Python's re.sub replace leftmost matches without overlap, and read a
+// byte that is not valid UTF-8 as U+FFFD.
+var intlRules = []struct {
+	re   *regexp.Regexp
+	repl string
+}{
+	{regexp.MustCompile(`(\PN)(\pP)`), "$1 $2 "},
+	{regexp.MustCompile(`(\pP)(\PN)`), " $1 $2"},
+	{regexp.MustCompile(`(\pS)`), " $1 "},
+}
+
+// tokenizeIntlRegexp is TokenizeIntl written as sacrebleu writes it.
+func tokenizeIntlRegexp(s string) []string {
+	for _, r := range intlRules {
+		s = r.re.ReplaceAllString(s, r.repl)
+	}
+	return strings.FieldsFunc(s, isPySpace)
+}
+
+func isPySpace(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) }
+
+// FuzzTokenizeIntl checks TokenizeIntl against the regular expressions on
+// any text, invalid UTF-8 included.
+func FuzzTokenizeIntl(f *testing.F) {
+	for _, s := range []string{"The dog bit the man.", "1,000.50 and 3.14", "«Bonjour», dit-il…", "价格是100元。", "a..b", "x\xff.y", "$49.99 (INV-2291)", "in 2019."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, want := textmetric.TokenizeIntl(s), tokenizeIntlRegexp(s)
+		if !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+			t.Errorf("TokenizeIntl(%q)\n got %q\nwant %q", s, got, want)
 		}
 	})
 }

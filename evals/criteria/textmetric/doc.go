@@ -14,9 +14,9 @@
 //     use_stemmer=True;
 //   - Stem: the Porter stemmer of nltk (PorterStemmer in its default mode,
 //     NLTK_EXTENSIONS), which rouge-score's use_stemmer=True calls;
-//   - BLEU, SentenceBLEU, CorpusBLEU, Tokenize13a: BLEU of sacrebleu 2.x, with
-//     its 13a tokenizer, its smoothing methods and its sentence and corpus
-//     defaults;
+//   - BLEU, SentenceBLEU, CorpusBLEU, Tokenize13a, TokenizeIntl: BLEU of
+//     sacrebleu 2.x, with its 13a, none, char and intl tokenizers, its
+//     smoothing methods and its sentence and corpus defaults;
 //   - Numbers, FirstNumber, LastNumber, ParseNumber: numbers in free text, with
 //     signs, thousands separators, decimals, exponents and percentages.
 //
