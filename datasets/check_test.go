@@ -320,7 +320,7 @@ func TestCheckLineTooLong(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		n, err := Check(suiteOver(dir, "f.jsonl", nil, "{{ q }}"))
+		n, err := Check(context.Background(), suiteOver(dir, "f.jsonl", nil, "{{ q }}"))
 		done <- result{n, err}
 	}()
 	select {
