@@ -203,6 +203,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// urfave/cli calls os.Exit for an ExitCoder when this is nil; exit codes
 		// are mapped once, in Main.
 		ExitErrHandler: func(*cli.Context, error) {},
+		// Repeatable flags take each value whole: a --set value is JSON, and
+		// a JSON array or object holds commas the library would split on.
+		DisableSliceFlagSeparator: true,
 		Description: `Exit codes: 0 every gate held; 1 a gate failed; 2 usage or invalid input;
 3 the run could not complete; 130 interrupted (completed results are kept).`,
 		Commands: []*cli.Command{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,33 @@ func TestSetErrorsRedactSecrets(t *testing.T) {
 				t.Errorf("want exit 2 and stderr\n%sgot %s", want, r)
 			}
 		})
+	}
+}
+
+// TestSetValuesWithCommas checks that a --set value holding commas (a JSON
+// array or object) reaches the target whole: the CLI library splits slice
+// flags on commas unless told not to, which broke the documented
+// --set 'NAME.params.stop=[".", "!"]' into two arguments.
+func TestSetValuesWithCommas(t *testing.T) {
+	t.Parallel()
+	srv := newChatServer(t, rightAnswers)
+	dir := t.TempDir()
+	suite := writeOpenAISuite(t, dir, srv.URL, 2, 1, "pass_rate >= 1")
+	r := rubric(t, dir, []string{"RUBRIC_E2E_KEY=" + e2eKey}, "run", suite, "--out", "runs", "--no-cache",
+		"--set", `local.params.stop=[".", "!"]`, "--set", `local.extra_body.meta={"a": 1, "b": 2}`,
+		"--gate", "pass_rate >= 0.5")
+	if r.code != exitOK {
+		t.Fatalf("want exit 0\n%s", r)
+	}
+	reqs := srv.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("the server got %d requests, want 2", len(reqs))
+	}
+	for _, q := range reqs {
+		stop, _ := json.Marshal(q.body["stop"])
+		meta, _ := json.Marshal(q.body["meta"])
+		if string(stop) != `[".","!"]` || string(meta) != `{"a":1,"b":2}` {
+			t.Errorf("request sent stop %s and meta %s, want [\".\",\"!\"] and {\"a\":1,\"b\":2}", stop, meta)
+		}
 	}
 }
