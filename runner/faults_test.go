@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -401,4 +403,110 @@ func (o *observed) Complete(ctx context.Context, req *runner.Request) (*runner.R
 	o.seen[req.CaseID] = append(o.seen[req.CaseID], fmt.Sprintf("%s after %v", what, time.Since(start).Round(time.Millisecond)))
 	o.mu.Unlock()
 	return resp, err
+}
+
+// TestRunStopsUnreachableTarget runs two targets, one of them at a port
+// nothing listens on: that target is stopped after its first wave of
+// refused connections, without waiting out its retries' backoff, none of its
+// cases is recorded (a resumed run sends them), and the other target's run
+// completes.
+func TestRunStopsUnreachableTarget(t *testing.T) {
+	const cases = 30
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var answered atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		answered.Add(1)
+		io.WriteString(w, `{"choices":[{"message":{"content":"ok"},"finish_reason":"stop"}]}`)
+	}))
+	t.Cleanup(srv.Close)
+
+	// A backoff of 10s before the first retry, the most the jitter draws:
+	// a request left to retry would hold the run up that long.
+	slow := &evals.RetrySpec{BaseDelay: evals.Duration(10 * time.Second)}
+	highest := provider.RetryRandom(func(n int64) int64 { return n - 1 })
+	var sends atomic.Int32 // to the target that is down
+	var targets []runner.Target
+	for _, spec := range []evals.TargetSpec{
+		{Name: "down", Provider: "openai", BaseURL: "http://" + addr + "/v1", Model: "m", Concurrency: 4, Retry: slow},
+		{Name: "up", Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m", Concurrency: 4, Retry: slow},
+	} {
+		p, err := provider.New(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.(io.Closer).Close()
+		if spec.Name == "down" {
+			p = counted{p, &sends}
+		}
+		targets = append(targets, runner.Target{Spec: spec, Provider: provider.Wrap(p, spec, highest)})
+	}
+	suite := &evals.Suite{
+		Name:      "reach",
+		Messages:  []evals.Message{{Role: "user", Content: "case {{ id }}"}},
+		Templates: []*evals.Template{evals.MustParseTemplate("case {{ id }}")},
+		CasePass:  evals.CasePassAll,
+	}
+	sink := &collect{}
+	start := time.Now()
+	// Were every case of the target that is down retried, the run would take
+	// minutes: stop it well before.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	sum, err := runner.Run(ctx, runner.Options{
+		RunID:   "reach",
+		Suite:   suite,
+		Targets: targets,
+		Open:    func() (runner.CaseSource, error) { return &caseList{n: cases}, nil },
+		Sink:    sink,
+		Total:   2 * cases,
+	})
+	elapsed := time.Since(start)
+
+	var ue *runner.UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("Run: %v, want the target down unreachable", err)
+	}
+	want := "target down: endpoint http://" + addr + "/v1 is not reachable (connection refused): is the server running?\n" +
+		"the run stopped with 30 of 60 results completed"
+	if err.Error() != want {
+		t.Errorf("Run: %q\nwant %q", err, want)
+	}
+	if elapsed > 5*time.Second {
+		t.Errorf("the run took %v: retries waited out their backoff", elapsed)
+	}
+	// Four refused connections declare the target unreachable; the three
+	// other workers may each have had one on its way then.
+	if n := sends.Load(); n < 4 || n > 7 {
+		t.Errorf("%d requests sent to the target that is down, want 4 to 7", n)
+	}
+	byTarget := map[string]int{}
+	for _, r := range sink.results {
+		byTarget[r.Target]++
+		if r.Status == evals.StatusError {
+			t.Errorf("case %s of %s: error %+v", r.CaseID, r.Target, r.Error)
+		}
+	}
+	if byTarget["up"] != cases || byTarget["down"] != 0 || answered.Load() != cases {
+		t.Errorf("results by target %v, server answered %d; want %d of up, none of down", byTarget, answered.Load(), cases)
+	}
+	if sum == nil || sum.Complete || !sum.Interrupted || sum.Gate.Held {
+		t.Errorf("summary: %+v; want incomplete, interrupted, gate not held", sum)
+	}
+}
+
+// counted counts the requests sent through it.
+type counted struct {
+	runner.Provider
+	n *atomic.Int32
+}
+
+func (c counted) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+	c.n.Add(1)
+	return c.Provider.Complete(ctx, req)
 }

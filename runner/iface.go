@@ -74,8 +74,13 @@ func (e *ProviderError) Error() string {
 
 func (e *ProviderError) Unwrap() error { return e.Err }
 
-// Retryable reports whether sending the same request again may succeed.
+// Retryable reports whether sending the same request again may succeed: not
+// when the endpoint was found unreachable (an *UnreachableError).
 func (e *ProviderError) Retryable() bool {
+	var ue *UnreachableError
+	if errors.As(e.Err, &ue) {
+		return false
+	}
 	switch e.Kind {
 	case evals.ErrKindTransport, evals.ErrKindTimeout:
 		return true
@@ -84,6 +89,34 @@ func (e *ProviderError) Retryable() bool {
 	}
 	return false
 }
+
+// UnreachableError says that a target's endpoint is not reachable: it has
+// never answered, and the first requests sent to it all failed to connect
+// (refused, no such host, no route). The provider decorators of
+// runner/provider return it, as the Err of a *ProviderError, for every
+// request of such a target from then on, without sending it; Run then stops
+// sending to the target, records none of those requests, and returns it with
+// Target set.
+type UnreachableError struct {
+	Target   string // the target's name; empty until Run sets it
+	Endpoint string // the target's base URL, without a password
+	Cause    string // the connection failure: "connection refused"
+	Hint     string // what to check: "is the server running?"
+	Err      error  // the last connection failure
+}
+
+func (e *UnreachableError) Error() string {
+	msg := fmt.Sprintf("endpoint %s is not reachable (%s)", e.Endpoint, e.Cause)
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
+	if e.Target != "" {
+		msg = "target " + e.Target + ": " + msg
+	}
+	return msg
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // AsResultError turns any provider failure into the error recorded in a result.
 func AsResultError(err error) *evals.ResultError {

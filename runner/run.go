@@ -102,6 +102,12 @@ type job struct {
 // like any other; only a dataset or sink failure stops the run. When ctx is
 // canceled no new request starts, requests in flight get opts.Grace to finish,
 // and Run returns the summary of what completed with ErrInterrupted.
+//
+// A request that fails with an *UnreachableError is not recorded: it stops
+// that target, whose requests in flight are canceled and whose other cases
+// are not sent, while the other targets run on. Run then returns the summary,
+// marked interrupted so that a resumed run sends the cases left, with every
+// such error, each naming its target.
 func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	now := opts.Now
 	if now == nil {
@@ -145,19 +151,33 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	defer stopRun()
 	results := make(chan done, 256)
 	g, gctx := errgroup.WithContext(runCtx)
+	// Each target's dispatch stops on its own when its endpoint turns out to
+	// be unreachable (the cause is the *UnreachableError), and then its
+	// requests in flight are canceled too.
+	stops := make([]context.Context, len(opts.Targets))
 	for ti := range opts.Targets {
+		tctx, stopTarget := context.WithCancelCause(gctx)
+		defer stopTarget(nil)
+		treqCtx, cancelTargetReqs := context.WithCancel(reqCtx)
+		defer cancelTargetReqs()
+		stops[ti] = tctx
 		jobs := make(chan job, opts.Targets[ti].Spec.ConcurrencyOr())
 		g.Go(func() error {
 			defer close(jobs)
-			return produce(gctx, opts, ti, jobs)
+			return produce(tctx, opts, ti, jobs)
 		})
 		for range opts.Targets[ti].Spec.ConcurrencyOr() {
 			g.Go(func() error {
 				for j := range jobs {
-					if gctx.Err() != nil {
+					if tctx.Err() != nil {
 						continue // stopped: drain without sending
 					}
-					r := execute(reqCtx, opts, j)
+					r, ue := execute(treqCtx, opts, j)
+					if ue != nil {
+						stopTarget(ue)
+						cancelTargetReqs()
+						continue
+					}
 					if r == nil {
 						continue
 					}
@@ -189,6 +209,13 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 		sum.Targets = append(sum.Targets, a.summary())
 	}
 	sum.Gate = CheckGates(opts.Suite.Gates, sum.Targets)
+	var unreachable []error
+	for _, tctx := range stops {
+		var ue *UnreachableError
+		if errors.As(context.Cause(tctx), &ue) {
+			unreachable = append(unreachable, ue)
+		}
+	}
 	switch {
 	case col.err != nil:
 		return sum, col.err
@@ -196,6 +223,9 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 		return sum, col.interrupted(sum)
 	case err != nil:
 		return sum, err
+	case len(unreachable) > 0:
+		col.stopped(sum)
+		return sum, fmt.Errorf("%w\nthe run stopped with %d of %s results completed", errors.Join(unreachable...), col.p.Done, totalText(col.p.Total))
 	}
 	sum.Complete = true
 	return sum, nil
@@ -246,10 +276,16 @@ func (c *collector) record(r *evals.Result) bool {
 // interrupted marks the summary of a run stopped by an interrupt and
 // returns the error that says so.
 func (c *collector) interrupted(sum *evals.Summary) error {
+	c.stopped(sum)
+	return fmt.Errorf("%w: %d of %s results completed", ErrInterrupted, c.p.Done, totalText(c.p.Total))
+}
+
+// stopped marks the summary of a run stopped before every case was sent,
+// which --resume can finish.
+func (c *collector) stopped(sum *evals.Summary) {
 	sum.Interrupted = true
 	sum.Gate.Held = false
 	sum.Gate.Note = "the run did not complete: a gate is not held on partial results"
-	return fmt.Errorf("%w: %d of %s results completed", ErrInterrupted, c.p.Done, totalText(c.p.Total))
 }
 
 func totalText(n int) string {
@@ -294,9 +330,11 @@ func produce(ctx context.Context, opts Options, ti int, jobs chan<- job) error {
 	}
 }
 
-// execute runs one job: render, request, score. It returns nil when the
-// request was cut short by an interrupt, so that it is not recorded as done.
-func execute(ctx context.Context, opts Options, j job) *evals.Result {
+// execute runs one job: render, request, score. It returns no result when
+// the request was cut short by an interrupt, or found the target's endpoint
+// unreachable (then it returns that error, with the target named), so that
+// it is not recorded as done.
+func execute(ctx context.Context, opts Options, j job) (*evals.Result, *UnreachableError) {
 	t := &opts.Targets[j.target]
 	r := &evals.Result{
 		RunID:    opts.RunID,
@@ -312,16 +350,22 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 	if err != nil {
 		r.Status = evals.StatusError
 		r.Error = &evals.ResultError{Kind: evals.ErrKindRender, Message: err.Error()}
-		return r
+		return r, nil
 	}
 	req := &Request{Target: t.Spec.Name, CaseID: j.c.ID, Repeat: j.repeat, Messages: msgs}
 	start := time.Now()
 	resp, err := t.Provider.Complete(ctx, req)
 	elapsed := time.Since(start)
 	if err != nil {
+		var ue *UnreachableError
+		if errors.As(err, &ue) {
+			named := *ue // shared by the target's requests
+			named.Target = t.Spec.Name
+			return nil, &named
+		}
 		re := AsResultError(err)
 		if re.Kind == evals.ErrKindCanceled {
-			return nil
+			return nil, nil
 		}
 		var pe *ProviderError
 		if errors.As(err, &pe) {
@@ -331,7 +375,7 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 		r.LatencyMS = ms(elapsed)
 		r.Status = evals.StatusError
 		r.Error = re
-		return r
+		return r, nil
 	}
 	r.Request = resp.Sent
 	r.Output = resp.Text
@@ -354,9 +398,9 @@ func execute(ctx context.Context, opts Options, j job) *evals.Result {
 		lat = resp.OriginalLatency
 	}
 	if !scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat}) {
-		return nil
+		return nil, nil
 	}
-	return r
+	return r, nil
 }
 
 // scoreResult scores in with every criterion and sets r's scores, score and

@@ -1059,7 +1059,7 @@ func TestInterrupt(t *testing.T) {
 	if !strings.Contains(r.stderr, wantErr) || !strings.HasSuffix(r.stderr, "\n") {
 		t.Errorf("stderr does not end with\n%s\n%s", wantErr, r)
 	}
-	wantLines(t, "stdout", r.stdout, "interrupted: the figures cover the results completed before the interrupt")
+	wantLines(t, "stdout", r.stdout, "interrupted: the figures cover the results completed before the run stopped")
 	if row := tableRow(t, r.stdout, "local"); row[1] != fmt.Sprint(len(results)) {
 		t.Errorf("table row %q, want %d cases", row, len(results))
 	}

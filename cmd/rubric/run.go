@@ -460,6 +460,8 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		return withCode(exitIncomplete, fmt.Errorf("run %s stopped after --max-duration %s: %w; %s", id, opts.maxDuration, runErr, resumeHint))
 	case errors.Is(runErr, runner.ErrInterrupted):
 		return withCode(exitInterrupted, fmt.Errorf("%w; %s", runErr, resumeHint))
+	case errors.As(runErr, new(*runner.UnreachableError)):
+		return withCode(exitIncomplete, fmt.Errorf("%w; once the endpoint is up, %s", runErr, resumeHint))
 	case runErr != nil:
 		return withCode(exitIncomplete, fmt.Errorf("run %s stopped: %w (the results completed are in %s)", id, runErr, resultsPath))
 	case closeErr != nil:

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -78,4 +79,23 @@ func BenchmarkOpenAIBody(b *testing.B) {
 			b.Fatal(fmt.Sprint(len(body)))
 		}
 	}
+}
+
+// BenchmarkWrap measures what Wrap's decorators (retry, with the target's
+// reachability) add to a request that succeeds at once.
+func BenchmarkWrap(b *testing.B) {
+	resp := &runner.Response{Text: "x"}
+	inner := providerFunc(func(context.Context, *runner.Request) (*runner.Response, error) { return resp, nil })
+	spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: "http://127.0.0.1:1/v1", Model: "m", Concurrency: 32}
+	p := Wrap(inner, spec)
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Complete(b.Context(), testRequest); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -26,9 +26,10 @@
 //
 // Failures are *runner.ProviderError, classified for reports and retries:
 // http_status (with the server's own message, whichever of the common error
-// body shapes it uses, and Retry-After), transport, timeout (the target's
-// per-request timeout), decode (a 2xx body that is not a chat completion) and
-// canceled (the run's context ended; the error wraps context.Canceled).
+// body shapes it uses, and Retry-After), transport (a 2xx body the connection
+// cut short among them), timeout (the target's per-request timeout), decode (a
+// complete 2xx body that is not a chat completion) and canceled (the run's
+// context ended; the error wraps context.Canceled).
 //
 // # replay
 //

@@ -163,6 +163,7 @@ func (p *OpenAI) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 	defer putReader(rr)
 	out, perr := p.decode(rr.buf.Bytes())
 	if perr != nil {
+		perr = rr.cutShort(perr)
 		perr.Sent = sent
 		return nil, perr
 	}
@@ -203,6 +204,7 @@ func (p *OpenAI) post(ctx context.Context, u *url.URL, body []byte, sent *evals.
 		limit = maxResponseBody
 	}
 	rr := getReader(resp.Body, limit+1)
+	rr.unframed = unframed(resp)
 	buf := &rr.buf
 	_, err = buf.ReadFrom(&rr.limited)
 	// An error status stands on whatever part of its body arrived, unless
@@ -433,6 +435,39 @@ func (b *requestBody) get() (io.ReadCloser, error) {
 type responseReader struct {
 	buf     bytes.Buffer
 	limited io.LimitedReader
+	// unframed is set when the body has no declared end: it ends when the
+	// server closes the connection.
+	unframed bool
+}
+
+// unframed reports whether resp's body ends only when the connection closes:
+// HTTP/1 without Content-Length or chunked encoding. A body with either
+// framing that the connection cuts short fails to read (io.ErrUnexpectedEOF),
+// and so does a gzip stream the transport decompresses; an unframed one reads
+// to its end without an error, however short.
+func unframed(resp *http.Response) bool {
+	return resp.ProtoMajor == 1 && resp.ContentLength < 0 && len(resp.TransferEncoding) == 0 && !resp.Uncompressed
+}
+
+// cutShort returns decodeErr, the failure to decode a 2xx body, or a
+// transport error in its place when the body was cut short: it had no
+// declared end and stops in the middle of a JSON value (or before its
+// first byte). That is the server closing the connection early, a fault
+// that sending again may not meet, as a Content-Length not reached is. A
+// body that ends where it says it does but does not decode is the server's
+// answer, and stays a decode error.
+func (rr *responseReader) cutShort(decodeErr *runner.ProviderError) *runner.ProviderError {
+	if !rr.unframed {
+		return decodeErr
+	}
+	var v json.RawMessage
+	err := json.NewDecoder(bytes.NewReader(rr.buf.Bytes())).Decode(&v)
+	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return decodeErr
+	}
+	const during = "reading the response body: "
+	return &runner.ProviderError{Kind: evals.ErrKindTransport, Err: io.ErrUnexpectedEOF,
+		Message: during + transportMessage(io.ErrUnexpectedEOF, true)}
 }
 
 var readerPool = sync.Pool{New: func() any { return new(responseReader) }}
@@ -449,6 +484,7 @@ func putReader(rr *responseReader) {
 	}
 	rr.buf.Reset()
 	rr.limited = io.LimitedReader{}
+	rr.unframed = false
 	readerPool.Put(rr)
 }
 

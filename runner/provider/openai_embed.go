@@ -35,6 +35,7 @@ func (p *OpenAI) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.E
 	defer putReader(rr)
 	out, perr := p.decodeEmbeddings(rr.buf.Bytes(), len(req.Input))
 	if perr != nil {
+		perr = rr.cutShort(perr)
 		perr.Sent = sent
 		return nil, perr
 	}

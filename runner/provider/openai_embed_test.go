@@ -1,9 +1,11 @@
 package provider
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -82,6 +84,19 @@ func TestOpenAIEmbedErrors(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("body without a length cut mid-JSON", func(t *testing.T) {
+		srv := rawServer(t, func(conn net.Conn, rw *bufio.ReadWriter) {
+			rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + `{"data":[{"index":0,"embedding":[1`)
+			rw.Flush()
+			conn.Close()
+		})
+		_, err := newOpenAI(t, openaiSpec(srv)).Embed(context.Background(), testEmbed)
+		pe := providerError(t, err)
+		if pe.Kind != evals.ErrKindTransport || !pe.Retryable() || pe.Sent == nil {
+			t.Errorf("got %s %q (retryable %v, sent %v), want a retryable transport error", pe.Kind, pe.Message, pe.Retryable(), pe.Sent)
+		}
+	})
 }
 
 // TestOpenAIRequestParams checks that a request's own params fill in what

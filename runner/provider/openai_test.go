@@ -590,6 +590,40 @@ func TestOpenAITransportErrors(t *testing.T) {
 		}
 	})
 
+	// Without Content-Length or chunked encoding, a body ends when the
+	// server closes the connection: one that stops in the middle of the JSON
+	// was cut short, as a body shorter than its Content-Length is.
+	for _, tt := range []struct{ name, body string }{
+		{"body without a length cut mid-JSON", okBody[:40]},
+		{"body without a length cut before any byte", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := rawServer(t, func(conn net.Conn, rw *bufio.ReadWriter) {
+				rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + tt.body)
+				rw.Flush()
+				conn.Close()
+			})
+			_, err := newOpenAI(t, openaiSpec(srv)).Complete(t.Context(), testRequest)
+			pe := providerError(t, err)
+			want := "reading the response body: truncated: the server closed the connection before the end of the body"
+			if pe.Kind != evals.ErrKindTransport || pe.Message != want || pe.Sent == nil || !pe.Retryable() || !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("got Kind %q Message %q Sent %v Retryable %v Err %v\nwant transport %q", pe.Kind, pe.Message, pe.Sent, pe.Retryable(), pe.Err, want)
+			}
+		})
+	}
+
+	t.Run("body without a length, complete", func(t *testing.T) {
+		srv := rawServer(t, func(conn net.Conn, rw *bufio.ReadWriter) {
+			rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + okBody)
+			rw.Flush()
+			conn.Close()
+		})
+		resp, err := newOpenAI(t, openaiSpec(srv)).Complete(t.Context(), testRequest)
+		if err != nil || resp.Text != "billing" {
+			t.Errorf("got %v, %v; want the completion", resp, err)
+		}
+	})
+
 	t.Run("connection refused", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

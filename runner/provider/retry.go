@@ -50,8 +50,14 @@ func RetryClock(now func() time.Time) RetryOption {
 	return func(r *retrier) { r.now = now }
 }
 
-// retrier is the Provider Retry returns. It holds no state between requests,
-// so it is as safe for concurrent use as the provider it wraps.
+// withReach has Retry stop sending to a target t finds unreachable.
+func withReach(t *reach) RetryOption {
+	return func(r *retrier) { r.reach = t }
+}
+
+// retrier is the Provider Retry returns. It holds no state between requests
+// but what reach shares, so it is as safe for concurrent use as the provider
+// it wraps.
 type retrier struct {
 	p        runner.Provider
 	attempts int
@@ -62,6 +68,7 @@ type retrier struct {
 	sleep    func(ctx context.Context, d time.Duration) error
 	int64n   func(n int64) int64
 	now      func() time.Time
+	reach    *reach // nil unless Wrap tracks the target's reachability
 }
 
 // Retry returns p with failed requests sent again as spec says; a nil spec,
@@ -93,6 +100,12 @@ type retrier struct {
 // (one the server had already closed counts too, though it never saw that
 // send). A call of p that got no connection (refused, or a provider that is
 // not HTTP) counts as one.
+//
+// Behind Wrap, Retry stops early for a target whose endpoint is not
+// reachable: a request of a target reach has declared unreachable is not
+// sent, and one whose send or last attempt declares it so stops there; each
+// fails with a *runner.ProviderError of kind transport wrapping the
+// *runner.UnreachableError, which is not retryable.
 func Retry(p runner.Provider, spec *evals.RetrySpec, opts ...RetryOption) runner.Provider {
 	r := &retrier{
 		p:        p,
@@ -172,8 +185,12 @@ func (r *retrier) do(ctx context.Context, call func(context.Context) error) (int
 	sent := 0
 	var waited time.Duration
 	for retry := 0; ; retry++ {
+		if err := r.reach.before(sent); err != nil {
+			return sent, err
+		}
 		writes, err := r.send(ctx, call)
 		sent += writes
+		err = r.reach.after(err, sent)
 		if err == nil {
 			return sent, nil
 		}
@@ -258,8 +275,12 @@ func (r *retrier) rand(d time.Duration) time.Duration {
 }
 
 // giveUp says in the last error's message that no more attempts are made, and
-// why, unless retries are off.
+// why, unless retries are off; or returns the unreachable error when the
+// request never connected to a target that has never answered.
 func (r *retrier) giveUp(last *runner.ProviderError, why string) *runner.ProviderError {
+	if u := r.reach.gaveUp(last); u != nil {
+		return u
+	}
 	if r.attempts > 1 {
 		last.Message = fmt.Sprintf("gave up after %s%s: %s", attempts(last.Attempts), why, last.Message)
 	}

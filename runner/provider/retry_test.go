@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -578,4 +579,63 @@ type providerFunc func(ctx context.Context, req *runner.Request) (*runner.Respon
 
 func (f providerFunc) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
 	return f(ctx, req)
+}
+
+// TestRetryTruncatedBody checks that a 200 whose body the connection cut
+// short is retried like a reset, and that a complete body that is not a
+// completion is not.
+func TestRetryTruncatedBody(t *testing.T) {
+	const head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	tests := []struct {
+		name  string
+		first string // the first answer, raw; the second is okBody
+		// kind is the error's kind, "" when the retry succeeds.
+		kind, message string
+	}{
+		{
+			name:  "Content-Length larger than the body sent",
+			first: head + "Content-Length: 1000\r\n\r\n" + okBody[:60],
+		},
+		{
+			name:  "no length, connection closed mid-body",
+			first: head + "\r\n" + okBody[:60],
+		},
+		{
+			name:    "complete body of the wrong shape",
+			first:   head + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(`{"choices":"billing"}`)) + `{"choices":"billing"}`,
+			kind:    evals.ErrKindDecode,
+			message: `malformed response: json: cannot unmarshal string into Go struct field chatResponse.choices of type []struct`,
+		},
+		{
+			name:    "complete body whose JSON the server cut short",
+			first:   head + "Content-Length: 60\r\n\r\n" + okBody[:60],
+			kind:    evals.ErrKindDecode,
+			message: `malformed response: unexpected end of JSON input`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int32
+			srv := rawServer(t, func(conn net.Conn, rw *bufio.ReadWriter) {
+				defer conn.Close()
+				if n.Add(1) == 1 {
+					rw.WriteString(tt.first)
+				} else {
+					fmt.Fprintf(rw, "%sContent-Length: %d\r\n\r\n%s", head, len(okBody), okBody)
+				}
+				rw.Flush()
+			})
+			resp, err := Retry(newOpenAI(t, openaiSpec(srv)), nil, fastRetry(&waits{})...).Complete(t.Context(), testRequest)
+			if tt.kind == "" {
+				if err != nil || resp.Text != "billing" || resp.Attempts != 2 || n.Load() != 2 {
+					t.Errorf("got %v, %+v after %d requests; want the completion on the second attempt", err, resp, n.Load())
+				}
+				return
+			}
+			pe := providerError(t, err)
+			if pe.Kind != tt.kind || !strings.HasPrefix(pe.Message, tt.message) || pe.Retryable() || n.Load() != 1 {
+				t.Errorf("got %s %q (retryable %v) after %d requests\nwant %s %q..., not retried", pe.Kind, pe.Message, pe.Retryable(), n.Load(), tt.kind, tt.message)
+			}
+		})
+	}
 }

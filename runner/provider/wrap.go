@@ -29,6 +29,11 @@ import (
 // is about. Nor does the rate limiter see the sends http.Transport repeats on
 // its own after a reused connection fails (Retry counts them as attempts).
 //
+// Retry also tracks whether the target's endpoint is reachable (see reach):
+// once a target that has never answered is found unreachable, its requests
+// fail at once with a *runner.UnreachableError, without being sent. A
+// standalone Retry does not track this.
+//
 // The result closes p when closed (an io.Closer, as cmd closes providers),
 // and, when p can build request bodies (runner.BodyBuilder), so can it. It
 // and each decorator have an Unwrap() runner.Provider method returning the
@@ -46,6 +51,7 @@ func Wrap(p runner.Provider, spec evals.TargetSpec, opts ...RetryOption) runner.
 		}
 		p = RateLimit(p, rl, maxTokens)
 	}
+	opts = append([]RetryOption{withReach(newReach(spec))}, opts...)
 	w := &wrapped{Provider: Retry(p, spec.Retry, opts...), inner: inner}
 	if bb, ok := inner.(runner.BodyBuilder); ok {
 		return &wrappedBody{wrapped: w, bb: bb}

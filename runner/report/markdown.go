@@ -81,7 +81,7 @@ func (m *Markdown) End() error {
 	}
 	fmt.Fprintln(ew, ".")
 	if s.Interrupted {
-		fmt.Fprintln(ew, "\n**Interrupted:** the figures cover the results completed before the interrupt.")
+		fmt.Fprintln(ew, "\n**Interrupted:** the figures cover the results completed before the run stopped.")
 	}
 	fmt.Fprintln(ew)
 

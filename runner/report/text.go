@@ -41,7 +41,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 	}
 	fmt.Fprintf(ew, "%s  %s\n", st.bold(title), st.dim("run "+s.RunID))
 	if s.Interrupted {
-		fmt.Fprintln(ew, st.bad("interrupted: the figures cover the results completed before the interrupt"))
+		fmt.Fprintln(ew, st.bad("interrupted: the figures cover the results completed before the run stopped"))
 	}
 	fmt.Fprintln(ew)
 
