@@ -70,7 +70,7 @@ func Check(ctx context.Context, s *evals.Suite) (int, error) {
 		n++
 		h := maphash.String(seed, c.ID)
 		hashes = append(hashes, h)
-		if err := checkCase(s, c); err != nil {
+		if _, err := s.Render(c); err != nil {
 			file, line, col := locate(c)
 			add(evals.Problem{File: file, Line: line, Col: col, Path: pathOf(c), Msg: fmt.Sprintf("case %q: %s", c.ID, err)})
 		}
@@ -102,40 +102,6 @@ func Check(ctx context.Context, s *evals.Suite) (int, error) {
 		return n, probs
 	}
 	return n, nil
-}
-
-// checkCase renders every message template for the case.
-func checkCase(s *evals.Suite, c *evals.Case) error {
-	scope := evals.CaseScope{Case: c}
-	for i, t := range s.Templates {
-		if _, err := t.Render(scope); err != nil {
-			var mv *evals.MissingVarError
-			if errors.As(err, &mv) {
-				return fmt.Errorf("messages[%d] uses {{%s}}, which the case does not define (it has: %s)", i, mv.Path, varNames(c))
-			}
-			return fmt.Errorf("messages[%d]: %w", i, err)
-		}
-	}
-	return nil
-}
-
-func varNames(c *evals.Case) string {
-	if len(c.Vars) == 0 {
-		return "no variables"
-	}
-	names := make([]string, 0, len(c.Vars))
-	for k := range c.Vars {
-		names = append(names, k)
-	}
-	sortStrings(names)
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
 }
 
 // duplicates re-reads the dataset to name the ids whose hashes repeated.

@@ -22,6 +22,7 @@ import (
 func suiteOver(dir, name string, cases []json.RawMessage, templates ...string) *evals.Suite {
 	s := &evals.Suite{Path: filepath.Join(dir, "suite.json"), Dir: dir, Dataset: evals.DatasetSpec{Path: name, Cases: cases}}
 	for _, src := range templates {
+		s.Messages = append(s.Messages, evals.Message{Role: "user", Content: src})
 		s.Templates = append(s.Templates, evals.MustParseTemplate(src))
 	}
 	return s

@@ -29,7 +29,7 @@ type Result struct {
 	Expected  any            `json:"expected,omitempty"`
 	Tags      []string       `json:"tags,omitempty"`
 	Metadata  map[string]any `json:"metadata,omitempty"`
-	Request   *Request       `json:"request,omitempty"`
+	Request   *SentRequest   `json:"request,omitempty"`
 	Output    string         `json:"output"`
 	Finish    string         `json:"finish_reason,omitempty"`
 	Usage     Usage          `json:"usage"`
@@ -50,9 +50,9 @@ type Result struct {
 	Error             *ResultError `json:"error,omitempty"`
 }
 
-// Request is the exact request sent to the endpoint, without secrets: the URL
+// SentRequest is the exact request sent to the endpoint, without secrets: the URL
 // and the body. Headers are not recorded because they carry the keys.
-type Request struct {
+type SentRequest struct {
 	URL  string          `json:"url,omitempty"`
 	Body json.RawMessage `json:"body,omitempty"`
 }
@@ -168,7 +168,7 @@ const (
 // (the Anthropic Messages layout) comes first, as a system message. Content
 // given as a list of parts is joined from its text parts. ok is false when
 // the body has no messages.
-func (r *Request) Messages() (msgs []Message, ok bool, err error) {
+func (r *SentRequest) Messages() (msgs []Message, ok bool, err error) {
 	if r == nil || len(r.Body) == 0 {
 		return nil, false, nil
 	}

@@ -14,21 +14,21 @@ import (
 // byRepeat answers "pass" or "fail" for each case and repeat, from a table.
 type byRepeat map[string]string
 
-func (b byRepeat) Complete(_ context.Context, req *Request) (*Response, error) {
+func (b byRepeat) Complete(_ context.Context, req *evals.Request) (*evals.Response, error) {
 	out := "fail"
 	if b[req.CaseID][req.Repeat] == 'P' {
 		out = "pass"
 	}
-	return &Response{Text: out}, nil
+	return &evals.Response{Text: out}, nil
 }
 
 type passWord struct{}
 
-func (passWord) Score(_ context.Context, in *Input) Verdict {
+func (passWord) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in.Output == "pass" {
-		return Verdict{Score: 1, Pass: true}
+		return evals.Verdict{Score: 1, Pass: true}
 	}
-	return Verdict{Score: 0, Reason: "said fail"}
+	return evals.Verdict{Score: 0, Reason: "said fail"}
 }
 
 // TestRepeatsAndSlices runs 3 cases x 3 repeats: c000 passes every repeat,

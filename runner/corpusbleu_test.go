@@ -62,16 +62,16 @@ func (c *caseSlice) Close() error { return nil }
 // translator answers each README case with its hypothesis, and fails "down".
 type translator struct{ calls atomic.Int64 }
 
-func (p *translator) Complete(_ context.Context, req *runner.Request) (*runner.Response, error) {
+func (p *translator) Complete(_ context.Context, req *evals.Request) (*evals.Response, error) {
 	p.calls.Add(1)
 	if req.CaseID == "down" {
-		return nil, &runner.ProviderError{Kind: evals.ErrKindHTTP, Status: 503, Message: "down"}
+		return nil, &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 503, Message: "down"}
 	}
 	var i int
 	if _, err := fmt.Sscanf(req.CaseID, "s%d", &i); err != nil {
-		return &runner.Response{Text: "whatever"}, nil
+		return &evals.Response{Text: "whatever"}, nil
 	}
-	return &runner.Response{Text: bleuHyps[i]}, nil
+	return &evals.Response{Text: bleuHyps[i]}, nil
 }
 
 func bleuSuite(t *testing.T) (*evals.Suite, []runner.Criterion) {
@@ -97,7 +97,7 @@ func bleuSuite(t *testing.T) (*evals.Suite, []runner.Criterion) {
 	return s, crits
 }
 
-func bleuTarget(p runner.Provider) runner.Target {
+func bleuTarget(p evals.Provider) runner.Target {
 	return runner.Target{Spec: evals.TargetSpec{Name: "mt", Provider: "test", Concurrency: 3}, Provider: p}
 }
 

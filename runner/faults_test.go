@@ -387,12 +387,12 @@ func TestRunAgainstFaults(t *testing.T) {
 
 // observed is a provider that passes requests on and notes what came back.
 type observed struct {
-	p    runner.Provider
+	p    evals.Provider
 	mu   sync.Mutex
 	seen map[string][]string
 }
 
-func (o *observed) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (o *observed) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	start := time.Now()
 	resp, err := o.p.Complete(ctx, req)
 	what := "ok"
@@ -468,7 +468,7 @@ func TestRunStopsUnreachableTarget(t *testing.T) {
 	})
 	elapsed := time.Since(start)
 
-	var ue *runner.UnreachableError
+	var ue *evals.UnreachableError
 	if !errors.As(err, &ue) {
 		t.Fatalf("Run: %v, want the target down unreachable", err)
 	}
@@ -502,11 +502,11 @@ func TestRunStopsUnreachableTarget(t *testing.T) {
 
 // counted counts the requests sent through it.
 type counted struct {
-	runner.Provider
+	evals.Provider
 	n *atomic.Int32
 }
 
-func (c counted) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (c counted) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	c.n.Add(1)
 	return c.Provider.Complete(ctx, req)
 }

@@ -23,18 +23,13 @@ type CaseSource interface {
 // Target is a target ready to run.
 type Target struct {
 	Spec     evals.TargetSpec
-	Provider Provider
+	Provider evals.Provider
 }
 
 // Criterion is a criterion ready to score.
 type Criterion struct {
 	Spec   evals.CriterionSpec
-	Scorer Scorer
-}
-
-// Sink receives every result as it completes, from a single goroutine.
-type Sink interface {
-	Write(r *evals.Result) error
+	Scorer evals.Scorer
 }
 
 // Progress is the run's state after a result, for progress displays.
@@ -64,7 +59,7 @@ type Options struct {
 	Criteria []Criterion
 	// Open opens the dataset; each target reads it on its own, at its own pace.
 	Open func() (CaseSource, error)
-	Sink Sink
+	Sink evals.Sink
 	// Total is the number of results expected, for progress; 0 when unknown.
 	Total    int
 	Progress func(Progress)
@@ -211,7 +206,7 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	sum.Gate = CheckGates(opts.Suite.Gates, sum.Targets)
 	var unreachable []error
 	for _, tctx := range stops {
-		var ue *UnreachableError
+		var ue *evals.UnreachableError
 		if errors.As(context.Cause(tctx), &ue) {
 			unreachable = append(unreachable, ue)
 		}
@@ -248,7 +243,7 @@ func newSummary(runID string, s *evals.Suite, started time.Time, st evals.Statis
 // result to the sink and reports progress. After the sink fails it calls
 // stop and drops the results still coming.
 type collector struct {
-	sink     Sink
+	sink     evals.Sink
 	progress func(Progress)
 	p        Progress
 	stop     func()
@@ -334,7 +329,7 @@ func produce(ctx context.Context, opts Options, ti int, jobs chan<- job) error {
 // the request was cut short by an interrupt, or found the target's endpoint
 // unreachable (then it returns that error, with the target named), so that
 // it is not recorded as done.
-func execute(ctx context.Context, opts Options, j job) (*evals.Result, *UnreachableError) {
+func execute(ctx context.Context, opts Options, j job) (*evals.Result, *evals.UnreachableError) {
 	t := &opts.Targets[j.target]
 	r := &evals.Result{
 		RunID:    opts.RunID,
@@ -346,28 +341,28 @@ func execute(ctx context.Context, opts Options, j job) (*evals.Result, *Unreacha
 		Tags:     j.c.Tags,
 		Metadata: j.c.Metadata,
 	}
-	msgs, err := Render(opts.Suite, j.c)
+	msgs, err := opts.Suite.Render(j.c)
 	if err != nil {
 		r.Status = evals.StatusError
 		r.Error = &evals.ResultError{Kind: evals.ErrKindRender, Message: err.Error()}
 		return r, nil
 	}
-	req := &Request{Target: t.Spec.Name, CaseID: j.c.ID, Repeat: j.repeat, Messages: msgs}
+	req := &evals.Request{Target: t.Spec.Name, CaseID: j.c.ID, Repeat: j.repeat, Messages: msgs}
 	start := time.Now()
 	resp, err := t.Provider.Complete(ctx, req)
 	elapsed := time.Since(start)
 	if err != nil {
-		var ue *UnreachableError
+		var ue *evals.UnreachableError
 		if errors.As(err, &ue) {
 			named := *ue // shared by the target's requests
 			named.Target = t.Spec.Name
 			return nil, &named
 		}
-		re := AsResultError(err)
+		re := evals.AsResultError(err)
 		if re.Kind == evals.ErrKindCanceled {
 			return nil, nil
 		}
-		var pe *ProviderError
+		var pe *evals.ProviderError
 		if errors.As(err, &pe) {
 			r.Request = pe.Sent
 			r.Attempts = pe.Attempts
@@ -397,7 +392,7 @@ func execute(ctx context.Context, opts Options, j job) (*evals.Result, *Unreacha
 	if resp.Cached {
 		lat = resp.OriginalLatency
 	}
-	if !scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat}) {
+	if !scoreResult(ctx, opts.Suite, opts.Criteria, r, &evals.Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat}) {
 		return nil, nil
 	}
 	return r, nil
@@ -405,7 +400,7 @@ func execute(ctx context.Context, opts Options, j job) (*evals.Result, *Unreacha
 
 // scoreResult scores in with every criterion and sets r's scores, score and
 // status. It returns false when ctx ended while the criteria scored.
-func scoreResult(ctx context.Context, s *evals.Suite, criteria []Criterion, r *evals.Result, in *Input) bool {
+func scoreResult(ctx context.Context, s *evals.Suite, criteria []Criterion, r *evals.Result, in *evals.Input) bool {
 	r.Scores = make([]evals.Score, len(criteria))
 	for i, c := range criteria {
 		v := c.Scorer.Score(ctx, in)
@@ -427,20 +422,6 @@ func scoreResult(ctx context.Context, s *evals.Suite, criteria []Criterion, r *e
 
 func ms(d time.Duration) float64 {
 	return math.Round(float64(d)/float64(time.Microsecond)) / 1000
-}
-
-// Render fills the suite's message templates for a case.
-func Render(s *evals.Suite, c *evals.Case) ([]evals.Message, error) {
-	msgs := make([]evals.Message, len(s.Messages))
-	scope := evals.CaseScope{Case: c}
-	for i, m := range s.Messages {
-		text, err := s.Templates[i].Render(scope)
-		if err != nil {
-			return nil, fmt.Errorf("messages[%d]: %w", i, err)
-		}
-		msgs[i] = evals.Message{Role: m.Role, Content: text}
-	}
-	return msgs, nil
 }
 
 // CaseVerdict turns criterion scores into the case's score and status. The score

@@ -46,11 +46,11 @@ func makeCases(n int) []*evals.Case {
 // echo answers "answer-Q" for the case's variable, or fails as told.
 type echo struct {
 	calls atomic.Int64
-	fail  func(req *Request) error
+	fail  func(req *evals.Request) error
 	delay time.Duration
 }
 
-func (e *echo) Complete(ctx context.Context, req *Request) (*Response, error) {
+func (e *echo) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	e.calls.Add(1)
 	if e.delay > 0 {
 		select {
@@ -65,28 +65,28 @@ func (e *echo) Complete(ctx context.Context, req *Request) (*Response, error) {
 		}
 	}
 	text := strings.TrimPrefix(req.Messages[0].Content, "Q: ")
-	return &Response{Text: "answer-" + text, Usage: evals.Usage{PromptTokens: 3, CompletionTokens: 2, TotalTokens: 5},
-		Sent: &evals.Request{URL: "echo://", Body: []byte(`{}`)}}, nil
+	return &evals.Response{Text: "answer-" + text, Usage: evals.Usage{PromptTokens: 3, CompletionTokens: 2, TotalTokens: 5},
+		Sent: &evals.SentRequest{URL: "echo://", Body: []byte(`{}`)}}, nil
 }
 
 // even passes outputs whose number is even; unscored when it ends in 5.
 type even struct{}
 
-func (even) Score(_ context.Context, in *Input) Verdict {
+func (even) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	var n int
 	fmt.Sscanf(strings.TrimPrefix(in.Output, "answer-"), "%d", &n)
 	switch {
 	case n%10 == 5:
-		return Verdict{Unscored: true, Reason: "ends in 5"}
+		return evals.Verdict{Unscored: true, Reason: "ends in 5"}
 	case n%2 == 0:
-		return Verdict{Score: 1, Pass: true}
+		return evals.Verdict{Score: 1, Pass: true}
 	}
-	return Verdict{Score: 0, Reason: "odd"}
+	return evals.Verdict{Score: 0, Reason: "odd"}
 }
 
-type always struct{ v Verdict }
+type always struct{ v evals.Verdict }
 
-func (a always) Score(context.Context, *Input) Verdict { return a.v }
+func (a always) Score(context.Context, *evals.Input) evals.Verdict { return a.v }
 
 // memSink keeps every result.
 type memSink struct {
@@ -119,19 +119,19 @@ func testSuite(t *testing.T, gates ...string) *evals.Suite {
 	return s
 }
 
-func crit(name string, sc Scorer) Criterion {
+func crit(name string, sc evals.Scorer) Criterion {
 	return Criterion{Spec: evals.CriterionSpec{Name: name, Type: "test"}, Scorer: sc}
 }
 
-func target(name string, p Provider, conc int) Target {
+func target(name string, p evals.Provider, conc int) Target {
 	return Target{Spec: evals.TargetSpec{Name: name, Provider: "test", Concurrency: conc}, Provider: p}
 }
 
 func TestRunCountsEveryCaseOnceAndAggregates(t *testing.T) {
 	list := makeCases(100)
-	p := &echo{fail: func(r *Request) error {
+	p := &echo{fail: func(r *evals.Request) error {
 		if r.CaseID == "c007" || r.CaseID == "c042" {
-			return &ProviderError{Kind: evals.ErrKindHTTP, Status: 500, Message: "boom"}
+			return &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 500, Message: "boom"}
 		}
 		return nil
 	}}
@@ -209,9 +209,9 @@ func TestRunCountsEveryCaseOnceAndAggregates(t *testing.T) {
 }
 
 func TestRunRecordsRequestAndError(t *testing.T) {
-	sent := &evals.Request{URL: "http://x/v1/chat/completions", Body: []byte(`{"model":"m"}`)}
-	p := &echo{fail: func(*Request) error {
-		return &ProviderError{Kind: evals.ErrKindHTTP, Status: 429, Message: "slow down", Sent: sent}
+	sent := &evals.SentRequest{URL: "http://x/v1/chat/completions", Body: []byte(`{"model":"m"}`)}
+	p := &echo{fail: func(*evals.Request) error {
+		return &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 429, Message: "slow down", Sent: sent}
 	}}
 	sink := &memSink{}
 	_, err := Run(context.Background(), Options{
@@ -245,7 +245,7 @@ func TestRunRenderErrorIsAResult(t *testing.T) {
 		t.Error("a case that could not be rendered was sent")
 	}
 	r := sink.results[0]
-	if r.Error == nil || r.Error.Kind != evals.ErrKindRender || r.Error.Message != `messages[0]: variable "q" is not defined for this case` {
+	if r.Error == nil || r.Error.Kind != evals.ErrKindRender || r.Error.Message != `messages[0] uses {{q}}, which the case does not define (it has: other)` {
 		t.Errorf("error = %+v", r.Error)
 	}
 	if sum.Targets[0].Errors[evals.ErrKindRender] != 1 {
@@ -349,12 +349,12 @@ func TestRunInterruptAfterGraceDropsUnfinished(t *testing.T) {
 // answer that comes only after the run's grace period.
 type slowJudge struct{}
 
-func (slowJudge) Score(ctx context.Context, _ *Input) Verdict {
+func (slowJudge) Score(ctx context.Context, _ *evals.Input) evals.Verdict {
 	select {
 	case <-time.After(10 * time.Second):
-		return Verdict{Score: 1, Pass: true}
+		return evals.Verdict{Score: 1, Pass: true}
 	case <-ctx.Done():
-		return Verdict{Unscored: true, Reason: "judge: canceled"}
+		return evals.Verdict{Unscored: true, Reason: "judge: canceled"}
 	}
 }
 

@@ -23,7 +23,7 @@ type Recorded struct {
 	Messages []evals.Message
 	// Response is what came back. When Error is set there was no response to
 	// score, and only its Sent, Latency and Attempts are kept.
-	Response *Response
+	Response *evals.Response
 	Error    *evals.ResultError
 }
 
@@ -40,7 +40,7 @@ type ScoreOptions struct {
 	// Read yields the recordings: it calls emit with each, in order, and
 	// returns emit's error when emit fails. It runs on its own goroutine.
 	Read func(emit func(*Recorded) error) error
-	Sink Sink
+	Sink evals.Sink
 	// Concurrency is the number of responses scored at once; GOMAXPROCS
 	// when 0.
 	Concurrency int
@@ -195,7 +195,7 @@ func scoreRecorded(ctx context.Context, opts ScoreOptions, rec *Recorded) *evals
 		lat = resp.OriginalLatency
 	}
 	// ctx is not canceled by an interrupt (see Score), so scoring finishes.
-	scoreResult(ctx, opts.Suite, opts.Criteria, r, &Input{Case: c, Messages: rec.Messages, Output: resp.Text, Response: resp, Latency: lat, Repeat: rec.Repeat})
+	scoreResult(ctx, opts.Suite, opts.Criteria, r, &evals.Input{Case: c, Messages: rec.Messages, Output: resp.Text, Response: resp, Latency: lat, Repeat: rec.Repeat})
 	return r
 }
 
@@ -207,7 +207,7 @@ func RecordedResult(r *evals.Result) (*Recorded, error) {
 		Case:   &evals.Case{ID: r.CaseID, Vars: r.Vars, Expected: r.Expected, Tags: r.Tags, Metadata: r.Metadata},
 		Target: r.Target,
 		Repeat: r.Repeat,
-		Response: &Response{
+		Response: &evals.Response{
 			Text:     r.Output,
 			Finish:   r.Finish,
 			Usage:    r.Usage,

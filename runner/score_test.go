@@ -50,9 +50,9 @@ func stripTimes(s *evals.Summary) {
 // same criteria: every result and the whole summary must come out the same.
 func TestScoreOfARunsResultsMatchesTheRun(t *testing.T) {
 	list := makeCases(60)
-	p := &echo{fail: func(r *Request) error {
+	p := &echo{fail: func(r *evals.Request) error {
 		if r.CaseID == "c013" {
-			return &ProviderError{Kind: evals.ErrKindHTTP, Status: 503, Message: "down", Sent: &evals.Request{URL: "echo://"}}
+			return &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 503, Message: "down", Sent: &evals.SentRequest{URL: "echo://"}}
 		}
 		return nil
 	}}
@@ -69,7 +69,7 @@ func TestScoreOfARunsResultsMatchesTheRun(t *testing.T) {
 	// echo's Sent body has no messages; give each result the prompt it had.
 	for _, r := range ran.results {
 		if r.Error == nil {
-			r.Request = &evals.Request{URL: "echo://", Body: []byte(fmt.Sprintf(`{"messages":[{"role":"user","content":"Q: %s"}]}`, r.Vars["q"]))}
+			r.Request = &evals.SentRequest{URL: "echo://", Body: []byte(fmt.Sprintf(`{"messages":[{"role":"user","content":"Q: %s"}]}`, r.Vars["q"]))}
 		}
 	}
 	rescored := &memSink{}
@@ -109,11 +109,11 @@ func TestScoreOfARunsResultsMatchesTheRun(t *testing.T) {
 // the case's id: it checks that Score hands criteria the recorded messages.
 type prompted struct{}
 
-func (prompted) Score(_ context.Context, in *Input) Verdict {
+func (prompted) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if len(in.Messages) > 0 && strings.HasSuffix(in.Messages[len(in.Messages)-1].Content, in.Case.ID) {
-		return Verdict{Score: 1, Pass: true}
+		return evals.Verdict{Score: 1, Pass: true}
 	}
-	return Verdict{Reason: fmt.Sprintf("messages %v", in.Messages)}
+	return evals.Verdict{Reason: fmt.Sprintf("messages %v", in.Messages)}
 }
 
 func TestScoreWithNewCriteriaAndUnlistedTargets(t *testing.T) {
@@ -121,7 +121,7 @@ func TestScoreWithNewCriteriaAndUnlistedTargets(t *testing.T) {
 		return &Recorded{
 			Case: &evals.Case{ID: id, Expected: "x"}, Target: target,
 			Messages: []evals.Message{{Role: "user", Content: "about " + id}},
-			Response: &Response{Text: out, Latency: 1500 * time.Microsecond},
+			Response: &evals.Response{Text: out, Latency: 1500 * time.Microsecond},
 		}
 	}
 	recs := []*Recorded{
@@ -179,7 +179,7 @@ func TestScoreReadErrorStops(t *testing.T) {
 		RunID: "r", Suite: testSuite(t), Criteria: []Criterion{crit("even", even{})},
 		Read: func(emit func(*Recorded) error) error {
 			for i := range 5 {
-				if err := emit(&Recorded{Case: &evals.Case{ID: fmt.Sprint(i)}, Target: "t", Response: &Response{Text: "answer-2"}}); err != nil {
+				if err := emit(&Recorded{Case: &evals.Case{ID: fmt.Sprint(i)}, Target: "t", Response: &evals.Response{Text: "answer-2"}}); err != nil {
 					return err
 				}
 			}
@@ -202,7 +202,7 @@ func TestScoreSinkFailureStopsReading(t *testing.T) {
 		Read: func(emit func(*Recorded) error) error {
 			for i := range 100000 {
 				read++
-				if err := emit(&Recorded{Case: &evals.Case{ID: fmt.Sprint(i)}, Target: "t", Response: &Response{Text: "answer-2"}}); err != nil {
+				if err := emit(&Recorded{Case: &evals.Case{ID: fmt.Sprint(i)}, Target: "t", Response: &evals.Response{Text: "answer-2"}}); err != nil {
 					return err
 				}
 			}
@@ -229,7 +229,7 @@ func TestScoreInterruptKeepsWhatWasScored(t *testing.T) {
 				if i == 50 {
 					cancel()
 				}
-				if err := emit(&Recorded{Case: &evals.Case{ID: fmt.Sprint(i)}, Target: "t", Response: &Response{Text: "answer-2"}}); err != nil {
+				if err := emit(&Recorded{Case: &evals.Case{ID: fmt.Sprint(i)}, Target: "t", Response: &evals.Response{Text: "answer-2"}}); err != nil {
 					return err
 				}
 			}
@@ -264,7 +264,7 @@ func TestRecordedResult(t *testing.T) {
 		{"not JSON", `{"messages":`, nil, "request body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &evals.Result{CaseID: "c", Target: "t", Output: "o", Status: evals.StatusPassed, Request: &evals.Request{Body: []byte(tc.body)}}
+			r := &evals.Result{CaseID: "c", Target: "t", Output: "o", Status: evals.StatusPassed, Request: &evals.SentRequest{Body: []byte(tc.body)}}
 			rec, err := RecordedResult(r)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -304,7 +304,7 @@ func TestScoreStreams(t *testing.T) {
 				if a := int64(i) - sink.n.Load(); a > ahead {
 					ahead = a
 				}
-				if err := emit(&Recorded{Case: &evals.Case{ID: fmt.Sprint(i)}, Target: "t", Response: &Response{Text: "answer-2"}}); err != nil {
+				if err := emit(&Recorded{Case: &evals.Case{ID: fmt.Sprint(i)}, Target: "t", Response: &evals.Response{Text: "answer-2"}}); err != nil {
 					return err
 				}
 			}
@@ -343,7 +343,7 @@ func TestRescoreKeepsRepeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range ran.results {
-		r.Request = &evals.Request{URL: "test://", Body: []byte(fmt.Sprintf(`{"messages":[{"role":"user","content":"Q: %s"}]}`, r.Vars["q"]))}
+		r.Request = &evals.SentRequest{URL: "test://", Body: []byte(fmt.Sprintf(`{"messages":[{"role":"user","content":"Q: %s"}]}`, r.Vars["q"]))}
 	}
 	sum, err := Score(context.Background(), ScoreOptions{
 		Suite: s, Criteria: crits, Targets: []evals.TargetSpec{{Name: "m", Provider: "test"}},

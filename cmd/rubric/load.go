@@ -28,7 +28,7 @@ type loaded struct {
 	// the resolver checks is then one to call, not one to run, and its
 	// provider is kept in resolved.
 	resolving bool
-	resolved  runner.Provider
+	resolved  evals.Provider
 }
 
 // judgeTarget is a target that a criterion calls. It is built when the suite
@@ -36,14 +36,14 @@ type loaded struct {
 // (use) before any criterion calls it.
 type judgeTarget struct {
 	spec evals.TargetSpec
-	base runner.Provider
-	p    runner.Provider
+	base evals.Provider
+	p    evals.Provider
 	// slots holds the target's concurrency: judges are called from the
 	// workers of every target under test, so the cap is kept here.
 	slots chan struct{}
 }
 
-func (j *judgeTarget) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (j *judgeTarget) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	select {
 	case j.slots <- struct{}{}:
 		defer func() { <-j.slots }()
@@ -55,8 +55,8 @@ func (j *judgeTarget) Complete(ctx context.Context, req *runner.Request) (*runne
 
 // Embed sends an embeddings request through the decorated provider, within
 // the target's concurrency.
-func (j *judgeTarget) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
-	e, ok := j.p.(runner.Embedder)
+func (j *judgeTarget) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	e, ok := j.p.(evals.Embedder)
 	if !ok {
 		return nil, errors.New("the target's provider cannot embed texts")
 	}
@@ -69,13 +69,13 @@ func (j *judgeTarget) Embed(ctx context.Context, req *runner.EmbedRequest) (*run
 	return e.Embed(ctx, req)
 }
 
-// Unwrap returns the decorated provider, so that runner.CanEmbed can look
+// Unwrap returns the decorated provider, so that evals.CanEmbed can look
 // through to the endpoint's.
-func (j *judgeTarget) Unwrap() runner.Provider { return j.p }
+func (j *judgeTarget) Unwrap() evals.Provider { return j.p }
 
 // RequestBody lets the cache key judge requests like any other.
-func (j *judgeTarget) RequestBody(req *runner.Request) ([]byte, error) {
-	bb, ok := j.base.(runner.BodyBuilder)
+func (j *judgeTarget) RequestBody(req *evals.Request) ([]byte, error) {
+	bb, ok := j.base.(evals.BodyBuilder)
 	if !ok {
 		return nil, errors.New("provider cannot build request bodies")
 	}
@@ -86,7 +86,7 @@ func (j *judgeTarget) RequestBody(req *runner.Request) ([]byte, error) {
 func (j *judgeTarget) use(db *store.DB) { j.p = decorate(j.base, j.spec, db) }
 
 // judge resolves and builds a target a criterion calls.
-func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec, error), field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec, error), field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
 	var name string
 	named := json.Unmarshal(ref, &name) == nil
 	if j, ok := l.judgeByName[name]; named && ok {
@@ -163,7 +163,7 @@ func loadSuite(ctx context.Context, path string, opts evals.LoadOptions) (*loade
 func (l *loaded) buildCriterion(spec evals.CriterionSpec, env evals.CriterionEnv) error {
 	cenv := criteria.Env{Dir: env.Dir}
 	if env.Target != nil {
-		cenv.Target = func(field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+		cenv.Target = func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
 			return l.judge(env.Target, field, ref)
 		}
 	}

@@ -460,7 +460,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		return withCode(exitIncomplete, fmt.Errorf("run %s stopped after --max-duration %s: %w; %s", id, opts.maxDuration, runErr, resumeHint))
 	case errors.Is(runErr, runner.ErrInterrupted):
 		return withCode(exitInterrupted, fmt.Errorf("%w; %s", runErr, resumeHint))
-	case errors.As(runErr, new(*runner.UnreachableError)):
+	case errors.As(runErr, new(*evals.UnreachableError)):
 		return withCode(exitIncomplete, fmt.Errorf("%w; once the endpoint is up, %s", runErr, resumeHint))
 	case runErr != nil:
 		return withCode(exitIncomplete, fmt.Errorf("run %s stopped: %w (the results completed are in %s)", id, runErr, resultsPath))
@@ -601,7 +601,7 @@ func (l *limited) Next() (*evals.Case, error) {
 // decorate puts a target's provider behind retries, rate limits and, when db
 // is set and the target allows it, the response cache: all composed in
 // provider.Wrap, with the cache outside so that a hit sends nothing.
-func decorate(p runner.Provider, spec evals.TargetSpec, db *store.DB) runner.Provider {
+func decorate(p evals.Provider, spec evals.TargetSpec, db *store.DB) evals.Provider {
 	p = provider.Wrap(p, spec)
 	if db != nil && spec.CacheOr() {
 		p = provider.Cache(p, db, spec)
@@ -619,12 +619,12 @@ func openCache(suites []*loaded, off bool, stderr io.Writer) *store.DB {
 	used := false
 	for _, l := range suites {
 		for _, t := range l.targets {
-			if _, ok := t.Provider.(runner.BodyBuilder); ok && t.Spec.CacheOr() {
+			if _, ok := t.Provider.(evals.BodyBuilder); ok && t.Spec.CacheOr() {
 				used = true
 			}
 		}
 		for _, j := range l.judges {
-			if _, ok := j.base.(runner.BodyBuilder); ok && j.spec.CacheOr() {
+			if _, ok := j.base.(evals.BodyBuilder); ok && j.spec.CacheOr() {
 				used = true
 			}
 		}

@@ -270,7 +270,7 @@ func logReader(path string, m *datasets.Mapping, s *evals.Suite, target string, 
 				return nil
 			}
 			if err == nil && rec.Messages == nil {
-				rec.Messages, err = runner.Render(s, rec.Case)
+				rec.Messages, err = s.Render(rec.Case)
 				if err != nil {
 					err = &datasets.LineError{File: path, Line: r.Line(), Msg: "the suite's prompt does not render: " + err.Error(), Reason: "the suite's prompt does not render"}
 				}
@@ -296,10 +296,10 @@ func logReader(path string, m *datasets.Mapping, s *evals.Suite, target string, 
 			}
 			err = emit(&runner.Recorded{
 				Case: rec.Case, Target: t, Messages: rec.Messages,
-				Response: &runner.Response{
+				Response: &evals.Response{
 					Text:    rec.Output,
 					Usage:   rec.Usage,
-					Sent:    &evals.Request{URL: url + strconv.Itoa(r.Line()), Body: body},
+					Sent:    &evals.SentRequest{URL: url + strconv.Itoa(r.Line()), Body: body},
 					Latency: time.Duration(rec.LatencyMS * float64(time.Millisecond)),
 				},
 			})

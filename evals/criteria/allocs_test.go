@@ -7,7 +7,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // TestScoreAllocsMore keeps the criteria added with issue 4 allocation-free
@@ -17,8 +16,8 @@ func TestScoreAllocsMore(t *testing.T) {
 		t.Skip("the race detector adds allocations")
 	}
 	c := caseOf(t, `{"category":"billing","priority":"high"}`, "")
-	in := &runner.Input{Case: c, Output: benchOutput, Latency: 800 * time.Millisecond, Target: &pricedTarget,
-		Response: &runner.Response{Usage: evals.Usage{PromptTokens: 420, CompletionTokens: 95, TotalTokens: 515}}}
+	in := &evals.Input{Case: c, Output: benchOutput, Latency: 800 * time.Millisecond, Target: &pricedTarget,
+		Response: &evals.Response{Usage: evals.Usage{PromptTokens: 420, CompletionTokens: 95, TotalTokens: 515}}}
 	for _, tt := range []struct {
 		spec string
 		max  float64

@@ -7,7 +7,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // benchOutput is a typical structured answer: about 300 bytes of JSON.
@@ -71,8 +70,8 @@ var benchSpecs = []struct {
 
 func BenchmarkScore(b *testing.B) {
 	c := caseOf(b, `{"category":"billing","priority":"high","entities":[{"type":"invoice","id":"INV-2291"},{"type":"amount","value":49.99}]}`, `{"ticket":"I was charged twice"}`)
-	in := &runner.Input{Case: c, Output: benchOutput, Latency: 800 * time.Millisecond, Target: &pricedTarget,
-		Response: &runner.Response{Text: benchOutput, Usage: evals.Usage{PromptTokens: 420, CompletionTokens: 95, TotalTokens: 515}}}
+	in := &evals.Input{Case: c, Output: benchOutput, Latency: 800 * time.Millisecond, Target: &pricedTarget,
+		Response: &evals.Response{Text: benchOutput, Usage: evals.Usage{PromptTokens: 420, CompletionTokens: 95, TotalTokens: 515}}}
 	ctx := context.Background()
 	for _, bs := range benchSpecs {
 		b.Run(bs.name, func(b *testing.B) {
@@ -110,7 +109,7 @@ func TestScoreAllocs(t *testing.T) {
 		t.Skip("the race detector adds allocations")
 	}
 	c := caseOf(t, `{"category":"billing","priority":"high"}`, "")
-	in := &runner.Input{Case: c, Output: benchOutput}
+	in := &evals.Input{Case: c, Output: benchOutput}
 	tests := []struct {
 		spec string
 		max  float64

@@ -8,13 +8,12 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 var (
-	_ runner.Scorer = (*Latency)(nil)
-	_ runner.Scorer = (*Tokens)(nil)
-	_ runner.Scorer = (*Cost)(nil)
+	_ evals.Scorer = (*Latency)(nil)
+	_ evals.Scorer = (*Tokens)(nil)
+	_ evals.Scorer = (*Cost)(nil)
 )
 
 // newCallCommon builds the common part of a criterion that judges the call
@@ -44,7 +43,7 @@ type Latency struct {
 	max time.Duration
 }
 
-func newLatency(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newLatency(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c latencyConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -62,8 +61,8 @@ func newLatency(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return &Latency{common: cm, max: time.Duration(*c.MaxMS * float64(time.Millisecond))}, nil
 }
 
-// Score implements runner.Scorer.
-func (l *Latency) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (l *Latency) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -95,7 +94,7 @@ type Tokens struct {
 	maxCompletion, maxPrompt, maxTotal int // -1: no bound
 }
 
-func newTokens(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newTokens(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c tokensConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -129,8 +128,8 @@ func newTokens(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return t, nil
 }
 
-// Score implements runner.Scorer.
-func (t *Tokens) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (t *Tokens) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -172,7 +171,7 @@ func (t *Tokens) Score(_ context.Context, in *runner.Input) runner.Verdict {
 
 // usageOf returns the token counts of the response; ok is false, with the
 // reason, when the endpoint reported none.
-func usageOf(in *runner.Input) (evals.Usage, string, bool) {
+func usageOf(in *evals.Input) (evals.Usage, string, bool) {
 	if in.Response == nil {
 		return evals.Usage{}, "no response to take token counts from", false
 	}
@@ -195,7 +194,7 @@ type Cost struct {
 	max float64
 }
 
-func newCost(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newCost(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c costConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -213,8 +212,8 @@ func newCost(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return &Cost{common: cm, max: *c.Max}, nil
 }
 
-// Score implements runner.Scorer.
-func (c *Cost) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (c *Cost) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // commonConfig holds the fields every criterion type accepts.
@@ -84,13 +83,13 @@ func (c *common) subject(out string) (s, why string, ok bool) {
 }
 
 // verdict scores a judged response; reason should say why whenever score < 1.
-func (c *common) verdict(score float64, reason string) runner.Verdict {
-	return runner.Verdict{Score: score, Pass: score >= c.threshold, Reason: reason}
+func (c *common) verdict(score float64, reason string) evals.Verdict {
+	return evals.Verdict{Score: score, Pass: score >= c.threshold, Reason: reason}
 }
 
 // unscored is the verdict on a response the criterion cannot judge.
-func unscored(reason string) runner.Verdict {
-	return runner.Verdict{Unscored: true, Reason: reason}
+func unscored(reason string) evals.Verdict {
+	return evals.Verdict{Unscored: true, Reason: reason}
 }
 
 // noInput is the verdict on a nil input.
@@ -473,7 +472,7 @@ var noCase evals.Case
 
 // resolve appends the normalised values to compare against for in to dst;
 // when there are none, ok is false and why says why.
-func (v *values) resolve(in *runner.Input, norm normalizer, dst []string) (vals []string, why string, ok bool) {
+func (v *values) resolve(in *evals.Input, norm normalizer, dst []string) (vals []string, why string, ok bool) {
 	if v.static != nil {
 		return v.static, "", true
 	}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/evals"
 )
 
 func TestExtract(t *testing.T) {
@@ -85,7 +85,7 @@ func TestExtract(t *testing.T) {
 		{name: "last line of empty output", spec: eq(`{"last_line":true}`, "B"), output: "",
 			want: fail(`extract: no non-empty line in the output`)},
 		{name: "extract failure is scored, even at threshold 0", spec: `{"name":"c","type":"equals","threshold":0,"extract":{"last_line":true},"value":"B"}`, output: "",
-			want: runner.Verdict{Pass: true, Reason: `extract: no non-empty line in the output`}},
+			want: evals.Verdict{Pass: true, Reason: `extract: no non-empty line in the output`}},
 		{name: "missing value is unscored before extraction", spec: `{"name":"c","type":"equals","extract":{"json":"category"}}`, output: "not json",
 			want: unscoredV("no value to compare: set value or give the case an expected answer")},
 	})

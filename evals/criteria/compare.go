@@ -11,10 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.Scorer = (*Compare)(nil)
+var _ evals.Scorer = (*Compare)(nil)
 
 type equalsConfig struct {
 	commonConfig
@@ -73,7 +72,7 @@ type Compare struct {
 	label  bool // record the labels compared (equals with label: true)
 }
 
-func newEquals(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newEquals(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c struct {
 		equalsConfig
 		labelConfig
@@ -92,7 +91,7 @@ func newEquals(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 // newOneOf builds one-of: equals with a fixed label set, given as values (or
 // value), that every case shares. The labels are checked when the suite
 // loads: none may be a template, and none may repeat after normalize.
-func newOneOf(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newOneOf(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c oneOfConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -134,7 +133,7 @@ func newOneOf(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return cmp, nil
 }
 
-func newStartsWith(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newStartsWith(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c equalsConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -142,7 +141,7 @@ func newStartsWith(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return newCompare(&c.commonConfig, c.Value, opStartsWith, "starts with")
 }
 
-func newEndsWith(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newEndsWith(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c equalsConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -150,7 +149,7 @@ func newEndsWith(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return newCompare(&c.commonConfig, c.Value, opEndsWith, "ends with")
 }
 
-func newContains(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newContains(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c containsConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -166,7 +165,7 @@ func newContains(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return newCompare(&c.commonConfig, c.Value, o, "contains")
 }
 
-func newNotContains(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newNotContains(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c equalsConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -174,7 +173,7 @@ func newNotContains(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return newCompare(&c.commonConfig, c.Value, opNotContains, "contains")
 }
 
-func newCompare(c *commonConfig, value json.RawMessage, o op, empty string) (runner.Scorer, error) {
+func newCompare(c *commonConfig, value json.RawMessage, o op, empty string) (evals.Scorer, error) {
 	cm, err := newCommon(c)
 	if err != nil {
 		return nil, err
@@ -186,8 +185,8 @@ func newCompare(c *commonConfig, value json.RawMessage, o op, empty string) (run
 	return &Compare{common: cm, op: o, values: vals}, nil
 }
 
-// Score implements runner.Scorer.
-func (c *Compare) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (c *Compare) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -262,7 +261,7 @@ func (c *Compare) Score(_ context.Context, in *runner.Input) runner.Verdict {
 // labeled records on v, for a criterion that compares labels, the label
 // expected (the value matched, or else the first) and the one predicted (""
 // when none could be extracted).
-func (c *Compare) labeled(v runner.Verdict, expected, predicted string) runner.Verdict {
+func (c *Compare) labeled(v evals.Verdict, expected, predicted string) evals.Verdict {
 	if c.label {
 		v.Label = &evals.Label{Expected: expected, Predicted: predicted}
 	}

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 func TestEquals(t *testing.T) {
@@ -83,7 +83,7 @@ func TestEquals(t *testing.T) {
 		{name: "static value ignores expected", spec: `{"name":"c","type":"equals","value":"billing"}`, output: "billing", expected: `"refund"`, want: pass()},
 
 		{name: "threshold 0 passes a failing score", spec: `{"name":"c","type":"equals","value":"refund","threshold":0}`, output: "billing",
-			want: runner.Verdict{Score: 0, Pass: true, Reason: `got "billing", expected "refund"`}},
+			want: evals.Verdict{Score: 0, Pass: true, Reason: `got "billing", expected "refund"`}},
 		{name: "threshold 0.5 fails a zero score", spec: `{"name":"c","type":"equals","value":"refund","threshold":0.5}`, output: "billing",
 			want: fail(`got "billing", expected "refund"`)},
 		{name: "threshold 0.5 passes a full score", spec: `{"name":"c","type":"equals","value":"billing","threshold":0.5}`, output: "billing", want: pass()},
@@ -163,13 +163,13 @@ func TestEmptyValueAtRunTime(t *testing.T) {
 				continue // not empty without normalize
 			}
 			c := caseOf(t, "", `{"word":`+word+`}`)
-			v := sc.Score(context.Background(), &runner.Input{Case: c, Output: "anything"})
+			v := sc.Score(context.Background(), &evals.Input{Case: c, Output: "anything"})
 			if !v.Unscored || !strings.Contains(v.Reason, tc.why) {
 				t.Errorf("%s with word %s: got %+v, want unscored: %s", tc.spec, word, v, tc.why)
 			}
 		}
 		c := caseOf(t, "", `{"word":"any"}`)
-		if v := sc.Score(context.Background(), &runner.Input{Case: c, Output: "anything"}); v.Unscored {
+		if v := sc.Score(context.Background(), &evals.Input{Case: c, Output: "anything"}); v.Unscored {
 			t.Errorf("%s with a word: unscored: %s", tc.spec, v.Reason)
 		}
 	}

@@ -106,7 +106,7 @@
 //	              of the values, from target's /embeddings; threshold required
 //
 // equals takes label: true, and its verdicts then carry the labels compared
-// (runner.Verdict.Label), from which reports compute classification metrics.
+// (evals.Verdict.Label), from which reports compute classification metrics.
 //
 // The text metrics (levenshtein to bleu) score the output against references
 // and keep the best score; package textmetric defines each one exactly.

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/evals"
 )
 
 // TestEdgeOutputsMore pins the verdicts of the criteria added with issue 4 on
@@ -39,7 +39,7 @@ func TestEdgeOutputsMore(t *testing.T) {
 		{name: "all/empty", spec: `{"name":"c","type":"all","criteria":[{"type":"length","max_chars":0},{"type":"not","criterion":{"type":"contains","value":"x"}}]}`, output: "", want: pass()},
 		{name: "any/unicode", spec: `{"name":"c","type":"any","criteria":[{"type":"contains","value":"東京"},{"type":"contains","value":"x"}]}`, output: "Grüße, 東京!", want: pass()},
 		{name: "weighted/invalid utf-8", spec: `{"name":"c","type":"weighted","threshold":0.5,"criteria":[{"type":"contains","value":"x"},{"type":"json-valid"}]}`, output: "x\xff",
-			want: runner.Verdict{Score: 0.5, Pass: true, Reason: `score 0.5: "c/1" failed (0): output is not JSON: invalid character 'x' looking for beginning of value at offset 1, near "x\xff"`}},
+			want: evals.Verdict{Score: 0.5, Pass: true, Reason: `score 0.5: "c/1" failed (0): output is not JSON: invalid character 'x' looking for beginning of value at offset 1, near "x\xff"`}},
 		{name: "all/1MB", spec: `{"name":"c","type":"all","criteria":[{"type":"starts-with","value":"a"},{"type":"ends-with","value":"a"}]}`, output: long, want: pass()},
 
 		{name: "json-match/empty", spec: `{"name":"c","type":"json-match","value":{}}`, output: "", want: fail(`output is not JSON: the text is empty`)},

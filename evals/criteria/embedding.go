@@ -7,10 +7,9 @@ import (
 	"math"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.Scorer = (*Embedding)(nil)
+var _ evals.Scorer = (*Embedding)(nil)
 
 type embeddingConfig struct {
 	commonConfig
@@ -24,11 +23,11 @@ type embeddingConfig struct {
 type Embedding struct {
 	common
 	target string
-	p      runner.Embedder
+	p      evals.Embedder
 	values values
 }
 
-func newEmbedding(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func newEmbedding(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	var c embeddingConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -63,15 +62,15 @@ func newEmbedding(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, ok := p.(runner.Embedder)
-	if !ok || !runner.CanEmbed(p) {
+	e, ok := p.(evals.Embedder)
+	if !ok || !evals.CanEmbed(p) {
 		return nil, evals.FieldErrorf("target", "target %q (provider %q) has no embeddings endpoint: expected an openai target with an embeddings model", ts.Name, ts.Provider)
 	}
 	return &Embedding{common: cm, target: ts.Name, p: e, values: vals}, nil
 }
 
-// Score implements runner.Scorer.
-func (m *Embedding) Score(ctx context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (m *Embedding) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -98,7 +97,7 @@ func (m *Embedding) Score(ctx context.Context, in *runner.Input) runner.Verdict 
 	}
 	input := make([]string, 0, 1+len(refs))
 	input = append(append(input, s), refs...)
-	resp, err := m.p.Embed(ctx, &runner.EmbedRequest{Target: m.target, CaseID: c.ID, Repeat: in.Repeat, Input: input})
+	resp, err := m.p.Embed(ctx, &evals.EmbedRequest{Target: m.target, CaseID: c.ID, Repeat: in.Repeat, Input: input})
 	if err != nil {
 		return unscored(fmt.Sprintf("embeddings from %s: %s", m.target, callError(err)))
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/provider"
 )
 
@@ -74,7 +73,7 @@ func newEmbedServer(t *testing.T, vectors map[string]any) *embedServer {
 // embedEnv resolves "emb" to an openai target at srv with the embeddings
 // model, decorated as a run does; any other name to a replay target.
 func embedEnv(t *testing.T, srv *embedServer) criteria.Env {
-	return criteria.Env{Target: func(field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+	return criteria.Env{Target: func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
 		var name string
 		json.Unmarshal(ref, &name)
 		spec := evals.TargetSpec{Name: name, Provider: "openai", BaseURL: srv.URL + "/v1", Model: "embed-small", Retry: &evals.RetrySpec{Attempts: 2}}
@@ -92,8 +91,8 @@ func embedEnv(t *testing.T, srv *embedServer) criteria.Env {
 
 type noEmbedder struct{}
 
-func (noEmbedder) Complete(context.Context, *runner.Request) (*runner.Response, error) {
-	return &runner.Response{}, nil
+func (noEmbedder) Complete(context.Context, *evals.Request) (*evals.Response, error) {
+	return &evals.Response{}, nil
 }
 
 // TestEmbedding checks the cosine similarity against hand-computed values,
@@ -116,16 +115,16 @@ func TestEmbedding(t *testing.T) {
 		extra    string
 		output   string
 		expected string
-		want     runner.Verdict
+		want     evals.Verdict
 	}{
-		{"identical", "", "Paris", `"Paris"`, runner.Verdict{Score: 1, Pass: true, Reason: "cosine similarity 1.0000 to the reference (threshold 0.65)"}},
-		{"3/5", "", "paris, france", `"Paris"`, runner.Verdict{Score: 0.6, Reason: "cosine similarity 0.6000 to the reference (threshold 0.65)"}},
-		{"1/√2", "", "The city of Paris", `"Paris"`, runner.Verdict{Score: 1 / math.Sqrt2, Pass: true, Reason: "cosine similarity 0.7071 to the reference (threshold 0.65)"}},
-		{"opposite scores 0", "", "Lyon", `"Paris"`, runner.Verdict{Score: 0, Reason: "cosine similarity -1.0000 to the reference (threshold 0.65)"}},
-		{"best of several expected", "", "paris, france", `["Lyon","The city of Paris"]`, runner.Verdict{Score: 7 / (5 * math.Sqrt2), Pass: true, Reason: "cosine similarity 0.9899 to the closest of 2 references (threshold 0.65)"}},
-		{"value template", `,"value":"{{ city }}"`, "Paris", `"ignored"`, runner.Verdict{Score: 1, Pass: true, Reason: "cosine similarity 1.0000 to the reference (threshold 0.65)"}},
-		{"normalised first", `,"normalize":["lowercase"],"value":"PARIS, FRANCE"`, "Paris, France", "", runner.Verdict{Score: 1, Pass: true, Reason: "cosine similarity 1.0000 to the reference (threshold 0.65)"}},
-		{"empty output", "", "", `"Paris"`, runner.Verdict{Reason: "the output is empty"}},
+		{"identical", "", "Paris", `"Paris"`, evals.Verdict{Score: 1, Pass: true, Reason: "cosine similarity 1.0000 to the reference (threshold 0.65)"}},
+		{"3/5", "", "paris, france", `"Paris"`, evals.Verdict{Score: 0.6, Reason: "cosine similarity 0.6000 to the reference (threshold 0.65)"}},
+		{"1/√2", "", "The city of Paris", `"Paris"`, evals.Verdict{Score: 1 / math.Sqrt2, Pass: true, Reason: "cosine similarity 0.7071 to the reference (threshold 0.65)"}},
+		{"opposite scores 0", "", "Lyon", `"Paris"`, evals.Verdict{Score: 0, Reason: "cosine similarity -1.0000 to the reference (threshold 0.65)"}},
+		{"best of several expected", "", "paris, france", `["Lyon","The city of Paris"]`, evals.Verdict{Score: 7 / (5 * math.Sqrt2), Pass: true, Reason: "cosine similarity 0.9899 to the closest of 2 references (threshold 0.65)"}},
+		{"value template", `,"value":"{{ city }}"`, "Paris", `"ignored"`, evals.Verdict{Score: 1, Pass: true, Reason: "cosine similarity 1.0000 to the reference (threshold 0.65)"}},
+		{"normalised first", `,"normalize":["lowercase"],"value":"PARIS, FRANCE"`, "Paris, France", "", evals.Verdict{Score: 1, Pass: true, Reason: "cosine similarity 1.0000 to the reference (threshold 0.65)"}},
+		{"empty output", "", "", `"Paris"`, evals.Verdict{Reason: "the output is empty"}},
 		{"extract fails", `,"extract":{"json":"a"}`, "Paris", `"Paris"`, fail(`extract: output is not JSON: invalid character 'P' looking for beginning of value at offset 1, near "Paris"`)},
 
 		{"no expected", "", "Paris", "", unscoredV("no value to compare: set value or give the case an expected answer")},
@@ -141,7 +140,7 @@ func TestEmbedding(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sc := build(t, spec+tt.extra+"}", env)
 			c := caseOf(t, tt.expected, `{"city":"Paris"}`)
-			got := sc.Score(context.Background(), &runner.Input{Case: c, Output: tt.output})
+			got := sc.Score(context.Background(), &evals.Input{Case: c, Output: tt.output})
 			if got.Reason != tt.want.Reason || got.Pass != tt.want.Pass || got.Unscored != tt.want.Unscored || math.Abs(got.Score-tt.want.Score) > 1e-4 {
 				t.Errorf("\n got %+v\nwant %+v", got, tt.want)
 			}
@@ -160,14 +159,14 @@ func TestEmbeddingRequests(t *testing.T) {
 		return http.StatusOK
 	}
 	sc := build(t, `{"name":"c","type":"embedding","target":"emb","threshold":0.5,"value":["Paris","Lyon"]}`, embedEnv(t, srv))
-	v := sc.Score(context.Background(), &runner.Input{Output: "Paris"})
+	v := sc.Score(context.Background(), &evals.Input{Output: "Paris"})
 	if !v.Pass || v.Score != 1 {
 		t.Errorf("after a retry: %+v", v)
 	}
 	if got := srv.inputs[0]; strings.Join(got, "|") != "Paris|Paris|Lyon" {
 		t.Errorf("input %q: want the output, then each reference", got)
 	}
-	v = sc.Score(context.Background(), &runner.Input{Output: "Paris"})
+	v = sc.Score(context.Background(), &evals.Input{Output: "Paris"})
 	if want := unscoredV("embeddings from emb: http_status 500: gave up after 2 attempts: embedder busy"); v != want {
 		t.Errorf("\n got %+v\nwant %+v", v, want)
 	}

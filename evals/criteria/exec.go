@@ -18,10 +18,9 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.Scorer = (*Exec)(nil)
+var _ evals.Scorer = (*Exec)(nil)
 
 type execConfig struct {
 	commonConfig
@@ -62,7 +61,7 @@ const (
 	maxExecReason      = 1000    // runes of the command's reason kept
 )
 
-func newExec(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func newExec(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	var c execConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -260,8 +259,8 @@ type execResult struct {
 	Reason *string  `json:"reason"`
 }
 
-// Score implements runner.Scorer.
-func (e *Exec) Score(ctx context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (e *Exec) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -306,7 +305,7 @@ func (e *Exec) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 }
 
 // run runs the command once on stdin and reads its verdict.
-func (e *Exec) run(ctx context.Context, in *runner.Input, stdin []byte) runner.Verdict {
+func (e *Exec) run(ctx context.Context, in *evals.Input, stdin []byte) evals.Verdict {
 	runCtx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, e.path, e.args...)
@@ -350,7 +349,7 @@ func (e *Exec) run(ctx context.Context, in *runner.Input, stdin []byte) runner.V
 
 // result reads the command's answer, out, into a verdict; tail gives the
 // stderr quote for a reason.
-func (e *Exec) result(out []byte, tail func() string) runner.Verdict {
+func (e *Exec) result(out []byte, tail func() string) evals.Verdict {
 	res, why := parseExecResult(out)
 	if why != "" {
 		return unscored(fmt.Sprintf("exec: %s: %s%s", e.name(), why, tail()))
@@ -381,7 +380,7 @@ func (e *Exec) name() string {
 // environ is the command's environment for in: never the API key of the
 // target under test, unless env sets it. withheld names the variable left
 // out, "" for none: the environment depends on nothing else.
-func (e *Exec) environ(in *runner.Input) (env []string, withheld string) {
+func (e *Exec) environ(in *evals.Input) (env []string, withheld string) {
 	if in.Target == nil || in.Target.APIKeyEnv == "" {
 		return e.env, ""
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/evals"
 )
 
 // linePool holds the processes of an exec criterion with protocol "lines":
@@ -63,7 +63,7 @@ type lineRead struct {
 // one line. A process that ended while idle, or that ends on this case
 // having answered others, is replaced and the case sent once more, to a
 // fresh process, whose failure then stands.
-func (e *Exec) serve(ctx context.Context, in *runner.Input, stdin []byte) runner.Verdict {
+func (e *Exec) serve(ctx context.Context, in *evals.Input, stdin []byte) evals.Verdict {
 	env, key := e.environ(in)
 	for retried := false; ; retried = true {
 		p, err := e.pool.get(e, key, env)
@@ -80,7 +80,7 @@ func (e *Exec) serve(ctx context.Context, in *runner.Input, stdin []byte) runner
 // ask sends the case to p and reads its answer. On any failure p is stopped;
 // again says the process ended before answering after serving other cases,
 // so that the case deserves a fresh process.
-func (e *Exec) ask(ctx context.Context, p *lineProc, stdin []byte) (v runner.Verdict, again bool) {
+func (e *Exec) ask(ctx context.Context, p *lineProc, stdin []byte) (v evals.Verdict, again bool) {
 	timer := time.NewTimer(e.timeout)
 	defer timer.Stop()
 	// The process may read its line slowly, or not at all: write beside
@@ -124,7 +124,7 @@ func (e *Exec) ask(ctx context.Context, p *lineProc, stdin []byte) (v runner.Ver
 		// a moment, for its exit status.
 		err := fail(time.Second)
 		if p.served > 0 && r.err == io.EOF {
-			return runner.Verdict{}, true
+			return evals.Verdict{}, true
 		}
 		var ee *exec.ExitError
 		switch {

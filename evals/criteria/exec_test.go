@@ -19,7 +19,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // helperEnv switches the test binary into a scorer for exec to run: the
@@ -197,16 +196,16 @@ func TestExec(t *testing.T) {
 	bin := filepath.Base(os.Args[0])
 	tests := []struct {
 		mode, extra, output string
-		want                runner.Verdict
+		want                evals.Verdict
 	}{
 		{"grade", "", "full", pass()},
-		{"grade", "", "half", runner.Verdict{Score: 0.5, Reason: "half marks"}},
-		{"grade", `,"threshold":0.5`, "half", runner.Verdict{Score: 0.5, Pass: true, Reason: "half marks"}},
-		{"grade", `,"extract":{"json":"answer"}`, `{"answer":"half"}`, runner.Verdict{Score: 0.5, Reason: "half marks"}},
+		{"grade", "", "half", evals.Verdict{Score: 0.5, Reason: "half marks"}},
+		{"grade", `,"threshold":0.5`, "half", evals.Verdict{Score: 0.5, Pass: true, Reason: "half marks"}},
+		{"grade", `,"extract":{"json":"answer"}`, `{"answer":"half"}`, evals.Verdict{Score: 0.5, Reason: "half marks"}},
 		{"grade", `,"extract":{"json":"answer"}`, `{}`, fail(`extract: no field "answer"`)},
-		{"grade", `,"normalize":["lowercase","trim"]`, " HALF\n", runner.Verdict{Score: 0.5, Reason: "half marks"}},
-		{"pass-override", "", "", runner.Verdict{Score: 0.2, Pass: true, Reason: "lenient"}},
-		{"no-reason", "", "", runner.Verdict{Score: 0.25, Reason: fmt.Sprintf("exec: %q gave score 0.25 and no reason", bin)}},
+		{"grade", `,"normalize":["lowercase","trim"]`, " HALF\n", evals.Verdict{Score: 0.5, Reason: "half marks"}},
+		{"pass-override", "", "", evals.Verdict{Score: 0.2, Pass: true, Reason: "lenient"}},
+		{"no-reason", "", "", evals.Verdict{Score: 0.25, Reason: fmt.Sprintf("exec: %q gave score 0.25 and no reason", bin)}},
 
 		{"exit", "", "", unscoredV(fmt.Sprintf(`exec: %q exited with status 3; stderr: "Traceback: something broke"`, bin))},
 		{"garbage", "", "", unscoredV(fmt.Sprintf(`exec: %q: stdout is not a result object (invalid character 's' looking for beginning of value): expected one JSON object such as {"score": 1, "reason": "..."}, got "score=1"`, bin))},
@@ -224,7 +223,7 @@ func TestExec(t *testing.T) {
 		t.Run(tt.mode, func(t *testing.T) {
 			t.Parallel()
 			sc := build(t, helperSpec(t, tt.mode, tt.extra), criteria.Env{Dir: t.TempDir()})
-			got := sc.Score(context.Background(), &runner.Input{Case: caseOf(t, "", ""), Output: tt.output})
+			got := sc.Score(context.Background(), &evals.Input{Case: caseOf(t, "", ""), Output: tt.output})
 			if got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -236,7 +235,7 @@ func TestExec(t *testing.T) {
 func TestExecName(t *testing.T) {
 	sc := build(t, `{"name":"c","type":"exec","command":["sh","-c","echo oops >&2; exit 4"]}`, criteria.Env{Dir: t.TempDir()})
 	want := unscoredV(`exec: "sh -c" exited with status 4; stderr: "oops"`)
-	if got := sc.Score(context.Background(), &runner.Input{}); got != want {
+	if got := sc.Score(context.Background(), &evals.Input{}); got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 }
@@ -245,7 +244,7 @@ func TestExecName(t *testing.T) {
 // input, however long.
 func TestExecIgnoresStdin(t *testing.T) {
 	sc := build(t, `{"name":"c","type":"exec","command":["sh","-c","echo '{\"score\": 1}'"]}`, criteria.Env{Dir: t.TempDir()})
-	if got := sc.Score(context.Background(), &runner.Input{Output: strings.Repeat("x", 4<<20)}); got != pass() {
+	if got := sc.Score(context.Background(), &evals.Input{Output: strings.Repeat("x", 4<<20)}); got != pass() {
 		t.Errorf("got %+v, want a pass", got)
 	}
 }
@@ -255,7 +254,7 @@ func TestExecInput(t *testing.T) {
 	sc := build(t, helperSpec(t, "echo", ""), criteria.Env{Dir: t.TempDir()})
 	c := caseOf(t, `{"intent":"refund","amount":12.5}`, `{"ticket":"<b>charged</b> twice"}`)
 	c.Metadata = map[string]any{"source": "crm"}
-	in := &runner.Input{Case: c, Output: "Refund \xff issued", Messages: []evals.Message{{Role: "user", Content: "Ticket: <b>charged</b> twice"}}}
+	in := &evals.Input{Case: c, Output: "Refund \xff issued", Messages: []evals.Message{{Role: "user", Content: "Ticket: <b>charged</b> twice"}}}
 	got := sc.Score(context.Background(), in)
 	want := `{"case_id":"case-1","input":[{"role":"user","content":"Ticket: <b>charged</b> twice"}],"output":"Refund \ufffd issued",` +
 		`"expected":{"amount":12.5,"intent":"refund"},"vars":{"ticket":"<b>charged</b> twice"},"metadata":{"source":"crm"},"tags":["smoke"]}` + "\n"
@@ -263,7 +262,7 @@ func TestExecInput(t *testing.T) {
 		t.Errorf("stdin\n got %s\nwant %s", got.Reason, want)
 	}
 	// A bare input: every key is there, empty rather than null, but expected.
-	got = sc.Score(context.Background(), &runner.Input{Output: ""})
+	got = sc.Score(context.Background(), &evals.Input{Output: ""})
 	want = `{"case_id":"","input":[],"output":"","expected":null,"vars":{},"metadata":{},"tags":[]}` + "\n"
 	if got.Reason != want {
 		t.Errorf("stdin of a bare input\n got %s\nwant %s", got.Reason, want)
@@ -274,7 +273,7 @@ func TestExecInput(t *testing.T) {
 func TestExecDir(t *testing.T) {
 	dir := t.TempDir()
 	sc := build(t, helperSpec(t, "cwd", ""), criteria.Env{Dir: dir})
-	got := sc.Score(context.Background(), &runner.Input{})
+	got := sc.Score(context.Background(), &evals.Input{})
 	want, _ := filepath.EvalSymlinks(dir)
 	if wd, _ := filepath.EvalSymlinks(got.Reason); wd != want {
 		t.Errorf("ran in %q, want %q", got.Reason, dir)
@@ -292,7 +291,7 @@ func TestExecEnv(t *testing.T) {
 	names := func(t *testing.T, extra string, target *evals.TargetSpec) []string {
 		t.Helper()
 		sc := build(t, helperSpec(t, "env", extra), criteria.Env{Dir: t.TempDir()})
-		v := sc.Score(context.Background(), &runner.Input{Target: target})
+		v := sc.Score(context.Background(), &evals.Input{Target: target})
 		if !v.Pass {
 			t.Fatalf("helper failed: %+v", v)
 		}
@@ -326,7 +325,7 @@ func TestExecEnv(t *testing.T) {
 	}
 	// env adds and overrides.
 	sc := build(t, helperSpecEnv(t, "env", `,"EXTRA":"x","PLAIN":"over"`, `,"inherit_env":["PLAIN"]`), criteria.Env{Dir: t.TempDir()})
-	if v := sc.Score(context.Background(), &runner.Input{}); !strings.HasSuffix(v.Reason, " PLAIN=over EXTRA=x") {
+	if v := sc.Score(context.Background(), &evals.Input{}); !strings.HasSuffix(v.Reason, " PLAIN=over EXTRA=x") {
 		t.Errorf("env: got %q, want PLAIN overridden and EXTRA added", v.Reason)
 	}
 }
@@ -337,7 +336,7 @@ func TestExecCanceled(t *testing.T) {
 	sc := build(t, helperSpec(t, "hang", ""), criteria.Env{Dir: t.TempDir()})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if v := sc.Score(ctx, &runner.Input{}); v != unscoredV("exec: stopped: context deadline exceeded") {
+	if v := sc.Score(ctx, &evals.Input{}); v != unscoredV("exec: stopped: context deadline exceeded") {
 		t.Errorf("got %+v", v)
 	}
 }
@@ -355,7 +354,7 @@ func TestExecConcurrency(t *testing.T) {
 	)
 	for range 8 {
 		wg.Go(func() {
-			v := sc.Score(context.Background(), &runner.Input{})
+			v := sc.Score(context.Background(), &evals.Input{})
 			n, err := strconv.Atoi(v.Reason)
 			if err != nil {
 				t.Errorf("helper: %+v", v)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // TestExecTimeout checks that a command that hangs is killed with every
@@ -28,7 +27,7 @@ func TestExecTimeout(t *testing.T) {
 	t.Setenv("PIDFILE", pidfile)
 	sc := build(t, helperSpec(t, "hang", `,"timeout":"300ms"`), criteria.Env{Dir: t.TempDir()})
 	start := time.Now()
-	v := sc.Score(context.Background(), &runner.Input{})
+	v := sc.Score(context.Background(), &evals.Input{})
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v to give up", d)
 	}
@@ -68,7 +67,7 @@ func alive(pid int) bool {
 
 // linesSpec is an exec criterion with protocol "lines" running linesHelper;
 // extra adds fields. The test stops its processes when it ends.
-func linesSpec(t testing.TB, extra string) runner.Scorer {
+func linesSpec(t testing.TB, extra string) evals.Scorer {
 	t.Helper()
 	sc := build(t, helperSpec(t, "lines", `,"protocol":"lines"`+extra), criteria.Env{Dir: t.TempDir()})
 	t.Cleanup(func() { criteria.CloseExec(sc) })
@@ -82,8 +81,8 @@ func TestExecLines(t *testing.T) {
 	bin := filepath.Base(os.Args[0])
 	steps := []struct {
 		output string
-		want   runner.Verdict // for an answer, the reason is the pid
-		fresh  bool           // the answer comes from a new process
+		want   evals.Verdict // for an answer, the reason is the pid
+		fresh  bool          // the answer comes from a new process
 	}{
 		{"a", pass(), true},
 		{"b", pass(), false},
@@ -107,7 +106,7 @@ func TestExecLines(t *testing.T) {
 	pids := map[string]bool{}
 	last := ""
 	for _, s := range steps {
-		got := sc.Score(context.Background(), &runner.Input{Output: s.output})
+		got := sc.Score(context.Background(), &evals.Input{Output: s.output})
 		if got.Unscored || !s.want.Pass {
 			if got != s.want {
 				t.Errorf("%s: got  %+v\nwant %+v", s.output, got, s.want)
@@ -133,7 +132,7 @@ func TestExecLines(t *testing.T) {
 func TestExecLinesInput(t *testing.T) {
 	sc := linesSpec(t, "")
 	c := caseOf(t, `{"intent":"refund"}`, `{"ticket":"line one\nline two"}`)
-	in := &runner.Input{Case: c, Output: "echo", Messages: []evals.Message{{Role: "user", Content: "Ticket:\nline one\nline two"}}}
+	in := &evals.Input{Case: c, Output: "echo", Messages: []evals.Message{{Role: "user", Content: "Ticket:\nline one\nline two"}}}
 	got := sc.Score(context.Background(), in)
 	want := `{"case_id":"case-1","input":[{"role":"user","content":"Ticket:\nline one\nline two"}],"output":"echo",` +
 		`"expected":{"intent":"refund"},"vars":{"ticket":"line one\nline two"},"metadata":{},"tags":["smoke"]}` + "\n"
@@ -146,12 +145,12 @@ func TestExecLinesInput(t *testing.T) {
 // long-lived process wrote on stderr, a megabyte of it before.
 func TestExecLinesStderr(t *testing.T) {
 	sc := linesSpec(t, "")
-	if v := sc.Score(context.Background(), &runner.Input{Output: "chatty"}); !v.Pass {
+	if v := sc.Score(context.Background(), &evals.Input{Output: "chatty"}); !v.Pass {
 		t.Fatalf("chatty: %+v", v)
 	}
 	want := unscoredV(fmt.Sprintf(`exec: %q: stdout is not a result object (invalid character 's' looking for beginning of value): expected one JSON object such as {"score": 1, "reason": "..."}, got "score=1"; stderr: %q`,
 		filepath.Base(os.Args[0]), "…"+strings.Repeat("x", 300)))
-	if v := sc.Score(context.Background(), &runner.Input{Output: "garbage"}); v != want {
+	if v := sc.Score(context.Background(), &evals.Input{Output: "garbage"}); v != want {
 		t.Errorf("got  %+v\nwant %+v", v, want)
 	}
 }
@@ -161,10 +160,10 @@ func TestExecLinesCanceled(t *testing.T) {
 	sc := linesSpec(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if v := sc.Score(ctx, &runner.Input{Output: "hang"}); v != unscoredV("exec: stopped: context deadline exceeded") {
+	if v := sc.Score(ctx, &evals.Input{Output: "hang"}); v != unscoredV("exec: stopped: context deadline exceeded") {
 		t.Errorf("got %+v", v)
 	}
-	if v := sc.Score(context.Background(), &runner.Input{Output: "a"}); !v.Pass {
+	if v := sc.Score(context.Background(), &evals.Input{Output: "a"}); !v.Pass {
 		t.Errorf("after a cancelled case: %+v, want a pass", v)
 	}
 }
@@ -183,7 +182,7 @@ func TestExecLinesConcurrency(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 20 {
-				v := sc.Score(context.Background(), &runner.Input{Output: "a"})
+				v := sc.Score(context.Background(), &evals.Input{Output: "a"})
 				pid, err := strconv.Atoi(v.Reason)
 				if err != nil {
 					t.Errorf("helper: %+v", v)
@@ -225,7 +224,7 @@ func TestExecLinesTargets(t *testing.T) {
 			sc := linesSpec(t, fmt.Sprintf(`,"concurrency":%d`, n))
 			var pids []string
 			for _, target := range []*evals.TargetSpec{keyed, nil, other, keyed} {
-				v := sc.Score(context.Background(), &runner.Input{Output: "env", Target: target})
+				v := sc.Score(context.Background(), &evals.Input{Output: "env", Target: target})
 				pid, names, _ := strings.Cut(v.Reason, " ")
 				if has := slices.Contains(strings.Split(names, ","), "MODEL_CREDS"); has != (target != keyed) {
 					t.Errorf("target %v: MODEL_CREDS passed on: %v, want %v", target, has, target != keyed)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // fakeTarget is an in-process target for the criteria that call one: a judge
@@ -16,16 +15,16 @@ import (
 // endpoint whose vectors count a few features of each text.
 type fakeTarget struct{}
 
-func (fakeTarget) Complete(_ context.Context, req *runner.Request) (*runner.Response, error) {
+func (fakeTarget) Complete(_ context.Context, req *evals.Request) (*evals.Response, error) {
 	prompt := req.Messages[len(req.Messages)-1].Content
 	if strings.Contains(prompt, "<<<BEGIN output>>>\n<<<END output>>>") {
-		return &runner.Response{Text: "The response is empty.\nVERDICT: N"}, nil
+		return &evals.Response{Text: "The response is empty.\nVERDICT: N"}, nil
 	}
-	return &runner.Response{Text: "The response says something.\nVERDICT: Y"}, nil
+	return &evals.Response{Text: "The response says something.\nVERDICT: Y"}, nil
 }
 
-func (fakeTarget) Embed(_ context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
-	out := &runner.EmbedResponse{}
+func (fakeTarget) Embed(_ context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	out := &evals.EmbedResponse{}
 	for _, s := range req.Input {
 		out.Vectors = append(out.Vectors, []float64{
 			1, float64(utf8.RuneCountInString(s) % 7), float64(strings.Count(s, "x")), float64(strings.Count(s, " ")),
@@ -37,7 +36,7 @@ func (fakeTarget) Embed(_ context.Context, req *runner.EmbedRequest) (*runner.Em
 // conformanceEnv is an Env whose targets all resolve to fakeTarget, under
 // the name given (or the field's, for an inline target).
 func conformanceEnv(dir string) criteria.Env {
-	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
 		name := field
 		json.Unmarshal(ref, &name)
 		return fakeTarget{}, &evals.TargetSpec{Name: name, Provider: "openai", Model: "fake-1"}, nil

@@ -8,7 +8,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // specOf decodes a criterion as the loader does: the common fields, and Raw.
@@ -22,7 +21,7 @@ func specOf(t testing.TB, raw string) evals.CriterionSpec {
 	return s
 }
 
-func build(t testing.TB, raw string, env criteria.Env) runner.Scorer {
+func build(t testing.TB, raw string, env criteria.Env) evals.Scorer {
 	t.Helper()
 	sc, err := criteria.New(specOf(t, raw), env)
 	if err != nil {
@@ -55,7 +54,7 @@ type scoreTest struct {
 	output   string
 	expected string // JSON text of the case's expected answer, "" for none
 	vars     string // JSON text of the case's variables, "" for none
-	want     runner.Verdict
+	want     evals.Verdict
 }
 
 func runScoreTests(t *testing.T, tests []scoreTest) {
@@ -63,7 +62,7 @@ func runScoreTests(t *testing.T, tests []scoreTest) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sc := build(t, tt.spec, criteria.Env{Dir: t.TempDir()})
-			in := &runner.Input{Case: caseOf(t, tt.expected, tt.vars), Output: tt.output}
+			in := &evals.Input{Case: caseOf(t, tt.expected, tt.vars), Output: tt.output}
 			got := sc.Score(context.Background(), in)
 			if !sameVerdict(got, tt.want) {
 				t.Errorf("spec %s\noutput %q\n got %+v, BLEU %+v\nwant %+v, BLEU %+v", tt.spec, tt.output, got, got.BLEU, tt.want, tt.want.BLEU)
@@ -73,7 +72,7 @@ func runScoreTests(t *testing.T, tests []scoreTest) {
 }
 
 // sameVerdict compares two verdicts, their BLEU counts by value.
-func sameVerdict(a, b runner.Verdict) bool {
+func sameVerdict(a, b evals.Verdict) bool {
 	if a.BLEU != nil && b.BLEU != nil && *a.BLEU == *b.BLEU {
 		a.BLEU = b.BLEU
 	}
@@ -82,17 +81,17 @@ func sameVerdict(a, b runner.Verdict) bool {
 
 // withBLEU returns v with BLEU counts: the response's length, the closest
 // reference's, and the matches and n-grams of orders 1 to 4.
-func withBLEU(v runner.Verdict, hyp, ref int, matches, totals [4]int) runner.Verdict {
+func withBLEU(v evals.Verdict, hyp, ref int, matches, totals [4]int) evals.Verdict {
 	v.BLEU = &evals.BLEUCounts{HypLen: hyp, RefLen: ref, Matches: matches, Totals: totals}
 	return v
 }
 
 // Verdict shorthands.
-func pass() runner.Verdict { return runner.Verdict{Score: 1, Pass: true} }
+func pass() evals.Verdict { return evals.Verdict{Score: 1, Pass: true} }
 
-func fail(reason string) runner.Verdict { return runner.Verdict{Reason: reason} }
+func fail(reason string) evals.Verdict { return evals.Verdict{Reason: reason} }
 
-func unscoredV(reason string) runner.Verdict { return runner.Verdict{Unscored: true, Reason: reason} }
+func unscoredV(reason string) evals.Verdict { return evals.Verdict{Unscored: true, Reason: reason} }
 
 // jsonString returns s as a JSON string literal.
 func jsonString(s string) string {

@@ -16,12 +16,11 @@ import (
 	"github.com/xeipuuv/gojsonschema"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 var (
-	_ runner.Scorer = (*JSONValid)(nil)
-	_ runner.Scorer = (*JSONSchema)(nil)
+	_ evals.Scorer = (*JSONValid)(nil)
+	_ evals.Scorer = (*JSONSchema)(nil)
 )
 
 type jsonValidConfig struct {
@@ -39,7 +38,7 @@ func newJSONCommon(typ string, c *commonConfig) (common, error) {
 
 // jsonSubject extracts the part of the output a JSON criterion judges; ok is
 // false, with the failing verdict, when there is none or it is not JSON.
-func (c *common) jsonSubject(in *runner.Input) (string, runner.Verdict, bool) {
+func (c *common) jsonSubject(in *evals.Input) (string, evals.Verdict, bool) {
 	if in == nil {
 		return "", noInput, false
 	}
@@ -50,7 +49,7 @@ func (c *common) jsonSubject(in *runner.Input) (string, runner.Verdict, bool) {
 	if !isJSON(s) {
 		return "", c.verdict(0, "output is not JSON: "+jsonError(s)), false
 	}
-	return s, runner.Verdict{}, true
+	return s, evals.Verdict{}, true
 }
 
 // JSONValid passes when the output is JSON.
@@ -58,7 +57,7 @@ type JSONValid struct {
 	common
 }
 
-func newJSONValid(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newJSONValid(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c jsonValidConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -70,8 +69,8 @@ func newJSONValid(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return &JSONValid{common: cm}, nil
 }
 
-// Score implements runner.Scorer.
-func (j *JSONValid) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (j *JSONValid) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	_, v, ok := j.jsonSubject(in)
 	if !ok {
 		return v
@@ -91,7 +90,7 @@ type JSONSchema struct {
 	schema *gojsonschema.Schema
 }
 
-func newJSONSchema(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func newJSONSchema(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	var c jsonSchemaConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -143,8 +142,8 @@ func newJSONSchema(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
 // maxViolations is how many schema violations a reason lists.
 const maxViolations = 5
 
-// Score implements runner.Scorer.
-func (j *JSONSchema) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (j *JSONSchema) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	s, v, ok := j.jsonSubject(in)
 	if !ok {
 		return v

@@ -11,7 +11,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 func TestJSONValid(t *testing.T) {
@@ -67,7 +66,7 @@ func TestJSONSchema(t *testing.T) {
 		{name: "extracted part", spec: `{"name":"c","type":"json-schema","extract":{"json":"result"},"schema":{"type":"integer","minimum":1}}`,
 			output: `{"result": 0}`, want: fail(`schema violation: (root): Must be greater than or equal to 1`)},
 		{name: "threshold 0", spec: `{"name":"c","type":"json-schema","threshold":0,"schema":{"type":"string"}}`,
-			output: `1`, want: runner.Verdict{Pass: true, Reason: `schema violation: (root): Invalid type. Expected: string, given: integer`}},
+			output: `1`, want: evals.Verdict{Pass: true, Reason: `schema violation: (root): Invalid type. Expected: string, given: integer`}},
 	})
 }
 
@@ -83,7 +82,7 @@ func TestJSONSchemaFile(t *testing.T) {
 		name   string
 		path   string
 		output string
-		want   runner.Verdict
+		want   evals.Verdict
 	}{
 		{"relative to the suite", "schemas/ticket.json", `{"category":"refund","priority":"low"}`, pass()},
 		{"relative, violation", "schemas/ticket.json", `{"category":"refund"}`, fail(`schema violation: (root): priority is required`)},
@@ -93,7 +92,7 @@ func TestJSONSchemaFile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := `{"name":"c","type":"json-schema","schema_file":` + jsonString(tt.path) + `}`
 			sc := build(t, raw, criteria.Env{Dir: dir})
-			got := sc.Score(context.Background(), &runner.Input{Output: tt.output})
+			got := sc.Score(context.Background(), &evals.Input{Output: tt.output})
 			if got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}

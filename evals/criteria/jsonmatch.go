@@ -14,12 +14,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 var (
-	_ runner.Scorer = (*JSONMatch)(nil)
-	_ runner.Scorer = (*JSONField)(nil)
+	_ evals.Scorer = (*JSONMatch)(nil)
+	_ evals.Scorer = (*JSONField)(nil)
 )
 
 type jsonMatchConfig struct {
@@ -42,7 +41,7 @@ type JSONMatch struct {
 	m        matcher
 }
 
-func newJSONMatch(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newJSONMatch(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c jsonMatchConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -87,8 +86,8 @@ func decodeJSON(doc string) (any, error) {
 	return v, err
 }
 
-// Score implements runner.Scorer.
-func (j *JSONMatch) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (j *JSONMatch) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -713,7 +712,7 @@ type JSONField struct {
 	inner child
 }
 
-func newJSONField(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func newJSONField(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	var c jsonFieldConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -739,8 +738,8 @@ func newJSONField(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
 	return &JSONField{common: cm, path: path, inner: inner}, nil
 }
 
-// Score implements runner.Scorer.
-func (j *JSONField) Score(ctx context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (j *JSONField) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 func TestJSONMatch(t *testing.T) {
@@ -107,7 +107,7 @@ func TestJSONField(t *testing.T) {
 		{name: "a group on a field", spec: field("reply", `{"type":"all","criteria":[{"type":"length","max_words":5},{"type":"not","criterion":{"type":"contains","value":"sorry"}}]}`),
 			output: `{"reply":"Refund sent."}`, want: pass()},
 		{name: "graded inner keeps its score", spec: field("r", `{"type":"weighted","threshold":0.5,"criteria":[{"type":"contains","value":"a"},{"type":"contains","value":"b"}]}`),
-			output: `{"r":"a"}`, want: runner.Verdict{Score: 0.5, Pass: true, Reason: `field "r": score 0.5: "f/0/1" failed (0): got "a", expected it to contain "b"`}},
+			output: `{"r":"a"}`, want: evals.Verdict{Score: 0.5, Pass: true, Reason: `field "r": score 0.5: "f/0/1" failed (0): got "a", expected it to contain "b"`}},
 	})
 }
 
@@ -129,7 +129,7 @@ func TestJSONMatchWorstCase(t *testing.T) {
 	got.WriteString("]")
 	sc := build(t, `{"name":"c","type":"json-match","subset":true,"ignore_order":true,"value":`+want.String()+`}`, criteria.Env{})
 	start := time.Now()
-	v := sc.Score(t.Context(), &runner.Input{Output: got.String()})
+	v := sc.Score(t.Context(), &evals.Input{Output: got.String()})
 	if !v.Pass {
 		t.Errorf("got %+v, want a pass", v)
 	}
@@ -155,7 +155,7 @@ func FuzzJSONMatchSelf(f *testing.F) {
 				continue // a string value is a template: not this property
 			}
 			sc := build(t, spec, criteria.Env{})
-			if v := sc.Score(t.Context(), &runner.Input{Output: out}); !v.Pass {
+			if v := sc.Score(t.Context(), &evals.Input{Output: out}); !v.Pass {
 				t.Fatalf("%s does not match itself with%s: %+v", out, mode, v)
 			}
 			checkVerdict(t, sc, nil, other, 1)

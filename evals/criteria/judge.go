@@ -11,10 +11,9 @@ import (
 	"sync"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.Scorer = (*Judge)(nil)
+var _ evals.Scorer = (*Judge)(nil)
 
 type judgeConfig struct {
 	commonConfig
@@ -58,13 +57,13 @@ type Judge struct {
 type judgeTarget struct {
 	name, model string
 	spec        *evals.TargetSpec // for the price of a call
-	p           runner.Provider
+	p           evals.Provider
 	params      *evals.Params // asked of every request: temperature, seed, format
 	temperature float64       // those in effect, for the record
 	seed        int64
 }
 
-func newJudge(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func newJudge(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	var c judgeConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -288,8 +287,8 @@ type vote struct {
 	reasoning string
 }
 
-// Score implements runner.Scorer.
-func (j *Judge) Score(ctx context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (j *Judge) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -321,7 +320,7 @@ func (j *Judge) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 
 // prompt renders the rubric for in, with subject as {{ output }} and every
 // value quoted.
-func (j *Judge) prompt(in *runner.Input, subject string) (string, error) {
+func (j *Judge) prompt(in *evals.Input, subject string) (string, error) {
 	c := in.Case
 	if c == nil {
 		c = &noCase
@@ -333,7 +332,7 @@ func (j *Judge) prompt(in *runner.Input, subject string) (string, error) {
 // ask sends the prompt to one judge and reads its verdict.
 func (j *Judge) ask(ctx context.Context, jt *judgeTarget, caseID string, repeat int, msgs []evals.Message) vote {
 	v := vote{rec: evals.JudgeVote{Target: jt.name, Model: jt.model, Temperature: jt.temperature, Seed: jt.seed}}
-	resp, err := jt.p.Complete(ctx, &runner.Request{Target: jt.name, CaseID: caseID, Repeat: repeat, Messages: msgs, Params: jt.params})
+	resp, err := jt.p.Complete(ctx, &evals.Request{Target: jt.name, CaseID: caseID, Repeat: repeat, Messages: msgs, Params: jt.params})
 	if err != nil {
 		v.rec.Error = callError(err)
 		return v
@@ -369,7 +368,7 @@ func (j *Judge) ask(ctx context.Context, jt *judgeTarget, caseID string, repeat 
 // callError describes a failed call of a target: its kind, HTTP status and
 // message, as a result's error would record them.
 func callError(err error) string {
-	re := runner.AsResultError(err)
+	re := evals.AsResultError(err)
 	if re.Status != 0 {
 		return re.Kind + " " + strconv.Itoa(re.Status) + ": " + re.Message
 	}
@@ -382,7 +381,7 @@ const maxReason = 1000
 // decide turns the votes into a verdict: the one judge's, or the choice with
 // the most votes when a majority of the judges gave one; a tie for the most
 // votes is unscored.
-func (j *Judge) decide(votes []vote) runner.Verdict {
+func (j *Judge) decide(votes []vote) evals.Verdict {
 	rec := &evals.Judgement{Votes: make([]evals.JudgeVote, len(votes))}
 	for i, v := range votes {
 		rec.Votes[i] = v.rec

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // benchAnswer is a judge's typical answer: a paragraph of reasoning, then
@@ -50,7 +49,7 @@ func BenchmarkJudgePrompt(b *testing.B) {
 	}{{"1KB", 1 << 10}, {"100KB", 100 << 10}} {
 		line := "Paris is the capital and largest city of France, on the Seine.\n"
 		out := strings.Repeat(line, size.n/len(line))
-		in := &runner.Input{Case: c, Messages: []evals.Message{{Role: "system", Content: "Answer briefly."}, {Role: "user", Content: "What is the capital of France?"}}, Output: out}
+		in := &evals.Input{Case: c, Messages: []evals.Message{{Role: "system", Content: "Answer briefly."}, {Role: "user", Content: "What is the capital of France?"}}, Output: out}
 		b.Run(size.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(out)))

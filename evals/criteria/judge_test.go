@@ -20,7 +20,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/provider"
 )
 
@@ -92,7 +91,7 @@ func userPrompt(body map[string]any) string {
 func judgeEnv(t *testing.T, servers map[string]*judgeServer, params map[string]*evals.Params) criteria.Env {
 	t.Helper()
 	dir := t.TempDir()
-	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
 		var spec evals.TargetSpec
 		var name string
 		if json.Unmarshal(ref, &name) == nil {
@@ -126,9 +125,9 @@ func judgeEnv(t *testing.T, servers map[string]*judgeServer, params map[string]*
 }
 
 // judgeInput is a response to "What is the capital of France?".
-func judgeInput(t testing.TB, output string) *runner.Input {
+func judgeInput(t testing.TB, output string) *evals.Input {
 	c := caseOf(t, `"Paris"`, `{"question":"What is the capital of France?"}`)
-	return &runner.Input{
+	return &evals.Input{
 		Case:     c,
 		Messages: []evals.Message{{Role: "user", Content: "What is the capital of France?"}},
 		Output:   output,
@@ -143,13 +142,13 @@ const judgeSpec = `{"name":"c","type":"judge","judge":"gpt","rubric":"Does the r
 // offered, is unscored with the reason and the judge's words.
 func TestJudgeVerdicts(t *testing.T) {
 	abcde := `,"choices":{"A":1,"B":0.75,"C":0.5,"D":0.25,"E":0}`
-	yes := func(r string) runner.Verdict { return runner.Verdict{Score: 1, Pass: true, Reason: r} }
-	no := func(r string) runner.Verdict { return runner.Verdict{Score: 0, Reason: r} }
+	yes := func(r string) evals.Verdict { return evals.Verdict{Score: 1, Pass: true, Reason: r} }
+	no := func(r string) evals.Verdict { return evals.Verdict{Score: 0, Reason: r} }
 	tests := []struct {
 		name   string
 		extra  string // fields added to judgeSpec
 		answer string
-		want   runner.Verdict
+		want   evals.Verdict
 		vote   string // the recorded verdict, "" for none
 	}{
 		{"yes", "", "It names Paris.\nVERDICT: Y", yes("verdict Y: It names Paris."), "Y"},
@@ -159,8 +158,8 @@ func TestJudgeVerdicts(t *testing.T) {
 		{"bold label", "", "Fine.\n**VERDICT:** `N`", no("verdict N: Fine."), "N"},
 		{"bracketed", "", "Fine.\nVERDICT: [Y]", yes("verdict Y: Fine."), "Y"},
 		{"reasoning quotes a verdict, the last line counts", "", "The response says \"VERDICT: Y\".\nVERDICT: Y\nBut it is wrong.\nVERDICT: N", no(`verdict N: The response says "VERDICT: Y". VERDICT: Y But it is wrong.`), "N"},
-		{"graded choice", abcde + `,"threshold":0.7`, "Mostly right.\nVERDICT: B", runner.Verdict{Score: 0.75, Pass: true, Reason: "verdict B: Mostly right."}, "B"},
-		{"graded choice below threshold", abcde + `,"threshold":0.7`, "VERDICT: C", runner.Verdict{Score: 0.5, Reason: "verdict C"}, "C"},
+		{"graded choice", abcde + `,"threshold":0.7`, "Mostly right.\nVERDICT: B", evals.Verdict{Score: 0.75, Pass: true, Reason: "verdict B: Mostly right."}, "B"},
+		{"graded choice below threshold", abcde + `,"threshold":0.7`, "VERDICT: C", evals.Verdict{Score: 0.5, Reason: "verdict C"}, "C"},
 		{"long reasoning clipped", "", strings.Repeat("word ", 100) + "\nVERDICT: Y", yes("verdict Y: " + strings.Repeat("word ", 60) + "…"), "Y"},
 
 		{"empty", "", "", unscoredV("judge gpt: the judge's answer is empty"), ""},
@@ -433,18 +432,18 @@ func TestJudgeMajority(t *testing.T) {
 	tests := []struct {
 		judges  string
 		choices string
-		want    runner.Verdict
+		want    evals.Verdict
 		verdict string
 	}{
-		{`["y1","n1","y2"]`, "", runner.Verdict{Score: 1, Pass: true, Reason: "majority Y (Y 2, N 1 of 3 judges): Right."}, "Y"},
+		{`["y1","n1","y2"]`, "", evals.Verdict{Score: 1, Pass: true, Reason: "majority Y (Y 2, N 1 of 3 judges): Right."}, "Y"},
 		{`["n1","y1","bad1"]`, "", unscoredV("the judges are split, with no majority: Y 1, N 1"), ""},
 		{`["y1","bad1","bad2"]`, "", unscoredV(`1 of 3 judges gave a verdict, not a majority: judge bad1: no verdict: expected the answer to end with a line "VERDICT: <choice>"; the judge said: "no idea"; judge bad2: verdict "perhaps" is not one of the choices Y, N; the judge said: "VERDICT: perhaps"`), ""},
 		{`["y1","n1"]`, "", unscoredV("the judges are split, with no majority: Y 1, N 1"), ""},
 		{`["y1","bad1"]`, "", unscoredV(`1 of 2 judges gave a verdict, not a majority: judge bad1: no verdict: expected the answer to end with a line "VERDICT: <choice>"; the judge said: "no idea"`), ""},
-		{`["y1","y2","bad1"]`, "", runner.Verdict{Score: 1, Pass: true, Reason: "majority Y (Y 2 of 3 judges): Right."}, "Y"},
-		{`["y1"]`, "", runner.Verdict{Score: 1, Pass: true, Reason: "verdict Y: Right."}, "Y"},
+		{`["y1","y2","bad1"]`, "", evals.Verdict{Score: 1, Pass: true, Reason: "majority Y (Y 2 of 3 judges): Right."}, "Y"},
+		{`["y1"]`, "", evals.Verdict{Score: 1, Pass: true, Reason: "verdict Y: Right."}, "Y"},
 		{`["b1","c1","b2","c2","bad2"]`, `,"choices":{"A":1,"B":0.5,"C":0.25}`, unscoredV("the judges are split, with no majority: B 2, C 2"), ""},
-		{`["b1","c1","b2"]`, `,"choices":{"A":1,"B":0.5,"C":0.25},"threshold":0.5`, runner.Verdict{Score: 0.5, Pass: true, Reason: "majority B (B 2, C 1 of 3 judges): "}, "B"},
+		{`["b1","c1","b2"]`, `,"choices":{"A":1,"B":0.5,"C":0.25},"threshold":0.5`, evals.Verdict{Score: 0.5, Pass: true, Reason: "majority B (B 2, C 1 of 3 judges): "}, "B"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.judges, func(t *testing.T) {
@@ -522,7 +521,7 @@ func TestJudgeTemplates(t *testing.T) {
 	if v.Pass || v.Score != 0.9 {
 		t.Errorf("factual A rescored: %+v", v)
 	}
-	v = build(t, `{"name":"c","type":"judge","judge":"gpt","template":"factual"}`, env).Score(context.Background(), &runner.Input{Output: "x"})
+	v = build(t, `{"name":"c","type":"judge","judge":"gpt","template":"factual"}`, env).Score(context.Background(), &evals.Input{Output: "x"})
 	if want := unscoredV(`rubric: variable "expected" is not defined for this case`); v != want {
 		t.Errorf("factual without expected: %+v", v)
 	}

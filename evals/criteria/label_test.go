@@ -7,7 +7,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // TestEqualsLabel checks the labels an equals criterion with label: true
@@ -36,7 +35,7 @@ func TestEqualsLabel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sc := build(t, tt.spec, criteria.Env{})
-			v := sc.Score(context.Background(), &runner.Input{Case: caseOf(t, tt.expected, ""), Output: tt.output})
+			v := sc.Score(context.Background(), &evals.Input{Case: caseOf(t, tt.expected, ""), Output: tt.output})
 			if v.Unscored != tt.unscored {
 				t.Errorf("verdict %+v", v)
 			}

@@ -8,10 +8,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.Scorer = (*Length)(nil)
+var _ evals.Scorer = (*Length)(nil)
 
 type lengthConfig struct {
 	commonConfig
@@ -35,7 +34,7 @@ type bounds struct{ min, max int }
 
 func (b bounds) set() bool { return b.min >= 0 || b.max >= 0 }
 
-func newLength(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newLength(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c lengthConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -77,8 +76,8 @@ func parseBounds(lo, hi *int, loField, hiField string) (bounds, error) {
 	return b, nil
 }
 
-// Score implements runner.Scorer.
-func (l *Length) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (l *Length) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}

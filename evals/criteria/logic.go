@@ -8,12 +8,11 @@ import (
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 var (
-	_ runner.Scorer = (*Not)(nil)
-	_ runner.Scorer = (*Group)(nil)
+	_ evals.Scorer = (*Not)(nil)
+	_ evals.Scorer = (*Group)(nil)
 )
 
 type notConfig struct {
@@ -45,9 +44,9 @@ func newHolderCommon(typ string, c *commonConfig, ownThreshold bool) (common, er
 // held returns the input the held criteria see: in, with its output
 // extracted when the criterion has extract. When extraction fails, ok is
 // false with the failing verdict.
-func (c *common) held(in *runner.Input) (*runner.Input, runner.Verdict, bool) {
+func (c *common) held(in *evals.Input) (*evals.Input, evals.Verdict, bool) {
 	if c.extract == nil {
-		return in, runner.Verdict{}, true
+		return in, evals.Verdict{}, true
 	}
 	s, why, ok := c.extract.apply(in.Output)
 	if !ok {
@@ -55,7 +54,7 @@ func (c *common) held(in *runner.Input) (*runner.Input, runner.Verdict, bool) {
 	}
 	sub := *in
 	sub.Output = s
-	return &sub, runner.Verdict{}, true
+	return &sub, evals.Verdict{}, true
 }
 
 // Not passes when the criterion it holds fails. Its score is 1 minus that
@@ -65,7 +64,7 @@ type Not struct {
 	inner child
 }
 
-func newNot(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func newNot(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	var c notConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -84,8 +83,8 @@ func newNot(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
 	return &Not{common: cm, inner: inner}, nil
 }
 
-// Score implements runner.Scorer.
-func (n *Not) Score(ctx context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (n *Not) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -97,7 +96,7 @@ func (n *Not) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 	if iv.Unscored {
 		return unscored(childReason(n.inner.name, iv.Reason))
 	}
-	v = runner.Verdict{Score: 1 - iv.Score, Pass: !iv.Pass}
+	v = evals.Verdict{Score: 1 - iv.Score, Pass: !iv.Pass}
 	switch {
 	case iv.Pass:
 		v.Reason = fmt.Sprintf("%s (%s) passed with score %s, expected it to fail", strconv.Quote(n.inner.name), n.inner.typ, formatScore(iv.Score))
@@ -134,19 +133,19 @@ type Group struct {
 	children []child
 }
 
-func newAll(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func newAll(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	return newGroup(spec, env, groupAll)
 }
 
-func newAny(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func newAny(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	return newGroup(spec, env, groupAny)
 }
 
-func newWeighted(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func newWeighted(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	return newGroup(spec, env, groupWeighted)
 }
 
-func newGroup(spec evals.CriterionSpec, env Env, kind groupKind) (runner.Scorer, error) {
+func newGroup(spec evals.CriterionSpec, env Env, kind groupKind) (evals.Scorer, error) {
 	var c groupConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -162,8 +161,8 @@ func newGroup(spec evals.CriterionSpec, env Env, kind groupKind) (runner.Scorer,
 	return &Group{common: cm, kind: kind, children: children}, nil
 }
 
-// Score implements runner.Scorer.
-func (g *Group) Score(ctx context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (g *Group) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -172,7 +171,7 @@ func (g *Group) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 		return v
 	}
 	var (
-		buf                [8]runner.Verdict
+		buf                [8]evals.Verdict
 		verdicts           = buf[:0]
 		scored, passed     int
 		lo, hi             = 1.0, 0.0
@@ -206,17 +205,17 @@ func (g *Group) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 	case groupAll:
 		switch {
 		case firstFail >= 0:
-			return runner.Verdict{Score: lo, Reason: fmt.Sprintf("%d of %d failed: %s", scored-passed, n, g.list(verdicts, failing))}
+			return evals.Verdict{Score: lo, Reason: fmt.Sprintf("%d of %d failed: %s", scored-passed, n, g.list(verdicts, failing))}
 		case anyUnscored:
 			return unscored(fmt.Sprintf("none failed, but %s", g.list(verdicts, isUnscored)))
 		case lo < 1:
-			return runner.Verdict{Score: lo, Pass: true, Reason: "all passed; lowest: " + g.list(verdicts, scoredBelow(lo))}
+			return evals.Verdict{Score: lo, Pass: true, Reason: "all passed; lowest: " + g.list(verdicts, scoredBelow(lo))}
 		}
-		return runner.Verdict{Score: 1, Pass: true}
+		return evals.Verdict{Score: 1, Pass: true}
 	case groupAny:
 		switch {
 		case passed > 0:
-			v := runner.Verdict{Score: hi, Pass: true}
+			v := evals.Verdict{Score: hi, Pass: true}
 			if hi < 1 {
 				v.Reason = "passed: " + g.list(verdicts, scoredAt(hi))
 			}
@@ -224,7 +223,7 @@ func (g *Group) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 		case anyUnscored:
 			return unscored(fmt.Sprintf("none passed, and %s", g.list(verdicts, isUnscored)))
 		}
-		return runner.Verdict{Score: hi, Reason: fmt.Sprintf("none of %d passed: %s", n, g.list(verdicts, failing))}
+		return evals.Verdict{Score: hi, Reason: fmt.Sprintf("none of %d passed: %s", n, g.list(verdicts, failing))}
 	}
 	if scored == 0 {
 		return unscored("no criterion scored: " + g.list(verdicts, isUnscored))
@@ -242,14 +241,14 @@ func (g *Group) Score(ctx context.Context, in *runner.Input) runner.Verdict {
 }
 
 // Filters of the criteria a reason lists.
-func failing(v runner.Verdict) bool    { return !v.Unscored && !v.Pass }
-func isUnscored(v runner.Verdict) bool { return v.Unscored }
-func below1(v runner.Verdict) bool     { return v.Unscored || v.Score < 1 }
-func scoredBelow(lo float64) func(runner.Verdict) bool {
-	return func(v runner.Verdict) bool { return !v.Unscored && v.Score == lo }
+func failing(v evals.Verdict) bool    { return !v.Unscored && !v.Pass }
+func isUnscored(v evals.Verdict) bool { return v.Unscored }
+func below1(v evals.Verdict) bool     { return v.Unscored || v.Score < 1 }
+func scoredBelow(lo float64) func(evals.Verdict) bool {
+	return func(v evals.Verdict) bool { return !v.Unscored && v.Score == lo }
 }
-func scoredAt(hi float64) func(runner.Verdict) bool {
-	return func(v runner.Verdict) bool { return !v.Unscored && v.Pass && v.Score == hi }
+func scoredAt(hi float64) func(evals.Verdict) bool {
+	return func(v evals.Verdict) bool { return !v.Unscored && v.Pass && v.Score == hi }
 }
 
 // maxListed is how many criteria a group's reason lists.
@@ -260,7 +259,7 @@ const maxChildReason = 160
 
 // list names the criteria whose verdicts keep, each with its verdict and
 // reason: `"tone" failed (0): got "x"…; "length" unscored: …`.
-func (g *Group) list(verdicts []runner.Verdict, keep func(runner.Verdict) bool) string {
+func (g *Group) list(verdicts []evals.Verdict, keep func(evals.Verdict) bool) string {
 	var b strings.Builder
 	n := 0
 	for i, v := range verdicts {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 func TestNot(t *testing.T) {
@@ -20,9 +19,9 @@ func TestNot(t *testing.T) {
 		{name: "unscored inner stays unscored", spec: `{"name":"n","type":"not","criterion":{"type":"equals"}}`,
 			output: "x", want: unscoredV(`"n/0": no value to compare: set value or give the case an expected answer`)},
 		{name: "graded inner: 1 minus its score", spec: `{"name":"n","type":"not","criterion":{"type":"weighted","criteria":[{"type":"contains","value":"a"},{"type":"contains","value":"b"}]}}`,
-			output: "a", want: runner.Verdict{Score: 0.5, Pass: true, Reason: `"n/0" failed as expected but scored 0.5: score 0.5: "n/0/1" failed (0): got "a", expected it to contain "b"`}},
+			output: "a", want: evals.Verdict{Score: 0.5, Pass: true, Reason: `"n/0" failed as expected but scored 0.5: score 0.5: "n/0/1" failed (0): got "a", expected it to contain "b"`}},
 		{name: "inner threshold decides", spec: `{"name":"n","type":"not","criterion":{"type":"weighted","threshold":0.5,"criteria":[{"type":"contains","value":"a"},{"type":"contains","value":"b"}]}}`,
-			output: "a", want: runner.Verdict{Score: 0.5, Reason: `"n/0" (weighted) passed with score 0.5, expected it to fail`}},
+			output: "a", want: evals.Verdict{Score: 0.5, Reason: `"n/0" (weighted) passed with score 0.5, expected it to fail`}},
 		{name: "extract feeds the inner criterion", spec: `{"name":"n","type":"not","extract":{"json":"reply"},"criterion":{"type":"contains","value":"sorry"}}`,
 			output: `{"reply":"Done.","note":"sorry"}`, want: pass()},
 		{name: "extract fails: fails", spec: `{"name":"n","type":"not","extract":{"json":"reply"},"criterion":{"type":"contains","value":"sorry"}}`,
@@ -52,7 +51,7 @@ func TestGroups(t *testing.T) {
 		{name: "all: unscored and none failed", spec: group("all", a+","+u), output: "a",
 			want: unscoredV(`none failed, but "u" unscored: no value to compare: set value or give the case an expected answer`)},
 		{name: "all: score is the lowest", spec: group("all", a+`,{"name":"w","type":"weighted","threshold":0.5,"criteria":[`+a+","+b+`]}`), output: "a",
-			want: runner.Verdict{Score: 0.5, Pass: true, Reason: `all passed; lowest: "w" passed (0.5): score 0.5: "b" failed (0): got "a", expected it to contain "b"`}},
+			want: evals.Verdict{Score: 0.5, Pass: true, Reason: `all passed; lowest: "w" passed (0.5): score 0.5: "b" failed (0): got "a", expected it to contain "b"`}},
 
 		{name: "any: one passes", spec: group("any", a+","+b), output: "b", want: pass()},
 		{name: "any: none passes", spec: group("any", a+","+b), output: "c",
@@ -62,13 +61,13 @@ func TestGroups(t *testing.T) {
 			want: unscoredV(`none passed, and "u" unscored: no value to compare: set value or give the case an expected answer`)},
 
 		{name: "weighted: mean by weight", spec: `{"name":"g","type":"weighted","threshold":0.7,"criteria":[{"type":"contains","value":"a","weight":3},{"type":"contains","value":"b"}]}`,
-			output: "a", want: runner.Verdict{Score: 0.75, Pass: true, Reason: `score 0.75: "g/1" failed (0): got "a", expected it to contain "b"`}},
+			output: "a", want: evals.Verdict{Score: 0.75, Pass: true, Reason: `score 0.75: "g/1" failed (0): got "a", expected it to contain "b"`}},
 		{name: "weighted: below the threshold", spec: `{"name":"g","type":"weighted","threshold":0.8,"criteria":[{"type":"contains","value":"a","weight":3},{"type":"contains","value":"b"}]}`,
-			output: "a", want: runner.Verdict{Score: 0.75, Reason: `score 0.75: "g/1" failed (0): got "a", expected it to contain "b"`}},
+			output: "a", want: evals.Verdict{Score: 0.75, Reason: `score 0.75: "g/1" failed (0): got "a", expected it to contain "b"`}},
 		{name: "weighted: default threshold 1", spec: group("weighted", a+","+b), output: "ab", want: pass()},
 		{name: "weighted: unscored left out", spec: group("weighted", a+","+u), output: "a", want: pass()},
 		{name: "weighted: weights all 0 give the plain mean", spec: `{"name":"g","type":"weighted","threshold":0.5,"criteria":[{"type":"contains","value":"a","weight":0},{"type":"contains","value":"b","weight":0}]}`,
-			output: "b", want: runner.Verdict{Score: 0.5, Pass: true, Reason: `score 0.5: "g/0" failed (0): got "b", expected it to contain "a"`}},
+			output: "b", want: evals.Verdict{Score: 0.5, Pass: true, Reason: `score 0.5: "g/0" failed (0): got "b", expected it to contain "a"`}},
 		{name: "weighted: none scored", spec: group("weighted", u), output: "a",
 			want: unscoredV(`no criterion scored: "u" unscored: no value to compare: set value or give the case an expected answer`)},
 

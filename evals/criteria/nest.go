@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // child is a criterion written inside another one: the criterion of not and
@@ -16,7 +15,7 @@ type child struct {
 	name   string
 	typ    string
 	weight float64
-	scorer runner.Scorer
+	scorer evals.Scorer
 }
 
 // newChild builds the criterion raw, found at field of the criterion named
@@ -110,7 +109,7 @@ func withName(raw json.RawMessage, name string) json.RawMessage {
 // already, are left alone by within(field, err).
 func (e Env) within(field string) Env {
 	if resolve := e.Target; resolve != nil {
-		e.Target = func(f string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+		e.Target = func(f string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
 			p, spec, err := resolve(field+"."+f, ref)
 			if err != nil {
 				return nil, nil, &located{err}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // TestNestedTargets checks that a criterion nested two levels down resolves
@@ -15,7 +14,7 @@ import (
 // not prefixed again on the way up.
 func TestNestedTargets(t *testing.T) {
 	var asked []string
-	env := Env{Target: func(field string, _ json.RawMessage) (runner.Provider, *evals.TargetSpec, error) {
+	env := Env{Target: func(field string, _ json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
 		asked = append(asked, field)
 		return nil, nil, evals.FieldErrorf(field, "unknown target \"nope\"")
 	}}
@@ -69,8 +68,8 @@ func TestMatchBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := sc.Score(t.Context(), &runner.Input{Output: `[{"a":8},{"a":7},{"a":6},{"a":5},{"a":4},{"a":3},{"a":2},{"a":1}]`})
-	want := runner.Verdict{Unscored: true, Reason: "at $: the comparison takes too long (over 50 values compared): arrays this large cannot be matched in any order with subset"}
+	v := sc.Score(t.Context(), &evals.Input{Output: `[{"a":8},{"a":7},{"a":6},{"a":5},{"a":4},{"a":3},{"a":2},{"a":1}]`})
+	want := evals.Verdict{Unscored: true, Reason: "at $: the comparison takes too long (over 50 values compared): arrays this large cannot be matched in any order with subset"}
 	if v != want {
 		t.Errorf("got %+v\nwant %+v", v, want)
 	}

@@ -11,10 +11,9 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria/textmetric"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.Scorer = (*Numeric)(nil)
+var _ evals.Scorer = (*Numeric)(nil)
 
 type numericConfig struct {
 	commonConfig
@@ -37,7 +36,7 @@ type Numeric struct {
 	pct    textmetric.Percent
 }
 
-func newNumeric(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newNumeric(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c numericConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -118,8 +117,8 @@ func numbersAsText(raw json.RawMessage) json.RawMessage {
 	return raw
 }
 
-// Score implements runner.Scorer.
-func (n *Numeric) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (n *Numeric) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}

@@ -7,10 +7,9 @@ import (
 	"regexp"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.Scorer = (*Regex)(nil)
+var _ evals.Scorer = (*Regex)(nil)
 
 type regexConfig struct {
 	commonConfig
@@ -29,7 +28,7 @@ type Regex struct {
 	values    *values // nil: any match passes
 }
 
-func newRegex(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newRegex(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c regexConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -62,8 +61,8 @@ func newRegex(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return r, nil
 }
 
-// Score implements runner.Scorer.
-func (r *Regex) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (r *Regex) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // Env is what factories need from the suite being loaded.
@@ -19,12 +18,12 @@ type Env struct {
 	// provider it returns goes through the same retries, rate limits and
 	// cache as the targets under test once the run starts. Nil when criteria
 	// are built alone (tests); a factory then reports that it cannot resolve.
-	Target func(field string, ref json.RawMessage) (runner.Provider, *evals.TargetSpec, error)
+	Target func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error)
 }
 
 // Factory builds the scorer of one criterion from its spec. Errors about a
 // field are *evals.FieldError.
-type Factory func(spec evals.CriterionSpec, env Env) (runner.Scorer, error)
+type Factory func(spec evals.CriterionSpec, env Env) (evals.Scorer, error)
 
 // Registry returns the criterion types and their factories.
 func Registry() map[string]Factory {
@@ -103,7 +102,7 @@ func namesOf(reg map[string]Factory) []string {
 }
 
 // New builds the scorer for spec.
-func New(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func New(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	return build(registry, spec, env)
 }
 
@@ -111,7 +110,7 @@ func New(spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
 // others (not, the groups, json-field) build them through it with a registry
 // of their own, since Go forbids a package variable, registry, whose
 // initialiser leads back to itself.
-func build(reg map[string]Factory, spec evals.CriterionSpec, env Env) (runner.Scorer, error) {
+func build(reg map[string]Factory, spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	f, ok := reg[spec.Type]
 	if !ok {
 		if spec.Type == "" {

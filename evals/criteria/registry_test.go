@@ -15,7 +15,6 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 func TestNames(t *testing.T) {
@@ -198,7 +197,7 @@ func TestNewWithoutRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := sc.Score(context.Background(), &runner.Input{Output: "nope"})
+	got := sc.Score(context.Background(), &evals.Input{Output: "nope"})
 	if !got.Pass || got.Score != 0 {
 		t.Errorf("got %+v, want a passing zero score (threshold 0 came from the spec)", got)
 	}
@@ -360,14 +359,14 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func checkVerdict(t *testing.T, sc runner.Scorer, c *evals.Case, out string, threshold float64) {
+func checkVerdict(t *testing.T, sc evals.Scorer, c *evals.Case, out string, threshold float64) {
 	t.Helper()
 	defer func() {
 		if r := recover(); r != nil {
 			t.Fatalf("panic on output %.40q, case %+v: %v", out, c, r)
 		}
 	}()
-	v := sc.Score(context.Background(), &runner.Input{Case: c, Output: out})
+	v := sc.Score(context.Background(), &evals.Input{Case: c, Output: out})
 	switch {
 	case v.Score < 0 || v.Score > 1:
 		t.Errorf("output %.40q: score %v out of [0,1]", out, v.Score)
@@ -424,9 +423,9 @@ func TestConcurrentScoring(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sc := build(t, spec, conformanceEnv(""))
 			c := caseOf(t, `{"category":"billing"}`, "")
-			call := func(out string) *runner.Input {
-				return &runner.Input{Case: c, Output: out, Latency: 120 * time.Millisecond, Target: &pricedTarget,
-					Response: &runner.Response{Text: out, Usage: evals.Usage{PromptTokens: 40, CompletionTokens: 10, TotalTokens: 50}}}
+			call := func(out string) *evals.Input {
+				return &evals.Input{Case: c, Output: out, Latency: 120 * time.Millisecond, Target: &pricedTarget,
+					Response: &evals.Response{Text: out, Usage: evals.Usage{PromptTokens: 40, CompletionTokens: 10, TotalTokens: 50}}}
 			}
 			good, bad := call(`{"category": "billing"}`), call(`{"category": "sorry"}`)
 			want := sc.Score(context.Background(), good)
@@ -523,7 +522,7 @@ func FuzzScore(f *testing.F) {
 		`{"name":"c","type":"not-contains","value":"{{expected}}"}`,
 		`{"name":"c","type":"json-schema","extract":{"json":"a"},"schema":{"type":"object","properties":{"b":{"type":"array"}}}}`,
 	}
-	var scorers []runner.Scorer
+	var scorers []evals.Scorer
 	for _, s := range specs {
 		scorers = append(scorers, build(f, s, criteria.Env{}))
 	}

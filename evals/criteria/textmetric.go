@@ -10,10 +10,9 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria/textmetric"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.Scorer = (*TextMetric)(nil)
+var _ evals.Scorer = (*TextMetric)(nil)
 
 type textMetricConfig struct {
 	commonConfig
@@ -75,15 +74,15 @@ type TextMetric struct {
 	bleuTok textmetric.Tokenizer // for bleu
 }
 
-func newLevenshtein(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newLevenshtein(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	return newTextMetricOf(spec, metricLevenshtein)
 }
 
-func newExactMatch(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newExactMatch(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	return newTextMetricOf(spec, metricExactMatch)
 }
 
-func newF1(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newF1(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	return newTextMetricOf(spec, metricF1)
 }
 
@@ -93,7 +92,7 @@ type bleuConfig struct {
 	Tokenize string          `json:"tokenize"`
 }
 
-func newBLEU(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newBLEU(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c bleuConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -117,7 +116,7 @@ func newBLEU(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
 	return sc, nil
 }
 
-func newTextMetricOf(spec evals.CriterionSpec, m metric) (runner.Scorer, error) {
+func newTextMetricOf(spec evals.CriterionSpec, m metric) (evals.Scorer, error) {
 	var c textMetricConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -129,7 +128,7 @@ func newTextMetricOf(spec evals.CriterionSpec, m metric) (runner.Scorer, error) 
 	return sc, nil
 }
 
-func newRouge(spec evals.CriterionSpec, _ Env) (runner.Scorer, error) {
+func newRouge(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	var c rougeConfig
 	if err := decode(spec, &c); err != nil {
 		return nil, err
@@ -190,8 +189,8 @@ func newTextMetric(typ string, c *commonConfig, value json.RawMessage, m metric)
 	return &TextMetric{common: cm, metric: m, values: vals}, nil
 }
 
-// Score implements runner.Scorer.
-func (m *TextMetric) Score(_ context.Context, in *runner.Input) runner.Verdict {
+// Score implements evals.Scorer.
+func (m *TextMetric) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
@@ -233,7 +232,7 @@ func (m *TextMetric) Score(_ context.Context, in *runner.Input) runner.Verdict {
 	}
 }
 
-func (m *TextMetric) levenshtein(s string, refs []string) runner.Verdict {
+func (m *TextMetric) levenshtein(s string, refs []string) evals.Verdict {
 	n := utf8.RuneCountInString(s)
 	best, at := -1.0, 0
 	for i, r := range refs {
@@ -250,7 +249,7 @@ func (m *TextMetric) levenshtein(s string, refs []string) runner.Verdict {
 	return m.verdict(best, fmt.Sprintf("similarity %s to %s: got %s", num(best), quote(refs[at]), quote(s)))
 }
 
-func (m *TextMetric) rouge(s string, refs []string) runner.Verdict {
+func (m *TextMetric) rouge(s string, refs []string) evals.Verdict {
 	tokenize := textmetric.RougeTokenize
 	if m.stemmer {
 		tokenize = textmetric.RougeTokenizeStemmed
@@ -279,7 +278,7 @@ func (m *TextMetric) rouge(s string, refs []string) runner.Verdict {
 
 // rougeLsum scores ROUGE-Lsum: the output and each reference are split into
 // lines, as rouge-score's rougeLsum does, and the best reference counts.
-func (m *TextMetric) rougeLsum(s string, refs []string, tokenize func(string) []string) runner.Verdict {
+func (m *TextMetric) rougeLsum(s string, refs []string, tokenize func(string) []string) evals.Verdict {
 	pred := textmetric.RougeLsumSentences(s, tokenize)
 	n := 0
 	for _, p := range pred {
@@ -304,7 +303,7 @@ func (m *TextMetric) rougeLsum(s string, refs []string, tokenize func(string) []
 }
 
 // rougeVerdict is the verdict on the best ROUGE score, against ref.
-func (m *TextMetric) rougeVerdict(best textmetric.Score, ref string) runner.Verdict {
+func (m *TextMetric) rougeVerdict(best textmetric.Score, ref string) evals.Verdict {
 	score := [...]float64{measureF: best.F, measurePrecision: best.Precision, measureRecall: best.Recall}[m.measure]
 	if score == 1 {
 		return m.verdict(1, "")
@@ -315,7 +314,7 @@ func (m *TextMetric) rougeVerdict(best textmetric.Score, ref string) runner.Verd
 
 // The verdicts of bleu carry the counts behind the score (Verdict.BLEU),
 // which the report sums into corpus BLEU; every scored verdict has them.
-func (m *TextMetric) bleu(s string, refs []string) runner.Verdict {
+func (m *TextMetric) bleu(s string, refs []string) evals.Verdict {
 	res, err := textmetric.BLEU{EffectiveOrder: true, Tokenizer: m.bleuTok}.Sentence(s, refs)
 	if err != nil {
 		return unscored("bleu: " + err.Error())
@@ -337,7 +336,7 @@ func (m *TextMetric) bleu(s string, refs []string) runner.Verdict {
 // output: a score of 0, and for corpus BLEU the counts of an empty
 // hypothesis, as sacrebleu counts an empty line of a system's output (no
 // n-grams, the length of the shortest reference).
-func (m *TextMetric) bleuNothing(why string, refs []string) runner.Verdict {
+func (m *TextMetric) bleuNothing(why string, refs []string) evals.Verdict {
 	st, err := textmetric.BLEU{Tokenizer: m.bleuTok}.Stats("", refs)
 	if err != nil {
 		return unscored("bleu: " + err.Error())

@@ -2,14 +2,15 @@ package criteria_test
 
 import (
 	"context"
-	"github.com/rubric-eval/rubric/evals/criteria/textmetric"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/criteria/textmetric"
+
 	"github.com/rubric-eval/rubric/evals/criteria"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // benchReference is a reference answer of about 300 bytes for benchOutput.
@@ -21,16 +22,16 @@ func TestLevenshteinCriterion(t *testing.T) {
 	runScoreTests(t, []scoreTest{
 		// Issue 4's published value: 0.66667.
 		{name: "published", spec: `{"name":"c","type":"levenshtein","value":"abc","threshold":0.6}`, output: "axc",
-			want: runner.Verdict{Score: 0.6666666666666667, Pass: true, Reason: `similarity 0.6667 to "abc": got "axc"`}},
+			want: evals.Verdict{Score: 0.6666666666666667, Pass: true, Reason: `similarity 0.6667 to "abc": got "axc"`}},
 		{name: "below threshold", spec: `{"name":"c","type":"levenshtein","value":"abc","threshold":0.7}`, output: "axc",
-			want: runner.Verdict{Score: 0.6666666666666667, Reason: `similarity 0.6667 to "abc": got "axc"`}},
+			want: evals.Verdict{Score: 0.6666666666666667, Reason: `similarity 0.6667 to "abc": got "axc"`}},
 		{name: "equal", spec: `{"name":"c","type":"levenshtein","value":"abc","threshold":0.7}`, output: "abc", want: pass()},
 		{name: "best of several references", spec: `{"name":"c","type":"levenshtein","value":["kitten","sitting"],"threshold":0.5}`, output: "sittin",
-			want: runner.Verdict{Score: 0.8571428571428572, Pass: true, Reason: `similarity 0.8571 to "sitting": got "sittin"`}},
+			want: evals.Verdict{Score: 0.8571428571428572, Pass: true, Reason: `similarity 0.8571 to "sitting": got "sittin"`}},
 		{name: "from expected, normalised", spec: `{"name":"c","type":"levenshtein","normalize":["lowercase","trim"],"threshold":0.9}`, output: " PARIS\n",
 			expected: `"Paris"`, want: pass()},
 		{name: "code points", spec: `{"name":"c","type":"levenshtein","value":"Grüße","threshold":0.5}`, output: "Grusse",
-			want: runner.Verdict{Score: 0.5, Pass: true, Reason: `similarity 0.5 to "Grüße": got "Grusse"`}},
+			want: evals.Verdict{Score: 0.5, Pass: true, Reason: `similarity 0.5 to "Grüße": got "Grusse"`}},
 		{name: "both empty", spec: `{"name":"c","type":"levenshtein","value":"","threshold":1}`, output: "", want: pass()},
 		{name: "empty output", spec: `{"name":"c","type":"levenshtein","value":"abc","threshold":0.5}`, output: "",
 			want: fail(`similarity 0 to "abc": got ""`)},
@@ -49,14 +50,14 @@ func TestExactMatchCriterion(t *testing.T) {
 			want: fail(`got "it is paris", expected one of "paris", "paris france" (SQuAD-normalised)`)},
 		{name: "number expected", spec: `{"name":"c","type":"exact-match"}`, output: "1,976", expected: `1976`, want: pass()},
 		{name: "threshold 0", spec: `{"name":"c","type":"exact-match","value":"a","threshold":0}`, output: "b",
-			want: runner.Verdict{Pass: true, Reason: `got "b", expected "" (SQuAD-normalised)`}},
+			want: evals.Verdict{Pass: true, Reason: `got "b", expected "" (SQuAD-normalised)`}},
 	})
 }
 
 func TestF1Criterion(t *testing.T) {
 	runScoreTests(t, []scoreTest{
 		{name: "partial", spec: `{"name":"c","type":"f1","threshold":0.5}`, output: "the cat sat on the mat", expected: `"a cat on a mat"`,
-			want: runner.Verdict{Score: 6.0 / 7, Pass: true, Reason: `token F1 0.8571: got "cat sat on mat", expected "cat on mat" (SQuAD-normalised)`}},
+			want: evals.Verdict{Score: 6.0 / 7, Pass: true, Reason: `token F1 0.8571: got "cat sat on mat", expected "cat on mat" (SQuAD-normalised)`}},
 		{name: "best reference", spec: `{"name":"c","type":"f1","value":["Denver Broncos","Broncos"],"threshold":0.9}`, output: "The Broncos!", want: pass()},
 		{name: "no overlap", spec: `{"name":"c","type":"f1","value":"cat","threshold":0.5}`, output: "dog",
 			want: fail(`token F1 0: got "dog", expected "cat" (SQuAD-normalised)`)},
@@ -72,23 +73,23 @@ func TestRougeCriterion(t *testing.T) {
 	runScoreTests(t, []scoreTest{
 		// Issue 4's published value: P 1, R 2/3, F 0.8.
 		{name: "rougeL by default", spec: `{"name":"c","type":"rouge","value":"testing one two","threshold":0.8}`, output: "testing two",
-			want: runner.Verdict{Score: 0.8, Pass: true, Reason: `rougeL f 0.8 (precision 1, recall 0.6667, F 0.8) against "testing one two"`}},
+			want: evals.Verdict{Score: 0.8, Pass: true, Reason: `rougeL f 0.8 (precision 1, recall 0.6667, F 0.8) against "testing one two"`}},
 		{name: "precision", spec: `{"name":"c","type":"rouge","measure":"precision","value":"testing one two","threshold":1}`, output: "testing two", want: pass()},
 		{name: "rouge1 recall", spec: `{"name":"c","type":"rouge","variant":"rouge1","measure":"recall","value":"testing one two","threshold":0.5}`, output: "testing",
-			want: runner.Verdict{Score: 1.0 / 3, Reason: `rouge1 recall 0.3333 (precision 1, recall 0.3333, F 0.5) against "testing one two"`}},
+			want: evals.Verdict{Score: 1.0 / 3, Reason: `rouge1 recall 0.3333 (precision 1, recall 0.3333, F 0.5) against "testing one two"`}},
 		{name: "rouge2", spec: `{"name":"c","type":"rouge","variant":"rouge2","threshold":0.5}`, output: "testing one", expected: `"testing one two"`,
-			want: runner.Verdict{Score: 2.0 / 3, Pass: true, Reason: `rouge2 f 0.6667 (precision 1, recall 0.5, F 0.6667) against "testing one two"`}},
+			want: evals.Verdict{Score: 2.0 / 3, Pass: true, Reason: `rouge2 f 0.6667 (precision 1, recall 0.5, F 0.6667) against "testing one two"`}},
 		// score_multi: the reference with the best F, its precision reported.
 		{name: "best F decides the reference", spec: `{"name":"c","type":"rouge","variant":"rouge1","measure":"precision","value":["a b c d e f","a x"],"threshold":0.1}`, output: "a b",
-			want: runner.Verdict{Score: 1, Pass: true}},
+			want: evals.Verdict{Score: 1, Pass: true}},
 		{name: "no ASCII tokens", spec: `{"name":"c","type":"rouge","value":"東京","threshold":0.5}`, output: "東京",
 			want: fail(`rougeL f 0 (precision 0, recall 0, F 0) against "東京"`)},
 		// rouge-score's use_stemmer: meetings/meeting -> meet,
 		// friends/friend -> friend; "had" (3 characters) is not stemmed.
 		{name: "without stemmer", spec: `{"name":"c","type":"rouge","variant":"rouge1","value":"the friends had a meeting","threshold":0.9}`, output: "The friend had meetings",
-			want: runner.Verdict{Score: f(0.5, 0.4), Reason: `rouge1 f 0.4444 (precision 0.5, recall 0.4, F 0.4444) against "the friends had a meeting"`}},
+			want: evals.Verdict{Score: f(0.5, 0.4), Reason: `rouge1 f 0.4444 (precision 0.5, recall 0.4, F 0.4444) against "the friends had a meeting"`}},
 		{name: "stemmer", spec: `{"name":"c","type":"rouge","variant":"rouge1","stemmer":true,"value":"the friends had a meeting","threshold":0.9}`, output: "The friend had meetings",
-			want: runner.Verdict{Score: f(1, 0.8), Reason: `rouge1 f 0.8889 (precision 1, recall 0.8, F 0.8889) against "the friends had a meeting"`}},
+			want: evals.Verdict{Score: f(1, 0.8), Reason: `rouge1 f 0.8889 (precision 1, recall 0.8, F 0.8889) against "the friends had a meeting"`}},
 		{name: "stemmer off", spec: `{"name":"c","type":"rouge","stemmer":false,"value":"meetings","threshold":0.5}`, output: "meeting",
 			want: fail(`rougeL f 0 (precision 0, recall 0, F 0) against "meetings"`)},
 		{name: "stemmer rougeL", spec: `{"name":"c","type":"rouge","stemmer":true,"value":"meetings","threshold":0.5}`, output: "meeting",
@@ -96,20 +97,20 @@ func TestRougeCriterion(t *testing.T) {
 		// rouge-score's testRougeLsum: the output's lines are the summary's
 		// sentences; union LCS w1 w2 w3 w5: P 4/10, R 4/5.
 		{name: "rougeLsum", spec: `{"name":"c","type":"rouge","variant":"rougeLsum","value":"w1 w2 w3 w4 w5","threshold":0.5}`, output: "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5",
-			want: runner.Verdict{Score: f(0.4, 0.8), Pass: true, Reason: `rougeLsum f 0.5333 (precision 0.4, recall 0.8, F 0.5333) against "w1 w2 w3 w4 w5"`}},
+			want: evals.Verdict{Score: f(0.4, 0.8), Pass: true, Reason: `rougeLsum f 0.5333 (precision 0.4, recall 0.8, F 0.5333) against "w1 w2 w3 w4 w5"`}},
 		// Sentences in another order: rougeLsum matches each line on its
 		// own (union LCS w1 w2 w3), rougeL only w1 w2 in one sequence.
 		{name: "rougeLsum, lines reordered", spec: `{"name":"c","type":"rouge","variant":"rougeLsum","value":"w1 w2 w3","threshold":1}`, output: "w3\nw1 w2",
 			want: pass()},
 		{name: "rougeL, lines reordered", spec: `{"name":"c","type":"rouge","measure":"recall","value":"w1 w2 w3","threshold":0.5}`, output: "w3\nw1 w2",
-			want: runner.Verdict{Score: 2.0 / 3, Pass: true, Reason: `rougeL recall 0.6667 (precision 0.6667, recall 0.6667, F 0.6667) against "w1 w2 w3"`}},
+			want: evals.Verdict{Score: 2.0 / 3, Pass: true, Reason: `rougeL recall 0.6667 (precision 0.6667, recall 0.6667, F 0.6667) against "w1 w2 w3"`}},
 	})
 }
 
 // TestBLEUTokenize: with "char", a text without spaces is scored by its
 // characters; with 13a, the same text is one token and shares none.
 func TestBLEUTokenize(t *testing.T) {
-	in := &runner.Input{Case: caseOf(t, `"今天的天气很好"`, ""), Output: "今天天气很好"}
+	in := &evals.Input{Case: caseOf(t, `"今天的天气很好"`, ""), Output: "今天天气很好"}
 	char := build(t, `{"name":"c","type":"bleu","tokenize":"char","threshold":0.3}`, criteria.Env{}).Score(context.Background(), in)
 	tok13a := build(t, `{"name":"c","type":"bleu","threshold":0.3}`, criteria.Env{}).Score(context.Background(), in)
 	want, err := textmetric.BLEU{Tokenizer: textmetric.TokChar, EffectiveOrder: true}.Sentence(in.Output, []string{"今天的天气很好"})
@@ -129,7 +130,7 @@ func TestBLEUTokenize(t *testing.T) {
 // words next to them as they do with 13a.
 func TestBLEUTokenizeIntl(t *testing.T) {
 	const ref = "«Bonjour», dit-il… «ça va?»"
-	in := &runner.Input{Case: caseOf(t, `"`+ref+`"`, ""), Output: "«Bonjour», dit-il… «ça va?»"}
+	in := &evals.Input{Case: caseOf(t, `"`+ref+`"`, ""), Output: "«Bonjour», dit-il… «ça va?»"}
 	intl := build(t, `{"name":"c","type":"bleu","tokenize":"intl","threshold":1}`, criteria.Env{}).Score(context.Background(), in)
 	tok13a := build(t, `{"name":"c","type":"bleu","threshold":1}`, criteria.Env{}).Score(context.Background(), in)
 	if intl.Unscored || !intl.Pass || intl.BLEU == nil || intl.BLEU.HypLen != 13 {
@@ -145,13 +146,13 @@ func TestBLEUCriterion(t *testing.T) {
 		{name: "sacrebleu's sentence example", spec: `{"name":"c","type":"bleu","threshold":0.05}`,
 			output:   "Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;",
 			expected: `"producţia de zahăr brut se exprimă în zahăr alb;"`,
-			want: withBLEU(runner.Verdict{Score: 0.08493098745313148, Pass: true,
+			want: withBLEU(evals.Verdict{Score: 0.08493098745313148, Pass: true,
 				Reason: `BLEU 8.493 (n-gram precisions 35.71/15.38/4.167/2.273, brevity penalty 1, 14 tokens, closest reference 10) against "producţia de zahăr brut se exprimă în zahăr alb;"`},
 				14, 10, [4]int{5, 2, 0, 0}, [4]int{14, 13, 12, 11})},
 		{name: "identical is exactly 1", spec: `{"name":"c","type":"bleu","value":"a cat sat","threshold":1}`, output: "a cat sat",
 			want: withBLEU(pass(), 3, 3, [4]int{3, 2, 1, 0}, [4]int{3, 2, 1, 0})},
 		{name: "several references", spec: `{"name":"c","type":"bleu","value":["The dog had bit the man.","The dog bit a man."],"threshold":0.7}`, output: "The dog bit the man.",
-			want: withBLEU(runner.Verdict{Score: 0.7071067811865478, Pass: true,
+			want: withBLEU(evals.Verdict{Score: 0.7071067811865478, Pass: true,
 				Reason: `BLEU 70.71 (n-gram precisions 100/100/75/33.33, brevity penalty 1, 6 tokens, closest reference 6) against one of "The dog had bit the man.", "The dog bit a man."`},
 				6, 6, [4]int{6, 5, 3, 1}, [4]int{6, 5, 4, 3})},
 		{name: "no match", spec: `{"name":"c","type":"bleu","value":"okay thanks","threshold":0.1}`, output: "this is a cat",
@@ -210,7 +211,7 @@ func TestTextMetricEdgeOutputs(t *testing.T) {
 	runScoreTests(t, []scoreTest{
 		{name: "levenshtein/empty", spec: `{"name":"c","type":"levenshtein","value":"ab","threshold":0.5}`, output: "", want: fail(`similarity 0 to "ab": got ""`)},
 		{name: "levenshtein/unicode", spec: `{"name":"c","type":"levenshtein","value":"東京 🙂","threshold":0.5}`, output: "東京 🙃",
-			want: runner.Verdict{Score: 0.75, Pass: true, Reason: `similarity 0.75 to "東京 🙂": got "東京 🙃"`}},
+			want: evals.Verdict{Score: 0.75, Pass: true, Reason: `similarity 0.75 to "東京 🙂": got "東京 🙃"`}},
 		{name: "levenshtein/invalid utf-8", spec: `{"name":"c","type":"levenshtein","value":"x\ufffd","threshold":1}`, output: "x\xff", want: pass()},
 		{name: "levenshtein/1MB", spec: `{"name":"c","type":"levenshtein","value":"b","threshold":0.5}`, output: long,
 			want: fail(`similarity 0 to "b": got "` + long[:80] + `"… (1048576 bytes)`)},
@@ -227,19 +228,19 @@ func TestTextMetricEdgeOutputs(t *testing.T) {
 			want: fail(`got "` + long[:80] + `"… (1048576 bytes), expected "b" (SQuAD-normalised)`)},
 
 		{name: "f1/empty", spec: `{"name":"c","type":"f1","value":"a b","threshold":0.5}`, output: "", want: fail(`token F1 0: got "", expected "b" (SQuAD-normalised)`)},
-		{name: "f1/unicode", spec: `{"name":"c","type":"f1","value":"Grüße aus 東京","threshold":0.5}`, output: "grüße!", want: runner.Verdict{Score: 0.5, Pass: true,
+		{name: "f1/unicode", spec: `{"name":"c","type":"f1","value":"Grüße aus 東京","threshold":0.5}`, output: "grüße!", want: evals.Verdict{Score: 0.5, Pass: true,
 			Reason: `token F1 0.5: got "grüße", expected "grüße aus 東京" (SQuAD-normalised)`}},
 		{name: "f1/invalid utf-8", spec: `{"name":"c","type":"f1","value":"x \ufffd","threshold":1}`, output: "x \xff", want: pass()},
 		{name: "f1/1MB", spec: `{"name":"c","type":"f1","value":"ipsum","threshold":0.5}`, output: words,
-			want: runner.Verdict{Score: 1.144406996904379e-05, Reason: `token F1 1.144e-05: got "` + words[:80] + `"… (1048571 bytes), expected "ipsum" (SQuAD-normalised)`}},
+			want: evals.Verdict{Score: 1.144406996904379e-05, Reason: `token F1 1.144e-05: got "` + words[:80] + `"… (1048571 bytes), expected "ipsum" (SQuAD-normalised)`}},
 
 		{name: "rouge/empty", spec: `{"name":"c","type":"rouge","value":"a b","threshold":0.5}`, output: "",
 			want: fail(`rougeL f 0 (precision 0, recall 0, F 0) against "a b"`)},
 		{name: "rouge/unicode", spec: `{"name":"c","type":"rouge","variant":"rouge1","value":"Grüße aus Köln","threshold":0.5}`, output: "Grüße, Köln!",
-			want: runner.Verdict{Score: 0.888888888888889, Pass: true, Reason: `rouge1 f 0.8889 (precision 1, recall 0.8, F 0.8889) against "Grüße aus Köln"`}},
+			want: evals.Verdict{Score: 0.888888888888889, Pass: true, Reason: `rouge1 f 0.8889 (precision 1, recall 0.8, F 0.8889) against "Grüße aus Köln"`}},
 		{name: "rouge/invalid utf-8", spec: `{"name":"c","type":"rouge","value":"x y","threshold":1}`, output: "x\xffy", want: pass()},
 		{name: "rouge/1MB", spec: `{"name":"c","type":"rouge","value":"ipsum lorem","threshold":0.5}`, output: words,
-			want: runner.Verdict{Score: 2.2888008972099514e-05, Reason: `rougeL f 2.289e-05 (precision 1.144e-05, recall 1, F 2.289e-05) against "ipsum lorem"`}},
+			want: evals.Verdict{Score: 2.2888008972099514e-05, Reason: `rougeL f 2.289e-05 (precision 1.144e-05, recall 1, F 2.289e-05) against "ipsum lorem"`}},
 		{name: "rouge/1MB against a long reference", spec: `{"name":"c","type":"rouge","value":"` + strings.Repeat("lorem ", 300) + `","threshold":0.5}`, output: words,
 			want: unscoredV("too long to compare: the tokens the two texts share make 26214300 cells, over the limit of 25000000; extract a shorter part of the output")},
 
@@ -250,7 +251,7 @@ func TestTextMetricEdgeOutputs(t *testing.T) {
 		{name: "bleu/invalid utf-8", spec: `{"name":"c","type":"bleu","value":"x\ufffd y","threshold":1}`, output: "x\ufffd y",
 			want: withBLEU(pass(), 2, 2, [4]int{2, 1, 0, 0}, [4]int{2, 1, 0, 0})},
 		{name: "bleu/1MB", spec: `{"name":"c","type":"bleu","value":"lorem ipsum","threshold":0.5}`, output: words,
-			want: withBLEU(runner.Verdict{Score: 4.046147620320482e-06,
+			want: withBLEU(evals.Verdict{Score: 4.046147620320482e-06,
 				Reason: `BLEU 0.0004046 (n-gram precisions 0.001144/0.0005722/0.0002861/0.0001431, brevity penalty 1, 174762 tokens, closest reference 2) against "lorem ipsum"`},
 				174762, 2, [4]int{2, 1, 0, 0}, [4]int{174762, 174761, 174760, 174759})},
 
@@ -271,7 +272,7 @@ func TestQuadraticMetricsStayFast(t *testing.T) {
 		`{"name":"c","type":"rouge","value":` + jsonString(ref) + `,"threshold":0.5}`,
 	} {
 		start := time.Now()
-		v := build(t, spec, criteria.Env{}).Score(context.Background(), &runner.Input{Output: long})
+		v := build(t, spec, criteria.Env{}).Score(context.Background(), &evals.Input{Output: long})
 		if !v.Unscored || !strings.HasPrefix(v.Reason, "too long to compare") {
 			t.Errorf("%.60s: %+v, want unscored as too long", spec, v)
 		}

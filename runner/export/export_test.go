@@ -22,7 +22,7 @@ func res(caseID, target string, repeat int, status evals.Status, x, y string) *e
 		RunID: "run", CaseID: caseID, Target: target, Repeat: repeat, Status: status,
 		Expected: "answer " + caseID,
 		Output:   fmt.Sprintf("%s says %s #%d", target, caseID, repeat),
-		Request: &evals.Request{URL: "replay:x", Body: json.RawMessage(fmt.Sprintf(
+		Request: &evals.SentRequest{URL: "replay:x", Body: json.RawMessage(fmt.Sprintf(
 			`{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Question %s"}]}`, caseID))},
 	}
 	if status == evals.StatusError {

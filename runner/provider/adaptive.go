@@ -8,13 +8,12 @@ import (
 	"sync"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // AdaptiveLimiter is the Provider Adaptive returns: p behind a limit on the
 // requests in flight that backs off when the endpoint throttles.
 type AdaptiveLimiter struct {
-	p   runner.Provider
+	p   evals.Provider
 	max int
 
 	mu        sync.Mutex
@@ -42,13 +41,13 @@ type AdaptiveLimiter struct {
 // until enough have finished. Waiting for a slot ends with ctx, with an error
 // of kind canceled when ctx is canceled and of kind rate_limit when its
 // deadline passes.
-func Adaptive(p runner.Provider, maxInFlight int) *AdaptiveLimiter {
+func Adaptive(p evals.Provider, maxInFlight int) *AdaptiveLimiter {
 	n := max(1, maxInFlight)
 	return &AdaptiveLimiter{p: p, max: n, limit: n}
 }
 
 // Unwrap returns the provider Adaptive wraps.
-func (a *AdaptiveLimiter) Unwrap() runner.Provider { return a.p }
+func (a *AdaptiveLimiter) Unwrap() evals.Provider { return a.p }
 
 // Limit returns the current limit on requests in flight.
 func (a *AdaptiveLimiter) Limit() int {
@@ -58,7 +57,7 @@ func (a *AdaptiveLimiter) Limit() int {
 }
 
 // Complete waits for a slot, sends req, and adjusts the limit by the outcome.
-func (a *AdaptiveLimiter) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (a *AdaptiveLimiter) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	epoch, err := a.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -69,8 +68,8 @@ func (a *AdaptiveLimiter) Complete(ctx context.Context, req *runner.Request) (*r
 }
 
 // Embed waits for a slot, sends req, and adjusts the limit, like Complete.
-func (a *AdaptiveLimiter) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
-	e, ok := a.p.(runner.Embedder)
+func (a *AdaptiveLimiter) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	e, ok := a.p.(evals.Embedder)
 	if !ok {
 		return nil, errNoEmbed
 	}
@@ -131,6 +130,6 @@ func (a *AdaptiveLimiter) release(epoch uint64, err error) {
 
 // throttled reports whether err is the endpoint's 429.
 func throttled(err error) bool {
-	var pe *runner.ProviderError
+	var pe *evals.ProviderError
 	return errors.As(err, &pe) && pe.Kind == evals.ErrKindHTTP && pe.Status == http.StatusTooManyRequests
 }

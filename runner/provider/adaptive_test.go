@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // gauge is a provider that counts the requests in it at once and answers as
@@ -23,7 +22,7 @@ type gauge struct {
 	enter     func(inside int32) // called with the count, including this one
 }
 
-func (g *gauge) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (g *gauge) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	n := g.now.Add(1)
 	defer g.now.Add(-1)
 	for {
@@ -41,7 +40,7 @@ func (g *gauge) Complete(ctx context.Context, req *runner.Request) (*runner.Resp
 			return nil, err
 		}
 	}
-	return &runner.Response{Text: "ok"}, nil
+	return &evals.Response{Text: "ok"}, nil
 }
 
 var throttle = statusErr(429, "slow down", 0)
@@ -123,7 +122,7 @@ func TestAdaptiveHalvesOncePerBurst(t *testing.T) {
 		// Eight requests in flight at once all get a 429: one decrease, not
 		// three (8 -> 4, not 8 -> 1).
 		release := make(chan struct{})
-		a := Adaptive(providerFunc(func(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+		a := Adaptive(providerFunc(func(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 			<-release
 			return nil, throttle
 		}), 8)
@@ -238,9 +237,9 @@ func TestAdaptiveWaitEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		block := make(chan struct{})
 		defer close(block)
-		a := Adaptive(providerFunc(func(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+		a := Adaptive(providerFunc(func(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 			<-block
-			return &runner.Response{}, nil
+			return &evals.Response{}, nil
 		}), 1)
 		go a.Complete(t.Context(), request(1))
 		synctest.Wait()
@@ -257,7 +256,7 @@ func TestAdaptiveWaitEnds(t *testing.T) {
 		time.AfterFunc(time.Second, cancel)
 		_, err = a.Complete(ctx, request(1))
 		pe = providerError(t, err)
-		if pe.Kind != evals.ErrKindCanceled || !errors.Is(err, context.Canceled) || runner.AsResultError(err).Kind != evals.ErrKindCanceled {
+		if pe.Kind != evals.ErrKindCanceled || !errors.Is(err, context.Canceled) || evals.AsResultError(err).Kind != evals.ErrKindCanceled {
 			t.Errorf("cancel: got %s %q, want canceled wrapping context.Canceled", pe.Kind, pe.Message)
 		}
 	})

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // completion300 is a chat completion of exactly 300 bytes.
@@ -43,7 +42,7 @@ func BenchmarkOpenAIComplete(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	req := &runner.Request{Target: "t", CaseID: "c1", Messages: []evals.Message{
+	req := &evals.Request{Target: "t", CaseID: "c1", Messages: []evals.Message{
 		{Role: "system", Content: "Classify the support ticket into billing, bug, or other. Answer with one word."},
 		{Role: "user", Content: "I was charged twice for my subscription this month, please refund one of the charges."},
 	}}
@@ -84,8 +83,8 @@ func BenchmarkOpenAIBody(b *testing.B) {
 // BenchmarkWrap measures what Wrap's decorators (retry, with the target's
 // reachability) add to a request that succeeds at once.
 func BenchmarkWrap(b *testing.B) {
-	resp := &runner.Response{Text: "x"}
-	inner := providerFunc(func(context.Context, *runner.Request) (*runner.Response, error) { return resp, nil })
+	resp := &evals.Response{Text: "x"}
+	inner := providerFunc(func(context.Context, *evals.Request) (*evals.Response, error) { return resp, nil })
 	spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: "http://127.0.0.1:1/v1", Model: "m", Concurrency: 32}
 	p := Wrap(inner, spec)
 	b.SetParallelism(16)

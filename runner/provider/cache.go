@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
@@ -23,8 +22,8 @@ import (
 //
 // Cache belongs outside Wrap's decorators: a hit sends nothing, so it must
 // not wait for the rate limiter. p must be able to say what it would send
-// (runner.BodyBuilder), itself or through the decorators around it that have
-// an Unwrap() runner.Provider method; a hit records as its Sent.URL the
+// (evals.BodyBuilder), itself or through the decorators around it that have
+// an Unwrap() evals.Provider method; a hit records as its Sent.URL the
 // SentURL() of the first provider along that chain that has one. Cache
 // returns p unchanged when p cannot build bodies (replay, whose answers are
 // offline already), when db is nil, and when the target turns the cache off.
@@ -32,11 +31,11 @@ import (
 // The cache never fails a case: when the database cannot be read or written,
 // the request is sent as if nothing were cached, and the failure is counted
 // (see Cached.Counts). The result is safe for concurrent use.
-func Cache(p runner.Provider, db *store.DB, spec evals.TargetSpec) runner.Provider {
+func Cache(p evals.Provider, db *store.DB, spec evals.TargetSpec) evals.Provider {
 	if db == nil || !spec.CacheOr() {
 		return p
 	}
-	bb, ok := findWrapped[runner.BodyBuilder](p)
+	bb, ok := findWrapped[evals.BodyBuilder](p)
 	if !ok {
 		return p
 	}
@@ -48,15 +47,15 @@ func Cache(p runner.Provider, db *store.DB, spec evals.TargetSpec) runner.Provid
 }
 
 // findWrapped returns p, or the first of the providers it wraps, that is a
-// T: it follows Unwrap() runner.Provider methods, as decorators have, and
+// T: it follows Unwrap() evals.Provider methods, as decorators have, and
 // Wrap's result to the provider it wraps.
-func findWrapped[T any](p runner.Provider) (T, bool) {
+func findWrapped[T any](p evals.Provider) (T, bool) {
 	for p != nil {
 		if t, ok := p.(T); ok {
 			return t, true
 		}
 		switch w := p.(type) {
-		case interface{ Unwrap() runner.Provider }:
+		case interface{ Unwrap() evals.Provider }:
 			p = w.Unwrap()
 		case *wrapped: // Wrap's result, which has no Unwrap method yet
 			p = w.inner
@@ -73,8 +72,8 @@ func findWrapped[T any](p runner.Provider) (T, bool) {
 // Cached is a provider whose successful responses are kept in a store.DB;
 // Cache builds it.
 type Cached struct {
-	p        runner.Provider
-	body     runner.BodyBuilder
+	p        evals.Provider
+	body     evals.BodyBuilder
 	url      string // recorded in Sent on a hit
 	db       *store.DB
 	provider string
@@ -85,7 +84,7 @@ type Cached struct {
 	flight                          singleflight.Group
 }
 
-var _ runner.Provider = (*Cached)(nil)
+var _ evals.Provider = (*Cached)(nil)
 
 // CacheCounts are what a Cached did, for reports: requests answered from the
 // cache, requests sent because they were not cached, requests that shared
@@ -102,7 +101,7 @@ func (c *Cached) Counts() CacheCounts {
 }
 
 // Unwrap returns the provider that Cached sends requests to.
-func (c *Cached) Unwrap() runner.Provider { return c.p }
+func (c *Cached) Unwrap() evals.Provider { return c.p }
 
 // Close closes the wrapped provider if it has a Close method. The database is
 // the caller's to close.
@@ -114,8 +113,8 @@ func (c *Cached) Close() error {
 }
 
 // Embed sends req to the wrapped provider: embeddings are not cached.
-func (c *Cached) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
-	e, ok := c.p.(runner.Embedder)
+func (c *Cached) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	e, ok := c.p.(evals.Embedder)
 	if !ok {
 		return nil, errNoEmbed
 	}
@@ -123,7 +122,7 @@ func (c *Cached) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.E
 }
 
 // Complete answers from the cache, or sends the request and caches the answer.
-func (c *Cached) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (c *Cached) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	body, err := c.body.RequestBody(req)
 	if err != nil {
 		c.failures.Add(1)
@@ -139,11 +138,11 @@ func (c *Cached) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 		return c.p.Complete(ctx, req)
 	case ok:
 		c.hits.Add(1)
-		return &runner.Response{
+		return &evals.Response{
 			Text:            cr.Text,
 			Finish:          cr.Finish,
 			Usage:           cr.Usage,
-			Sent:            &evals.Request{URL: c.url, Body: body},
+			Sent:            &evals.SentRequest{URL: c.url, Body: body},
 			Cached:          true,
 			OriginalLatency: cr.Latency,
 		}, nil
@@ -183,12 +182,12 @@ func (c *Cached) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 // sent is a response and how long it took, shared by the callers of one
 // request in flight.
 type sent struct {
-	resp    *runner.Response
+	resp    *evals.Response
 	elapsed time.Duration
 }
 
 // send sends req, which is not cached, and caches the answer.
-func (c *Cached) send(ctx context.Context, req *runner.Request, key [32]byte, body []byte) (*runner.Response, error) {
+func (c *Cached) send(ctx context.Context, req *evals.Request, key [32]byte, body []byte) (*evals.Response, error) {
 	start := time.Now()
 	resp, err := c.p.Complete(ctx, req)
 	elapsed := time.Since(start)

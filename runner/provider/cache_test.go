@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
@@ -82,8 +81,8 @@ func cachedOpenAI(t *testing.T, spec evals.TargetSpec, db *store.DB) *Cached {
 	return c
 }
 
-func cacheRequest(caseID string, repeat int) *runner.Request {
-	return &runner.Request{Target: "t", CaseID: caseID, Repeat: repeat, Messages: []evals.Message{
+func cacheRequest(caseID string, repeat int) *evals.Request {
+	return &evals.Request{Target: "t", CaseID: caseID, Repeat: repeat, Messages: []evals.Message{
 		{Role: "system", Content: "Classify the ticket."},
 		{Role: "user", Content: "ticket " + caseID},
 	}}
@@ -125,7 +124,7 @@ func TestCacheHitsAndMisses(t *testing.T) {
 	}
 
 	// Each repeat, and each case, is sent once.
-	for _, req := range []*runner.Request{cacheRequest("c1", 1), cacheRequest("c2", 0), cacheRequest("c1", 1), cacheRequest("c2", 0)} {
+	for _, req := range []*evals.Request{cacheRequest("c1", 1), cacheRequest("c2", 0), cacheRequest("c1", 1), cacheRequest("c2", 0)} {
 		if _, err := c.Complete(ctx, req); err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +143,7 @@ func TestCacheHitsAndMisses(t *testing.T) {
 	}
 	db = openCacheDB(t, path)
 	c = cachedOpenAI(t, spec, db)
-	for _, req := range []*runner.Request{cacheRequest("c1", 0), cacheRequest("c1", 1), cacheRequest("c2", 0)} {
+	for _, req := range []*evals.Request{cacheRequest("c1", 0), cacheRequest("c1", 1), cacheRequest("c2", 0)} {
 		resp, err := c.Complete(ctx, req)
 		if err != nil {
 			t.Fatal(err)
@@ -219,40 +218,40 @@ func TestCacheErrorsAreNotCached(t *testing.T) {
 // cacheFake answers every request with a fixed response, and says its
 // body is the case ID.
 type cacheFake struct {
-	resp  runner.Response
+	resp  evals.Response
 	calls atomic.Int64
 	sent  string // Sent.Body, when not the body
 }
 
-func (f *cacheFake) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (f *cacheFake) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	f.calls.Add(1)
 	resp := f.resp
 	body, _ := f.RequestBody(req)
 	if f.sent != "" {
 		body = []byte(f.sent)
 	}
-	resp.Sent = &evals.Request{URL: "fake:", Body: body}
+	resp.Sent = &evals.SentRequest{URL: "fake:", Body: body}
 	return &resp, nil
 }
 
-func (f *cacheFake) RequestBody(req *runner.Request) ([]byte, error) {
+func (f *cacheFake) RequestBody(req *evals.Request) ([]byte, error) {
 	return []byte(fmt.Sprintf(`{"case":%q}`, req.CaseID)), nil
 }
 
 // cacheWrapper stands for a decorator (retry, rate limit) between Cache and the
 // provider that builds bodies.
-type cacheWrapper struct{ p runner.Provider }
+type cacheWrapper struct{ p evals.Provider }
 
-func (w cacheWrapper) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (w cacheWrapper) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	return w.p.Complete(ctx, req)
 }
 
-func (w cacheWrapper) Unwrap() runner.Provider { return w.p }
+func (w cacheWrapper) Unwrap() evals.Provider { return w.p }
 
 func TestCacheKeepsTheProvidersLatency(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
-	fake := &cacheFake{resp: runner.Response{Text: "x", Latency: 4200 * time.Millisecond}}
+	fake := &cacheFake{resp: evals.Response{Text: "x", Latency: 4200 * time.Millisecond}}
 	spec := evals.TargetSpec{Name: "t", Provider: "fake"}
 	p := Cache(cacheWrapper{fake}, db, spec)
 	if _, ok := p.(*Cached); !ok {
@@ -275,7 +274,7 @@ func TestCacheKeepsTheProvidersLatency(t *testing.T) {
 func TestCacheStoresOnlyWhatWasSent(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
-	fake := &cacheFake{resp: runner.Response{Text: "x"}, sent: `{"something":"else"}`}
+	fake := &cacheFake{resp: evals.Response{Text: "x"}, sent: `{"something":"else"}`}
 	c := Cache(fake, db, evals.TargetSpec{Name: "t", Provider: "fake"}).(*Cached)
 	for range 2 {
 		if _, err := c.Complete(ctx, cacheRequest("c1", 0)); err != nil {
@@ -303,7 +302,7 @@ func TestCacheNotApplied(t *testing.T) {
 	off := openaiSpec(srv)
 	off.Cache = ptr(false)
 	for name, tt := range map[string]struct {
-		p    runner.Provider
+		p    evals.Provider
 		db   *store.DB
 		spec evals.TargetSpec
 	}{
@@ -518,9 +517,9 @@ func BenchmarkCacheHit(b *testing.B) {
 	db := openCacheDB(b, "")
 	p := Cache(op, db, spec)
 	const n = 1000
-	reqs := make([]*runner.Request, n)
+	reqs := make([]*evals.Request, n)
 	for i := range reqs {
-		reqs[i] = &runner.Request{Target: "t", CaseID: fmt.Sprint(i), Messages: []evals.Message{
+		reqs[i] = &evals.Request{Target: "t", CaseID: fmt.Sprint(i), Messages: []evals.Message{
 			{Role: "system", Content: "Classify the support ticket into billing, bug, or other. Answer with one word."},
 			{Role: "user", Content: fmt.Sprintf("Ticket %d: I was charged twice for my subscription this month.", i)},
 		}}
@@ -552,7 +551,7 @@ func TestCacheAroundWrap(t *testing.T) {
 	if _, ok := p.(*Cached); !ok {
 		t.Fatalf("Cache(Wrap(openai)) = %T, not cached", p)
 	}
-	var resps []*runner.Response
+	var resps []*evals.Response
 	for range 2 {
 		resp, err := p.Complete(ctx, cacheRequest("c1", 0))
 		if err != nil {
@@ -574,7 +573,7 @@ type slowFake struct {
 	delay time.Duration
 }
 
-func (f *slowFake) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (f *slowFake) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	time.Sleep(f.delay)
 	return f.cacheFake.Complete(ctx, req)
 }
@@ -586,10 +585,10 @@ func (f *slowFake) Complete(ctx context.Context, req *runner.Request) (*runner.R
 func TestCacheSharesRequestsInFlight(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
-	fake := &slowFake{cacheFake: cacheFake{resp: runner.Response{Text: "x", Attempts: 2}}, delay: 200 * time.Millisecond}
+	fake := &slowFake{cacheFake: cacheFake{resp: evals.Response{Text: "x", Attempts: 2}}, delay: 200 * time.Millisecond}
 	p := Cache(fake, db, evals.TargetSpec{Name: "t", Provider: "fake"}).(*Cached)
 	var wg sync.WaitGroup
-	resps := make([]*runner.Response, 5)
+	resps := make([]*evals.Response, 5)
 	for i := range resps {
 		wg.Add(1)
 		go func() {

@@ -1,5 +1,5 @@
 // Package provider holds the clients that send rendered prompts to model
-// endpoints, each a runner.Provider, and the registry that builds them from a
+// endpoints, each a evals.Provider, and the registry that builds them from a
 // target's "provider" field.
 //
 // # Registry
@@ -24,7 +24,7 @@
 // sent as given, and recorded, in Sent.Body and RequestBody, as
 // "[REDACTED]"; the user and password of base_url are recorded as "xxxxx".
 //
-// Failures are *runner.ProviderError, classified for reports and retries:
+// Failures are *evals.ProviderError, classified for reports and retries:
 // http_status (with the server's own message, whichever of the common error
 // body shapes it uses, and Retry-After), transport (a 2xx body the connection
 // cut short among them), timeout (the target's per-request timeout), decode (a

@@ -21,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // OpenAI sends prompts to an OpenAI-compatible chat completions endpoint:
@@ -48,7 +47,7 @@ type OpenAI struct {
 	redactor  *strings.Replacer // nil when nothing is secret
 }
 
-var _ runner.Provider = (*OpenAI)(nil)
+var _ evals.Provider = (*OpenAI)(nil)
 
 // Response size limits: a completion larger than maxResponseBody is reported
 // as a decode error; only the first maxErrorBody bytes of an error response
@@ -147,7 +146,7 @@ func (p *OpenAI) Close() error {
 }
 
 // Complete sends one chat completion request and waits for the answer.
-func (p *OpenAI) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (p *OpenAI) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	if ctx.Err() != nil {
 		return nil, canceledError(ctx, nil, "canceled before the request was sent")
 	}
@@ -155,7 +154,7 @@ func (p *OpenAI) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 	if err != nil {
 		return nil, err
 	}
-	sent := &evals.Request{URL: p.sentURL, Body: recorded}
+	sent := &evals.SentRequest{URL: p.sentURL, Body: recorded}
 	rr, perr := p.post(ctx, p.endpoint, body, sent)
 	if perr != nil {
 		return nil, perr
@@ -174,7 +173,7 @@ func (p *OpenAI) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 // post sends body to u and returns the reader holding the body of a 2xx
 // response, which the caller passes to putReader when done with it. sent is
 // the request as recorded, for errors.
-func (p *OpenAI) post(ctx context.Context, u *url.URL, body []byte, sent *evals.Request) (*responseReader, *runner.ProviderError) {
+func (p *OpenAI) post(ctx context.Context, u *url.URL, body []byte, sent *evals.SentRequest) (*responseReader, *evals.ProviderError) {
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	rb := &requestBody{body: body}
@@ -209,14 +208,14 @@ func (p *OpenAI) post(ctx context.Context, u *url.URL, body []byte, sent *evals.
 	_, err = buf.ReadFrom(&rr.limited)
 	// An error status stands on whatever part of its body arrived, unless
 	// the read failed because the request's context ended.
-	var perr *runner.ProviderError
+	var perr *evals.ProviderError
 	switch {
 	case err != nil && (ok || rctx.Err() != nil):
 		perr = p.failed(ctx, rctx, sent, err, "reading the response body: ")
 	case !ok:
 		perr = p.statusError(resp, buf.Bytes(), sent)
 	case buf.Len() > maxResponseBody:
-		perr = &runner.ProviderError{Kind: evals.ErrKindDecode, Sent: sent,
+		perr = &evals.ProviderError{Kind: evals.ErrKindDecode, Sent: sent,
 			Message: fmt.Sprintf("response body larger than %d MiB", maxResponseBody>>20)}
 	}
 	if perr != nil {
@@ -300,29 +299,29 @@ func (u usageJSON) usage() evals.Usage {
 	return evals.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: total}
 }
 
-func (p *OpenAI) decode(b []byte) (*runner.Response, *runner.ProviderError) {
+func (p *OpenAI) decode(b []byte) (*evals.Response, *evals.ProviderError) {
 	cr := chatResponse{Usage: newUsage()}
 	if err := json.Unmarshal(b, &cr); err != nil {
-		return nil, &runner.ProviderError{Kind: evals.ErrKindDecode, Err: err,
+		return nil, &evals.ProviderError{Kind: evals.ErrKindDecode, Err: err,
 			Message: p.redact("malformed response: "+err.Error()) + "; " + p.bodySnippet(b)}
 	}
 	if len(cr.Choices) == 0 {
 		msg := "response has no choices"
 		if len(cr.Error) > 0 && string(cr.Error) != "null" {
 			if m := serverMessage(b); m != "" {
-				return nil, &runner.ProviderError{Kind: evals.ErrKindDecode,
+				return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
 					Message: msg + "; the server said: " + clip(p.redact(m))}
 			}
 		}
-		return nil, &runner.ProviderError{Kind: evals.ErrKindDecode,
+		return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
 			Message: msg + "; " + p.bodySnippet(b)}
 	}
 	ch := cr.Choices[0]
 	if ch.Message == nil {
-		return nil, &runner.ProviderError{Kind: evals.ErrKindDecode,
+		return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
 			Message: "choices[0] has no message; " + p.bodySnippet(b)}
 	}
-	return &runner.Response{
+	return &evals.Response{
 		Text:   string(ch.Message.Content),
 		Finish: ch.FinishReason,
 		Usage:  cr.Usage.usage(),
@@ -338,14 +337,14 @@ func (p *OpenAI) bodySnippet(b []byte) string {
 }
 
 // statusError describes a non-2xx answer.
-func (p *OpenAI) statusError(resp *http.Response, body []byte, sent *evals.Request) *runner.ProviderError {
+func (p *OpenAI) statusError(resp *http.Response, body []byte, sent *evals.SentRequest) *evals.ProviderError {
 	var msg string
 	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
 		msg = clip(p.redact("the endpoint redirects to " + loc + "; set base_url to the final address"))
 	} else {
 		msg = errorMessage(resp.StatusCode, body, p.redact)
 	}
-	return &runner.ProviderError{
+	return &evals.ProviderError{
 		Kind:       evals.ErrKindHTTP,
 		Status:     resp.StatusCode,
 		Message:    msg,
@@ -357,15 +356,15 @@ func (p *OpenAI) statusError(resp *http.Response, body []byte, sent *evals.Reque
 // failed classifies an error from sending the request or reading the answer:
 // the run's context ended, the request's own timeout struck, or the
 // connection failed.
-func (p *OpenAI) failed(ctx, rctx context.Context, sent *evals.Request, err error, during string) *runner.ProviderError {
+func (p *OpenAI) failed(ctx, rctx context.Context, sent *evals.SentRequest, err error, during string) *evals.ProviderError {
 	if ctx.Err() != nil {
 		return canceledError(ctx, sent, "canceled while the request was in flight")
 	}
 	if rctx.Err() != nil {
-		return &runner.ProviderError{Kind: evals.ErrKindTimeout, Sent: sent, Err: context.DeadlineExceeded,
+		return &evals.ProviderError{Kind: evals.ErrKindTimeout, Sent: sent, Err: context.DeadlineExceeded,
 			Message: fmt.Sprintf("no response within %v", p.timeout)}
 	}
-	return &runner.ProviderError{Kind: evals.ErrKindTransport, Sent: sent, Err: err,
+	return &evals.ProviderError{Kind: evals.ErrKindTransport, Sent: sent, Err: err,
 		Message: p.redact(during + transportMessage(err, during != ""))}
 }
 
@@ -387,11 +386,11 @@ func transportMessage(err error, inBody bool) string {
 
 // canceledError reports that ctx ended; it wraps ctx.Err(), so errors.Is finds
 // context.Canceled (or DeadlineExceeded when the run had a deadline).
-func canceledError(ctx context.Context, sent *evals.Request, msg string) *runner.ProviderError {
+func canceledError(ctx context.Context, sent *evals.SentRequest, msg string) *evals.ProviderError {
 	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
 		msg += ": " + cause.Error()
 	}
-	return &runner.ProviderError{Kind: evals.ErrKindCanceled, Message: msg, Sent: sent, Err: ctx.Err()}
+	return &evals.ProviderError{Kind: evals.ErrKindCanceled, Message: msg, Sent: sent, Err: ctx.Err()}
 }
 
 func (p *OpenAI) redact(s string) string {
@@ -456,7 +455,7 @@ func unframed(resp *http.Response) bool {
 // that sending again may not meet, as a Content-Length not reached is. A
 // body that ends where it says it does but does not decode is the server's
 // answer, and stays a decode error.
-func (rr *responseReader) cutShort(decodeErr *runner.ProviderError) *runner.ProviderError {
+func (rr *responseReader) cutShort(decodeErr *evals.ProviderError) *evals.ProviderError {
 	if !rr.unframed {
 		return decodeErr
 	}
@@ -466,7 +465,7 @@ func (rr *responseReader) cutShort(decodeErr *runner.ProviderError) *runner.Prov
 		return decodeErr
 	}
 	const during = "reading the response body: "
-	return &runner.ProviderError{Kind: evals.ErrKindTransport, Err: io.ErrUnexpectedEOF,
+	return &evals.ProviderError{Kind: evals.ErrKindTransport, Err: io.ErrUnexpectedEOF,
 		Message: during + transportMessage(io.ErrUnexpectedEOF, true)}
 }
 

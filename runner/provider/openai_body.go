@@ -5,17 +5,16 @@ import (
 	"reflect"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.BodyBuilder = (*OpenAI)(nil)
+var _ evals.BodyBuilder = (*OpenAI)(nil)
 
 // RequestBody returns the body Complete would record as sent for req (its
 // Response.Sent.Body), without sending anything: the bytes it sends, byte for
 // byte, but for the values of extra_body keys that name a credential, which
 // are [REDACTED]. It never fails: every part of the body but the messages was
 // encoded when the provider was built.
-func (p *OpenAI) RequestBody(req *runner.Request) ([]byte, error) {
+func (p *OpenAI) RequestBody(req *evals.Request) ([]byte, error) {
 	// Complete sends what body returns; TestOpenAIRequestBodyIsSent compares
 	// the two on the wire.
 	_, recorded, err := p.body(req)
@@ -27,13 +26,13 @@ func (p *OpenAI) RequestBody(req *runner.Request) ([]byte, error) {
 
 // body returns the request body for req, and the body as recorded: the
 // same slice, unless extra_body holds a credential.
-func (p *OpenAI) body(req *runner.Request) (body, recorded []byte, perr *runner.ProviderError) {
+func (p *OpenAI) body(req *evals.Request) (body, recorded []byte, perr *evals.ProviderError) {
 	suffix, recSuffix := p.suffix, p.recSuffix
 	if req.Params != nil {
 		merged := mergeParams(p.params, req.Params)
 		var errs []error
 		if suffix, errs = bodySuffix(merged, p.extra); len(errs) > 0 {
-			return nil, nil, &runner.ProviderError{Kind: evals.ErrKindRender, Err: errors.Join(errs...),
+			return nil, nil, &evals.ProviderError{Kind: evals.ErrKindRender, Err: errors.Join(errs...),
 				Message: "the request's params: " + errors.Join(errs...).Error()}
 		}
 		if p.recExtra != nil {

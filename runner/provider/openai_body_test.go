@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // TestOpenAIRequestBodyIsSent checks that RequestBody returns exactly the
@@ -51,7 +50,7 @@ func TestOpenAIRequestBodyIsSent(t *testing.T) {
 			spec := openaiSpec(srv)
 			tt.spec(&spec)
 			p := newOpenAI(t, spec)
-			req := &runner.Request{Target: "t", CaseID: "c", Messages: tt.msgs}
+			req := &evals.Request{Target: "t", CaseID: "c", Messages: tt.msgs}
 			want, err := p.RequestBody(req)
 			if err != nil {
 				t.Fatal(err)
@@ -105,7 +104,7 @@ func TestOpenAIExtraBodyCredentials(t *testing.T) {
 	spec.ExtraBody = map[string]any{"api_key": "sk-body-0123456789", "top_k": 5.0,
 		"meta": map[string]any{"access_token": "at-body-0123456789", "team": "qa"}}
 	p := newOpenAI(t, spec)
-	for _, req := range []*runner.Request{
+	for _, req := range []*evals.Request{
 		{Target: "t", CaseID: "c", Messages: testRequest.Messages},
 		{Target: "t", CaseID: "c", Messages: testRequest.Messages, Params: &evals.Params{MaxTokens: ptr(9)}},
 	} {

@@ -6,17 +6,16 @@ import (
 	"fmt"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var _ runner.Embedder = (*OpenAI)(nil)
+var _ evals.Embedder = (*OpenAI)(nil)
 
 // Embed sends texts to the OpenAI-compatible embeddings endpoint next to the
 // chat completions one ({base_url}/embeddings), with the target's model and
 // extra_body (its params are for completions and are not sent). The vectors
 // come back in the order of req.Input, whatever order the server lists them
 // in; a response without exactly one vector per text is a decode error.
-func (p *OpenAI) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
+func (p *OpenAI) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
 	if ctx.Err() != nil {
 		return nil, canceledError(ctx, nil, "canceled before the request was sent")
 	}
@@ -24,7 +23,7 @@ func (p *OpenAI) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.E
 	if err != nil {
 		return nil, err
 	}
-	sent := &evals.Request{URL: p.embedSent, Body: body}
+	sent := &evals.SentRequest{URL: p.embedSent, Body: body}
 	if p.recExtra != nil {
 		sent.Body, _ = p.embedBody(req, p.recExtra)
 	}
@@ -44,10 +43,10 @@ func (p *OpenAI) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.E
 }
 
 // embedBody returns {"model":…,"input":[…], and extra's keys}.
-func (p *OpenAI) embedBody(req *runner.EmbedRequest, extra map[string]any) ([]byte, *runner.ProviderError) {
+func (p *OpenAI) embedBody(req *evals.EmbedRequest, extra map[string]any) ([]byte, *evals.ProviderError) {
 	suffix, errs := bodySuffix(nil, extra)
 	if len(errs) > 0 { // NewOpenAI checked extra_body already
-		return nil, &runner.ProviderError{Kind: evals.ErrKindRender, Message: "extra_body: " + errs[0].Error()}
+		return nil, &evals.ProviderError{Kind: evals.ErrKindRender, Message: "extra_body: " + errs[0].Error()}
 	}
 	n := len(`{"model":,"input":[]`) + len(p.model) + 2 + len(suffix)
 	for _, s := range req.Input {
@@ -77,20 +76,20 @@ type embeddingsResponse struct {
 	Error json.RawMessage `json:"error"`
 }
 
-func (p *OpenAI) decodeEmbeddings(b []byte, n int) (*runner.EmbedResponse, *runner.ProviderError) {
+func (p *OpenAI) decodeEmbeddings(b []byte, n int) (*evals.EmbedResponse, *evals.ProviderError) {
 	er := embeddingsResponse{Usage: newUsage()}
 	if err := json.Unmarshal(b, &er); err != nil {
-		return nil, &runner.ProviderError{Kind: evals.ErrKindDecode, Err: err,
+		return nil, &evals.ProviderError{Kind: evals.ErrKindDecode, Err: err,
 			Message: p.redact("malformed embeddings response: "+err.Error()) + "; " + p.bodySnippet(b)}
 	}
 	if len(er.Data) != n {
 		msg := fmt.Sprintf("embeddings response has %d vectors for %d texts", len(er.Data), n)
 		if len(er.Data) == 0 && len(er.Error) > 0 && string(er.Error) != "null" {
 			if m := serverMessage(b); m != "" {
-				return nil, &runner.ProviderError{Kind: evals.ErrKindDecode, Message: msg + "; the server said: " + clip(p.redact(m))}
+				return nil, &evals.ProviderError{Kind: evals.ErrKindDecode, Message: msg + "; the server said: " + clip(p.redact(m))}
 			}
 		}
-		return nil, &runner.ProviderError{Kind: evals.ErrKindDecode, Message: msg + "; " + p.bodySnippet(b)}
+		return nil, &evals.ProviderError{Kind: evals.ErrKindDecode, Message: msg + "; " + p.bodySnippet(b)}
 	}
 	vecs := make([][]float64, n)
 	for i, d := range er.Data {
@@ -99,14 +98,14 @@ func (p *OpenAI) decodeEmbeddings(b []byte, n int) (*runner.EmbedResponse, *runn
 			at = *d.Index
 		}
 		if at < 0 || at >= n || vecs[at] != nil {
-			return nil, &runner.ProviderError{Kind: evals.ErrKindDecode,
+			return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
 				Message: fmt.Sprintf("embeddings response: data[%d] has index %d, expected each of 0 to %d once", i, at, n-1)}
 		}
 		if d.Embedding == nil {
-			return nil, &runner.ProviderError{Kind: evals.ErrKindDecode,
+			return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
 				Message: fmt.Sprintf("embeddings response: data[%d] has no embedding", i)}
 		}
 		vecs[at] = d.Embedding
 	}
-	return &runner.EmbedResponse{Vectors: vecs, Usage: er.Usage.usage()}, nil
+	return &evals.EmbedResponse{Vectors: vecs, Usage: er.Usage.usage()}, nil
 }

@@ -13,10 +13,9 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
-var testEmbed = &runner.EmbedRequest{Target: "t", CaseID: "c1", Input: []string{"Grüße \"x\"", "b"}}
+var testEmbed = &evals.EmbedRequest{Target: "t", CaseID: "c1", Input: []string{"Grüße \"x\"", "b"}}
 
 func TestOpenAIEmbed(t *testing.T) {
 	var gotPath, gotBody, gotAuth string
@@ -163,12 +162,12 @@ func TestWrapEmbed(t *testing.T) {
 	spec.RateLimit = &evals.RateLimitSpec{RequestsPerMinute: 6000, TokensPerMinute: 60000, Adaptive: true}
 	p := Wrap(newOpenAI(t, spec), spec, RetrySleep(func(context.Context, time.Duration) error { return nil }))
 	db := openCacheDB(t, t.TempDir()+"/c.db")
-	for _, p := range []runner.Provider{p, Cache(p, db, spec)} {
-		if !runner.CanEmbed(p) {
+	for _, p := range []evals.Provider{p, Cache(p, db, spec)} {
+		if !evals.CanEmbed(p) {
 			t.Fatalf("%T: CanEmbed false", p)
 		}
 		calls.Store(0)
-		resp, err := p.(runner.Embedder).Embed(context.Background(), testEmbed)
+		resp, err := p.(evals.Embedder).Embed(context.Background(), testEmbed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,17 +180,17 @@ func TestWrapEmbed(t *testing.T) {
 // noEmbed is a provider without an embeddings endpoint.
 type noEmbed struct{}
 
-func (noEmbed) Complete(context.Context, *runner.Request) (*runner.Response, error) {
-	return &runner.Response{Text: "x"}, nil
+func (noEmbed) Complete(context.Context, *evals.Request) (*evals.Response, error) {
+	return &evals.Response{Text: "x"}, nil
 }
 
 func TestCanEmbed(t *testing.T) {
 	spec := evals.TargetSpec{Name: "t", RateLimit: &evals.RateLimitSpec{RequestsPerMinute: 60, Adaptive: true}}
 	w := Wrap(noEmbed{}, spec)
-	if runner.CanEmbed(w) || runner.CanEmbed(noEmbed{}) {
+	if evals.CanEmbed(w) || evals.CanEmbed(noEmbed{}) {
 		t.Error("CanEmbed true for a provider without embeddings")
 	}
-	_, err := w.(runner.Embedder).Embed(context.Background(), testEmbed)
+	_, err := w.(evals.Embedder).Embed(context.Background(), testEmbed)
 	if err != errNoEmbed {
 		t.Errorf("Embed through the decorators: %v, want errNoEmbed", err)
 	}
@@ -199,7 +198,7 @@ func TestCanEmbed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !runner.CanEmbed(Wrap(p, spec)) {
+	if !evals.CanEmbed(Wrap(p, spec)) {
 		t.Error("CanEmbed false for openai behind Wrap")
 	}
 }

@@ -18,12 +18,11 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 const okBody = `{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"billing"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":1,"total_tokens":13}}`
 
-var testRequest = &runner.Request{
+var testRequest = &evals.Request{
 	Target: "t",
 	CaseID: "c1",
 	Messages: []evals.Message{
@@ -66,12 +65,12 @@ func answer(status int, body string) http.HandlerFunc {
 	}
 }
 
-// providerError asserts err is a *runner.ProviderError and returns it.
-func providerError(t *testing.T, err error) *runner.ProviderError {
+// providerError asserts err is a *evals.ProviderError and returns it.
+func providerError(t *testing.T, err error) *evals.ProviderError {
 	t.Helper()
-	var pe *runner.ProviderError
+	var pe *evals.ProviderError
 	if !errors.As(err, &pe) {
-		t.Fatalf("error %v (%T) is not a *runner.ProviderError", err, err)
+		t.Fatalf("error %v (%T) is not a *evals.ProviderError", err, err)
 	}
 	return pe
 }
@@ -319,27 +318,27 @@ func TestOpenAIResponse(t *testing.T) {
 	tests := []struct {
 		name string
 		body string
-		want runner.Response
+		want evals.Response
 	}{
-		{"full", okBody, runner.Response{Text: "billing", Finish: "stop", Usage: evals.Usage{PromptTokens: 12, CompletionTokens: 1, TotalTokens: 13}}},
+		{"full", okBody, evals.Response{Text: "billing", Finish: "stop", Usage: evals.Usage{PromptTokens: 12, CompletionTokens: 1, TotalTokens: 13}}},
 		{"no usage", `{"choices":[{"message":{"content":"a"},"finish_reason":"length"}]}`,
-			runner.Response{Text: "a", Finish: "length"}},
+			evals.Response{Text: "a", Finish: "length"}},
 		{"null usage", `{"choices":[{"message":{"content":"a"},"finish_reason":"stop"}],"usage":null}`,
-			runner.Response{Text: "a", Finish: "stop"}},
+			evals.Response{Text: "a", Finish: "stop"}},
 		{"usage without total", `{"choices":[{"message":{"content":"a"}}],"usage":{"prompt_tokens":7,"completion_tokens":3}}`,
-			runner.Response{Text: "a", Usage: evals.Usage{PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10}}},
+			evals.Response{Text: "a", Usage: evals.Usage{PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10}}},
 		{"usage with total only", `{"choices":[{"message":{"content":"a"}}],"usage":{"total_tokens":9}}`,
-			runner.Response{Text: "a", Usage: evals.Usage{TotalTokens: 9}}},
+			evals.Response{Text: "a", Usage: evals.Usage{TotalTokens: 9}}},
 		{"null content (tool call)", `{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"x"}]},"finish_reason":"tool_calls"}]}`,
-			runner.Response{Finish: "tool_calls"}},
+			evals.Response{Finish: "tool_calls"}},
 		{"missing content", `{"choices":[{"message":{"role":"assistant"},"finish_reason":"stop"}]}`,
-			runner.Response{Finish: "stop"}},
+			evals.Response{Finish: "stop"}},
 		{"content parts", `{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"image_url"},{"type":"text","text":"b"}]}}]}`,
-			runner.Response{Text: "ab"}},
+			evals.Response{Text: "ab"}},
 		{"first of several choices", `{"choices":[{"message":{"content":"one"}},{"message":{"content":"two"}}]}`,
-			runner.Response{Text: "one"}},
+			evals.Response{Text: "one"}},
 		{"escapes and unicode", `{"choices":[{"message":{"content":"line\nnext \"q\" \u00e9"}}]}`,
-			runner.Response{Text: "line\nnext \"q\" é"}},
+			evals.Response{Text: "line\nnext \"q\" é"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -702,7 +701,7 @@ func TestOpenAICancel(t *testing.T) {
 			if elapsed > 2*time.Second {
 				t.Errorf("returned after %v, want about 50ms", elapsed)
 			}
-			if got := runner.AsResultError(err); got.Kind != evals.ErrKindCanceled {
+			if got := evals.AsResultError(err); got.Kind != evals.ErrKindCanceled {
 				t.Errorf("AsResultError kind %q, want canceled", got.Kind)
 			}
 		})
@@ -990,7 +989,7 @@ func TestOpenAIConcurrentUse(t *testing.T) {
 	for i := range 16 {
 		wg.Go(func() {
 			want := fmt.Sprintf("case %d", i)
-			resp, err := p.Complete(t.Context(), &runner.Request{CaseID: want, Messages: []evals.Message{{Role: "user", Content: want}}})
+			resp, err := p.Complete(t.Context(), &evals.Request{CaseID: want, Messages: []evals.Message{{Role: "user", Content: want}}})
 			if err != nil {
 				t.Error(err)
 				return

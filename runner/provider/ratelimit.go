@@ -16,7 +16,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // DefaultCompletionTokens is the completion a token estimate expects when the
@@ -25,7 +24,7 @@ const DefaultCompletionTokens = 256
 
 // limiter is the Provider RateLimit returns.
 type limiter struct {
-	p         runner.Provider
+	p         evals.Provider
 	requests  *rate.Limiter // nil: no request limit
 	tokens    *rate.Limiter // nil: no token limit
 	spec      evals.RateLimitSpec
@@ -63,7 +62,7 @@ type limiter struct {
 // that the wait is not even begun) it is of kind rate_limit and wraps
 // context.DeadlineExceeded. Tokens already taken by a wait that fails are not
 // given back.
-func RateLimit(p runner.Provider, spec *evals.RateLimitSpec, maxTokens int) runner.Provider {
+func RateLimit(p evals.Provider, spec *evals.RateLimitSpec, maxTokens int) evals.Provider {
 	if spec == nil || spec.RequestsPerMinute <= 0 && spec.TokensPerMinute <= 0 {
 		return p
 	}
@@ -78,7 +77,7 @@ func RateLimit(p runner.Provider, spec *evals.RateLimitSpec, maxTokens int) runn
 }
 
 // Unwrap returns the provider RateLimit wraps.
-func (l *limiter) Unwrap() runner.Provider { return l.p }
+func (l *limiter) Unwrap() evals.Provider { return l.p }
 
 // tokenBurst is one second's tokens, at least 1.
 func tokenBurst(tpm float64) int {
@@ -87,7 +86,7 @@ func tokenBurst(tpm float64) int {
 
 // Complete waits until the limits admit req, sends it, and books any tokens
 // the response used beyond the estimate.
-func (l *limiter) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (l *limiter) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	estimate := 0
 	if l.tokens != nil {
 		estimate = l.estimate(req)
@@ -107,8 +106,8 @@ func (l *limiter) Complete(ctx context.Context, req *runner.Request) (*runner.Re
 
 // Embed waits until the limits admit req, like Complete; its tokens are
 // estimated as its texts' characters / 4, with no completion.
-func (l *limiter) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
-	e, ok := l.p.(runner.Embedder)
+func (l *limiter) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	e, ok := l.p.(evals.Embedder)
 	if !ok {
 		return nil, errNoEmbed
 	}
@@ -152,7 +151,7 @@ func (l *limiter) admit(ctx context.Context, estimate int) error {
 }
 
 // estimate returns the tokens req is expected to use, prompt and completion.
-func (l *limiter) estimate(req *runner.Request) int {
+func (l *limiter) estimate(req *evals.Request) int {
 	chars := 0
 	for _, m := range req.Messages {
 		chars += utf8.RuneCountInString(m.Content)
@@ -207,11 +206,11 @@ func (l *limiter) book(n int) {
 // waitError describes a wait for admission cut short by ctx: of kind
 // canceled when ctx was canceled, else of kind rate_limit (ctx's deadline
 // has passed, or would have before the wait ended).
-func waitError(ctx context.Context, limit string) *runner.ProviderError {
+func waitError(ctx context.Context, limit string) *evals.ProviderError {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
-		return &runner.ProviderError{Kind: evals.ErrKindCanceled, Err: cerr,
+		return &evals.ProviderError{Kind: evals.ErrKindCanceled, Err: cerr,
 			Message: "canceled while waiting for the rate limit (" + limit + ")"}
 	}
-	return &runner.ProviderError{Kind: evals.ErrKindRateLimit, Err: context.DeadlineExceeded,
+	return &evals.ProviderError{Kind: evals.ErrKindRateLimit, Err: context.DeadlineExceeded,
 		Message: "the rate limit (" + limit + ") would not admit the request before the deadline"}
 }

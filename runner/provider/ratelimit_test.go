@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // clocked is a provider that notes when each request reached it and answers
@@ -21,12 +20,12 @@ type clocked struct {
 	usage func(n int) evals.Usage // for the nth request, from 0
 }
 
-func (c *clocked) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (c *clocked) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	c.mu.Lock()
 	n := len(c.times)
 	c.times = append(c.times, time.Now())
 	c.mu.Unlock()
-	resp := &runner.Response{Text: "ok"}
+	resp := &evals.Response{Text: "ok"}
 	if c.usage != nil {
 		resp.Usage = c.usage(n)
 	}
@@ -40,8 +39,8 @@ func (c *clocked) sent() []time.Time {
 }
 
 // request returns a request whose messages total chars characters.
-func request(chars ...int) *runner.Request {
-	req := &runner.Request{CaseID: "c"}
+func request(chars ...int) *evals.Request {
+	req := &evals.Request{CaseID: "c"}
 	for _, n := range chars {
 		content := make([]rune, n)
 		for i := range content {
@@ -271,7 +270,7 @@ func TestRateLimitWaitEnds(t *testing.T) {
 				_, err := p.Complete(ctx, request(0))
 				pe := providerError(t, err)
 				if pe.Kind != evals.ErrKindRateLimit || !errors.Is(err, context.DeadlineExceeded) ||
-					runner.AsResultError(err).Kind != evals.ErrKindRateLimit {
+					evals.AsResultError(err).Kind != evals.ErrKindRateLimit {
 					t.Errorf("got %s %q (%v), want rate_limit wrapping the deadline", pe.Kind, pe.Message, pe.Err)
 				}
 				if waited := time.Since(start); waited != 0 {
@@ -306,7 +305,7 @@ func TestRateLimitWaitEnds(t *testing.T) {
 				_, err := p.Complete(ctx, request(0))
 				pe := providerError(t, err)
 				if pe.Kind != evals.ErrKindCanceled || !errors.Is(err, context.Canceled) ||
-					runner.AsResultError(err).Kind != evals.ErrKindCanceled {
+					evals.AsResultError(err).Kind != evals.ErrKindCanceled {
 					t.Errorf("got %s %q (%v), want canceled wrapping context.Canceled", pe.Kind, pe.Message, pe.Err)
 				}
 				if waited := time.Since(start); waited != 5*time.Second || len(c.sent()) != 1 {
@@ -320,7 +319,7 @@ func TestRateLimitWaitEnds(t *testing.T) {
 func TestRateLimitOff(t *testing.T) {
 	c := &clocked{}
 	for _, spec := range []*evals.RateLimitSpec{nil, {}, {Adaptive: true}} {
-		if p := RateLimit(c, spec, 0); p != runner.Provider(c) {
+		if p := RateLimit(c, spec, 0); p != evals.Provider(c) {
 			t.Errorf("RateLimit(%+v) wrapped the provider", spec)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // maxUnreachedSends caps how many sends to a target that has never answered
@@ -22,7 +21,7 @@ const maxUnreachedSends = 8
 // min(concurrency, 8) sends to it failed to connect (at concurrency c, the
 // first c requests go out together, so that is the first wave of them) or a
 // request gave up with a connection failure. From then on every request of
-// the target fails at once with a *runner.UnreachableError, without being
+// the target fails at once with a *evals.UnreachableError, without being
 // sent, so that retries do not wait out their backoff for each case. A
 // target that has answered once, even with an error status, is never
 // declared unreachable: its connection failures are retried as any other
@@ -34,7 +33,7 @@ type reach struct {
 	limit    int32
 	reached  atomic.Bool
 	failed   atomic.Int32
-	down     atomic.Pointer[runner.UnreachableError]
+	down     atomic.Pointer[evals.UnreachableError]
 }
 
 // newReach tracks the target spec; nil when the provider has no base URL to
@@ -74,7 +73,7 @@ func (t *reach) after(err error, attempts int) error {
 		return nil
 	}
 	// Declared only on failure: &pe escapes, an allocation per request.
-	var pe *runner.ProviderError
+	var pe *evals.ProviderError
 	if !errors.As(err, &pe) {
 		return err
 	}
@@ -107,7 +106,7 @@ func (t *reach) answered() {
 // gaveUp is called with the last error of a request that is not sent again:
 // when it is a connection failure and the target has never answered, the
 // target is unreachable, and the unreachable error is returned; else nil.
-func (t *reach) gaveUp(last *runner.ProviderError) *runner.ProviderError {
+func (t *reach) gaveUp(last *evals.ProviderError) *evals.ProviderError {
 	if t == nil || t.reached.Load() {
 		return nil
 	}
@@ -120,15 +119,15 @@ func (t *reach) gaveUp(last *runner.ProviderError) *runner.ProviderError {
 
 // trip declares the target unreachable, unless it already is, with pe's
 // connection failure as the cause.
-func (t *reach) trip(pe *runner.ProviderError) {
+func (t *reach) trip(pe *evals.ProviderError) {
 	cause, hint, _ := connectFailure(pe)
-	t.down.CompareAndSwap(nil, &runner.UnreachableError{Endpoint: t.endpoint, Cause: cause, Hint: hint, Err: pe.Err})
+	t.down.CompareAndSwap(nil, &evals.UnreachableError{Endpoint: t.endpoint, Cause: cause, Hint: hint, Err: pe.Err})
 }
 
 // unreachable is the error of a request of an unreachable target: last is
 // its last error, nil when it was not sent.
-func unreachable(u *runner.UnreachableError, last *runner.ProviderError, attempts int) *runner.ProviderError {
-	pe := &runner.ProviderError{Kind: evals.ErrKindTransport, Message: u.Error(), Attempts: attempts, Err: u}
+func unreachable(u *evals.UnreachableError, last *evals.ProviderError, attempts int) *evals.ProviderError {
+	pe := &evals.ProviderError{Kind: evals.ErrKindTransport, Message: u.Error(), Attempts: attempts, Err: u}
 	if last != nil {
 		pe.Sent = last.Sent
 	}
@@ -138,7 +137,7 @@ func unreachable(u *runner.UnreachableError, last *runner.ProviderError, attempt
 // connected reports whether a failed send reached the server: it answered,
 // or the connection failed after it was made. A timeout or a cancellation
 // says neither way.
-func connected(pe *runner.ProviderError) bool {
+func connected(pe *evals.ProviderError) bool {
 	switch pe.Kind {
 	case evals.ErrKindHTTP, evals.ErrKindDecode, evals.ErrKindTransport:
 		return true
@@ -149,7 +148,7 @@ func connected(pe *runner.ProviderError) bool {
 // connectFailure reports whether pe is a failure to connect: the dial (or the
 // one to a proxy) failed, refused, no such host, no route, timed out. It
 // returns the failure in a few words and a hint at what to check.
-func connectFailure(pe *runner.ProviderError) (cause, hint string, ok bool) {
+func connectFailure(pe *evals.ProviderError) (cause, hint string, ok bool) {
 	if pe.Kind != evals.ErrKindTransport {
 		return "", "", false
 	}

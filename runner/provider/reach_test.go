@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // closedAddr returns a local address nothing listens on: connecting to it is
@@ -42,11 +41,11 @@ func countDials(p *OpenAI) *atomic.Int32 {
 }
 
 // unreachableError asserts err is the error of a request to an unreachable
-// target and returns its *runner.UnreachableError.
-func unreachableError(t *testing.T, err error, endpoint string) *runner.UnreachableError {
+// target and returns its *evals.UnreachableError.
+func unreachableError(t *testing.T, err error, endpoint string) *evals.UnreachableError {
 	t.Helper()
 	pe := providerError(t, err)
-	var ue *runner.UnreachableError
+	var ue *evals.UnreachableError
 	if !errors.As(err, &ue) {
 		t.Fatalf("got %s %q, want the endpoint unreachable", pe.Kind, pe.Message)
 	}
@@ -149,7 +148,7 @@ func TestReachAnsweredOnce(t *testing.T) {
 			for range 2 {
 				_, err := p.Complete(t.Context(), testRequest)
 				pe := providerError(t, err)
-				if errors.As(err, new(*runner.UnreachableError)) || pe.Kind != evals.ErrKindTransport ||
+				if errors.As(err, new(*evals.UnreachableError)) || pe.Kind != evals.ErrKindTransport ||
 					!strings.HasPrefix(pe.Message, "gave up after 4 attempts: ") || !strings.Contains(pe.Message, "connection refused") {
 					t.Errorf("got %s %q, want a transport error retried 4 times", pe.Kind, pe.Message)
 				}
@@ -166,7 +165,7 @@ func TestConnectFailure(t *testing.T) {
 	const generic = "is the server running, and reachable from here?"
 	tests := []struct {
 		name        string
-		err         *runner.ProviderError
+		err         *evals.ProviderError
 		cause, hint string // "" when not a failure to connect
 	}{
 		{
@@ -204,7 +203,7 @@ func TestConnectFailure(t *testing.T) {
 		},
 		{
 			name: "a timeout while connecting",
-			err:  &runner.ProviderError{Kind: evals.ErrKindTimeout, Err: &net.OpError{Op: "dial", Net: "tcp", Err: refused}},
+			err:  &evals.ProviderError{Kind: evals.ErrKindTimeout, Err: &net.OpError{Op: "dial", Net: "tcp", Err: refused}},
 		},
 	}
 	for _, tt := range tests {
@@ -217,6 +216,6 @@ func TestConnectFailure(t *testing.T) {
 	}
 }
 
-func transportErr(err error) *runner.ProviderError {
-	return &runner.ProviderError{Kind: evals.ErrKindTransport, Message: err.Error(), Err: err}
+func transportErr(err error) *evals.ProviderError {
+	return &evals.ProviderError{Kind: evals.ErrKindTransport, Message: err.Error(), Err: err}
 }

@@ -7,12 +7,11 @@ import (
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // Factory builds a provider from a target. It checks the target's fields and
 // returns every problem as an *evals.FieldError naming the JSON field.
-type Factory func(spec evals.TargetSpec) (runner.Provider, error)
+type Factory func(spec evals.TargetSpec) (evals.Provider, error)
 
 // Registry returns the providers by the name a target gives in "provider". It
 // returns a new map on each call, so callers may add to it (a test double) or
@@ -30,7 +29,7 @@ func Names() []string {
 }
 
 // New builds the provider spec names.
-func New(spec evals.TargetSpec) (runner.Provider, error) {
+func New(spec evals.TargetSpec) (evals.Provider, error) {
 	if spec.Provider == "" {
 		return nil, evals.FieldErrorf("provider", "missing: expected one of %s", strings.Join(Names(), ", "))
 	}
@@ -43,10 +42,10 @@ func New(spec evals.TargetSpec) (runner.Provider, error) {
 }
 
 // factory adapts a constructor returning a concrete type, so that a failed
-// construction yields a nil runner.Provider rather than a non-nil interface
+// construction yields a nil evals.Provider rather than a non-nil interface
 // holding a nil pointer.
-func factory[P runner.Provider](newP func(evals.TargetSpec) (P, error)) Factory {
-	return func(spec evals.TargetSpec) (runner.Provider, error) {
+func factory[P evals.Provider](newP func(evals.TargetSpec) (P, error)) Factory {
+	return func(spec evals.TargetSpec) (evals.Provider, error) {
 		p, err := newP(spec)
 		if err != nil {
 			return nil, err

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 func TestNames(t *testing.T) {
@@ -117,8 +116,8 @@ func TestConformance(t *testing.T) {
 			if c, ok := p.(io.Closer); ok {
 				t.Cleanup(func() { c.Close() })
 			}
-			request := func(caseID string) *runner.Request {
-				return &runner.Request{Target: spec.Name, CaseID: caseID, Messages: []evals.Message{
+			request := func(caseID string) *evals.Request {
+				return &evals.Request{Target: spec.Name, CaseID: caseID, Messages: []evals.Message{
 					{Role: "system", Content: "Classify."}, {Role: "user", Content: caseID},
 				}}
 			}
@@ -130,7 +129,7 @@ func TestConformance(t *testing.T) {
 					}
 				}
 			}
-			checkSent := func(what, caseID string, sent *evals.Request) {
+			checkSent := func(what, caseID string, sent *evals.SentRequest) {
 				t.Helper()
 				if sent == nil {
 					t.Errorf("%s: Sent is nil", what)
@@ -160,9 +159,9 @@ func TestConformance(t *testing.T) {
 
 			t.Run("fails as a ProviderError", func(t *testing.T) {
 				_, err := p.Complete(t.Context(), request("fail"))
-				var pe *runner.ProviderError
+				var pe *evals.ProviderError
 				if !errors.As(err, &pe) {
-					t.Fatalf("error %v (%T) is not a *runner.ProviderError", err, err)
+					t.Fatalf("error %v (%T) is not a *evals.ProviderError", err, err)
 				}
 				noSecrets("error", err.Error()+" "+pe.Message)
 				checkSent("error", "fail", pe.Sent)
@@ -176,7 +175,7 @@ func TestConformance(t *testing.T) {
 				if resp != nil || !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
 					t.Errorf("got %v, %v after %v; want an error wrapping context.Canceled at once", resp, err, time.Since(start))
 				}
-				if got := runner.AsResultError(err); got.Kind != evals.ErrKindCanceled {
+				if got := evals.AsResultError(err); got.Kind != evals.ErrKindCanceled {
 					t.Errorf("recorded as %q, want canceled", got.Kind)
 				}
 			})

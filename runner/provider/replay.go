@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // Replay answers each request with a recorded response, read from a JSONL
@@ -28,7 +27,7 @@ type Replay struct {
 	recs map[replayKey]recording
 }
 
-var _ runner.Provider = (*Replay)(nil)
+var _ evals.Provider = (*Replay)(nil)
 
 type replayKey struct {
 	caseID string
@@ -81,7 +80,7 @@ func NewReplay(spec evals.TargetSpec) (*Replay, error) {
 }
 
 // Complete returns the recording for the request's case and repeat.
-func (r *Replay) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (r *Replay) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	if ctx.Err() != nil {
 		return nil, canceledError(ctx, nil, "canceled before the recording was looked up")
 	}
@@ -89,17 +88,17 @@ func (r *Replay) Complete(ctx context.Context, req *runner.Request) (*runner.Res
 	body = append(body, `{"messages":`...)
 	body = appendMessages(body, req.Messages)
 	body = append(body, '}')
-	sent := &evals.Request{URL: r.url, Body: body}
+	sent := &evals.SentRequest{URL: r.url, Body: body}
 
 	rec, ok := r.recs[replayKey{req.CaseID, req.Repeat}]
 	if !ok {
-		return nil, &runner.ProviderError{
+		return nil, &evals.ProviderError{
 			Kind:    evals.ErrKindReplay,
 			Message: fmt.Sprintf("no recording for case %q (repeat %d) in %s", req.CaseID, req.Repeat, r.file),
 			Sent:    sent,
 		}
 	}
-	return &runner.Response{
+	return &evals.Response{
 		Text:    rec.text,
 		Finish:  rec.finish,
 		Usage:   rec.usage,

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // writeFile writes content to name in a new temporary folder and returns the
@@ -32,9 +31,9 @@ func replaySpec(dir, path string) evals.TargetSpec {
 	return evals.TargetSpec{Name: "gpt", Provider: "replay", Path: path, Dir: dir}
 }
 
-func complete(t *testing.T, p runner.Provider, caseID string, repeat int) (*runner.Response, error) {
+func complete(t *testing.T, p evals.Provider, caseID string, repeat int) (*evals.Response, error) {
 	t.Helper()
-	return p.Complete(t.Context(), &runner.Request{Target: "gpt", CaseID: caseID, Repeat: repeat, Messages: testRequest.Messages})
+	return p.Complete(t.Context(), &evals.Request{Target: "gpt", CaseID: caseID, Repeat: repeat, Messages: testRequest.Messages})
 }
 
 const recordings = `{"case_id":"a","target":"gpt","repeat":0,"output":"billing","finish_reason":"stop","usage":{"prompt_tokens":50,"completion_tokens":1,"total_tokens":51},"latency_ms":412.5}
@@ -53,19 +52,19 @@ func TestReplay(t *testing.T) {
 		replayAs string
 		caseID   string
 		repeat   int
-		want     runner.Response
+		want     evals.Response
 		missing  bool
 	}{
-		{name: "recorded", caseID: "a", want: runner.Response{Text: "billing", Finish: "stop",
+		{name: "recorded", caseID: "a", want: evals.Response{Text: "billing", Finish: "stop",
 			Usage: evals.Usage{PromptTokens: 50, CompletionTokens: 1, TotalTokens: 51}, Latency: 412500 * time.Microsecond}},
-		{name: "second repeat, total computed", caseID: "a", repeat: 1, want: runner.Response{Text: "refund", Finish: "length",
+		{name: "second repeat, total computed", caseID: "a", repeat: 1, want: evals.Response{Text: "refund", Finish: "length",
 			Usage: evals.Usage{PromptTokens: 50, CompletionTokens: 2, TotalTokens: 52}}},
-		{name: "recording without target", caseID: "b", want: runner.Response{Text: "any target"}},
+		{name: "recording without target", caseID: "b", want: evals.Response{Text: "any target"}},
 		{name: "recording without target, other repeat", caseID: "b", repeat: 1, missing: true},
 		{name: "other target's recording", caseID: "c", missing: true},
 		{name: "no fallback to repeat 0", caseID: "a", repeat: 2, missing: true},
-		{name: "replay_as", replayAs: "claude", caseID: "a", want: runner.Response{Text: "other target"}},
-		{name: "replay_as, no target", replayAs: "claude", caseID: "b", want: runner.Response{Text: "any target"}},
+		{name: "replay_as", replayAs: "claude", caseID: "a", want: evals.Response{Text: "other target"}},
+		{name: "replay_as, no target", replayAs: "claude", caseID: "b", want: evals.Response{Text: "any target"}},
 		{name: "replay_as, target's own name unused", replayAs: "claude", caseID: "a", repeat: 1, missing: true},
 	}
 	for _, tt := range tests {
@@ -77,7 +76,7 @@ func TestReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp, err := complete(t, p, tt.caseID, tt.repeat)
-			wantSent := evals.Request{URL: "replay:rec/recordings.jsonl", Body: []byte(`{"messages":` + testMessagesJSON + `}`)}
+			wantSent := evals.SentRequest{URL: "replay:rec/recordings.jsonl", Body: []byte(`{"messages":` + testMessagesJSON + `}`)}
 			if tt.missing {
 				pe := providerError(t, err)
 				want := `no recording for case "` + tt.caseID + `" (repeat ` + string(rune('0'+tt.repeat)) + `) in ` + filepath.Join(dir, "rec/recordings.jsonl")
@@ -120,7 +119,7 @@ func TestReplayResultsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]*runner.Response{
+	want := map[string]*evals.Response{
 		"t-1": {Text: "billing", Finish: "stop", Usage: evals.Usage{PromptTokens: 10, CompletionTokens: 1, TotalTokens: 11}, Latency: 250 * time.Millisecond},
 		"t-2": {Text: "retried", Usage: evals.Usage{PromptTokens: 3, CompletionTokens: 4, TotalTokens: 7}, Latency: 9 * time.Millisecond},
 		"t-3": nil,
@@ -295,7 +294,7 @@ func TestReplayCanceled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	resp, err := p.Complete(ctx, &runner.Request{CaseID: "a"})
+	resp, err := p.Complete(ctx, &evals.Request{CaseID: "a"})
 	pe := providerError(t, err)
 	if resp != nil || pe.Kind != evals.ErrKindCanceled || !errors.Is(err, context.Canceled) ||
 		pe.Message != "canceled before the recording was looked up" {

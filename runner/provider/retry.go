@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // Retry defaults, as evals.RetrySpec and the schema document them.
@@ -59,7 +58,7 @@ func withReach(t *reach) RetryOption {
 // but what reach shares, so it is as safe for concurrent use as the provider
 // it wraps.
 type retrier struct {
-	p        runner.Provider
+	p        evals.Provider
 	attempts int
 	maxWait  time.Duration
 	base     time.Duration
@@ -75,7 +74,7 @@ type retrier struct {
 // and each field left at zero, take the defaults (4 attempts, max_wait 2m,
 // base_delay 500ms, max_delay 30s, statuses 408, 409, 429 and 5xx).
 //
-// A *runner.ProviderError of kind transport or timeout is retried, and one of
+// A *evals.ProviderError of kind transport or timeout is retried, and one of
 // kind http_status when its status is listed; nothing else is: not the run's
 // cancellation, not a decode error (a 200 whose body is not a completion is
 // the server's answer, and sending again costs as much as the first try),
@@ -104,9 +103,9 @@ type retrier struct {
 // Behind Wrap, Retry stops early for a target whose endpoint is not
 // reachable: a request of a target reach has declared unreachable is not
 // sent, and one whose send or last attempt declares it so stops there; each
-// fails with a *runner.ProviderError of kind transport wrapping the
-// *runner.UnreachableError, which is not retryable.
-func Retry(p runner.Provider, spec *evals.RetrySpec, opts ...RetryOption) runner.Provider {
+// fails with a *evals.ProviderError of kind transport wrapping the
+// *evals.UnreachableError, which is not retryable.
+func Retry(p evals.Provider, spec *evals.RetrySpec, opts ...RetryOption) evals.Provider {
 	r := &retrier{
 		p:        p,
 		attempts: DefaultAttempts,
@@ -141,12 +140,12 @@ func Retry(p runner.Provider, spec *evals.RetrySpec, opts ...RetryOption) runner
 }
 
 // Unwrap returns the provider Retry wraps.
-func (r *retrier) Unwrap() runner.Provider { return r.p }
+func (r *retrier) Unwrap() evals.Provider { return r.p }
 
 // Complete sends req until it succeeds, fails for good, or the attempts or
 // the waiting budget run out.
-func (r *retrier) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
-	var resp *runner.Response
+func (r *retrier) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
+	var resp *evals.Response
 	sent, err := r.do(ctx, func(ctx context.Context) (err error) {
 		resp, err = r.p.Complete(ctx, req)
 		return err
@@ -161,12 +160,12 @@ func (r *retrier) Complete(ctx context.Context, req *runner.Request) (*runner.Re
 
 // Embed sends req to the wrapped provider's embeddings endpoint as Complete
 // sends a completion: retried the same way.
-func (r *retrier) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
-	e, ok := r.p.(runner.Embedder)
+func (r *retrier) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	e, ok := r.p.(evals.Embedder)
 	if !ok {
 		return nil, errNoEmbed
 	}
-	var resp *runner.EmbedResponse
+	var resp *evals.EmbedResponse
 	sent, err := r.do(ctx, func(ctx context.Context) (err error) {
 		resp, err = e.Embed(ctx, req)
 		return err
@@ -194,7 +193,7 @@ func (r *retrier) do(ctx context.Context, call func(context.Context) error) (int
 		if err == nil {
 			return sent, nil
 		}
-		var pe *runner.ProviderError
+		var pe *evals.ProviderError
 		if !errors.As(err, &pe) {
 			return sent, err
 		}
@@ -217,7 +216,7 @@ func (r *retrier) do(ctx context.Context, call func(context.Context) error) (int
 			return sent, r.giveUp(&last, fmt.Sprintf(" (waiting %v more would pass the deadline)", wait))
 		}
 		if err := r.sleep(ctx, wait); err != nil {
-			return sent, &runner.ProviderError{
+			return sent, &evals.ProviderError{
 				Kind:     evals.ErrKindCanceled,
 				Message:  fmt.Sprintf("canceled while waiting to retry after %s (%s)", attempts(sent), last.Error()),
 				Sent:     last.Sent,
@@ -245,7 +244,7 @@ func (r *retrier) send(ctx context.Context, call func(context.Context) error) (i
 }
 
 // retryable reports whether sending again may succeed.
-func (r *retrier) retryable(e *runner.ProviderError) bool {
+func (r *retrier) retryable(e *evals.ProviderError) bool {
 	if r.statuses == nil || e.Kind != evals.ErrKindHTTP {
 		return e.Retryable()
 	}
@@ -277,7 +276,7 @@ func (r *retrier) rand(d time.Duration) time.Duration {
 // giveUp says in the last error's message that no more attempts are made, and
 // why, unless retries are off; or returns the unreachable error when the
 // request never connected to a target that has never answered.
-func (r *retrier) giveUp(last *runner.ProviderError, why string) *runner.ProviderError {
+func (r *retrier) giveUp(last *evals.ProviderError, why string) *evals.ProviderError {
 	if u := r.reach.gaveUp(last); u != nil {
 		return u
 	}

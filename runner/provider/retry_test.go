@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // script is a provider that plays a list of outcomes, one per call: nil for
@@ -27,19 +26,19 @@ type script struct {
 	calls int
 }
 
-func (s *script) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (s *script) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i := s.calls
 	s.calls++
-	sent := &evals.Request{URL: fmt.Sprintf("call-%d", i)}
+	sent := &evals.SentRequest{URL: fmt.Sprintf("call-%d", i)}
 	if i >= len(s.steps) {
 		return nil, fmt.Errorf("script: unexpected call %d", i+1)
 	}
-	var pe *runner.ProviderError
+	var pe *evals.ProviderError
 	switch err := s.steps[i]; {
 	case err == nil:
-		return &runner.Response{Text: "ok", Sent: sent}, nil
+		return &evals.Response{Text: "ok", Sent: sent}, nil
 	case errors.As(err, &pe):
 		c := *pe
 		c.Sent = sent
@@ -55,12 +54,12 @@ func (s *script) Calls() int {
 	return s.calls
 }
 
-func statusErr(status int, msg string, retryAfter time.Duration) *runner.ProviderError {
-	return &runner.ProviderError{Kind: evals.ErrKindHTTP, Status: status, Message: msg, RetryAfter: retryAfter}
+func statusErr(status int, msg string, retryAfter time.Duration) *evals.ProviderError {
+	return &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: status, Message: msg, RetryAfter: retryAfter}
 }
 
-func kindErr(kind, msg string) *runner.ProviderError {
-	return &runner.ProviderError{Kind: kind, Message: msg}
+func kindErr(kind, msg string) *evals.ProviderError {
+	return &evals.ProviderError{Kind: kind, Message: msg}
 }
 
 // waits records the waits Retry asks for and returns at once.
@@ -254,7 +253,7 @@ func TestRetry(t *testing.T) {
 			}
 			// The provider's errors are copied, never changed.
 			for _, step := range tt.steps {
-				if se, ok := step.(*runner.ProviderError); ok && (se.Attempts != 0 || se.Sent != nil || strings.HasPrefix(se.Message, "gave up")) {
+				if se, ok := step.(*evals.ProviderError); ok && (se.Attempts != 0 || se.Sent != nil || strings.HasPrefix(se.Message, "gave up")) {
 					t.Errorf("the provider's error was modified: %+v", se)
 				}
 			}
@@ -373,7 +372,7 @@ func TestRetryCancelDuringBackoff(t *testing.T) {
 		t.Errorf("returned %v after the cancel, want promptly", late)
 	}
 	pe := providerError(t, err)
-	if re := runner.AsResultError(err); re.Kind != evals.ErrKindCanceled || !errors.Is(err, context.Canceled) {
+	if re := evals.AsResultError(err); re.Kind != evals.ErrKindCanceled || !errors.Is(err, context.Canceled) {
 		t.Errorf("classified %s (errors.Is Canceled %v), want canceled", re.Kind, errors.Is(err, context.Canceled))
 	}
 	if pe.Attempts != 1 || requests.Load() != 1 || pe.Sent == nil {
@@ -531,7 +530,7 @@ func TestRetryCountsTransportResends(t *testing.T) {
 	})
 	p := Retry(newOpenAI(t, openaiSpec(srv)), nil, fastRetry(&waits{})...)
 	for _, id := range []string{"first", "second"} {
-		req := &runner.Request{CaseID: id, Messages: []evals.Message{{Role: "user", Content: id}}}
+		req := &evals.Request{CaseID: id, Messages: []evals.Message{{Role: "user", Content: id}}}
 		resp, err := p.Complete(t.Context(), req)
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
@@ -551,7 +550,7 @@ func TestRetryCountsTransportResends(t *testing.T) {
 func TestRetryConcurrent(t *testing.T) {
 	// One Retry shared by many goroutines, each request failing a few times.
 	var calls sync.Map // case id -> *atomic.Int32
-	p := providerFunc(func(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+	p := providerFunc(func(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 		v, _ := calls.LoadOrStore(req.CaseID, new(atomic.Int32))
 		n := v.(*atomic.Int32).Add(1)
 		var fails int32
@@ -559,14 +558,14 @@ func TestRetryConcurrent(t *testing.T) {
 		if n <= fails%4 {
 			return nil, statusErr(503, "overloaded", 0)
 		}
-		return &runner.Response{Text: req.CaseID}, nil
+		return &evals.Response{Text: req.CaseID}, nil
 	})
 	r := Retry(p, nil, RetrySleep((&waits{}).sleep), RetryRandom(func(n int64) int64 { return rand.Int64N(n) }))
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Go(func() {
 			id := fmt.Sprint(i)
-			resp, err := r.Complete(t.Context(), &runner.Request{CaseID: id})
+			resp, err := r.Complete(t.Context(), &evals.Request{CaseID: id})
 			if err != nil || resp.Text != id || resp.Attempts != i%4+1 {
 				t.Errorf("case %d: %v %+v, want success after %d attempts", i, err, resp, i%4+1)
 			}
@@ -575,9 +574,9 @@ func TestRetryConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-type providerFunc func(ctx context.Context, req *runner.Request) (*runner.Response, error)
+type providerFunc func(ctx context.Context, req *evals.Request) (*evals.Response, error)
 
-func (f providerFunc) Complete(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+func (f providerFunc) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	return f(ctx, req)
 }
 

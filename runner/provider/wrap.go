@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // Wrap returns p behind the decorators spec asks for, composed here and
@@ -31,14 +30,14 @@ import (
 //
 // Retry also tracks whether the target's endpoint is reachable (see reach):
 // once a target that has never answered is found unreachable, its requests
-// fail at once with a *runner.UnreachableError, without being sent. A
+// fail at once with a *evals.UnreachableError, without being sent. A
 // standalone Retry does not track this.
 //
 // The result closes p when closed (an io.Closer, as cmd closes providers),
-// and, when p can build request bodies (runner.BodyBuilder), so can it. It
-// and each decorator have an Unwrap() runner.Provider method returning the
+// and, when p can build request bodies (evals.BodyBuilder), so can it. It
+// and each decorator have an Unwrap() evals.Provider method returning the
 // provider it wraps, so that a wrapper outside (the cache) can find p.
-func Wrap(p runner.Provider, spec evals.TargetSpec, opts ...RetryOption) runner.Provider {
+func Wrap(p evals.Provider, spec evals.TargetSpec, opts ...RetryOption) evals.Provider {
 	inner := p
 	rl := spec.RateLimit
 	if rl != nil && rl.Adaptive {
@@ -53,7 +52,7 @@ func Wrap(p runner.Provider, spec evals.TargetSpec, opts ...RetryOption) runner.
 	}
 	opts = append([]RetryOption{withReach(newReach(spec))}, opts...)
 	w := &wrapped{Provider: Retry(p, spec.Retry, opts...), inner: inner}
-	if bb, ok := inner.(runner.BodyBuilder); ok {
+	if bb, ok := inner.(evals.BodyBuilder); ok {
 		return &wrappedBody{wrapped: w, bb: bb}
 	}
 	return w
@@ -61,21 +60,21 @@ func Wrap(p runner.Provider, spec evals.TargetSpec, opts ...RetryOption) runner.
 
 // wrapped is the decorated provider, still closable as the inner one was.
 type wrapped struct {
-	runner.Provider
-	inner runner.Provider
+	evals.Provider
+	inner evals.Provider
 }
 
 // Unwrap returns the outermost decorator. Each decorator's Unwrap returns
 // the provider it wraps, down to Wrap's p.
-func (w *wrapped) Unwrap() runner.Provider { return w.Provider }
+func (w *wrapped) Unwrap() evals.Provider { return w.Provider }
 
 // errNoEmbed is what a decorator's Embed returns when the provider it wraps
-// has no embeddings endpoint (runner.CanEmbed is false).
+// has no embeddings endpoint (evals.CanEmbed is false).
 var errNoEmbed = errors.New("the target's provider cannot embed texts")
 
 // Embed sends req through the decorators, as Complete does.
-func (w *wrapped) Embed(ctx context.Context, req *runner.EmbedRequest) (*runner.EmbedResponse, error) {
-	e, ok := w.Provider.(runner.Embedder)
+func (w *wrapped) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	e, ok := w.Provider.(evals.Embedder)
 	if !ok {
 		return nil, errNoEmbed
 	}
@@ -90,19 +89,19 @@ func (w *wrapped) Close() error {
 	return nil
 }
 
-// wrappedBody is wrapped for an inner provider that is a runner.BodyBuilder.
+// wrappedBody is wrapped for an inner provider that is a evals.BodyBuilder.
 type wrappedBody struct {
 	*wrapped
-	bb runner.BodyBuilder
+	bb evals.BodyBuilder
 }
 
 // RequestBody returns the body the inner provider would send for req.
-func (w *wrappedBody) RequestBody(req *runner.Request) ([]byte, error) {
+func (w *wrappedBody) RequestBody(req *evals.Request) ([]byte, error) {
 	return w.bb.RequestBody(req)
 }
 
 var (
-	_ io.Closer          = (*wrapped)(nil)
-	_ runner.BodyBuilder = (*wrappedBody)(nil)
-	_ runner.Embedder    = (*wrapped)(nil)
+	_ io.Closer         = (*wrapped)(nil)
+	_ evals.BodyBuilder = (*wrappedBody)(nil)
+	_ evals.Embedder    = (*wrapped)(nil)
 )

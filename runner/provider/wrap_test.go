@@ -11,11 +11,10 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // layers returns the decorators from the outside in, and the provider inside.
-func layers(t *testing.T, p runner.Provider) (names []string, inner runner.Provider) {
+func layers(t *testing.T, p evals.Provider) (names []string, inner evals.Provider) {
 	t.Helper()
 	for {
 		switch d := p.(type) {
@@ -55,7 +54,7 @@ func TestWrapOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			names, got := layers(t, Wrap(inner, evals.TargetSpec{RateLimit: tt.rl}))
-			if s := "[" + strings.Join(names, " ") + "]"; s != tt.want || got != runner.Provider(inner) {
+			if s := "[" + strings.Join(names, " ") + "]"; s != tt.want || got != evals.Provider(inner) {
 				t.Errorf("layers %s around %T, want %s around the provider", s, got, tt.want)
 			}
 		})
@@ -64,10 +63,10 @@ func TestWrapOrder(t *testing.T) {
 
 func TestWrapUnwrap(t *testing.T) {
 	inner := &gauge{}
-	var p runner.Provider = Wrap(inner, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{TokensPerMinute: 60, Adaptive: true}})
+	var p evals.Provider = Wrap(inner, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{TokensPerMinute: 60, Adaptive: true}})
 	var chain []string
 	for {
-		u, ok := p.(interface{ Unwrap() runner.Provider })
+		u, ok := p.(interface{ Unwrap() evals.Provider })
 		if !ok {
 			break
 		}
@@ -75,7 +74,7 @@ func TestWrapUnwrap(t *testing.T) {
 		chain = append(chain, fmt.Sprintf("%T", p))
 	}
 	want := "[*provider.retrier *provider.limiter *provider.AdaptiveLimiter *provider.gauge]"
-	if fmt.Sprint(chain) != want || p != runner.Provider(inner) {
+	if fmt.Sprint(chain) != want || p != evals.Provider(inner) {
 		t.Errorf("Unwrap chain %v, want %s", chain, want)
 	}
 }
@@ -108,7 +107,7 @@ func TestWrapRetriesAreRateLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &clocked{}
 		steps := &script{steps: []error{throttle, throttle, nil}}
-		p := providerFunc(func(ctx context.Context, req *runner.Request) (*runner.Response, error) {
+		p := providerFunc(func(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 			c.Complete(ctx, req)
 			return steps.Complete(ctx, req)
 		})
@@ -132,7 +131,7 @@ func TestWrapRetriesAreRateLimited(t *testing.T) {
 	})
 }
 
-// closer is a provider that is an io.Closer and a runner.BodyBuilder.
+// closer is a provider that is an io.Closer and a evals.BodyBuilder.
 type closer struct {
 	gauge
 	closed bool
@@ -140,7 +139,7 @@ type closer struct {
 
 func (c *closer) Close() error { c.closed = true; return errors.New("closed") }
 
-func (c *closer) RequestBody(req *runner.Request) ([]byte, error) {
+func (c *closer) RequestBody(req *evals.Request) ([]byte, error) {
 	return []byte(req.CaseID), nil
 }
 
@@ -150,16 +149,16 @@ func TestWrapKeepsCloseAndRequestBody(t *testing.T) {
 	if err := w.(io.Closer).Close(); err == nil || !c.closed {
 		t.Errorf("Close returned %v, closed %v; want the inner provider's Close called", err, c.closed)
 	}
-	bb, ok := w.(runner.BodyBuilder)
+	bb, ok := w.(evals.BodyBuilder)
 	if !ok {
 		t.Fatal("the wrapped provider is not a BodyBuilder, though the provider is")
 	}
-	if b, err := bb.RequestBody(&runner.Request{CaseID: "c1"}); err != nil || string(b) != "c1" {
+	if b, err := bb.RequestBody(&evals.Request{CaseID: "c1"}); err != nil || string(b) != "c1" {
 		t.Errorf("RequestBody = %q, %v; want the inner provider's", b, err)
 	}
 
 	plain := Wrap(&gauge{}, evals.TargetSpec{})
-	if _, ok := plain.(runner.BodyBuilder); ok {
+	if _, ok := plain.(evals.BodyBuilder); ok {
 		t.Error("the wrapped provider is a BodyBuilder, though the provider is not")
 	}
 	if err := plain.(io.Closer).Close(); err != nil {

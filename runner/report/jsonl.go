@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 )
 
 // JSONL writes one result per line as each completes. Each line goes to the
@@ -19,7 +18,7 @@ type JSONL struct {
 	enc *json.Encoder
 }
 
-var _ runner.Sink = (*JSONL)(nil)
+var _ evals.Sink = (*JSONL)(nil)
 
 // CreateJSONL creates the results file at path; it fails if the file exists.
 func CreateJSONL(path string) (*JSONL, error) {

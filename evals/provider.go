@@ -1,12 +1,10 @@
-package runner
+package evals
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/rubric-eval/rubric/evals"
 )
 
 // Provider sends one rendered prompt to a model endpoint.
@@ -19,21 +17,21 @@ type Request struct {
 	Target   string
 	CaseID   string
 	Repeat   int
-	Messages []evals.Message
+	Messages []Message
 	// Params, when set, are generation parameters this request asks for on
 	// top of the target's (an LLM judge's temperature 0 and seed): the
 	// provider sends each one the target's own params leave unset. Nil for
 	// the requests of the targets under test.
-	Params *evals.Params
+	Params *Params
 }
 
 // Response is what the endpoint answered.
 type Response struct {
 	Text   string
 	Finish string
-	Usage  evals.Usage
+	Usage  Usage
 	// Sent is the exact request as sent, without secrets.
-	Sent *evals.Request
+	Sent *SentRequest
 	// Latency, when set, is the latency to record instead of the measured one
 	// (a replayed response keeps the latency of the recorded call).
 	Latency time.Duration
@@ -53,11 +51,11 @@ type BodyBuilder interface {
 
 // ProviderError is a failed request, classified for the report and for retries.
 type ProviderError struct {
-	Kind    string // one of the evals.ErrKind* constants
+	Kind    string // one of the ErrKind* constants
 	Status  int    // HTTP status, when the endpoint answered
 	Message string // the server's own message where it gave one
 	// Sent is the request that failed, without secrets, when one was sent.
-	Sent *evals.Request
+	Sent *SentRequest
 	// RetryAfter is the wait the server asked for, zero when it did not say.
 	RetryAfter time.Duration
 	// Attempts is how many times the request was sent before giving up.
@@ -82,9 +80,9 @@ func (e *ProviderError) Retryable() bool {
 		return false
 	}
 	switch e.Kind {
-	case evals.ErrKindTransport, evals.ErrKindTimeout:
+	case ErrKindTransport, ErrKindTimeout:
 		return true
-	case evals.ErrKindHTTP:
+	case ErrKindHTTP:
 		return e.Status == 408 || e.Status == 409 || e.Status == 429 || e.Status >= 500
 	}
 	return false
@@ -119,18 +117,18 @@ func (e *UnreachableError) Error() string {
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // AsResultError turns any provider failure into the error recorded in a result.
-func AsResultError(err error) *evals.ResultError {
+func AsResultError(err error) *ResultError {
 	var pe *ProviderError
 	if errors.As(err, &pe) {
-		return &evals.ResultError{Kind: pe.Kind, Status: pe.Status, Message: pe.Message}
+		return &ResultError{Kind: pe.Kind, Status: pe.Status, Message: pe.Message}
 	}
 	if errors.Is(err, context.Canceled) {
-		return &evals.ResultError{Kind: evals.ErrKindCanceled, Message: err.Error()}
+		return &ResultError{Kind: ErrKindCanceled, Message: err.Error()}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &evals.ResultError{Kind: evals.ErrKindTimeout, Message: err.Error()}
+		return &ResultError{Kind: ErrKindTimeout, Message: err.Error()}
 	}
-	return &evals.ResultError{Kind: evals.ErrKindTransport, Message: err.Error()}
+	return &ResultError{Kind: ErrKindTransport, Message: err.Error()}
 }
 
 // Scorer is a criterion, ready to score responses. Score never fails: a
@@ -141,13 +139,13 @@ type Scorer interface {
 
 // Input is what a criterion sees of one result.
 type Input struct {
-	Case     *evals.Case
-	Messages []evals.Message
+	Case     *Case
+	Messages []Message
 	Output   string
 	Response *Response
 	// Target is the target that answered; Latency is the recorded latency
 	// of the call (the original one for a cached or replayed response).
-	Target  *evals.TargetSpec
+	Target  *TargetSpec
 	Latency time.Duration
 	// Repeat is the result's repeat index, so that the requests a criterion
 	// makes (an LLM judge's) are cached per repeat like the response.
@@ -156,8 +154,8 @@ type Input struct {
 
 // Scope resolves templates in criterion values for this input: the case's
 // variables, expected, and the output.
-func (in *Input) Scope() evals.CaseScope {
-	return evals.CaseScope{Case: in.Case, Output: in.Output, HasOutput: true}
+func (in *Input) Scope() CaseScope {
+	return CaseScope{Case: in.Case, Output: in.Output, HasOutput: true}
 }
 
 // Verdict is one criterion's judgement of one response.
@@ -166,13 +164,13 @@ type Verdict struct {
 	Pass     bool
 	Unscored bool
 	Reason   string
-	// Label, Judge and BLEU are recorded in the result's evals.Score as they
+	// Label, Judge and BLEU are recorded in the result's Score as they
 	// are. They are pointers so that verdicts stay comparable.
-	Label *evals.Label
-	Judge *evals.Judgement
+	Label *Label
+	Judge *Judgement
 	// BLEU is the counts behind a bleu criterion's score, which the report
 	// sums into the criterion's corpus BLEU.
-	BLEU *evals.BLEUCounts
+	BLEU *BLEUCounts
 }
 
 // Embedder is a Provider that can also turn texts into embedding vectors (an
@@ -194,9 +192,9 @@ type EmbedRequest struct {
 // EmbedResponse holds one vector per input text, in the order given.
 type EmbedResponse struct {
 	Vectors [][]float64
-	Usage   evals.Usage
+	Usage   Usage
 	// Sent is the exact request as sent, without secrets.
-	Sent *evals.Request
+	Sent *SentRequest
 	// Attempts is how many times the request was sent; 0 means once.
 	Attempts int
 }
@@ -216,4 +214,9 @@ func CanEmbed(p Provider) bool {
 		p = u.Unwrap()
 	}
 	return false
+}
+
+// Sink receives every result as it completes, from a single goroutine.
+type Sink interface {
+	Write(r *Result) error
 }
