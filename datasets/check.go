@@ -71,8 +71,13 @@ func Check(ctx context.Context, s *evals.Suite) (int, error) {
 		h := maphash.String(seed, c.ID)
 		hashes = append(hashes, h)
 		if _, err := s.Render(c); err != nil {
+			msg := err.Error()
+			var re *evals.RenderError
+			if errors.As(err, &re) {
+				msg = re.Explain()
+			}
 			file, line, col := locate(c)
-			add(evals.Problem{File: file, Line: line, Col: col, Path: pathOf(c), Msg: fmt.Sprintf("case %q: %s", c.ID, err)})
+			add(evals.Problem{File: file, Line: line, Col: col, Path: pathOf(c), Msg: fmt.Sprintf("case %q: %s", c.ID, msg)})
 		}
 	}
 	slices.Sort(hashes)

@@ -245,7 +245,7 @@ func TestRunRenderErrorIsAResult(t *testing.T) {
 		t.Error("a case that could not be rendered was sent")
 	}
 	r := sink.results[0]
-	if r.Error == nil || r.Error.Kind != evals.ErrKindRender || r.Error.Message != `messages[0] uses {{q}}, which the case does not define (it has: other)` {
+	if r.Error == nil || r.Error.Kind != evals.ErrKindRender || r.Error.Message != `messages[0]: variable "q" is not defined for this case` {
 		t.Errorf("error = %+v", r.Error)
 	}
 	if sum.Targets[0].Errors[evals.ErrKindRender] != 1 {
