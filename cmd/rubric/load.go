@@ -32,80 +32,60 @@ type loaded struct {
 }
 
 // judgeTarget is a target that a criterion calls. It is built when the suite
-// loads; the run puts it behind the same decorators as the targets under test
-// (use) before any criterion calls it.
+// loads; the run builds its endpoint, with the same decorators as the
+// targets under test and a cap on its requests in flight (use), before any
+// criterion calls it.
 type judgeTarget struct {
 	spec evals.TargetSpec
 	base evals.Provider
-	p    evals.Provider
-	// slots holds the target's concurrency: judges are called from the
-	// workers of every target under test, so the cap is kept here.
-	slots chan struct{}
+	ep   *evals.Endpoint
 }
 
 func (j *judgeTarget) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	select {
-	case j.slots <- struct{}{}:
-		defer func() { <-j.slots }()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return j.p.Complete(ctx, req)
+	return j.ep.Provider.Complete(ctx, req)
 }
 
-// Embed sends an embeddings request through the decorated provider, within
-// the target's concurrency.
+// Embed sends an embeddings request through the endpoint.
 func (j *judgeTarget) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
-	e, ok := j.p.(evals.Embedder)
-	if !ok {
+	if j.ep.Embedder == nil {
 		return nil, errors.New("the target's provider cannot embed texts")
 	}
-	select {
-	case j.slots <- struct{}{}:
-		defer func() { <-j.slots }()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return e.Embed(ctx, req)
+	return j.ep.Embedder.Embed(ctx, req)
 }
 
-// Unwrap returns the decorated provider, so that evals.CanEmbed can look
-// through to the endpoint's.
-func (j *judgeTarget) Unwrap() evals.Provider { return j.p }
-
-// RequestBody lets the cache key judge requests like any other.
-func (j *judgeTarget) RequestBody(req *evals.Request) ([]byte, error) {
-	bb, ok := j.base.(evals.BodyBuilder)
-	if !ok {
-		return nil, errors.New("provider cannot build request bodies")
+// use builds the judge's endpoint for a run with the cache db (nil for none).
+func (j *judgeTarget) use(db *store.DB) error {
+	ep, err := provider.Endpoint(j.spec, provider.Options{Limit: true, Cache: func() *store.DB { return db }})
+	if err != nil {
+		return err
 	}
-	return bb.RequestBody(req)
+	j.ep = ep
+	return nil
 }
-
-// use decorates the judge for a run with the cache db (nil for none).
-func (j *judgeTarget) use(db *store.DB) { j.p = decorate(j.base, j.spec, db) }
 
 // judge resolves and builds a target a criterion calls.
-func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec, error), field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
+func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec, error), field string, ref json.RawMessage) (*evals.Endpoint, error) {
 	var name string
 	named := json.Unmarshal(ref, &name) == nil
 	if j, ok := l.judgeByName[name]; named && ok {
-		return j, &j.spec, nil
+		return j.endpoint(), nil
 	}
 	l.resolving = true
 	spec, err := resolve(field, ref)
 	p := l.resolved
 	l.resolving, l.resolved = false, nil
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if p == nil { // the resolver built no provider
 		if p, err = provider.New(*spec); err != nil {
-			return nil, nil, &evals.FieldError{Field: field, Err: err}
+			return nil, &evals.FieldError{Field: field, Err: err}
 		}
 	}
-	j := &judgeTarget{spec: *spec, base: p, slots: make(chan struct{}, spec.ConcurrencyOr())}
-	j.use(nil)
+	j := &judgeTarget{spec: *spec, base: p}
+	if err := j.use(nil); err != nil {
+		return nil, &evals.FieldError{Field: field, Err: err}
+	}
 	l.judges = append(l.judges, j)
 	if named {
 		if l.judgeByName == nil {
@@ -113,7 +93,18 @@ func (l *loaded) judge(resolve func(string, json.RawMessage) (*evals.TargetSpec,
 		}
 		l.judgeByName[name] = j
 	}
-	return j, &j.spec, nil
+	return j.endpoint(), nil
+}
+
+// endpoint is what criteria call: the judge, whose endpoint the run
+// rebuilds with the cache, and its capabilities as built at load.
+func (j *judgeTarget) endpoint() *evals.Endpoint {
+	ep := *j.ep
+	ep.Provider = j
+	if ep.Embedder != nil {
+		ep.Embedder = j
+	}
+	return &ep
 }
 
 // loadSuite validates the suite, builds its criteria and targets through the
@@ -163,7 +154,7 @@ func loadSuite(ctx context.Context, path string, opts evals.LoadOptions) (*loade
 func (l *loaded) buildCriterion(spec evals.CriterionSpec, env evals.CriterionEnv) error {
 	cenv := criteria.Env{Dir: env.Dir}
 	if env.Target != nil {
-		cenv.Target = func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
+		cenv.Target = func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
 			return l.judge(env.Target, field, ref)
 		}
 	}

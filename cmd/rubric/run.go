@@ -383,7 +383,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		targets[i] = runner.Target{Spec: t.Spec, Provider: decorate(t.Provider, t.Spec, opts.db)}
 	}
 	for _, j := range l.judges {
-		j.use(opts.db)
+		_ = j.use(opts.db) // built once at load already: the spec is sound
 	}
 	ro := runner.Options{
 		RunID:    id,

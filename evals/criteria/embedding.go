@@ -58,15 +58,14 @@ func newEmbedding(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	if env.Target == nil {
 		return nil, evals.FieldErrorf("target", "cannot resolve the embeddings target: the criterion was built without its suite's targets (criteria.Env.Target is nil)")
 	}
-	p, ts, err := env.Target("target", c.Target)
+	ep, err := env.Target("target", c.Target)
 	if err != nil {
 		return nil, err
 	}
-	e, ok := p.(evals.Embedder)
-	if !ok || !evals.CanEmbed(p) {
-		return nil, evals.FieldErrorf("target", "target %q (provider %q) has no embeddings endpoint: expected an openai target with an embeddings model", ts.Name, ts.Provider)
+	if ep.Embedder == nil {
+		return nil, evals.FieldErrorf("target", "target %q (provider %q) has no embeddings endpoint: expected an openai target with an embeddings model", ep.Spec.Name, ep.Spec.Provider)
 	}
-	return &Embedding{common: cm, target: ts.Name, p: e, values: vals}, nil
+	return &Embedding{common: cm, target: ep.Spec.Name, p: ep.Embedder, values: vals}, nil
 }
 
 // Score implements evals.Scorer.

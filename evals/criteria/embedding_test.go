@@ -73,19 +73,16 @@ func newEmbedServer(t *testing.T, vectors map[string]any) *embedServer {
 // embedEnv resolves "emb" to an openai target at srv with the embeddings
 // model, decorated as a run does; any other name to a replay target.
 func embedEnv(t *testing.T, srv *embedServer) criteria.Env {
-	return criteria.Env{Target: func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
+	return criteria.Env{Target: func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
 		var name string
 		json.Unmarshal(ref, &name)
 		spec := evals.TargetSpec{Name: name, Provider: "openai", BaseURL: srv.URL + "/v1", Model: "embed-small", Retry: &evals.RetrySpec{Attempts: 2}}
 		if name != "emb" {
 			spec = evals.TargetSpec{Name: name, Provider: "replay"}
-			return noEmbedder{}, &spec, nil
+			return &evals.Endpoint{Spec: spec, Provider: noEmbedder{}}, nil
 		}
-		p, err := provider.New(spec)
-		if err != nil {
-			return nil, nil, err
-		}
-		return provider.Wrap(p, spec, provider.RetrySleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() })), &spec, nil
+		return provider.Endpoint(spec, provider.Options{Retry: []provider.RetryOption{
+			provider.RetrySleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() })}})
 	}}
 }
 

@@ -36,9 +36,10 @@ func (fakeTarget) Embed(_ context.Context, req *evals.EmbedRequest) (*evals.Embe
 // conformanceEnv is an Env whose targets all resolve to fakeTarget, under
 // the name given (or the field's, for an inline target).
 func conformanceEnv(dir string) criteria.Env {
-	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
+	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
 		name := field
 		json.Unmarshal(ref, &name)
-		return fakeTarget{}, &evals.TargetSpec{Name: name, Provider: "openai", Model: "fake-1"}, nil
+		return &evals.Endpoint{Spec: evals.TargetSpec{Name: name, Provider: "openai", Model: "fake-1"},
+			Provider: fakeTarget{}, Embedder: fakeTarget{}, Model: "fake-1", StructuredOutputs: true}, nil
 	}}
 }

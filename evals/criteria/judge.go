@@ -100,19 +100,20 @@ func newJudge(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	}
 	seen := map[string]string{}
 	for i, ref := range refs {
-		p, ts, err := env.Target(fields[i], ref)
+		ep, err := env.Target(fields[i], ref)
 		if err != nil {
 			return nil, err
 		}
+		ts := &ep.Spec
 		if first, dup := seen[ts.Name]; dup {
 			return nil, evals.FieldErrorf(fields[i], "judge %q is already listed at %s: each judge votes once", ts.Name, first)
 		}
 		seen[ts.Name] = fields[i]
-		if j.json && ts.Provider != "openai" {
+		if j.json && !ep.StructuredOutputs {
 			return nil, evals.FieldErrorf("output", `"json" asks for OpenAI structured outputs: expected judges of provider "openai", but %q is %q`, ts.Name, ts.Provider)
 		}
-		jt := &judgeTarget{name: ts.Name, model: ts.Model, spec: ts, p: p, params: params, temperature: zero, seed: seed}
-		if tp := ts.Params; tp != nil {
+		jt := &judgeTarget{name: ts.Name, model: ep.Model, spec: ts, p: ep.Provider, params: params, temperature: zero, seed: seed}
+		if tp := ep.Params; tp != nil {
 			if tp.Temperature != nil {
 				jt.temperature = *tp.Temperature
 			}

@@ -91,13 +91,13 @@ func userPrompt(body map[string]any) string {
 func judgeEnv(t *testing.T, servers map[string]*judgeServer, params map[string]*evals.Params) criteria.Env {
 	t.Helper()
 	dir := t.TempDir()
-	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
+	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
 		var spec evals.TargetSpec
 		var name string
 		if json.Unmarshal(ref, &name) == nil {
 			srv, ok := servers[name]
 			if !ok {
-				return nil, nil, evals.FieldErrorf(field, "unknown target %q", name)
+				return nil, evals.FieldErrorf(field, "unknown target %q", name)
 			}
 			spec = evals.TargetSpec{Name: name, Provider: "openai", BaseURL: srv.URL + "/v1", Model: name + "-model",
 				Params: params[name], Retry: &evals.RetrySpec{Attempts: 3}}
@@ -106,7 +106,7 @@ func judgeEnv(t *testing.T, servers map[string]*judgeServer, params map[string]*
 			}
 		} else {
 			if err := json.Unmarshal(ref, &spec); err != nil {
-				return nil, nil, evals.FieldErrorf(field, "%v", err)
+				return nil, evals.FieldErrorf(field, "%v", err)
 			}
 			if spec.Name == "" {
 				spec.Name = field
@@ -115,12 +115,12 @@ func judgeEnv(t *testing.T, servers map[string]*judgeServer, params map[string]*
 				spec.Path = filepath.Join(dir, spec.Path)
 			}
 		}
-		p, err := provider.New(spec)
-		if err != nil {
-			return nil, nil, &evals.FieldError{Field: field, Err: err}
-		}
 		noWait := provider.RetrySleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() })
-		return provider.Wrap(p, spec, noWait), &spec, nil
+		ep, err := provider.Endpoint(spec, provider.Options{Retry: []provider.RetryOption{noWait}})
+		if err != nil {
+			return nil, &evals.FieldError{Field: field, Err: err}
+		}
+		return ep, nil
 	}}
 }
 

@@ -109,12 +109,12 @@ func withName(raw json.RawMessage, name string) json.RawMessage {
 // already, are left alone by within(field, err).
 func (e Env) within(field string) Env {
 	if resolve := e.Target; resolve != nil {
-		e.Target = func(f string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
-			p, spec, err := resolve(field+"."+f, ref)
+		e.Target = func(f string, ref json.RawMessage) (*evals.Endpoint, error) {
+			ep, err := resolve(field+"."+f, ref)
 			if err != nil {
-				return nil, nil, &located{err}
+				return nil, &located{err}
 			}
-			return p, spec, nil
+			return ep, nil
 		}
 	}
 	return e

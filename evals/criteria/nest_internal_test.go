@@ -14,12 +14,12 @@ import (
 // not prefixed again on the way up.
 func TestNestedTargets(t *testing.T) {
 	var asked []string
-	env := Env{Target: func(field string, _ json.RawMessage) (evals.Provider, *evals.TargetSpec, error) {
+	env := Env{Target: func(field string, _ json.RawMessage) (*evals.Endpoint, error) {
 		asked = append(asked, field)
-		return nil, nil, evals.FieldErrorf(field, "unknown target \"nope\"")
+		return nil, evals.FieldErrorf(field, "unknown target \"nope\"")
 	}}
 	inner := env.within("criteria.1").within("criterion")
-	_, _, err := inner.Target("judge", json.RawMessage(`"nope"`))
+	_, err := inner.Target("judge", json.RawMessage(`"nope"`))
 	if len(asked) != 1 || asked[0] != "criteria.1.criterion.judge" {
 		t.Fatalf("resolver asked for %v, want [criteria.1.criterion.judge]", asked)
 	}

@@ -15,10 +15,11 @@ type Env struct {
 	// Target resolves a reference to a target that a criterion calls (an LLM
 	// judge, an embeddings endpoint), found in the criterion's field (a dotted
 	// path, "judge" or "judges.1"): a target's name or an inline target. The
-	// provider it returns goes through the same retries, rate limits and
-	// cache as the targets under test once the run starts. Nil when criteria
-	// are built alone (tests); a factory then reports that it cannot resolve.
-	Target func(field string, ref json.RawMessage) (evals.Provider, *evals.TargetSpec, error)
+	// endpoint it returns is built once per run and goes through the same
+	// retries, rate limits and cache as the targets under test. Nil when
+	// criteria are built alone (tests); a factory then reports that it
+	// cannot resolve.
+	Target func(field string, ref json.RawMessage) (*evals.Endpoint, error)
 }
 
 // Factory builds the scorer of one criterion from its spec. Errors about a
