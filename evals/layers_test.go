@@ -24,10 +24,11 @@ var layers = map[string][]string{
 	"runner/store":              {"evals"},
 	"runner/provider":           {"evals", "runner/store"},
 	"runner/report":             {"evals"},
+	"runner/rundir":             {"evals"},
 	// TODO(issue 11): corpus BLEU moves behind the criteria's accumulator
 	// interface, and runner stops importing textmetric.
 	"runner":           {"evals", "runner/stats", "evals/criteria/textmetric"},
-	"runner/export":    {"evals", "datasets", "runner/report"},
+	"runner/export":    {"evals", "datasets", "runner/rundir"},
 	"cmd/rubric":       nil, // nil: anything
 	"cmd/rubric-bench": nil,
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rubric-eval/rubric/evals/criteria"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/report"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // The corpus of sacrebleu's README, whose corpus_bleu is 48.530827 (issue 4;
@@ -140,7 +141,7 @@ func runBLEU(t *testing.T) (*evals.Summary, string) {
 	t.Helper()
 	s, crits := bleuSuite(t)
 	journal := filepath.Join(t.TempDir(), "results.jsonl")
-	sink, err := report.CreateJSONL(journal)
+	sink, err := rundir.CreateJournal(journal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func runBLEU(t *testing.T) (*evals.Summary, string) {
 func readJournal(t *testing.T, path string) []*evals.Result {
 	t.Helper()
 	var rs []*evals.Result
-	if _, err := report.ReadJournal(path, func(r *evals.Result) error { rs = append(rs, r); return nil }); err != nil {
+	if _, err := rundir.ReadJournal(path, func(r *evals.Result) error { rs = append(rs, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return rs

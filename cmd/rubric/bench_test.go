@@ -16,7 +16,7 @@ import (
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
-	"github.com/rubric-eval/rubric/runner/report"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // instantChat answers every chat completion at once with the same small body.
@@ -75,7 +75,7 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		sink, err := report.CreateJSONL(filepath.Join(dir, fmt.Sprintf("results-%d.jsonl", i)))
+		sink, err := rundir.CreateJournal(filepath.Join(dir, fmt.Sprintf("results-%d.jsonl", i)))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/report"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 func compareCommand() *cli.Command {
@@ -43,25 +44,25 @@ func compareCommand() *cli.Command {
 				return probs
 			}
 			out := cliCtx.String("out")
-			cur, err := readRun(cliCtx.Args().Get(0), out)
+			cur, err := rundir.ReadRun(cliCtx.Args().Get(0), out)
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
-			base, err := readRun(cliCtx.Args().Get(1), out)
+			base, err := rundir.ReadRun(cliCtx.Args().Get(1), out)
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
 			stdout := cliCtx.App.Writer
-			curOut, err := readOutcomes(cur.results)
+			curOut, err := readOutcomes(cur.Results)
 			if err != nil {
 				return err
 			}
-			if err := compareWithBaseline(cur.sum, curOut, base, cliCtx.App.ErrWriter); err != nil {
+			if err := compareWithBaseline(cur.Summary, curOut, base, cliCtx.App.ErrWriter); err != nil {
 				return err
 			}
 			if cliCtx.Bool("json") {
 				var cs []evals.Comparison
-				for _, t := range cur.sum.Targets {
+				for _, t := range cur.Summary.Targets {
 					if t.Comparison != nil {
 						cs = append(cs, *t.Comparison)
 					}
@@ -73,7 +74,7 @@ func compareCommand() *cli.Command {
 				}
 			} else {
 				st := report.Style{Color: useColor(stdout)}
-				for _, t := range cur.sum.Targets {
+				for _, t := range cur.Summary.Targets {
 					if t.Comparison != nil {
 						if err := report.ComparisonText(stdout, *t.Comparison, st); err != nil {
 							return err
@@ -84,7 +85,7 @@ func compareCommand() *cli.Command {
 			if len(gates) == 0 {
 				return nil
 			}
-			v := runner.CheckGates(gates, cur.sum.Targets)
+			v := runner.CheckGates(gates, cur.Summary.Targets)
 			if !cliCtx.Bool("json") {
 				if err := report.GateText(stdout, v, report.Style{Color: useColor(stdout)}); err != nil {
 					return err
@@ -107,7 +108,7 @@ func compareCommand() *cli.Command {
 // outcomes reads the run's results, by target.
 func readOutcomes(resultsPath string) (map[string]runner.Outcomes, error) {
 	out := map[string]runner.Outcomes{}
-	_, err := report.ReadJournal(resultsPath, func(r *evals.Result) error {
+	_, err := rundir.ReadJournal(resultsPath, func(r *evals.Result) error {
 		o := out[r.Target]
 		if o == nil {
 			o = runner.Outcomes{}
@@ -125,13 +126,13 @@ func readOutcomes(resultsPath string) (map[string]runner.Outcomes, error) {
 // compareWithBaseline sets each target's Comparison in sum, whose results
 // are curOut, against the baseline run: the baseline target of the same
 // name, or the baseline's only target.
-func compareWithBaseline(sum *evals.Summary, curOut map[string]runner.Outcomes, base *finishedRun, stderr io.Writer) error {
-	if sum.Suite != base.sum.Suite {
+func compareWithBaseline(sum *evals.Summary, curOut map[string]runner.Outcomes, base *rundir.Finished, stderr io.Writer) error {
+	if sum.Suite != base.Summary.Suite {
 		// Renaming a suite is legitimate; comparing two different suites by
 		// case id rarely is.
-		fmt.Fprintf(stderr, "rubric: warning: comparing suite %q with a run of suite %q (%s); cases are matched by id\n", sum.Suite, base.sum.Suite, base.report)
+		fmt.Fprintf(stderr, "rubric: warning: comparing suite %q with a run of suite %q (%s); cases are matched by id\n", sum.Suite, base.Summary.Suite, base.Report)
 	}
-	baseOut, err := readOutcomes(base.results)
+	baseOut, err := readOutcomes(base.Results)
 	if err != nil {
 		return err
 	}
@@ -142,23 +143,23 @@ func compareWithBaseline(sum *evals.Summary, curOut map[string]runner.Outcomes, 
 	matched := 0
 	for i := range sum.Targets {
 		t := &sum.Targets[i]
-		against, ok := baselineTarget(t.Name, base.sum)
+		against, ok := baselineTarget(t.Name, base.Summary)
 		if !ok {
 			continue
 		}
 		c := runner.Compare(curOut[t.Name], baseOut[against], t.Name, against, st)
-		c.AgainstRun = base.sum.RunID
+		c.AgainstRun = base.Summary.RunID
 		t.Comparison = &c
 		matched++
 	}
 	if matched == 0 {
 		var names []string
-		for _, t := range base.sum.Targets {
+		for _, t := range base.Summary.Targets {
 			names = append(names, t.Name)
 		}
-		return withCode(exitBadInput, fmt.Errorf("baseline %s: no target to compare with: it has %s, and none has the name of a target here", base.report, strings.Join(names, ", ")))
+		return withCode(exitBadInput, fmt.Errorf("baseline %s: no target to compare with: it has %s, and none has the name of a target here", base.Report, strings.Join(names, ", ")))
 	}
-	sum.Baseline = &evals.BaselineRef{RunID: base.sum.RunID, Report: base.report}
+	sum.Baseline = &evals.BaselineRef{RunID: base.Summary.RunID, Report: base.Report}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner/export"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 func exportCommand() *cli.Command {
@@ -54,7 +55,7 @@ func exportCommand() *cli.Command {
 			if _, err := datasets.NewExportWriter(io.Discard, format, nil); err != nil {
 				return usageError("export: --format: %v", err)
 			}
-			dir, err := findRun(cliCtx.Args().First(), runs)
+			dir, err := rundir.Find(cliCtx.Args().First(), runs)
 			if err != nil {
 				return withCode(exitBadInput, fmt.Errorf("export: %w", err))
 			}
@@ -77,7 +78,7 @@ func exportCommand() *cli.Command {
 				opts.Select.Below = &b
 			}
 			if ref := cliCtx.String("regressed"); ref != "" {
-				base, err := findRun(ref, runs)
+				base, err := rundir.Find(ref, runs)
 				if err != nil {
 					return withCode(exitBadInput, fmt.Errorf("export --regressed: %w", err))
 				}
@@ -132,7 +133,7 @@ func exportRuns(cliCtx *cli.Context) (string, error) {
 func exportSuite(ctx context.Context, dir, path string) (*evals.Suite, error) {
 	var load evals.LoadOptions
 	if path == "" {
-		m, err := readManifest(dir)
+		m, err := rundir.ReadManifest(dir)
 		if err != nil {
 			return nil, withCode(exitBadInput, fmt.Errorf("export: the reference answers may come from the suite: %w; or give --suite FILE", err))
 		}

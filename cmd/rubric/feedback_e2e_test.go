@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/datasets"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // The feedback loop end to end, through the binary, on the bundled triage
@@ -323,9 +324,9 @@ func TestFeedbackLoopE2E(t *testing.T) {
 		if row := tableRow(t, r.stdout, "prod-traffic"); row[1] != "40" || row[2] != "29" {
 			t.Errorf("table row %v", row)
 		}
-		var m manifest
+		var m rundir.Manifest
 		readJSON(t, filepath.Join(logRuns, id, "run.json"), &m)
-		if m.Kind != kindScore || m.Source != log || !strings.Contains(m.Mapping, "expected=label") {
+		if m.Kind != rundir.KindScore || m.Source != log || !strings.Contains(m.Mapping, "expected=label") {
 			t.Errorf("run.json %+v", m)
 		}
 		r = rubric(t, dir, nil, "run", "--resume", id, "--out", logRuns)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner/report"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // The outputs for CI that rubric run and rubric report write besides the run
@@ -269,7 +270,7 @@ func (o *ciOutputs) suite(sum *evals.Summary, resultsPath string) error {
 	if !o.any() {
 		return nil
 	}
-	if err := report.WriteSuite(sum, report.Journal(resultsPath), o.writers...); err != nil {
+	if err := report.WriteSuite(sum, rundir.Results(resultsPath), o.writers...); err != nil {
 		o.discard() // half a suite: no file rather than a wrong one
 		return fmt.Errorf("writing the CI outputs: %w", err)
 	}

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // killServer is an OpenAI-compatible endpoint for the crash tests. It logs
@@ -304,7 +306,7 @@ func TestResumeRefuses(t *testing.T) {
 		files := map[string]string{}
 		_ = filepath.WalkDir(filepath.Join(dir, "runs"), func(p string, d os.DirEntry, err error) error {
 			// run.lock names the last process that held the folder.
-			if err == nil && !d.IsDir() && d.Name() != lockFile {
+			if err == nil && !d.IsDir() && d.Name() != rundir.LockFile {
 				b, _ := os.ReadFile(p)
 				files[p] = string(b)
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/provider"
 	"github.com/rubric-eval/rubric/runner/report"
+	"github.com/rubric-eval/rubric/runner/rundir"
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
@@ -39,7 +40,7 @@ type runOptions struct {
 	noCache     bool
 	ci          *ciOutputs
 	// baseline is the earlier run to compare with (--baseline).
-	baseline *finishedRun
+	baseline *rundir.Finished
 	// db is the response cache, nil when no target uses it.
 	db *store.DB
 }
@@ -122,7 +123,7 @@ func runCommand() *cli.Command {
 				if cliCtx.NArg() > 1 {
 					return usageError("run: --baseline compares one suite's run with an earlier one; give one suite")
 				}
-				base, err := readRun(b, opts.out)
+				base, err := rundir.ReadRun(b, opts.out)
 				if err != nil {
 					return withCode(exitBadInput, fmt.Errorf("--baseline: %w", err))
 				}
@@ -195,7 +196,7 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 	dir := ref
 	if ref == "latest" {
 		var err error
-		if dir, err = latestRun(opts.out); err != nil {
+		if dir, err = rundir.LatestRun(opts.out); err != nil {
 			return withCode(exitBadInput, fmt.Errorf("resume: %w", err))
 		}
 	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -204,17 +205,17 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 	// The folder is locked before anything in it is read: a second process
 	// resuming it would send the same cases and interleave the journal.
 	if _, err := os.Stat(filepath.Join(dir, "run.json")); err == nil {
-		lock, err := lockRun(dir)
+		lock, err := rundir.LockDir(dir)
 		if err != nil {
 			return lockError("resume", err)
 		}
-		defer lock.release()
+		defer lock.Release()
 	}
-	m, err := readManifest(dir)
+	m, err := rundir.ReadManifest(dir)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	if err := m.checkSuite(ctx); err != nil {
+	if err := m.CheckInputs(ctx); err != nil {
 		if ctx.Err() != nil {
 			return interruptedLoading(m.Suite)
 		}
@@ -222,9 +223,9 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 	}
 	command := "rubric run --resume " + m.RunID
 	if opts.out != "rubric-runs" {
-		command += " --out " + shellQuote(opts.out)
+		command += " --out " + rundir.ShellQuote(opts.out)
 	}
-	overrides, err := m.overrides(opts.load.Overrides, command)
+	overrides, err := m.Overrides(opts.load.Overrides, command)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
@@ -236,7 +237,7 @@ func resumeRun(ctx context.Context, ref string, opts runOptions, stdout, stderr 
 		opts.errorBudget = m.ErrorBudget
 	}
 	if m.Baseline != "" {
-		base, err := readRun(m.Baseline, "")
+		base, err := rundir.ReadRun(m.Baseline, "")
 		if err != nil {
 			return withCode(exitBadInput, fmt.Errorf("resume: the run compared with %s: %w", m.Baseline, err))
 		}
@@ -302,12 +303,12 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	}
 
 	var id, dir string
-	var sink *report.JSONL
+	var sink *rundir.Journal
 	var done doneSet
 	var err error
 	if resume == nil {
 		id = newRunID(time.Now())
-		var m *manifest
+		var m *rundir.Manifest
 		if m, err = newManifest(ctx, id, l.suite, opts, repeat); err != nil {
 			return interruptedLoading(l.suite.Path)
 		}
@@ -315,20 +316,20 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
 		}
-		var lock *runLock
-		if lock, err = lockRun(dir); err != nil {
+		var lock *rundir.Lock
+		if lock, err = rundir.LockDir(dir); err != nil {
 			return lockError("run", err)
 		}
-		defer lock.release()
-		if err := m.write(dir); err != nil {
+		defer lock.Release()
+		if err := rundir.WriteManifest(dir, m); err != nil {
 			return withCode(exitIncomplete, err)
 		}
-		if sink, err = report.CreateJSONL(filepath.Join(dir, "results.jsonl")); err != nil {
+		if sink, err = rundir.CreateJournal(filepath.Join(dir, "results.jsonl")); err != nil {
 			return withCode(exitIncomplete, err)
 		}
 	} else {
 		id, dir = resume.id, resume.dir
-		size, err := report.ReadJournal(filepath.Join(dir, "results.jsonl"), func(r *evals.Result) error {
+		size, err := rundir.ReadJournal(filepath.Join(dir, "results.jsonl"), func(r *evals.Result) error {
 			done = append(done, resultHash(r.Target, r.CaseID, r.Repeat))
 			if len(done)%1024 == 0 {
 				return ctx.Err() // a journal of millions of results takes a while
@@ -343,7 +344,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 		if err != nil {
 			return withCode(exitBadInput, fmt.Errorf("resume %s: %w", id, err))
 		}
-		if sink, err = report.AppendJSONL(filepath.Join(dir, "results.jsonl"), size); err != nil {
+		if sink, err = rundir.AppendJournal(filepath.Join(dir, "results.jsonl"), size); err != nil {
 			return withCode(exitIncomplete, err)
 		}
 	}
@@ -406,7 +407,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	if resume != nil {
 		ro.Done = done.has
 		ro.Prior = func(add func(*evals.Result)) error {
-			_, err := report.ReadJournal(resultsPath, func(r *evals.Result) error { add(r); return nil })
+			_, err := rundir.ReadJournal(resultsPath, func(r *evals.Result) error { add(r); return nil })
 			return err
 		}
 	}
@@ -492,7 +493,7 @@ func writeReport(sum *evals.Summary, dir string, stdout, stderr io.Writer) error
 	// when the run folder is copied or kept as a CI artifact.
 	sum.ResultsFile = "results.jsonl"
 	reportPath := filepath.Join(dir, "report.json")
-	if err := report.WriteJSON(reportPath, sum); err != nil {
+	if err := rundir.WriteReport(reportPath, sum); err != nil {
 		return withCode(exitIncomplete, fmt.Errorf("writing the report: %w", err))
 	}
 	if err := report.Text(stdout, sum, report.Style{Color: useColor(stdout)}); err != nil {
@@ -520,20 +521,6 @@ func gateError(suite string, sum *evals.Summary) error {
 	return withCode(exitGateFailed, fmt.Errorf("suite %s: gate failed:\n  %s", suite, strings.Join(msgs, "\n  ")))
 }
 
-// findRun returns the folder of a run given as a folder, as a run id under
-// the runs folder out, or as "latest": the run under out that started last.
-func findRun(ref, out string) (string, error) {
-	if ref == "latest" {
-		return latestRun(out)
-	}
-	for _, dir := range []string{ref, filepath.Join(out, ref)} {
-		if _, err := os.Stat(filepath.Join(dir, "results.jsonl")); err == nil {
-			return dir, nil
-		}
-	}
-	return "", fmt.Errorf("%s is not a run: neither it nor %s is a folder with a results.jsonl", ref, filepath.Join(out, ref))
-}
-
 // errorBudget describes the targets that broke the run's error budget
 // (sum.ErrorBudget), with their errors by kind; nil when it held or the
 // report has no verdict on it.
@@ -553,35 +540,6 @@ func errorBudget(sum *evals.Summary, resultsPath string) error {
 		msgs = append(msgs, fmt.Sprintf("target %s: %s%s; see the errors in %s", br.Target, br.Reason, kinds, resultsPath))
 	}
 	return errors.New(strings.Join(msgs, "\n"))
-}
-
-// latestRun returns the run under out that started last, by the start time
-// in its run.json (to the nanosecond: two runs may start within the second
-// their ids name).
-func latestRun(out string) (string, error) {
-	entries, err := os.ReadDir(out)
-	if err != nil {
-		return "", fmt.Errorf("latest: %w", err)
-	}
-	var best string
-	var bestTime time.Time
-	for _, e := range entries {
-		dir := filepath.Join(out, e.Name())
-		if _, err := os.Stat(filepath.Join(dir, "results.jsonl")); err != nil || !e.IsDir() {
-			continue
-		}
-		m, err := readManifest(dir)
-		if err != nil {
-			continue
-		}
-		if best == "" || !m.Started.Before(bestTime) {
-			best, bestTime = dir, m.Started
-		}
-	}
-	if best == "" {
-		return "", fmt.Errorf("latest: no run in %s", out)
-	}
-	return best, nil
 }
 
 // limited stops a dataset after a number of cases.
@@ -658,4 +616,23 @@ func closeCache(db *store.DB, stderr io.Writer) {
 	if err := db.Close(); err != nil {
 		fmt.Fprintf(stderr, "rubric: warning: response cache: %v\n", err)
 	}
+}
+
+// newManifest describes a new run of s with the options it was started with.
+func newManifest(ctx context.Context, id string, s *evals.Suite, opts runOptions, repeat int) (*rundir.Manifest, error) {
+	m := &rundir.Manifest{RunID: id, Started: time.Now().UTC(), Load: opts.load, Limit: opts.limit, Repeat: repeat, ErrorBudget: opts.errorBudget}
+	if opts.baseline != nil {
+		m.Baseline = opts.baseline.Report
+	}
+	return m, m.Prepare(ctx, s)
+}
+
+// lockError is err from rundir.LockDir with its exit code: 2 for a folder
+// another process holds, 3 when the lock could not be taken at all.
+func lockError(verb string, err error) error {
+	var le *rundir.LockedError
+	if errors.As(err, &le) {
+		return withCode(exitBadInput, fmt.Errorf("%s: %w", verb, err))
+	}
+	return withCode(exitIncomplete, fmt.Errorf("%s: %w", verb, err))
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,41 +8,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// TestLockRun takes a run folder's lock twice in one process: the second
-// attempt is refused naming the holder, and the lock can be taken again once
-// released.
-func TestLockRun(t *testing.T) {
-	dir := t.TempDir()
-	first, err := lockRun(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = lockRun(dir)
-	var le *lockedError
-	if !errors.As(err, &le) {
-		t.Fatalf("second lockRun: err %v, want a *lockedError", err)
-	}
-	host, _ := os.Hostname()
-	if h := le.holder; h == nil || h.PID != os.Getpid() || h.Host != host || !h.Started.Equal(processStarted) {
-		t.Errorf("holder %+v, want pid %d on %s started %v", le.holder, os.Getpid(), host, processStarted)
-	}
-	want := fmt.Sprintf("run folder %s is in use by rubric (pid %d on %s, started %s)", dir, os.Getpid(), host, processStarted.Format(time.RFC3339))
-	if !strings.HasPrefix(err.Error(), want) {
-		t.Errorf("error %q does not start with %q", err, want)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, lockFile))
-	if err != nil || len(b) < 2 || b[0] != '\n' || b[len(b)-1] != '\n' || strings.Count(string(b), "\n") != 2 {
-		t.Errorf("lock file %q (%v): want a newline, then the holder on one line", b, err)
-	}
-	first.release()
-	again, err := lockRun(dir)
-	if err != nil {
-		t.Fatalf("lockRun after release: %v", err)
-	}
-	again.release()
-}
+	"github.com/rubric-eval/rubric/runner/rundir"
+)
 
 // TestRunFolderLock starts a run, then resumes it while the first process
 // still runs: the resume is refused, naming the process, and the first run
@@ -100,7 +67,7 @@ func TestRunFolderLock(t *testing.T) {
 	cmd, _, stderr, waitLines = startRun(t, dir2, "run", suite2, "--no-cache", "--no-progress", "--out", "runs")
 	runDir = waitLines(5)
 	id = filepath.Base(runDir)
-	if h, err := readLockHolder(filepath.Join(runDir, lockFile)); err != nil || h.PID != cmd.Process.Pid {
+	if h, err := rundir.ReadHolder(filepath.Join(runDir, rundir.LockFile)); err != nil || h.PID != cmd.Process.Pid {
 		t.Errorf("run.lock names %+v (%v), want pid %d", h, err, cmd.Process.Pid)
 	}
 	if err := cmd.Process.Kill(); err != nil {
@@ -111,7 +78,7 @@ func TestRunFolderLock(t *testing.T) {
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("rubric was not killed mid-run: %v", cmd.ProcessState)
 	}
-	if _, err := os.Stat(filepath.Join(runDir, lockFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(runDir, rundir.LockFile)); err != nil {
 		t.Errorf("run.lock after the kill: %v", err)
 	}
 	r := rubric(t, dir2, env, "run", "--resume", id, "--out", "runs", "--no-cache", "--no-progress")

@@ -18,7 +18,7 @@ import (
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
-	"github.com/rubric-eval/rubric/runner/report"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // scoreOptions are rubric score's flags.
@@ -102,7 +102,7 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 		if mapping, err = datasets.NewMapping(preset, opts.maps); err != nil {
 			return usageError("score: %v", err)
 		}
-	} else if runDir, err = findRun(opts.run, opts.out); err != nil {
+	} else if runDir, err = rundir.Find(opts.run, opts.out); err != nil {
 		return withCode(exitBadInput, fmt.Errorf("score --run: %w", err))
 	}
 	l, err := loadCriteria(ctx, args[0], opts.load)
@@ -119,12 +119,12 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return withCode(exitIncomplete, fmt.Errorf("creating the run folder: %w", err))
 	}
-	lock, err := lockRun(dir)
+	lock, err := rundir.LockDir(dir)
 	if err != nil {
 		return lockError("score", err)
 	}
-	defer lock.release()
-	m.Kind = kindScore
+	defer lock.Release()
+	m.Kind = rundir.KindScore
 	so := runner.ScoreOptions{RunID: id, Suite: l.suite, Criteria: l.criteria, Concurrency: opts.concurrency}
 	var skipped *skips
 	if opts.run != "" {
@@ -133,7 +133,7 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 		resultsPath := filepath.Join(runDir, "results.jsonl")
 		so.Read = func(emit func(*runner.Recorded) error) error {
 			var emitErr error
-			_, err := report.ReadJournal(resultsPath, func(r *evals.Result) error {
+			_, err := rundir.ReadJournal(resultsPath, func(r *evals.Result) error {
 				rec, err := runner.RecordedResult(r)
 				if err != nil {
 					return fmt.Errorf("%s: %w", resultsPath, err)
@@ -164,11 +164,11 @@ func scoreSuite(ctx context.Context, args []string, opts scoreOptions, stdout, s
 		so.Read = logReader(logPath, mapping, l.suite, target, opts.skipInvalid, skipped)
 		fmt.Fprintf(stderr, "rubric: run %s: suite %s, scoring %s (%s)\n", id, l.suite.Name, logPath, mapping)
 	}
-	if err := m.write(dir); err != nil {
+	if err := rundir.WriteManifest(dir, m); err != nil {
 		return withCode(exitIncomplete, err)
 	}
 	resultsPath := filepath.Join(dir, "results.jsonl")
-	sink, err := report.CreateJSONL(resultsPath)
+	sink, err := rundir.CreateJournal(resultsPath)
 	if err != nil {
 		return withCode(exitIncomplete, err)
 	}

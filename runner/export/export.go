@@ -22,7 +22,7 @@ import (
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner/report"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // Options say what to export and how.
@@ -80,7 +80,7 @@ func compareKeys(a, b key) int {
 
 type entry struct {
 	key
-	at report.Span
+	at rundir.Span
 }
 
 // Run selects results and writes them in the format, in the order of case
@@ -97,7 +97,7 @@ func Run(opts Options) (*Stats, error) {
 	var criteria, targets []string
 	var picked []entry
 	chosen := map[string][]entry{} // the chosen target's passing results, by case
-	_, err = report.ScanJournal(opts.Results, func(r *evals.Result, at report.Span) error {
+	_, err = rundir.ScanJournal(opts.Results, func(r *evals.Result, at rundir.Span) error {
 		st.Results++
 		for _, s := range r.Scores {
 			if !slices.Contains(criteria, s.Name) {
@@ -141,7 +141,7 @@ func Run(opts Options) (*Stats, error) {
 	seen := map[[sha256.Size]byte]struct{}{}
 	for _, e := range picked {
 		var r *evals.Result
-		r, buf, err = report.ReadResultAt(f, e.at, buf)
+		r, buf, err = rundir.ReadResultAt(f, e.at, buf)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", opts.Results, err)
 		}
@@ -221,7 +221,7 @@ func build(opts Options, r *evals.Result, f io.ReaderAt, chosen map[string][]ent
 	best := slices.MinFunc(cands, func(a, b entry) int {
 		return cmp.Or(cmp.Compare(boolInt(a.repeat != r.Repeat), boolInt(b.repeat != r.Repeat)), cmp.Compare(a.repeat, b.repeat))
 	})
-	other, nb, err := report.ReadResultAt(f, best.at, *buf)
+	other, nb, err := rundir.ReadResultAt(f, best.at, *buf)
 	*buf = nb
 	if err != nil {
 		return nil, id, "", fmt.Errorf("%s: %w", opts.Results, err)

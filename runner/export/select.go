@@ -7,7 +7,7 @@ import (
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner/report"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // Selection says which results to export. A result is selected when it
@@ -80,7 +80,7 @@ func (s Selection) compile() (*compiled, error) {
 	}
 	if s.Baseline != "" {
 		c.passed = map[baseKey]bool{}
-		_, err := report.ReadJournal(s.Baseline, func(r *evals.Result) error {
+		_, err := rundir.ReadJournal(s.Baseline, func(r *evals.Result) error {
 			if r.Status != evals.StatusPassed || (s.BaselineTarget != "" && r.Target != s.BaselineTarget) {
 				return nil
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // benchResult is a failed case with an output of a typical size.
@@ -82,7 +83,7 @@ func BenchmarkWriteSuiteJournal(b *testing.B) {
 	s, _ := ciFixture()
 	s.Targets = s.Targets[:1]
 	path := filepath.Join(b.TempDir(), "results.jsonl")
-	j, err := CreateJSONL(path)
+	j, err := rundir.CreateJournal(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func BenchmarkWriteSuiteJournal(b *testing.B) {
 	for b.Loop() {
 		ju := NewJUnit(dir)
 		c, _ := NewCSV(io.Discard, []string{"schema", "judge"})
-		if err := WriteSuite(s, Journal(path), ju, c, NewMarkdown(io.Discard)); err != nil {
+		if err := WriteSuite(s, rundir.Results(path), ju, c, NewMarkdown(io.Discard)); err != nil {
 			b.Fatal(err)
 		}
 		if err := ju.Finish(io.Discard); err != nil {

@@ -10,15 +10,6 @@ import (
 // stopping at the first error fn returns.
 type Results func(fn func(*evals.Result) error) error
 
-// Journal streams the results of a results.jsonl file. A torn last line is
-// left out, as ReadJournal does.
-func Journal(path string) Results {
-	return func(fn func(*evals.Result) error) error {
-		_, err := ReadJournal(path, fn)
-		return err
-	}
-}
-
 // SuiteWriter is an output that takes runs one suite at a time: Begin with
 // the suite's summary, every result of the suite, then End. The JUnit, CSV
 // and Markdown outputs are SuiteWriters, so that one reading of a journal

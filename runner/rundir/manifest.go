@@ -1,4 +1,4 @@
-package main
+package rundir
 
 import (
 	"context"
@@ -17,9 +17,9 @@ import (
 	"github.com/rubric-eval/rubric/evals"
 )
 
-// manifest is run.json: what a run was started with, so that --resume can
+// Manifest is run.json: what a run was started with, so that --resume can
 // finish it exactly as it began.
-type manifest struct {
+type Manifest struct {
 	RunID       string            `json:"run_id"`
 	Started     time.Time         `json:"started"`
 	Suite       string            `json:"suite"`
@@ -46,50 +46,46 @@ type manifest struct {
 	Mapping string `json:"mapping,omitempty"`
 }
 
-// kindScore marks the runs rubric score writes.
-const kindScore = "score"
+// KindScore marks the runs rubric score writes.
+const KindScore = "score"
 
-// newManifest describes a new run. It hashes the suite and the dataset, which
-// may be large: when ctx ends first, it returns ctx's error.
-func newManifest(ctx context.Context, id string, s *evals.Suite, opts runOptions, repeat int) (*manifest, error) {
-	suitePath := s.Path
-	abs, err := filepath.Abs(suitePath)
-	if err != nil {
-		abs = suitePath
+// Prepare completes the manifest of a new run of suite s, whose options the
+// caller has set (RunID, Started, Load, Limit, Repeat, ErrorBudget,
+// Baseline): it makes its paths absolute, keeps the secrets of --set out of
+// it (the run folder may be kept as a CI artifact; SecretSet names them),
+// and hashes the suite and the dataset, which may be large: when ctx ends
+// first, it returns ctx's error.
+func (m *Manifest) Prepare(ctx context.Context, s *evals.Suite) error {
+	m.Suite = abs(s.Path)
+	if m.Load.ConfigPath != "" {
+		m.Load.ConfigPath = abs(m.Load.ConfigPath)
 	}
-	load := opts.load
-	if load.ConfigPath != "" {
-		if p, err := filepath.Abs(load.ConfigPath); err == nil {
-			load.ConfigPath = p
-		}
-	}
-	// A secret given on the command line is never stored: the run folder
-	// may be kept as a CI artifact.
-	load.Overrides = nil
-	var secretSet []string
-	for _, arg := range opts.load.Overrides {
+	given := m.Load.Overrides
+	m.Load.Overrides, m.SecretSet = nil, nil
+	for _, arg := range given {
 		shown, secret := evals.RedactOverride(arg)
-		load.Overrides = append(load.Overrides, shown)
-		if f := evals.OverrideField(arg); secret && !slices.Contains(secretSet, f) {
-			secretSet = append(secretSet, f)
+		m.Load.Overrides = append(m.Load.Overrides, shown)
+		if f := evals.OverrideField(arg); secret && !slices.Contains(m.SecretSet, f) {
+			m.SecretSet = append(m.SecretSet, f)
 		}
 	}
-	sum, _ := fileSHA256(ctx, suitePath)
-	m := &manifest{RunID: id, Started: time.Now().UTC(), Suite: abs, SuiteSHA256: sum, Load: load, SecretSet: secretSet, Limit: opts.limit, Repeat: repeat, ErrorBudget: opts.errorBudget}
+	m.SuiteSHA256, _ = fileSHA256(ctx, s.Path)
 	if s.Dataset.Path != "" {
-		m.Dataset = s.Resolve(s.Dataset.Path)
-		if p, err := filepath.Abs(m.Dataset); err == nil {
-			m.Dataset = p
-		}
+		m.Dataset = abs(s.Resolve(s.Dataset.Path))
 		m.DatasetSHA256, _ = fileSHA256(ctx, m.Dataset)
 	}
-	if opts.baseline != nil {
-		m.Baseline = opts.baseline.report
-		if p, err := filepath.Abs(m.Baseline); err == nil {
-			m.Baseline = p
-		}
+	if m.Baseline != "" {
+		m.Baseline = abs(m.Baseline)
 	}
-	return m, ctx.Err()
+	return ctx.Err()
+}
+
+// abs returns path made absolute, or as it is when that fails.
+func abs(path string) string {
+	if p, err := filepath.Abs(path); err == nil {
+		return p
+	}
+	return path
 }
 
 // fileSHA256 hashes the file at path, streaming: a dataset may be large,
@@ -107,16 +103,18 @@ func fileSHA256(ctx context.Context, path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func (m *manifest) write(dir string) error {
+// WriteManifest writes m as the run.json of the run folder dir.
+func WriteManifest(dir string, m *Manifest) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "run.json"), append(b, '\n'), 0o644)
+	return os.WriteFile(filepath.Join(dir, ManifestFile), append(b, '\n'), 0o644)
 }
 
-func readManifest(dir string) (*manifest, error) {
-	path := filepath.Join(dir, "run.json")
+// ReadManifest reads the run.json of the run folder dir.
+func ReadManifest(dir string) (*Manifest, error) {
+	path := filepath.Join(dir, ManifestFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("resume: %s is not a run folder (no run.json); give a run id printed by rubric run, with the same --out", dir)
@@ -124,17 +122,18 @@ func readManifest(dir string) (*manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
-	var m manifest
+	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("resume: %s: %w", path, err)
 	}
 	return &m, nil
 }
 
-// checkSuite refuses to resume when the suite changed since the run began:
-// the results would mix two versions of the criteria.
-func (m *manifest) checkSuite(ctx context.Context) error {
-	if m.Kind == kindScore {
+// CheckInputs refuses to resume when the suite or the dataset changed since
+// the run began: the results would mix two versions of the criteria or the
+// cases.
+func (m *Manifest) CheckInputs(ctx context.Context) error {
+	if m.Kind == KindScore {
 		return fmt.Errorf("resume %s: the run was written by rubric score, which reads recordings and sends nothing: score %s again", m.RunID, m.Source)
 	}
 	sum, err := fileSHA256(ctx, m.Suite)
@@ -169,12 +168,12 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// overrides returns the run's --set arguments with the secrets that run.json
+// Overrides returns the run's --set arguments with the secrets that run.json
 // does not keep put back from given, the --set arguments of the resume:
 // they must give again exactly the fields in SecretSet, each differing from
 // what run.json has only in its secrets. resume is the command that resumes
 // the run, for the message asking for them.
-func (m *manifest) overrides(given []string, resume string) ([]string, error) {
+func (m *Manifest) Overrides(given []string, resume string) ([]string, error) {
 	byField := map[string]string{}
 	for _, g := range given {
 		f := evals.OverrideField(g)
@@ -209,7 +208,7 @@ func (m *manifest) overrides(given []string, resume string) ([]string, error) {
 	if len(byField) < len(m.SecretSet) {
 		var sets []string
 		for _, f := range m.SecretSet {
-			sets = append(sets, "--set "+shellQuote(last[f]))
+			sets = append(sets, "--set "+ShellQuote(last[f]))
 		}
 		return nil, fmt.Errorf("resume %s: run.json does not keep the secrets the run's --set gave; give them again, each %s replaced by its value:\n  %s %s",
 			m.RunID, evals.Redacted, resume, strings.Join(sets, " "))
@@ -217,8 +216,8 @@ func (m *manifest) overrides(given []string, resume string) ([]string, error) {
 	return out, nil
 }
 
-// shellQuote quotes s for a POSIX shell, unless it needs no quotes.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell, unless it needs no quotes.
+func ShellQuote(s string) string {
 	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r == '_' || r == '-' || r == '.' || r == '/' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
 	}) {

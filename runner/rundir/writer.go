@@ -1,4 +1,4 @@
-package report
+package rundir
 
 import (
 	"bytes"
@@ -9,35 +9,36 @@ import (
 	"github.com/rubric-eval/rubric/evals"
 )
 
-// JSONL writes one result per line as each completes. Each line goes to the
-// file in one write, so a crash leaves at most one torn last line and every
-// earlier result intact.
-type JSONL struct {
+// Journal writes results.jsonl: one result per line as each completes. Each
+// line goes to the file in one write, so a crash leaves at most one torn last
+// line and every earlier result intact.
+type Journal struct {
 	f   *os.File
 	buf bytes.Buffer
 	enc *json.Encoder
 }
 
-var _ evals.Sink = (*JSONL)(nil)
+var _ evals.Sink = (*Journal)(nil)
 
-// CreateJSONL creates the results file at path; it fails if the file exists.
-func CreateJSONL(path string) (*JSONL, error) {
+// CreateJournal creates the results file at path; it fails if the file
+// exists.
+func CreateJournal(path string) (*Journal, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return newJSONL(f), nil
+	return newJournal(f), nil
 }
 
-func newJSONL(f *os.File) *JSONL {
-	j := &JSONL{f: f}
+func newJournal(f *os.File) *Journal {
+	j := &Journal{f: f}
 	j.enc = json.NewEncoder(&j.buf)
 	j.enc.SetEscapeHTML(false)
 	return j
 }
 
 // Write appends r as one line.
-func (j *JSONL) Write(r *evals.Result) error {
+func (j *Journal) Write(r *evals.Result) error {
 	j.buf.Reset()
 	if err := j.enc.Encode(r); err != nil {
 		return fmt.Errorf("case %s: %w", r.CaseID, err)
@@ -47,7 +48,7 @@ func (j *JSONL) Write(r *evals.Result) error {
 }
 
 // Close flushes the file to disk and closes it.
-func (j *JSONL) Close() error {
+func (j *Journal) Close() error {
 	serr := j.f.Sync()
 	if err := j.f.Close(); err != nil {
 		return err
@@ -55,9 +56,9 @@ func (j *JSONL) Close() error {
 	return serr
 }
 
-// WriteJSON writes the summary as the JSON report at path, replacing the file
-// atomically so a reader never sees half a report.
-func WriteJSON(path string, s *evals.Summary) error {
+// WriteReport writes the summary as the JSON report at path, replacing the
+// file atomically so a reader never sees half a report.
+func WriteReport(path string, s *evals.Summary) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err

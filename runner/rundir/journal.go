@@ -1,4 +1,4 @@
-package report
+package rundir
 
 import (
 	"bufio"
@@ -64,9 +64,9 @@ func ScanJournal(path string, fn func(*evals.Result, Span) error) (int64, error)
 	}
 }
 
-// AppendJSONL opens an existing results file for more results, first cutting
-// it to size (the intact part ReadJournal reported).
-func AppendJSONL(path string, size int64) (*JSONL, error) {
+// AppendJournal opens an existing results file for more results, first
+// cutting it to size (the intact part ReadJournal reported).
+func AppendJournal(path string, size int64) (*Journal, error) {
 	if err := os.Truncate(path, size); err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func AppendJSONL(path string, size int64) (*JSONL, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newJSONL(f), nil
+	return newJournal(f), nil
 }
 
 // ReadResultAt reads the result whose line is at sp in f, with buf as
@@ -92,4 +92,14 @@ func ReadResultAt(f io.ReaderAt, sp Span, buf []byte) (*evals.Result, []byte, er
 		return nil, buf, fmt.Errorf("the result at byte %d: %w", sp.Off, err)
 	}
 	return &r, buf, nil
+}
+
+// Results streams the results of the journal at path to fn, as
+// report.Results wants them; a torn last line is left out, as ReadJournal
+// does.
+func Results(path string) func(fn func(*evals.Result) error) error {
+	return func(fn func(*evals.Result) error) error {
+		_, err := ReadJournal(path, fn)
+		return err
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package rundir
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// lockFile is the run folder's lock, held by the process that writes in the
+// LockFile is the run folder's lock, held by the process that writes in the
 // folder for as long as it runs: a new run from just after it creates the
 // folder, a resumed one before it reads anything there. Two processes
 // resuming one run would send the same cases twice and interleave their
@@ -24,10 +24,10 @@ import (
 // Its first byte is a newline, the byte LockFileEx covers, which Windows
 // forbids other processes to read while it is locked; after it comes the
 // holder, one JSON line, so that a refusal can name it.
-const lockFile = "run.lock"
+const LockFile = "run.lock"
 
-// lockHolder is the process holding a run folder's lock.
-type lockHolder struct {
+// Holder is the process holding a run folder's lock.
+type Holder struct {
 	PID     int       `json:"pid"`
 	Host    string    `json:"host"`
 	Started time.Time `json:"started"`
@@ -37,27 +37,27 @@ type lockHolder struct {
 // start time tells a user which of their commands holds a folder.
 var processStarted = time.Now().UTC()
 
-// runLock is a held lock on a run folder.
-type runLock struct{ fl *flock.Flock }
+// Lock is a held lock on a run folder.
+type Lock struct{ fl *flock.Flock }
 
-// lockedError refuses a run folder that another process holds.
-type lockedError struct {
-	dir    string
-	holder *lockHolder // nil when the lock file names no holder
+// LockedError refuses a run folder that another process holds.
+type LockedError struct {
+	Dir    string
+	Holder *Holder // nil when the lock file names no holder
 }
 
-func (e *lockedError) Error() string {
+func (e *LockedError) Error() string {
 	who := "another rubric process"
-	if h := e.holder; h != nil {
+	if h := e.Holder; h != nil {
 		who = fmt.Sprintf("rubric (pid %d on %s, started %s)", h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("run folder %s is in use by %s: wait for it to end, or stop it and resume again", e.dir, who)
+	return fmt.Sprintf("run folder %s is in use by %s: wait for it to end, or stop it and resume again", e.Dir, who)
 }
 
-// lockRun takes the lock of the run folder dir, without waiting: it returns
-// a *lockedError when another process holds it.
-func lockRun(dir string) (*runLock, error) {
-	path := filepath.Join(dir, lockFile)
+// LockDir takes the lock of the run folder dir, without waiting: it returns
+// a *LockedError when another process holds it.
+func LockDir(dir string) (*Lock, error) {
+	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("locking the run folder: %w", err)
@@ -74,11 +74,11 @@ func lockRun(dir string) (*runLock, error) {
 		return nil, fmt.Errorf("locking the run folder: %w", err)
 	}
 	if !ok {
-		h, _ := readLockHolder(path)
-		return nil, &lockedError{dir: dir, holder: h}
+		h, _ := ReadHolder(path)
+		return nil, &LockedError{Dir: dir, Holder: h}
 	}
 	host, _ := os.Hostname()
-	b, err := json.Marshal(lockHolder{PID: os.Getpid(), Host: host, Started: processStarted})
+	b, err := json.Marshal(Holder{PID: os.Getpid(), Host: host, Started: processStarted})
 	if err != nil {
 		_ = fl.Unlock()
 		return nil, err
@@ -91,19 +91,19 @@ func lockRun(dir string) (*runLock, error) {
 		_ = fl.Unlock()
 		return nil, fmt.Errorf("writing %s: %w", path, err)
 	}
-	return &runLock{fl: fl}, nil
+	return &Lock{fl: fl}, nil
 }
 
-// release drops the lock; the OS would at exit anyway.
-func (l *runLock) release() {
+// Release drops the lock; the OS would at exit anyway.
+func (l *Lock) Release() {
 	if l != nil {
 		_ = l.fl.Unlock()
 	}
 }
 
-// readLockHolder reads the holder a lock file names, skipping its first
+// ReadHolder reads the holder a lock file names, skipping its first
 // byte, which may be locked.
-func readLockHolder(path string) (*lockHolder, error) {
+func ReadHolder(path string) (*Holder, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -121,19 +121,9 @@ func readLockHolder(path string) (*lockHolder, error) {
 	if n == 0 && err != nil {
 		return nil, err
 	}
-	var h lockHolder
+	var h Holder
 	if err := json.Unmarshal(bytes.TrimSpace(b[:n]), &h); err != nil {
 		return nil, err
 	}
 	return &h, nil
-}
-
-// lockError is err from lockRun with its exit code: 2 for a folder another
-// process holds, 3 when the lock could not be taken at all.
-func lockError(verb string, err error) error {
-	var le *lockedError
-	if errors.As(err, &le) {
-		return withCode(exitBadInput, fmt.Errorf("%s: %w", verb, err))
-	}
-	return withCode(exitIncomplete, fmt.Errorf("%s: %w", verb, err))
 }

@@ -1,0 +1,19 @@
+// Package rundir owns a run folder: the names of its files, and reading and
+// writing each of them in one place.
+//
+//	DIR/RUN_ID/run.json       Manifest: what the run was started with, for --resume
+//	DIR/RUN_ID/results.jsonl  the journal: one result per line, as each completes
+//	DIR/RUN_ID/report.json    the summary (evals.Summary), written when the run ends
+//	DIR/RUN_ID/run.lock       held by the process writing in the folder
+//
+// A run is named by its folder, its id under the runs folder, or "latest"
+// (Find, ReadRun). The journal survives a crash: a torn last line is cut
+// when the run resumes (ReadJournal, AppendJournal).
+package rundir
+
+// The files of a run folder.
+const (
+	ManifestFile = "run.json"
+	ResultsFile  = "results.jsonl"
+	ReportFile   = "report.json"
+)
