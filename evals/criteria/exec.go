@@ -20,7 +20,19 @@ import (
 	"github.com/rubric-eval/rubric/evals"
 )
 
-var _ evals.Scorer = (*Exec)(nil)
+var (
+	_ evals.Scorer = (*Exec)(nil)
+	_ io.Closer    = (*Exec)(nil)
+)
+
+// Close stops the scorer's processes (protocol "lines"): those idle at once,
+// those busy as they finish. The suite's owner calls it when the suite ends.
+func (e *Exec) Close() error {
+	if e.pool != nil {
+		e.pool.close()
+	}
+	return nil
+}
 
 type execConfig struct {
 	commonConfig

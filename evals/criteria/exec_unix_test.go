@@ -243,3 +243,38 @@ func TestExecLinesTargets(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseStopsNestedLines checks that closing a criterion stops the
+// "lines" processes of the exec criteria it holds, however deep: a suite's
+// owner closes its criteria when the suite ends, and a scorer process must
+// not live on into the next suite.
+func TestCloseStopsNestedLines(t *testing.T) {
+	inner := helperSpec(t, "lines", `,"protocol":"lines"`)
+	for _, tc := range []struct{ name, spec string }{
+		{"exec", inner},
+		{"all", `{"name":"g","type":"all","criteria":[` + inner + `]}`},
+		{"not in any", `{"name":"g","type":"any","criteria":[{"name":"n","type":"not","criterion":` + inner + `}]}`},
+		{"json-field", `{"name":"f","type":"json-field","path":"a","criterion":` + inner + `}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := build(t, tc.spec, criteria.Env{Dir: t.TempDir()})
+			sc.Score(context.Background(), &evals.Input{Output: `{"a":"a"}`})
+			pids := criteria.LinePIDs(sc)
+			if len(pids) != 1 {
+				criteria.CloseExec(sc)
+				t.Fatalf("%d scorer processes after one case, want 1", len(pids))
+			}
+			if err := criteria.Close(sc); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for alive(pids[0]) {
+				if time.Now().After(deadline) {
+					syscall.Kill(pids[0], syscall.SIGKILL)
+					t.Fatalf("scorer process %d outlived the criterion's close", pids[0])
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}

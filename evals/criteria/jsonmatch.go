@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -19,6 +20,7 @@ import (
 var (
 	_ evals.Scorer = (*JSONMatch)(nil)
 	_ evals.Scorer = (*JSONField)(nil)
+	_ io.Closer    = (*JSONField)(nil)
 )
 
 type jsonMatchConfig struct {
@@ -711,6 +713,9 @@ type JSONField struct {
 	path  []string
 	inner child
 }
+
+// Close closes the criterion that judges the field.
+func (j *JSONField) Close() error { return closeChildren(j.inner) }
 
 func newJSONField(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	var c jsonFieldConfig

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,8 @@ import (
 var (
 	_ evals.Scorer = (*Not)(nil)
 	_ evals.Scorer = (*Group)(nil)
+	_ io.Closer    = (*Not)(nil)
+	_ io.Closer    = (*Group)(nil)
 )
 
 type notConfig struct {
@@ -63,6 +66,9 @@ type Not struct {
 	common
 	inner child
 }
+
+// Close closes the criterion it negates.
+func (n *Not) Close() error { return closeChildren(n.inner) }
 
 func newNot(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	var c notConfig
@@ -132,6 +138,9 @@ type Group struct {
 	kind     groupKind
 	children []child
 }
+
+// Close closes the criteria of the group.
+func (g *Group) Close() error { return closeChildren(g.children...) }
 
 func newAll(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	return newGroup(spec, env, groupAll)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -16,6 +17,25 @@ type child struct {
 	typ    string
 	weight float64
 	scorer evals.Scorer
+}
+
+// Close closes the scorer if it holds resources: a scorer that starts
+// processes (exec with protocol "lines") is an io.Closer, and so is every
+// criterion that holds others.
+func Close(sc evals.Scorer) error {
+	if c, ok := sc.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// closeChildren closes the criteria a criterion holds.
+func closeChildren(cs ...child) error {
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, Close(c.scorer))
+	}
+	return errors.Join(errs...)
 }
 
 // newChild builds the criterion raw, found at field of the criterion named
