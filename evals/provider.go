@@ -137,6 +137,14 @@ type Scorer interface {
 	Score(ctx context.Context, in *Input) Verdict
 }
 
+// Criterion is a criterion ready to score: its spec and its scorer. A
+// scorer that holds resources (processes) is an io.Closer, closed by the
+// owner of the suite when the suite ends.
+type Criterion struct {
+	Spec   CriterionSpec
+	Scorer Scorer
+}
+
 // Input is what a criterion sees of one result.
 type Input struct {
 	Case     *Case

@@ -21,16 +21,10 @@ type CaseSource interface {
 }
 
 // Target is a target ready to run.
-type Target struct {
-	Spec     evals.TargetSpec
-	Provider evals.Provider
-}
+type Target = evals.Endpoint
 
 // Criterion is a criterion ready to score.
-type Criterion struct {
-	Spec   evals.CriterionSpec
-	Scorer evals.Scorer
-}
+type Criterion = evals.Criterion
 
 // Progress is the run's state after a result, for progress displays.
 type Progress struct {
@@ -203,7 +197,6 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	for _, a := range aggs {
 		sum.Targets = append(sum.Targets, a.summary())
 	}
-	sum.Gate = CheckGates(opts.Suite.Gates, sum.Targets)
 	var unreachable []error
 	for _, tctx := range stops {
 		var ue *evals.UnreachableError
@@ -279,8 +272,6 @@ func (c *collector) interrupted(sum *evals.Summary) error {
 // which --resume can finish.
 func (c *collector) stopped(sum *evals.Summary) {
 	sum.Interrupted = true
-	sum.Gate.Held = false
-	sum.Gate.Note = "the run did not complete: a gate is not held on partial results"
 }
 
 func totalText(n int) string {

@@ -140,7 +140,6 @@ func Score(ctx context.Context, opts ScoreOptions) (*evals.Summary, error) {
 	for _, name := range extra {
 		sum.Targets = append(sum.Targets, aggs[name].summary())
 	}
-	sum.Gate = CheckGates(opts.Suite.Gates, sum.Targets)
 	switch {
 	case col.err != nil:
 		return sum, col.err

@@ -14,15 +14,16 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/session"
 )
 
 // Exit codes, as documented in the README.
 const (
-	exitOK          = 0
-	exitGateFailed  = 1
-	exitBadInput    = 2
-	exitIncomplete  = 3
-	exitInterrupted = 130
+	exitOK          = session.ExitOK
+	exitGateFailed  = session.ExitGateFailed
+	exitBadInput    = session.ExitBadInput
+	exitIncomplete  = session.ExitIncomplete
+	exitInterrupted = session.ExitInterrupted
 )
 
 // version, when set at build time with -ldflags "-X main.version=...", is
@@ -76,16 +77,8 @@ func buildVersion(info *debug.BuildInfo) string {
 	return v + " (" + rev + ")"
 }
 
-// exitError carries the exit code an error maps to.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+// withCode marks err with the exit code it ends the process with.
+func withCode(code int, err error) error { return session.WithCode(code, err) }
 
 // usageError marks a mistake on the command line.
 func usageError(format string, args ...any) error {
@@ -160,20 +153,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func exitCode(err error) int {
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	var probs evals.Problems
-	if errors.As(err, &probs) {
-		return exitBadInput
-	}
-	if errors.Is(err, context.Canceled) {
-		return exitInterrupted
-	}
 	// Anything else the CLI library reports is a usage mistake: an unknown
 	// flag, a missing argument.
-	return exitBadInput
+	return session.Code(err, exitBadInput)
 }
 
 func plural(n int, word string) string {

@@ -16,6 +16,7 @@ import (
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/runner/build"
 	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
@@ -66,9 +67,14 @@ func BenchmarkPipeline(b *testing.B) {
 	defer srv.Close()
 	dir := b.TempDir()
 	path := writeBenchSuite(b, dir, srv.URL, cases, 32)
-	l, err := loadSuite(context.Background(), path, evals.LoadOptions{RequireTargets: true})
+	l, err := build.Load(context.Background(), path, build.Options{Load: evals.LoadOptions{RequireTargets: true}, Targets: true, Dataset: true})
 	if err != nil {
 		b.Fatal(err)
+	}
+	defer l.Close()
+	targets := make([]runner.Target, len(l.Targets))
+	for i, ep := range l.Targets {
+		targets[i] = *ep
 	}
 
 	peak := watchHeap()
@@ -80,8 +86,8 @@ func BenchmarkPipeline(b *testing.B) {
 			b.Fatal(err)
 		}
 		sum, err := runner.Run(context.Background(), runner.Options{
-			RunID: "bench", Suite: l.suite, Targets: l.targets, Criteria: l.criteria,
-			Open: func() (runner.CaseSource, error) { return datasets.Open(l.suite) },
+			RunID: "bench", Suite: l.Suite, Targets: targets, Criteria: l.Criteria,
+			Open: func() (runner.CaseSource, error) { return datasets.Open(l.Suite) },
 			Sink: sink,
 		})
 		if err != nil {

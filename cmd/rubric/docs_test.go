@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/build"
 )
 
 // docsSuitePath is the suite-format reference, relative to this package.
@@ -189,9 +190,12 @@ func TestDocsSuiteExamples(t *testing.T) {
 		t.Helper()
 		setDocEnv(t, suite, config)
 		path := write(t, suite, config)
-		if _, err := loadSuite(context.Background(), path, evals.LoadOptions{RequireTargets: requireTargets}); err != nil {
+		s, err := build.Load(context.Background(), path, build.Options{Load: evals.LoadOptions{RequireTargets: requireTargets}, Targets: true, Dataset: true})
+		if err != nil {
 			t.Errorf("%s: %s does not load:\n%v", b.where(), what, err)
+			return
 		}
+		s.Close()
 	}
 
 	// An empty config keeps the examples from picking up a rubric.config.json

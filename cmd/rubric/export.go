@@ -13,6 +13,7 @@ import (
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/build"
 	"github.com/rubric-eval/rubric/runner/export"
 	"github.com/rubric-eval/rubric/runner/rundir"
 )
@@ -142,7 +143,7 @@ func exportSuite(ctx context.Context, dir, path string) (*evals.Suite, error) {
 	}
 	s, err := evals.Load(ctx, path, load)
 	if ctx.Err() != nil {
-		return nil, interruptedLoading(path)
+		return nil, &build.Interrupted{Path: path}
 	}
 	if err != nil {
 		var ps evals.Problems

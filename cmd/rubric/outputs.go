@@ -13,8 +13,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/build"
 	"github.com/rubric-eval/rubric/runner/report"
 	"github.com/rubric-eval/rubric/runner/rundir"
+	"github.com/rubric-eval/rubric/runner/session"
 )
 
 // The outputs for CI that rubric run and rubric report write besides the run
@@ -96,18 +98,6 @@ func (o *ciOutputs) any() bool {
 	return o != nil && (o.paths != [3]string{} || o.stepSummary != "" || o.annotate)
 }
 
-// criterionNames lists the criteria of the suites, each name once, in the
-// order they first appear: the CSV's criterion columns.
-func criterionNames(suites ...*loaded) []string {
-	var names []string
-	for _, l := range suites {
-		for _, c := range l.criteria {
-			names = append(names, c.Spec.Name)
-		}
-	}
-	return firstSeen(names)
-}
-
 // firstSeen returns names without repeats, in the order they first appear.
 func firstSeen(names []string) []string {
 	seen := make(map[string]bool, len(names))
@@ -179,11 +169,11 @@ func sameFile(a, b string) bool {
 // checkDistinctSuites rejects, before anything is sent, suites of one rubric
 // run that share a name and a target: each problem is at the later suite's
 // name and names the earlier suite's file.
-func checkDistinctSuites(suites []*loaded) error {
+func checkDistinctSuites(suites []*build.Suite) error {
 	cs := make([]ciSuite, len(suites))
-	for i, l := range suites {
-		cs[i] = ciSuite{name: l.suite.Name, file: l.suite.Path}
-		for _, t := range l.targets {
+	for i, s := range suites {
+		cs[i] = ciSuite{name: s.Suite.Name, file: s.Suite.Path}
+		for _, t := range s.Targets {
 			cs[i].targets = append(cs[i].targets, t.Spec.Name)
 		}
 	}
@@ -211,6 +201,16 @@ func targetList(names []string) string {
 	}
 	return "targets " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
+
+var _ session.Outputs = (*ciOutputs)(nil)
+
+// Open creates the outputs of a run of suites, before anything runs.
+func (o *ciOutputs) Open(suites []*build.Suite) error {
+	return o.open(build.CriterionNames(suites...))
+}
+
+// Suite writes one suite's part of every output.
+func (o *ciOutputs) Suite(sum *evals.Summary, results string) error { return o.suite(sum, results) }
 
 // open creates the outputs before anything runs, so that a path that cannot
 // be written fails at once. criteria are the CSV's criterion columns.

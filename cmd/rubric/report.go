@@ -10,6 +10,7 @@ import (
 
 	"github.com/rubric-eval/rubric/runner/report"
 	"github.com/rubric-eval/rubric/runner/rundir"
+	"github.com/rubric-eval/rubric/runner/session"
 )
 
 func reportCommand() *cli.Command {
@@ -93,7 +94,7 @@ func runsVerdict(runs []*rundir.Finished) error {
 	var errs []error
 	code := exitOK
 	for _, r := range runs {
-		if err := verdictError(r.Summary, r.Results); err != nil {
+		if err := session.VerdictError(r.Summary, r.Results); err != nil {
 			errs = append(errs, err)
 			code = max(code, exitCode(err))
 		}

@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
-	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/datasets"
+	"github.com/rubric-eval/rubric/runner/build"
+	"github.com/rubric-eval/rubric/runner/session"
 )
 
 // writeScoreLog writes a log of n OpenAI requests and responses, as a
@@ -74,11 +75,17 @@ func BenchmarkScoreLog(b *testing.B) {
 	for b.Loop() {
 		out := filepath.Join(dir, "runs-"+strconv.Itoa(runs))
 		runs++
-		err := scoreSuite(context.Background(), []string{suite, log}, scoreOptions{
-			preset: "openai", maps: benchLogMaps, out: out, load: evals.LoadOptions{},
-		}, io.Discard, io.Discard)
+		m, err := datasets.NewMapping("openai", benchLogMaps)
 		if err != nil {
 			b.Fatal(err)
+		}
+		s, err := build.Load(context.Background(), suite, build.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		o := session.Score(context.Background(), s, session.Recordings{Log: log, Mapping: m}, session.Options{Out: out})
+		if o.Err != nil {
+			b.Fatal(o.Err)
 		}
 		os.RemoveAll(out)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/rubric-eval/rubric/runner/build"
 	"github.com/urfave/cli/v2"
 )
 
@@ -16,13 +17,14 @@ func validateCommand() *cli.Command {
 			if cliCtx.NArg() == 0 {
 				return usageError("validate: expected one or more suite files, as in: rubric validate suite.json")
 			}
-			suites, err := loadAll(cliCtx.Context, cliCtx.Args().Slice(), loadOptions(cliCtx))
+			suites, err := build.LoadAll(cliCtx.Context, cliCtx.Args().Slice(), build.Options{Load: loadOptions(cliCtx), Targets: true, Dataset: true})
 			if err != nil {
 				return err
 			}
-			for _, l := range suites {
-				fmt.Fprintf(cliCtx.App.Writer, "ok  %s: %s, %s, %s\n", l.suite.Path,
-					plural(l.cases, "case"), countCriteria(len(l.criteria)), plural(len(l.targets), "target"))
+			defer closeSuites(suites)
+			for _, s := range suites {
+				fmt.Fprintf(cliCtx.App.Writer, "ok  %s: %s, %s, %s\n", s.Suite.Path,
+					plural(s.Cases, "case"), countCriteria(len(s.Criteria)), plural(len(s.Targets), "target"))
 			}
 			return nil
 		},

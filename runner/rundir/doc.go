@@ -17,3 +17,6 @@ const (
 	ResultsFile  = "results.jsonl"
 	ReportFile   = "report.json"
 )
+
+// DefaultOut is the runs folder when none is given.
+const DefaultOut = "rubric-runs"

@@ -1,0 +1,409 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rubric-eval/rubric/datasets"
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/runner/build"
+	"github.com/rubric-eval/rubric/runner/rundir"
+)
+
+// Options are what a run is started with, besides its suites.
+type Options struct {
+	// Out is the runs folder; each run writes Out/RUN_ID.
+	Out string
+	// Limit runs only the first Limit cases of each dataset; 0 runs all.
+	Limit int
+	// Repeat sends each case this many times; 0 takes the suite's repeat.
+	Repeat int
+	// ErrorBudget replaces the suite's error budget when set.
+	ErrorBudget *float64
+	// MaxDuration stops dispatch after this long; 0 for no limit.
+	MaxDuration time.Duration
+	// Grace is how long requests in flight may finish after an interrupt.
+	Grace time.Duration
+	// Baseline is the earlier run the run is compared with, case by case.
+	Baseline *rundir.Finished
+	// Build says how a resumed run builds its suite: the cache, the given
+	// --set (which may only give again the secrets run.json does not keep).
+	Build build.Options
+	// Progress, when set, returns a display of one run's progress.
+	Progress func() Progress
+	// Summary, when set, shows a suite's report once report.json is
+	// written (the terminal summary).
+	Summary func(sum *evals.Summary) error
+	// Outputs, when set, receives each suite's report and journal as well
+	// (the CI outputs).
+	Outputs Outputs
+	// Stderr takes what the run says as it goes: the run's id, where its
+	// files are, warnings.
+	Stderr io.Writer
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Progress shows one run's progress.
+type Progress interface {
+	Update(runner.Progress)
+	// Done clears the display when the run ends.
+	Done()
+}
+
+// Outputs are the outputs written beside the run folders, a part per suite.
+type Outputs interface {
+	// Open is called once the suites are built, before anything runs.
+	Open(suites []*build.Suite) error
+	// Suite writes one suite's part from its report and its journal.
+	Suite(sum *evals.Summary, results string) error
+}
+
+// Outcome is how a session ended: the runs it wrote and the error that
+// says why it did not end with every gate held. Code is its exit code.
+type Outcome struct {
+	// Runs are the summaries of the runs written, in order.
+	Runs []*evals.Summary
+	Err  error
+}
+
+// Code is the exit code of the outcome.
+func (o *Outcome) Code() int { return Code(o.Err, ExitIncomplete) }
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o Options) stderr() io.Writer {
+	if o.Stderr == nil {
+		return io.Discard
+	}
+	return o.Stderr
+}
+
+// Run runs each suite in turn, each in a run folder of its own, and closes
+// them all. A suite whose gate fails does not stop the next; any other
+// failure does.
+func Run(ctx context.Context, suites []*build.Suite, opts Options) *Outcome {
+	out := &Outcome{}
+	defer func() {
+		for _, s := range suites {
+			_ = s.Close() // a close that fails loses nothing recorded
+		}
+	}()
+	if opts.Outputs != nil {
+		if out.Err = opts.Outputs.Open(suites); out.Err != nil {
+			return out
+		}
+	}
+	var failed []error
+	for _, s := range suites {
+		sum, err := runSuite(ctx, s, opts, nil)
+		_ = s.Close() // its scorer processes end with it, before the next suite
+		if sum != nil {
+			out.Runs = append(out.Runs, sum)
+		}
+		var ee *ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &ee) && ee.Code == ExitGateFailed:
+			failed = append(failed, err)
+		default:
+			out.Err = err
+			return out
+		}
+	}
+	if len(failed) > 0 {
+		out.Err = WithCode(ExitGateFailed, errors.Join(failed...))
+	}
+	return out
+}
+
+// NewRunID returns a run id: the start time to the second and 24 random bits.
+func NewRunID(now time.Time) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// resumeCommand is the command that resumes run id in opts.Out.
+func resumeCommand(id string, opts Options) string {
+	cmd := "rubric run --resume " + id
+	if opts.Out != rundir.DefaultOut {
+		cmd += " --out " + rundir.ShellQuote(opts.Out)
+	}
+	return cmd
+}
+
+// folder is the run folder a run writes in, locked, with its journal open.
+type folder struct {
+	id, dir string
+	started time.Time
+	lock    *rundir.Lock
+	journal *rundir.Journal
+	done    doneSet // the results recorded before, for a resumed run
+	resumed bool
+}
+
+func (f *folder) results() string { return filepath.Join(f.dir, rundir.ResultsFile) }
+
+// create makes and locks the folder of a new run of s, with its manifest.
+func create(ctx context.Context, s *build.Suite, opts Options, repeat int) (*folder, error) {
+	now := opts.now()
+	f := &folder{id: NewRunID(now), started: now.UTC()}
+	m := &rundir.Manifest{RunID: f.id, Started: f.started, Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, ErrorBudget: opts.ErrorBudget}
+	if opts.Baseline != nil {
+		m.Baseline = opts.Baseline.Report
+	}
+	if err := m.Prepare(ctx, s.Suite); err != nil {
+		return nil, &build.Interrupted{Path: s.Suite.Path}
+	}
+	f.dir = filepath.Join(opts.Out, f.id)
+	if err := mkdirAll(f.dir); err != nil {
+		return nil, WithCode(ExitIncomplete, fmt.Errorf("creating the run folder: %w", err))
+	}
+	lock, err := rundir.LockDir(f.dir)
+	if err != nil {
+		return nil, lockError("run", err)
+	}
+	f.lock = lock
+	if err := rundir.WriteManifest(f.dir, m); err != nil {
+		f.close()
+		return nil, WithCode(ExitIncomplete, err)
+	}
+	if f.journal, err = rundir.CreateJournal(f.results()); err != nil {
+		f.close()
+		return nil, WithCode(ExitIncomplete, err)
+	}
+	return f, nil
+}
+
+// close releases the folder's lock; the journal is closed by the run.
+func (f *folder) close() { f.lock.Release() }
+
+// lockError is err from rundir.LockDir with its exit code: 2 for a folder
+// another process holds, 3 when the lock could not be taken at all.
+func lockError(verb string, err error) error {
+	var le *rundir.LockedError
+	if errors.As(err, &le) {
+		return WithCode(ExitBadInput, fmt.Errorf("%s: %w", verb, err))
+	}
+	return WithCode(ExitIncomplete, fmt.Errorf("%s: %w", verb, err))
+}
+
+// runSuite runs one built suite in a new run folder, or in the folder of the
+// run it resumes.
+func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*evals.Summary, error) {
+	repeat := max(s.Suite.Repeat, 1)
+	if opts.Repeat > 0 {
+		repeat = opts.Repeat
+	}
+	budget := s.Suite.ErrorBudget
+	if opts.ErrorBudget != nil {
+		budget = opts.ErrorBudget
+	}
+	if f == nil {
+		var err error
+		if f, err = create(ctx, s, opts, repeat); err != nil {
+			return nil, err
+		}
+	}
+	defer f.close()
+	announce(s, opts, f, repeat)
+
+	runCtx := ctx
+	if opts.MaxDuration > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, opts.MaxDuration)
+		defer cancel()
+	}
+	var prog Progress
+	if opts.Progress != nil {
+		prog = opts.Progress()
+	}
+	ro := runner.Options{
+		RunID:    f.id,
+		Suite:    s.Suite,
+		Targets:  targets(s),
+		Criteria: s.Criteria,
+		Open: func() (runner.CaseSource, error) {
+			r, err := datasets.Open(s.Suite)
+			if err != nil || opts.Limit == 0 {
+				return r, err
+			}
+			return &limited{Reader: r, left: opts.Limit}, nil
+		},
+		Sink:   f.journal,
+		Total:  cases(s, opts) * len(s.Targets) * repeat,
+		Grace:  opts.Grace,
+		Repeat: repeat,
+	}
+	if prog != nil {
+		ro.Progress = prog.Update
+	}
+	if f.resumed {
+		ro.Done = f.done.has
+		ro.Prior = func(add func(*evals.Result)) error {
+			_, err := rundir.ReadJournal(f.results(), func(r *evals.Result) error { add(r); return nil })
+			return err
+		}
+	}
+	sum, runErr := runner.Run(runCtx, ro)
+	if prog != nil {
+		prog.Done()
+	}
+	closeErr := f.journal.Close()
+	if sum == nil {
+		return nil, WithCode(ExitIncomplete, runErr)
+	}
+	if f.resumed {
+		sum.Started = f.started
+	}
+	var base *rundir.Finished
+	if closeErr == nil {
+		base = opts.Baseline
+	}
+	if err := finish(sum, s.Suite.Gates, budget, f.results(), base, closeErr == nil, opts); err != nil {
+		return sum, err
+	}
+	if err := writeRun(sum, f.dir, opts); err != nil {
+		return sum, err
+	}
+	return sum, runError(ctx, sum, runErr, closeErr, f, opts)
+}
+
+// announce says on stderr what runs.
+func announce(s *build.Suite, opts Options, f *folder, repeat int) {
+	names := make([]string, len(s.Targets))
+	for i, t := range s.Targets {
+		names[i] = t.Spec.Name
+	}
+	verb := "run " + f.id + ":"
+	if f.resumed {
+		verb = fmt.Sprintf("resuming run %s (%d results recorded):", f.id, len(f.done))
+	}
+	reps := ""
+	if repeat > 1 {
+		reps = fmt.Sprintf(" x %d repeats", repeat)
+	}
+	fmt.Fprintf(opts.stderr(), "rubric: %s suite %s, %s x %s%s (%s)\n", verb, s.Suite.Name,
+		plural(cases(s, opts), "case"), plural(len(s.Targets), "target"), reps, strings.Join(names, ", "))
+}
+
+// cases is the number of cases a run of s reads.
+func cases(s *build.Suite, opts Options) int {
+	if opts.Limit > 0 && opts.Limit < s.Cases {
+		return opts.Limit
+	}
+	return s.Cases
+}
+
+// targets are the suite's endpoints as the runner takes them.
+func targets(s *build.Suite) []runner.Target {
+	ts := make([]runner.Target, len(s.Targets))
+	for i, ep := range s.Targets {
+		ts[i] = *ep
+	}
+	return ts
+}
+
+// finish completes a summary with what needs the whole run: the comparisons
+// (between targets, and with the baseline), then the gate's verdict, once,
+// with all of them and the error budget. compare is false when the journal
+// cannot be read back (it failed to close).
+func finish(sum *evals.Summary, gates []evals.Gate, budget *float64, results string, base *rundir.Finished, compare bool, opts Options) error {
+	sum.ResultsFile = rundir.ResultsFile
+	if compare && (len(sum.Targets) > 1 || base != nil) {
+		// Comparisons match results case by case: read the journal once.
+		out, err := ReadOutcomes(results)
+		if err != nil {
+			return err
+		}
+		CompareTargets(sum, out)
+		if base != nil {
+			if err := CompareWithBaseline(sum, out, base, opts.stderr()); err != nil {
+				return err
+			}
+		}
+	}
+	runner.Judge(sum, gates)
+	runner.ApplyErrorBudget(sum, budget)
+	return nil
+}
+
+// writeRun writes report.json in the run folder dir, shows the summary and
+// says where the files are, and hands the run to the outputs.
+func writeRun(sum *evals.Summary, dir string, opts Options) error {
+	reportPath := filepath.Join(dir, rundir.ReportFile)
+	if err := rundir.WriteReport(reportPath, sum); err != nil {
+		return WithCode(ExitIncomplete, fmt.Errorf("writing the report: %w", err))
+	}
+	if opts.Summary != nil {
+		if err := opts.Summary(sum); err != nil {
+			return WithCode(ExitIncomplete, err)
+		}
+	}
+	results := filepath.Join(dir, rundir.ResultsFile)
+	fmt.Fprintf(opts.stderr(), "rubric: results %s\nrubric: report %s\n", results, reportPath)
+	if opts.Outputs != nil {
+		if err := opts.Outputs.Suite(sum, results); err != nil {
+			return WithCode(ExitIncomplete, err)
+		}
+	}
+	return nil
+}
+
+// runError is the error a run ends with: why it stopped early, or else the
+// verdict of its report.
+func runError(ctx context.Context, sum *evals.Summary, runErr, closeErr error, f *folder, opts Options) error {
+	hint := "resume with: " + resumeCommand(f.id, opts)
+	switch {
+	case errors.Is(runErr, runner.ErrInterrupted) && ctx.Err() == nil:
+		return WithCode(ExitIncomplete, fmt.Errorf("run %s stopped after --max-duration %s: %w; %s", f.id, opts.MaxDuration, runErr, hint))
+	case errors.Is(runErr, runner.ErrInterrupted):
+		return WithCode(ExitInterrupted, fmt.Errorf("%w; %s", runErr, hint))
+	case errors.As(runErr, new(*evals.UnreachableError)):
+		return WithCode(ExitIncomplete, fmt.Errorf("%w; once the endpoint is up, %s", runErr, hint))
+	case runErr != nil:
+		return WithCode(ExitIncomplete, fmt.Errorf("run %s stopped: %w (the results completed are in %s)", f.id, runErr, f.results()))
+	case closeErr != nil:
+		return WithCode(ExitIncomplete, fmt.Errorf("writing results: %w", closeErr))
+	}
+	return VerdictError(sum, f.results())
+}
+
+// limited stops a dataset after a number of cases.
+type limited struct {
+	datasets.Reader
+	left int
+}
+
+func (l *limited) Next() (*evals.Case, error) {
+	if l.left <= 0 {
+		return nil, io.EOF
+	}
+	l.left--
+	return l.Reader.Next()
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// mkdirAll creates a run folder and its parents.
+func mkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
