@@ -37,70 +37,84 @@ func exportCommand() *cli.Command {
 			&cli.StringFlag{Name: "chosen-target", Usage: "the answer to learn is the passing answer of target `NAME` for the same case, instead of the reference answer"},
 			&cli.BoolFlag{Name: "keep-duplicates", Usage: "write every selected result, even when an earlier one had the same prompt"},
 			&cli.StringFlag{Name: "suite", Usage: "suite `FILE` whose reference template gives the reference answers (default: the run's suite, named in its run.json)"},
-			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "`DIR` where run ids (and latest) are looked up, as given to rubric run --out"},
+			outFlag("`DIR` where run ids (and latest) are looked up, as given to rubric run --out"),
 			// --runs was the name of --out before the commands agreed on one.
 			&cli.StringFlag{Name: "runs", Hidden: true, Usage: "the old name of --out"},
 		},
-		Action: func(cliCtx *cli.Context) error {
-			if cliCtx.NArg() != 1 {
-				return usageError("export: expected one run (its id or folder), as in: rubric export rubric-runs/RUN_ID --format chat --failed -o train.jsonl")
-			}
-			runs, err := exportRuns(cliCtx)
-			if err != nil {
-				return err
-			}
-			format := cliCtx.String("format")
-			if format == "" {
-				return usageError("export: --format is required: expected one of %s", strings.Join(datasets.ExportFormats, ", "))
-			}
-			if _, err := datasets.NewExportWriter(io.Discard, format, nil); err != nil {
-				return usageError("export: --format: %v", err)
-			}
-			dir, err := rundir.Find(cliCtx.Args().First(), runs)
-			if err != nil {
-				return withCode(exitBadInput, fmt.Errorf("export: %w", err))
-			}
-			opts := export.Options{
-				Results: filepath.Join(dir, "results.jsonl"),
-				Format:  format,
-				Select: export.Selection{
-					Failed:         cliCtx.Bool("failed"),
-					Criteria:       cliCtx.StringSlice("criterion"),
-					Unscored:       cliCtx.Bool("unscored"),
-					Targets:        cliCtx.StringSlice("target"),
-					Slices:         cliCtx.StringSlice("slice"),
-					BaselineTarget: cliCtx.String("baseline-target"),
-				},
-				ChosenTarget:   cliCtx.String("chosen-target"),
-				KeepDuplicates: cliCtx.Bool("keep-duplicates"),
-			}
-			if cliCtx.IsSet("below") {
-				b := cliCtx.Float64("below")
-				opts.Select.Below = &b
-			}
-			if ref := cliCtx.String("regressed"); ref != "" {
-				base, err := rundir.Find(ref, runs)
-				if err != nil {
-					return withCode(exitBadInput, fmt.Errorf("export --regressed: %w", err))
-				}
-				opts.Select.Baseline = filepath.Join(base, "results.jsonl")
-			}
-			if !datasets.IsReview(format) && opts.ChosenTarget == "" {
-				// The reference answers may come from the suite's template.
-				if opts.Suite, err = exportSuite(cliCtx.Context, dir, cliCtx.String("suite")); err != nil {
-					return err
-				}
-			}
-			return writeOutput(cliCtx, "output", func(w io.Writer) (string, error) {
-				opts.Out = w
-				st, err := export.Run(opts)
-				if err != nil {
-					return "", withCode(exitBadInput, fmt.Errorf("export: %w", err))
-				}
-				return "rubric: export " + format + " from " + dir + ": " + strings.Join(st.Summary(), "\n"), nil
-			})
-		},
+		Action: exportRun,
 	}
+}
+
+// exportRun is rubric export: the selected results of one run, written in
+// one format.
+func exportRun(cliCtx *cli.Context) error {
+	if cliCtx.NArg() != 1 {
+		return usageError("export: expected one run (its id or folder), as in: rubric export rubric-runs/RUN_ID --format chat --failed -o train.jsonl")
+	}
+	runs, err := exportRuns(cliCtx)
+	if err != nil {
+		return err
+	}
+	format := cliCtx.String("format")
+	if format == "" {
+		return usageError("export: --format is required: expected one of %s", strings.Join(datasets.ExportFormats, ", "))
+	}
+	if _, err := datasets.NewExportWriter(io.Discard, format, nil); err != nil {
+		return usageError("export: --format: %v", err)
+	}
+	dir, err := rundir.Find(cliCtx.Args().First(), runs)
+	if err != nil {
+		return withCode(exitBadInput, fmt.Errorf("export: %w", err))
+	}
+	opts, err := exportOptions(cliCtx, dir, runs, format)
+	if err != nil {
+		return err
+	}
+	return writeOutput(cliCtx, "output", func(w io.Writer) (string, error) {
+		opts.Out = w
+		st, err := export.Run(opts)
+		if err != nil {
+			return "", withCode(exitBadInput, fmt.Errorf("export: %w", err))
+		}
+		return "rubric: export " + format + " from " + dir + ": " + strings.Join(st.Summary(), "\n"), nil
+	})
+}
+
+// exportOptions reads the selection flags of an export of the run in dir.
+func exportOptions(cliCtx *cli.Context, dir, runs, format string) (export.Options, error) {
+	opts := export.Options{
+		Results: filepath.Join(dir, rundir.ResultsFile),
+		Format:  format,
+		Select: export.Selection{
+			Failed:         cliCtx.Bool("failed"),
+			Criteria:       cliCtx.StringSlice("criterion"),
+			Unscored:       cliCtx.Bool("unscored"),
+			Targets:        cliCtx.StringSlice("target"),
+			Slices:         cliCtx.StringSlice("slice"),
+			BaselineTarget: cliCtx.String("baseline-target"),
+		},
+		ChosenTarget:   cliCtx.String("chosen-target"),
+		KeepDuplicates: cliCtx.Bool("keep-duplicates"),
+	}
+	if cliCtx.IsSet("below") {
+		b := cliCtx.Float64("below")
+		opts.Select.Below = &b
+	}
+	if ref := cliCtx.String("regressed"); ref != "" {
+		base, err := rundir.Find(ref, runs)
+		if err != nil {
+			return opts, withCode(exitBadInput, fmt.Errorf("export --regressed: %w", err))
+		}
+		opts.Select.Baseline = filepath.Join(base, rundir.ResultsFile)
+	}
+	if !datasets.IsReview(format) && opts.ChosenTarget == "" {
+		// The reference answers may come from the suite's template.
+		var err error
+		if opts.Suite, err = exportSuite(cliCtx.Context, dir, cliCtx.String("suite")); err != nil {
+			return opts, err
+		}
+	}
+	return opts, nil
 }
 
 // exportRuns returns the folder where export looks up run ids: --out, as

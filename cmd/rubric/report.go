@@ -26,7 +26,7 @@ The exit code is the runs' verdict, read from their report.json, as rubric
 run exited: 0 every gate held; 1 a gate failed; 3 a run did not complete or
 broke its error budget.`,
 		Flags: append(ciFlags(),
-			&cli.StringFlag{Name: "out", Value: "rubric-runs", Usage: "`DIR` where run ids are looked up, as given to rubric run --out"},
+			outFlag("`DIR` where run ids are looked up, as given to rubric run --out"),
 		),
 		Action: func(cliCtx *cli.Context) error {
 			if cliCtx.NArg() == 0 {
