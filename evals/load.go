@@ -109,7 +109,7 @@ func readSource(path string) (*source, []Problem) {
 	if err != nil {
 		return nil, []Problem{{File: path, Msg: readError(err)}}
 	}
-	pos, err := indexJSON(data)
+	pos, err := parseJSON(data)
 	if err != nil {
 		return nil, []Problem{syntaxProblem(path, data, err)}
 	}
@@ -331,7 +331,7 @@ func FormatOf(path string) (string, bool) {
 }
 
 func checkDataset(src *source, s *Suite) []Problem {
-	if off, ok := src.pos.values["/dataset"]; !ok || src.data[off] != '{' {
+	if off, ok := src.pos.value("/dataset"); !ok || src.data[off] != '{' {
 		return nil // the schema reports a missing dataset, or one that is not an object
 	}
 	d := &s.Dataset
