@@ -36,14 +36,20 @@ type members struct {
 // rather than by comparing every key.
 const byKeyMin = 16
 
-// parseJSON checks that data is one JSON document and returns its positions.
-// A syntax error is a *json.SyntaxError with its offset, or
+// parseJSON checks that data is one JSON document within the limits of a
+// suite or config file (see MaxDepth), and returns its positions and, for a
+// suite, the extent of its inline cases (as checkLimits). The error is a
+// *limitError, or a syntax error: a *json.SyntaxError with its offset, or
 // io.ErrUnexpectedEOF when the document ends too soon.
-func parseJSON(data []byte) (*positions, error) {
-	if err := syntaxError(data); err != nil {
-		return nil, err
+func parseJSON(data []byte, suite bool) (*positions, [][2]int, error) {
+	cases, err := checkLimits(data, suite)
+	if err != nil {
+		return nil, nil, err
 	}
-	return &positions{data: data}, nil
+	if err := syntaxError(data); err != nil {
+		return nil, nil, err
+	}
+	return &positions{data: data}, cases, nil
 }
 
 // syntaxError returns the first syntax error in data, nil if it is valid.
@@ -363,9 +369,15 @@ func (p *positions) problem(file, ptr string, key bool, format string, args ...a
 	return Problem{File: file, Line: line, Col: col, Path: displayPath(ptr), Msg: fmt.Sprintf(format, args...)}
 }
 
-// syntaxProblem reports a JSON syntax or read error at its position.
+// syntaxProblem reports a JSON syntax error, or a limit crossed, at its
+// position.
 func syntaxProblem(file string, data []byte, err error) Problem {
 	p := &positions{data: data}
+	var le *limitError
+	if errors.As(err, &le) {
+		line, col := p.lineCol(le.off)
+		return Problem{File: file, Line: line, Col: col, Path: le.path, Msg: le.msg}
+	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		off := int(se.Offset) - 1

@@ -110,7 +110,7 @@ func TestIndexJSON(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := parseJSON([]byte(tc.doc))
+			p, _, err := parseJSON([]byte(tc.doc), false)
 			if err != nil {
 				t.Fatalf("parseJSON: %v", err)
 			}
@@ -226,7 +226,7 @@ func TestPositionsAt(t *testing.T) {
 		`    {"name": "a", "pattern": "x"}` + "\n" +
 		"  ]\n" +
 		"}"
-	p, err := parseJSON([]byte(doc))
+	p, _, err := parseJSON([]byte(doc), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestSyntaxProblem(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			data := []byte(tc.doc)
-			_, err := parseJSON(data)
+			_, _, err := parseJSON(data, false)
 			if err == nil {
 				t.Fatalf("parseJSON(%q) succeeded", tc.doc)
 			}
@@ -406,13 +406,28 @@ func FuzzParseJSON(f *testing.F) {
 		`[-0.5e10, true, false]`, `01`, `"\u00e9\ud83c"`, `{"a":1}}`, "\"\xff\"",
 		`{"a":{"x":1},"a":{"y":[2]}}`, `{"k\u0031":1,"k1":[2]}`, "{\"\xbf\":{}}",
 	} {
-		f.Add([]byte(seed))
+		f.Add([]byte(seed), true)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add([]byte(strings.Repeat("[", 130)), false)
+	f.Add([]byte(`{"dataset": {"cases": [{"a": [1]}, 2]}, "x": "]"}`), true)
+	f.Fuzz(func(t *testing.T, data []byte, suite bool) {
 		if len(data) > 10000 {
 			return // json.Valid limits nesting to 10000 levels; keep inputs below that
 		}
-		p, err := parseJSON(data)
+		p, cases, err := parseJSON(data, suite)
+		var le *limitError
+		if errors.As(err, &le) {
+			// Below MaxValues values, only the nesting can be too deep.
+			if le.off < 0 || le.off >= len(data) || (data[le.off] != '[' && data[le.off] != '{') {
+				t.Fatalf("parseJSON(%q): %v at offset %d", data, le, le.off)
+			}
+			return
+		}
+		for _, r := range cases {
+			if !suite || r[0] < 0 || r[1] > len(data) || data[r[0]] != '[' || data[r[1]-1] != ']' {
+				t.Fatalf("parseJSON(%q): inline cases at %v", data, r)
+			}
+		}
 		if valid := json.Valid(data); valid != (err == nil) {
 			t.Fatalf("parseJSON(%q) error %v, but json.Valid = %v", data, err, valid)
 		}
