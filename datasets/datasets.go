@@ -471,12 +471,19 @@ type jsonArray struct {
 	file string
 	f    io.ReadCloser
 	dec  *json.Decoder
+	bom  int64 // the length of the byte order mark before the array, if any
 	n    int
 	done bool
 }
 
 func newJSONArray(path string, f io.ReadCloser) (*jsonArray, error) {
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
+	br := bufio.NewReaderSize(f, 64<<10)
+	var bom int64
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3)
+		bom = 3
+	}
+	dec := json.NewDecoder(br)
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, problem(path, 1, 1, "$", "invalid JSON: %s", err)
@@ -484,8 +491,11 @@ func newJSONArray(path string, f io.ReadCloser) (*jsonArray, error) {
 	if tok != json.Delim('[') {
 		return nil, problem(path, 1, 1, "$", "expected a JSON array of cases")
 	}
-	return &jsonArray{file: path, f: f, dec: dec}, nil
+	return &jsonArray{file: path, f: f, dec: dec, bom: bom}, nil
 }
+
+// offset is the decoder's offset in the file.
+func (r *jsonArray) offset() int64 { return r.bom + r.dec.InputOffset() }
 
 func (r *jsonArray) Next() (*evals.Case, error) {
 	if r.done {
@@ -494,7 +504,7 @@ func (r *jsonArray) Next() (*evals.Case, error) {
 	if !r.dec.More() {
 		r.done = true
 		if _, err := r.dec.Token(); err != nil {
-			return nil, problem(r.file, 0, 0, "$", "invalid JSON at byte %d: %s", r.dec.InputOffset(), err)
+			return nil, problem(r.file, 0, 0, "$", "invalid JSON at byte %d: %s", r.offset(), err)
 		}
 		return nil, io.EOF
 	}
@@ -502,7 +512,7 @@ func (r *jsonArray) Next() (*evals.Case, error) {
 	var raw json.RawMessage
 	if err := r.dec.Decode(&raw); err != nil {
 		r.done = true
-		return nil, problem(r.file, 0, 0, path, "invalid JSON at byte %d: %s", r.dec.InputOffset(), err)
+		return nil, problem(r.file, 0, 0, path, "invalid JSON at byte %d: %s", r.offset(), err)
 	}
 	r.n++
 	c, err := DecodeCase(raw, r.n)

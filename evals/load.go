@@ -105,13 +105,19 @@ func (s *source) fieldProblem(ptr string, err error) Problem {
 	return s.problem(ptr, false, "%s", err)
 }
 
+// bom is the UTF-8 byte order mark, which editors on Windows write at the
+// start of a file.
+const bom = "\ufeff"
+
 // readSource reads and parses a suite (suite set) or config file, within the
-// limits (MaxFileSize).
+// limits (MaxFileSize). A byte order mark at the start is dropped: positions
+// count from after it, as editors show them.
 func readSource(path string, suite bool) (*source, []Problem) {
 	data, tooBig, err := readLimited(path)
 	if err != nil {
 		return nil, []Problem{{File: path, Msg: readError(err)}}
 	}
+	data = bytes.TrimPrefix(data, []byte(bom))
 	pos, cases, err := parseJSON(data, suite)
 	if tooBig {
 		err = tooBigError(data, err)

@@ -1335,3 +1335,39 @@ func TestProblemString(t *testing.T) {
 		t.Errorf("FieldError does not unwrap to its error")
 	}
 }
+
+// TestLoadByteOrderMark checks that a suite and a config may start with a
+// UTF-8 byte order mark, as editors on Windows write them, and that
+// positions count from after it, as editors show them.
+func TestLoadByteOrderMark(t *testing.T) {
+	t.Run("a suite and its config load", func(t *testing.T) {
+		s, _, err := loadIn(t, map[string]string{"suite.json": bom + withTargets, ConfigFile: bom + twoTargetsConfig}, LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.ResolvedTargets) != 1 || s.ResolvedTargets[0].Name != "a" {
+			t.Errorf("ResolvedTargets = %+v", s.ResolvedTargets)
+		}
+	})
+	suite := `{"name": "s", "nam": 1,
+  "messages": [{"role": "user", "content": "{{ q }}"}],
+  "dataset": {"cases": [{"q": "hi"}], "form": "json"},
+  "criteria": [{"name": "c", "type": "equals"}],
+  "targets": ["a"]
+}`
+	config := `{"targets": {"a": {"provider": "replay", "path": "a.jsonl", "bogus": 1}}}`
+	want := []string{
+		`rubric.config.json:1:61: $.targets.a.bogus: unknown field "bogus"; expected one of: api_key_env, base_url, cache, concurrency, extra_body, headers, model, name, params, path, price, provider, rate_limit, replay_as, retry, timeout`,
+		`suite.json:1:15: $.nam: unknown field "nam"; did you mean "name"?`,
+		`suite.json:3:39: $.dataset.form: unknown field "form"; did you mean "format"?`,
+	}
+	for _, b := range []string{"", bom} {
+		t.Run(fmt.Sprintf("positions with byte order mark %q", b), func(t *testing.T) {
+			_, dir, err := loadIn(t, map[string]string{"suite.json": b + suite, ConfigFile: b + config}, LoadOptions{})
+			got := problemLines(t, err, dir)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
