@@ -76,6 +76,29 @@ func problem(file string, line, col int, path, format string, args ...any) error
 	return evals.Problems{{File: file, Line: line, Col: col, Path: path, Msg: fmt.Sprintf(format, args...)}}
 }
 
+// invalidUTF8 returns the offset of the first byte of b that is not part of a
+// UTF-8 character, or -1. The JSON decoder would turn such a byte into
+// U+FFFD, the replacement character, without a word; a case is sent as
+// written or not at all.
+func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// utf8Problem is the message for byte b, not UTF-8.
+func utf8Problem(b byte) string {
+	return fmt.Sprintf("invalid UTF-8 (byte 0x%02X): the file must be encoded as UTF-8", b)
+}
+
 // reserved are the case fields that are not variables.
 var reserved = map[string]bool{"id": true, "vars": true, "expected": true, "tags": true, "metadata": true}
 
@@ -317,6 +340,9 @@ func newJSONL(path string, f io.ReadCloser) *jsonl {
 func (r *jsonl) Next() (*evals.Case, error) {
 	if b, ok := r.next(); ok {
 		r.n++
+		if i := invalidUTF8(b); i >= 0 {
+			return nil, problem(r.file, r.line, utf8.RuneCount(b[:i])+1, "", "%s", utf8Problem(b[i]))
+		}
 		c, err := DecodeCase(b, r.n)
 		if err != nil {
 			col := 1
@@ -347,6 +373,9 @@ func (r *jsonl) Close() error { return r.f.Close() }
 func column(line []byte, off int) int {
 	lead := len(line) - len(bytes.TrimLeftFunc(line, unicode.IsSpace))
 	at := min(max(lead+off-1, 0), len(line))
+	for at > 0 && at < len(line) && !utf8.RuneStart(line[at]) {
+		at-- // inside a character: the line ended in it
+	}
 	return utf8.RuneCount(line[:at]) + 1
 }
 
@@ -357,6 +386,7 @@ type csvReader struct {
 	r      *csv.Reader
 	header []string
 	n      int
+	broken bool // a row did not parse: what follows may be misread
 }
 
 func newCSV(path string, f io.ReadCloser) (*csvReader, error) {
@@ -376,6 +406,10 @@ func newCSV(path string, f io.ReadCloser) (*csvReader, error) {
 	header := make([]string, len(head))
 	seen := map[string]int{}
 	for i, h := range head {
+		if j := invalidUTF8([]byte(h)); j >= 0 {
+			line, col := r.FieldPos(i)
+			return nil, problem(path, line, col, "", "column %d of the header row: %s", i+1, utf8Problem(h[j]))
+		}
 		if i == 0 {
 			h = strings.TrimPrefix(h, "\ufeff")
 		}
@@ -417,9 +451,11 @@ func (r *csvReader) Next() (*evals.Case, error) {
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) && errors.Is(err, csv.ErrFieldCount) {
+		r.broken = true
 		return nil, problem(r.file, pe.StartLine, 1, "", "expected %d fields (%s), got %d", len(r.header), strings.Join(r.header, ", "), len(rec))
 	}
 	if err != nil {
+		r.broken = true
 		return nil, csvProblem(r.file, err)
 	}
 	line, _ := r.r.FieldPos(0)
@@ -427,6 +463,10 @@ func (r *csvReader) Next() (*evals.Case, error) {
 	c := &evals.Case{Vars: make(map[string]any, len(rec))}
 	for i, v := range rec {
 		h := r.header[i]
+		if j := invalidUTF8([]byte(v)); j >= 0 {
+			fl, fc := r.r.FieldPos(i)
+			return nil, problem(r.file, fl, fc, "", "column %q: %s", h, utf8Problem(v[j]))
+		}
 		switch {
 		case h == "id":
 			c.ID = v
@@ -497,6 +537,32 @@ func newJSONArray(path string, f io.ReadCloser) (*jsonArray, error) {
 // offset is the decoder's offset in the file.
 func (r *jsonArray) offset() int64 { return r.bom + r.dec.InputOffset() }
 
+// lineCol reads the file again up to byte off and returns its line and its
+// column in characters (0, 0 if the file cannot be read). A problem is
+// rare, and reading for it is cheaper than counting lines for every case.
+func (r *jsonArray) lineCol(off int64) (int, int) {
+	f, err := os.Open(r.file)
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(io.LimitReader(f, off), 64<<10)
+	br.Discard(int(r.bom))
+	line, col := 1, 1
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			return line, col
+		}
+		switch {
+		case b == '\n':
+			line, col = line+1, 1
+		case b&0xC0 != 0x80: // the first byte of a character
+			col++
+		}
+	}
+}
+
 func (r *jsonArray) Next() (*evals.Case, error) {
 	if r.done {
 		return nil, io.EOF
@@ -513,6 +579,11 @@ func (r *jsonArray) Next() (*evals.Case, error) {
 	if err := r.dec.Decode(&raw); err != nil {
 		r.done = true
 		return nil, problem(r.file, 0, 0, path, "invalid JSON at byte %d: %s", r.offset(), err)
+	}
+	if i := invalidUTF8(raw); i >= 0 {
+		r.n++
+		line, col := r.lineCol(r.offset() - int64(len(raw)) + int64(i))
+		return nil, problem(r.file, line, col, path, "%s", utf8Problem(raw[i]))
 	}
 	r.n++
 	c, err := DecodeCase(raw, r.n)

@@ -139,6 +139,8 @@ func TestJSONLProblems(t *testing.T) {
 		{"column after leading white space", "  \t{\"q\": tru}", `f.jsonl:2:13: invalid JSON: invalid character '}' in literal true (expecting 'e')`},
 		{"column counted in characters", `{"q": "日本", x}`, `f.jsonl:2:13: invalid JSON: invalid character 'x' looking for beginning of object key string`},
 		{"truncated line", `{"q": "abc`, `f.jsonl:2:10: invalid JSON: unexpected end of JSON input`},
+		{"truncated after a wide character", `{"q": "日`, `f.jsonl:2:8: invalid JSON: unexpected end of JSON input`},
+		{"not UTF-8", "{\"q\": \"caf\xe9\"}", `f.jsonl:2:11: invalid UTF-8 (byte 0xE9): the file must be encoded as UTF-8`},
 		{"two objects on a line", `{"q": 1} {"q": 2}`, `f.jsonl:2:10: invalid JSON: invalid character '{' after top-level value`},
 		{"array line", `[1, 2]`, `f.jsonl:2:1: expected a JSON object for the case`},
 		{"string line", `"q"`, `f.jsonl:2:1: expected a JSON object for the case`},

@@ -39,7 +39,7 @@ const byKeyMin = 16
 // parseJSON checks that data is one JSON document within the limits of a
 // suite or config file (see MaxDepth), and returns its positions and, for a
 // suite, the extent of its inline cases (as checkLimits). The error is a
-// *limitError, or a syntax error: a *json.SyntaxError with its offset, or
+// *offsetError, or a syntax error: a *json.SyntaxError with its offset, or
 // io.ErrUnexpectedEOF when the document ends too soon.
 func parseJSON(data []byte, suite bool) (*positions, [][2]int, error) {
 	cases, err := checkLimits(data, suite)
@@ -373,10 +373,10 @@ func (p *positions) problem(file, ptr string, key bool, format string, args ...a
 // position.
 func syntaxProblem(file string, data []byte, err error) Problem {
 	p := &positions{data: data}
-	var le *limitError
-	if errors.As(err, &le) {
-		line, col := p.lineCol(le.off)
-		return Problem{File: file, Line: line, Col: col, Path: le.path, Msg: le.msg}
+	var oe *offsetError
+	if errors.As(err, &oe) {
+		line, col := p.lineCol(oe.off)
+		return Problem{File: file, Line: line, Col: col, Path: oe.path, Msg: oe.msg}
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // loc is a line and column, both 1-based.
@@ -415,13 +416,23 @@ func FuzzParseJSON(f *testing.F) {
 			return // json.Valid limits nesting to 10000 levels; keep inputs below that
 		}
 		p, cases, err := parseJSON(data, suite)
-		var le *limitError
-		if errors.As(err, &le) {
-			// Below MaxValues values, only the nesting can be too deep.
-			if le.off < 0 || le.off >= len(data) || (data[le.off] != '[' && data[le.off] != '{') {
-				t.Fatalf("parseJSON(%q): %v at offset %d", data, le, le.off)
+		var oe *offsetError
+		if errors.As(err, &oe) {
+			if oe.off < 0 || oe.off >= len(data) {
+				t.Fatalf("parseJSON(%q): %v at offset %d", data, oe, oe.off)
+			}
+			switch c := data[oe.off]; {
+			case c >= utf8.RuneSelf: // the first byte that is not UTF-8
+				if r, n := utf8.DecodeRune(data[oe.off:]); r != utf8.RuneError || n != 1 || !utf8.Valid(data[:oe.off]) {
+					t.Fatalf("parseJSON(%q): %v at offset %d", data, oe, oe.off)
+				}
+			case c != '[' && c != '{': // below MaxValues values, only the nesting can be too deep
+				t.Fatalf("parseJSON(%q): %v at offset %d", data, oe, oe.off)
 			}
 			return
+		}
+		if err == nil && !utf8.Valid(data) {
+			t.Fatalf("parseJSON(%q) accepted bytes that are not UTF-8", data)
 		}
 		for _, r := range cases {
 			if !suite || r[0] < 0 || r[1] > len(data) || data[r[0]] != '[' || data[r[1]-1] != ']' {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"unicode/utf8"
 )
 
 // Limits on a suite or project config file. A real suite is far below them:
@@ -29,14 +30,15 @@ const (
 // maxFileSize is MaxFileSize, smaller in tests.
 var maxFileSize = MaxFileSize
 
-// limitError is a place where a file crosses one of the limits.
-type limitError struct {
+// offsetError is a problem at an offset of a file, found before it is
+// parsed: a limit crossed, or bytes that are not UTF-8.
+type offsetError struct {
 	off  int    // the offset where the limit was crossed
 	path string // the JSON path of the part that crossed it, if known
 	msg  string
 }
 
-func (e *limitError) Error() string { return e.msg }
+func (e *offsetError) Error() string { return e.msg }
 
 // readLimited reads the file at path, or its first MaxFileSize bytes; tooBig
 // says that there was more. It reads no more than that from a file of any
@@ -70,12 +72,12 @@ func tooBigError(data []byte, err error) error {
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return err // found before the limit
 	}
-	return &limitError{off: len(data), msg: fmt.Sprintf("the file is larger than %d MiB, the limit for a suite or config file: keep the cases in a dataset file (dataset.path)", MaxFileSize>>20)}
+	return &offsetError{off: len(data), msg: fmt.Sprintf("the file is larger than %d MiB, the limit for a suite or config file: keep the cases in a dataset file (dataset.path)", MaxFileSize>>20)}
 }
 
 // checkLimits returns the first place where data crosses MaxDepth or
-// MaxValues as a *limitError, unless data has a syntax error before it, which
-// is returned instead. With suite set, it also returns the extent of every
+// MaxValues, or has a byte that is not UTF-8, as an *offsetError, unless data
+// has a syntax error before it, which is returned instead. With suite set, it also returns the extent of every
 // array at /dataset/cases, whose elements count toward MaxValues one by one.
 func checkLimits(data []byte, suite bool) ([][2]int, error) {
 	cases, lim := scanLimits(data, suite)
@@ -91,8 +93,10 @@ func checkLimits(data []byte, suite bool) ([][2]int, error) {
 }
 
 // scanLimits reads data once, keeping only the stack of open arrays and
-// objects, and returns the first limit crossed.
-func scanLimits(data []byte, suite bool) (cases [][2]int, lim *limitError) {
+// objects, and returns the first limit crossed or byte not UTF-8. (The JSON
+// decoder would turn such a byte into U+FFFD, the replacement character,
+// without a word.)
+func scanLimits(data []byte, suite bool) (cases [][2]int, lim *offsetError) {
 	var (
 		stack      [MaxDepth]byte // '{' or '[' for each open object or array
 		depth      int
@@ -115,6 +119,14 @@ func scanLimits(data []byte, suite bool) (cases [][2]int, lim *limitError) {
 		case ' ', '\t', '\r', '\n':
 			continue
 		}
+		if c >= utf8.RuneSelf { // not JSON outside a string, but first: is it UTF-8?
+			n, err := checkRune(data, i)
+			if err != nil {
+				return nil, err
+			}
+			i += n - 1
+			continue
+		}
 		if expectVal {
 			expectVal = false
 			switch {
@@ -122,18 +134,18 @@ func scanLimits(data []byte, suite bool) (cases [][2]int, lim *limitError) {
 			case casesDepth > 0 && depth >= casesDepth:
 				if depth == casesDepth { // an inline case starts
 					if caseIndex++; caseIndex > MaxCases {
-						return nil, &limitError{off: i, path: fmt.Sprintf("$.dataset.cases[%d]", caseIndex-1),
+						return nil, &offsetError{off: i, path: fmt.Sprintf("$.dataset.cases[%d]", caseIndex-1),
 							msg: fmt.Sprintf("more than %d inline cases, the limit for a suite: keep the cases in a dataset file (dataset.path)", MaxCases)}
 					}
 					inCase = 0
 				}
 				if inCase++; inCase > MaxValues {
-					return nil, &limitError{off: i, path: fmt.Sprintf("$.dataset.cases[%d]", caseIndex-1),
+					return nil, &offsetError{off: i, path: fmt.Sprintf("$.dataset.cases[%d]", caseIndex-1),
 						msg: fmt.Sprintf("the case holds more than %d JSON values, the limit for an inline case: keep big cases in a dataset file (dataset.path)", MaxValues)}
 				}
 			default:
 				if outside++; outside > MaxValues {
-					return nil, &limitError{off: i, msg: fmt.Sprintf("more than %d JSON values, the limit for %s: keep bulk data in a dataset file", MaxValues, what)}
+					return nil, &offsetError{off: i, msg: fmt.Sprintf("more than %d JSON values, the limit for %s: keep bulk data in a dataset file", MaxValues, what)}
 				}
 			}
 		}
@@ -141,8 +153,15 @@ func scanLimits(data []byte, suite bool) (cases [][2]int, lim *limitError) {
 		case '"':
 			start := i
 			for i++; i < len(data) && data[i] != '"'; i++ {
-				if data[i] == '\\' {
+				switch {
+				case data[i] == '\\':
 					i++
+				case data[i] >= utf8.RuneSelf:
+					n, err := checkRune(data, i)
+					if err != nil {
+						return nil, err
+					}
+					i += n - 1
 				}
 			}
 			if expectKey && depth < len(keys) {
@@ -151,7 +170,7 @@ func scanLimits(data []byte, suite bool) (cases [][2]int, lim *limitError) {
 			expectKey = false
 		case '{', '[':
 			if depth == MaxDepth {
-				return nil, &limitError{off: i, msg: fmt.Sprintf("arrays and objects nest more than %d levels deep, the limit for a suite or config file", MaxDepth)}
+				return nil, &offsetError{off: i, msg: fmt.Sprintf("arrays and objects nest more than %d levels deep, the limit for a suite or config file", MaxDepth)}
 			}
 			stack[depth] = c
 			depth++
@@ -183,6 +202,16 @@ func scanLimits(data []byte, suite bool) (cases [][2]int, lim *limitError) {
 		}
 	}
 	return cases, nil
+}
+
+// checkRune returns the length of the UTF-8 character at data[i:], or an
+// error if there is none.
+func checkRune(data []byte, i int) (int, *offsetError) {
+	r, n := utf8.DecodeRune(data[i:])
+	if r == utf8.RuneError && n == 1 {
+		return 0, &offsetError{off: i, msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02X): the file must be encoded as UTF-8", data[i])}
+	}
+	return n, nil
 }
 
 // isKey reports whether raw, a JSON string as written, is name.

@@ -291,3 +291,35 @@ func TestLoadInlineCasesAsWritten(t *testing.T) {
 		}
 	}
 }
+
+func TestParseInvalidUTF8(t *testing.T) {
+	const msg = "invalid UTF-8 (byte 0x%02X): the file must be encoded as UTF-8"
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"in a string", "{\"name\": \"caf\xe9\"}", "f.json:1:14: " + fmt.Sprintf(msg, 0xE9)},
+		{"after characters on a later line", "{\n  \"é\": \"日本\xff\"}", "f.json:2:11: " + fmt.Sprintf(msg, 0xFF)},
+		{"in a key", "{\"k\xc3\": 1}", "f.json:1:4: " + fmt.Sprintf(msg, 0xC3)},
+		{"a character cut short", "[\"\xe6\x97\"]", "f.json:1:3: " + fmt.Sprintf(msg, 0xE6)},
+		{"an encoded surrogate", "[\"\xed\xa0\x80\"]", "f.json:1:3: " + fmt.Sprintf(msg, 0xED)},
+		{"an overlong encoding", "[\"\xc0\xaf\"]", "f.json:1:3: " + fmt.Sprintf(msg, 0xC0)},
+		{"outside a string", "[1, \xff]", "f.json:1:5: " + fmt.Sprintf(msg, 0xFF)},
+		{"after an escaped quote", "[\"\\\"\xff\"]", "f.json:1:5: " + fmt.Sprintf(msg, 0xFF)},
+		{"a syntax error before it", "[1 2, \"\xff\"]", "f.json:1:4: invalid JSON: invalid character '2' after array element"},
+		{"valid characters and escapes", "[\"é日本🎉\ufffd\", \"\\u00e9\\ud83c\\udf89\"]", ""},
+		{"valid characters outside a string", "[1, é]", "f.json:1:5: invalid JSON: invalid character 'Ã' looking for beginning of value"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte(tc.doc)
+			_, _, err := parseJSON(data, true)
+			got := ""
+			if err != nil {
+				got = syntaxProblem("f.json", data, err).String()
+			}
+			if got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
