@@ -355,9 +355,32 @@ func TestLoadProblems(t *testing.T) {
 			want: []string{
 				`suite.json:3:25: $.messages[0].role: got "robot", expected one of "system", "developer", "user", "assistant"`,
 				`suite.json:4:44: $.dataset.format: got "yaml", expected one of "jsonl", "csv", "json"`,
-				`suite.json:5:38: $.criteria[0].type: got "equalz", expected one of ` + criterionTypes,
+				`suite.json:5:38: $.criteria[0].type: got "equalz"; did you mean "equals"?`,
 				`suite.json:6:41: $.targets[0].provider: got "gemini", expected one of ` + providers,
 				`suite.json:7:16: $.case_pass: got "most", expected one of "all", "score"`,
+			},
+		},
+		{
+			name: "enum typos",
+			suite: `{
+  "name": "s",
+  "messages": [{"role": "asistant", "content": "{{ q }}"}],
+  "dataset": {"path": "d.jsonl", "format": "jsnl"},
+  "criteria": [
+    {"name": "c", "type": "regx", "pattern": "x"},
+    {"name": "g", "type": "all", "criteria": [{"name": "n", "type": "contain", "value": "x"}]},
+    {"name": "far", "type": "similarity"}
+  ],
+  "targets": [{"name": "t", "provider": "opanai"}]
+}`,
+			files: map[string]string{"d.jsonl": "{}\n"},
+			want: []string{
+				`suite.json:3:25: $.messages[0].role: got "asistant"; did you mean "assistant"?`,
+				`suite.json:4:44: $.dataset.format: got "jsnl"; did you mean "jsonl"?`,
+				`suite.json:6:27: $.criteria[0].type: got "regx"; did you mean "regex"?`,
+				`suite.json:7:69: $.criteria[1].criteria[0].type: got "contain"; did you mean "contains"?`,
+				`suite.json:8:29: $.criteria[2].type: got "similarity", expected one of ` + criterionTypes,
+				`suite.json:10:41: $.targets[0].provider: got "opanai"; did you mean "openai"?`,
 			},
 		},
 		{

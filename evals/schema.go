@@ -238,7 +238,12 @@ func describe(e gojsonschema.ResultError, root string) (ptr string, key bool, ms
 	case "invalid_type":
 		msg = fmt.Sprintf("expected %s, got %s", e.Details()["expected"], e.Details()["given"])
 	case "enum":
-		msg = fmt.Sprintf("got %s, expected one of %s", jsonText(e.Value()), e.Details()["allowed"])
+		allowed := fmt.Sprint(e.Details()["allowed"])
+		if c := closestAllowed(e.Value(), allowed); c != "" {
+			msg = fmt.Sprintf("got %s; did you mean %q?", jsonText(e.Value()), c)
+		} else {
+			msg = fmt.Sprintf("got %s, expected one of %s", jsonText(e.Value()), allowed)
+		}
 	case "pattern":
 		if fmt.Sprint(e.Details()["pattern"]) == durationPattern {
 			msg = fmt.Sprintf("got %s, expected a duration such as 500ms, 30s or 2m", jsonText(e.Value()))
@@ -270,6 +275,25 @@ func describe(e gojsonschema.ResultError, root string) (ptr string, key bool, ms
 		return "", false, "", false
 	}
 	return ptr, key, msg, true
+}
+
+// closestAllowed returns the value of an enum nearest to v, if v is a string
+// near enough to be a typo. allowed is the enum as the validator lists it:
+// JSON values separated by ", ".
+func closestAllowed(v any, allowed string) string {
+	s, ok := v.(string)
+	if !ok {
+		return ""
+	}
+	var names []string
+	for _, a := range strings.Split(allowed, ", ") {
+		var name string
+		if json.Unmarshal([]byte(a), &name) != nil {
+			return "" // not a list of strings
+		}
+		names = append(names, name)
+	}
+	return Closest(s, names)
 }
 
 // durationPattern is the schema's pattern for durations ("30s", "2m").
