@@ -172,6 +172,11 @@ func Load(path string, opts LoadOptions) (*Suite, error) {
 	// The inline cases are checked and decoded apart from the rest.
 	doc, elems := src.splitCases()
 	probs = validateSuite(sc, src, doc, elems)
+	if src.data[src.pos.root()] != '{' {
+		// The schema has said that the suite is not an object; every other
+		// check would only report what it lacks.
+		return nil, sortProblems(probs)
+	}
 
 	var f suiteFile
 	if err := json.Unmarshal(doc, &f); err != nil {

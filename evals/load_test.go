@@ -1394,3 +1394,30 @@ func TestLoadByteOrderMark(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadNotAnObject checks that a suite that is not a JSON object gets that
+// one problem, not also those of every check that finds nothing in it.
+func TestLoadNotAnObject(t *testing.T) {
+	for _, tc := range []struct{ doc, got string }{
+		{`[1]`, "array"},
+		{`["a", {"name": "s"}]`, "array"},
+		{`"suite"`, "string"},
+		{`3`, "integer"},
+		{`null`, "null"},
+		{`true`, "boolean"},
+	} {
+		t.Run(tc.doc, func(t *testing.T) {
+			opts := LoadOptions{
+				RequireTargets: true,
+				Gates:          []string{"pass_rate >= 1"},
+				Dataset:        func(*Suite) []Problem { return []Problem{{File: "dataset", Msg: "checked"}} },
+			}
+			_, dir, err := loadIn(t, map[string]string{"suite.json": tc.doc}, opts)
+			got := problemLines(t, err, dir)
+			want := []string{"suite.json:1:1: $: expected object, got " + tc.got}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}

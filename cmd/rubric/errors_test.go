@@ -391,6 +391,11 @@ func errCases() []errCase {
 			args: run,
 		},
 		{
+			name:  "suite_not_object",
+			files: withSuite(`[{"name": "t"}]` + "\n"),
+			args:  run,
+		},
+		{
 			name: "suite_invalid_utf8",
 			files: withSuite("{\n  \"name\": \"t\",\n  \"messages\": [{\"role\": \"user\", \"content\": \"Caf\xe9: {{ q }}\"}],\n" +
 				"  \"dataset\": {\"path\": \"cases.jsonl\"},\n  \"criteria\": [{\"name\": \"exact\", \"type\": \"equals\"}],\n" +
