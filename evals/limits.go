@@ -22,7 +22,7 @@ const (
 	// MaxValues is how many JSON values (objects, arrays, strings, numbers,
 	// booleans and nulls, at any depth) a config file may hold, a suite
 	// outside its inline cases (dataset.cases), and each inline case.
-	MaxValues = 100_000
+	MaxValues = 50_000
 	// MaxCases is how many inline cases (dataset.cases) a suite may hold.
 	MaxCases = 100_000
 )

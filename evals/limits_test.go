@@ -62,7 +62,7 @@ func TestParseLimits(t *testing.T) {
 		{
 			name: "values past the limit",
 			doc:  "[" + zeros(MaxValues) + "]",
-			want: fmt.Sprintf("f.json:1:%d: more than 100000 JSON values, the limit for a config file: keep bulk data in a dataset file", 2*MaxValues),
+			want: fmt.Sprintf("f.json:1:%d: more than 50000 JSON values, the limit for a config file: keep bulk data in a dataset file", 2*MaxValues),
 		},
 		{
 			name: "keys are not values",
@@ -76,26 +76,26 @@ func TestParseLimits(t *testing.T) {
 		{
 			name: "inline cases of a config count as any values",
 			doc:  casesDoc(caseOf(MaxValues/2), caseOf(MaxValues/2)),
-			// The 100001st value is the 49997th zero of the second case.
-			want: fmt.Sprintf("f.json:1:%d: more than 100000 JSON values, the limit for a config file: keep bulk data in a dataset file", 24+MaxValues+2*49996+1),
+			// The value past the limit is a zero of the second case.
+			want: fmt.Sprintf("f.json:1:%d: more than 50000 JSON values, the limit for a config file: keep bulk data in a dataset file", 2*MaxValues+17),
 		},
 		{
 			name:  "a case past the limit",
 			doc:   casesDoc("{}", caseOf(MaxValues+1)),
 			suite: true,
-			want:  fmt.Sprintf("f.json:1:%d: $.dataset.cases[1]: the case holds more than 100000 JSON values, the limit for an inline case: keep big cases in a dataset file (dataset.path)", 26+2*MaxValues),
+			want:  fmt.Sprintf("f.json:1:%d: $.dataset.cases[1]: the case holds more than 50000 JSON values, the limit for an inline case: keep big cases in a dataset file (dataset.path)", 26+2*MaxValues),
 		},
 		{
 			name:  "values outside the cases past the limit",
 			doc:   `{"dataset": {"cases": [{}]}, "x": [` + zeros(MaxValues) + "]}",
 			suite: true,
-			want:  fmt.Sprintf("f.json:1:%d: more than 100000 JSON values, the limit for a suite outside its inline cases (dataset.cases): keep bulk data in a dataset file", 36+2*(MaxValues-4)),
+			want:  fmt.Sprintf("f.json:1:%d: more than 50000 JSON values, the limit for a suite outside its inline cases (dataset.cases): keep bulk data in a dataset file", 36+2*(MaxValues-4)),
 		},
 		{
 			name:  "an array named cases elsewhere is not the inline cases",
 			doc:   `{"x": {"cases": [` + zeros(MaxValues) + "]}}",
 			suite: true,
-			want:  fmt.Sprintf("f.json:1:%d: more than 100000 JSON values, the limit for a suite outside its inline cases (dataset.cases): keep bulk data in a dataset file", 17+2*(MaxValues-3)+1),
+			want:  fmt.Sprintf("f.json:1:%d: more than 50000 JSON values, the limit for a suite outside its inline cases (dataset.cases): keep bulk data in a dataset file", 17+2*(MaxValues-3)+1),
 		},
 		{
 			name:  "escaped keys name the inline cases too",

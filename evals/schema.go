@@ -108,7 +108,7 @@ var compositeErrors = map[string]bool{
 }
 
 // caseChunk is how many bytes of inline cases the schema checks at a time.
-const caseChunk = 256 << 10
+const caseChunk = 64 << 10
 
 // maxCaseProblems is how many problems the schema reports in a suite's inline
 // cases; after that it stops checking them, as the dataset check does.

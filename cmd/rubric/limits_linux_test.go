@@ -49,7 +49,7 @@ var bigSuites = []struct {
 			return append(append([]byte(`{"name": "x", "x": [`), bytes.Repeat([]byte("0,"), size/2)...), "0]}"...)
 		},
 		code: 2,
-		want: "suite.json:1:200015: more than 100000 JSON values, the limit for a suite outside its inline cases (dataset.cases): keep bulk data in a dataset file",
+		want: "suite.json:1:100015: more than 50000 JSON values, the limit for a suite outside its inline cases (dataset.cases): keep bulk data in a dataset file",
 	},
 	{
 		name: "a flood of inline cases",
