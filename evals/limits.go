@@ -33,8 +33,8 @@ var maxFileSize = MaxFileSize
 // offsetError is a problem at an offset of a file, found before it is
 // parsed: a limit crossed, or bytes that are not UTF-8.
 type offsetError struct {
-	off  int    // the offset where the limit was crossed
-	path string // the JSON path of the part that crossed it, if known
+	off  int    // where in the file
+	path string // the JSON path of the part it is in, if known
 	msg  string
 }
 
@@ -75,10 +75,11 @@ func tooBigError(data []byte, err error) error {
 	return &offsetError{off: len(data), msg: fmt.Sprintf("the file is larger than %d MiB, the limit for a suite or config file: keep the cases in a dataset file (dataset.path)", MaxFileSize>>20)}
 }
 
-// checkLimits returns the first place where data crosses MaxDepth or
-// MaxValues, or has a byte that is not UTF-8, as an *offsetError, unless data
-// has a syntax error before it, which is returned instead. With suite set, it also returns the extent of every
-// array at /dataset/cases, whose elements count toward MaxValues one by one.
+// checkLimits returns the first place where data crosses MaxDepth, MaxValues
+// or MaxCases, or has a byte that is not UTF-8, as an *offsetError, unless
+// data has a syntax error before it, which is returned instead. With suite
+// set, it also returns the extent of every array at /dataset/cases, whose
+// elements count toward MaxValues one by one.
 func checkLimits(data []byte, suite bool) ([][2]int, error) {
 	cases, lim := scanLimits(data, suite)
 	if lim == nil {

@@ -260,7 +260,7 @@ func TestLoadCaseProblemsCapped(t *testing.T) {
 ` + strings.Join(cases, ",\n") + "\n]}}"
 	_, dir, err := loadIn(t, map[string]string{"suite.json": suite}, LoadOptions{})
 	got := problemLines(t, err, dir)
-	want := []string{"suite.json:2:22: $.dataset.cases: the inline cases have more than 20 problems: the first 20 follow, and the cases after them were not checked"}
+	want := []string{"suite.json:2:22: $.dataset.cases: the inline cases have more than 20 problems: the first 20 follow, the rest are not listed"}
 	for i := range maxCaseProblems {
 		want = append(want, fmt.Sprintf("suite.json:%d:%d: $.dataset.cases[%d].tags: expected array, got string", i+3, 19+len(fmt.Sprint(i)), i))
 	}

@@ -116,10 +116,10 @@ const maxCaseProblems = 20
 
 // validateSuite checks the suite in src against the schema. doc and elems
 // are the suite without its inline cases, and where each case starts
-// (splitCases). The validator decodes what it
-// checks into Go values, several times the size of the JSON, so the inline
-// cases, the only part of a suite that is big, are checked a few at a time,
-// apart from the rest: its memory stays in proportion to caseChunk and
+// (splitCases). The validator decodes what it checks into Go values, several
+// times the size of the JSON, and keeps about 2 KB for each violation; so the
+// inline cases, the only part of a suite that is big, are checked a few at a
+// time, apart from the rest: its memory stays in proportion to caseChunk and
 // MaxValues, whatever the size of the file.
 func validateSuite(sc *schemas, src *source, doc []byte, elems []int) []Problem {
 	probs, _ := validate(sc.suite, "suite", src.file, gojsonschema.NewBytesLoader(doc), src.pos, nil, -1)
@@ -151,7 +151,7 @@ func validateSuite(sc *schemas, src *source, doc []byte, elems []int) []Problem 
 		probs = append(probs, ps...)
 		found += len(ps)
 		if more {
-			probs = append(probs, src.problem("/dataset/cases", false, "the inline cases have more than %d problems: the first %d follow, and the cases after them were not checked", maxCaseProblems, maxCaseProblems))
+			probs = append(probs, src.problem("/dataset/cases", false, "the inline cases have more than %d problems: the first %d follow, the rest are not listed", maxCaseProblems, maxCaseProblems))
 			break
 		}
 		first = last + 1
