@@ -494,3 +494,81 @@ func TestCheckStopsWhenContextEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckInvalidUTF8 checks that a byte that is not UTF-8 is a problem at
+// its place in every format, not a case sent with U+FFFD in its place.
+func TestCheckInvalidUTF8(t *testing.T) {
+	const msg = "invalid UTF-8 (byte 0x%02X): the file must be encoded as UTF-8"
+	tests := []struct {
+		name, file, content string
+		n                   int
+		want                []string
+	}{
+		{
+			name:    "JSONL",
+			file:    "f.jsonl",
+			content: "{\"q\": \"ok\"}\n{\"q\": \"caf\xe9\"}\n{\"q\": \"日本\xff\"}\n{\"q\": \"\xe6\x97\"}\n{\"q\": \"\xed\xa0\x80\"}\n{\"q\": \"\ufffd is fine\"}\n",
+			n:       2,
+			want: []string{
+				"f.jsonl:2:11: " + fmt.Sprintf(msg, 0xE9),
+				"f.jsonl:3:10: " + fmt.Sprintf(msg, 0xFF),
+				"f.jsonl:4:8: " + fmt.Sprintf(msg, 0xE6),
+				"f.jsonl:5:8: " + fmt.Sprintf(msg, 0xED),
+			},
+		},
+		{
+			name:    "JSONL after a byte order mark",
+			file:    "f.jsonl",
+			content: "\ufeff{\"q\": \"\xff\"}\n",
+			want:    []string{"f.jsonl:1:8: " + fmt.Sprintf(msg, 0xFF)},
+		},
+		{
+			name:    "CSV",
+			file:    "f.csv",
+			content: "id,q\n1,caf\xe9\n2,ok\n3,\"x\ny\xff\"\n",
+			n:       1,
+			want: []string{
+				`f.csv:2:3: column "q": ` + fmt.Sprintf(msg, 0xE9),
+				`f.csv:4:3: column "q": ` + fmt.Sprintf(msg, 0xFF),
+			},
+		},
+		{
+			name:    "CSV header",
+			file:    "f.csv",
+			content: "\ufeffid,q\xff\n1,x\n",
+			want:    []string{"f.csv:1:4: column 2 of the header row: " + fmt.Sprintf(msg, 0xFF)},
+		},
+		{
+			name:    "JSON",
+			file:    "f.json",
+			content: "[\n  {\"q\": \"a\"},\n  {\"q\": \"caf\xe9\"}\n]\n",
+			n:       1,
+			want:    []string{"f.json:3:13: $[1]: " + fmt.Sprintf(msg, 0xE9)},
+		},
+		{
+			name:    "JSON after a byte order mark",
+			file:    "f.json",
+			content: "\ufeff[{\"q\": \"é\xff\"}]",
+			want:    []string{"f.json:1:10: $[0]: " + fmt.Sprintf(msg, 0xFF)},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, tc.file), []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			n, err := Check(context.Background(), suiteOver(dir, tc.file, nil, "{{ q }}"))
+			var got []string
+			if err != nil {
+				got = problemStrings(t, err, dir)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("problems = %q\nwant       %q", got, tc.want)
+			}
+			if n != tc.n {
+				t.Errorf("%d cases, want %d", n, tc.n)
+			}
+		})
+	}
+}

@@ -81,6 +81,29 @@ func problem(file string, line, col int, path, format string, args ...any) error
 	return evals.Problems{{File: file, Line: line, Col: col, Path: path, Msg: fmt.Sprintf(format, args...)}}
 }
 
+// invalidUTF8 returns the offset of the first byte of b that is not part of a
+// UTF-8 character, or -1. The JSON decoder would turn such a byte into
+// U+FFFD, the replacement character, without a word; a case is sent as
+// written or not at all.
+func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// utf8Problem is the message for byte b, not UTF-8.
+func utf8Problem(b byte) string {
+	return fmt.Sprintf("invalid UTF-8 (byte 0x%02X): the file must be encoded as UTF-8", b)
+}
+
 // reserved are the case fields that are not variables.
 var reserved = map[string]bool{"id": true, "vars": true, "expected": true, "tags": true, "metadata": true}
 
@@ -326,6 +349,9 @@ func (r *jsonl) Next() (*evals.Case, error) {
 	}
 	if b, ok := r.next(); ok {
 		r.n++
+		if i := invalidUTF8(b); i >= 0 {
+			return nil, problem(r.file, r.line, utf8.RuneCount(b[:i])+1, "", "%s", utf8Problem(b[i]))
+		}
 		c, err := DecodeCase(b, r.n)
 		if err != nil {
 			col := 1
@@ -357,6 +383,9 @@ func (r *jsonl) Close() error { return r.f.Close() }
 func column(line []byte, off int) int {
 	lead := len(line) - len(bytes.TrimLeftFunc(line, unicode.IsSpace))
 	at := min(max(lead+off-1, 0), len(line))
+	for at > 0 && at < len(line) && !utf8.RuneStart(line[at]) {
+		at-- // inside a character: the line ended in it
+	}
 	return utf8.RuneCount(line[:at]) + 1
 }
 
@@ -387,6 +416,10 @@ func newCSV(path string, f io.ReadCloser) (*csvReader, error) {
 	header := make([]string, len(head))
 	seen := map[string]int{}
 	for i, h := range head {
+		if j := invalidUTF8([]byte(h)); j >= 0 {
+			line, col := r.FieldPos(i)
+			return nil, problem(path, line, col, "", "column %d of the header row: %s", i+1, utf8Problem(h[j]))
+		}
 		if i == 0 {
 			h = strings.TrimPrefix(h, "\ufeff")
 		}
@@ -446,6 +479,10 @@ func (r *csvReader) Next() (*evals.Case, error) {
 	c := &evals.Case{Vars: make(map[string]any, len(rec))}
 	for i, v := range rec {
 		h := r.header[i]
+		if j := invalidUTF8([]byte(v)); j >= 0 {
+			fl, fc := r.r.FieldPos(i)
+			return nil, problem(r.file, fl, fc, "", "column %q: %s", h, utf8Problem(v[j]))
+		}
 		switch {
 		case h == "id":
 			c.ID = v
@@ -490,12 +527,19 @@ type jsonArray struct {
 	file string
 	f    io.ReadCloser
 	dec  *json.Decoder
+	bom  int64 // the length of the byte order mark before the array, if any
 	n    int
 	done bool
 }
 
 func newJSONArray(path string, f io.ReadCloser) (*jsonArray, error) {
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
+	br := bufio.NewReaderSize(f, 64<<10)
+	var bom int64
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3)
+		bom = 3
+	}
+	dec := json.NewDecoder(br)
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, problem(path, 1, 1, "$", "invalid JSON: %s", err)
@@ -503,7 +547,36 @@ func newJSONArray(path string, f io.ReadCloser) (*jsonArray, error) {
 	if tok != json.Delim('[') {
 		return nil, problem(path, 1, 1, "$", "expected a JSON array of cases")
 	}
-	return &jsonArray{file: path, f: f, dec: dec}, nil
+	return &jsonArray{file: path, f: f, dec: dec, bom: bom}, nil
+}
+
+// offset is the decoder's offset in the file.
+func (r *jsonArray) offset() int64 { return r.bom + r.dec.InputOffset() }
+
+// lineCol reads the file again up to byte off and returns its line and its
+// column in characters (0, 0 if the file cannot be read). A problem is
+// rare, and reading for it is cheaper than counting lines for every case.
+func (r *jsonArray) lineCol(off int64) (int, int) {
+	f, err := os.Open(r.file)
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(io.LimitReader(f, off), 64<<10)
+	br.Discard(int(r.bom))
+	line, col := 1, 1
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			return line, col
+		}
+		switch {
+		case b == '\n':
+			line, col = line+1, 1
+		case b&0xC0 != 0x80: // the first byte of a character
+			col++
+		}
+	}
 }
 
 func (r *jsonArray) Next() (*evals.Case, error) {
@@ -513,7 +586,7 @@ func (r *jsonArray) Next() (*evals.Case, error) {
 	if !r.dec.More() {
 		r.done = true
 		if _, err := r.dec.Token(); err != nil {
-			return nil, problem(r.file, 0, 0, "$", "invalid JSON at byte %d: %s", r.dec.InputOffset(), err)
+			return nil, problem(r.file, 0, 0, "$", "invalid JSON at byte %d: %s", r.offset(), err)
 		}
 		return nil, io.EOF
 	}
@@ -521,7 +594,12 @@ func (r *jsonArray) Next() (*evals.Case, error) {
 	var raw json.RawMessage
 	if err := r.dec.Decode(&raw); err != nil {
 		r.done = true
-		return nil, problem(r.file, 0, 0, path, "invalid JSON at byte %d: %s", r.dec.InputOffset(), err)
+		return nil, problem(r.file, 0, 0, path, "invalid JSON at byte %d: %s", r.offset(), err)
+	}
+	if i := invalidUTF8(raw); i >= 0 {
+		r.n++
+		line, col := r.lineCol(r.offset() - int64(len(raw)) + int64(i))
+		return nil, problem(r.file, line, col, path, "%s", utf8Problem(raw[i]))
 	}
 	r.n++
 	c, err := DecodeCase(raw, r.n)

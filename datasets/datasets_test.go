@@ -3,6 +3,7 @@ package datasets
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -138,6 +139,8 @@ func TestJSONLProblems(t *testing.T) {
 		{"column after leading white space", "  \t{\"q\": tru}", `f.jsonl:2:13: invalid JSON: invalid character '}' in literal true (expecting 'e')`},
 		{"column counted in characters", `{"q": "日本", x}`, `f.jsonl:2:13: invalid JSON: invalid character 'x' looking for beginning of object key string`},
 		{"truncated line", `{"q": "abc`, `f.jsonl:2:10: invalid JSON: unexpected end of JSON input`},
+		{"truncated after a wide character", `{"q": "日`, `f.jsonl:2:8: invalid JSON: unexpected end of JSON input`},
+		{"not UTF-8", "{\"q\": \"caf\xe9\"}", `f.jsonl:2:11: invalid UTF-8 (byte 0xE9): the file must be encoded as UTF-8`},
 		{"two objects on a line", `{"q": 1} {"q": 2}`, `f.jsonl:2:10: invalid JSON: invalid character '{' after top-level value`},
 		{"array line", `[1, 2]`, `f.jsonl:2:1: expected a JSON object for the case`},
 		{"string line", `"q"`, `f.jsonl:2:1: expected a JSON object for the case`},
@@ -369,24 +372,28 @@ func TestJSONArray(t *testing.T) {
 		`  {"vars": {"q": 2}, "expected": {"k": "v"}},` + "\n" +
 		`  {}` + "\n" +
 		"]\n"
-	path := writeFile(t, "f.json", content)
-	r, err := OpenFile(path, evals.FormatJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	got, probs := readAll(t, r, filepath.Dir(path))
-	if probs != nil {
-		t.Errorf("problems: %q", probs)
-	}
-	assertCases(t, got, sourced(path, []string{": $[0]", ": $[1]", ": $[2]"},
-		&evals.Case{ID: "a", Vars: map[string]any{"q": 1.0}, Tags: []string{"x"}},
-		&evals.Case{ID: "2", Vars: map[string]any{"q": 2.0}, Expected: map[string]any{"k": "v"}},
-		&evals.Case{ID: "3"},
-	))
-	// Past the end it stays at the end.
-	if _, err := r.Next(); err != io.EOF {
-		t.Errorf("Next after the end = %v, want io.EOF", err)
+	for _, bom := range []string{"", "\ufeff"} {
+		t.Run(fmt.Sprintf("byte order mark %q", bom), func(t *testing.T) {
+			path := writeFile(t, "f.json", bom+content)
+			r, err := OpenFile(path, evals.FormatJSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			got, probs := readAll(t, r, filepath.Dir(path))
+			if probs != nil {
+				t.Errorf("problems: %q", probs)
+			}
+			assertCases(t, got, sourced(path, []string{": $[0]", ": $[1]", ": $[2]"},
+				&evals.Case{ID: "a", Vars: map[string]any{"q": 1.0}, Tags: []string{"x"}},
+				&evals.Case{ID: "2", Vars: map[string]any{"q": 2.0}, Expected: map[string]any{"k": "v"}},
+				&evals.Case{ID: "3"},
+			))
+			// Past the end it stays at the end.
+			if _, err := r.Next(); err != io.EOF {
+				t.Errorf("Next after the end = %v, want io.EOF", err)
+			}
+		})
 	}
 }
 
@@ -406,6 +413,8 @@ func TestJSONArrayProblems(t *testing.T) {
 		// The decoder's offset is where the element's decoding began, not
 		// where the error is (byte 17).
 		{name: "broken element", content: `[{"q": 1}, {"q": }]`, next: []string{"f.json: $[1]: invalid JSON at byte 10: invalid character '}' looking for beginning of value"}, cases: 1},
+		{name: "broken element after a byte order mark", content: "\ufeff" + `[{"q": 1}, {"q": }]`, next: []string{"f.json: $[1]: invalid JSON at byte 13: invalid character '}' looking for beginning of value"}, cases: 1},
+		{name: "a byte order mark alone", content: "\ufeff", open: "f.json:1:1: $: invalid JSON: EOF"},
 		{name: "trailing comma", content: `[{"q": 1},]`, next: []string{"f.json: $[1]: invalid JSON at byte 10: invalid character ']' looking for beginning of value"}, cases: 1},
 		{name: "truncated", content: `[{"q": 1}`, next: []string{"f.json: $: invalid JSON at byte 9: EOF"}, cases: 1},
 		{name: "truncated element", content: `[{"q": 1}, {"q"`, next: []string{"f.json: $[1]: invalid JSON at byte 10: unexpected EOF"}, cases: 1},

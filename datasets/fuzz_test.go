@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -76,6 +77,8 @@ func FuzzJSONL(f *testing.F) {
 	f.Add([]byte("\n\n\n"))
 	f.Add([]byte("{}\r\n\r\n{\"id\": 1}\r"))
 	f.Add([]byte("\ufeff  {\"q\": \"é\", }\n"))
+	f.Add([]byte("{\"q\": \"caf\xe9\"}\n{\"q\": 1}"))
+	f.Add([]byte("{}\n{\"0\": \"日"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := newJSONL("f.jsonl", io.NopCloser(bytes.NewReader(data)))
 		defer r.Close()
@@ -108,6 +111,10 @@ func FuzzJSONL(f *testing.F) {
 			if c.ID == "" || !strings.HasPrefix(c.Source, "f.jsonl:") {
 				t.Fatalf("case %+v", c)
 			}
+			n, _ := strconv.Atoi(strings.TrimPrefix(c.Source, "f.jsonl:"))
+			if n < 1 || n > len(fileLines) || !utf8.Valid(fileLines[n-1]) {
+				t.Fatalf("case %+v read from a line that is not UTF-8", c)
+			}
 		}
 	})
 }
@@ -115,7 +122,7 @@ func FuzzJSONL(f *testing.F) {
 func FuzzCSV(f *testing.F) {
 	for _, s := range []string{
 		"id,q\n1,x\n", "q,expected.a,metadata.m,tags\nx,y,z,a;b\n", "\ufeff\"id\",q\r\n1,\"a\r\nb\"\r\n",
-		"a,b\n1\n", "a,a\n", "", "a,b\"c\n", "expected,expected.x\n", "vars\n", "a\n\"x",
+		"a,b\n1\n", "a,a\n", "", "a,b\"c\n", "expected,expected.x\n", "vars\n", "a\n\"x", "q\nx\xff\ny\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -149,6 +156,11 @@ func FuzzCSV(f *testing.F) {
 			}
 			if _, ok := c.Vars["output"]; ok {
 				t.Fatalf("case %+v has a variable named output", c)
+			}
+			for k, v := range c.Vars {
+				if s, _ := v.(string); !utf8.ValidString(s) || !utf8.ValidString(k) {
+					t.Fatalf("case %+v: variable %q is not UTF-8", c, k)
+				}
 			}
 		}
 	})

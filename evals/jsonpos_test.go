@@ -1,6 +1,7 @@
 package evals
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,8 +9,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // loc is a line and column, both 1-based.
@@ -110,41 +113,105 @@ func TestIndexJSON(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := indexJSON([]byte(tc.doc))
+			p, _, err := parseJSON([]byte(tc.doc), false)
 			if err != nil {
-				t.Fatalf("indexJSON: %v", err)
+				t.Fatalf("parseJSON: %v", err)
 			}
-			check := func(kind string, got map[string]int, want map[string]loc) {
-				t.Helper()
-				if g, w := sortedKeys(got), sortedKeys(want); !reflect.DeepEqual(g, w) {
-					t.Errorf("%s pointers = %q, want %q", kind, g, w)
-				}
-				for ptr, w := range want {
-					off, ok := got[ptr]
-					if !ok {
-						continue
-					}
-					line, col := p.lineCol(off)
-					if g := (loc{line, col}); g != w {
-						t.Errorf("%s %q at %v, want %v", kind, ptr, g, w)
-					}
-				}
+			values, keys := indexAll(t, []byte(tc.doc))
+			if g, w := sortedKeys(values), sortedKeys(tc.values); !reflect.DeepEqual(g, w) {
+				t.Errorf("value pointers = %q, want %q", g, w)
 			}
-			check("value", p.values, tc.values)
-			check("key", p.keys, tc.keys)
-			// A value's offset is its first byte; a key's is its opening quote.
-			for ptr, off := range p.values {
+			if g, w := sortedKeys(keys), sortedKeys(tc.keys); !reflect.DeepEqual(g, w) {
+				t.Errorf("key pointers = %q, want %q", g, w)
+			}
+			for ptr, w := range tc.values {
+				off, keyOff, ok := p.find(ptr)
+				if !ok {
+					t.Errorf("find(%q) found no value", ptr)
+					continue
+				}
 				if c := tc.doc[off]; strings.IndexByte(`{["-0123456789tfn`, c) < 0 {
 					t.Errorf("value %q starts with %q", ptr, c)
 				}
-			}
-			for ptr, off := range p.keys {
-				if c := tc.doc[off]; c != '"' {
-					t.Errorf("key %q starts with %q", ptr, c)
+				if line, col := p.lineCol(off); (loc{line, col}) != w {
+					t.Errorf("value %q at %v, want %v", ptr, loc{line, col}, w)
+				}
+				wk, member := tc.keys[ptr]
+				switch {
+				case !member && keyOff != -1:
+					t.Errorf("value %q has a key at %d, want none", ptr, keyOff)
+				case member && keyOff < 0:
+					t.Errorf("member %q has no key", ptr)
+				case member:
+					if c := tc.doc[keyOff]; c != '"' {
+						t.Errorf("key %q starts with %q", ptr, c)
+					}
+					if line, col := p.lineCol(keyOff); (loc{line, col}) != wk {
+						t.Errorf("key %q at %v, want %v", ptr, loc{line, col}, wk)
+					}
 				}
 			}
 		})
 	}
+}
+
+// indexAll records where every value of a valid document starts, and where
+// every member's key does, by pointer: the eager index that positions
+// replaced, kept as the oracle it must agree with. A repeated key counts
+// once, its last time, as when decoding.
+func indexAll(t testing.TB, data []byte) (values, keys map[string]int) {
+	t.Helper()
+	values, keys = map[string]int{}, map[string]int{}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	skip := func(off int) int {
+		for off < len(data) && strings.IndexByte(" \t\r\n:,", data[off]) >= 0 {
+			off++
+		}
+		return off
+	}
+	var walk func(ptr string) error
+	walk = func(ptr string) error {
+		values[ptr] = skip(int(dec.InputOffset()))
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			for dec.More() {
+				at := skip(int(dec.InputOffset()))
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				child := ptr + "/" + escapePointer(k.(string))
+				for p := range values {
+					if strings.HasPrefix(p, child+"/") {
+						delete(values, p)
+						delete(keys, p)
+					}
+				}
+				keys[child] = at
+				if err := walk(child); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(ptr + "/" + strconv.Itoa(i)); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+		}
+		return err
+	}
+	if err := walk(""); err != nil {
+		t.Fatalf("indexAll(%q): %v", data, err)
+	}
+	return values, keys
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -162,7 +229,7 @@ func TestPositionsAt(t *testing.T) {
 		`    {"name": "a", "pattern": "x"}` + "\n" +
 		"  ]\n" +
 		"}"
-	p, err := indexJSON([]byte(doc))
+	p, _, err := parseJSON([]byte(doc), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,10 +365,13 @@ func TestSyntaxProblem(t *testing.T) {
 		{"trailing garbage", `{"a":1} x`, `f.json:1:9: invalid JSON: invalid character 'x' after top-level value`},
 		{"second document", "{}\n{}", `f.json:2:1: invalid JSON: invalid character '{' after top-level value`},
 		{"extra closing brace", "{\"a\": 1}}\n", `f.json:1:9: invalid JSON: invalid character '}' after top-level value`},
-		{"byte order mark", "\ufeff{}", `f.json:1:1: invalid JSON: invalid character 'ï' looking for beginning of value`},
+		{"byte order mark (readSource drops it before)", "\ufeff{}", `f.json:1:1: invalid JSON: invalid character 'ï' looking for beginning of value`},
 		{"truncated array", `{"a": [1, 2`, `f.json:1:12: invalid JSON: unexpected end of file`},
 		{"truncated string", `{"a": "abc`, `f.json:1:11: invalid JSON: unexpected end of file`},
 		{"truncated literal", `[tru`, `f.json:1:5: invalid JSON: unexpected end of file`},
+		{"truncated number", "{\"a\": -", `f.json:1:8: invalid JSON: unexpected end of file`},
+		{"literal cut by a space at the end", `[tru `, `f.json:1:5: invalid JSON: invalid character ' ' in literal true (expecting 'e')`},
+		{"bad last character", `[1}`, `f.json:1:3: invalid JSON: invalid character '}' after array element`},
 		{"truncated after a comma and a newline", "{\n  \"a\": 1,\n", `f.json:3:1: invalid JSON: unexpected end of file`},
 		{"empty", "", `f.json:1:1: invalid JSON: unexpected end of file`},
 		{"white space only", "  \n ", `f.json:2:2: invalid JSON: unexpected end of file`},
@@ -309,9 +379,9 @@ func TestSyntaxProblem(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			data := []byte(tc.doc)
-			_, err := indexJSON(data)
+			_, _, err := parseJSON(data, false)
 			if err == nil {
-				t.Fatalf("indexJSON(%q) succeeded", tc.doc)
+				t.Fatalf("parseJSON(%q) succeeded", tc.doc)
 			}
 			if got := syntaxProblem("f.json", data, err).String(); got != tc.want {
 				t.Errorf("syntaxProblem(%q)\n got %s\nwant %s", tc.doc, got, tc.want)
@@ -331,22 +401,48 @@ func TestSyntaxProblemOtherError(t *testing.T) {
 	}
 }
 
-func FuzzIndexJSON(f *testing.F) {
+func FuzzParseJSON(f *testing.F) {
 	for _, seed := range []string{
 		``, ` `, `{}`, `[]`, `1`, `"s"`, `null`, `{"a":1}`, `{"a":[1,{"b":null}]}`,
 		`{"a": 1,}`, `{"a" 1}`, `[1 2]`, `{"a":1} x`, "{}\n{}", `{"a": [1, 2`, `{"a": "abc`,
 		`[tru`, `{1: 2}`, `{"é": x}`, "\ufeff{}", `{"a/b~": {"": []}}`, "{\r\n\t\"k\": 1\r\n}",
 		`[-0.5e10, true, false]`, `01`, `"\u00e9\ud83c"`, `{"a":1}}`, "\"\xff\"",
+		`{"a":{"x":1},"a":{"y":[2]}}`, `{"k\u0031":1,"k1":[2]}`, "{\"\xbf\":{}}",
 	} {
-		f.Add([]byte(seed))
+		f.Add([]byte(seed), true)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add([]byte(strings.Repeat("[", 130)), false)
+	f.Add([]byte(`{"dataset": {"cases": [{"a": [1]}, 2]}, "x": "]"}`), true)
+	f.Fuzz(func(t *testing.T, data []byte, suite bool) {
 		if len(data) > 10000 {
-			return // json.Valid limits nesting to 10000 levels; the index does not
+			return // json.Valid limits nesting to 10000 levels; keep inputs below that
 		}
-		p, err := indexJSON(data)
+		p, cases, err := parseJSON(data, suite)
+		var oe *offsetError
+		if errors.As(err, &oe) {
+			if oe.off < 0 || oe.off >= len(data) {
+				t.Fatalf("parseJSON(%q): %v at offset %d", data, oe, oe.off)
+			}
+			switch c := data[oe.off]; {
+			case c >= utf8.RuneSelf: // the first byte that is not UTF-8
+				if r, n := utf8.DecodeRune(data[oe.off:]); r != utf8.RuneError || n != 1 || !utf8.Valid(data[:oe.off]) {
+					t.Fatalf("parseJSON(%q): %v at offset %d", data, oe, oe.off)
+				}
+			case c != '[' && c != '{': // below MaxValues values, only the nesting can be too deep
+				t.Fatalf("parseJSON(%q): %v at offset %d", data, oe, oe.off)
+			}
+			return
+		}
+		if err == nil && !utf8.Valid(data) {
+			t.Fatalf("parseJSON(%q) accepted bytes that are not UTF-8", data)
+		}
+		for _, r := range cases {
+			if !suite || r[0] < 0 || r[1] > len(data) || data[r[0]] != '[' || data[r[1]-1] != ']' {
+				t.Fatalf("parseJSON(%q): inline cases at %v", data, r)
+			}
+		}
 		if valid := json.Valid(data); valid != (err == nil) {
-			t.Fatalf("indexJSON(%q) error %v, but json.Valid = %v", data, err, valid)
+			t.Fatalf("parseJSON(%q) error %v, but json.Valid = %v", data, err, valid)
 		}
 		if err != nil {
 			prob := syntaxProblem("f.json", data, err)
@@ -362,28 +458,23 @@ func FuzzIndexJSON(f *testing.F) {
 			}
 			return
 		}
-		if _, ok := p.values[""]; !ok {
-			t.Fatalf("no position for the root of %q", data)
-		}
-		for ptr, off := range p.values {
-			if off < 0 || off >= len(data) {
-				t.Fatalf("value %q at offset %d outside %q", ptr, off, data)
+		values, keys := indexAll(t, data)
+		for ptr, want := range values {
+			off, keyOff, ok := p.find(ptr)
+			if !ok || off != want {
+				t.Fatalf("find(%q) in %q = %d (found %v), want %d", ptr, data, off, ok, want)
 			}
-			if c := data[off]; strings.IndexByte(`{["-0123456789tfn`, c) < 0 {
-				t.Fatalf("value %q at offset %d starts with %q", ptr, off, c)
+			if wk, member := keys[ptr]; (member && keyOff != wk) || (!member && keyOff != -1) {
+				t.Fatalf("find(%q) in %q: key at %d, want %d (member %v)", ptr, data, keyOff, wk, member)
 			}
 			line, col := p.at(ptr, false)
 			if line < 1 || col < 1 {
 				t.Fatalf("at(%q) = %d:%d", ptr, line, col)
 			}
 			displayPath(ptr)
-		}
-		for ptr, off := range p.keys {
-			if data[off] != '"' {
-				t.Fatalf("key %q at offset %d starts with %q", ptr, off, data[off])
-			}
-			if _, ok := p.values[ptr]; !ok {
-				t.Fatalf("key %q has no value", ptr)
+			// A pointer below it that does not exist falls back to it.
+			if off2, _, ok := p.find(ptr + "/no such member"); ok || off2 != off {
+				t.Fatalf("find(%q) below %q = %d (found %v), want the fallback %d", ptr+"/no such member", ptr, off2, ok, off)
 			}
 		}
 	})

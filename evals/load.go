@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/xeipuuv/gojsonschema"
 )
 
 // LoadOptions are the command line's say in how a suite loads, and the checks
@@ -60,6 +58,9 @@ type source struct {
 	file string
 	data []byte
 	pos  *positions
+	// cases are the extents of the suite's inline cases arrays, which the
+	// schema checks apart from the rest (validateSuite).
+	cases [][2]int
 }
 
 func (s *source) problem(ptr string, key bool, format string, args ...any) Problem {
@@ -106,16 +107,39 @@ func (s *source) fieldProblem(ptr string, err error) Problem {
 	return s.problem(ptr, false, "%s", err)
 }
 
-func readSource(path string) (*source, []Problem) {
-	data, err := os.ReadFile(path)
+// bom is the UTF-8 byte order mark, which editors on Windows write at the
+// start of a file.
+const bom = "\ufeff"
+
+// readSource reads and parses a suite (suite set) or config file, within the
+// limits (MaxFileSize). A byte order mark at the start is dropped: positions
+// count from after it, as editors show them.
+func readSource(path string, suite bool) (*source, []Problem) {
+	data, tooBig, err := readLimited(path)
 	if err != nil {
 		return nil, []Problem{{File: path, Msg: readError(err)}}
 	}
-	pos, err := indexJSON(data)
+	data = bytes.TrimPrefix(data, []byte(bom))
+	pos, cases, err := parseJSON(data, suite)
+	if tooBig {
+		err = tooBigError(data, err)
+	}
 	if err != nil {
 		return nil, []Problem{syntaxProblem(path, data, err)}
 	}
-	return &source{file: path, data: data, pos: pos}, nil
+	return &source{file: path, data: data, pos: pos, cases: cases}, nil
+}
+
+// splitCases returns the suite without its inline cases (their arrays
+// emptied), and where each of its cases starts.
+func (s *source) splitCases() (doc []byte, elems []int) {
+	if len(s.cases) == 0 {
+		return s.data, nil
+	}
+	if off, ok := s.pos.value("/dataset/cases"); ok && s.data[off] == '[' {
+		elems = s.pos.members(off).vals
+	}
+	return withoutCases(s.data, s.cases), elems
 }
 
 func readError(err error) string {
@@ -143,7 +167,7 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	src, probs := readSource(path)
+	src, probs := readSource(path, true)
 	if src == nil {
 		return nil, Problems(probs)
 	}
@@ -151,10 +175,17 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
 	if err != nil {
 		return nil, err
 	}
-	probs = validate(sc.suite, "suite", path, gojsonschema.NewBytesLoader(src.data), src.pos, "")
+	// The inline cases are checked and decoded apart from the rest.
+	doc, elems := src.splitCases()
+	probs = validateSuite(sc, src, doc, elems)
+	if src.data[src.pos.root()] != '{' {
+		// The schema has said that the suite is not an object; every other
+		// check would only report what it lacks.
+		return nil, sortProblems(probs)
+	}
 
 	var f suiteFile
-	if err := json.Unmarshal(src.data, &f); err != nil {
+	if err := json.Unmarshal(doc, &f); err != nil {
 		// A value of the wrong type is skipped by Unmarshal, which decodes the
 		// rest; the schema has reported it, so the other checks still run.
 		var te *json.UnmarshalTypeError
@@ -166,6 +197,14 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
 	s := &f.Suite
 	s.Path = path
 	s.Dir = filepath.Dir(path)
+	if len(elems) > 0 {
+		// Each case is its text in the file, not a copy of it.
+		s.Dataset.Cases = make([]json.RawMessage, len(elems))
+		for i, off := range elems {
+			end := src.pos.skipValue(off)
+			s.Dataset.Cases[i] = src.data[off:end:end]
+		}
+	}
 
 	for i, m := range s.Messages {
 		t, err := ParseTemplate(m.Content)
@@ -340,7 +379,7 @@ func FormatOf(path string) (string, bool) {
 }
 
 func checkDataset(src *source, s *Suite) []Problem {
-	if off, ok := src.pos.values["/dataset"]; !ok || src.data[off] != '{' {
+	if off, ok := src.pos.value("/dataset"); !ok || src.data[off] != '{' {
 		return nil // the schema reports a missing dataset, or one that is not an object
 	}
 	d := &s.Dataset

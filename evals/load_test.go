@@ -356,9 +356,32 @@ func TestLoadProblems(t *testing.T) {
 			want: []string{
 				`suite.json:3:25: $.messages[0].role: got "robot", expected one of "system", "developer", "user", "assistant"`,
 				`suite.json:4:44: $.dataset.format: got "yaml", expected one of "jsonl", "csv", "json"`,
-				`suite.json:5:38: $.criteria[0].type: got "equalz", expected one of ` + criterionTypes,
+				`suite.json:5:38: $.criteria[0].type: got "equalz"; did you mean "equals"?`,
 				`suite.json:6:41: $.targets[0].provider: got "gemini", expected one of ` + providers,
 				`suite.json:7:16: $.case_pass: got "most", expected one of "all", "score"`,
+			},
+		},
+		{
+			name: "enum typos",
+			suite: `{
+  "name": "s",
+  "messages": [{"role": "asistant", "content": "{{ q }}"}],
+  "dataset": {"path": "d.jsonl", "format": "jsnl"},
+  "criteria": [
+    {"name": "c", "type": "regx", "pattern": "x"},
+    {"name": "g", "type": "all", "criteria": [{"name": "n", "type": "contain", "value": "x"}]},
+    {"name": "far", "type": "similarity"}
+  ],
+  "targets": [{"name": "t", "provider": "opanai"}]
+}`,
+			files: map[string]string{"d.jsonl": "{}\n"},
+			want: []string{
+				`suite.json:3:25: $.messages[0].role: got "asistant"; did you mean "assistant"?`,
+				`suite.json:4:44: $.dataset.format: got "jsnl"; did you mean "jsonl"?`,
+				`suite.json:6:27: $.criteria[0].type: got "regx"; did you mean "regex"?`,
+				`suite.json:7:69: $.criteria[1].criteria[0].type: got "contain"; did you mean "contains"?`,
+				`suite.json:8:29: $.criteria[2].type: got "similarity", expected one of ` + criterionTypes,
+				`suite.json:10:41: $.targets[0].provider: got "opanai"; did you mean "openai"?`,
 			},
 		},
 		{
@@ -1359,5 +1382,68 @@ func TestLoadStopsWhenContextEnds(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"suite.json": validSuite})
 	if s, err := Load(ctx, filepath.Join(dir, "suite.json"), opts); s != nil || !errors.Is(err, context.Canceled) {
 		t.Errorf("Load cut short in the dataset check = %v, %v; want context.Canceled", s, err)
+	}
+}
+
+// TestLoadByteOrderMark checks that a suite and a config may start with a
+// UTF-8 byte order mark, as editors on Windows write them, and that
+// positions count from after it, as editors show them.
+func TestLoadByteOrderMark(t *testing.T) {
+	t.Run("a suite and its config load", func(t *testing.T) {
+		s, _, err := loadIn(t, map[string]string{"suite.json": bom + withTargets, ConfigFile: bom + twoTargetsConfig}, LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.ResolvedTargets) != 1 || s.ResolvedTargets[0].Name != "a" {
+			t.Errorf("ResolvedTargets = %+v", s.ResolvedTargets)
+		}
+	})
+	suite := `{"name": "s", "nam": 1,
+  "messages": [{"role": "user", "content": "{{ q }}"}],
+  "dataset": {"cases": [{"q": "hi"}], "form": "json"},
+  "criteria": [{"name": "c", "type": "equals"}],
+  "targets": ["a"]
+}`
+	config := `{"targets": {"a": {"provider": "replay", "path": "a.jsonl", "bogus": 1}}}`
+	want := []string{
+		`rubric.config.json:1:61: $.targets.a.bogus: unknown field "bogus"; expected one of: api_key_env, base_url, cache, concurrency, extra_body, headers, model, name, params, path, price, provider, rate_limit, replay_as, retry, timeout`,
+		`suite.json:1:15: $.nam: unknown field "nam"; did you mean "name"?`,
+		`suite.json:3:39: $.dataset.form: unknown field "form"; did you mean "format"?`,
+	}
+	for _, b := range []string{"", bom} {
+		t.Run(fmt.Sprintf("positions with byte order mark %q", b), func(t *testing.T) {
+			_, dir, err := loadIn(t, map[string]string{"suite.json": b + suite, ConfigFile: b + config}, LoadOptions{})
+			got := problemLines(t, err, dir)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// TestLoadNotAnObject checks that a suite that is not a JSON object gets that
+// one problem, not also those of every check that finds nothing in it.
+func TestLoadNotAnObject(t *testing.T) {
+	for _, tc := range []struct{ doc, got string }{
+		{`[1]`, "array"},
+		{`["a", {"name": "s"}]`, "array"},
+		{`"suite"`, "string"},
+		{`3`, "integer"},
+		{`null`, "null"},
+		{`true`, "boolean"},
+	} {
+		t.Run(tc.doc, func(t *testing.T) {
+			opts := LoadOptions{
+				RequireTargets: true,
+				Gates:          []string{"pass_rate >= 1"},
+				Dataset:        func(context.Context, *Suite) []Problem { return []Problem{{File: "dataset", Msg: "checked"}} },
+			}
+			_, dir, err := loadIn(t, map[string]string{"suite.json": tc.doc}, opts)
+			got := problemLines(t, err, dir)
+			want := []string{"suite.json:1:1: $: expected object, got " + tc.got}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
 	}
 }

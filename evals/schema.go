@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -51,8 +52,29 @@ func TargetSchemaJSON() []byte {
 	return b
 }
 
+// caseSchemaJSON returns the JSON Schema of one case object, and with list
+// set, of an array of them.
+func caseSchemaJSON(list bool) []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(SchemaJSON, &doc); err != nil {
+		panic(err)
+	}
+	root := map[string]any{"definitions": doc["definitions"], "$ref": "#/definitions/case"}
+	if list {
+		root = map[string]any{"definitions": doc["definitions"], "type": "array", "items": map[string]any{"$ref": "#/definitions/case"}}
+	}
+	b, err := json.Marshal(root)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 type schemas struct {
 	suite, config, target *gojsonschema.Schema
+	// oneCase and cases check a suite's inline cases, apart from the rest
+	// of it (validateSuite).
+	oneCase, cases *gojsonschema.Schema
 }
 
 var compiled = sync.OnceValues(func() (*schemas, error) {
@@ -67,6 +89,12 @@ var compiled = sync.OnceValues(func() (*schemas, error) {
 	if s.target, err = gojsonschema.NewSchema(gojsonschema.NewBytesLoader(TargetSchemaJSON())); err != nil {
 		return nil, fmt.Errorf("target schema: %w", err)
 	}
+	if s.oneCase, err = gojsonschema.NewSchema(gojsonschema.NewBytesLoader(caseSchemaJSON(false))); err != nil {
+		return nil, fmt.Errorf("case schema: %w", err)
+	}
+	if s.cases, err = gojsonschema.NewSchema(gojsonschema.NewBytesLoader(caseSchemaJSON(true))); err != nil {
+		return nil, fmt.Errorf("case schema: %w", err)
+	}
 	return &s, nil
 })
 
@@ -79,13 +107,82 @@ var compositeErrors = map[string]bool{
 	"condition_else": true,
 }
 
+// caseChunk is how many bytes of inline cases the schema checks at a time.
+const caseChunk = 64 << 10
+
+// maxCaseProblems is how many problems the schema reports in a suite's inline
+// cases; after that it stops checking them, as the dataset check does.
+const maxCaseProblems = 20
+
+// validateSuite checks the suite in src against the schema. doc and elems
+// are the suite without its inline cases, and where each case starts
+// (splitCases). The validator decodes what it checks into Go values, several
+// times the size of the JSON, and keeps about 2 KB for each violation; so the
+// inline cases, the only part of a suite that is big, are checked a few at a
+// time, apart from the rest: its memory stays in proportion to caseChunk and
+// MaxValues, whatever the size of the file.
+func validateSuite(sc *schemas, src *source, doc []byte, elems []int) []Problem {
+	probs, _ := validate(sc.suite, "suite", src.file, gojsonschema.NewBytesLoader(doc), src.pos, nil, -1)
+	p := src.pos
+	var buf []byte
+	found := 0
+	for first := 0; first < len(elems); {
+		end := p.skipValue(elems[first])
+		last := first
+		for last+1 < len(elems) {
+			next := p.skipValue(elems[last+1])
+			if next-elems[first] > caseChunk {
+				break
+			}
+			last, end = last+1, next
+		}
+		var ps []Problem
+		var more bool
+		if last == first { // a big case: checked alone, in place
+			at := fmt.Sprintf("/dataset/cases/%d", first)
+			ps, more = validate(sc.oneCase, "case", src.file, gojsonschema.NewBytesLoader(src.data[elems[first]:end]), p,
+				func(ptr string) string { return at + ptr }, maxCaseProblems-found)
+		} else {
+			buf = append(append(append(buf[:0], '['), src.data[elems[first]:end]...), ']')
+			base := first
+			ps, more = validate(sc.cases, "case", src.file, gojsonschema.NewBytesLoader(buf), p,
+				func(ptr string) string { return casePointer(base, ptr) }, maxCaseProblems-found)
+		}
+		probs = append(probs, ps...)
+		found += len(ps)
+		if more {
+			probs = append(probs, src.problem("/dataset/cases", false, "the inline cases have more than %d problems: the first %d follow, the rest are not listed", maxCaseProblems, maxCaseProblems))
+			break
+		}
+		first = last + 1
+	}
+	return probs
+}
+
+// casePointer turns a pointer into a list of inline cases, the first of which
+// is case base, into one into the suite.
+func casePointer(base int, ptr string) string {
+	seg, rest, _ := strings.Cut(strings.TrimPrefix(ptr, "/"), "/")
+	i, err := strconv.Atoi(seg)
+	if err != nil {
+		return "/dataset/cases" + ptr
+	}
+	out := "/dataset/cases/" + strconv.Itoa(base+i)
+	if rest != "" {
+		out += "/" + rest
+	}
+	return out
+}
+
 // validate checks doc against schema and reports each violation at its
-// position. root names the definition the document follows ("suite" or
-// "config"). base is a pointer prefix, for documents that are part of a file.
-func validate(schema *gojsonschema.Schema, root, file string, doc gojsonschema.JSONLoader, pos *positions, base string) []Problem {
+// position, at most max of them (all with max < 0); more says that there
+// were others. root names the definition the document follows ("suite",
+// "config" or "case"). rebase, for documents that are part of a file, turns
+// a pointer into the document into one into the file.
+func validate(schema *gojsonschema.Schema, root, file string, doc gojsonschema.JSONLoader, pos *positions, rebase func(string) string, max int) (probs []Problem, more bool) {
 	res, err := schema.Validate(doc)
 	if err != nil {
-		return []Problem{{File: file, Msg: "schema validation: " + err.Error()}}
+		return []Problem{{File: file, Msg: "schema validation: " + err.Error()}}, false
 	}
 	var out []Problem
 	seen := map[string]bool{}
@@ -107,13 +204,20 @@ func validate(schema *gojsonschema.Schema, root, file string, doc gojsonschema.J
 		if !ok {
 			continue
 		}
-		p := pos.problem(file, base+ptr, key, "%s", msg)
-		if s := p.String(); !seen[s] {
-			seen[s] = true
-			out = append(out, p)
+		if rebase != nil {
+			ptr = rebase(ptr)
 		}
+		id := fmt.Sprintf("%s\x00%v\x00%s", ptr, key, msg)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if max >= 0 && len(out) == max {
+			return out, true
+		}
+		out = append(out, pos.problem(file, ptr, key, "%s", msg))
 	}
-	return out
+	return out, false
 }
 
 // describe returns where a schema violation is, as a pointer into the
@@ -134,7 +238,12 @@ func describe(e gojsonschema.ResultError, root string) (ptr string, key bool, ms
 	case "invalid_type":
 		msg = fmt.Sprintf("expected %s, got %s", e.Details()["expected"], e.Details()["given"])
 	case "enum":
-		msg = fmt.Sprintf("got %s, expected one of %s", jsonText(e.Value()), e.Details()["allowed"])
+		allowed := fmt.Sprint(e.Details()["allowed"])
+		if c := closestAllowed(e.Value(), allowed); c != "" {
+			msg = fmt.Sprintf("got %s; did you mean %q?", jsonText(e.Value()), c)
+		} else {
+			msg = fmt.Sprintf("got %s, expected one of %s", jsonText(e.Value()), allowed)
+		}
 	case "pattern":
 		if fmt.Sprint(e.Details()["pattern"]) == durationPattern {
 			msg = fmt.Sprintf("got %s, expected a duration such as 500ms, 30s or 2m", jsonText(e.Value()))
@@ -166,6 +275,25 @@ func describe(e gojsonschema.ResultError, root string) (ptr string, key bool, ms
 		return "", false, "", false
 	}
 	return ptr, key, msg, true
+}
+
+// closestAllowed returns the value of an enum nearest to v, if v is a string
+// near enough to be a typo. allowed is the enum as the validator lists it:
+// JSON values separated by ", ".
+func closestAllowed(v any, allowed string) string {
+	s, ok := v.(string)
+	if !ok {
+		return ""
+	}
+	var names []string
+	for _, a := range strings.Split(allowed, ", ") {
+		var name string
+		if json.Unmarshal([]byte(a), &name) != nil {
+			return "" // not a list of strings
+		}
+		names = append(names, name)
+	}
+	return Closest(s, names)
 }
 
 // durationPattern is the schema's pattern for durations ("30s", "2m").

@@ -93,7 +93,7 @@ func findConfig(explicit, suiteDir string) string {
 
 // loadConfig reads the project config's targets.
 func loadConfig(path string) (map[string]targetDef, []Problem) {
-	src, probs := readSource(path)
+	src, probs := readSource(path, false)
 	if src == nil {
 		return nil, probs
 	}
@@ -101,7 +101,7 @@ func loadConfig(path string) (map[string]targetDef, []Problem) {
 	if err != nil {
 		return nil, []Problem{{File: path, Msg: err.Error()}}
 	}
-	if probs := validate(sc.config, "config", path, gojsonschema.NewBytesLoader(src.data), src.pos, ""); len(probs) > 0 {
+	if probs, _ := validate(sc.config, "config", path, gojsonschema.NewBytesLoader(src.data), src.pos, nil, -1); len(probs) > 0 {
 		return nil, probs
 	}
 	var cfg struct {

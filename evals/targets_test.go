@@ -22,7 +22,7 @@ func TestTargetResolver(t *testing.T) {
 	src := &source{file: suitePath}
 	var err error
 	suiteJSON := []byte(`{"criteria": [{"name": "c", "type": "x", "judge": {"provider": "openai", "model": "inline-model"}}]}`)
-	if src.pos, err = indexJSON(suiteJSON); err != nil {
+	if src.pos, _, err = parseJSON(suiteJSON, true); err != nil {
 		t.Fatal(err)
 	}
 	src.data = suiteJSON

@@ -391,6 +391,41 @@ func errCases() []errCase {
 			args: run,
 		},
 		{
+			name:  "suite_not_object",
+			files: withSuite(`[{"name": "t"}]` + "\n"),
+			args:  run,
+		},
+		{
+			name: "suite_invalid_utf8",
+			files: withSuite("{\n  \"name\": \"t\",\n  \"messages\": [{\"role\": \"user\", \"content\": \"Caf\xe9: {{ q }}\"}],\n" +
+				"  \"dataset\": {\"path\": \"cases.jsonl\"},\n  \"criteria\": [{\"name\": \"exact\", \"type\": \"equals\"}],\n" +
+				"  \"targets\": [{\"name\": \"rec\", \"provider\": \"replay\", \"path\": \"rec.jsonl\"}]\n}\n"),
+			args: run,
+		},
+		{
+			name: "dataset_invalid_utf8",
+			files: with(map[string]string{
+				"cases.jsonl": "{\"id\": \"a\", \"vars\": {\"q\": \"one?\"}, \"expected\": \"yes\"}\n{\"id\": \"b\", \"vars\": {\"q\": \"caf\xe9?\"}, \"expected\": \"no\"}\n",
+			}),
+			args: run,
+		},
+		{
+			name: "dataset_csv_invalid_utf8",
+			files: with(map[string]string{
+				"cases.csv":  "id,q,expected\na,one?,yes\nb,caf\xe9?,no\n",
+				"suite.json": strings.Replace(okSuite, "cases.jsonl", "cases.csv", 1),
+			}),
+			args: run,
+		},
+		{
+			name: "dataset_json_invalid_utf8",
+			files: with(map[string]string{
+				"cases.json": "\ufeff[\n  {\"id\": \"a\", \"q\": \"one?\", \"expected\": \"yes\"},\n  {\"id\": \"b\", \"q\": \"caf\xe9?\", \"expected\": \"no\"}\n]\n",
+				"suite.json": strings.Replace(okSuite, "cases.jsonl", "cases.json", 1),
+			}),
+			args: run,
+		},
+		{
 			name: "dataset_duplicate_ids",
 			files: with(map[string]string{"cases.jsonl": `{"id": "a", "vars": {"q": "one?"}, "expected": "yes"}
 {"id": "b", "vars": {"q": "two?"}, "expected": "no"}
@@ -501,6 +536,14 @@ func errCases() []errCase {
 			files: with(map[string]string{
 				"suite.json":         configSuite,
 				"rubric.config.json": "{\n  \"targets\": {\n    \"rec\": {\"provider\": \"replay\", \"path\": \"rec.jsonl\",}\n  }\n}\n",
+			}),
+			args: run,
+		},
+		{
+			name: "config_invalid_utf8",
+			files: with(map[string]string{
+				"suite.json":         configSuite,
+				"rubric.config.json": "\ufeff{\n  \"targets\": {\n    \"rec\": {\"provider\": \"replay\", \"path\": \"rec\xff.jsonl\"}\n  }\n}\n",
 			}),
 			args: run,
 		},

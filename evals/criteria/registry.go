@@ -117,6 +117,9 @@ func build(reg map[string]Factory, spec evals.CriterionSpec, env Env) (evals.Sco
 		if spec.Type == "" {
 			return nil, evals.FieldErrorf("type", "missing: expected one of %s", strings.Join(namesOf(reg), ", "))
 		}
+		if c := evals.Closest(spec.Type, namesOf(reg)); c != "" {
+			return nil, evals.FieldErrorf("type", "unknown criterion type %q: did you mean %q?", spec.Type, c)
+		}
 		return nil, evals.FieldErrorf("type", "unknown criterion type %q: expected one of %s", spec.Type, strings.Join(namesOf(reg), ", "))
 	}
 	return f(spec, env)

@@ -47,8 +47,10 @@ func TestNewErrors(t *testing.T) {
 	write("array.json", `["not", "a", "schema"]`)
 
 	runNewErrorTests(t, dir, []newErrorTest{
-		{"unknown type", `{"name":"c","type":"equal"}`, "type",
-			`unknown criterion type "equal": expected one of ` + allTypes},
+		{"unknown type with a near name", `{"name":"c","type":"equal"}`, "type",
+			`unknown criterion type "equal": did you mean "equals"?`},
+		{"unknown type", `{"name":"c","type":"similarity"}`, "type",
+			`unknown criterion type "similarity": expected one of ` + allTypes},
 		{"missing type", `{"name":"c"}`, "type", `missing: expected one of ` + allTypes},
 		{"missing name", `{"type":"equals","value":"x"}`, "name", `missing: expected a non-empty name for the criterion`},
 		{"blank name", `{"name":" ","type":"equals","value":"x"}`, "name", `missing: expected a non-empty name for the criterion`},
