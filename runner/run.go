@@ -8,8 +8,6 @@ import (
 	"math"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/rubric-eval/rubric/evals"
 )
 
@@ -80,12 +78,6 @@ type Options struct {
 // finished. The summary returned with it covers the results completed.
 var ErrInterrupted = errors.New("run interrupted")
 
-type job struct {
-	c      *evals.Case
-	target int
-	repeat int
-}
-
 // Run sends every case to every target, scores the responses, passes each
 // result to the sink and returns the aggregates. A failed request is a result
 // like any other; only a dataset or sink failure stops the run. When ctx is
@@ -102,108 +94,33 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	if now == nil {
 		now = time.Now
 	}
-	st := opts.Statistics
-	if st == (evals.Statistics{}) {
-		st = evals.DefaultStatistics()
+	p := newPipeline(opts.RunID, opts.Suite, now(), opts.Statistics, opts.Sink, opts.Progress, opts.Total)
+	for _, t := range opts.Targets {
+		p.target(t.Spec.Name, newAggregate(t.Spec, opts.Criteria, opts.Suite, p.st, max(opts.Repeat, 1)))
 	}
-	sum := newSummary(opts.RunID, opts.Suite, now(), st)
-	aggs := make([]*aggregate, len(opts.Targets))
-	for i, t := range opts.Targets {
-		aggs[i] = newAggregate(t.Spec, opts.Criteria, opts.Suite, st, max(opts.Repeat, 1))
-	}
-	var prior Progress
 	if opts.Prior != nil {
-		err := opts.Prior(func(r *evals.Result) {
-			for i, t := range opts.Targets {
-				if t.Spec.Name == r.Target {
-					aggs[i].add(r)
-					prior.count(r)
-				}
-			}
-		})
-		if err != nil {
+		if err := p.prior(opts.Prior); err != nil {
 			return nil, err
 		}
 	}
-
-	// Requests get their own context: canceling ctx stops dispatch at once but
-	// lets requests in flight finish within the grace period.
-	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelReqs()
-	stopGrace := context.AfterFunc(ctx, func() {
-		time.AfterFunc(opts.Grace, cancelReqs)
-	})
-	defer stopGrace()
-
-	// runCtx stops dispatch: on interrupt, or when results can no longer be written.
-	runCtx, stopRun := context.WithCancel(ctx)
-	defer stopRun()
-	results := make(chan done, 256)
-	g, gctx := errgroup.WithContext(runCtx)
-	// Each target's dispatch stops on its own when its endpoint turns out to
-	// be unreachable (the cause is the *UnreachableError), and then its
-	// requests in flight are canceled too.
-	stops := make([]context.Context, len(opts.Targets))
+	lanes := make([]lane, len(opts.Targets))
 	for ti := range opts.Targets {
-		tctx, stopTarget := context.WithCancelCause(gctx)
-		defer stopTarget(nil)
-		treqCtx, cancelTargetReqs := context.WithCancel(reqCtx)
-		defer cancelTargetReqs()
-		stops[ti] = tctx
-		jobs := make(chan job, opts.Targets[ti].Spec.ConcurrencyOr())
-		g.Go(func() error {
-			defer close(jobs)
-			return produce(tctx, opts, ti, jobs)
-		})
-		for range opts.Targets[ti].Spec.ConcurrencyOr() {
-			g.Go(func() error {
-				for j := range jobs {
-					if tctx.Err() != nil {
-						continue // stopped: drain without sending
-					}
-					r, ue := execute(treqCtx, opts, j)
-					if ue != nil {
-						stopTarget(ue)
-						cancelTargetReqs()
-						continue
-					}
-					if r == nil {
-						continue
-					}
-					// The collector reads until the channel closes, so a
-					// completed result is always delivered, even when stopping.
-					results <- done{r, ti}
+		lanes[ti] = lane{
+			workers: opts.Targets[ti].Spec.ConcurrencyOr(),
+			feed: func(ctx context.Context, queue func(work) bool) error {
+				return feedCases(ctx, opts, ti, queue)
+			},
+			do: func(ctx context.Context, w work) (*evals.Result, error) {
+				r, ue := execute(ctx, opts, ti, w)
+				if ue != nil {
+					return nil, ue // the target's endpoint is unreachable: stop it
 				}
-				return nil
-			})
+				return r, nil
+			},
 		}
 	}
-	waitErr := make(chan error, 1)
-	go func() {
-		waitErr <- g.Wait()
-		close(results)
-	}()
-
-	prior.Total = opts.Total
-	col := &collector{sink: opts.Sink, progress: opts.Progress, p: prior,
-		stop: func() { stopRun(); cancelReqs() }}
-	for d := range results {
-		if col.record(d.r) {
-			aggs[d.target].add(d.r)
-		}
-	}
-	err := <-waitErr
-	sum.Finished = now().UTC()
-	for _, a := range aggs {
-		sum.Targets = append(sum.Targets, a.summary())
-	}
-	var unreachable []error
-	for _, tctx := range stops {
-		var ue *evals.UnreachableError
-		if errors.As(context.Cause(tctx), &ue) {
-			unreachable = append(unreachable, ue)
-		}
-	}
+	err, unreachable := p.run(ctx, lanes, opts.Grace)
+	sum, col := p.finish(now()), p.col
 	switch {
 	case col.err != nil:
 		return sum, col.err
@@ -281,14 +198,9 @@ func totalText(n int) string {
 	return fmt.Sprint(n)
 }
 
-// done is a completed result on its way to the collector.
-type done struct {
-	r      *evals.Result
-	target int
-}
-
-// produce reads the dataset and queues a job per case for target ti.
-func produce(ctx context.Context, opts Options, ti int, jobs chan<- job) error {
+// feedCases reads the dataset and queues a case for target ti for each
+// repeat not recorded already.
+func feedCases(ctx context.Context, opts Options, ti int, queue func(work) bool) error {
 	src, err := opts.Open()
 	if err != nil {
 		return err
@@ -307,9 +219,7 @@ func produce(ctx context.Context, opts Options, ti int, jobs chan<- job) error {
 			if opts.Done != nil && opts.Done(name, c.ID, rep) {
 				continue
 			}
-			select {
-			case jobs <- job{c: c, target: ti, repeat: rep}:
-			case <-ctx.Done():
+			if !queue(work{c: c, repeat: rep}) {
 				return nil
 			}
 		}
@@ -320,8 +230,8 @@ func produce(ctx context.Context, opts Options, ti int, jobs chan<- job) error {
 // the request was cut short by an interrupt, or found the target's endpoint
 // unreachable (then it returns that error, with the target named), so that
 // it is not recorded as done.
-func execute(ctx context.Context, opts Options, j job) (*evals.Result, *evals.UnreachableError) {
-	t := &opts.Targets[j.target]
+func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, *evals.UnreachableError) {
+	t := &opts.Targets[ti]
 	r := &evals.Result{
 		RunID:    opts.RunID,
 		CaseID:   j.c.ID,

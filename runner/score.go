@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -65,81 +62,42 @@ func Score(ctx context.Context, opts ScoreOptions) (*evals.Summary, error) {
 	if now == nil {
 		now = time.Now
 	}
-	st := evals.DefaultStatistics()
-	sum := newSummary(opts.RunID, opts.Suite, now(), st)
-	aggs := map[string]*aggregate{}
+	p := newPipeline(opts.RunID, opts.Suite, now(), evals.DefaultStatistics(), opts.Sink, opts.Progress, opts.Total)
+	repeat := max(opts.Repeat, 1)
 	for _, t := range opts.Targets {
-		aggs[t.Name] = newAggregate(t, opts.Criteria, opts.Suite, st, max(opts.Repeat, 1))
+		p.target(t.Name, newAggregate(t, opts.Criteria, opts.Suite, p.st, repeat))
+	}
+	p.newAgg = func(name string) *aggregate {
+		return newAggregate(evals.TargetSpec{Name: name, Provider: opts.Provider}, opts.Criteria, opts.Suite, p.st, repeat)
 	}
 	workers := opts.Concurrency
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-
-	// A criterion that calls a judge gets a context that an interrupt does
-	// not cancel: a response being scored is finished, never recorded as
-	// unscored because of Ctrl-C.
-	scoreCtx := context.WithoutCancel(ctx)
-	runCtx, stopRun := context.WithCancel(ctx)
-	defer stopRun()
-	g, gctx := errgroup.WithContext(runCtx)
-	recs := make(chan *Recorded, workers)
-	results := make(chan *evals.Result, 256)
-	g.Go(func() error {
-		defer close(recs)
-		err := opts.Read(func(rec *Recorded) error {
-			select {
-			case recs <- rec:
+	recorded := lane{
+		workers: workers,
+		feed: func(ctx context.Context, queue func(work) bool) error {
+			err := opts.Read(func(rec *Recorded) error {
+				if !queue(work{rec: rec}) {
+					return errStopped
+				}
 				return nil
-			case <-gctx.Done():
-				return errStopped
+			})
+			if errors.Is(err, errStopped) {
+				return nil
 			}
-		})
-		if errors.Is(err, errStopped) {
-			return nil
-		}
-		return err
-	})
-	for range workers {
-		g.Go(func() error {
-			for rec := range recs {
-				results <- scoreRecorded(scoreCtx, opts, rec)
-			}
-			return nil
-		})
+			return err
+		},
+		do: func(ctx context.Context, w work) (*evals.Result, error) {
+			return scoreRecorded(ctx, opts, w.rec), nil
+		},
+		// Recordings read are scored, even after Ctrl-C: scoring sends nothing.
+		finishQueued: true,
 	}
-	waitErr := make(chan error, 1)
-	go func() {
-		waitErr <- g.Wait()
-		close(results)
-	}()
-
-	col := &collector{sink: opts.Sink, progress: opts.Progress, p: Progress{Total: opts.Total}, stop: stopRun}
-	for r := range results {
-		if !col.record(r) {
-			continue
-		}
-		a := aggs[r.Target]
-		if a == nil {
-			a = newAggregate(evals.TargetSpec{Name: r.Target, Provider: opts.Provider}, opts.Criteria, opts.Suite, st, max(opts.Repeat, 1))
-			aggs[r.Target] = a
-		}
-		a.add(r)
-	}
-	err := <-waitErr
-	sum.Finished = now().UTC()
-	for _, t := range opts.Targets {
-		sum.Targets = append(sum.Targets, aggs[t.Name].summary())
-		delete(aggs, t.Name)
-	}
-	extra := make([]string, 0, len(aggs))
-	for name := range aggs {
-		extra = append(extra, name)
-	}
-	slices.Sort(extra)
-	for _, name := range extra {
-		sum.Targets = append(sum.Targets, aggs[name].summary())
-	}
+	// A response being scored is finished, its judge calls included, never
+	// recorded as unscored because of Ctrl-C: no grace period ends it.
+	err, _ := p.run(ctx, []lane{recorded}, -1)
+	sum, col := p.finish(now()), p.col
 	switch {
 	case col.err != nil:
 		return sum, col.err
