@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -98,7 +99,7 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 		Repeat:      cliCtx.Int("repeat"),
 		MaxDuration: cliCtx.Duration("max-duration"),
 		Grace:       cliCtx.Duration("grace"),
-		Build:       build.Options{Load: loadOptions(cliCtx), Targets: true, Dataset: true},
+		Build:       build.Options{Load: loadOptions(cliCtx), Targets: true, Dataset: true, Environ: os.Environ},
 		Summary:     summaryPrinter(stdout),
 		Stderr:      stderr,
 	}
@@ -223,7 +224,7 @@ func (c *cache) close() {
 
 // openDB opens the database at $RUBRIC_DB or the default path.
 func openDB() (*store.DB, error) {
-	path, err := store.DefaultPath()
+	path, err := store.DefaultPath(os.Getenv)
 	if err != nil {
 		return nil, err
 	}

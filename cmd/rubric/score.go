@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,7 +39,7 @@ func scoreCommand() *cli.Command {
 			opts := session.Options{
 				Out: cliCtx.String("out"),
 				// Judges' answers are not cached when rescoring.
-				Build:   build.Options{Load: evals.LoadOptions{ConfigPath: cliCtx.String("config"), Gates: cliCtx.StringSlice("gate")}},
+				Build:   build.Options{Load: evals.LoadOptions{ConfigPath: cliCtx.String("config"), Gates: cliCtx.StringSlice("gate")}, Environ: os.Environ},
 				Summary: summaryPrinter(cliCtx.App.Writer),
 				Stderr:  stderr,
 			}

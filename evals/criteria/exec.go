@@ -106,7 +106,7 @@ func newExec(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 		n = *c.Concurrency
 	}
 	e.slots = make(chan struct{}, n)
-	if e.env, err = execEnv(c.InheritEnv, c.Env); err != nil {
+	if e.env, err = execEnv(c.InheritEnv, c.Env, env.environ()); err != nil {
 		return nil, err
 	}
 	if c.Protocol != nil {
@@ -205,16 +205,27 @@ func secretName(name string) bool {
 	return false
 }
 
+// lookupEnv finds a variable in an environment as os.Environ lists it; the
+// last of several settings wins, as it does for a process.
+func lookupEnv(environ []string, name string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // execEnv builds the command's environment from inherit_env and env: all of
-// rubric's environment but the variables that look like credentials (the
-// default, true), none of it (false), or the variables named (an array);
-// then env, which adds or overrides.
-func execEnv(inherit json.RawMessage, extra map[string]string) ([]string, error) {
+// rubric's environment (environ) but the variables that look like
+// credentials (the default, true), none of it (false), or the variables
+// named (an array); then env, which adds or overrides.
+func execEnv(inherit json.RawMessage, extra map[string]string, environ []string) ([]string, error) {
 	var out []string
 	inherit = bytes.TrimSpace(inherit)
 	switch {
 	case len(inherit) == 0 || string(inherit) == "true":
-		for _, kv := range os.Environ() {
+		for _, kv := range environ {
 			if name, _, _ := strings.Cut(kv, "="); !secretName(name) {
 				out = append(out, kv)
 			}
@@ -234,7 +245,7 @@ func execEnv(inherit json.RawMessage, extra map[string]string) ([]string, error)
 			if !evals.ValidEnvName(name) {
 				return nil, evals.FieldErrorf(field, "%q is not an environment variable name: expected letters, digits and '_'", name)
 			}
-			if v, ok := os.LookupEnv(name); ok {
+			if v, ok := lookupEnv(environ, name); ok {
 				out = append(out, name+"="+v)
 			}
 		}

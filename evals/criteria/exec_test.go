@@ -410,3 +410,22 @@ func TestNewErrorsExec(t *testing.T) {
 		{"env not strings", `{"name":"c","type":"exec","command":["sh"],"env":{"X":1}}`, "env", `expected a string, got a number`},
 	})
 }
+
+// TestExecEnvInjected checks that a scorer process inherits from the
+// environment the criterion is given (criteria.Env.Environ), not from
+// rubric's own: the library reads nothing of the process it runs in.
+func TestExecEnvInjected(t *testing.T) {
+	t.Setenv("FROM_PROCESS", "1")
+	environ := func() []string { return []string{"GIVEN=a", "API_TOKEN=secret", "GIVEN=b"} }
+	env := criteria.Env{Dir: t.TempDir(), Environ: environ}
+	sc := build(t, helperSpec(t, "env", ""), env)
+	v := sc.Score(context.Background(), &evals.Input{})
+	list, _, _ := strings.Cut(v.Reason, " ")
+	if got, want := strings.Split(list, ","), []string{"GIVEN", "GORACE", helperEnv}; !slices.Equal(got, want) {
+		t.Errorf("inherited %v, want %v: the given environment without its secrets, not the process's", got, want)
+	}
+	sc = build(t, helperSpecEnv(t, "env", "", `,"inherit_env":["GIVEN","FROM_PROCESS"]`), env)
+	if v := sc.Score(context.Background(), &evals.Input{}); !strings.HasPrefix(v.Reason, "GIVEN,GORACE,"+helperEnv+" ") {
+		t.Errorf("inherit_env list: got %q, want GIVEN from the given environment and nothing from the process", v.Reason)
+	}
+}

@@ -2,6 +2,7 @@ package criteria
 
 import (
 	"encoding/json"
+	"os"
 	"sort"
 	"strings"
 
@@ -20,6 +21,17 @@ type Env struct {
 	// criteria are built alone (tests); a factory then reports that it
 	// cannot resolve.
 	Target func(field string, ref json.RawMessage) (*evals.Endpoint, error)
+	// Environ is the environment a scorer process (exec) inherits from, as
+	// os.Environ lists it; nil means the process's own.
+	Environ func() []string
+}
+
+// environ returns the environment scorer processes inherit from.
+func (e Env) environ() []string {
+	if e.Environ != nil {
+		return e.Environ()
+	}
+	return os.Environ()
 }
 
 // Factory builds the scorer of one criterion from its spec. Errors about a

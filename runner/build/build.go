@@ -33,6 +33,9 @@ type Options struct {
 	Cache func() *store.DB
 	// Retry are options of every endpoint's retries, for tests.
 	Retry []provider.RetryOption
+	// Environ is the environment scorer processes inherit from; the
+	// process's own when nil.
+	Environ func() []string
 }
 
 // Suite is a suite ready to run: everything built once. Close it when the
@@ -160,7 +163,7 @@ func (b *builder) target(spec evals.TargetSpec) error {
 
 // criterion builds a criterion through the registry.
 func (b *builder) criterion(spec evals.CriterionSpec, env evals.CriterionEnv) error {
-	cenv := criteria.Env{Dir: env.Dir}
+	cenv := criteria.Env{Dir: env.Dir, Environ: b.opts.Environ}
 	if env.Target != nil {
 		cenv.Target = func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
 			return b.resolve(env.Target, field, ref)

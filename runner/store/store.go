@@ -45,8 +45,8 @@ type DB struct {
 
 // DefaultPath returns the database rubric uses when none is given: the value
 // of $RUBRIC_DB, or rubric/rubric.db under the user's cache directory.
-func DefaultPath() (string, error) {
-	if p := os.Getenv(EnvPath); p != "" {
+func DefaultPath(getenv func(string) string) (string, error) {
+	if p := getenv(EnvPath); p != "" {
 		return p, nil
 	}
 	dir, err := os.UserCacheDir()

@@ -222,7 +222,7 @@ func write(t *testing.T, path, content string) {
 
 func TestDefaultPath(t *testing.T) {
 	t.Setenv(EnvPath, "/somewhere/r.db")
-	if p, err := DefaultPath(); err != nil || p != "/somewhere/r.db" {
+	if p, err := DefaultPath(os.Getenv); err != nil || p != "/somewhere/r.db" {
 		t.Errorf("with $%s set: %q, %v", EnvPath, p, err)
 	}
 	t.Setenv(EnvPath, "")
@@ -231,7 +231,7 @@ func TestDefaultPath(t *testing.T) {
 		t.Skip(err)
 	}
 	want := filepath.Join(cache, "rubric", "rubric.db")
-	if p, err := DefaultPath(); err != nil || p != want {
+	if p, err := DefaultPath(os.Getenv); err != nil || p != want {
 		t.Errorf("DefaultPath() = %q, %v; want %q", p, err, want)
 	}
 }
