@@ -12,8 +12,7 @@ import (
 	"strings"
 )
 
-// LoadOptions are the command line's say in how a suite loads, and the checks
-// that need the registries (which live outside this package).
+// LoadOptions are the command line's say in how a suite loads.
 type LoadOptions struct {
 	// ConfigPath names the project config; empty looks for rubric.config.json
 	// next to the suite, then in the current folder.
@@ -27,27 +26,6 @@ type LoadOptions struct {
 	Gates []string `json:"gates,omitempty"`
 	// RequireTargets makes a suite with no targets a problem.
 	RequireTargets bool `json:"-"`
-	// Criterion checks one criterion (by building it); an *FieldError points at
-	// the field.
-	Criterion func(spec CriterionSpec, env CriterionEnv) error `json:"-"`
-	// Target checks one resolved target the same way.
-	Target func(spec TargetSpec) error `json:"-"`
-	// Dataset checks the suite's cases (every one parses, ids are unique,
-	// templates render); it runs when the dataset and messages are sound.
-	// It reads what may be a large file: it stops when ctx ends.
-	Dataset func(ctx context.Context, s *Suite) []Problem `json:"-"`
-}
-
-// CriterionEnv is what building a criterion may need from the suite being
-// loaded.
-type CriterionEnv struct {
-	// Dir is the suite's folder, against which relative paths resolve.
-	Dir string
-	// Target resolves a reference to a target, found in the criterion's field
-	// (a dotted path, "judge" or "judges.1"): the name of a target in the
-	// project config or the suite, or an inline target object. Its errors are
-	// located already. Nil when the project config could not be read.
-	Target func(field string, ref json.RawMessage) (*TargetSpec, error)
 }
 
 // ConfigFile is the project config's file name.
@@ -163,17 +141,38 @@ type suiteFile struct {
 // Load reads, validates and resolves the suite at path. It returns every
 // problem found at once as Problems, or ctx's error when ctx ended first:
 // the checks it cut short would report problems that are not there.
+//
+// Load only parses and checks what the suite file and the project config
+// say; building the criteria and the targets through their registries, and
+// checking the dataset's cases, is runner/build's, which starts from Parse.
 func Load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
-	if err := ctx.Err(); err != nil {
+	s, probs, err := Parse(ctx, path, opts)
+	if err != nil {
 		return nil, err
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return s, nil
+}
+
+// Parse is Load that returns the suite as far as it could be read together
+// with its problems, so that later checks (building its parts, reading its
+// dataset) can add theirs and report them all at once: Suite.Sound says
+// which parts are sound, and the problems of building a criterion or a
+// target are located with Suite.CriterionProblems and TargetSpec.Problems.
+// The suite is nil when the file could not be read as a suite at all.
+func Parse(ctx context.Context, path string, opts LoadOptions) (*Suite, Problems, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
 	}
 	src, probs := readSource(path, true)
 	if src == nil {
-		return nil, Problems(probs)
+		return nil, Problems(probs), nil
 	}
 	sc, err := compiled()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The inline cases are checked and decoded apart from the rest.
 	doc, elems := src.splitCases()
@@ -181,7 +180,7 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
 	if src.data[src.pos.root()] != '{' {
 		// The schema has said that the suite is not an object; every other
 		// check would only report what it lacks.
-		return nil, sortProblems(probs)
+		return nil, sortProblems(probs), nil
 	}
 
 	var f suiteFile
@@ -191,10 +190,11 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
 		var te *json.UnmarshalTypeError
 		if !errors.As(err, &te) || len(probs) == 0 {
 			probs = append(probs, src.problem("", false, "%s", err))
-			return nil, sortProblems(probs)
+			return nil, sortProblems(probs), nil
 		}
 	}
 	s := &f.Suite
+	s.src = src
 	s.Path = path
 	s.Dir = filepath.Dir(path)
 	if len(elems) > 0 {
@@ -221,14 +221,12 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
 		s.ReferenceTemplate = t
 	}
 	defs, cfgProbs, cfgOK := projectTargets(s, opts)
-	probs = append(probs, checkCriteria(src, s, f, defs, opts, probs)...)
+	if defs != nil {
+		s.resolve = &resolver{src: src, refs: f.Targets, defs: defs, opts: opts}
+	}
+	probs = append(probs, checkCriteria(src, s, f)...)
 	probs = append(probs, checkGates(src, s, opts.Gates)...)
 	probs = append(probs, checkDataset(src, s)...)
-	// The cases are checked too, when the parts they depend on are sound, so
-	// that one pass reports the suite's problems and the dataset's together.
-	if opts.Dataset != nil && !flagged(probs, path, "/dataset") && !flagged(probs, path, "/messages") {
-		probs = append(probs, opts.Dataset(ctx, s)...)
-	}
 	if s.CasePass == CasePassScore && s.PassScore == nil {
 		probs = append(probs, src.problem("/case_pass", false, `case_pass "score" needs pass_score, the score a case must reach`))
 	}
@@ -245,13 +243,26 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
 		s.ResolvedTargets = targets
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(probs) > 0 {
-		return nil, sortProblems(probs)
-	}
-	return s, nil
+	s.probs = probs
+	return s, sortProblems(probs), nil
 }
+
+// Sound reports whether Parse found no problem in the part of the suite
+// file at ptr, a JSON pointer, nor inside it: a part with problems is not
+// built, which would only report them again.
+func (s *Suite) Sound(ptr string) bool { return !flagged(s.probs, s.Path, ptr) }
+
+// CriterionProblems locates the error of building criterion c (an
+// *FieldError names the field inside it; errors.Join joins several;
+// Problems pass through as they are).
+func (s *Suite) CriterionProblems(c CriterionSpec, err error) []Problem {
+	return s.src.fieldProblems(c.Pointer, err)
+}
+
+// SortProblems orders problems by file and position, so they read top down.
+func SortProblems(ps []Problem) Problems { return sortProblems(ps) }
 
 // flagged reports whether a problem was found in file at ptr or inside it.
 func flagged(probs []Problem, file, ptr string) bool {
@@ -279,7 +290,7 @@ func sortProblems(ps []Problem) Problems {
 	return Problems(ps)
 }
 
-func checkCriteria(src *source, s *Suite, f suiteFile, defs map[string]targetDef, opts LoadOptions, schemaProbs []Problem) []Problem {
+func checkCriteria(src *source, s *Suite, f suiteFile) []Problem {
 	var probs []Problem
 	first := map[string]int{}
 	for i, raw := range f.Criteria {
@@ -299,17 +310,6 @@ func checkCriteria(src *source, s *Suite, f suiteFile, defs map[string]targetDef
 			continue
 		}
 		first[c.Name] = i
-		// A criterion the schema found fault with is not built: its factory
-		// would report the same mistake a second time.
-		if opts.Criterion != nil && c.Type != "" && !flagged(schemaProbs, src.file, ptr) {
-			env := CriterionEnv{Dir: s.Dir}
-			if defs != nil {
-				env.Target = targetResolver(src, f.Targets, defs, opts, ptr)
-			}
-			if err := opts.Criterion(c, env); err != nil {
-				probs = append(probs, src.fieldProblems(ptr, err)...)
-			}
-		}
 	}
 	return probs
 }

@@ -48,6 +48,60 @@ func loadIn(t *testing.T, files map[string]string, opts LoadOptions) (*Suite, st
 	return s, dir, err
 }
 
+// parts stands in for runner/build in these tests: it checks the parts of a
+// parsed suite with fakes, as build does with the registries, and locates
+// what they report through the suite, as build does.
+type parts struct {
+	criterion func(c CriterionSpec) error
+	target    func(t TargetSpec) error
+	dataset   func(ctx context.Context, s *Suite) []Problem
+}
+
+// load is Load with the parts checked.
+func (p parts) load(ctx context.Context, path string, opts LoadOptions) (*Suite, error) {
+	s, probs, err := Parse(ctx, path, opts)
+	if err != nil || s == nil {
+		if err == nil && len(probs) > 0 {
+			err = probs
+		}
+		return nil, err
+	}
+	for _, c := range s.Criteria {
+		if p.criterion != nil && c.Type != "" && s.Sound(c.Pointer) {
+			if err := p.criterion(c); err != nil {
+				probs = append(probs, s.CriterionProblems(c, err)...)
+			}
+		}
+	}
+	for _, t := range s.ResolvedTargets {
+		if p.target != nil {
+			if err := p.target(t); err != nil {
+				probs = append(probs, t.Problems(err)...)
+			}
+		}
+	}
+	if p.dataset != nil && s.Sound("/dataset") && s.Sound("/messages") {
+		probs = append(probs, p.dataset(ctx, s)...)
+	}
+	if len(probs) > 0 {
+		return nil, SortProblems(probs)
+	}
+	return s, nil
+}
+
+// loadParts is loadIn with the parts checked.
+func loadParts(t *testing.T, files map[string]string, opts LoadOptions, p parts) (*Suite, string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeFiles(t, dir, files)
+	if opts.ConfigPath != "" {
+		opts.ConfigPath = filepath.Join(dir, opts.ConfigPath)
+	}
+	s, err := p.load(context.Background(), filepath.Join(dir, "suite.json"), opts)
+	return s, dir, err
+}
+
 // problemLines returns each problem of err as Problem.String() writes it, with
 // dir taken out of the paths.
 func problemLines(t *testing.T, err error, dir string) []string {
@@ -941,25 +995,25 @@ func TestLoadHooks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var criteriaSeen, targetsSeen []string
-			opts := LoadOptions{
-				Overrides: tc.overrides,
-				Criterion: func(spec CriterionSpec, _ CriterionEnv) error {
+			opts := LoadOptions{Overrides: tc.overrides}
+			p := parts{
+				criterion: func(spec CriterionSpec) error {
 					criteriaSeen = append(criteriaSeen, spec.Name)
 					return byName(tc.criterion)(spec.Name)
 				},
-				Target: func(spec TargetSpec) error {
+				target: func(spec TargetSpec) error {
 					targetsSeen = append(targetsSeen, spec.Name)
 					return byName(tc.target)(spec.Name)
 				},
 			}
-			_, dir, err := loadIn(t, map[string]string{
+			_, dir, err := loadParts(t, map[string]string{
 				"suite.json": suite,
 				ConfigFile: `{
   "targets": {
     "a": {"provider": "replay", "path": "a.jsonl"}
   }
 }`,
-			}, opts)
+			}, opts, p)
 			if err == nil {
 				t.Fatal("Load succeeded, want problems")
 			}
@@ -985,8 +1039,8 @@ func TestLoadHookNotCalledForDuplicates(t *testing.T) {
   "criteria": [{"name": "c", "type": "equals"}, {"name": "c", "type": "regex", "pattern": "x"}]
 }`
 	var seen []string
-	_, _, err := loadIn(t, map[string]string{"suite.json": suite}, LoadOptions{
-		Criterion: func(spec CriterionSpec, _ CriterionEnv) error {
+	_, _, err := loadParts(t, map[string]string{"suite.json": suite}, LoadOptions{}, parts{
+		criterion: func(spec CriterionSpec) error {
 			seen = append(seen, spec.Type)
 			return nil
 		},
@@ -1034,7 +1088,6 @@ func TestLoadSuite(t *testing.T) {
   }
 }`
 	var criteriaSeen []CriterionSpec
-	var dirsSeen []string
 	var targetsSeen []TargetSpec
 	opts := LoadOptions{
 		ConfigPath: "conf/" + ConfigFile,
@@ -1049,24 +1102,29 @@ func TestLoadSuite(t *testing.T) {
 		},
 		Gates:          []string{"pass_rate > 0.8", "mean >= 0.5"},
 		RequireTargets: true,
-		Criterion: func(spec CriterionSpec, env CriterionEnv) error {
+	}
+	p := parts{
+		criterion: func(spec CriterionSpec) error {
 			criteriaSeen = append(criteriaSeen, spec)
-			dirsSeen = append(dirsSeen, env.Dir)
 			return nil
 		},
-		Target: func(spec TargetSpec) error {
+		target: func(spec TargetSpec) error {
+			spec.loc = nil // where it came from: tested with the problems
 			targetsSeen = append(targetsSeen, spec)
 			return nil
 		},
 	}
-	s, dir, err := loadIn(t, map[string]string{
+	s, dir, err := loadParts(t, map[string]string{
 		"suite.json":              suite,
 		"data/tickets.jsonl":      `{"ticket": "t"}` + "\n",
 		"conf/" + ConfigFile:      config,
 		filepath.Join(ConfigFile): `{"targets": {"other": {"provider": "replay", "path": "x"}}}`,
-	}, opts)
+	}, opts, p)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
+	}
+	for i := range s.ResolvedTargets {
+		s.ResolvedTargets[i].loc = nil
 	}
 
 	if s.Path != filepath.Join(dir, "suite.json") || s.Dir != dir {
@@ -1121,9 +1179,6 @@ func TestLoadSuite(t *testing.T) {
 	}
 	if len(criteriaSeen) != 2 || criteriaSeen[0].Name != "category" || criteriaSeen[1].Name != "valid" {
 		t.Errorf("Criterion hook saw %+v", criteriaSeen)
-	}
-	if !reflect.DeepEqual(dirsSeen, []string{dir, dir}) {
-		t.Errorf("Criterion hook dirs = %q, want the suite's folder", dirsSeen)
 	}
 
 	// Gates: the suite's, with --gate replacing pass_rate >= and adding mean.
@@ -1369,20 +1424,6 @@ func TestLoadStopsWhenContextEnds(t *testing.T) {
 	if _, err := Load(ctx, "nope.json", LoadOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Load with its context ended = %v, want context.Canceled", err)
 	}
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	opts := LoadOptions{Dataset: func(dctx context.Context, _ *Suite) []Problem {
-		if dctx != ctx {
-			t.Error("the dataset check did not get Load's context")
-		}
-		cancel() // Ctrl-C while the dataset is read
-		return []Problem{{File: "cases.jsonl", Msg: "a problem the check would not have found"}}
-	}}
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"suite.json": validSuite})
-	if s, err := Load(ctx, filepath.Join(dir, "suite.json"), opts); s != nil || !errors.Is(err, context.Canceled) {
-		t.Errorf("Load cut short in the dataset check = %v, %v; want context.Canceled", s, err)
-	}
 }
 
 // TestLoadByteOrderMark checks that a suite and a config may start with a
@@ -1436,9 +1477,9 @@ func TestLoadNotAnObject(t *testing.T) {
 			opts := LoadOptions{
 				RequireTargets: true,
 				Gates:          []string{"pass_rate >= 1"},
-				Dataset:        func(context.Context, *Suite) []Problem { return []Problem{{File: "dataset", Msg: "checked"}} },
 			}
-			_, dir, err := loadIn(t, map[string]string{"suite.json": tc.doc}, opts)
+			p := parts{dataset: func(context.Context, *Suite) []Problem { return []Problem{{File: "dataset", Msg: "checked"}} }}
+			_, dir, err := loadParts(t, map[string]string{"suite.json": tc.doc}, opts, p)
 			got := problemLines(t, err, dir)
 			want := []string{"suite.json:1:1: $: expected object, got " + tc.got}
 			if !reflect.DeepEqual(got, want) {

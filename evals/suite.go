@@ -39,6 +39,13 @@ type Suite struct {
 	// ResolvedTargets are the targets to run, after merging the project config
 	// and command-line overrides.
 	ResolvedTargets []TargetSpec `json:"-"`
+
+	// src is the suite file, for locating the problems found after Parse;
+	// probs are Parse's, for Sound; resolve resolves the targets criteria
+	// name, nil when the project config could not be read.
+	src     *source
+	probs   []Problem
+	resolve *resolver
 }
 
 // Case-pass modes: how a case's verdict follows from its criteria.
@@ -148,6 +155,10 @@ type TargetSpec struct {
 	Dir string `json:"-"`
 	// Source names where the target was defined, for error messages.
 	Source string `json:"-"`
+
+	// loc says where the target was defined and which --set changed it,
+	// for Problems.
+	loc *targetLoc
 }
 
 // RetrySpec says how a target's failed requests are retried: on transport

@@ -143,54 +143,72 @@ func projectTargets(s *Suite, opts LoadOptions) (defs map[string]targetDef, prob
 	return defs, nil, true
 }
 
-// targetResolver returns the CriterionEnv.Target of the criterion at ptr: a
-// reference is a target's name, from the project config or the suite's inline
-// targets, or a whole inline target. --set does not apply to these.
-func targetResolver(src *source, refs []json.RawMessage, defs map[string]targetDef, opts LoadOptions, ptr string) func(field string, ref json.RawMessage) (*TargetSpec, error) {
-	return func(field string, ref json.RawMessage) (*TargetSpec, error) {
-		at := ptr
-		for _, seg := range strings.Split(field, ".") {
-			at += "/" + escapePointer(seg)
-		}
-		var name string
-		if json.Unmarshal(ref, &name) == nil {
-			d, ok := defs[name]
-			if !ok {
-				for i, raw := range refs {
-					var t struct {
-						Name string `json:"name"`
-					}
-					if json.Unmarshal(raw, &t) == nil && t.Name == name {
-						d, ok = targetDef{name: name, raw: raw, src: src, ptr: fmt.Sprintf("/targets/%d", i)}, true
-						break
-					}
-				}
-			}
-			if !ok {
-				all := maps.Clone(defs)
-				for i, raw := range refs {
-					var t struct {
-						Name string `json:"name"`
-					}
-					if json.Unmarshal(raw, &t) == nil && t.Name != "" {
-						all[t.Name] = targetDef{name: t.Name, raw: raw, src: src, ptr: fmt.Sprintf("/targets/%d", i)}
-					}
-				}
-				return nil, FieldErrorf(field, "unknown target %q: %s", name, available(all))
-			}
-			return builtTarget(d, opts)
-		}
-		var t struct {
-			Name string `json:"name"`
-		}
-		if json.Unmarshal(ref, &t) != nil {
-			return nil, FieldErrorf(field, "expected the name of a target or an inline target object")
-		}
-		if t.Name == "" {
-			t.Name = field
-		}
-		return builtTarget(targetDef{name: t.Name, raw: ref, src: src, ptr: at}, opts)
+// resolver resolves the targets a suite's criteria name.
+type resolver struct {
+	src  *source
+	refs []json.RawMessage // the suite's targets
+	defs map[string]targetDef
+	opts LoadOptions
+}
+
+// ResolveTarget resolves a reference to a target that criterion c calls (an
+// LLM judge, an embeddings endpoint), found in the criterion's field (a
+// dotted path, "judge" or "judges.1"): the name of a target in the project
+// config or the suite, or an inline target object. --set does not apply to
+// these. Its errors are located already. It fails when the project config
+// could not be read: every name it defines would be unknown.
+func (s *Suite) ResolveTarget(c CriterionSpec, field string, ref json.RawMessage) (*TargetSpec, error) {
+	if s.resolve == nil {
+		return nil, FieldErrorf(field, "cannot resolve the target: the project config could not be read")
 	}
+	return s.resolve.target(c.Pointer, field, ref)
+}
+
+// target resolves a reference in the criterion at ptr.
+func (r *resolver) target(ptr, field string, ref json.RawMessage) (*TargetSpec, error) {
+	src, refs, defs, opts := r.src, r.refs, r.defs, r.opts
+	at := ptr
+	for _, seg := range strings.Split(field, ".") {
+		at += "/" + escapePointer(seg)
+	}
+	var name string
+	if json.Unmarshal(ref, &name) == nil {
+		d, ok := defs[name]
+		if !ok {
+			for i, raw := range refs {
+				var t struct {
+					Name string `json:"name"`
+				}
+				if json.Unmarshal(raw, &t) == nil && t.Name == name {
+					d, ok = targetDef{name: name, raw: raw, src: src, ptr: fmt.Sprintf("/targets/%d", i)}, true
+					break
+				}
+			}
+		}
+		if !ok {
+			all := maps.Clone(defs)
+			for i, raw := range refs {
+				var t struct {
+					Name string `json:"name"`
+				}
+				if json.Unmarshal(raw, &t) == nil && t.Name != "" {
+					all[t.Name] = targetDef{name: t.Name, raw: raw, src: src, ptr: fmt.Sprintf("/targets/%d", i)}
+				}
+			}
+			return nil, FieldErrorf(field, "unknown target %q: %s", name, available(all))
+		}
+		return builtTarget(d, opts)
+	}
+	var t struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(ref, &t) != nil {
+		return nil, FieldErrorf(field, "expected the name of a target or an inline target object")
+	}
+	if t.Name == "" {
+		t.Name = field
+	}
+	return builtTarget(targetDef{name: t.Name, raw: ref, src: src, ptr: at}, opts)
 }
 
 // builtTarget is buildTarget without overrides, its problems as an error.
@@ -377,23 +395,42 @@ func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSp
 	spec.Name = d.name
 	spec.Dir = filepath.Dir(d.src.file)
 	spec.Source = d.src.file
-	if opts.Target != nil {
-		if err := opts.Target(spec); err != nil {
-			var probs []Problem
-			for _, err := range splitErrors(err) {
-				var fe *FieldError
-				if errors.As(err, &fe) {
-					if arg, ok := overridden[strings.Split(fe.Field, ".")[0]]; ok {
-						probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("target %q after --set %s: %s", d.name, arg, fe)})
-						continue
-					}
-				}
-				probs = append(probs, d.src.fieldProblem(d.ptr, err))
-			}
-			return nil, probs
-		}
-	}
+	spec.loc = &targetLoc{def: d, overridden: overridden}
 	return &spec, nil
+}
+
+// targetLoc is where a target was defined and which --set changed it.
+type targetLoc struct {
+	def        targetDef
+	overridden map[string]string // top-level field -> the --set that changed it
+}
+
+// Problems locates the error of building the target (its provider's
+// checks; an *FieldError names the field, errors.Join joins several): at
+// the field in the file that defines the target, or at the --set that
+// changed it.
+func (t *TargetSpec) Problems(err error) []Problem {
+	if t.loc == nil {
+		return []Problem{{File: t.Source, Msg: fmt.Sprintf("target %q: %v", t.Name, err)}}
+	}
+	d := t.loc.def
+	var probs []Problem
+	for _, err := range splitErrors(err) {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			if arg, ok := t.loc.overridden[strings.Split(fe.Field, ".")[0]]; ok {
+				probs = append(probs, Problem{File: "--set", Msg: fmt.Sprintf("target %q after --set %s: %s", d.name, arg, fe)})
+				continue
+			}
+		}
+		var ps Problems
+		if errors.As(err, &ps) {
+			probs = append(probs, ps...)
+			continue
+		}
+		probs = append(probs, d.src.fieldProblem(d.ptr, err))
+	}
+	return probs
 }
 
 func available(defs map[string]targetDef) string {

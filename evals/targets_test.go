@@ -32,7 +32,8 @@ func TestTargetResolver(t *testing.T) {
 		t.Fatalf("projectTargets: ok=%v problems %v", ok, probs)
 	}
 	refs := []json.RawMessage{json.RawMessage(`{"name": "local", "provider": "openai", "model": "suite-model"}`)}
-	resolve := targetResolver(src, refs, defs, LoadOptions{}, "/criteria/0")
+	r := &resolver{src: src, refs: refs, defs: defs, opts: LoadOptions{}}
+	resolve := func(field string, ref json.RawMessage) (*TargetSpec, error) { return r.target("/criteria/0", field, ref) }
 
 	tests := []struct {
 		name, field, ref string

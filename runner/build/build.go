@@ -65,49 +65,128 @@ func (e *Interrupted) Unwrap() error { return context.Canceled }
 // builder is one suite being built.
 type builder struct {
 	opts  Options
+	s     *evals.Suite
 	out   *Suite
 	named map[string]*evals.Endpoint // judges by target name
-	// judge is set while a criterion's target reference is resolved: the
-	// target evals.Load then checks is one to call, not one to run.
-	judge  bool
-	judged *evals.Endpoint
 }
 
-// Load loads the suite at path and builds it.
+// Load loads the suite at path (evals.Parse) and builds it: its criteria
+// through the criteria registry, the endpoints of its targets and judges
+// through the providers', once each; then it reads its dataset to check
+// every case. The problems of every part come back together, located in
+// their files, and nothing is returned unless all are sound.
 func Load(ctx context.Context, path string, opts Options) (*Suite, error) {
-	b := &builder{opts: opts, out: &Suite{}, named: map[string]*evals.Endpoint{}}
-	lo := opts.Load
-	lo.Criterion = b.criterion
-	if opts.Targets {
-		lo.Target = b.target
+	s, probs, err := evals.Parse(ctx, path, opts.Load)
+	if err != nil {
+		return nil, interrupted(ctx, path, err)
 	}
-	var dataErr error
-	if opts.Dataset {
-		lo.Dataset = func(ctx context.Context, s *evals.Suite) []evals.Problem {
-			n, err := datasets.Check(ctx, s)
-			b.out.Cases = n
-			var ps evals.Problems
-			if errors.As(err, &ps) {
-				return ps
-			}
-			dataErr = err // not the data's fault: reading failed
-			return nil
+	if s == nil {
+		return nil, probs
+	}
+	b := &builder{opts: opts, s: s, out: &Suite{Suite: s}, named: map[string]*evals.Endpoint{}}
+	probs = append(probs, b.criteria()...)
+	if opts.Targets {
+		probs = append(probs, b.targets()...)
+	}
+	// The cases are checked too, when the parts they depend on are sound,
+	// so that one pass reports the suite's problems and the dataset's.
+	if opts.Dataset && s.Sound("/dataset") && s.Sound("/messages") {
+		n, err := datasets.Check(ctx, s)
+		b.out.Cases = n
+		var ps evals.Problems
+		switch {
+		case ctx.Err() != nil:
+		case errors.As(err, &ps):
+			probs = append(probs, ps...)
+		case err != nil: // not the data's fault: reading failed
+			b.out.Close()
+			return nil, err
 		}
 	}
-	s, err := evals.Load(ctx, path, lo)
-	switch {
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
+		// The checks cut short would report problems that are not there.
 		b.out.Close()
 		return nil, &Interrupted{Path: path}
-	case err != nil:
-		b.out.Close()
-		return nil, err
-	case dataErr != nil:
-		b.out.Close()
-		return nil, dataErr
 	}
-	b.out.Suite = s
+	if len(probs) > 0 {
+		b.out.Close()
+		return nil, evals.SortProblems(probs)
+	}
 	return b.out, nil
+}
+
+// interrupted is err, or the error of a load cut short when ctx ended.
+func interrupted(ctx context.Context, path string, err error) error {
+	if ctx.Err() != nil {
+		return &Interrupted{Path: path}
+	}
+	return err
+}
+
+// criteria builds every sound criterion; one the parse found fault with is
+// not built, which would only report its problem again.
+func (b *builder) criteria() []evals.Problem {
+	var probs []evals.Problem
+	for _, c := range b.s.Criteria {
+		if c.Type == "" || !b.s.Sound(c.Pointer) {
+			continue
+		}
+		env := criteria.Env{Dir: b.s.Dir, Environ: b.opts.Environ,
+			Target: func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
+				return b.judge(c, field, ref)
+			}}
+		sc, err := criteria.New(c, env)
+		if err != nil {
+			probs = append(probs, b.s.CriterionProblems(c, err)...)
+			continue
+		}
+		b.out.Criteria = append(b.out.Criteria, evals.Criterion{Spec: c, Scorer: sc})
+	}
+	return probs
+}
+
+// targets builds the endpoint of every target to run.
+func (b *builder) targets() []evals.Problem {
+	var probs []evals.Problem
+	for i := range b.s.ResolvedTargets {
+		t := &b.s.ResolvedTargets[i]
+		ep, err := b.endpoint(*t, false)
+		if err != nil {
+			probs = append(probs, t.Problems(err)...)
+			continue
+		}
+		b.out.Targets = append(b.out.Targets, ep)
+	}
+	return probs
+}
+
+// endpoint builds the endpoint of spec; judges get a cap on their requests
+// in flight, since the workers of every target call them.
+func (b *builder) endpoint(spec evals.TargetSpec, judge bool) (*evals.Endpoint, error) {
+	return provider.Endpoint(spec, provider.Options{Cache: b.opts.Cache, Limit: judge, Retry: b.opts.Retry})
+}
+
+// judge returns the endpoint a criterion's reference names, building it the
+// first time: criteria that name one judge share it, and its limits.
+func (b *builder) judge(c evals.CriterionSpec, field string, ref json.RawMessage) (*evals.Endpoint, error) {
+	var name string
+	named := json.Unmarshal(ref, &name) == nil
+	if ep, ok := b.named[name]; named && ok {
+		return ep, nil
+	}
+	spec, err := b.s.ResolveTarget(c, field, ref)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := b.endpoint(*spec, true)
+	if err != nil {
+		return nil, evals.Problems(spec.Problems(err))
+	}
+	b.out.Judges = append(b.out.Judges, ep)
+	if named {
+		b.named[name] = ep
+	}
+	return ep, nil
 }
 
 // LoadAll loads and builds every suite, collecting the problems of all of
@@ -139,68 +218,6 @@ func closeAll(ss []*Suite) {
 	for _, s := range ss {
 		s.Close()
 	}
-}
-
-// endpoint builds the endpoint of spec; judges get a cap on their requests
-// in flight, since the workers of every target call them.
-func (b *builder) endpoint(spec evals.TargetSpec, judge bool) (*evals.Endpoint, error) {
-	return provider.Endpoint(spec, provider.Options{Cache: b.opts.Cache, Limit: judge, Retry: b.opts.Retry})
-}
-
-// target builds a target evals.Load resolved: one to run, or the one a
-// criterion's reference names.
-func (b *builder) target(spec evals.TargetSpec) error {
-	ep, err := b.endpoint(spec, b.judge)
-	switch {
-	case err != nil:
-	case b.judge:
-		b.judged = ep
-	default:
-		b.out.Targets = append(b.out.Targets, ep)
-	}
-	return err
-}
-
-// criterion builds a criterion through the registry.
-func (b *builder) criterion(spec evals.CriterionSpec, env evals.CriterionEnv) error {
-	cenv := criteria.Env{Dir: env.Dir, Environ: b.opts.Environ}
-	if env.Target != nil {
-		cenv.Target = func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
-			return b.resolve(env.Target, field, ref)
-		}
-	}
-	sc, err := criteria.New(spec, cenv)
-	if err == nil {
-		b.out.Criteria = append(b.out.Criteria, evals.Criterion{Spec: spec, Scorer: sc})
-	}
-	return err
-}
-
-// resolve returns the endpoint a criterion's reference names, building it
-// the first time: criteria that name one judge share it, and its limits.
-func (b *builder) resolve(resolve func(string, json.RawMessage) (*evals.TargetSpec, error), field string, ref json.RawMessage) (*evals.Endpoint, error) {
-	var name string
-	named := json.Unmarshal(ref, &name) == nil
-	if ep, ok := b.named[name]; named && ok {
-		return ep, nil
-	}
-	b.judge = true
-	spec, err := resolve(field, ref)
-	ep := b.judged
-	b.judge, b.judged = false, nil
-	if err != nil {
-		return nil, err
-	}
-	if ep == nil { // evals.Load checked the target without building it
-		if ep, err = b.endpoint(*spec, true); err != nil {
-			return nil, &evals.FieldError{Field: field, Err: err}
-		}
-	}
-	b.out.Judges = append(b.out.Judges, ep)
-	if named {
-		b.named[name] = ep
-	}
-	return ep, nil
 }
 
 // Close closes what the suite's parts hold: the criteria's processes and

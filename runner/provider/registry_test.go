@@ -53,7 +53,7 @@ func TestSpecFieldsCoverTargetSpec(t *testing.T) {
 	typ := reflect.TypeFor[evals.TargetSpec]()
 	for i := range typ.NumField() {
 		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-		if name == "-" {
+		if name == "-" || !typ.Field(i).IsExported() {
 			continue
 		}
 		if !slices.Contains(known, name) {

@@ -1,0 +1,154 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+func write(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "suite.json")
+}
+
+func problems(t *testing.T, err error, dir string) []string {
+	t.Helper()
+	var ps evals.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("err %T %v, want evals.Problems", err, err)
+	}
+	var out []string
+	for _, p := range ps {
+		out = append(out, strings.ReplaceAll(p.String(), dir+string(filepath.Separator), ""))
+	}
+	return out
+}
+
+// TestLoadReportsEveryPart: a suite whose criterion, target, judge and
+// dataset are each wrong gets every problem at once, each located in its
+// file, and nothing built is kept.
+func TestLoadReportsEveryPart(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, map[string]string{
+		"suite.json": `{
+  "name": "s",
+  "messages": [{"role": "user", "content": "{{ q }}"}],
+  "dataset": {"path": "cases.jsonl"},
+  "criteria": [
+    {"name": "re", "type": "regex", "pattern": "("},
+    {"name": "j", "type": "judge", "judge": {"provider": "openai", "base_url": "http://127.0.0.1:1/v1"}, "rubric": "{{ output }}"}
+  ],
+  "targets": [{"name": "t", "provider": "openai", "base_url": "http://127.0.0.1:1/v1"}]
+}`,
+		"cases.jsonl": `{"id": "1", "q": "a"}` + "\n" + `{"id": "2"}` + "\n",
+	})
+	_, err := Load(context.Background(), path, Options{Targets: true, Dataset: true})
+	got := problems(t, err, dir)
+	want := []string{
+		`cases.jsonl:2:1: case "2": messages[0] uses {{q}}, which the case does not define (it has: no variables)`,
+		"suite.json:6:48: $.criteria[0].pattern: error parsing regexp: missing closing ): `(`: expected Go RE2 syntax",
+		`suite.json:7:45: $.criteria[1].judge.model: required by provider "openai"`,
+		`suite.json:9:15: $.targets[0].model: required by provider "openai"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestJudgesBuiltOnce: criteria naming one judge share its endpoint, built
+// once; an inline judge gets its own.
+func TestJudgesBuiltOnce(t *testing.T) {
+	dir := t.TempDir()
+	judge := func(name, ref string) string {
+		return fmt.Sprintf(`{"name": %q, "type": "judge", "judge": %s, "rubric": "{{ output }}"}`, name, ref)
+	}
+	path := write(t, dir, map[string]string{
+		"suite.json": `{
+  "name": "s",
+  "messages": [{"role": "user", "content": "hi"}],
+  "dataset": {"cases": [{"id": "1"}]},
+  "criteria": [` + judge("a", `"grader"`) + `, ` + judge("b", `"grader"`) + `, ` +
+			judge("c", `{"provider": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "m"}`) + `],
+  "targets": [{"name": "grader", "provider": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "g"}]
+}`,
+	})
+	s, err := Load(context.Background(), path, Options{Targets: true, Dataset: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if len(s.Criteria) != 3 || len(s.Targets) != 1 || s.Cases != 1 {
+		t.Fatalf("%d criteria, %d targets, %d cases", len(s.Criteria), len(s.Targets), s.Cases)
+	}
+	if len(s.Judges) != 2 || s.Judges[0].Spec.Name != "grader" || s.Judges[1].Spec.Name != "judge" {
+		names := []string{}
+		for _, j := range s.Judges {
+			names = append(names, j.Spec.Name)
+		}
+		t.Errorf("judges %q, want grader (shared by a and b) and c's inline one", names)
+	}
+	if s.Judges[0] == s.Targets[0] {
+		t.Error("the judge shares the endpoint of the target under test: it needs its own cap on requests in flight")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+}
+
+// endingCtx is a context whose Err reports it canceled after it has been
+// asked a number of times: a Ctrl-C at a known place.
+type endingCtx struct {
+	context.Context
+	left int
+}
+
+func (c *endingCtx) Err() error {
+	if c.left--; c.left < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestLoadInterrupted: a load cut short, before it starts or while the
+// dataset is read, returns the interrupt, not the problems of the checks
+// it cut short (a bad last line never read).
+func TestLoadInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	var cases strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&cases, `{"id": "%d", "q": "x"}`+"\n", i)
+	}
+	cases.WriteString("not json\n")
+	path := write(t, dir, map[string]string{
+		"suite.json": `{"name": "s", "messages": [{"role": "user", "content": "{{ q }}"}],
+  "dataset": {"path": "cases.jsonl"}, "criteria": [{"name": "c", "type": "contains", "value": "x"}]}`,
+		"cases.jsonl": cases.String(),
+	})
+	if _, err := Load(context.Background(), path, Options{Dataset: true}); err == nil {
+		t.Fatal("the bad last line went unreported")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, ctx := range map[string]context.Context{"before": ctx, "while reading": &endingCtx{Context: context.Background(), left: 3}} {
+		_, err := Load(ctx, path, Options{Dataset: true})
+		var in *Interrupted
+		if !errors.As(err, &in) || !errors.Is(err, context.Canceled) || in.Path != path {
+			t.Errorf("%s: err %v, want an *Interrupted that is context.Canceled", name, err)
+		}
+	}
+}
