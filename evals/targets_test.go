@@ -33,7 +33,9 @@ func TestTargetResolver(t *testing.T) {
 	}
 	refs := []json.RawMessage{json.RawMessage(`{"name": "local", "provider": "openai", "model": "suite-model"}`)}
 	r := &resolver{src: src, refs: refs, defs: defs, opts: LoadOptions{}}
-	resolve := func(field string, ref json.RawMessage) (*TargetSpec, error) { return r.target("/criteria/0", field, ref) }
+	resolve := func(field string, ref json.RawMessage) (*TargetSpec, error) {
+		return r.target("/criteria/0", field, ref)
+	}
 
 	tests := []struct {
 		name, field, ref string
