@@ -109,9 +109,9 @@ func (p *pipeline) prior(feed func(add func(*evals.Result)) error) error {
 // run runs the lanes until their work is done or ctx ends. When ctx ends
 // no new work starts; work in flight gets grace to finish (a negative grace
 // lets it finish, however long it takes) and is recorded if it does. It
-// returns the error that stopped the lanes early (a feed's), and the stop
-// error of each lane that stopped.
-func (p *pipeline) run(ctx context.Context, lanes []lane, grace time.Duration) (error, []error) {
+// returns the stop error of each lane that stopped, and the error that
+// stopped the lanes early (a feed's).
+func (p *pipeline) run(ctx context.Context, lanes []lane, grace time.Duration) (stopped []error, err error) {
 	// Work gets its own context: canceling ctx stops dispatch at once but
 	// lets the work in flight finish within the grace period.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -130,7 +130,7 @@ func (p *pipeline) run(ctx context.Context, lanes []lane, grace time.Duration) (
 
 	results := make(chan *evals.Result, 256)
 	g, gctx := errgroup.WithContext(runCtx)
-	stopped := make([]error, len(lanes)) // each lane's stop error, once
+	stopped = make([]error, len(lanes)) // each lane's stop error, once
 	for i, l := range lanes {
 		lctx, stopLane := context.WithCancel(gctx)
 		defer stopLane()
@@ -186,8 +186,8 @@ func (p *pipeline) run(ctx context.Context, lanes []lane, grace time.Duration) (
 			p.add(r)
 		}
 	}
-	err := <-waitErr
-	return err, slices.DeleteFunc(stopped, func(e error) bool { return e == nil })
+	err = <-waitErr
+	return slices.DeleteFunc(stopped, func(e error) bool { return e == nil }), err
 }
 
 // finish sets the summary's targets: the known ones in order, then the

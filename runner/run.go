@@ -119,7 +119,7 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 			},
 		}
 	}
-	err, unreachable := p.run(ctx, lanes, opts.Grace)
+	unreachable, err := p.run(ctx, lanes, opts.Grace)
 	sum, col := p.finish(now()), p.col
 	switch {
 	case col.err != nil:

@@ -96,7 +96,7 @@ func Score(ctx context.Context, opts ScoreOptions) (*evals.Summary, error) {
 	}
 	// A response being scored is finished, its judge calls included, never
 	// recorded as unscored because of Ctrl-C: no grace period ends it.
-	err, _ := p.run(ctx, []lane{recorded}, -1)
+	_, err := p.run(ctx, []lane{recorded}, -1)
 	sum, col := p.finish(now()), p.col
 	switch {
 	case col.err != nil:

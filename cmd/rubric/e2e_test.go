@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -77,10 +76,7 @@ func TestMain(m *testing.M) {
 func rubricBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
+		goBin := goTool()
 		binPath = filepath.Join(binDir, "rubric")
 		args := []string{"build", "-o", binPath}
 		if raceEnabled {

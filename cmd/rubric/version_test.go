@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -92,7 +91,7 @@ func TestVersionE2E(t *testing.T) {
 	if err != nil {
 		t.Fatalf("git rev-parse HEAD: %v", err)
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := goTool()
 	stamped := filepath.Join(t.TempDir(), "rubric")
 	// -buildvcs=true: the go command's own setting may turn stamping off.
 	if out, err := exec.Command(goBin, "build", "-buildvcs=true", "-o", stamped, ".").CombinedOutput(); err != nil {
