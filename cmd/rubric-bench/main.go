@@ -66,6 +66,8 @@
 //	                 bare-instant,instant,bare-latency,latency,memory-5k)
 //	-bin PATH        the rubric binary to measure, instead of building one
 //	-keep            keep the temporary folder and print its path
+//	-cpuprofile DIR  write a CPU profile of each rubric run to DIR/SCENARIO.pprof
+//	                 (go tool pprof -top DIR/instant.pprof)
 package main
 
 import (
@@ -406,6 +408,9 @@ type bench struct {
 	dir  string
 	ep   *endpoint
 	keep bool // keep each scenario's folder
+	// profiles, when set, is a folder for a CPU profile of each rubric run,
+	// SCENARIO.pprof (rubric's hidden --cpuprofile).
+	profiles string
 }
 
 // goTool returns the go command to build with.
@@ -518,7 +523,11 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	out := filepath.Join(dir, "runs")
 	b.ep.reset(s.Latency)
 
-	cmd := exec.CommandContext(ctx, b.bin, "run", suite, "--no-cache", "--no-progress", "--out", out)
+	args := []string{"run", suite, "--no-cache", "--no-progress", "--out", out}
+	if b.profiles != "" {
+		args = append([]string{"--cpuprofile", filepath.Join(b.profiles, s.Name+".pprof")}, args...)
+	}
+	cmd := exec.CommandContext(ctx, b.bin, args...)
 	if s.Bare {
 		self, err := os.Executable()
 		if err != nil {
@@ -638,8 +647,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	names := fs.String("scenario", defaultScenarios, "comma-separated `NAMES` of scenarios to run, or all")
 	bin := fs.String("bin", "", "measure the rubric binary at `PATH` instead of building ./cmd/rubric")
 	keep := fs.Bool("keep", false, "keep the temporary folder (datasets, suites, results)")
+	profiles := fs.String("cpuprofile", "", "write a CPU profile of each rubric run to `DIR`/SCENARIO.pprof")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: go run ./cmd/rubric-bench [-scenario NAMES] [-bin PATH] [-keep]\n\n")
+		fmt.Fprintf(stderr, "usage: go run ./cmd/rubric-bench [-scenario NAMES] [-bin PATH] [-keep] [-cpuprofile DIR]\n\n")
 		fmt.Fprintf(stderr, "Runs the rubric binary against a local endpoint and prints wall time, cases/s,\n")
 		fmt.Fprintf(stderr, "%% of the ideal and peak RSS per scenario, with PASS/MISS against the targets.\n\nScenarios:\n")
 		for _, s := range scenarios {
@@ -666,7 +676,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	results, err := benchmark(ctx, picked, *bin, *keep, stderr)
+	if *profiles != "" {
+		if err := os.MkdirAll(*profiles, 0o755); err != nil {
+			fmt.Fprintf(stderr, "rubric-bench: -cpuprofile: %v\n", err)
+			return 2
+		}
+		if p, err := filepath.Abs(*profiles); err == nil {
+			*profiles = p
+		}
+	}
+	results, err := benchmarkProfiled(ctx, picked, *bin, *keep, *profiles, stderr)
 	if len(results) > 0 {
 		if werr := writeTable(stdout, results); werr != nil && err == nil {
 			err = werr
@@ -682,6 +701,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // benchmark runs the scenarios in turn and returns the results of those that
 // ran; it stops at the first that fails.
 func benchmark(ctx context.Context, picked []scenario, bin string, keep bool, log io.Writer) ([]result, error) {
+	return benchmarkProfiled(ctx, picked, bin, keep, "", log)
+}
+
+// benchmarkProfiled is benchmark with a CPU profile of each rubric run in
+// the folder profiles, when set.
+func benchmarkProfiled(ctx context.Context, picked []scenario, bin string, keep bool, profiles string, log io.Writer) ([]result, error) {
 	dir, err := os.MkdirTemp("", "rubric-bench-")
 	if err != nil {
 		return nil, err
@@ -702,7 +727,7 @@ func benchmark(ctx context.Context, picked []scenario, bin string, keep bool, lo
 		return nil, err
 	}
 	defer ep.Close()
-	b := &bench{bin: bin, dir: dir, ep: ep, keep: keep}
+	b := &bench{bin: bin, dir: dir, ep: ep, keep: keep, profiles: profiles}
 	var results []result
 	bare := map[string]*result{} // the bare twins measured, by rubric's scenario
 	for _, s := range picked {

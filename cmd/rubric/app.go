@@ -203,6 +203,18 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			importReviewCommand(),
 		},
 		OnUsageError: onUsageError,
+		Flags:        []cli.Flag{profileFlag()},
+	}
+	var stopProfile func() error
+	app.Before = func(cliCtx *cli.Context) (err error) {
+		stopProfile, err = startProfile(cliCtx)
+		return err
+	}
+	app.After = func(*cli.Context) error {
+		if stopProfile == nil {
+			return nil
+		}
+		return stopProfile()
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError

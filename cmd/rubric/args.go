@@ -11,17 +11,18 @@ import (
 // v2 stops reading flags at the first positional argument. Everything after
 // "--" stays where it is.
 func flagsFirst(app *cli.App, args []string) []string {
-	if len(args) < 3 {
+	at := commandAt(app, args)
+	if at+1 >= len(args) {
 		return args
 	}
-	cmd := app.Command(args[1])
+	cmd := app.Command(args[at])
 	if cmd == nil {
 		return args
 	}
-	start := 2 // the first argument after the command's name
-	if sub := cmd.Command(args[2]); sub != nil {
+	start := at + 1 // the first argument after the command's name
+	if sub := cmd.Command(args[start]); sub != nil {
 		// A subcommand, as in "rubric cache clear --older-than 30d".
-		cmd, start = sub, 3
+		cmd, start = sub, start+1
 	}
 	takesValue := map[string]bool{}
 	for _, f := range cmd.Flags {
@@ -60,4 +61,26 @@ func flagsFirst(app *cli.App, args []string) []string {
 		out = append(out, "--")
 	}
 	return append(out, rest...)
+}
+
+// commandAt returns the index in args of the command's name: after the
+// program's name and the global flags (--cpuprofile FILE), which stay in
+// front of it.
+func commandAt(app *cli.App, args []string) int {
+	takesValue := map[string]bool{}
+	for _, f := range app.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, name := range f.Names() {
+			takesValue[name] = !isBool
+		}
+	}
+	i := 1
+	for i < len(args) && len(args[i]) > 1 && args[i][0] == '-' && args[i] != "--" {
+		name := strings.TrimLeft(args[i], "-")
+		i++
+		if !strings.Contains(name, "=") && takesValue[name] {
+			i++
+		}
+	}
+	return i
 }

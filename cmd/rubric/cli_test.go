@@ -238,6 +238,7 @@ func TestFlagsFirst(t *testing.T) {
 		in, want string
 	}{
 		{"rubric run s.json", "rubric run s.json"},
+		{"rubric --cpuprofile p run s.json --out o", "rubric --cpuprofile p run --out o s.json"},
 		{"rubric run s.json --target v1", "rubric run --target v1 s.json"},
 		{"rubric run s.json -t v1 t.json --no-progress", "rubric run -t v1 --no-progress s.json t.json"},
 		{"rubric run s.json --out=o --limit 3", "rubric run --out=o --limit 3 s.json"},
@@ -323,5 +324,21 @@ func TestProgressText(t *testing.T) {
 				t.Errorf("got  %q\nwant %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCPUProfileFlag: the hidden global --cpuprofile writes a profile, and
+// the command after it still takes its flags wherever they are.
+func TestCPUProfileFlag(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"suite.json": `{"name": "s", "messages": [{"role": "user", "content": "hi"}],
+  "dataset": {"cases": [{"id": "1"}]}, "criteria": [{"name": "c", "type": "contains", "value": "x"}]}`})
+	prof := filepath.Join(dir, "cpu.out")
+	code, stdout, stderr := runInProcess(t, "--cpuprofile", prof, "validate", filepath.Join(dir, "suite.json"), "--gate", "pass_rate >= 0.5")
+	if code != exitOK || !strings.Contains(stdout, "ok  ") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("no profile written: %v", err)
 	}
 }
