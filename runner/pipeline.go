@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -182,10 +183,12 @@ func (p *pipeline) run(ctx context.Context, lanes []lane, grace time.Duration) (
 		close(results)
 	}()
 	for r := range results {
-		if p.col.record(r) {
-			p.add(r)
+		p.col.record(r, p.add)
+		if len(results) == 0 || len(p.col.pending) >= maxBatch {
+			p.col.flush(p.add)
 		}
 	}
+	p.col.flush(p.add)
 	err = <-waitErr
 	return slices.DeleteFunc(stopped, func(e error) bool { return e == nil }), err
 }
@@ -202,4 +205,70 @@ func (p *pipeline) finish(now time.Time) *evals.Summary {
 		p.sum.Targets = append(p.sum.Targets, p.byName[name].summary())
 	}
 	return p.sum
+}
+
+// maxBatch caps the results the collector writes to the sink before it
+// flushes them, when they come faster than it writes.
+const maxBatch = 256
+
+// collector is the one goroutine that owns a run's output: it writes each
+// result to the sink, and once the sink has them (flush) counts them in the
+// aggregates and the progress. A sink that buffers (Flush) then writes
+// results in batches when they come faster than one write each, and at
+// once when they do not: the collector flushes whenever no result is
+// waiting. After the sink fails it calls stop and drops the results still
+// coming; none of them is counted.
+type collector struct {
+	sink     evals.Sink
+	progress func(Progress)
+	p        Progress
+	stop     func()
+	err      error           // the sink's failure
+	pending  []*evals.Result // written, not yet flushed
+}
+
+// record writes r to the sink, unless it has failed. When it fails now,
+// the results it took before are flushed and counted first.
+func (c *collector) record(r *evals.Result, add func(*evals.Result) bool) {
+	if c.err != nil {
+		return
+	}
+	if err := c.sink.Write(r); err != nil {
+		c.flush(add)
+		if c.err == nil {
+			c.fail(err)
+		}
+		return
+	}
+	c.pending = append(c.pending, r)
+}
+
+// flush has the sink write what it holds, then counts the results it
+// wrote with add and in the progress.
+func (c *collector) flush(add func(*evals.Result) bool) {
+	if len(c.pending) == 0 || c.err != nil {
+		return
+	}
+	if f, ok := c.sink.(interface{ Flush() error }); ok {
+		if err := f.Flush(); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+	for _, r := range c.pending {
+		add(r)
+		c.p.count(r)
+	}
+	clear(c.pending)
+	c.pending = c.pending[:0]
+	if c.progress != nil {
+		c.progress(c.p)
+	}
+}
+
+// fail stops the run: results can no longer be written.
+func (c *collector) fail(err error) {
+	c.err = fmt.Errorf("writing results: %w", err)
+	c.pending = nil
+	c.stop()
 }

@@ -149,35 +149,6 @@ func newSummary(runID string, s *evals.Suite, started time.Time, st evals.Statis
 	}
 }
 
-// collector is the one goroutine that owns a run's output: it writes each
-// result to the sink and reports progress. After the sink fails it calls
-// stop and drops the results still coming.
-type collector struct {
-	sink     evals.Sink
-	progress func(Progress)
-	p        Progress
-	stop     func()
-	err      error // the sink's failure
-}
-
-// record writes r to the sink; false when r was not written, now or after
-// an earlier failure, and must not be counted.
-func (c *collector) record(r *evals.Result) bool {
-	if c.err != nil {
-		return false
-	}
-	if err := c.sink.Write(r); err != nil {
-		c.err = fmt.Errorf("writing results: %w", err)
-		c.stop()
-		return false
-	}
-	c.p.count(r)
-	if c.progress != nil {
-		c.progress(c.p)
-	}
-	return true
-}
-
 // interrupted marks the summary of a run stopped by an interrupt and
 // returns the error that says so.
 func (c *collector) interrupted(sum *evals.Summary) error {

@@ -590,3 +590,62 @@ func TestApplyErrorBudget(t *testing.T) {
 		})
 	}
 }
+
+// flushSink is a sink that buffers, as the journal does: results count once
+// flushed. It fails the flush numbered failAt.
+type flushSink struct {
+	memSink
+	buffered []*evals.Result
+	batches  []int
+	failAt   int
+}
+
+func (f *flushSink) Write(r *evals.Result) error {
+	f.buffered = append(f.buffered, r)
+	return nil
+}
+
+func (f *flushSink) Flush() error {
+	if f.failAt > 0 && len(f.batches)+1 >= f.failAt {
+		return errors.New("disk full")
+	}
+	f.batches = append(f.batches, len(f.buffered))
+	f.results = append(f.results, f.buffered...)
+	f.buffered = nil
+	return nil
+}
+
+// TestRunFlushesBatches: a sink that buffers is flushed whenever no result
+// waits, so every result reaches it, in batches of at most maxBatch; when a
+// flush fails the run stops, and the summary counts exactly the results the
+// sink holds.
+func TestRunFlushesBatches(t *testing.T) {
+	sink := &flushSink{}
+	sum, err := Run(context.Background(), Options{
+		Suite: testSuite(t), Targets: []Target{target("a", &echo{}, 8)}, Criteria: []Criterion{crit("even", even{})},
+		Open: func() (CaseSource, error) { return &cases{list: makeCases(3000)}, nil }, Sink: sink,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.results) != 3000 || sum.Targets[0].Cases != 3000 || len(sink.buffered) != 0 {
+		t.Fatalf("sink holds %d (%d unflushed), summary counts %d; want 3000", len(sink.results), len(sink.buffered), sum.Targets[0].Cases)
+	}
+	for _, n := range sink.batches {
+		if n < 1 || n > maxBatch {
+			t.Fatalf("batches %v: want 1 to %d results each", sink.batches, maxBatch)
+		}
+	}
+
+	failing := &flushSink{failAt: 3}
+	sum, err = Run(context.Background(), Options{
+		Suite: testSuite(t), Targets: []Target{target("a", &echo{}, 8)}, Criteria: []Criterion{crit("even", even{})},
+		Open: func() (CaseSource, error) { return &cases{list: makeCases(3000)}, nil }, Sink: failing,
+	})
+	if err == nil || !strings.Contains(err.Error(), "writing results: disk full") {
+		t.Fatalf("err = %v, want the flush's", err)
+	}
+	if sum.Targets[0].Cases != len(failing.results) || len(failing.batches) != 2 {
+		t.Errorf("summary counts %d, the sink holds %d in %d batches: want them equal, 2 batches", sum.Targets[0].Cases, len(failing.results), len(failing.batches))
+	}
+}

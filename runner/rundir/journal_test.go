@@ -112,3 +112,43 @@ func TestWriteReportAtomic(t *testing.T) {
 		t.Error("temporary file left behind")
 	}
 }
+
+// TestJournalBuffers: results written reach the file at Flush, in one
+// write, and at Close; nothing before.
+func TestJournalBuffers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	j, err := CreateJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	j.Write(result("a"))
+	j.Write(result("b"))
+	if n := size(); n != 0 {
+		t.Errorf("%d bytes in the file before Flush", n)
+	}
+	if err := j.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	flushed := size()
+	j.Write(result("c"))
+	if size() != flushed {
+		t.Error("a write after Flush reached the file before the next Flush")
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	if _, err := ReadJournal(path, func(r *evals.Result) error { ids = append(ids, r.CaseID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ids, ",") != "a,b,c" || flushed == 0 {
+		t.Errorf("journal %v (flushed %d bytes), want a,b,c", ids, flushed)
+	}
+}

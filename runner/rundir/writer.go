@@ -9,9 +9,11 @@ import (
 	"github.com/rubric-eval/rubric/evals"
 )
 
-// Journal writes results.jsonl: one result per line as each completes. Each
-// line goes to the file in one write, so a crash leaves at most one torn last
-// line and every earlier result intact.
+// Journal writes results.jsonl: one result per line as each completes. Write
+// encodes a result into a buffer and Flush writes what the buffer holds in
+// one write (so does Write, past maxBuffered, and Close): a crash leaves at
+// most one torn last line and every earlier result intact, and results that
+// come together cost one write, not one each.
 type Journal struct {
 	f   *os.File
 	buf bytes.Buffer
@@ -37,18 +39,38 @@ func newJournal(f *os.File) *Journal {
 	return j
 }
 
-// Write appends r as one line.
+// maxBuffered is how much a Journal holds before Write writes it.
+const maxBuffered = 1 << 20
+
+// Write appends r as one line, to the file by the next Flush.
 func (j *Journal) Write(r *evals.Result) error {
-	j.buf.Reset()
+	n := j.buf.Len()
 	if err := j.enc.Encode(r); err != nil {
+		j.buf.Truncate(n)
 		return fmt.Errorf("case %s: %w", r.CaseID, err)
 	}
+	if j.buf.Len() >= maxBuffered {
+		return j.Flush()
+	}
+	return nil
+}
+
+// Flush writes the lines written since the last Flush, in one write.
+func (j *Journal) Flush() error {
+	if j.buf.Len() == 0 {
+		return nil
+	}
 	_, err := j.f.Write(j.buf.Bytes())
+	j.buf.Reset()
 	return err
 }
 
-// Close flushes the file to disk and closes it.
+// Close writes what is left, flushes the file to disk and closes it.
 func (j *Journal) Close() error {
+	if err := j.Flush(); err != nil {
+		j.f.Close()
+		return err
+	}
 	serr := j.f.Sync()
 	if err := j.f.Close(); err != nil {
 		return err
