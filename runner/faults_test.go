@@ -442,7 +442,7 @@ func TestRunStopsUnreachableTarget(t *testing.T) {
 		}
 		defer p.(io.Closer).Close()
 		if spec.Name == "down" {
-			p = counted{p, &sends}
+			p = counted{p.(*provider.OpenAI), &sends}
 		}
 		targets = append(targets, runner.Target{Spec: spec, Provider: provider.Wrap(p, spec, highest)})
 	}
@@ -500,13 +500,14 @@ func TestRunStopsUnreachableTarget(t *testing.T) {
 	}
 }
 
-// counted counts the requests sent through it.
+// counted counts the requests sent through it; it is the provider in all
+// else (its base URL, whose reachability Wrap tracks).
 type counted struct {
-	evals.Provider
+	*provider.OpenAI
 	n *atomic.Int32
 }
 
 func (c counted) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	c.n.Add(1)
-	return c.Provider.Complete(ctx, req)
+	return c.OpenAI.Complete(ctx, req)
 }

@@ -24,6 +24,9 @@ type CaseSource interface {
 type Target struct {
 	Spec     evals.TargetSpec
 	Provider evals.Provider
+	// SecretEnv names the variables holding the target's secrets
+	// (evals.Endpoint.SecretEnv), for evals.Input.SecretEnv.
+	SecretEnv []string
 }
 
 // Criterion is a criterion ready to score.
@@ -392,7 +395,7 @@ func execute(ctx context.Context, opts Options, j job) (*evals.Result, *evals.Un
 	if resp.Cached {
 		lat = resp.OriginalLatency
 	}
-	if !scoreResult(ctx, opts.Suite, opts.Criteria, r, &evals.Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat}) {
+	if !scoreResult(ctx, opts.Suite, opts.Criteria, r, &evals.Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat, SecretEnv: t.SecretEnv}) {
 		return nil, nil
 	}
 	return r, nil

@@ -380,7 +380,8 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	}
 	targets := make([]runner.Target, len(l.targets))
 	for i, t := range l.targets {
-		targets[i] = runner.Target{Spec: t.Spec, Provider: decorate(t.Provider, t.Spec, opts.db)}
+		ep := decorate(t.Provider, t.Spec, opts.db)
+		targets[i] = runner.Target{Spec: t.Spec, Provider: ep.Provider, SecretEnv: ep.SecretEnv}
 	}
 	for _, j := range l.judges {
 		_ = j.use(opts.db) // built once at load already: the spec is sound
@@ -412,7 +413,7 @@ func runSuite(ctx context.Context, l *loaded, opts runOptions, resume *resumed, 
 	}
 	sum, runErr := runner.Run(runCtx, ro)
 	prog.clear()
-	for _, t := range targets {
+	for _, t := range l.targets {
 		if c, ok := t.Provider.(io.Closer); ok {
 			_ = c.Close() // idle connections; nothing is lost if this fails
 		}
@@ -600,13 +601,9 @@ func (l *limited) Next() (*evals.Case, error) {
 
 // decorate puts a target's provider behind retries, rate limits and, when db
 // is set and the target allows it, the response cache: all composed in
-// provider.Wrap, with the cache outside so that a hit sends nothing.
-func decorate(p evals.Provider, spec evals.TargetSpec, db *store.DB) evals.Provider {
-	p = provider.Wrap(p, spec)
-	if db != nil && spec.CacheOr() {
-		p = provider.Cache(p, db, spec)
-	}
-	return p
+// provider.Decorate, with the cache outside so that a hit sends nothing.
+func decorate(p evals.Provider, spec evals.TargetSpec, db *store.DB) *evals.Endpoint {
+	return provider.Decorate(p, spec, provider.Options{Cache: func() *store.DB { return db }})
 }
 
 // openCache opens the response cache when a target of the suites uses it.

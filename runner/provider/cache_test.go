@@ -73,12 +73,8 @@ func cacheSlowly(d time.Duration, h http.HandlerFunc) http.HandlerFunc {
 
 func cachedOpenAI(t *testing.T, spec evals.TargetSpec, db *store.DB) *Cached {
 	t.Helper()
-	p := Cache(newOpenAI(t, spec), db, spec)
-	c, ok := p.(*Cached)
-	if !ok {
-		t.Fatalf("Cache returned %T, want *Cached", p)
-	}
-	return c
+	o := newOpenAI(t, spec)
+	return Cache(o, o, db, spec)
 }
 
 func cacheRequest(caseID string, repeat int) *evals.Request {
@@ -238,6 +234,10 @@ func (f *cacheFake) RequestBody(req *evals.Request) ([]byte, error) {
 	return []byte(fmt.Sprintf(`{"case":%q}`, req.CaseID)), nil
 }
 
+func (f *cacheFake) BaseURL() string { return "" }
+
+func (f *cacheFake) SentURL() string { return "fake:" }
+
 // cacheWrapper stands for a decorator (retry, rate limit) between Cache and the
 // provider that builds bodies.
 type cacheWrapper struct{ p evals.Provider }
@@ -246,17 +246,12 @@ func (w cacheWrapper) Complete(ctx context.Context, req *evals.Request) (*evals.
 	return w.p.Complete(ctx, req)
 }
 
-func (w cacheWrapper) Unwrap() evals.Provider { return w.p }
-
 func TestCacheKeepsTheProvidersLatency(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
 	fake := &cacheFake{resp: evals.Response{Text: "x", Latency: 4200 * time.Millisecond}}
 	spec := evals.TargetSpec{Name: "t", Provider: "fake"}
-	p := Cache(cacheWrapper{fake}, db, spec)
-	if _, ok := p.(*Cached); !ok {
-		t.Fatalf("Cache did not find the BodyBuilder behind Unwrap: %T", p)
-	}
+	p := Cache(cacheWrapper{fake}, fake, db, spec)
 	for range 2 {
 		if _, err := p.Complete(ctx, cacheRequest("c1", 0)); err != nil {
 			t.Fatal(err)
@@ -275,7 +270,7 @@ func TestCacheStoresOnlyWhatWasSent(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
 	fake := &cacheFake{resp: evals.Response{Text: "x"}, sent: `{"something":"else"}`}
-	c := Cache(fake, db, evals.TargetSpec{Name: "t", Provider: "fake"}).(*Cached)
+	c := Cache(fake, fake, db, evals.TargetSpec{Name: "t", Provider: "fake"})
 	for range 2 {
 		if _, err := c.Complete(ctx, cacheRequest("c1", 0)); err != nil {
 			t.Fatal(err)
@@ -283,37 +278,6 @@ func TestCacheStoresOnlyWhatWasSent(t *testing.T) {
 	}
 	if fake.calls.Load() != 2 || c.Counts().Errors != 2 {
 		t.Errorf("%d calls, counts %+v; want 2 calls and 2 errors", fake.calls.Load(), c.Counts())
-	}
-}
-
-func TestCacheNotApplied(t *testing.T) {
-	db := openCacheDB(t, "")
-	dir := t.TempDir()
-	file := filepath.Join(dir, "rec.jsonl")
-	if err := os.WriteFile(file, []byte(`{"case_id":"c1","output":"x"}`+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	replay, err := NewReplay(evals.TargetSpec{Name: "r", Provider: "replay", Path: file})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := serve(t, answer(200, okBody))
-	openai := newOpenAI(t, openaiSpec(srv))
-	off := openaiSpec(srv)
-	off.Cache = ptr(false)
-	for name, tt := range map[string]struct {
-		p    evals.Provider
-		db   *store.DB
-		spec evals.TargetSpec
-	}{
-		"replay":        {replay, db, evals.TargetSpec{Name: "r", Provider: "replay", Path: file}},
-		"cache off":     {openai, db, off},
-		"no database":   {openai, nil, openaiSpec(srv)},
-		"opaque Unwrap": {cacheWrapper{replay}, db, evals.TargetSpec{Name: "r", Provider: "replay"}},
-	} {
-		if got := Cache(tt.p, tt.db, tt.spec); got != tt.p {
-			t.Errorf("%s: Cache wrapped the provider: %T", name, got)
-		}
 	}
 }
 
@@ -353,21 +317,6 @@ func TestCacheDatabaseFailure(t *testing.T) {
 		t.Errorf("canceled call counted as a cache failure: %+v", got)
 	}
 }
-
-func TestCacheClosesTheProvider(t *testing.T) {
-	closed := false
-	p := Cache(cacheCloser{&cacheFake{}, &closed}, openCacheDB(t, ""), evals.TargetSpec{Provider: "fake"})
-	if err := p.(io.Closer).Close(); err != nil || !closed {
-		t.Errorf("Close: %v, closed %v", err, closed)
-	}
-}
-
-type cacheCloser struct {
-	*cacheFake
-	closed *bool
-}
-
-func (c cacheCloser) Close() error { *c.closed = true; return nil }
 
 // TestCacheSecrets checks that credentials change neither the key nor what is
 // stored: a target with an API key, a secret header and a password in its URL
@@ -515,7 +464,7 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 	defer op.Close()
 	db := openCacheDB(b, "")
-	p := Cache(op, db, spec)
+	p := Cache(op, op, db, spec)
 	const n = 1000
 	reqs := make([]*evals.Request, n)
 	for i := range reqs {
@@ -547,10 +496,7 @@ func TestCacheAroundWrap(t *testing.T) {
 	spec.Retry = &evals.RetrySpec{Attempts: 1}
 	db := openCacheDB(t, "")
 	op := newOpenAI(t, spec)
-	p := Cache(Wrap(op, spec), db, spec)
-	if _, ok := p.(*Cached); !ok {
-		t.Fatalf("Cache(Wrap(openai)) = %T, not cached", p)
-	}
+	p := Cache(Wrap(op, spec), op, db, spec)
 	var resps []*evals.Response
 	for range 2 {
 		resp, err := p.Complete(ctx, cacheRequest("c1", 0))
@@ -586,7 +532,7 @@ func TestCacheSharesRequestsInFlight(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
 	fake := &slowFake{cacheFake: cacheFake{resp: evals.Response{Text: "x", Attempts: 2}}, delay: 200 * time.Millisecond}
-	p := Cache(fake, db, evals.TargetSpec{Name: "t", Provider: "fake"}).(*Cached)
+	p := Cache(fake, fake, db, evals.TargetSpec{Name: "t", Provider: "fake"})
 	var wg sync.WaitGroup
 	resps := make([]*evals.Response, 5)
 	for i := range resps {

@@ -27,6 +27,8 @@ import (
 // OpenAI itself, Azure-style gateways, vLLM, llama.cpp's server, Ollama's /v1,
 // TGI and the like. It is safe for concurrent use.
 type OpenAI struct {
+	baseURL   string         // as the target gives it, password and all
+	keyEnv    string         // api_key_env, "" when none
 	endpoint  *url.URL       // {base_url}/chat/completions; shared, never modified
 	sentURL   string         // endpoint without any password, as recorded
 	embedURL  *url.URL       // {base_url}/embeddings, for Embed
@@ -47,7 +49,13 @@ type OpenAI struct {
 	redactor  *strings.Replacer // nil when nothing is secret
 }
 
-var _ evals.Provider = (*OpenAI)(nil)
+var (
+	_ evals.Provider      = (*OpenAI)(nil)
+	_ Cacheable           = (*OpenAI)(nil)
+	_ StructuredOutputter = (*OpenAI)(nil)
+	_ SecretHolder        = (*OpenAI)(nil)
+	_ io.Closer           = (*OpenAI)(nil)
+)
 
 // Response size limits: a completion larger than maxResponseBody is reported
 // as a decode error; only the first maxErrorBody bytes of an error response
@@ -134,9 +142,25 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 	p.prefix = append(p.prefix, `,"messages":`...)
 	p.suffix = suffix
 	p.params, p.extra, p.model = spec.Params, spec.ExtraBody, spec.Model
+	p.baseURL, p.keyEnv = spec.BaseURL, spec.APIKeyEnv
 	p.transport = newTransport(spec.ConcurrencyOr())
 	p.redactor = newRedactor(secrets)
 	return p, nil
+}
+
+// BaseURL returns base_url as the target gives it.
+func (p *OpenAI) BaseURL() string { return p.baseURL }
+
+// StructuredOutputs reports that the endpoint takes a response_format with
+// a JSON Schema.
+func (p *OpenAI) StructuredOutputs() bool { return true }
+
+// SecretEnv returns api_key_env, when the target sets it.
+func (p *OpenAI) SecretEnv() []string {
+	if p.keyEnv == "" {
+		return nil
+	}
+	return []string{p.keyEnv}
 }
 
 // Close closes idle connections to the endpoint.
