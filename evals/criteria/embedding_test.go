@@ -76,7 +76,8 @@ func embedEnv(t *testing.T, srv *embedServer) criteria.Env {
 	return criteria.Env{Target: func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
 		var name string
 		json.Unmarshal(ref, &name)
-		spec := evals.TargetSpec{Name: name, Provider: "openai", BaseURL: srv.URL + "/v1", Model: "embed-small", Retry: &evals.RetrySpec{Attempts: 2}}
+		spec := evals.TargetSpec{Name: name, Provider: "openai", Model: "embed-small", Retry: &evals.RetrySpec{Attempts: 2},
+			Config: json.RawMessage(`{"base_url": "` + srv.URL + `/v1"}`)}
 		if name != "emb" {
 			spec = evals.TargetSpec{Name: name, Provider: "replay"}
 			return &evals.Endpoint{Spec: spec, Provider: noEmbedder{}}, nil

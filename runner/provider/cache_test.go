@@ -42,7 +42,7 @@ type cacheServer struct {
 	headers  []http.Header
 }
 
-func newCacheServer(t *testing.T, h http.HandlerFunc) (*cacheServer, evals.TargetSpec) {
+func newCacheServer(t *testing.T, h http.HandlerFunc) (*cacheServer, openaiTarget) {
 	cs := &cacheServer{handler: h}
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		cs.requests.Add(1)
@@ -71,10 +71,10 @@ func cacheSlowly(d time.Duration, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func cachedOpenAI(t *testing.T, spec evals.TargetSpec, db *store.DB) *Cached {
+func cachedOpenAI(t *testing.T, spec openaiTarget, db *store.DB) *Cached {
 	t.Helper()
 	o := newOpenAI(t, spec)
-	return Cache(o, o, db, spec)
+	return Cache(o, o, db, spec.TargetSpec)
 }
 
 func cacheRequest(caseID string, repeat int) *evals.Request {
@@ -156,10 +156,10 @@ func TestCacheHitsAndMisses(t *testing.T) {
 	}
 
 	// Another model, base URL or params is another key.
-	for name, edit := range map[string]func(*evals.TargetSpec){
-		"model":    func(s *evals.TargetSpec) { s.Model = "m2" },
-		"base URL": func(s *evals.TargetSpec) { s.BaseURL += "/" },
-		"params":   func(s *evals.TargetSpec) { s.Params = &evals.Params{Temperature: ptr(0.5)} },
+	for name, edit := range map[string]func(*openaiTarget){
+		"model":    func(s *openaiTarget) { s.Model = "m2" },
+		"base URL": func(s *openaiTarget) { s.BaseURL += "/" },
+		"params":   func(s *openaiTarget) { s.Params = &evals.Params{Temperature: ptr(0.5)} },
 	} {
 		s := spec
 		edit(&s)
@@ -457,14 +457,10 @@ func BenchmarkCacheHit(b *testing.B) {
 	ctx := context.Background()
 	srv := serve(&testing.T{}, answer(200, completion300))
 	defer srv.Close()
-	spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m"}
-	op, err := NewOpenAI(spec)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer op.Close()
+	spec := openaiSpec(srv)
+	op := newOpenAI(b, spec)
 	db := openCacheDB(b, "")
-	p := Cache(op, op, db, spec)
+	p := Cache(op, op, db, spec.TargetSpec)
 	const n = 1000
 	reqs := make([]*evals.Request, n)
 	for i := range reqs {
@@ -496,7 +492,7 @@ func TestCacheAroundWrap(t *testing.T) {
 	spec.Retry = &evals.RetrySpec{Attempts: 1}
 	db := openCacheDB(t, "")
 	op := newOpenAI(t, spec)
-	p := Cache(Wrap(op, spec), op, db, spec)
+	p := Cache(Wrap(op, spec.TargetSpec), op, db, spec.TargetSpec)
 	var resps []*evals.Response
 	for range 2 {
 		resp, err := p.Complete(ctx, cacheRequest("c1", 0))

@@ -20,16 +20,9 @@ type Options struct {
 	Limit bool
 	// Retry are options of the retry decorator, for tests.
 	Retry []RetryOption
-}
-
-// Endpoint builds the endpoint of spec: its provider from the registry,
-// decorated as Decorate says.
-func Endpoint(spec evals.TargetSpec, opts Options) (*evals.Endpoint, error) {
-	base, err := New(spec)
-	if err != nil {
-		return nil, err
-	}
-	return Decorate(base, spec, opts), nil
+	// Env is what the provider reads of its environment when it is built;
+	// the zero Env reads the process's.
+	Env Env
 }
 
 // Decorate returns the endpoint of spec whose provider is base: base behind

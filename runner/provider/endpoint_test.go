@@ -18,7 +18,7 @@ import (
 func TestEndpointCache(t *testing.T) {
 	db := openCacheDB(t, "")
 	dir := writeFile(t, "rec.jsonl", `{"case_id":"c1","output":"x"}`+"\n")
-	replay, err := NewReplay(replaySpec(dir, "rec.jsonl"))
+	replay, err := newReplay(replaySpec(dir, "rec.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,12 +34,12 @@ func TestEndpointCache(t *testing.T) {
 		opened bool // whether Options.Cache is called
 		cached bool
 	}{
-		{"openai", newOpenAI(t, openaiSpec(srv)), openaiSpec(srv), db, true, true},
+		{"openai", newOpenAI(t, openaiSpec(srv)), openaiSpec(srv).TargetSpec, db, true, true},
 		{"any Cacheable", fake, evals.TargetSpec{Name: "t", Provider: "fake"}, db, true, true},
-		{"replay", replay, replaySpec(dir, "rec.jsonl"), db, false, false},
+		{"replay", replay, replaySpec(dir, "rec.jsonl").TargetSpec, db, false, false},
 		{"Cacheable only behind a wrapper", cacheWrapper{fake}, evals.TargetSpec{Name: "t", Provider: "fake"}, db, false, false},
-		{"cache off", newOpenAI(t, off), off, db, false, false},
-		{"no database", newOpenAI(t, openaiSpec(srv)), openaiSpec(srv), nil, true, false},
+		{"cache off", newOpenAI(t, off), off.TargetSpec, db, false, false},
+		{"no database", newOpenAI(t, openaiSpec(srv)), openaiSpec(srv).TargetSpec, nil, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,7 +68,7 @@ func TestEndpointCacheKey(t *testing.T) {
 	srv, spec := newCacheServer(t, answer(500, `{"error":{"message":"not cached"}}`))
 	spec.BaseURL += "/" // as given, not as the provider joins it
 	db := openCacheDB(t, "")
-	ep := Decorate(newOpenAI(t, spec), spec, Options{Cache: func() *store.DB { return db }})
+	ep := Decorate(newOpenAI(t, spec), spec.TargetSpec, Options{Cache: func() *store.DB { return db }})
 	req := cacheRequest("c1", 1)
 	body, err := ep.Provider.(*Cached).body.RequestBody(req)
 	if err != nil {
@@ -108,7 +108,7 @@ func TestEndpointCloses(t *testing.T) {
 		t.Errorf("Closer %v for a provider that cannot be closed", ep.Closer)
 	}
 	srv := serve(t, answer(200, okBody))
-	ep := Decorate(newOpenAI(t, openaiSpec(srv)), openaiSpec(srv), Options{})
+	ep := Decorate(newOpenAI(t, openaiSpec(srv)), openaiSpec(srv).TargetSpec, Options{})
 	if _, ok := ep.Closer.(*OpenAI); !ok {
 		t.Errorf("Closer %T for openai, want the provider", ep.Closer)
 	}
@@ -129,7 +129,7 @@ func TestEndpointCapabilities(t *testing.T) {
 	keyed := openaiSpec(srv)
 	keyed.APIKeyEnv = "RUBRIC_EP_KEY"
 	dir := writeFile(t, "rec.jsonl", `{"case_id":"c1","output":"x"}`+"\n")
-	replay, err := NewReplay(replaySpec(dir, "rec.jsonl"))
+	replay, err := newReplay(replaySpec(dir, "rec.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +141,9 @@ func TestEndpointCapabilities(t *testing.T) {
 		secrets    []string
 		embeds     bool
 	}{
-		{"openai", newOpenAI(t, openaiSpec(srv)), openaiSpec(srv), true, nil, true},
-		{"openai with a key", newOpenAI(t, keyed), keyed, true, []string{"RUBRIC_EP_KEY"}, true},
-		{"replay", replay, replaySpec(dir, "rec.jsonl"), false, nil, false},
+		{"openai", newOpenAI(t, openaiSpec(srv)), openaiSpec(srv).TargetSpec, true, nil, true},
+		{"openai with a key", newOpenAI(t, keyed), keyed.TargetSpec, true, []string{"RUBRIC_EP_KEY"}, true},
+		{"replay", replay, replaySpec(dir, "rec.jsonl").TargetSpec, false, nil, false},
 		{"another provider that can", &capable{}, evals.TargetSpec{Name: "c", Provider: "other"}, true, []string{"CAPABLE_KEY", "CAPABLE_TOKEN"}, false},
 	}
 	for _, tt := range tests {
@@ -242,8 +242,8 @@ func TestEndpointEmbedSharesDecorators(t *testing.T) {
 // once, with the address it gave.
 func TestEndpointReach(t *testing.T) {
 	addr := closedAddr(t)
-	spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: "http://me:pw@" + addr + "/v1", Model: "m", Concurrency: 1}
-	ep := Decorate(newOpenAI(t, spec), spec, Options{Retry: fastRetry(&waits{})})
+	spec := openaiTarget{evals.TargetSpec{Name: "t", Provider: "openai", Model: "m", Concurrency: 1}, OpenAIConfig{BaseURL: "http://me:pw@" + addr + "/v1"}}
+	ep := Decorate(newOpenAI(t, spec), spec.TargetSpec, Options{Retry: fastRetry(&waits{})})
 	_, err := ep.Embedder.Embed(t.Context(), testEmbed)
 	var ue *evals.UnreachableError
 	if !errors.As(err, &ue) || ue.Endpoint != "http://me:xxxxx@"+addr+"/v1" {

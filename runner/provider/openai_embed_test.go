@@ -168,7 +168,7 @@ func TestEndpointEmbed(t *testing.T) {
 		"decorators":      {Retry: []RetryOption{noWait}},
 		"cache and a cap": {Retry: []RetryOption{noWait}, Limit: true, Cache: func() *store.DB { return db }},
 	} {
-		ep := Decorate(newOpenAI(t, spec), spec, opts)
+		ep := Decorate(newOpenAI(t, spec), spec.TargetSpec, opts)
 		if ep.Embedder == nil {
 			t.Fatalf("%s: no Embedder for openai", name)
 		}
@@ -198,7 +198,7 @@ func TestEndpointEmbedder(t *testing.T) {
 		if ep := Decorate(noEmbed{}, spec, opts); ep.Embedder != nil {
 			t.Errorf("Limit %v: Embedder %T for a provider without embeddings", opts.Limit, ep.Embedder)
 		}
-		p, err := NewOpenAI(evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: "http://127.0.0.1:1/v1", Model: "m"})
+		p, err := NewOpenAI(OpenAIConfig{BaseURL: "http://127.0.0.1:1/v1"}, evals.TargetSpec{Name: "t", Provider: "openai", Model: "m"}, Env{})
 		if err != nil {
 			t.Fatal(err)
 		}
