@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
@@ -211,23 +212,26 @@ func TestCacheErrorsAreNotCached(t *testing.T) {
 	}
 }
 
-// cacheFake answers every request with a fixed response, and says its
-// body is the case ID.
+// cacheFake answers every request with a fixed response, after delay, and
+// says its body is the case ID: a Cacheable provider.
 type cacheFake struct {
-	resp  evals.Response
-	calls atomic.Int64
-	sent  string // Sent.Body, when not the body
+	*evalstest.Provider
 }
 
-func (f *cacheFake) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	f.calls.Add(1)
-	resp := f.resp
-	body, _ := f.RequestBody(req)
-	if f.sent != "" {
-		body = []byte(f.sent)
-	}
-	resp.Sent = &evals.SentRequest{URL: "fake:", Body: body}
-	return &resp, nil
+// newCacheFake answers with resp, whose Sent.Body is sent, or the body when
+// sent is empty.
+func newCacheFake(resp evals.Response, sent string, delay time.Duration) *cacheFake {
+	f := &cacheFake{}
+	f.Provider = &evalstest.Provider{Delay: delay, Respond: func(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
+		r := resp
+		body, _ := f.RequestBody(req)
+		if sent != "" {
+			body = []byte(sent)
+		}
+		r.Sent = &evals.SentRequest{URL: "fake:", Body: body}
+		return &r, nil
+	}}
+	return f
 }
 
 func (f *cacheFake) RequestBody(req *evals.Request) ([]byte, error) {
@@ -249,7 +253,7 @@ func (w cacheWrapper) Complete(ctx context.Context, req *evals.Request) (*evals.
 func TestCacheKeepsTheProvidersLatency(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
-	fake := &cacheFake{resp: evals.Response{Text: "x", Latency: 4200 * time.Millisecond}}
+	fake := newCacheFake(evals.Response{Text: "x", Latency: 4200 * time.Millisecond}, "", 0)
 	spec := evals.TargetSpec{Name: "t", Provider: "fake"}
 	p := Cache(cacheWrapper{fake}, fake, db, spec)
 	for range 2 {
@@ -261,23 +265,23 @@ func TestCacheKeepsTheProvidersLatency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !resp.Cached || resp.OriginalLatency != 4200*time.Millisecond || fake.calls.Load() != 1 {
-		t.Errorf("Cached %v, OriginalLatency %v, %d calls; want true, 4.2s, 1", resp.Cached, resp.OriginalLatency, fake.calls.Load())
+	if !resp.Cached || resp.OriginalLatency != 4200*time.Millisecond || fake.Count() != 1 {
+		t.Errorf("Cached %v, OriginalLatency %v, %d calls; want true, 4.2s, 1", resp.Cached, resp.OriginalLatency, fake.Count())
 	}
 }
 
 func TestCacheStoresOnlyWhatWasSent(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
-	fake := &cacheFake{resp: evals.Response{Text: "x"}, sent: `{"something":"else"}`}
+	fake := newCacheFake(evals.Response{Text: "x"}, `{"something":"else"}`, 0)
 	c := Cache(fake, fake, db, evals.TargetSpec{Name: "t", Provider: "fake"})
 	for range 2 {
 		if _, err := c.Complete(ctx, cacheRequest("c1", 0)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if fake.calls.Load() != 2 || c.Counts().Errors != 2 {
-		t.Errorf("%d calls, counts %+v; want 2 calls and 2 errors", fake.calls.Load(), c.Counts())
+	if fake.Count() != 2 || c.Counts().Errors != 2 {
+		t.Errorf("%d calls, counts %+v; want 2 calls and 2 errors", fake.Count(), c.Counts())
 	}
 }
 
@@ -509,17 +513,6 @@ func TestCacheAroundWrap(t *testing.T) {
 	}
 }
 
-// slowFake answers after a delay, so that requests overlap.
-type slowFake struct {
-	cacheFake
-	delay time.Duration
-}
-
-func (f *slowFake) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	time.Sleep(f.delay)
-	return f.cacheFake.Complete(ctx, req)
-}
-
 // TestCacheSharesRequestsInFlight: identical requests sent at once (the same
 // prompt in two cases, or two targets of one model) go out once; the others
 // share the answer, marked as cache hits with the call's latency. A repeat
@@ -527,7 +520,7 @@ func (f *slowFake) Complete(ctx context.Context, req *evals.Request) (*evals.Res
 func TestCacheSharesRequestsInFlight(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
-	fake := &slowFake{cacheFake: cacheFake{resp: evals.Response{Text: "x", Attempts: 2}}, delay: 200 * time.Millisecond}
+	fake := newCacheFake(evals.Response{Text: "x", Attempts: 2}, "", 200*time.Millisecond)
 	p := Cache(fake, fake, db, evals.TargetSpec{Name: "t", Provider: "fake"})
 	var wg sync.WaitGroup
 	resps := make([]*evals.Response, 5)
@@ -547,7 +540,7 @@ func TestCacheSharesRequestsInFlight(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := fake.calls.Load(); n != 2 {
+	if n := fake.Count(); n != 2 {
 		t.Fatalf("%d requests sent, want 2 (one for repeat 0, one for repeat 1)", n)
 	}
 	sent, shared := 0, 0

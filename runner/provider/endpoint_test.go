@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
@@ -25,7 +26,7 @@ func TestEndpointCache(t *testing.T) {
 	srv := serve(t, answer(200, okBody))
 	off := openaiSpec(srv)
 	off.Cache = ptr(false)
-	fake := &cacheFake{resp: evals.Response{Text: "x"}}
+	fake := newCacheFake(evals.Response{Text: "x"}, "", 0)
 	tests := []struct {
 		name   string
 		p      evals.Provider
@@ -89,7 +90,7 @@ func TestEndpointCacheKey(t *testing.T) {
 
 // closer is a provider that is an io.Closer.
 type closer struct {
-	gauge
+	*evalstest.Provider
 	closed bool
 }
 
@@ -99,12 +100,12 @@ func (c *closer) Close() error { c.closed = true; return errors.New("closed") }
 // behind whatever decorators, and that an endpoint whose provider holds
 // nothing closes without error.
 func TestEndpointCloses(t *testing.T) {
-	c := &closer{}
+	c := &closer{Provider: &evalstest.Provider{}}
 	spec := evals.TargetSpec{RateLimit: &evals.RateLimitSpec{RequestsPerMinute: 60, Adaptive: true}}
 	if err := Decorate(c, spec, Options{Limit: true}).Close(); err == nil || !c.closed {
 		t.Errorf("Close returned %v, closed %v; want the provider's Close called", err, c.closed)
 	}
-	if ep := Decorate(&gauge{}, spec, Options{}); ep.Closer != nil || ep.Close() != nil {
+	if ep := Decorate(&evalstest.Provider{}, spec, Options{}); ep.Closer != nil || ep.Close() != nil {
 		t.Errorf("Closer %v for a provider that cannot be closed", ep.Closer)
 	}
 	srv := serve(t, answer(200, okBody))
@@ -116,10 +117,10 @@ func TestEndpointCloses(t *testing.T) {
 
 // capable is a provider that says it can do everything, under a name no
 // one compares with.
-type capable struct{ gauge }
+type capable struct{ evals.Provider }
 
-func (*capable) StructuredOutputs() bool { return true }
-func (*capable) SecretEnv() []string     { return []string{"CAPABLE_KEY", "CAPABLE_TOKEN"} }
+func (capable) StructuredOutputs() bool { return true }
+func (capable) SecretEnv() []string     { return []string{"CAPABLE_KEY", "CAPABLE_TOKEN"} }
 
 // TestEndpointCapabilities checks that what an endpoint can do comes from
 // the interfaces its provider implements, not from its name.
@@ -144,7 +145,7 @@ func TestEndpointCapabilities(t *testing.T) {
 		{"openai", newOpenAI(t, openaiSpec(srv)), openaiSpec(srv).TargetSpec, true, nil, true},
 		{"openai with a key", newOpenAI(t, keyed), keyed.TargetSpec, true, []string{"RUBRIC_EP_KEY"}, true},
 		{"replay", replay, replaySpec(dir, "rec.jsonl").TargetSpec, false, nil, false},
-		{"another provider that can", &capable{}, evals.TargetSpec{Name: "c", Provider: "other"}, true, []string{"CAPABLE_KEY", "CAPABLE_TOKEN"}, false},
+		{"another provider that can", capable{(&evalstest.Provider{}).WithoutEmbed()}, evals.TargetSpec{Name: "c", Provider: "other"}, true, []string{"CAPABLE_KEY", "CAPABLE_TOKEN"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,17 +161,6 @@ func TestEndpointCapabilities(t *testing.T) {
 	}
 }
 
-// embedGauge is a provider that also embeds, counting embeddings requests
-// in flight with the completions.
-type embedGauge struct{ gauge }
-
-func (g *embedGauge) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
-	if _, err := g.Complete(ctx, &evals.Request{CaseID: req.CaseID}); err != nil {
-		return nil, err
-	}
-	return &evals.EmbedResponse{Vectors: make([][]float64, len(req.Input))}, nil
-}
-
 // TestEndpointEmbedSharesDecorators checks that the Embed chain shares the
 // Complete chain's state: one rate limit spaces completions and embeddings
 // together, a throttled embeddings request lowers the adaptive limit that
@@ -178,7 +168,7 @@ func (g *embedGauge) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals
 func TestEndpointEmbedSharesDecorators(t *testing.T) {
 	t.Run("rate limit", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := &embedGauge{}
+			g := &evalstest.Provider{}
 			ep := Decorate(g, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{RequestsPerMinute: 60}}, Options{})
 			start := time.Now()
 			for i := range 4 {
@@ -198,8 +188,7 @@ func TestEndpointEmbedSharesDecorators(t *testing.T) {
 		})
 	})
 	t.Run("adaptive", func(t *testing.T) {
-		g := &embedGauge{}
-		g.answer = func() error { return throttle }
+		g := &evalstest.Provider{Errors: map[string]error{testEmbed.CaseID: throttle}}
 		noWait := RetrySleep(func(context.Context, time.Duration) error { return nil })
 		spec := evals.TargetSpec{Concurrency: 8, Retry: &evals.RetrySpec{Attempts: 1}, RateLimit: &evals.RateLimitSpec{Adaptive: true}}
 		ep := Decorate(g, spec, Options{Retry: []RetryOption{noWait}})
@@ -211,8 +200,7 @@ func TestEndpointEmbedSharesDecorators(t *testing.T) {
 		}
 	})
 	t.Run("cap", func(t *testing.T) {
-		g := &embedGauge{}
-		g.pause = 20 * time.Millisecond
+		g := &evalstest.Provider{Delay: 20 * time.Millisecond}
 		ep := Decorate(g, evals.TargetSpec{Concurrency: 2}, Options{Limit: true})
 		done := make(chan error, 8)
 		for i := range 8 {
@@ -231,7 +219,7 @@ func TestEndpointEmbedSharesDecorators(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if p := g.peak.Load(); p != 2 {
+		if p := g.Peak(); p != 2 {
 			t.Errorf("%d requests in flight at once, want 2: the cap counts both kinds", p)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
@@ -183,19 +184,12 @@ func TestEndpointEmbed(t *testing.T) {
 	}
 }
 
-// noEmbed is a provider without an embeddings endpoint.
-type noEmbed struct{}
-
-func (noEmbed) Complete(context.Context, *evals.Request) (*evals.Response, error) {
-	return &evals.Response{Text: "x"}, nil
-}
-
 // TestEndpointEmbedder checks that an endpoint has an Embedder exactly when
 // its provider embeds, whatever decorators its target asks for.
 func TestEndpointEmbedder(t *testing.T) {
 	spec := evals.TargetSpec{Name: "t", RateLimit: &evals.RateLimitSpec{RequestsPerMinute: 60, Adaptive: true}}
 	for _, opts := range []Options{{}, {Limit: true}} {
-		if ep := Decorate(noEmbed{}, spec, opts); ep.Embedder != nil {
+		if ep := Decorate((&evalstest.Provider{}).WithoutEmbed(), spec, opts); ep.Embedder != nil {
 			t.Errorf("Limit %v: Embedder %T for a provider without embeddings", opts.Limit, ep.Embedder)
 		}
 		p, err := NewOpenAI(OpenAIConfig{BaseURL: "http://127.0.0.1:1/v1"}, evals.TargetSpec{Name: "t", Provider: "openai", Model: "m"}, Env{})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 func TestNames(t *testing.T) {
@@ -20,7 +21,7 @@ func TestNames(t *testing.T) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	r := Default()
-	Register(r, "fake", func(struct{}, evals.TargetSpec, Env) (*gauge, error) { return &gauge{}, nil })
+	Register(r, "fake", func(struct{}, evals.TargetSpec, Env) (*evalstest.Provider, error) { return &evalstest.Provider{}, nil })
 	if got := Default().Names(); slices.Contains(got, "fake") {
 		t.Errorf("adding to the registry Default returned changed the next one: %q", got)
 	}
@@ -194,14 +195,16 @@ func (offlineConfig) Unused() []string { return []string{"model", "params"} }
 func TestRegisterDecodesConfig(t *testing.T) {
 	r := NewRegistry()
 	var got fakeConfig
-	Register(r, "fake", func(cfg fakeConfig, spec evals.TargetSpec, _ Env) (*gauge, error) {
+	Register(r, "fake", func(cfg fakeConfig, spec evals.TargetSpec, _ Env) (*evalstest.Provider, error) {
 		got = cfg
 		if cfg.Depth == 0 {
 			return nil, evals.FieldErrorf("depth", "required by provider %q", "fake")
 		}
-		return &gauge{}, nil
+		return &evalstest.Provider{}, nil
 	})
-	Register(r, "offline", func(cfg offlineConfig, spec evals.TargetSpec, _ Env) (*gauge, error) { return &gauge{}, nil })
+	Register(r, "offline", func(cfg offlineConfig, spec evals.TargetSpec, _ Env) (*evalstest.Provider, error) {
+		return &evalstest.Provider{}, nil
+	})
 	tests := []struct {
 		name   string
 		spec   evals.TargetSpec

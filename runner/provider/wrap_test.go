@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 // layers returns the decorators from the outside in, and the provider inside.
@@ -31,7 +32,7 @@ func layers(t *testing.T, p evals.Provider) (names []string, inner evals.Provide
 }
 
 func TestWrapOrder(t *testing.T) {
-	inner := &gauge{}
+	inner := &evalstest.Provider{}
 	tests := []struct {
 		name string
 		rl   *evals.RateLimitSpec
@@ -61,16 +62,16 @@ func TestWrapSettings(t *testing.T) {
 		Retry:       &evals.RetrySpec{Attempts: 7},
 		RateLimit:   &evals.RateLimitSpec{TokensPerMinute: 6000, Adaptive: true},
 	}
-	r := Wrap(&gauge{}, spec).(*retrier)
+	r := Wrap(&evalstest.Provider{}, spec).(*retrier)
 	l := r.p.(*limiter)
 	a := l.p.(*AdaptiveLimiter)
 	if r.attempts != 7 || l.maxTokens != 300 || a.Limit() != 12 {
 		t.Errorf("attempts %d, max_tokens %d, adaptive limit %d; want 7, 300, 12", r.attempts, l.maxTokens, a.Limit())
 	}
-	if l := Wrap(&gauge{}, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{TokensPerMinute: 1}, Params: &evals.Params{}}).(*retrier).p.(*limiter); l.maxTokens != 0 {
+	if l := Wrap(&evalstest.Provider{}, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{TokensPerMinute: 1}, Params: &evals.Params{}}).(*retrier).p.(*limiter); l.maxTokens != 0 {
 		t.Errorf("max_tokens %d without params.max_tokens, want 0", l.maxTokens)
 	}
-	if a := Wrap(&gauge{}, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{Adaptive: true}}).(*retrier).p.(*AdaptiveLimiter); a.Limit() != evals.DefaultConcurrency {
+	if a := Wrap(&evalstest.Provider{}, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{Adaptive: true}}).(*retrier).p.(*AdaptiveLimiter); a.Limit() != evals.DefaultConcurrency {
 		t.Errorf("adaptive limit %d without concurrency, want the default %d", a.Limit(), evals.DefaultConcurrency)
 	}
 }
@@ -80,12 +81,7 @@ func TestWrapSettings(t *testing.T) {
 // adaptive limit.
 func TestWrapRetriesAreRateLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := &clocked{}
-		steps := &script{steps: []error{throttle, throttle, nil}}
-		p := providerFunc(func(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-			c.Complete(ctx, req)
-			return steps.Complete(ctx, req)
-		})
+		p := script(throttle, throttle, nil)
 		spec := evals.TargetSpec{Concurrency: 8, RateLimit: &evals.RateLimitSpec{RequestsPerMinute: 60, Adaptive: true}}
 		w := Wrap(p, spec, RetrySleep(func(ctx context.Context, d time.Duration) error { return nil }))
 		start := time.Now()
@@ -94,7 +90,7 @@ func TestWrapRetriesAreRateLimited(t *testing.T) {
 			t.Fatalf("got %v, %+v; want success after 3 attempts", err, resp)
 		}
 		var at []time.Duration
-		for _, s := range c.sent() {
+		for _, s := range sentAt(p) {
 			at = append(at, s.Sub(start))
 		}
 		if len(at) != 3 || at[0] != 0 || at[1] != time.Second || at[2] != 2*time.Second {
