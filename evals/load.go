@@ -1,7 +1,6 @@
 package evals
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -378,11 +377,4 @@ func (s *Suite) Resolve(path string) string {
 		return path
 	}
 	return filepath.Join(s.Dir, path)
-}
-
-// decodeStrict decodes data into v, rejecting unknown fields.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }
