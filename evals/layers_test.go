@@ -19,6 +19,7 @@ var layers = map[string][]string{
 	"evals":                     {},
 	"evals/criteria/textmetric": {},
 	"evals/criteria":            {"evals", "evals/criteria/textmetric"},
+	"evals/evalstest":           {"evals"},
 	"datasets":                  {"evals"},
 	"runner/stats":              {},
 	"runner/store":              {"evals"},

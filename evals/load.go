@@ -418,10 +418,3 @@ func (s *Suite) Resolve(path string) string {
 	}
 	return filepath.Join(s.Dir, path)
 }
-
-// decodeStrict decodes data into v, rejecting unknown fields.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
-}

@@ -158,6 +158,10 @@ type Input struct {
 	// Repeat is the result's repeat index, so that the requests a criterion
 	// makes (an LLM judge's) are cached per repeat like the response.
 	Repeat int
+	// SecretEnv names the environment variables holding the secrets of the
+	// target that answered (Endpoint.SecretEnv), which no process a
+	// criterion starts inherits.
+	SecretEnv []string
 }
 
 // Scope resolves templates in criterion values for this input: the case's
@@ -182,9 +186,8 @@ type Verdict struct {
 }
 
 // Embedder is a Provider that can also turn texts into embedding vectors (an
-// OpenAI-compatible /embeddings endpoint). The decorators of runner/provider
-// are Embedders whatever they wrap, and fail when what they wrap is not;
-// CanEmbed says whether a decorated provider can embed.
+// OpenAI-compatible /embeddings endpoint). An Endpoint's Embedder is set when
+// its provider is one.
 type Embedder interface {
 	Embed(ctx context.Context, req *EmbedRequest) (*EmbedResponse, error)
 }
@@ -205,23 +208,6 @@ type EmbedResponse struct {
 	Sent *SentRequest
 	// Attempts is how many times the request was sent; 0 means once.
 	Attempts int
-}
-
-// CanEmbed reports whether p can embed texts: p is an Embedder, and so is
-// every provider under it, followed through Unwrap() Provider methods as the
-// decorators have.
-func CanEmbed(p Provider) bool {
-	for p != nil {
-		if _, ok := p.(Embedder); !ok {
-			return false
-		}
-		u, ok := p.(interface{ Unwrap() Provider })
-		if !ok {
-			return true
-		}
-		p = u.Unwrap()
-	}
-	return false
 }
 
 // Sink receives every result as it completes, from a single goroutine.

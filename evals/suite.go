@@ -131,26 +131,25 @@ func (r TargetRef) MarshalJSON() ([]byte, error) {
 	return json.Marshal(r.Name)
 }
 
-// TargetSpec is a model endpoint. Fields a provider does not use are rejected by
-// its factory.
+// TargetSpec is a model endpoint: the fields every target has, which the
+// engine reads, decoded here; the provider decodes its own fields (an
+// openai target's base_url, a replay target's path) from Config, and
+// rejects those it has no use for, model and params among them.
 type TargetSpec struct {
-	Name        string            `json:"name"`
-	Provider    string            `json:"provider"`
-	BaseURL     string            `json:"base_url,omitempty"`
-	Model       string            `json:"model,omitempty"`
-	APIKeyEnv   string            `json:"api_key_env,omitempty"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Params      *Params           `json:"params,omitempty"`
-	ExtraBody   map[string]any    `json:"extra_body,omitempty"`
-	Path        string            `json:"path,omitempty"`
-	ReplayAs    string            `json:"replay_as,omitempty"`
-	Concurrency int               `json:"concurrency,omitempty"`
-	Timeout     Duration          `json:"timeout,omitempty"`
-	Retry       *RetrySpec        `json:"retry,omitempty"`
-	RateLimit   *RateLimitSpec    `json:"rate_limit,omitempty"`
-	Cache       *bool             `json:"cache,omitempty"`
-	Price       *PriceSpec        `json:"price,omitempty"`
+	Name        string         `json:"name"`
+	Provider    string         `json:"provider"`
+	Model       string         `json:"model,omitempty"`
+	Params      *Params        `json:"params,omitempty"`
+	Concurrency int            `json:"concurrency,omitempty"`
+	Timeout     Duration       `json:"timeout,omitempty"`
+	Retry       *RetrySpec     `json:"retry,omitempty"`
+	RateLimit   *RateLimitSpec `json:"rate_limit,omitempty"`
+	Cache       *bool          `json:"cache,omitempty"`
+	Price       *PriceSpec     `json:"price,omitempty"`
 
+	// Config is the whole target object as resolved, after --set
+	// overrides: the common fields above and the provider's own.
+	Config json.RawMessage `json:"-"`
 	// Dir is the folder the target was defined in; relative paths resolve against it.
 	Dir string `json:"-"`
 	// Source names where the target was defined, for error messages.

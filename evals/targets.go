@@ -380,8 +380,10 @@ func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSp
 		}
 		raw = b
 	}
+	// The common fields; the provider decodes its own from Config, and the
+	// schema has rejected the fields no provider has.
 	var spec TargetSpec
-	if err := decodeStrict(raw, &spec); err != nil {
+	if err := json.Unmarshal(raw, &spec); err != nil {
 		if !targetSchemaValid(raw) {
 			return nil, nil // the schema has reported the problem at its position already
 		}
@@ -393,6 +395,7 @@ func buildTarget(d targetDef, overrides []override, opts LoadOptions) (*TargetSp
 		return nil, []Problem{d.src.problem(d.ptr, false, "%s", err)}
 	}
 	spec.Name = d.name
+	spec.Config = raw
 	spec.Dir = filepath.Dir(d.src.file)
 	spec.Source = d.src.file
 	spec.loc = &targetLoc{def: d, overridden: overridden}

@@ -243,7 +243,7 @@ func TestRunAgainstFaults(t *testing.T) {
 	t.Cleanup(func() { close(s.done) }) // before srv.Close, which waits for handlers
 
 	spec := evals.TargetSpec{
-		Name: "faulty", Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m",
+		Name: "faulty", Provider: "openai", Model: "m", Config: json.RawMessage(`{"base_url": "` + srv.URL + `/v1"}`),
 		Concurrency: 32, Timeout: evals.Duration(faultTimeout),
 		Retry: &evals.RetrySpec{Attempts: faultRetries},
 	}
@@ -433,8 +433,8 @@ func TestRunStopsUnreachableTarget(t *testing.T) {
 	var sends atomic.Int32 // to the target that is down
 	var targets []runner.Target
 	for _, spec := range []evals.TargetSpec{
-		{Name: "down", Provider: "openai", BaseURL: "http://" + addr + "/v1", Model: "m", Concurrency: 4, Retry: slow},
-		{Name: "up", Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m", Concurrency: 4, Retry: slow},
+		{Name: "down", Provider: "openai", Config: json.RawMessage(`{"base_url": "http://` + addr + `/v1"}`), Model: "m", Concurrency: 4, Retry: slow},
+		{Name: "up", Provider: "openai", Config: json.RawMessage(`{"base_url": "` + srv.URL + `/v1"}`), Model: "m", Concurrency: 4, Retry: slow},
 	} {
 		p, err := provider.New(spec)
 		if err != nil {
@@ -442,7 +442,7 @@ func TestRunStopsUnreachableTarget(t *testing.T) {
 		}
 		defer p.(io.Closer).Close()
 		if spec.Name == "down" {
-			p = counted{p, &sends}
+			p = counted{p.(*provider.OpenAI), &sends}
 		}
 		targets = append(targets, runner.Target{Spec: spec, Provider: provider.Wrap(p, spec, highest)})
 	}
@@ -500,13 +500,14 @@ func TestRunStopsUnreachableTarget(t *testing.T) {
 	}
 }
 
-// counted counts the requests sent through it.
+// counted counts the requests sent through it; it is the provider in all
+// else (its base URL, whose reachability Wrap tracks).
 type counted struct {
-	evals.Provider
+	*provider.OpenAI
 	n *atomic.Int32
 }
 
 func (c counted) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	c.n.Add(1)
-	return c.Provider.Complete(ctx, req)
+	return c.OpenAI.Complete(ctx, req)
 }

@@ -264,7 +264,7 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 	if resp.Cached {
 		lat = resp.OriginalLatency
 	}
-	if !scoreResult(ctx, opts.Suite, opts.Criteria, r, &evals.Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat}) {
+	if !scoreResult(ctx, opts.Suite, opts.Criteria, r, &evals.Input{Case: j.c, Messages: msgs, Output: resp.Text, Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat, SecretEnv: t.SecretEnv}) {
 		return nil, nil
 	}
 	return r, nil

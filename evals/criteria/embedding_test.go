@@ -16,6 +16,7 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 	"github.com/rubric-eval/rubric/runner/provider"
 )
 
@@ -76,20 +77,15 @@ func embedEnv(t *testing.T, srv *embedServer) criteria.Env {
 	return criteria.Env{Target: func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
 		var name string
 		json.Unmarshal(ref, &name)
-		spec := evals.TargetSpec{Name: name, Provider: "openai", BaseURL: srv.URL + "/v1", Model: "embed-small", Retry: &evals.RetrySpec{Attempts: 2}}
+		spec := evals.TargetSpec{Name: name, Provider: "openai", Model: "embed-small", Retry: &evals.RetrySpec{Attempts: 2},
+			Config: json.RawMessage(`{"base_url": "` + srv.URL + `/v1"}`)}
 		if name != "emb" {
 			spec = evals.TargetSpec{Name: name, Provider: "replay"}
-			return &evals.Endpoint{Spec: spec, Provider: noEmbedder{}}, nil
+			return &evals.Endpoint{Spec: spec, Provider: &evalstest.Provider{}}, nil // no Embedder
 		}
 		return provider.Endpoint(spec, provider.Options{Retry: []provider.RetryOption{
 			provider.RetrySleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() })}})
 	}}
-}
-
-type noEmbedder struct{}
-
-func (noEmbedder) Complete(context.Context, *evals.Request) (*evals.Response, error) {
-	return &evals.Response{}, nil
 }
 
 // TestEmbedding checks the cosine similarity against hand-computed values,

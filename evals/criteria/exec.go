@@ -400,19 +400,26 @@ func (e *Exec) name() string {
 	return strconv.Quote(clip(n, 60))
 }
 
-// environ is the command's environment for in: never the API key of the
-// target under test, unless env sets it. withheld names the variable left
-// out, "" for none: the environment depends on nothing else.
+// environ is the command's environment for in: never the secrets of the
+// target under test (its API key, in.SecretEnv), unless env sets them.
+// withheld names the variables left out, joined by ",", "" for none: the
+// environment depends on nothing else.
 func (e *Exec) environ(in *evals.Input) (env []string, withheld string) {
-	if in.Target == nil || in.Target.APIKeyEnv == "" {
-		return e.env, ""
+	env = e.env
+	var names []string
+	for _, name := range in.SecretEnv {
+		prefix := name + "="
+		i := slices.IndexFunc(env, func(kv string) bool { return strings.HasPrefix(kv, prefix) })
+		if i < 0 {
+			continue
+		}
+		if len(names) == 0 {
+			env = slices.Clone(env)
+		}
+		env = slices.Delete(env, i, i+1)
+		names = append(names, name)
 	}
-	prefix := in.Target.APIKeyEnv + "="
-	i := slices.IndexFunc(e.env, func(kv string) bool { return strings.HasPrefix(kv, prefix) })
-	if i < 0 {
-		return e.env, ""
-	}
-	return slices.Delete(slices.Clone(e.env), i, i+1), in.Target.APIKeyEnv
+	return env, strings.Join(names, ",")
 }
 
 func exitText(ee *exec.ExitError) string {

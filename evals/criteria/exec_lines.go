@@ -49,7 +49,7 @@ type lineProc struct {
 	lines  chan lineRead // what the process printed, line by line
 	gone   chan struct{} // closed when the process is stopped: its reader quits
 	stderr *ring
-	key    string // the variable withheld from its environment
+	key    string // the variables withheld from its environment
 	served int    // cases answered
 }
 

@@ -288,10 +288,10 @@ func TestExecEnv(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", "ghp-secret")
 	t.Setenv("DB_PASSWORD", "hunter2")
 	t.Setenv("MODEL_CREDS", "not caught by name")
-	names := func(t *testing.T, extra string, target *evals.TargetSpec) []string {
+	names := func(t *testing.T, extra string, secretEnv []string) []string {
 		t.Helper()
 		sc := build(t, helperSpec(t, "env", extra), criteria.Env{Dir: t.TempDir()})
-		v := sc.Score(context.Background(), &evals.Input{Target: target})
+		v := sc.Score(context.Background(), &evals.Input{SecretEnv: secretEnv})
 		if !v.Pass {
 			t.Fatalf("helper failed: %+v", v)
 		}
@@ -312,8 +312,12 @@ func TestExecEnv(t *testing.T) {
 		}
 	}
 	// The target's own key is withheld whatever its name.
-	if has(names(t, "", &evals.TargetSpec{APIKeyEnv: "MODEL_CREDS"}), "MODEL_CREDS") {
+	if has(names(t, "", []string{"MODEL_CREDS"}), "MODEL_CREDS") {
 		t.Error("the target's api_key_env variable was passed on")
+	}
+	// Every variable holding one of its secrets.
+	if both := names(t, "", []string{"PLAIN", "UNSET_VARIABLE_X", "MODEL_CREDS"}); has(both, "MODEL_CREDS") || has(both, "PLAIN") || !has(both, "PATH") {
+		t.Errorf("the target's secret variables PLAIN and MODEL_CREDS: passed on %v", both)
 	}
 	// Named variables pass, secret-looking or not; nothing else does.
 	named := names(t, `,"inherit_env":["OPENAI_API_KEY","PLAIN","UNSET_VARIABLE_X"]`, nil)

@@ -217,17 +217,17 @@ func TestExecLinesConcurrency(t *testing.T) {
 // environment it was started with: never one whose key it holds.
 func TestExecLinesTargets(t *testing.T) {
 	t.Setenv("MODEL_CREDS", "x")
-	keyed := &evals.TargetSpec{Name: "a", APIKeyEnv: "MODEL_CREDS"}
-	other := &evals.TargetSpec{Name: "b", APIKeyEnv: "UNSET_VARIABLE_X"}
+	keyed := []string{"MODEL_CREDS"}
+	other := []string{"UNSET_VARIABLE_X"}
 	for _, n := range []int{1, 2} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			sc := linesSpec(t, fmt.Sprintf(`,"concurrency":%d`, n))
 			var pids []string
-			for _, target := range []*evals.TargetSpec{keyed, nil, other, keyed} {
-				v := sc.Score(context.Background(), &evals.Input{Output: "env", Target: target})
+			for i, secretEnv := range [][]string{keyed, nil, other, keyed} {
+				v := sc.Score(context.Background(), &evals.Input{Output: "env", SecretEnv: secretEnv})
 				pid, names, _ := strings.Cut(v.Reason, " ")
-				if has := slices.Contains(strings.Split(names, ","), "MODEL_CREDS"); has != (target != keyed) {
-					t.Errorf("target %v: MODEL_CREDS passed on: %v, want %v", target, has, target != keyed)
+				if has, want := slices.Contains(strings.Split(names, ","), "MODEL_CREDS"), i%3 != 0; has != want {
+					t.Errorf("target %d (secrets %v): MODEL_CREDS passed on: %v, want %v", i, secretEnv, has, want)
 				}
 				pids = append(pids, pid)
 			}

@@ -8,29 +8,25 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 // fakeTarget is an in-process target for the criteria that call one: a judge
 // that answers Y when the response block is not empty, and an embeddings
 // endpoint whose vectors count a few features of each text.
-type fakeTarget struct{}
-
-func (fakeTarget) Complete(_ context.Context, req *evals.Request) (*evals.Response, error) {
-	prompt := req.Messages[len(req.Messages)-1].Content
-	if strings.Contains(prompt, "<<<BEGIN output>>>\n<<<END output>>>") {
-		return &evals.Response{Text: "The response is empty.\nVERDICT: N"}, nil
+func fakeTarget() *evalstest.Provider {
+	return &evalstest.Provider{
+		Respond: func(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
+			prompt := req.Messages[len(req.Messages)-1].Content
+			if strings.Contains(prompt, "<<<BEGIN output>>>\n<<<END output>>>") {
+				return &evals.Response{Text: "The response is empty.\nVERDICT: N"}, nil
+			}
+			return &evals.Response{Text: "The response says something.\nVERDICT: Y"}, nil
+		},
+		Vectors: func(s string) []float64 {
+			return []float64{1, float64(utf8.RuneCountInString(s) % 7), float64(strings.Count(s, "x")), float64(strings.Count(s, " "))}
+		},
 	}
-	return &evals.Response{Text: "The response says something.\nVERDICT: Y"}, nil
-}
-
-func (fakeTarget) Embed(_ context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
-	out := &evals.EmbedResponse{}
-	for _, s := range req.Input {
-		out.Vectors = append(out.Vectors, []float64{
-			1, float64(utf8.RuneCountInString(s) % 7), float64(strings.Count(s, "x")), float64(strings.Count(s, " ")),
-		})
-	}
-	return out, nil
 }
 
 // conformanceEnv is an Env whose targets all resolve to fakeTarget, under
@@ -39,7 +35,6 @@ func conformanceEnv(dir string) criteria.Env {
 	return criteria.Env{Dir: dir, Target: func(field string, ref json.RawMessage) (*evals.Endpoint, error) {
 		name := field
 		json.Unmarshal(ref, &name)
-		return &evals.Endpoint{Spec: evals.TargetSpec{Name: name, Provider: "openai", Model: "fake-1"},
-			Provider: fakeTarget{}, Embedder: fakeTarget{}, Model: "fake-1", StructuredOutputs: true}, nil
+		return fakeTarget().Endpoint(evals.TargetSpec{Name: name, Provider: "openai", Model: "fake-1"}), nil
 	}}
 }

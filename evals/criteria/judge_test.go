@@ -99,8 +99,9 @@ func judgeEnv(t *testing.T, servers map[string]*judgeServer, params map[string]*
 			if !ok {
 				return nil, evals.FieldErrorf(field, "unknown target %q", name)
 			}
-			spec = evals.TargetSpec{Name: name, Provider: "openai", BaseURL: srv.URL + "/v1", Model: name + "-model",
-				Params: params[name], Retry: &evals.RetrySpec{Attempts: 3}}
+			spec = evals.TargetSpec{Name: name, Provider: "openai", Model: name + "-model",
+				Params: params[name], Retry: &evals.RetrySpec{Attempts: 3},
+				Config: json.RawMessage(`{"base_url": "` + srv.URL + `/v1"}`)}
 			if name == "warm" {
 				spec.Price = &evals.PriceSpec{Input: 2, Output: 8, Currency: "EUR"}
 			}
@@ -111,9 +112,7 @@ func judgeEnv(t *testing.T, servers map[string]*judgeServer, params map[string]*
 			if spec.Name == "" {
 				spec.Name = field
 			}
-			if spec.Path != "" {
-				spec.Path = filepath.Join(dir, spec.Path)
-			}
+			spec.Config, spec.Dir = ref, dir
 		}
 		noWait := provider.RetrySleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() })
 		ep, err := provider.Endpoint(spec, provider.Options{Retry: []provider.RetryOption{noWait}})

@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
@@ -33,9 +35,24 @@ type Options struct {
 	Cache func() *store.DB
 	// Retry are options of every endpoint's retries, for tests.
 	Retry []provider.RetryOption
-	// Environ is the environment scorer processes inherit from; the
+	// Environ is the environment, as os.Environ lists it: providers read
+	// their API keys in it, and scorer processes inherit from it. The
 	// process's own when nil.
 	Environ func() []string
+}
+
+// lookupEnv finds a variable in the environment; the last setting wins.
+func (o Options) lookupEnv(name string) (string, bool) {
+	if o.Environ == nil {
+		return os.LookupEnv(name)
+	}
+	env := o.Environ()
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // Suite is a suite ready to run: everything built once. Close it when the
@@ -163,7 +180,8 @@ func (b *builder) targets() []evals.Problem {
 // endpoint builds the endpoint of spec; judges get a cap on their requests
 // in flight, since the workers of every target call them.
 func (b *builder) endpoint(spec evals.TargetSpec, judge bool) (*evals.Endpoint, error) {
-	return provider.Endpoint(spec, provider.Options{Cache: b.opts.Cache, Limit: judge, Retry: b.opts.Retry})
+	return provider.Endpoint(spec, provider.Options{Cache: b.opts.Cache, Limit: judge, Retry: b.opts.Retry,
+		Env: provider.Env{LookupEnv: b.opts.lookupEnv}})
 }
 
 // judge returns the endpoint a criterion's reference names, building it the

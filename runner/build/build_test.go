@@ -152,3 +152,24 @@ func TestLoadInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvironInjected: a target's API key is read from the environment the
+// build is given, not from the process's.
+func TestEnvironInjected(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, map[string]string{"suite.json": `{"name": "s", "messages": [{"role": "user", "content": "hi"}],
+  "dataset": {"cases": [{"id": "1"}]}, "criteria": [{"name": "c", "type": "contains", "value": "x"}],
+  "targets": [{"name": "t", "provider": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "m", "api_key_env": "BUILD_TEST_KEY"}]}`})
+	t.Setenv("BUILD_TEST_KEY", "")
+	opts := Options{Targets: true, Environ: func() []string { return []string{"BUILD_TEST_KEY=sk-given-0123456789"} }}
+	s, err := Load(context.Background(), path, opts)
+	if err != nil {
+		t.Fatalf("with the key in the given environment: %v", err)
+	}
+	s.Close()
+	opts.Environ = func() []string { return nil }
+	t.Setenv("BUILD_TEST_KEY", "sk-process-0123456789")
+	if _, err := Load(context.Background(), path, opts); err == nil || !strings.Contains(err.Error(), "BUILD_TEST_KEY") {
+		t.Errorf("with the key only in the process's environment: %v, want the missing variable reported", err)
+	}
+}

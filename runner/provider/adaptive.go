@@ -46,9 +46,6 @@ func Adaptive(p evals.Provider, maxInFlight int) *AdaptiveLimiter {
 	return &AdaptiveLimiter{p: p, max: n, limit: n}
 }
 
-// Unwrap returns the provider Adaptive wraps.
-func (a *AdaptiveLimiter) Unwrap() evals.Provider { return a.p }
-
 // Limit returns the current limit on requests in flight.
 func (a *AdaptiveLimiter) Limit() int {
 	a.mu.Lock()
@@ -67,18 +64,21 @@ func (a *AdaptiveLimiter) Complete(ctx context.Context, req *evals.Request) (*ev
 	return resp, err
 }
 
+// adaptiveEmbed sends embeddings requests to e within a's limit, which
+// completions share.
+type adaptiveEmbed struct {
+	a *AdaptiveLimiter
+	e evals.Embedder
+}
+
 // Embed waits for a slot, sends req, and adjusts the limit, like Complete.
-func (a *AdaptiveLimiter) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
-	e, ok := a.p.(evals.Embedder)
-	if !ok {
-		return nil, errNoEmbed
-	}
-	epoch, err := a.acquire(ctx)
+func (x adaptiveEmbed) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	epoch, err := x.a.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := e.Embed(ctx, req)
-	a.release(epoch, err)
+	resp, err := x.e.Embed(ctx, req)
+	x.a.release(epoch, err)
 	return resp, err
 }
 

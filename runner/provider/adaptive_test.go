@@ -11,48 +11,32 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
-// gauge is a provider that counts the requests in it at once and answers as
-// answer says, after a pause.
-type gauge struct {
-	now, peak atomic.Int32
-	pause     time.Duration
-	answer    func() error
-	enter     func(inside int32) // called with the count, including this one
-}
-
-func (g *gauge) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	n := g.now.Add(1)
-	defer g.now.Add(-1)
-	for {
-		p := g.peak.Load()
-		if n <= p || g.peak.CompareAndSwap(p, n) {
-			break
+// answering returns a provider that answers "ok", or fails with the error
+// answer returns when answer is set.
+func answering(answer func() error) *evalstest.Provider {
+	return &evalstest.Provider{Respond: func(context.Context, int, *evals.Request) (*evals.Response, error) {
+		if answer != nil {
+			if err := answer(); err != nil {
+				return nil, err
+			}
 		}
-	}
-	if g.enter != nil {
-		g.enter(n)
-	}
-	time.Sleep(g.pause)
-	if g.answer != nil {
-		if err := g.answer(); err != nil {
-			return nil, err
-		}
-	}
-	return &evals.Response{Text: "ok"}, nil
+		return &evals.Response{Text: "ok"}, nil
+	}}
 }
 
 var throttle = statusErr(429, "slow down", 0)
 
 func TestAdaptiveHalvesAndRecovers(t *testing.T) {
 	var fail atomic.Bool
-	a := Adaptive(&gauge{answer: func() error {
+	a := Adaptive(answering(func() error {
 		if fail.Load() {
 			return throttle
 		}
 		return nil
-	}}, 8)
+	}), 8)
 	send := func() error {
 		_, err := a.Complete(t.Context(), request(1))
 		return err
@@ -108,7 +92,7 @@ func TestAdaptiveHalvesAndRecovers(t *testing.T) {
 	if a.Limit() != 2 {
 		t.Fatalf("limit %d, want 2", a.Limit())
 	}
-	other := Adaptive(&gauge{answer: func() error { return statusErr(503, "overloaded", 0) }}, 4)
+	other := Adaptive(answering(func() error { return statusErr(503, "overloaded", 0) }), 4)
 	for range 10 {
 		other.Complete(t.Context(), request(1))
 	}
@@ -122,10 +106,10 @@ func TestAdaptiveHalvesOncePerBurst(t *testing.T) {
 		// Eight requests in flight at once all get a 429: one decrease, not
 		// three (8 -> 4, not 8 -> 1).
 		release := make(chan struct{})
-		a := Adaptive(providerFunc(func(ctx context.Context, req *evals.Request) (*evals.Response, error) {
+		a := Adaptive(&evalstest.Provider{Respond: func(context.Context, int, *evals.Request) (*evals.Response, error) {
 			<-release
 			return nil, throttle
-		}), 8)
+		}}, 8)
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() { a.Complete(t.Context(), request(1)) })
@@ -150,21 +134,26 @@ func TestAdaptiveInFlight(t *testing.T) {
 		// goroutines send, no more are in flight than the limit, which only
 		// rises now, so it can be read when a request arrives.
 		var a *AdaptiveLimiter
-		g := &gauge{pause: 10 * time.Millisecond}
-		g.enter = func(inside int32) {
-			if limit := a.Limit(); int(inside) > limit {
+		var g *evalstest.Provider
+		var answer error
+		g = &evalstest.Provider{Delay: 10 * time.Millisecond, Respond: func(context.Context, int, *evals.Request) (*evals.Response, error) {
+			if inside, limit := g.InFlight(), a.Limit(); inside > limit {
 				t.Errorf("%d requests in flight, limit %d", inside, limit)
 			}
-		}
+			if answer != nil {
+				return nil, answer
+			}
+			return &evals.Response{Text: "ok"}, nil
+		}}
 		a = Adaptive(g, 16)
-		g.answer = func() error { return throttle }
+		answer = throttle
 		for range 5 {
 			a.Complete(t.Context(), request(1))
 		}
 		if a.Limit() != 1 {
 			t.Fatalf("limit %d, want 1", a.Limit())
 		}
-		g.answer = nil
+		answer = nil
 		var wg sync.WaitGroup
 		for range 64 {
 			wg.Go(func() {
@@ -176,8 +165,8 @@ func TestAdaptiveInFlight(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if a.Limit() != 16 || g.peak.Load() != 16 {
-			t.Errorf("limit %d, peak in flight %d; want both back at 16", a.Limit(), g.peak.Load())
+		if a.Limit() != 16 || g.Peak() != 16 {
+			t.Errorf("limit %d, peak in flight %d; want both back at 16", a.Limit(), g.Peak())
 		}
 	})
 }
@@ -190,20 +179,18 @@ func TestAdaptiveUnderThrottling(t *testing.T) {
 		var a *AdaptiveLimiter
 		var mu sync.Mutex
 		var limits []int
-		g := &gauge{pause: 10 * time.Millisecond}
-		g.enter = func(int32) {
+		var throttled atomic.Int32
+		var g *evalstest.Provider
+		g = &evalstest.Provider{Delay: 10 * time.Millisecond, Respond: func(context.Context, int, *evals.Request) (*evals.Response, error) {
 			mu.Lock()
 			limits = append(limits, a.Limit())
 			mu.Unlock()
-		}
-		var throttled atomic.Int32
-		g.answer = func() error {
-			if g.now.Load() > 5 || rand.IntN(50) == 0 {
+			if g.InFlight() > 5 || rand.IntN(50) == 0 {
 				throttled.Add(1)
-				return throttle
+				return nil, throttle
 			}
-			return nil
-		}
+			return &evals.Response{Text: "ok"}, nil
+		}}
 		a = Adaptive(g, 32)
 		var wg sync.WaitGroup
 		for range 64 {
@@ -214,7 +201,7 @@ func TestAdaptiveUnderThrottling(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if p := g.peak.Load(); p > 32 {
+		if p := g.Peak(); p > 32 {
 			t.Errorf("peak in flight %d, want at most 32", p)
 		}
 		// The middle half of the run, when every goroutine is sending.
@@ -237,10 +224,10 @@ func TestAdaptiveWaitEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		block := make(chan struct{})
 		defer close(block)
-		a := Adaptive(providerFunc(func(ctx context.Context, req *evals.Request) (*evals.Response, error) {
+		a := Adaptive(&evalstest.Provider{Respond: func(context.Context, int, *evals.Request) (*evals.Response, error) {
 			<-block
 			return &evals.Response{}, nil
-		}), 1)
+		}}, 1)
 		go a.Complete(t.Context(), request(1))
 		synctest.Wait()
 
@@ -264,7 +251,7 @@ func TestAdaptiveWaitEnds(t *testing.T) {
 
 func TestAdaptiveMinimum(t *testing.T) {
 	for _, n := range []int{0, -3} {
-		if l := Adaptive(&gauge{}, n).Limit(); l != 1 {
+		if l := Adaptive(&evalstest.Provider{}, n).Limit(); l != 1 {
 			t.Errorf("Adaptive(p, %d).Limit() = %d, want 1", n, l)
 		}
 	}

@@ -34,10 +34,10 @@ func BenchmarkOpenAIComplete(b *testing.B) {
 		w.Write(body)
 	}))
 	defer srv.Close()
-	p, err := NewOpenAI(evals.TargetSpec{
-		Name: "t", Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m", Concurrency: concurrency,
+	p, err := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1"}, evals.TargetSpec{
+		Name: "t", Provider: "openai", Model: "m", Concurrency: concurrency,
 		Params: &evals.Params{Temperature: ptr(0.0), MaxTokens: ptr(64)},
-	})
+	}, Env{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,8 +84,8 @@ func BenchmarkOpenAIBody(b *testing.B) {
 // reachability) add to a request that succeeds at once.
 func BenchmarkWrap(b *testing.B) {
 	resp := &evals.Response{Text: "x"}
-	inner := providerFunc(func(context.Context, *evals.Request) (*evals.Response, error) { return resp, nil })
-	spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: "http://127.0.0.1:1/v1", Model: "m", Concurrency: 32}
+	inner := remoteFunc(func(context.Context, *evals.Request) (*evals.Response, error) { return resp, nil })
+	spec := evals.TargetSpec{Name: "t", Provider: "openai", Model: "m", Concurrency: 32}
 	p := Wrap(inner, spec)
 	b.SetParallelism(16)
 	b.ReportAllocs()
@@ -98,3 +98,13 @@ func BenchmarkWrap(b *testing.B) {
 		}
 	})
 }
+
+// remoteFunc is a providerFunc that is Remote, as the provider of a real
+// target is, so that its reachability is tracked.
+type remoteFunc func(ctx context.Context, req *evals.Request) (*evals.Response, error)
+
+func (f remoteFunc) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
+	return f(ctx, req)
+}
+
+func (remoteFunc) BaseURL() string { return "http://127.0.0.1:1/v1" }

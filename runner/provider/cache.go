@@ -3,7 +3,6 @@ package provider
 import (
 	"bytes"
 	"context"
-	"io"
 	"sync/atomic"
 	"time"
 
@@ -13,60 +12,24 @@ import (
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
-// Cache wraps p so that a request answered before is answered again from
-// db, without being sent. The key is store.CacheKey over the target's
-// provider, base URL and model, the exact body p would send, and the repeat
-// index, so that each repeat of a case gets its own answer. Only successful
-// responses are stored; an error is never cached and the request is sent
-// again next time.
+// Cache wraps p, the decorated Complete chain of the provider c, so that a
+// request answered before is answered again from db, without being sent. The
+// key is store.CacheKey over the target's provider, c's base URL, the
+// target's model, the exact body c would send, and the repeat index, so that
+// each repeat of a case gets its own answer; a hit records c's SentURL as
+// sent. Only successful responses are stored; an error is never cached and
+// the request is sent again next time.
 //
 // Cache belongs outside Wrap's decorators: a hit sends nothing, so it must
-// not wait for the rate limiter. p must be able to say what it would send
-// (evals.BodyBuilder), itself or through the decorators around it that have
-// an Unwrap() evals.Provider method; a hit records as its Sent.URL the
-// SentURL() of the first provider along that chain that has one. Cache
-// returns p unchanged when p cannot build bodies (replay, whose answers are
-// offline already), when db is nil, and when the target turns the cache off.
+// not wait for the rate limiter. Endpoint puts it there when the provider is
+// Cacheable (replay's answers, offline already, are not), the target leaves
+// the cache on, and there is a database.
 //
 // The cache never fails a case: when the database cannot be read or written,
 // the request is sent as if nothing were cached, and the failure is counted
 // (see Cached.Counts). The result is safe for concurrent use.
-func Cache(p evals.Provider, db *store.DB, spec evals.TargetSpec) evals.Provider {
-	if db == nil || !spec.CacheOr() {
-		return p
-	}
-	bb, ok := findWrapped[evals.BodyBuilder](p)
-	if !ok {
-		return p
-	}
-	c := &Cached{p: p, body: bb, db: db, provider: spec.Provider, baseURL: spec.BaseURL, model: spec.Model}
-	if u, ok := findWrapped[interface{ SentURL() string }](p); ok {
-		c.url = u.SentURL()
-	}
-	return c
-}
-
-// findWrapped returns p, or the first of the providers it wraps, that is a
-// T: it follows Unwrap() evals.Provider methods, as decorators have, and
-// Wrap's result to the provider it wraps.
-func findWrapped[T any](p evals.Provider) (T, bool) {
-	for p != nil {
-		if t, ok := p.(T); ok {
-			return t, true
-		}
-		switch w := p.(type) {
-		case interface{ Unwrap() evals.Provider }:
-			p = w.Unwrap()
-		case *wrapped: // Wrap's result, which has no Unwrap method yet
-			p = w.inner
-		case *wrappedBody:
-			p = w.inner
-		default:
-			p = nil
-		}
-	}
-	var zero T
-	return zero, false
+func Cache(p evals.Provider, c Cacheable, db *store.DB, spec evals.TargetSpec) *Cached {
+	return &Cached{p: p, body: c, url: c.SentURL(), db: db, provider: spec.Provider, baseURL: c.BaseURL(), model: spec.Model}
 }
 
 // Cached is a provider whose successful responses are kept in a store.DB;
@@ -98,27 +61,6 @@ type CacheCounts struct {
 // Counts returns the counts so far.
 func (c *Cached) Counts() CacheCounts {
 	return CacheCounts{Hits: c.hits.Load(), Misses: c.misses.Load(), Shared: c.deduped.Load(), Errors: c.failures.Load()}
-}
-
-// Unwrap returns the provider that Cached sends requests to.
-func (c *Cached) Unwrap() evals.Provider { return c.p }
-
-// Close closes the wrapped provider if it has a Close method. The database is
-// the caller's to close.
-func (c *Cached) Close() error {
-	if cl, ok := c.p.(io.Closer); ok {
-		return cl.Close()
-	}
-	return nil
-}
-
-// Embed sends req to the wrapped provider: embeddings are not cached.
-func (c *Cached) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
-	e, ok := c.p.(evals.Embedder)
-	if !ok {
-		return nil, errNoEmbed
-	}
-	return e.Embed(ctx, req)
 }
 
 // Complete answers from the cache, or sends the request and caches the answer.

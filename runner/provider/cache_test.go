@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
@@ -42,7 +43,7 @@ type cacheServer struct {
 	headers  []http.Header
 }
 
-func newCacheServer(t *testing.T, h http.HandlerFunc) (*cacheServer, evals.TargetSpec) {
+func newCacheServer(t *testing.T, h http.HandlerFunc) (*cacheServer, openaiTarget) {
 	cs := &cacheServer{handler: h}
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		cs.requests.Add(1)
@@ -71,14 +72,10 @@ func cacheSlowly(d time.Duration, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func cachedOpenAI(t *testing.T, spec evals.TargetSpec, db *store.DB) *Cached {
+func cachedOpenAI(t *testing.T, spec openaiTarget, db *store.DB) *Cached {
 	t.Helper()
-	p := Cache(newOpenAI(t, spec), db, spec)
-	c, ok := p.(*Cached)
-	if !ok {
-		t.Fatalf("Cache returned %T, want *Cached", p)
-	}
-	return c
+	o := newOpenAI(t, spec)
+	return Cache(o, o, db, spec.TargetSpec)
 }
 
 func cacheRequest(caseID string, repeat int) *evals.Request {
@@ -160,10 +157,10 @@ func TestCacheHitsAndMisses(t *testing.T) {
 	}
 
 	// Another model, base URL or params is another key.
-	for name, edit := range map[string]func(*evals.TargetSpec){
-		"model":    func(s *evals.TargetSpec) { s.Model = "m2" },
-		"base URL": func(s *evals.TargetSpec) { s.BaseURL += "/" },
-		"params":   func(s *evals.TargetSpec) { s.Params = &evals.Params{Temperature: ptr(0.5)} },
+	for name, edit := range map[string]func(*openaiTarget){
+		"model":    func(s *openaiTarget) { s.Model = "m2" },
+		"base URL": func(s *openaiTarget) { s.BaseURL += "/" },
+		"params":   func(s *openaiTarget) { s.Params = &evals.Params{Temperature: ptr(0.5)} },
 	} {
 		s := spec
 		edit(&s)
@@ -215,28 +212,35 @@ func TestCacheErrorsAreNotCached(t *testing.T) {
 	}
 }
 
-// cacheFake answers every request with a fixed response, and says its
-// body is the case ID.
+// cacheFake answers every request with a fixed response, after delay, and
+// says its body is the case ID: a Cacheable provider.
 type cacheFake struct {
-	resp  evals.Response
-	calls atomic.Int64
-	sent  string // Sent.Body, when not the body
+	*evalstest.Provider
 }
 
-func (f *cacheFake) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	f.calls.Add(1)
-	resp := f.resp
-	body, _ := f.RequestBody(req)
-	if f.sent != "" {
-		body = []byte(f.sent)
-	}
-	resp.Sent = &evals.SentRequest{URL: "fake:", Body: body}
-	return &resp, nil
+// newCacheFake answers with resp, whose Sent.Body is sent, or the body when
+// sent is empty.
+func newCacheFake(resp evals.Response, sent string, delay time.Duration) *cacheFake {
+	f := &cacheFake{}
+	f.Provider = &evalstest.Provider{Delay: delay, Respond: func(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
+		r := resp
+		body, _ := f.RequestBody(req)
+		if sent != "" {
+			body = []byte(sent)
+		}
+		r.Sent = &evals.SentRequest{URL: "fake:", Body: body}
+		return &r, nil
+	}}
+	return f
 }
 
 func (f *cacheFake) RequestBody(req *evals.Request) ([]byte, error) {
 	return []byte(fmt.Sprintf(`{"case":%q}`, req.CaseID)), nil
 }
+
+func (f *cacheFake) BaseURL() string { return "" }
+
+func (f *cacheFake) SentURL() string { return "fake:" }
 
 // cacheWrapper stands for a decorator (retry, rate limit) between Cache and the
 // provider that builds bodies.
@@ -246,17 +250,12 @@ func (w cacheWrapper) Complete(ctx context.Context, req *evals.Request) (*evals.
 	return w.p.Complete(ctx, req)
 }
 
-func (w cacheWrapper) Unwrap() evals.Provider { return w.p }
-
 func TestCacheKeepsTheProvidersLatency(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
-	fake := &cacheFake{resp: evals.Response{Text: "x", Latency: 4200 * time.Millisecond}}
+	fake := newCacheFake(evals.Response{Text: "x", Latency: 4200 * time.Millisecond}, "", 0)
 	spec := evals.TargetSpec{Name: "t", Provider: "fake"}
-	p := Cache(cacheWrapper{fake}, db, spec)
-	if _, ok := p.(*Cached); !ok {
-		t.Fatalf("Cache did not find the BodyBuilder behind Unwrap: %T", p)
-	}
+	p := Cache(cacheWrapper{fake}, fake, db, spec)
 	for range 2 {
 		if _, err := p.Complete(ctx, cacheRequest("c1", 0)); err != nil {
 			t.Fatal(err)
@@ -266,54 +265,23 @@ func TestCacheKeepsTheProvidersLatency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !resp.Cached || resp.OriginalLatency != 4200*time.Millisecond || fake.calls.Load() != 1 {
-		t.Errorf("Cached %v, OriginalLatency %v, %d calls; want true, 4.2s, 1", resp.Cached, resp.OriginalLatency, fake.calls.Load())
+	if !resp.Cached || resp.OriginalLatency != 4200*time.Millisecond || fake.Count() != 1 {
+		t.Errorf("Cached %v, OriginalLatency %v, %d calls; want true, 4.2s, 1", resp.Cached, resp.OriginalLatency, fake.Count())
 	}
 }
 
 func TestCacheStoresOnlyWhatWasSent(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
-	fake := &cacheFake{resp: evals.Response{Text: "x"}, sent: `{"something":"else"}`}
-	c := Cache(fake, db, evals.TargetSpec{Name: "t", Provider: "fake"}).(*Cached)
+	fake := newCacheFake(evals.Response{Text: "x"}, `{"something":"else"}`, 0)
+	c := Cache(fake, fake, db, evals.TargetSpec{Name: "t", Provider: "fake"})
 	for range 2 {
 		if _, err := c.Complete(ctx, cacheRequest("c1", 0)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if fake.calls.Load() != 2 || c.Counts().Errors != 2 {
-		t.Errorf("%d calls, counts %+v; want 2 calls and 2 errors", fake.calls.Load(), c.Counts())
-	}
-}
-
-func TestCacheNotApplied(t *testing.T) {
-	db := openCacheDB(t, "")
-	dir := t.TempDir()
-	file := filepath.Join(dir, "rec.jsonl")
-	if err := os.WriteFile(file, []byte(`{"case_id":"c1","output":"x"}`+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	replay, err := NewReplay(evals.TargetSpec{Name: "r", Provider: "replay", Path: file})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := serve(t, answer(200, okBody))
-	openai := newOpenAI(t, openaiSpec(srv))
-	off := openaiSpec(srv)
-	off.Cache = ptr(false)
-	for name, tt := range map[string]struct {
-		p    evals.Provider
-		db   *store.DB
-		spec evals.TargetSpec
-	}{
-		"replay":        {replay, db, evals.TargetSpec{Name: "r", Provider: "replay", Path: file}},
-		"cache off":     {openai, db, off},
-		"no database":   {openai, nil, openaiSpec(srv)},
-		"opaque Unwrap": {cacheWrapper{replay}, db, evals.TargetSpec{Name: "r", Provider: "replay"}},
-	} {
-		if got := Cache(tt.p, tt.db, tt.spec); got != tt.p {
-			t.Errorf("%s: Cache wrapped the provider: %T", name, got)
-		}
+	if fake.Count() != 2 || c.Counts().Errors != 2 {
+		t.Errorf("%d calls, counts %+v; want 2 calls and 2 errors", fake.Count(), c.Counts())
 	}
 }
 
@@ -353,21 +321,6 @@ func TestCacheDatabaseFailure(t *testing.T) {
 		t.Errorf("canceled call counted as a cache failure: %+v", got)
 	}
 }
-
-func TestCacheClosesTheProvider(t *testing.T) {
-	closed := false
-	p := Cache(cacheCloser{&cacheFake{}, &closed}, openCacheDB(t, ""), evals.TargetSpec{Provider: "fake"})
-	if err := p.(io.Closer).Close(); err != nil || !closed {
-		t.Errorf("Close: %v, closed %v", err, closed)
-	}
-}
-
-type cacheCloser struct {
-	*cacheFake
-	closed *bool
-}
-
-func (c cacheCloser) Close() error { *c.closed = true; return nil }
 
 // TestCacheSecrets checks that credentials change neither the key nor what is
 // stored: a target with an API key, a secret header and a password in its URL
@@ -508,14 +461,10 @@ func BenchmarkCacheHit(b *testing.B) {
 	ctx := context.Background()
 	srv := serve(&testing.T{}, answer(200, completion300))
 	defer srv.Close()
-	spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m"}
-	op, err := NewOpenAI(spec)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer op.Close()
+	spec := openaiSpec(srv)
+	op := newOpenAI(b, spec)
 	db := openCacheDB(b, "")
-	p := Cache(op, db, spec)
+	p := Cache(op, op, db, spec.TargetSpec)
 	const n = 1000
 	reqs := make([]*evals.Request, n)
 	for i := range reqs {
@@ -547,10 +496,7 @@ func TestCacheAroundWrap(t *testing.T) {
 	spec.Retry = &evals.RetrySpec{Attempts: 1}
 	db := openCacheDB(t, "")
 	op := newOpenAI(t, spec)
-	p := Cache(Wrap(op, spec), db, spec)
-	if _, ok := p.(*Cached); !ok {
-		t.Fatalf("Cache(Wrap(openai)) = %T, not cached", p)
-	}
+	p := Cache(Wrap(op, spec.TargetSpec), op, db, spec.TargetSpec)
 	var resps []*evals.Response
 	for range 2 {
 		resp, err := p.Complete(ctx, cacheRequest("c1", 0))
@@ -567,17 +513,6 @@ func TestCacheAroundWrap(t *testing.T) {
 	}
 }
 
-// slowFake answers after a delay, so that requests overlap.
-type slowFake struct {
-	cacheFake
-	delay time.Duration
-}
-
-func (f *slowFake) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	time.Sleep(f.delay)
-	return f.cacheFake.Complete(ctx, req)
-}
-
 // TestCacheSharesRequestsInFlight: identical requests sent at once (the same
 // prompt in two cases, or two targets of one model) go out once; the others
 // share the answer, marked as cache hits with the call's latency. A repeat
@@ -585,8 +520,8 @@ func (f *slowFake) Complete(ctx context.Context, req *evals.Request) (*evals.Res
 func TestCacheSharesRequestsInFlight(t *testing.T) {
 	ctx := context.Background()
 	db := openCacheDB(t, "")
-	fake := &slowFake{cacheFake: cacheFake{resp: evals.Response{Text: "x", Attempts: 2}}, delay: 200 * time.Millisecond}
-	p := Cache(fake, db, evals.TargetSpec{Name: "t", Provider: "fake"}).(*Cached)
+	fake := newCacheFake(evals.Response{Text: "x", Attempts: 2}, "", 200*time.Millisecond)
+	p := Cache(fake, fake, db, evals.TargetSpec{Name: "t", Provider: "fake"})
 	var wg sync.WaitGroup
 	resps := make([]*evals.Response, 5)
 	for i := range resps {
@@ -605,7 +540,7 @@ func TestCacheSharesRequestsInFlight(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := fake.calls.Load(); n != 2 {
+	if n := fake.Count(); n != 2 {
 		t.Fatalf("%d requests sent, want 2 (one for repeat 0, one for repeat 1)", n)
 	}
 	sent, shared := 0, 0

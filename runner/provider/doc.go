@@ -1,15 +1,30 @@
 // Package provider holds the clients that send rendered prompts to model
-// endpoints, each a evals.Provider, and the registry that builds them from a
-// target's "provider" field.
+// endpoints, each an evals.Provider, the registry that builds them from a
+// target, and the decorators (retry, rate limit, adaptive limit, cache) that
+// make a provider a ready evals.Endpoint.
 //
 // # Registry
 //
-// Registry maps each provider name to its Factory; New looks a target's
-// provider up and builds it. A factory checks the target before anything is
-// sent: fields another provider uses are rejected ("field does not apply to
-// provider"), required ones must be set, and environment variables must be
-// present. Every such problem is an *evals.FieldError naming the JSON field,
-// so the loader can point at it; when there are several, they are joined.
+// A Registry maps each provider name to its factory; Default holds the
+// providers rubric ships, and New and Endpoint build from it. Register adds
+// a provider with its own config type: the target's object (TargetSpec.Config)
+// holds the fields every target has, which evals.TargetSpec decodes, and the
+// provider's own, which are decoded strictly into its config. A field of
+// another provider, or model and params for a provider that has no use for
+// them (a config type with an Unused method), is rejected ("field does not
+// apply to provider"); then the factory checks the rest: required fields
+// must be set, environment variables present (read through an injected
+// Env). Every such problem is an *evals.FieldError naming the JSON field, so
+// the loader can point at it; when there are several, they are joined.
+//
+// # Endpoints
+//
+// Endpoint and Decorate compose the decorators in one place and find out
+// once, by interface, what the provider can do besides chat completions
+// (see Remote, Cacheable, StructuredOutputter, SecretHolder; evals.Embedder;
+// io.Closer). The decorators then never pass a capability on: an endpoint
+// has a Complete chain and, when its provider embeds, an Embed chain through
+// the same retry, rate limit and adaptive limit, sharing their state.
 //
 // # openai
 //

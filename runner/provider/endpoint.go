@@ -11,8 +11,8 @@ import (
 // Options say how Endpoint builds a target's endpoint.
 type Options struct {
 	// Cache opens the response cache, called only when the endpoint uses
-	// it (the provider can say what it would send and the target leaves the
-	// cache on); nil, or a nil database, means no cache.
+	// it (the provider is Cacheable and the target leaves the cache on);
+	// nil, or a nil database, means no cache.
 	Cache func() *store.DB
 	// Limit caps the requests in flight at the target's concurrency. An
 	// endpoint the workers of every target call (an LLM judge) needs it;
@@ -20,83 +20,91 @@ type Options struct {
 	Limit bool
 	// Retry are options of the retry decorator, for tests.
 	Retry []RetryOption
+	// Env is what the provider reads of its environment when it is built;
+	// the zero Env reads the process's.
+	Env Env
 }
 
-// Endpoint builds the endpoint of spec: its provider from the registry,
-// behind the decorators spec asks for, composed here and nowhere else (from
-// the outside in: cache, a cap on requests in flight, retry, rate limit,
-// adaptive concurrency; see Wrap and Cache). The provider's capabilities are
-// found once, here.
-func Endpoint(spec evals.TargetSpec, opts Options) (*evals.Endpoint, error) {
-	base, err := New(spec)
-	if err != nil {
-		return nil, err
+// Decorate returns the endpoint of spec whose provider is base: base behind
+// the decorators spec asks for, composed here and nowhere else. From the
+// outside in: the response cache, a cap on requests in flight (opts.Limit),
+// then Wrap's retry, rate limit and adaptive limit. What base can do besides
+// chat completions is found here, once, by the interfaces it implements (see
+// Remote, Cacheable, StructuredOutputter, SecretHolder): when it embeds
+// (evals.Embedder), the endpoint's Embedder sends embeddings requests through
+// the same decorators, sharing their state, but not the cache. The endpoint
+// closes base, when base is an io.Closer.
+func Decorate(base evals.Provider, spec evals.TargetSpec, opts Options) *evals.Endpoint {
+	c := newChain(base, spec, opts.Retry)
+	var p evals.Provider = c.complete
+	var e evals.Embedder
+	if be, ok := base.(evals.Embedder); ok {
+		e = c.embedder(be)
 	}
-	p := Wrap(base, spec, opts.Retry...)
 	if opts.Limit {
-		p = &limited{p: p, slots: make(chan struct{}, spec.ConcurrencyOr())}
-	}
-	if opts.Cache != nil && spec.CacheOr() {
-		if _, ok := base.(evals.BodyBuilder); ok {
-			if db := opts.Cache(); db != nil {
-				p = Cache(p, db, spec)
-			}
+		s := make(slots, spec.ConcurrencyOr())
+		p = slotted{s, p}
+		if e != nil {
+			e = slottedEmbed{s, e}
 		}
 	}
-	ep := &evals.Endpoint{
-		Spec:              spec,
-		Provider:          p,
-		Model:             spec.Model,
-		Params:            spec.Params,
-		StructuredOutputs: spec.Provider == "openai",
+	if cb, ok := base.(Cacheable); ok && opts.Cache != nil && spec.CacheOr() {
+		if db := opts.Cache(); db != nil {
+			p = Cache(p, cb, db, spec)
+		}
 	}
-	if spec.APIKeyEnv != "" {
-		ep.SecretEnv = []string{spec.APIKeyEnv}
+	ep := &evals.Endpoint{Spec: spec, Provider: p, Embedder: e, Model: spec.Model, Params: spec.Params}
+	if s, ok := base.(StructuredOutputter); ok {
+		ep.StructuredOutputs = s.StructuredOutputs()
 	}
-	if e, ok := p.(evals.Embedder); ok && evals.CanEmbed(p) {
-		ep.Embedder = e
+	if s, ok := base.(SecretHolder); ok {
+		ep.SecretEnv = s.SecretEnv()
 	}
-	if c, ok := base.(io.Closer); ok {
-		ep.Closer = c
+	if cl, ok := base.(io.Closer); ok {
+		ep.Closer = cl
 	}
-	return ep, nil
+	return ep
 }
 
-// limited caps the requests in flight to p.
-type limited struct {
-	p     evals.Provider
-	slots chan struct{}
-}
+// slots caps the requests in flight to an endpoint, completions and
+// embeddings together.
+type slots chan struct{}
 
-func (l *limited) acquire(ctx context.Context) error {
+func (s slots) acquire(ctx context.Context) error {
 	select {
-	case l.slots <- struct{}{}:
+	case s <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (l *limited) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	if err := l.acquire(ctx); err != nil {
+func (s slots) release() { <-s }
+
+// slotted sends completions to p within the cap.
+type slotted struct {
+	s slots
+	p evals.Provider
+}
+
+func (l slotted) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
+	if err := l.s.acquire(ctx); err != nil {
 		return nil, err
 	}
-	defer func() { <-l.slots }()
+	defer l.s.release()
 	return l.p.Complete(ctx, req)
 }
 
-// Embed sends an embeddings request within the cap.
-func (l *limited) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
-	e, ok := l.p.(evals.Embedder)
-	if !ok {
-		return nil, errNoEmbed
-	}
-	if err := l.acquire(ctx); err != nil {
-		return nil, err
-	}
-	defer func() { <-l.slots }()
-	return e.Embed(ctx, req)
+// slottedEmbed sends embeddings requests to e within the cap.
+type slottedEmbed struct {
+	s slots
+	e evals.Embedder
 }
 
-// Unwrap returns the provider under the cap.
-func (l *limited) Unwrap() evals.Provider { return l.p }
+func (l slottedEmbed) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	if err := l.s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer l.s.release()
+	return l.e.Embed(ctx, req)
+}

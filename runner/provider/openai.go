@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -27,6 +26,8 @@ import (
 // OpenAI itself, Azure-style gateways, vLLM, llama.cpp's server, Ollama's /v1,
 // TGI and the like. It is safe for concurrent use.
 type OpenAI struct {
+	baseURL   string         // as the target gives it, password and all
+	keyEnv    string         // api_key_env, "" when none
 	endpoint  *url.URL       // {base_url}/chat/completions; shared, never modified
 	sentURL   string         // endpoint without any password, as recorded
 	embedURL  *url.URL       // {base_url}/embeddings, for Embed
@@ -47,7 +48,13 @@ type OpenAI struct {
 	redactor  *strings.Replacer // nil when nothing is secret
 }
 
-var _ evals.Provider = (*OpenAI)(nil)
+var (
+	_ evals.Provider      = (*OpenAI)(nil)
+	_ Cacheable           = (*OpenAI)(nil)
+	_ StructuredOutputter = (*OpenAI)(nil)
+	_ SecretHolder        = (*OpenAI)(nil)
+	_ io.Closer           = (*OpenAI)(nil)
+)
 
 // Response size limits: a completion larger than maxResponseBody is reported
 // as a decode error; only the first maxErrorBody bytes of an error response
@@ -57,18 +64,33 @@ const (
 	maxErrorBody    = 64 << 10
 )
 
+// OpenAIConfig is an openai target's own fields; model and params are
+// every target's (evals.TargetSpec).
+type OpenAIConfig struct {
+	// BaseURL is the API's base URL, up to and including /v1.
+	BaseURL string `json:"base_url,omitempty"`
+	// APIKeyEnv names the environment variable holding the API key, sent
+	// as a Bearer token.
+	APIKeyEnv string `json:"api_key_env,omitempty"`
+	// Headers are sent with every request; ${NAME} in a value is the
+	// environment variable NAME.
+	Headers map[string]string `json:"headers,omitempty"`
+	// ExtraBody's keys are added to every request body as they are.
+	ExtraBody map[string]any `json:"extra_body,omitempty"`
+}
+
 // NewOpenAI builds an OpenAI-compatible provider. It reads the API key and
-// any environment variables the headers refer to now, so a missing variable
-// fails before the run starts.
-func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
+// any environment variables the headers refer to now, through env, so a
+// missing variable fails before the run starts.
+func NewOpenAI(cfg OpenAIConfig, spec evals.TargetSpec, env Env) (*OpenAI, error) {
 	const name = "openai"
-	errs := unusedFields(&spec, name, "base_url", "model", "api_key_env", "headers", "params", "extra_body")
+	var errs []error
 	p := &OpenAI{timeout: spec.TimeoutOr()}
 	var secrets []string
 
-	if spec.BaseURL == "" {
+	if cfg.BaseURL == "" {
 		errs = append(errs, evals.FieldErrorf("base_url", "required by provider %q (for example http://localhost:8000/v1)", name))
-	} else if u, err := chatURL(spec.BaseURL); err != nil {
+	} else if u, err := chatURL(cfg.BaseURL); err != nil {
 		errs = append(errs, err)
 	} else {
 		p.endpoint, p.host, p.sentURL = u, u.Host, redactedURL(u)
@@ -89,8 +111,8 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 		// (uvicorn's 5s keep-alive, llama.cpp), instead of failing the case.
 		"Idempotency-Key": nil,
 	}
-	if spec.APIKeyEnv != "" {
-		key, err := apiKey(spec.APIKeyEnv)
+	if cfg.APIKeyEnv != "" {
+		key, err := apiKey(env, cfg.APIKeyEnv)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -98,7 +120,7 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 			secrets = append(secrets, key)
 		}
 	}
-	host, hsecrets, herrs := addHeaders(p.header, spec.Headers, spec.APIKeyEnv != "")
+	host, hsecrets, herrs := addHeaders(env, p.header, cfg.Headers, cfg.APIKeyEnv != "")
 	if host != "" {
 		p.host = host
 	}
@@ -117,14 +139,14 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 		p.embedURL = embeddingsURL(p.endpoint)
 	}
 
-	suffix, serrs := bodySuffix(spec.Params, spec.ExtraBody)
+	suffix, serrs := bodySuffix(spec.Params, cfg.ExtraBody)
 	errs = append(errs, serrs...)
 	if err := joinErrors(errs); err != nil {
 		return nil, err
 	}
 	// An extra_body key naming a credential (api_key, access_token) is sent,
 	// but recorded as [REDACTED], like a header.
-	if shown, hidden := evals.RedactCredentials(spec.ExtraBody); len(hidden) > 0 {
+	if shown, hidden := evals.RedactCredentials(cfg.ExtraBody); len(hidden) > 0 {
 		p.recExtra = shown.(map[string]any)
 		p.recSuffix, _ = bodySuffix(spec.Params, p.recExtra)
 		secrets = append(secrets, hidden...)
@@ -133,10 +155,26 @@ func NewOpenAI(spec evals.TargetSpec) (*OpenAI, error) {
 	p.prefix = append([]byte(`{"model":`), appendString(nil, spec.Model)...)
 	p.prefix = append(p.prefix, `,"messages":`...)
 	p.suffix = suffix
-	p.params, p.extra, p.model = spec.Params, spec.ExtraBody, spec.Model
+	p.params, p.extra, p.model = spec.Params, cfg.ExtraBody, spec.Model
+	p.baseURL, p.keyEnv = cfg.BaseURL, cfg.APIKeyEnv
 	p.transport = newTransport(spec.ConcurrencyOr())
 	p.redactor = newRedactor(secrets)
 	return p, nil
+}
+
+// BaseURL returns base_url as the target gives it.
+func (p *OpenAI) BaseURL() string { return p.baseURL }
+
+// StructuredOutputs reports that the endpoint takes a response_format with
+// a JSON Schema.
+func (p *OpenAI) StructuredOutputs() bool { return true }
+
+// SecretEnv returns api_key_env, when the target sets it.
+func (p *OpenAI) SecretEnv() []string {
+	if p.keyEnv == "" {
+		return nil
+	}
+	return []string{p.keyEnv}
 }
 
 // Close closes idle connections to the endpoint.
@@ -556,8 +594,8 @@ func embeddingsURL(u *url.URL) *url.URL {
 }
 
 // apiKey reads the API key from the environment variable name.
-func apiKey(name string) (string, error) {
-	key := strings.TrimSpace(os.Getenv(name))
+func apiKey(env Env, name string) (string, error) {
+	key := strings.TrimSpace(env.Getenv(name))
 	if key == "" {
 		return "", evals.FieldErrorf("api_key_env", "environment variable %s is not set", name)
 	}
@@ -570,7 +608,7 @@ func apiKey(name string) (string, error) {
 // addHeaders adds the target's headers to h, expanding ${VAR} references. It
 // returns the Host override if one was given, the values to keep out of
 // messages, and the problems found.
-func addHeaders(h http.Header, headers map[string]string, haveKey bool) (host string, secrets []string, errs []error) {
+func addHeaders(env Env, h http.Header, headers map[string]string, haveKey bool) (host string, secrets []string, errs []error) {
 	seen := make(map[string]bool, len(headers))
 	for _, name := range slices.Sorted(maps.Keys(headers)) {
 		field := "headers." + name
@@ -590,7 +628,7 @@ func addHeaders(h http.Header, headers map[string]string, haveKey bool) (host st
 			continue
 		}
 		seen[canon] = true
-		value, refs, err := expandEnv(headers[name])
+		value, refs, err := expandEnv(env, headers[name])
 		if err != nil {
 			errs = append(errs, &evals.FieldError{Field: field, Err: err})
 			continue
@@ -628,7 +666,7 @@ func credentialHeader(canon string) bool {
 // expandEnv replaces each ${NAME} in s with the environment variable's value
 // and returns the values substituted. A variable that is unset or empty is an
 // error; "$" not followed by "{" is kept as it is.
-func expandEnv(s string) (string, []string, error) {
+func expandEnv(env Env, s string) (string, []string, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil, nil
 	}
@@ -649,7 +687,7 @@ func expandEnv(s string) (string, []string, error) {
 		if !evals.ValidEnvName(name) {
 			return "", nil, fmt.Errorf("${%s} is not a valid environment variable reference", name)
 		}
-		v := os.Getenv(name)
+		v := env.Getenv(name)
 		if v == "" {
 			return "", nil, fmt.Errorf("environment variable %s is not set", name)
 		}

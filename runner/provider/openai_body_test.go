@@ -27,23 +27,23 @@ func TestOpenAIRequestBodyIsSent(t *testing.T) {
 	})
 	tests := []struct {
 		name string
-		spec func(*evals.TargetSpec)
+		spec func(*openaiTarget)
 		msgs []evals.Message
 	}{
-		{"plain", func(*evals.TargetSpec) {}, testRequest.Messages},
-		{"params and extra_body", func(s *evals.TargetSpec) {
+		{"plain", func(*openaiTarget) {}, testRequest.Messages},
+		{"params and extra_body", func(s *openaiTarget) {
 			s.Params = &evals.Params{Temperature: ptr(0.0), MaxTokens: ptr(64), Seed: ptr(int64(7)),
 				Stop: json.RawMessage(` ["\n", "END"] `), ResponseFormat: json.RawMessage(`{"type": "json_object"}`)}
 			s.ExtraBody = map[string]any{"top_k": 5, "chat_template_kwargs": map[string]any{"enable_thinking": false}, "html": "<a&b>"}
 		}, testRequest.Messages},
-		{"model needing escapes", func(s *evals.TargetSpec) { s.Model = `org/"m"\v1` }, testRequest.Messages},
-		{"odd text", func(*evals.TargetSpec) {}, []evals.Message{
+		{"model needing escapes", func(s *openaiTarget) { s.Model = `org/"m"\v1` }, testRequest.Messages},
+		{"odd text", func(*openaiTarget) {}, []evals.Message{
 			{Role: "system", Content: "tab\there, nul \x00, bell \a, del \x7f"},
 			{Role: "user", Content: "ünïcødé 日本語 🎉 \u2028\u2029 invalid \xff\xfe end"},
 			{Role: "assistant", Content: ""},
 		}},
-		{"no messages", func(*evals.TargetSpec) {}, nil},
-		{"long", func(*evals.TargetSpec) {}, []evals.Message{{Role: "user", Content: strings.Repeat("x\"y\\z\n", 5000)}}},
+		{"no messages", func(*openaiTarget) {}, nil},
+		{"long", func(*openaiTarget) {}, []evals.Message{{Role: "user", Content: strings.Repeat("x\"y\\z\n", 5000)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
+	"github.com/rubric-eval/rubric/runner/store"
 )
 
 var testEmbed = &evals.EmbedRequest{Target: "t", CaseID: "c1", Input: []string{"Grüße \"x\"", "b"}}
@@ -146,9 +148,10 @@ func TestOpenAIRequestParams(t *testing.T) {
 	}
 }
 
-// TestWrapEmbed sends embeddings through Wrap's decorators: a 500 is
-// retried, the rate limit spaces requests, and the cache passes them on.
-func TestWrapEmbed(t *testing.T) {
+// TestEndpointEmbed sends embeddings through the endpoint's decorators: a
+// 500 is retried, the rate limit and the cap on requests in flight let them
+// through, and the cache, around completions only, is no obstacle.
+func TestEndpointEmbed(t *testing.T) {
 	var calls atomic.Int32
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
@@ -160,45 +163,41 @@ func TestWrapEmbed(t *testing.T) {
 	})
 	spec := openaiSpec(srv)
 	spec.RateLimit = &evals.RateLimitSpec{RequestsPerMinute: 6000, TokensPerMinute: 60000, Adaptive: true}
-	p := Wrap(newOpenAI(t, spec), spec, RetrySleep(func(context.Context, time.Duration) error { return nil }))
 	db := openCacheDB(t, t.TempDir()+"/c.db")
-	for _, p := range []evals.Provider{p, Cache(p, db, spec)} {
-		if !evals.CanEmbed(p) {
-			t.Fatalf("%T: CanEmbed false", p)
+	noWait := RetrySleep(func(context.Context, time.Duration) error { return nil })
+	for name, opts := range map[string]Options{
+		"decorators":      {Retry: []RetryOption{noWait}},
+		"cache and a cap": {Retry: []RetryOption{noWait}, Limit: true, Cache: func() *store.DB { return db }},
+	} {
+		ep := Decorate(newOpenAI(t, spec), spec.TargetSpec, opts)
+		if ep.Embedder == nil {
+			t.Fatalf("%s: no Embedder for openai", name)
 		}
 		calls.Store(0)
-		resp, err := p.(evals.Embedder).Embed(context.Background(), testEmbed)
+		resp, err := ep.Embedder.Embed(context.Background(), testEmbed)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if resp.Attempts != 2 || calls.Load() != 2 || resp.Vectors[1][0] != 2 {
-			t.Errorf("%T: attempts %d, calls %d, vectors %v", p, resp.Attempts, calls.Load(), resp.Vectors)
+			t.Errorf("%s: attempts %d, calls %d, vectors %v", name, resp.Attempts, calls.Load(), resp.Vectors)
 		}
 	}
 }
 
-// noEmbed is a provider without an embeddings endpoint.
-type noEmbed struct{}
-
-func (noEmbed) Complete(context.Context, *evals.Request) (*evals.Response, error) {
-	return &evals.Response{Text: "x"}, nil
-}
-
-func TestCanEmbed(t *testing.T) {
+// TestEndpointEmbedder checks that an endpoint has an Embedder exactly when
+// its provider embeds, whatever decorators its target asks for.
+func TestEndpointEmbedder(t *testing.T) {
 	spec := evals.TargetSpec{Name: "t", RateLimit: &evals.RateLimitSpec{RequestsPerMinute: 60, Adaptive: true}}
-	w := Wrap(noEmbed{}, spec)
-	if evals.CanEmbed(w) || evals.CanEmbed(noEmbed{}) {
-		t.Error("CanEmbed true for a provider without embeddings")
-	}
-	_, err := w.(evals.Embedder).Embed(context.Background(), testEmbed)
-	if err != errNoEmbed {
-		t.Errorf("Embed through the decorators: %v, want errNoEmbed", err)
-	}
-	p, err := NewOpenAI(evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: "http://127.0.0.1:1/v1", Model: "m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !evals.CanEmbed(Wrap(p, spec)) {
-		t.Error("CanEmbed false for openai behind Wrap")
+	for _, opts := range []Options{{}, {Limit: true}} {
+		if ep := Decorate((&evalstest.Provider{}).WithoutEmbed(), spec, opts); ep.Embedder != nil {
+			t.Errorf("Limit %v: Embedder %T for a provider without embeddings", opts.Limit, ep.Embedder)
+		}
+		p, err := NewOpenAI(OpenAIConfig{BaseURL: "http://127.0.0.1:1/v1"}, evals.TargetSpec{Name: "t", Provider: "openai", Model: "m"}, Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ep := Decorate(p, spec, opts); ep.Embedder == nil {
+			t.Errorf("Limit %v: no Embedder for openai", opts.Limit)
+		}
 	}
 }

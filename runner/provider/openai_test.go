@@ -33,14 +33,54 @@ var testRequest = &evals.Request{
 
 const testMessagesJSON = `[{"role":"system","content":"Classify the ticket."},{"role":"user","content":"Say \"hi\" <b>\n"}]`
 
-// openaiSpec returns a minimal valid target for a server.
-func openaiSpec(srv *httptest.Server) evals.TargetSpec {
-	return evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m"}
+// openaiTarget is an openai target as a test writes it: the fields every
+// target has, and the provider's own.
+type openaiTarget struct {
+	evals.TargetSpec
+	OpenAIConfig
 }
 
-func newOpenAI(t *testing.T, spec evals.TargetSpec) *OpenAI {
+// spec returns the target as the loader gives it to the registry, its
+// object in Config.
+func (o openaiTarget) spec() evals.TargetSpec { return withConfig(o.TargetSpec, o.OpenAIConfig) }
+
+// withConfig returns spec with its Config the object of spec's fields and
+// cfg's, as a target file would hold them.
+func withConfig(spec evals.TargetSpec, cfg any) evals.TargetSpec {
+	var obj map[string]json.RawMessage
+	for _, v := range []any{spec, cfg} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err)
+		}
+		if err := json.Unmarshal(b, &obj); err != nil {
+			panic(err)
+		}
+	}
+	spec.Config, _ = json.Marshal(obj)
+	return spec
+}
+
+// targetOf decodes a target object as the loader does: the common fields,
+// and the whole object in Config.
+func targetOf(t *testing.T, obj string) evals.TargetSpec {
 	t.Helper()
-	p, err := NewOpenAI(spec)
+	var spec evals.TargetSpec
+	if err := json.Unmarshal([]byte(obj), &spec); err != nil {
+		t.Fatal(err)
+	}
+	spec.Config = json.RawMessage(obj)
+	return spec
+}
+
+// openaiSpec returns a minimal valid target for a server.
+func openaiSpec(srv *httptest.Server) openaiTarget {
+	return openaiTarget{evals.TargetSpec{Name: "t", Provider: "openai", Model: "m"}, OpenAIConfig{BaseURL: srv.URL + "/v1"}}
+}
+
+func newOpenAI(t testing.TB, o openaiTarget) *OpenAI {
+	t.Helper()
+	p, err := NewOpenAI(o.OpenAIConfig, o.TargetSpec, Env{})
 	if err != nil {
 		t.Fatalf("NewOpenAI: %v", err)
 	}
@@ -630,7 +670,7 @@ func TestOpenAITransportErrors(t *testing.T) {
 		}
 		addr := l.Addr().String()
 		l.Close()
-		spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: "http://" + addr + "/v1", Model: "m"}
+		spec := openaiTarget{evals.TargetSpec{Name: "t", Provider: "openai", Model: "m"}, OpenAIConfig{BaseURL: "http://" + addr + "/v1"}}
 		_, err = newOpenAI(t, spec).Complete(t.Context(), testRequest)
 		pe := providerError(t, err)
 		if pe.Kind != evals.ErrKindTransport || !strings.Contains(pe.Message, "connection refused") || strings.Contains(pe.Message, "http://") {
@@ -791,88 +831,101 @@ func TestOpenAISecretsRedacted(t *testing.T) {
 func TestOpenAIConstructionErrors(t *testing.T) {
 	t.Setenv("RUBRIC_TEST_KEY", "sk-x")
 	t.Setenv("RUBRIC_TEST_NEWLINE", "a\nb")
-	base := func(mod func(*evals.TargetSpec)) evals.TargetSpec {
-		s := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: "http://localhost:8000/v1", Model: "m"}
+	base := func(mod func(*openaiTarget)) openaiTarget {
+		s := openaiTarget{evals.TargetSpec{Name: "t", Provider: "openai", Model: "m"}, OpenAIConfig{BaseURL: "http://localhost:8000/v1"}}
 		mod(&s)
+		return s
+	}
+	// other is a valid target with a field of another provider.
+	other := func(field string) openaiTarget {
+		s := base(func(*openaiTarget) {})
+		s.Config = json.RawMessage(`{"name": "t", "provider": "openai", "base_url": "http://localhost:8000/v1", "model": "m", ` + field + `}`)
 		return s
 	}
 	tests := []struct {
 		name   string
-		spec   evals.TargetSpec
+		spec   openaiTarget
 		fields []string
 		want   string
 	}{
-		{"missing base_url", base(func(s *evals.TargetSpec) { s.BaseURL = "" }), []string{"base_url"},
+		{"missing base_url", base(func(s *openaiTarget) { s.BaseURL = "" }), []string{"base_url"},
 			`base_url: required by provider "openai" (for example http://localhost:8000/v1)`},
-		{"missing model", base(func(s *evals.TargetSpec) { s.Model = "" }), []string{"model"},
+		{"missing model", base(func(s *openaiTarget) { s.Model = "" }), []string{"model"},
 			`model: required by provider "openai"`},
-		{"missing both", evals.TargetSpec{Name: "t", Provider: "openai"}, []string{"base_url", "model"},
+		{"missing both", openaiTarget{TargetSpec: evals.TargetSpec{Name: "t", Provider: "openai"}}, []string{"base_url", "model"},
 			"base_url: required by provider \"openai\" (for example http://localhost:8000/v1)\nmodel: required by provider \"openai\""},
-		{"path is replay's", base(func(s *evals.TargetSpec) { s.Path = "r.jsonl" }), []string{"path"},
+		{"path is replay's", other(`"path": "r.jsonl"`), []string{"path"},
 			`path: field does not apply to provider "openai"`},
-		{"replay_as is replay's", base(func(s *evals.TargetSpec) { s.ReplayAs = "x" }), []string{"replay_as"},
+		{"replay_as is replay's", other(`"replay_as": "x"`), []string{"replay_as"},
 			`replay_as: field does not apply to provider "openai"`},
-		{"no scheme", base(func(s *evals.TargetSpec) { s.BaseURL = "localhost:8000/v1" }), []string{"base_url"},
+		{"no scheme", base(func(s *openaiTarget) { s.BaseURL = "localhost:8000/v1" }), []string{"base_url"},
 			`base_url: "localhost:8000/v1" is not an http or https URL such as http://localhost:8000/v1`},
-		{"not a URL", base(func(s *evals.TargetSpec) { s.BaseURL = "http://a b/v1" }), []string{"base_url"},
+		{"not a URL", base(func(s *openaiTarget) { s.BaseURL = "http://a b/v1" }), []string{"base_url"},
 			`base_url: not a URL: invalid character " " in host name`},
-		{"full endpoint", base(func(s *evals.TargetSpec) { s.BaseURL = "https://api.openai.com/v1/chat/completions" }), []string{"base_url"},
+		{"full endpoint", base(func(s *openaiTarget) { s.BaseURL = "https://api.openai.com/v1/chat/completions" }), []string{"base_url"},
 			`base_url: "https://api.openai.com/v1/chat/completions" ends in /chat/completions: give the base URL (such as https://api.openai.com/v1); the provider appends /chat/completions`},
-		{"password hidden", base(func(s *evals.TargetSpec) { s.BaseURL = "ftp://u:hunter2@h/v1" }), []string{"base_url"},
+		{"password hidden", base(func(s *openaiTarget) { s.BaseURL = "ftp://u:hunter2@h/v1" }), []string{"base_url"},
 			`base_url: "ftp://xxxxx@h/v1" is not an http or https URL such as http://localhost:8000/v1`},
-		{"extra_body model", base(func(s *evals.TargetSpec) { s.ExtraBody = map[string]any{"model": "other"} }), []string{"extra_body.model"},
+		{"extra_body model", base(func(s *openaiTarget) { s.ExtraBody = map[string]any{"model": "other"} }), []string{"extra_body.model"},
 			`extra_body.model: "model" is set by the provider from the target's model`},
-		{"extra_body messages", base(func(s *evals.TargetSpec) { s.ExtraBody = map[string]any{"messages": []any{}} }), []string{"extra_body.messages"},
+		{"extra_body messages", base(func(s *openaiTarget) { s.ExtraBody = map[string]any{"messages": []any{}} }), []string{"extra_body.messages"},
 			`extra_body.messages: "messages" is set by the provider from the suite's messages`},
-		{"extra_body param", base(func(s *evals.TargetSpec) { s.ExtraBody = map[string]any{"temperature": 0} }), []string{"extra_body.temperature"},
+		{"extra_body param", base(func(s *openaiTarget) { s.ExtraBody = map[string]any{"temperature": 0} }), []string{"extra_body.temperature"},
 			`extra_body.temperature: "temperature" is a params field: set params.temperature instead`},
-		{"extra_body stream", base(func(s *evals.TargetSpec) { s.ExtraBody = map[string]any{"stream": true} }), []string{"extra_body.stream"},
+		{"extra_body stream", base(func(s *openaiTarget) { s.ExtraBody = map[string]any{"stream": true} }), []string{"extra_body.stream"},
 			`extra_body.stream: streaming responses are not supported`},
-		{"extra_body unencodable", base(func(s *evals.TargetSpec) { s.ExtraBody = map[string]any{"x": math.Inf(1)} }), []string{"extra_body.x"},
+		{"extra_body unencodable", base(func(s *openaiTarget) { s.ExtraBody = map[string]any{"x": math.Inf(1)} }), []string{"extra_body.x"},
 			`extra_body.x: cannot encode as JSON: json: unsupported value: +Inf`},
-		{"params unencodable", base(func(s *evals.TargetSpec) { s.Params = &evals.Params{Temperature: ptr(math.NaN())} }), []string{"params.temperature"},
+		{"params unencodable", base(func(s *openaiTarget) { s.Params = &evals.Params{Temperature: ptr(math.NaN())} }), []string{"params.temperature"},
 			`params.temperature: cannot encode as JSON: json: unsupported value: NaN`},
-		{"params invalid raw", base(func(s *evals.TargetSpec) { s.Params = &evals.Params{Stop: json.RawMessage(`["a"`)} }), []string{"params.stop"},
+		{"params invalid raw", base(func(s *openaiTarget) { s.Params = &evals.Params{Stop: json.RawMessage(`["a"`)} }), []string{"params.stop"},
 			`params.stop: cannot encode as JSON: unexpected end of JSON input`},
-		{"api key unset", base(func(s *evals.TargetSpec) { s.APIKeyEnv = "RUBRIC_TEST_UNSET" }), []string{"api_key_env"},
+		{"api key unset", base(func(s *openaiTarget) { s.APIKeyEnv = "RUBRIC_TEST_UNSET" }), []string{"api_key_env"},
 			`api_key_env: environment variable RUBRIC_TEST_UNSET is not set`},
-		{"api key with a line break", base(func(s *evals.TargetSpec) { s.APIKeyEnv = "RUBRIC_TEST_NEWLINE" }), []string{"api_key_env"},
+		{"api key with a line break", base(func(s *openaiTarget) { s.APIKeyEnv = "RUBRIC_TEST_NEWLINE" }), []string{"api_key_env"},
 			`api_key_env: environment variable RUBRIC_TEST_NEWLINE holds a control character`},
-		{"Authorization and api_key_env", base(func(s *evals.TargetSpec) {
+		{"Authorization and api_key_env", base(func(s *openaiTarget) {
 			s.APIKeyEnv = "RUBRIC_TEST_KEY"
 			s.Headers = map[string]string{"authorization": "Bearer x"}
 		}), []string{"headers.authorization"},
 			`headers.authorization: header Authorization conflicts with api_key_env, which sets it`},
-		{"Content-Type header", base(func(s *evals.TargetSpec) { s.Headers = map[string]string{"content-type": "text/plain"} }), []string{"headers.content-type"},
+		{"Content-Type header", base(func(s *openaiTarget) { s.Headers = map[string]string{"content-type": "text/plain"} }), []string{"headers.content-type"},
 			`headers.content-type: header Content-Type is set by the provider`},
-		{"bad header name", base(func(s *evals.TargetSpec) { s.Headers = map[string]string{"X Org": "a"} }), []string{"headers.X Org"},
+		{"bad header name", base(func(s *openaiTarget) { s.Headers = map[string]string{"X Org": "a"} }), []string{"headers.X Org"},
 			`headers.X Org: "X Org" is not a valid header name`},
-		{"header twice", base(func(s *evals.TargetSpec) { s.Headers = map[string]string{"X-Org": "a", "x-org": "b"} }), []string{"headers.x-org"},
+		{"header twice", base(func(s *openaiTarget) { s.Headers = map[string]string{"X-Org": "a", "x-org": "b"} }), []string{"headers.x-org"},
 			`headers.x-org: header X-Org is given twice`},
-		{"header env unset", base(func(s *evals.TargetSpec) { s.Headers = map[string]string{"api-key": "${RUBRIC_TEST_UNSET}"} }), []string{"headers.api-key"},
+		{"header env unset", base(func(s *openaiTarget) { s.Headers = map[string]string{"api-key": "${RUBRIC_TEST_UNSET}"} }), []string{"headers.api-key"},
 			`headers.api-key: environment variable RUBRIC_TEST_UNSET is not set`},
-		{"header env unterminated", base(func(s *evals.TargetSpec) { s.Headers = map[string]string{"api-key": "${RUBRIC_TEST_KEY"} }), []string{"headers.api-key"},
+		{"header env unterminated", base(func(s *openaiTarget) { s.Headers = map[string]string{"api-key": "${RUBRIC_TEST_KEY"} }), []string{"headers.api-key"},
 			`headers.api-key: unterminated ${ in value`},
-		{"header env bad name", base(func(s *evals.TargetSpec) { s.Headers = map[string]string{"api-key": "${1X}"} }), []string{"headers.api-key"},
+		{"header env bad name", base(func(s *openaiTarget) { s.Headers = map[string]string{"api-key": "${1X}"} }), []string{"headers.api-key"},
 			`headers.api-key: ${1X} is not a valid environment variable reference`},
-		{"header value line break from env", base(func(s *evals.TargetSpec) { s.Headers = map[string]string{"api-key": "${RUBRIC_TEST_NEWLINE}"} }), []string{"headers.api-key"},
+		{"header value line break from env", base(func(s *openaiTarget) { s.Headers = map[string]string{"api-key": "${RUBRIC_TEST_NEWLINE}"} }), []string{"headers.api-key"},
 			`headers.api-key: value holds a line break or control character`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := NewOpenAI(tt.spec)
-			if err == nil {
-				p.Close()
-				t.Fatalf("NewOpenAI succeeded, want %q", tt.want)
+			// The target as the loader gives it, when it can be written as
+			// JSON: a value such as +Inf comes only from Go.
+			spec := tt.spec.TargetSpec
+			if spec.Config == nil {
+				if _, err := json.Marshal(tt.spec); err == nil {
+					spec = tt.spec.spec()
+				}
+			}
+			p, err := New(spec)
+			if p != nil || err == nil {
+				t.Fatalf("New returned %#v, %v; want a nil Provider and the error", p, err)
+			}
+			if spec.Config == nil { // the provider's own checks
+				_, err = NewOpenAI(tt.spec.OpenAIConfig, tt.spec.TargetSpec, Env{})
 			}
 			if err.Error() != tt.want {
 				t.Errorf("error\n got %q\nwant %q", err.Error(), tt.want)
 			}
 			if got := fieldsOf(err); strings.Join(got, " ") != strings.Join(tt.fields, " ") {
 				t.Errorf("FieldError fields %q, want %q", got, tt.fields)
-			}
-			if prov, err := New(tt.spec); prov != nil || err == nil {
-				t.Errorf("New returned %#v, %v; want a nil Provider and the error", prov, err)
 			}
 		})
 	}

@@ -66,6 +66,11 @@ func RateLimit(p evals.Provider, spec *evals.RateLimitSpec, maxTokens int) evals
 	if spec == nil || spec.RequestsPerMinute <= 0 && spec.TokensPerMinute <= 0 {
 		return p
 	}
+	return newLimiter(p, spec, maxTokens)
+}
+
+// newLimiter is RateLimit's result, as its type, for a spec that sets a rate.
+func newLimiter(p evals.Provider, spec *evals.RateLimitSpec, maxTokens int) *limiter {
 	l := &limiter{p: p, spec: *spec, maxTokens: maxTokens}
 	if rpm := spec.RequestsPerMinute; rpm > 0 {
 		l.requests = rate.NewLimiter(rate.Limit(rpm/60), 1)
@@ -75,9 +80,6 @@ func RateLimit(p evals.Provider, spec *evals.RateLimitSpec, maxTokens int) evals
 	}
 	return l
 }
-
-// Unwrap returns the provider RateLimit wraps.
-func (l *limiter) Unwrap() evals.Provider { return l.p }
 
 // tokenBurst is one second's tokens, at least 1.
 func tokenBurst(tpm float64) int {
@@ -104,13 +106,17 @@ func (l *limiter) Complete(ctx context.Context, req *evals.Request) (*evals.Resp
 	return resp, nil
 }
 
+// limiterEmbed sends embeddings requests to e under l's limits, which
+// completions share.
+type limiterEmbed struct {
+	l *limiter
+	e evals.Embedder
+}
+
 // Embed waits until the limits admit req, like Complete; its tokens are
 // estimated as its texts' characters / 4, with no completion.
-func (l *limiter) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
-	e, ok := l.p.(evals.Embedder)
-	if !ok {
-		return nil, errNoEmbed
-	}
+func (x limiterEmbed) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
+	l := x.l
 	estimate := 0
 	if l.tokens != nil {
 		chars := 0
@@ -122,7 +128,7 @@ func (l *limiter) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.Em
 	if err := l.admit(ctx, estimate); err != nil {
 		return nil, err
 	}
-	resp, err := e.Embed(ctx, req)
+	resp, err := x.e.Embed(ctx, req)
 	if err != nil || l.tokens == nil {
 		return resp, err
 	}

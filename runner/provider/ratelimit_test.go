@@ -3,39 +3,34 @@ package provider
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
-// clocked is a provider that notes when each request reached it and answers
-// with the usage usage returns.
-type clocked struct {
-	mu    sync.Mutex
-	times []time.Time
-	usage func(n int) evals.Usage // for the nth request, from 0
+// clocked returns a provider that answers "ok", with usage(n) for its nth
+// request, from 0, when usage is set.
+func clocked(usage func(n int) evals.Usage) *evalstest.Provider {
+	return &evalstest.Provider{Respond: func(_ context.Context, n int, _ *evals.Request) (*evals.Response, error) {
+		resp := &evals.Response{Text: "ok"}
+		if usage != nil {
+			resp.Usage = usage(n)
+		}
+		return resp, nil
+	}}
 }
 
-func (c *clocked) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	c.mu.Lock()
-	n := len(c.times)
-	c.times = append(c.times, time.Now())
-	c.mu.Unlock()
-	resp := &evals.Response{Text: "ok"}
-	if c.usage != nil {
-		resp.Usage = c.usage(n)
+// sentAt returns when each request reached p.
+func sentAt(p *evalstest.Provider) []time.Time {
+	var times []time.Time
+	for _, c := range p.Calls() {
+		times = append(times, c.At)
 	}
-	return resp, nil
-}
-
-func (c *clocked) sent() []time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.times)
+	return times
 }
 
 // request returns a request whose messages total chars characters.
@@ -56,7 +51,7 @@ func TestRateLimitRequests(t *testing.T) {
 		t.Run("", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const n = 150
-				c := &clocked{}
+				c := clocked(nil)
 				p := RateLimit(c, &evals.RateLimitSpec{RequestsPerMinute: rpm}, 0)
 				start := time.Now()
 				var wg sync.WaitGroup
@@ -70,7 +65,7 @@ func TestRateLimitRequests(t *testing.T) {
 					})
 				}
 				wg.Wait()
-				times := c.sent()
+				times := sentAt(c)
 				spacing := time.Duration(float64(time.Minute) / rpm)
 				if want := time.Duration(len(times)-1) * spacing; times[len(times)-1].Sub(start) < want-time.Millisecond {
 					t.Errorf("%d requests at %v rpm took %v, want at least %v", len(times), rpm, times[len(times)-1].Sub(start), want)
@@ -115,7 +110,7 @@ func TestRateLimitEstimate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := RateLimit(&clocked{}, &evals.RateLimitSpec{TokensPerMinute: 1000}, tt.maxTokens).(*limiter)
+			l := RateLimit(clocked(nil), &evals.RateLimitSpec{TokensPerMinute: 1000}, tt.maxTokens).(*limiter)
 			if got := l.estimate(request(tt.chars...)); got != tt.want {
 				t.Errorf("estimate = %d, want %d", got, tt.want)
 			}
@@ -124,9 +119,12 @@ func TestRateLimitEstimate(t *testing.T) {
 
 	t.Run("running mean of reported completions", func(t *testing.T) {
 		completions := []int{10, 21, 0}
-		c := &clocked{usage: func(n int) evals.Usage {
+		c := clocked(func(n int) evals.Usage {
+			if n >= len(completions) { // a response without usage
+				return evals.Usage{}
+			}
 			return evals.Usage{PromptTokens: 5, CompletionTokens: completions[n], TotalTokens: 5 + completions[n]}
-		}}
+		})
 		l := RateLimit(c, &evals.RateLimitSpec{TokensPerMinute: 1e9}, 0).(*limiter)
 		want := []int{256, 10, 16, 11} // before each response: 256, then mean(10), mean(10, 21) rounded up, mean(10, 21, 0) rounded up
 		for i, w := range want {
@@ -140,7 +138,6 @@ func TestRateLimitEstimate(t *testing.T) {
 			}
 		}
 		// A response without usage does not count.
-		c.usage = func(int) evals.Usage { return evals.Usage{} }
 		if _, err := l.Complete(t.Context(), request()); err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +167,7 @@ func TestRateLimitTokenDebt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := &clocked{usage: func(int) evals.Usage { return tt.usage }}
+				c := clocked(func(int) evals.Usage { return tt.usage })
 				p := RateLimit(c, &evals.RateLimitSpec{TokensPerMinute: 600}, 6)
 				start := time.Now()
 				for range 2 {
@@ -178,7 +175,7 @@ func TestRateLimitTokenDebt(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				times := c.sent()
+				times := sentAt(c)
 				if !times[0].Equal(start) || times[1].Sub(start) != tt.wait {
 					t.Errorf("requests sent after %v and %v, want 0s and %v", times[0].Sub(start), times[1].Sub(start), tt.wait)
 				}
@@ -190,7 +187,7 @@ func TestRateLimitTokenDebt(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			// Estimated at 4+26 = 30: it waits for a full bucket of 10 and
 			// books 20 as debt, which the next request waits off: 3s.
-			c := &clocked{usage: func(int) evals.Usage { return evals.Usage{TotalTokens: 30} }}
+			c := clocked(func(int) evals.Usage { return evals.Usage{TotalTokens: 30} })
 			p := RateLimit(c, &evals.RateLimitSpec{TokensPerMinute: 600}, 26)
 			start := time.Now()
 			for range 3 {
@@ -199,7 +196,7 @@ func TestRateLimitTokenDebt(t *testing.T) {
 				}
 			}
 			want := []time.Duration{0, 3 * time.Second, 6 * time.Second}
-			for i, at := range c.sent() {
+			for i, at := range sentAt(c) {
 				if at.Sub(start) != want[i] {
 					t.Errorf("request %d sent after %v, want %v", i, at.Sub(start), want[i])
 				}
@@ -211,7 +208,7 @@ func TestRateLimitTokenDebt(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			// 6000 tokens a minute, requests of 4+96 = 100 tokens that
 			// report 150: 40 a minute once the first second's burst is spent.
-			c := &clocked{usage: func(int) evals.Usage { return evals.Usage{TotalTokens: 150} }}
+			c := clocked(func(int) evals.Usage { return evals.Usage{TotalTokens: 150} })
 			p := RateLimit(c, &evals.RateLimitSpec{TokensPerMinute: 6000}, 96)
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -226,7 +223,7 @@ func TestRateLimitTokenDebt(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			times := c.sent()
+			times := sentAt(c)
 			for i, t0 := range times {
 				j := i
 				for j < len(times) && times[j].Before(t0.Add(time.Minute)) {
@@ -260,7 +257,7 @@ func TestRateLimitWaitEnds(t *testing.T) {
 		}
 		t.Run(limit+": deadline", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := RateLimit(&clocked{}, spec, 10)
+				p := RateLimit(clocked(nil), spec, 10)
 				if _, err := p.Complete(t.Context(), request(0)); err != nil {
 					t.Fatal(err)
 				}
@@ -280,7 +277,7 @@ func TestRateLimitWaitEnds(t *testing.T) {
 		})
 		t.Run(limit+": deadline far enough", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := RateLimit(&clocked{}, spec, 10)
+				p := RateLimit(clocked(nil), spec, 10)
 				if _, err := p.Complete(t.Context(), request(0)); err != nil {
 					t.Fatal(err)
 				}
@@ -294,7 +291,7 @@ func TestRateLimitWaitEnds(t *testing.T) {
 		})
 		t.Run(limit+": canceled", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := &clocked{}
+				c := clocked(nil)
 				p := RateLimit(c, spec, 10)
 				if _, err := p.Complete(t.Context(), request(0)); err != nil {
 					t.Fatal(err)
@@ -308,8 +305,8 @@ func TestRateLimitWaitEnds(t *testing.T) {
 					evals.AsResultError(err).Kind != evals.ErrKindCanceled {
 					t.Errorf("got %s %q (%v), want canceled wrapping context.Canceled", pe.Kind, pe.Message, pe.Err)
 				}
-				if waited := time.Since(start); waited != 5*time.Second || len(c.sent()) != 1 {
-					t.Errorf("returned after %v having sent %d, want at the cancel, 5s, having sent 1", waited, len(c.sent()))
+				if waited := time.Since(start); waited != 5*time.Second || len(sentAt(c)) != 1 {
+					t.Errorf("returned after %v having sent %d, want at the cancel, 5s, having sent 1", waited, len(sentAt(c)))
 				}
 			})
 		})
@@ -317,7 +314,7 @@ func TestRateLimitWaitEnds(t *testing.T) {
 }
 
 func TestRateLimitOff(t *testing.T) {
-	c := &clocked{}
+	c := clocked(nil)
 	for _, spec := range []*evals.RateLimitSpec{nil, {}, {Adaptive: true}} {
 		if p := RateLimit(c, spec, 0); p != evals.Provider(c) {
 			t.Errorf("RateLimit(%+v) wrapped the provider", spec)

@@ -36,17 +36,17 @@ type reach struct {
 	down     atomic.Pointer[evals.UnreachableError]
 }
 
-// newReach tracks the target spec; nil when the provider has no base URL to
-// connect to.
-func newReach(spec evals.TargetSpec) *reach {
-	if spec.BaseURL == "" {
+// newReach tracks a target whose endpoint is at baseURL, with concurrency
+// requests in flight; nil when there is no base URL to connect to.
+func newReach(baseURL string, concurrency int) *reach {
+	if baseURL == "" {
 		return nil
 	}
-	endpoint := spec.BaseURL
-	if u, err := url.Parse(spec.BaseURL); err == nil {
+	endpoint := baseURL
+	if u, err := url.Parse(baseURL); err == nil {
 		endpoint = u.Redacted()
 	}
-	return &reach{endpoint: endpoint, limit: int32(min(spec.ConcurrencyOr(), maxUnreachedSends))}
+	return &reach{endpoint: endpoint, limit: int32(min(concurrency, maxUnreachedSends))}
 }
 
 // before returns the error of a request that is not to be sent because the

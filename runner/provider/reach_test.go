@@ -75,11 +75,11 @@ func TestReachUnreachable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			base := "http://" + closedAddr(t) + "/v1"
-			spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: base, Model: "m", Concurrency: tt.concurrency, Retry: tt.retry}
+			spec := openaiTarget{evals.TargetSpec{Name: "t", Provider: "openai", Model: "m", Concurrency: tt.concurrency, Retry: tt.retry}, OpenAIConfig{BaseURL: base}}
 			o := newOpenAI(t, spec)
 			dials := countDials(o)
 			w := &waits{}
-			p := Wrap(o, spec, fastRetry(w)...)
+			p := Wrap(o, spec.TargetSpec, fastRetry(w)...)
 			for i := range 3 {
 				_, err := p.Complete(t.Context(), testRequest)
 				pe := providerError(t, err)
@@ -104,10 +104,10 @@ func TestReachUnreachable(t *testing.T) {
 func TestReachConcurrent(t *testing.T) {
 	const concurrency = 4
 	base := "http://" + closedAddr(t) + "/v1"
-	spec := evals.TargetSpec{Name: "t", Provider: "openai", BaseURL: base, Model: "m", Concurrency: concurrency}
+	spec := openaiTarget{evals.TargetSpec{Name: "t", Provider: "openai", Model: "m", Concurrency: concurrency}, OpenAIConfig{BaseURL: base}}
 	o := newOpenAI(t, spec)
 	dials := countDials(o)
-	p := Wrap(o, spec, fastRetry(&waits{})...)
+	p := Wrap(o, spec.TargetSpec, fastRetry(&waits{})...)
 	var wg sync.WaitGroup
 	for range concurrency {
 		wg.Go(func() {
@@ -138,7 +138,7 @@ func TestReachAnsweredOnce(t *testing.T) {
 			spec.Concurrency = 1
 			o := newOpenAI(t, spec)
 			dials := countDials(o)
-			p := Wrap(o, spec, fastRetry(&waits{})...)
+			p := Wrap(o, spec.TargetSpec, fastRetry(&waits{})...)
 			if _, err := p.Complete(t.Context(), testRequest); (err == nil) != (status == 200) {
 				t.Fatalf("first request: %v", err)
 			}

@@ -1,91 +1,251 @@
 package provider
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"maps"
+	"os"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
 )
 
+// Env is what a provider may read of the world around it when it is built.
+type Env struct {
+	// LookupEnv reads an environment variable: the API key, the variables
+	// header values refer to. Nil reads the process's (os.LookupEnv).
+	LookupEnv func(name string) (string, bool)
+}
+
+// Getenv returns the variable's value, "" when it is unset.
+func (e Env) Getenv(name string) string {
+	lookup := e.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	v, _ := lookup(name)
+	return v
+}
+
 // Factory builds a provider from a target. It checks the target's fields and
 // returns every problem as an *evals.FieldError naming the JSON field.
-type Factory func(spec evals.TargetSpec) (evals.Provider, error)
+type Factory func(spec evals.TargetSpec, env Env) (evals.Provider, error)
 
-// Registry returns the providers by the name a target gives in "provider". It
-// returns a new map on each call, so callers may add to it (a test double) or
-// remove from it without affecting anyone else.
-func Registry() map[string]Factory {
-	return map[string]Factory{
-		"openai": factory(NewOpenAI),
-		"replay": factory(NewReplay),
+// Registry holds the providers by the name a target gives in "provider".
+type Registry struct {
+	entries map[string]entry
+}
+
+type entry struct {
+	build  Factory
+	config reflect.Type // the provider's config type, for the schema's test
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{entries: map[string]entry{}}
+}
+
+// Default returns the registry of the providers rubric ships. It returns a
+// new registry on each call, so callers may add to it (a test double)
+// without affecting anyone else.
+func Default() *Registry {
+	r := NewRegistry()
+	Register(r, "openai", NewOpenAI)
+	Register(r, "replay", NewReplay)
+	return r
+}
+
+// Register adds the provider name to r, built by build from the target's
+// own fields decoded into a C (restic's backends decode their configs so).
+//
+// The target object, spec.Config, holds the fields every target has, which
+// are evals.TargetSpec's and are decoded already, and the provider's own,
+// which are C's fields by their JSON names and are decoded strictly into a
+// C. Any other field, and model and params when C has a method Unused that
+// names them (a provider that sends no model), is reported as an
+// *evals.FieldError "field does not apply to provider", in the order the
+// target gives them; then build checks the rest, and its problems follow.
+// A nil *P is never returned as a non-nil evals.Provider.
+func Register[C any, P evals.Provider](r *Registry, name string, build func(cfg C, spec evals.TargetSpec, env Env) (P, error)) {
+	typ := reflect.TypeFor[C]()
+	own := jsonFields(typ)
+	var unused []string
+	if u, ok := any(*new(C)).(interface{ Unused() []string }); ok {
+		unused = u.Unused()
 	}
+	r.entries[name] = entry{config: typ, build: func(spec evals.TargetSpec, env Env) (evals.Provider, error) {
+		var cfg C
+		errs, ok := decodeConfig(name, spec, own, unused, &cfg)
+		if !ok {
+			return nil, joinErrors(errs)
+		}
+		p, err := build(cfg, spec, env)
+		if err != nil {
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				return nil, joinErrors(append(errs, j.Unwrap()...))
+			}
+			return nil, joinErrors(append(errs, err))
+		}
+		if len(errs) > 0 {
+			if c, ok := any(p).(io.Closer); ok {
+				c.Close()
+			}
+			return nil, joinErrors(errs)
+		}
+		return p, nil
+	}}
 }
 
 // Names returns the registered provider names, sorted.
-func Names() []string {
-	return slices.Sorted(maps.Keys(Registry()))
+func (r *Registry) Names() []string {
+	return slices.Sorted(maps.Keys(r.entries))
 }
 
-// New builds the provider spec names.
-func New(spec evals.TargetSpec) (evals.Provider, error) {
+// New builds the provider spec names, reading the environment through env.
+func (r *Registry) New(spec evals.TargetSpec, env Env) (evals.Provider, error) {
 	if spec.Provider == "" {
-		return nil, evals.FieldErrorf("provider", "missing: expected one of %s", strings.Join(Names(), ", "))
+		return nil, evals.FieldErrorf("provider", "missing: expected one of %s", strings.Join(r.Names(), ", "))
 	}
-	f, ok := Registry()[spec.Provider]
+	e, ok := r.entries[spec.Provider]
 	if !ok {
 		return nil, evals.FieldErrorf("provider", "unknown provider %q: expected one of %s",
-			spec.Provider, strings.Join(Names(), ", "))
+			spec.Provider, strings.Join(r.Names(), ", "))
 	}
-	return f(spec)
+	return e.build(spec, env)
 }
 
-// factory adapts a constructor returning a concrete type, so that a failed
-// construction yields a nil evals.Provider rather than a non-nil interface
-// holding a nil pointer.
-func factory[P evals.Provider](newP func(evals.TargetSpec) (P, error)) Factory {
-	return func(spec evals.TargetSpec) (evals.Provider, error) {
-		p, err := newP(spec)
+// Endpoint builds the endpoint of spec: its provider from r, decorated as
+// Decorate says.
+func (r *Registry) Endpoint(spec evals.TargetSpec, opts Options) (*evals.Endpoint, error) {
+	base, err := r.New(spec, opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	return Decorate(base, spec, opts), nil
+}
+
+// Names returns the names of the Default providers, sorted.
+func Names() []string { return Default().Names() }
+
+// New builds the provider spec names from the Default registry, reading
+// the process's environment.
+func New(spec evals.TargetSpec) (evals.Provider, error) { return Default().New(spec, Env{}) }
+
+// Endpoint builds the endpoint of spec from the Default registry.
+func Endpoint(spec evals.TargetSpec, opts Options) (*evals.Endpoint, error) {
+	return Default().Endpoint(spec, opts)
+}
+
+// commonFields are the JSON names of the fields every target has, which
+// evals.TargetSpec decodes and the engine reads.
+var commonFields = jsonFields(reflect.TypeFor[evals.TargetSpec]())
+
+// jsonFields returns the JSON names of a struct type's fields, in order.
+func jsonFields(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		if name := jsonName(t.Field(i)); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// jsonName is the name of a struct field in JSON, "" when it has none.
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	switch {
+	case name == "-" || !f.IsExported():
+		return ""
+	case name == "":
+		return f.Name
+	}
+	return name
+}
+
+// decodeConfig decodes the provider's own fields of spec.Config into cfg,
+// strictly, and reports each field that does not apply to the provider
+// (see Register). ok is false when cfg could not be decoded.
+func decodeConfig(provider string, spec evals.TargetSpec, own, unused []string, cfg any) (errs []error, ok bool) {
+	notFor := func(field string) error {
+		return evals.FieldErrorf(field, "field does not apply to provider %q", provider)
+	}
+	keys, values, err := objectFields(spec.Config)
+	if err != nil {
+		return []error{fmt.Errorf("the target is not a JSON object: %w", err)}, false
+	}
+	mine := map[string]json.RawMessage{}
+	for _, k := range keys {
+		switch {
+		case slices.Contains(own, k):
+			mine[k] = values[k]
+		case slices.Contains(commonFields, k) && !slices.Contains(unused, k):
+		default:
+			errs = append(errs, notFor(k))
+		}
+	}
+	// A target built in Go may set a common field without it being in
+	// its object.
+	sv := reflect.ValueOf(spec)
+	for i := range sv.NumField() {
+		name := jsonName(sv.Type().Field(i))
+		if slices.Contains(unused, name) && !slices.Contains(keys, name) && !sv.Field(i).IsZero() {
+			errs = append(errs, notFor(name))
+		}
+	}
+	if len(mine) == 0 {
+		return errs, true
+	}
+	b, err := json.Marshal(mine)
+	if err != nil {
+		return append(errs, err), false
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			err = evals.FieldErrorf(te.Field, "expected %s, got %s", jsonKind(te.Type), te.Value)
+		}
+		return append(errs, err), false
+	}
+	return errs, true
+}
+
+// objectFields returns the members of a JSON object, their names in the
+// order given. An empty raw is an empty object.
+func objectFields(raw json.RawMessage) ([]string, map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil, fmt.Errorf("expected an object, got %.20s", raw)
+	}
+	var keys []string
+	values := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return p, nil
-	}
-}
-
-// commonFields are the TargetSpec fields every provider accepts.
-// retry, rate_limit and cache configure the decorators Wrap composes; price
-// is read by the runner for each result's cost.
-var commonFields = []string{"name", "provider", "concurrency", "timeout", "retry", "rate_limit", "cache", "price"}
-
-// specFields are the provider-specific TargetSpec fields, by JSON name, in the
-// order of the struct. A provider rejects those it does not use, so a field
-// meant for another provider fails loudly instead of being ignored.
-var specFields = []struct {
-	name string
-	set  func(*evals.TargetSpec) bool
-}{
-	{"base_url", func(s *evals.TargetSpec) bool { return s.BaseURL != "" }},
-	{"model", func(s *evals.TargetSpec) bool { return s.Model != "" }},
-	{"api_key_env", func(s *evals.TargetSpec) bool { return s.APIKeyEnv != "" }},
-	{"headers", func(s *evals.TargetSpec) bool { return len(s.Headers) > 0 }},
-	{"params", func(s *evals.TargetSpec) bool { return s.Params != nil }},
-	{"extra_body", func(s *evals.TargetSpec) bool { return len(s.ExtraBody) > 0 }},
-	{"path", func(s *evals.TargetSpec) bool { return s.Path != "" }},
-	{"replay_as", func(s *evals.TargetSpec) bool { return s.ReplayAs != "" }},
-}
-
-// unusedFields returns an error for each provider-specific field spec sets
-// that the provider does not list in uses.
-func unusedFields(spec *evals.TargetSpec, provider string, uses ...string) []error {
-	var errs []error
-	for _, f := range specFields {
-		if f.set(spec) && !slices.Contains(uses, f.name) {
-			errs = append(errs, evals.FieldErrorf(f.name, "field does not apply to provider %q", provider))
+		k := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
 		}
+		if _, dup := values[k]; !dup {
+			keys = append(keys, k)
+		}
+		values[k] = v
 	}
-	return errs
+	return keys, values, nil
 }
 
 // joinErrors returns nil for no errors, the error itself for one (so that the

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -14,16 +13,17 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 func TestNames(t *testing.T) {
 	if got, want := Names(), []string{"openai", "replay"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
-	r := Registry()
-	delete(r, "openai")
-	if _, ok := Registry()["openai"]; !ok {
-		t.Errorf("changing the map Registry returned changed the registry")
+	r := Default()
+	Register(r, "fake", func(struct{}, evals.TargetSpec, Env) (*evalstest.Provider, error) { return &evalstest.Provider{}, nil })
+	if got := Default().Names(); slices.Contains(got, "fake") {
+		t.Errorf("adding to the registry Default returned changed the next one: %q", got)
 	}
 }
 
@@ -38,26 +38,6 @@ func TestNewUnknownProvider(t *testing.T) {
 		var fe *evals.FieldError
 		if p != nil || err == nil || err.Error() != tt.want || !errors.As(err, &fe) || fe.Field != "provider" {
 			t.Errorf("New(provider %q) = %v, %v; want nil, FieldError %q", tt.provider, p, err, tt.want)
-		}
-	}
-}
-
-// TestSpecFieldsCoverTargetSpec fails when evals.TargetSpec gains a field the
-// factories do not know about, so that it is neither silently ignored by
-// providers that do not use it nor silently accepted.
-func TestSpecFieldsCoverTargetSpec(t *testing.T) {
-	known := slices.Clone(commonFields)
-	for _, f := range specFields {
-		known = append(known, f.name)
-	}
-	typ := reflect.TypeFor[evals.TargetSpec]()
-	for i := range typ.NumField() {
-		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-		if name == "-" || !typ.Field(i).IsExported() {
-			continue
-		}
-		if !slices.Contains(known, name) {
-			t.Errorf("evals.TargetSpec field %q is in neither commonFields nor specFields", name)
 		}
 	}
 }
@@ -81,11 +61,11 @@ var conformance = map[string]func(t *testing.T) (spec evals.TargetSpec, secrets 
 		spec := openaiSpec(srv)
 		spec.APIKeyEnv = "RUBRIC_CONFORMANCE_KEY"
 		spec.Headers = map[string]string{"X-Gateway-Key": "${RUBRIC_CONFORMANCE_HEADER}"}
-		return spec, []string{key, header}
+		return spec.spec(), []string{key, header}
 	},
 	"replay": func(t *testing.T) (evals.TargetSpec, []string) {
 		dir := writeFile(t, "r.jsonl", `{"case_id":"ok","output":"billing"}`+"\n")
-		return evals.TargetSpec{Name: "t", Provider: "replay", Path: "r.jsonl", Dir: dir}, nil
+		return replayTarget{evals.TargetSpec{Name: "t", Provider: "replay", Dir: dir}, ReplayConfig{Path: "r.jsonl"}}.spec(), nil
 	},
 }
 
@@ -98,7 +78,7 @@ func TestConformance(t *testing.T) {
 		}
 	}
 	for name := range conformance {
-		if _, ok := Registry()[name]; !ok {
+		if !slices.Contains(Names(), name) {
 			t.Errorf("conformance entry %q is not a registered provider", name)
 		}
 	}
@@ -192,5 +172,110 @@ func TestConformance(t *testing.T) {
 				wg.Wait()
 			})
 		})
+	}
+}
+
+// fakeConfig is the config of a provider registered by a test.
+type fakeConfig struct {
+	Endpoint string `json:"endpoint"`
+	Depth    int    `json:"depth"`
+}
+
+// offlineConfig is the config of a provider with no use for a model.
+type offlineConfig struct {
+	File string `json:"file"`
+}
+
+func (offlineConfig) Unused() []string { return []string{"model", "params"} }
+
+// TestRegisterDecodesConfig checks what Register does with a target before
+// its provider's factory sees it: the provider's own fields decoded into its
+// config, the common ones left alone, and every other field reported where
+// the target gives it, before the factory's own problems.
+func TestRegisterDecodesConfig(t *testing.T) {
+	r := NewRegistry()
+	var got fakeConfig
+	Register(r, "fake", func(cfg fakeConfig, spec evals.TargetSpec, _ Env) (*evalstest.Provider, error) {
+		got = cfg
+		if cfg.Depth == 0 {
+			return nil, evals.FieldErrorf("depth", "required by provider %q", "fake")
+		}
+		return &evalstest.Provider{}, nil
+	})
+	Register(r, "offline", func(cfg offlineConfig, spec evals.TargetSpec, _ Env) (*evalstest.Provider, error) {
+		return &evalstest.Provider{}, nil
+	})
+	tests := []struct {
+		name   string
+		spec   evals.TargetSpec
+		want   fakeConfig
+		fields []string
+		err    string
+	}{
+		{"own and common fields", targetOf(t, `{"name": "t", "provider": "fake", "endpoint": "e", "depth": 2, "model": "m", "params": {"seed": 1}, "concurrency": 3, "timeout": "1s", "retry": {"attempts": 1}, "rate_limit": {"adaptive": true}, "cache": false, "price": {"input": 1, "output": 2}}`),
+			fakeConfig{"e", 2}, nil, ""},
+		{"other providers' fields, in the target's order, then the factory's", targetOf(t, `{"name": "t", "provider": "fake", "replay_as": "a", "endpoint": "e", "base_url": "b"}`),
+			fakeConfig{Endpoint: "e"}, []string{"replay_as", "base_url", "depth"},
+			"replay_as: field does not apply to provider \"fake\"\nbase_url: field does not apply to provider \"fake\"\ndepth: required by provider \"fake\""},
+		{"a value of the wrong type", targetOf(t, `{"provider": "fake", "depth": "deep"}`),
+			fakeConfig{}, []string{"depth"}, `depth: expected an integer, got string`},
+		{"no object", evals.TargetSpec{Name: "t", Provider: "fake"},
+			fakeConfig{}, []string{"depth"}, `depth: required by provider "fake"`},
+		{"model unused", targetOf(t, `{"provider": "offline", "file": "f", "params": {}, "model": "m"}`),
+			fakeConfig{}, []string{"params", "model"},
+			"params: field does not apply to provider \"offline\"\nmodel: field does not apply to provider \"offline\""},
+		{"model unused, set in Go", evals.TargetSpec{Provider: "offline", Model: "m"},
+			fakeConfig{}, []string{"model"}, `model: field does not apply to provider "offline"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = fakeConfig{}
+			p, err := r.New(tt.spec, Env{})
+			if tt.err == "" {
+				if err != nil || p == nil {
+					t.Fatalf("New: %v, %v", p, err)
+				}
+			} else if p != nil || err == nil || err.Error() != tt.err {
+				t.Fatalf("New = %#v, %v; want a nil Provider and\n%s", p, err, tt.err)
+			}
+			if fields := fieldsOf(err); !slices.Equal(fields, tt.fields) {
+				t.Errorf("FieldError fields %q, want %q", fields, tt.fields)
+			}
+			if got != tt.want {
+				t.Errorf("config %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOpenAIEnv checks that the openai provider reads the API key and the
+// variables its headers refer to through the Env it is given, not from the
+// process.
+func TestOpenAIEnv(t *testing.T) {
+	var gotAuth, gotToken string
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		gotAuth, gotToken = r.Header.Get("Authorization"), r.Header.Get("X-Token")
+		answer(200, okBody)(w, r)
+	})
+	t.Setenv("RUBRIC_ENV_KEY", "sk-from-the-process")
+	vars := map[string]string{"RUBRIC_ENV_KEY": "sk-injected", "RUBRIC_ENV_TOKEN": "tok-injected"}
+	env := Env{LookupEnv: func(name string) (string, bool) { v, ok := vars[name]; return v, ok }}
+	spec := openaiSpec(srv)
+	spec.APIKeyEnv = "RUBRIC_ENV_KEY"
+	spec.Headers = map[string]string{"X-Token": "${RUBRIC_ENV_TOKEN}"}
+	ep, err := Default().Endpoint(spec.spec(), Options{Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	if _, err := ep.Provider.Complete(t.Context(), testRequest); err != nil {
+		t.Fatal(err)
+	}
+	if gotAuth != "Bearer sk-injected" || gotToken != "tok-injected" {
+		t.Errorf("sent Authorization %q, X-Token %q; want the injected values", gotAuth, gotToken)
+	}
+	delete(vars, "RUBRIC_ENV_KEY")
+	if _, err := Default().New(spec.spec(), env); err == nil || err.Error() != "api_key_env: environment variable RUBRIC_ENV_KEY is not set" {
+		t.Errorf("New without the key in its Env: %v; want it unset, whatever the process has", err)
 	}
 }

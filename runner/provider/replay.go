@@ -55,28 +55,38 @@ type replayLine struct {
 	Error     json.RawMessage `json:"error"`
 }
 
-// NewReplay reads the recordings for the target from spec.Path, relative to
+// ReplayConfig is a replay target's own fields.
+type ReplayConfig struct {
+	// Path is the JSONL file of recordings, relative to the file that
+	// defines the target.
+	Path string `json:"path,omitempty"`
+	// ReplayAs serves the recordings of this target name instead of the
+	// target's own.
+	ReplayAs string `json:"replay_as,omitempty"`
+}
+
+// Unused says that replay has no use for a model or generation parameters:
+// it sends nothing.
+func (ReplayConfig) Unused() []string { return []string{"model", "params"} }
+
+// NewReplay reads the recordings for the target from cfg.Path, relative to
 // spec.Dir. Recordings are keyed by case and repeat; lines for another target
 // (by their "target", matched against replay_as or else the target's name)
 // and lines that record an error are skipped.
-func NewReplay(spec evals.TargetSpec) (*Replay, error) {
+func NewReplay(cfg ReplayConfig, spec evals.TargetSpec, _ Env) (*Replay, error) {
 	const name = "replay"
-	errs := unusedFields(&spec, name, "path", "replay_as")
-	if spec.Path == "" {
-		errs = append(errs, evals.FieldErrorf("path", "required by provider %q: the JSONL file of recorded responses", name))
+	if cfg.Path == "" {
+		return nil, evals.FieldErrorf("path", "required by provider %q: the JSONL file of recorded responses", name)
 	}
-	if err := joinErrors(errs); err != nil {
-		return nil, err
-	}
-	file := spec.Path
+	file := cfg.Path
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(spec.Dir, file)
 	}
-	recs, err := loadRecordings(file, cmp.Or(spec.ReplayAs, spec.Name))
+	recs, err := loadRecordings(file, cmp.Or(cfg.ReplayAs, spec.Name))
 	if err != nil {
 		return nil, &evals.FieldError{Field: "path", Err: err}
 	}
-	return &Replay{file: file, url: "replay:" + filepath.ToSlash(spec.Path), recs: recs}, nil
+	return &Replay{file: file, url: "replay:" + filepath.ToSlash(cfg.Path), recs: recs}, nil
 }
 
 // Complete returns the recording for the request's case and repeat.

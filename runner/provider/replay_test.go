@@ -27,8 +27,22 @@ func writeFile(t *testing.T, name, content string) string {
 	return dir
 }
 
-func replaySpec(dir, path string) evals.TargetSpec {
-	return evals.TargetSpec{Name: "gpt", Provider: "replay", Path: path, Dir: dir}
+// replayTarget is a replay target as a test writes it: the fields every
+// target has, and the provider's own.
+type replayTarget struct {
+	evals.TargetSpec
+	ReplayConfig
+}
+
+// spec returns the target as the loader gives it to the registry.
+func (r replayTarget) spec() evals.TargetSpec { return withConfig(r.TargetSpec, r.ReplayConfig) }
+
+func replaySpec(dir, path string) replayTarget {
+	return replayTarget{evals.TargetSpec{Name: "gpt", Provider: "replay", Dir: dir}, ReplayConfig{Path: path}}
+}
+
+func newReplay(r replayTarget) (*Replay, error) {
+	return NewReplay(r.ReplayConfig, r.TargetSpec, Env{})
 }
 
 func complete(t *testing.T, p evals.Provider, caseID string, repeat int) (*evals.Response, error) {
@@ -71,7 +85,7 @@ func TestReplay(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := replaySpec(dir, "rec/recordings.jsonl")
 			spec.ReplayAs = tt.replayAs
-			p, err := NewReplay(spec)
+			p, err := newReplay(spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +129,7 @@ func TestReplayResultsFile(t *testing.T) {
 		`{"run_id":"r2","case_id":"t-2","target":"gpt","repeat":0,"output":"retried","usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7},"latency_ms":9,"status":"passed"}`,
 	}, "\r\n") + "\r\n"
 	dir := writeFile(t, "results.jsonl", results)
-	p, err := NewReplay(replaySpec(dir, "results.jsonl"))
+	p, err := newReplay(replaySpec(dir, "results.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +191,7 @@ func TestReplayFileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeFile(t, "r.jsonl", tt.content)
-			p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+			p, err := newReplay(replaySpec(dir, "r.jsonl"))
 			if err == nil {
 				t.Fatalf("NewReplay succeeded with %d recordings", len(p.recs))
 			}
@@ -196,7 +210,7 @@ func TestReplayFileErrors(t *testing.T) {
 func TestReplayFileEdges(t *testing.T) {
 	t.Run("last line without newline", func(t *testing.T) {
 		dir := writeFile(t, "r.jsonl", "\xef\xbb\xbf{\"case_id\":\"a\",\"output\":\"x\"}\n{\"case_id\":\"b\",\"output\":\"y\"}")
-		p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+		p, err := newReplay(replaySpec(dir, "r.jsonl"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +220,7 @@ func TestReplayFileEdges(t *testing.T) {
 	})
 	t.Run("empty file", func(t *testing.T) {
 		dir := writeFile(t, "r.jsonl", "")
-		p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+		p, err := newReplay(replaySpec(dir, "r.jsonl"))
 		if err != nil || len(p.recs) != 0 {
 			t.Fatalf("got %v, want no recordings and no error", err)
 		}
@@ -214,7 +228,7 @@ func TestReplayFileEdges(t *testing.T) {
 	t.Run("line longer than the read buffer", func(t *testing.T) {
 		long := strings.Repeat("é", 100_000)
 		dir := writeFile(t, "r.jsonl", `{"case_id":"a","output":"`+long+"\"}\n"+`{"case_id":"b","output":"short"}`+"\n")
-		p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+		p, err := newReplay(replaySpec(dir, "r.jsonl"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +241,7 @@ func TestReplayFileEdges(t *testing.T) {
 	})
 	t.Run("absolute path ignores Dir", func(t *testing.T) {
 		dir := writeFile(t, "r.jsonl", `{"case_id":"a","output":"x"}`+"\n")
-		p, err := NewReplay(replaySpec("/nonexistent", filepath.Join(dir, "r.jsonl")))
+		p, err := newReplay(replaySpec("/nonexistent", filepath.Join(dir, "r.jsonl")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +253,7 @@ func TestReplayFileEdges(t *testing.T) {
 
 func TestReplayMissingFile(t *testing.T) {
 	dir := t.TempDir()
-	_, err := NewReplay(replaySpec(dir, "nope.jsonl"))
+	_, err := newReplay(replaySpec(dir, "nope.jsonl"))
 	want := "path: open " + filepath.Join(dir, "nope.jsonl") + ": no such file or directory"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %q", err, want)
@@ -257,13 +271,13 @@ func TestReplayConstructionErrors(t *testing.T) {
 		fields []string
 		want   string
 	}{
-		{"missing path", evals.TargetSpec{Name: "t", Provider: "replay"}, []string{"path"},
+		{"missing path", targetOf(t, `{"name": "t", "provider": "replay"}`), []string{"path"},
 			`path: required by provider "replay": the JSONL file of recorded responses`},
-		{"openai fields", evals.TargetSpec{
-			Name: "t", Provider: "replay", Path: "r.jsonl",
-			BaseURL: "http://h/v1", Model: "m", APIKeyEnv: "K", Headers: map[string]string{"a": "b"},
-			Params: &evals.Params{}, ExtraBody: map[string]any{"x": 1},
-		}, []string{"base_url", "model", "api_key_env", "headers", "params", "extra_body"},
+		{"openai fields", targetOf(t, `{
+			"name": "t", "provider": "replay", "path": "r.jsonl",
+			"base_url": "http://h/v1", "model": "m", "api_key_env": "K", "headers": {"a": "b"},
+			"params": {}, "extra_body": {"x": 1}
+		}`), []string{"base_url", "model", "api_key_env", "headers", "params", "extra_body"},
 			strings.Join([]string{
 				`base_url: field does not apply to provider "replay"`,
 				`model: field does not apply to provider "replay"`,
@@ -275,8 +289,10 @@ func TestReplayConstructionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewReplay(tt.spec)
-			if err == nil || err.Error() != tt.want {
+			spec := tt.spec
+			spec.Dir = writeFile(t, "r.jsonl", recordings)
+			p, err := New(spec)
+			if p != nil || err == nil || err.Error() != tt.want {
 				t.Fatalf("error\n got %v\nwant %s", err, tt.want)
 			}
 			if got := fieldsOf(err); strings.Join(got, " ") != strings.Join(tt.fields, " ") {
@@ -288,7 +304,7 @@ func TestReplayConstructionErrors(t *testing.T) {
 
 func TestReplayCanceled(t *testing.T) {
 	dir := writeFile(t, "r.jsonl", `{"case_id":"a","output":"x"}`+"\n")
-	p, err := NewReplay(replaySpec(dir, "r.jsonl"))
+	p, err := newReplay(replaySpec(dir, "r.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

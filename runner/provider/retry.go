@@ -106,6 +106,11 @@ type retrier struct {
 // fails with a *evals.ProviderError of kind transport wrapping the
 // *evals.UnreachableError, which is not retryable.
 func Retry(p evals.Provider, spec *evals.RetrySpec, opts ...RetryOption) evals.Provider {
+	return newRetrier(p, spec, opts)
+}
+
+// newRetrier is Retry's result, as its type.
+func newRetrier(p evals.Provider, spec *evals.RetrySpec, opts []RetryOption) *retrier {
 	r := &retrier{
 		p:        p,
 		attempts: DefaultAttempts,
@@ -139,9 +144,6 @@ func Retry(p evals.Provider, spec *evals.RetrySpec, opts ...RetryOption) evals.P
 	return r
 }
 
-// Unwrap returns the provider Retry wraps.
-func (r *retrier) Unwrap() evals.Provider { return r.p }
-
 // Complete sends req until it succeeds, fails for good, or the attempts or
 // the waiting budget run out.
 func (r *retrier) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
@@ -158,16 +160,17 @@ func (r *retrier) Complete(ctx context.Context, req *evals.Request) (*evals.Resp
 	return &out, nil
 }
 
-// Embed sends req to the wrapped provider's embeddings endpoint as Complete
-// sends a completion: retried the same way.
-func (r *retrier) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
-	e, ok := r.p.(evals.Embedder)
-	if !ok {
-		return nil, errNoEmbed
-	}
+// retrierEmbed sends embeddings requests to e as r sends completions:
+// retried the same way, and counting towards the same reachability.
+type retrierEmbed struct {
+	r *retrier
+	e evals.Embedder
+}
+
+func (x retrierEmbed) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
 	var resp *evals.EmbedResponse
-	sent, err := r.do(ctx, func(ctx context.Context) (err error) {
-		resp, err = e.Embed(ctx, req)
+	sent, err := x.r.do(ctx, func(ctx context.Context) (err error) {
+		resp, err = x.e.Embed(ctx, req)
 		return err
 	})
 	if err != nil {

@@ -16,42 +16,29 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
-// script is a provider that plays a list of outcomes, one per call: nil for
-// a response, else a copy of the error with Sent naming the call.
-type script struct {
-	mu    sync.Mutex
-	steps []error
-	calls int
-}
-
-func (s *script) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.calls
-	s.calls++
-	sent := &evals.SentRequest{URL: fmt.Sprintf("call-%d", i)}
-	if i >= len(s.steps) {
-		return nil, fmt.Errorf("script: unexpected call %d", i+1)
-	}
-	var pe *evals.ProviderError
-	switch err := s.steps[i]; {
-	case err == nil:
-		return &evals.Response{Text: "ok", Sent: sent}, nil
-	case errors.As(err, &pe):
-		c := *pe
-		c.Sent = sent
-		return nil, &c
-	default:
-		return nil, err
-	}
-}
-
-func (s *script) Calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
+// script returns a provider that plays a list of outcomes, one per call:
+// nil for a response, else a copy of the error with Sent naming the call.
+func script(steps ...error) *evalstest.Provider {
+	return &evalstest.Provider{Respond: func(_ context.Context, i int, _ *evals.Request) (*evals.Response, error) {
+		sent := &evals.SentRequest{URL: fmt.Sprintf("call-%d", i)}
+		if i >= len(steps) {
+			return nil, fmt.Errorf("script: unexpected call %d", i+1)
+		}
+		var pe *evals.ProviderError
+		switch err := steps[i]; {
+		case err == nil:
+			return &evals.Response{Text: "ok", Sent: sent}, nil
+		case errors.As(err, &pe):
+			c := *pe
+			c.Sent = sent
+			return nil, &c
+		default:
+			return nil, err
+		}
+	}}
 }
 
 func statusErr(status int, msg string, retryAfter time.Duration) *evals.ProviderError {
@@ -224,11 +211,11 @@ func TestRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &script{steps: tt.steps}
+			p := script(tt.steps...)
 			w := &waits{}
 			resp, err := Retry(p, tt.spec, fastRetry(w)...).Complete(t.Context(), testRequest)
-			if p.Calls() != tt.calls {
-				t.Errorf("%d calls, want %d", p.Calls(), tt.calls)
+			if p.Count() != tt.calls {
+				t.Errorf("%d calls, want %d", p.Count(), tt.calls)
 			}
 			if got := w.list(); fmt.Sprint(got) != fmt.Sprint(tt.waits) {
 				t.Errorf("waits %v, want %v", got, tt.waits)
@@ -263,10 +250,10 @@ func TestRetry(t *testing.T) {
 
 func TestRetryOtherErrorsReturnedAsTheyAre(t *testing.T) {
 	boom := errors.New("boom")
-	p := &script{steps: []error{boom}}
+	p := script(boom)
 	_, err := Retry(p, nil, fastRetry(&waits{})...).Complete(t.Context(), testRequest)
-	if err != boom || p.Calls() != 1 {
-		t.Errorf("got %v after %d calls, want boom after 1", err, p.Calls())
+	if err != boom || p.Count() != 1 {
+		t.Errorf("got %v after %d calls, want boom after 1", err, p.Count())
 	}
 }
 
@@ -282,7 +269,7 @@ func TestRetryJitter(t *testing.T) {
 	var all [8][]time.Duration
 	for range 200 {
 		w := &waits{}
-		if _, err := Retry(&script{steps: steps}, spec, RetrySleep(w.sleep)).Complete(t.Context(), testRequest); err != nil {
+		if _, err := Retry(script(steps...), spec, RetrySleep(w.sleep)).Complete(t.Context(), testRequest); err != nil {
 			t.Fatal(err)
 		}
 		for i, d := range w.list() {
@@ -312,7 +299,7 @@ func TestRetryJitter(t *testing.T) {
 		for range 200 {
 			w := &waits{}
 			steps := []error{statusErr(429, "slow down", 2*time.Second), nil}
-			if _, err := Retry(&script{steps: steps}, nil, RetrySleep(w.sleep)).Complete(t.Context(), testRequest); err != nil {
+			if _, err := Retry(script(steps...), nil, RetrySleep(w.sleep)).Complete(t.Context(), testRequest); err != nil {
 				t.Fatal(err)
 			}
 			if d := w.list()[0]; d < 2*time.Second || d >= 2200*time.Millisecond {
@@ -337,7 +324,7 @@ func TestRetryBackoffOverflow(t *testing.T) {
 }
 
 func TestRetryDeadline(t *testing.T) {
-	p := &script{steps: []error{statusErr(503, "overloaded", 5*time.Second)}}
+	p := script(statusErr(503, "overloaded", 5*time.Second))
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	w := &waits{}
@@ -550,7 +537,7 @@ func TestRetryCountsTransportResends(t *testing.T) {
 func TestRetryConcurrent(t *testing.T) {
 	// One Retry shared by many goroutines, each request failing a few times.
 	var calls sync.Map // case id -> *atomic.Int32
-	p := providerFunc(func(ctx context.Context, req *evals.Request) (*evals.Response, error) {
+	p := &evalstest.Provider{Respond: func(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
 		v, _ := calls.LoadOrStore(req.CaseID, new(atomic.Int32))
 		n := v.(*atomic.Int32).Add(1)
 		var fails int32
@@ -559,7 +546,7 @@ func TestRetryConcurrent(t *testing.T) {
 			return nil, statusErr(503, "overloaded", 0)
 		}
 		return &evals.Response{Text: req.CaseID}, nil
-	})
+	}}
 	r := Retry(p, nil, RetrySleep((&waits{}).sleep), RetryRandom(func(n int64) int64 { return rand.Int64N(n) }))
 	var wg sync.WaitGroup
 	for i := range 200 {
@@ -572,12 +559,6 @@ func TestRetryConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-type providerFunc func(ctx context.Context, req *evals.Request) (*evals.Response, error)
-
-func (f providerFunc) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	return f(ctx, req)
 }
 
 // TestRetryTruncatedBody checks that a 200 whose body the connection cut

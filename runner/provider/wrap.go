@@ -1,15 +1,10 @@
 package provider
 
 import (
-	"context"
-	"errors"
-	"io"
-
 	"github.com/rubric-eval/rubric/evals"
 )
 
-// Wrap returns p behind the decorators spec asks for, composed here and
-// nowhere else. From the outside in:
+// Wrap returns p behind the decorators spec asks for. From the outside in:
 //
 //	Retry → RateLimit → Adaptive → p
 //
@@ -28,80 +23,65 @@ import (
 // is about. Nor does the rate limiter see the sends http.Transport repeats on
 // its own after a reused connection fails (Retry counts them as attempts).
 //
-// Retry also tracks whether the target's endpoint is reachable (see reach):
-// once a target that has never answered is found unreachable, its requests
-// fail at once with a *evals.UnreachableError, without being sent. A
-// standalone Retry does not track this.
+// When p is Remote, Retry also tracks whether its endpoint is reachable (see
+// reach): once a target that has never answered is found unreachable, its
+// requests fail at once with a *evals.UnreachableError, without being sent.
+// A standalone Retry does not track this.
 //
-// The result closes p when closed (an io.Closer, as cmd closes providers),
-// and, when p can build request bodies (evals.BodyBuilder), so can it. It
-// and each decorator have an Unwrap() evals.Provider method returning the
-// provider it wraps, so that a wrapper outside (the cache) can find p.
+// The result sends chat completions and nothing else: Endpoint composes the
+// decorators of a whole endpoint, an Embed chain and the cache among them,
+// and says what the provider can do.
 func Wrap(p evals.Provider, spec evals.TargetSpec, opts ...RetryOption) evals.Provider {
-	inner := p
-	rl := spec.RateLimit
-	if rl != nil && rl.Adaptive {
-		p = Adaptive(p, spec.ConcurrencyOr())
+	return newChain(p, spec, opts).complete
+}
+
+// chain is the decorators of one target, composed here and nowhere else:
+// the Complete chain around its provider, and the decorators themselves,
+// whose state (the target's reachability, its rate limit's buckets, its
+// adaptive limit) an Embed chain shares.
+type chain struct {
+	complete evals.Provider
+	retry    *retrier
+	limiter  *limiter         // nil when the target sets no rate
+	adaptive *AdaptiveLimiter // nil unless the target's rate limit is adaptive
+}
+
+// newChain decorates p as Wrap documents.
+func newChain(p evals.Provider, spec evals.TargetSpec, opts []RetryOption) *chain {
+	var tr *reach
+	if r, ok := p.(Remote); ok {
+		tr = newReach(r.BaseURL(), spec.ConcurrencyOr())
 	}
-	if rl != nil && (rl.RequestsPerMinute > 0 || rl.TokensPerMinute > 0) {
-		maxTokens := 0
-		if spec.Params != nil && spec.Params.MaxTokens != nil {
-			maxTokens = *spec.Params.MaxTokens
+	c := &chain{}
+	if rl := spec.RateLimit; rl != nil {
+		if rl.Adaptive {
+			c.adaptive = Adaptive(p, spec.ConcurrencyOr())
+			p = c.adaptive
 		}
-		p = RateLimit(p, rl, maxTokens)
+		if rl.RequestsPerMinute > 0 || rl.TokensPerMinute > 0 {
+			maxTokens := 0
+			if spec.Params != nil && spec.Params.MaxTokens != nil {
+				maxTokens = *spec.Params.MaxTokens
+			}
+			c.limiter = newLimiter(p, rl, maxTokens)
+			p = c.limiter
+		}
 	}
-	opts = append([]RetryOption{withReach(newReach(spec))}, opts...)
-	w := &wrapped{Provider: Retry(p, spec.Retry, opts...), inner: inner}
-	if bb, ok := inner.(evals.BodyBuilder); ok {
-		return &wrappedBody{wrapped: w, bb: bb}
+	c.retry = newRetrier(p, spec.Retry, append([]RetryOption{withReach(tr)}, opts...))
+	c.complete = c.retry
+	return c
+}
+
+// embedder returns e behind the same decorators as the Complete chain, in
+// the same order, sharing their state: an embeddings request waits for the
+// same rate limit and slots, and its failures count towards the same
+// reachability, as a completion.
+func (c *chain) embedder(e evals.Embedder) evals.Embedder {
+	if c.adaptive != nil {
+		e = adaptiveEmbed{c.adaptive, e}
 	}
-	return w
-}
-
-// wrapped is the decorated provider, still closable as the inner one was.
-type wrapped struct {
-	evals.Provider
-	inner evals.Provider
-}
-
-// Unwrap returns the outermost decorator. Each decorator's Unwrap returns
-// the provider it wraps, down to Wrap's p.
-func (w *wrapped) Unwrap() evals.Provider { return w.Provider }
-
-// errNoEmbed is what a decorator's Embed returns when the provider it wraps
-// has no embeddings endpoint (evals.CanEmbed is false).
-var errNoEmbed = errors.New("the target's provider cannot embed texts")
-
-// Embed sends req through the decorators, as Complete does.
-func (w *wrapped) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.EmbedResponse, error) {
-	e, ok := w.Provider.(evals.Embedder)
-	if !ok {
-		return nil, errNoEmbed
+	if c.limiter != nil {
+		e = limiterEmbed{c.limiter, e}
 	}
-	return e.Embed(ctx, req)
+	return retrierEmbed{c.retry, e}
 }
-
-// Close closes the inner provider, when it can be closed.
-func (w *wrapped) Close() error {
-	if c, ok := w.inner.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
-}
-
-// wrappedBody is wrapped for an inner provider that is a evals.BodyBuilder.
-type wrappedBody struct {
-	*wrapped
-	bb evals.BodyBuilder
-}
-
-// RequestBody returns the body the inner provider would send for req.
-func (w *wrappedBody) RequestBody(req *evals.Request) ([]byte, error) {
-	return w.bb.RequestBody(req)
-}
-
-var (
-	_ io.Closer         = (*wrapped)(nil)
-	_ evals.BodyBuilder = (*wrappedBody)(nil)
-	_ evals.Embedder    = (*wrapped)(nil)
-)

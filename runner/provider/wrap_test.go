@@ -2,15 +2,13 @@ package provider
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 // layers returns the decorators from the outside in, and the provider inside.
@@ -18,10 +16,6 @@ func layers(t *testing.T, p evals.Provider) (names []string, inner evals.Provide
 	t.Helper()
 	for {
 		switch d := p.(type) {
-		case *wrappedBody:
-			p = d.Provider
-		case *wrapped:
-			p = d.Provider
 		case *retrier:
 			names = append(names, "retry")
 			p = d.p
@@ -38,7 +32,7 @@ func layers(t *testing.T, p evals.Provider) (names []string, inner evals.Provide
 }
 
 func TestWrapOrder(t *testing.T) {
-	inner := &gauge{}
+	inner := &evalstest.Provider{}
 	tests := []struct {
 		name string
 		rl   *evals.RateLimitSpec
@@ -61,24 +55,6 @@ func TestWrapOrder(t *testing.T) {
 	}
 }
 
-func TestWrapUnwrap(t *testing.T) {
-	inner := &gauge{}
-	var p evals.Provider = Wrap(inner, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{TokensPerMinute: 60, Adaptive: true}})
-	var chain []string
-	for {
-		u, ok := p.(interface{ Unwrap() evals.Provider })
-		if !ok {
-			break
-		}
-		p = u.Unwrap()
-		chain = append(chain, fmt.Sprintf("%T", p))
-	}
-	want := "[*provider.retrier *provider.limiter *provider.AdaptiveLimiter *provider.gauge]"
-	if fmt.Sprint(chain) != want || p != evals.Provider(inner) {
-		t.Errorf("Unwrap chain %v, want %s", chain, want)
-	}
-}
-
 func TestWrapSettings(t *testing.T) {
 	spec := evals.TargetSpec{
 		Concurrency: 12,
@@ -86,16 +62,16 @@ func TestWrapSettings(t *testing.T) {
 		Retry:       &evals.RetrySpec{Attempts: 7},
 		RateLimit:   &evals.RateLimitSpec{TokensPerMinute: 6000, Adaptive: true},
 	}
-	r := Wrap(&gauge{}, spec).(*wrapped).Provider.(*retrier)
+	r := Wrap(&evalstest.Provider{}, spec).(*retrier)
 	l := r.p.(*limiter)
 	a := l.p.(*AdaptiveLimiter)
 	if r.attempts != 7 || l.maxTokens != 300 || a.Limit() != 12 {
 		t.Errorf("attempts %d, max_tokens %d, adaptive limit %d; want 7, 300, 12", r.attempts, l.maxTokens, a.Limit())
 	}
-	if l := Wrap(&gauge{}, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{TokensPerMinute: 1}, Params: &evals.Params{}}).(*wrapped).Provider.(*retrier).p.(*limiter); l.maxTokens != 0 {
+	if l := Wrap(&evalstest.Provider{}, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{TokensPerMinute: 1}, Params: &evals.Params{}}).(*retrier).p.(*limiter); l.maxTokens != 0 {
 		t.Errorf("max_tokens %d without params.max_tokens, want 0", l.maxTokens)
 	}
-	if a := Wrap(&gauge{}, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{Adaptive: true}}).(*wrapped).Provider.(*retrier).p.(*AdaptiveLimiter); a.Limit() != evals.DefaultConcurrency {
+	if a := Wrap(&evalstest.Provider{}, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{Adaptive: true}}).(*retrier).p.(*AdaptiveLimiter); a.Limit() != evals.DefaultConcurrency {
 		t.Errorf("adaptive limit %d without concurrency, want the default %d", a.Limit(), evals.DefaultConcurrency)
 	}
 }
@@ -105,12 +81,7 @@ func TestWrapSettings(t *testing.T) {
 // adaptive limit.
 func TestWrapRetriesAreRateLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := &clocked{}
-		steps := &script{steps: []error{throttle, throttle, nil}}
-		p := providerFunc(func(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-			c.Complete(ctx, req)
-			return steps.Complete(ctx, req)
-		})
+		p := script(throttle, throttle, nil)
 		spec := evals.TargetSpec{Concurrency: 8, RateLimit: &evals.RateLimitSpec{RequestsPerMinute: 60, Adaptive: true}}
 		w := Wrap(p, spec, RetrySleep(func(ctx context.Context, d time.Duration) error { return nil }))
 		start := time.Now()
@@ -119,62 +90,14 @@ func TestWrapRetriesAreRateLimited(t *testing.T) {
 			t.Fatalf("got %v, %+v; want success after 3 attempts", err, resp)
 		}
 		var at []time.Duration
-		for _, s := range c.sent() {
+		for _, s := range sentAt(p) {
 			at = append(at, s.Sub(start))
 		}
 		if len(at) != 3 || at[0] != 0 || at[1] != time.Second || at[2] != 2*time.Second {
 			t.Errorf("attempts sent at %v, want 0s 1s 2s: one a second, retries included", at)
 		}
-		if l := w.(*wrapped).Provider.(*retrier).p.(*limiter).p.(*AdaptiveLimiter).Limit(); l != 2 {
+		if l := w.(*retrier).p.(*limiter).p.(*AdaptiveLimiter).Limit(); l != 2 {
 			t.Errorf("adaptive limit %d after two attempts throttled, want 2 (8 -> 4 -> 2)", l)
 		}
 	})
-}
-
-// closer is a provider that is an io.Closer and a evals.BodyBuilder.
-type closer struct {
-	gauge
-	closed bool
-}
-
-func (c *closer) Close() error { c.closed = true; return errors.New("closed") }
-
-func (c *closer) RequestBody(req *evals.Request) ([]byte, error) {
-	return []byte(req.CaseID), nil
-}
-
-func TestWrapKeepsCloseAndRequestBody(t *testing.T) {
-	c := &closer{}
-	w := Wrap(c, evals.TargetSpec{RateLimit: &evals.RateLimitSpec{RequestsPerMinute: 60, Adaptive: true}})
-	if err := w.(io.Closer).Close(); err == nil || !c.closed {
-		t.Errorf("Close returned %v, closed %v; want the inner provider's Close called", err, c.closed)
-	}
-	bb, ok := w.(evals.BodyBuilder)
-	if !ok {
-		t.Fatal("the wrapped provider is not a BodyBuilder, though the provider is")
-	}
-	if b, err := bb.RequestBody(&evals.Request{CaseID: "c1"}); err != nil || string(b) != "c1" {
-		t.Errorf("RequestBody = %q, %v; want the inner provider's", b, err)
-	}
-
-	plain := Wrap(&gauge{}, evals.TargetSpec{})
-	if _, ok := plain.(evals.BodyBuilder); ok {
-		t.Error("the wrapped provider is a BodyBuilder, though the provider is not")
-	}
-	if err := plain.(io.Closer).Close(); err != nil {
-		t.Errorf("Close of a provider that cannot be closed: %v", err)
-	}
-}
-
-// TestWrapOpenAI checks that the real provider, wrapped, is still closable.
-func TestWrapOpenAI(t *testing.T) {
-	srv := serve(t, answer(200, okBody))
-	w := Wrap(newOpenAI(t, openaiSpec(srv)), openaiSpec(srv))
-	resp, err := w.Complete(t.Context(), testRequest)
-	if err != nil || resp.Text != "billing" || resp.Attempts != 1 {
-		t.Fatalf("got %v, %+v", err, resp)
-	}
-	if _, ok := w.(io.Closer); !ok {
-		t.Error("the wrapped openai provider cannot be closed")
-	}
 }
