@@ -136,7 +136,7 @@ func metric(g evals.Gate, t *evals.TargetSummary) (float64, bool, string) {
 		if m.Stat == "flaky_rate" {
 			return t.Repeats.FlakyRate, true, ""
 		}
-		at, hat, ok := PassK(t.Repeats, m.K)
+		at, hat, ok := t.Repeats.PassK(m.K)
 		if !ok {
 			return 0, false, fmt.Sprintf("k = %d is more than the %d repeats", m.K, t.Repeats.N)
 		}

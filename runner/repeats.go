@@ -119,7 +119,7 @@ func (a *aggregate) repeatSummary() *evals.RepeatSummary {
 	}
 	rs.Mean = ra.scoreSum / float64(ra.cases)
 	for _, k := range reportedKs(a.repeat) {
-		at, hat, ok := PassK(rs, k)
+		at, hat, ok := rs.PassK(k)
 		if ok {
 			rs.PassAtK = append(rs.PassAtK, evals.KValue{K: k, Value: at})
 			rs.PassHatK = append(rs.PassHatK, evals.KValue{K: k, Value: hat})
@@ -138,26 +138,4 @@ func reportedKs(n int) []int {
 		}
 	}
 	return append(ks, n)
-}
-
-// PassK returns the mean over a target's cases of the pass@k and pass^k
-// estimates (Chen et al. 2021; Yao et al. 2024) from each case's passing
-// repeats; ok is false when k is out of range or no case has all its repeats.
-func PassK(rs *evals.RepeatSummary, k int) (at, hat float64, ok bool) {
-	if rs == nil || rs.Cases == 0 || k < 1 || k > rs.N {
-		return 0, 0, false
-	}
-	for c, cases := range rs.PassCounts {
-		if cases == 0 {
-			continue
-		}
-		pa, err1 := stats.PassAtK(rs.N, c, k)
-		ph, err2 := stats.PassHatK(rs.N, c, k)
-		if err1 != nil || err2 != nil {
-			return 0, 0, false
-		}
-		at += float64(cases) * pa
-		hat += float64(cases) * ph
-	}
-	return at / float64(rs.Cases), hat / float64(rs.Cases), true
 }
