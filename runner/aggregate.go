@@ -15,17 +15,14 @@ import (
 type aggregate struct {
 	spec   evals.TargetSpec
 	stats  evals.Statistics
-	s      evals.TargetSummary
-	scores sample
-	lat    latencies
-	cost   float64
-	crit   []critAgg
+	target tally
+	failed []evals.FailedCase  // see keepFailed
 	judges *evals.JudgeSummary // nil until a criterion calls a judge
-	// criteria are the suite's, for the aggregates of new slices.
+	// criteria are the suite's, for the tallies of new slices.
 	criteria []Criterion
 
 	sliceBy map[string]bool // metadata fields the suite slices by
-	slices  map[sliceKey]*sliceAgg
+	slices  map[sliceKey]*tally
 	values  map[string]int // distinct values seen per slice key
 	keys    []sliceKey     // scratch: the slices of the result being added
 
@@ -79,16 +76,14 @@ func (b *bleuSum) corpusBLEU(n int) *float64 {
 
 func newAggregate(spec evals.TargetSpec, criteria []Criterion, suite *evals.Suite, st evals.Statistics, repeat int) *aggregate {
 	a := &aggregate{
-		spec:   spec,
-		stats:  st,
-		s:      evals.TargetSummary{Name: spec.Name, Provider: spec.Provider, Model: spec.Model},
-		scores: sample{max: st.BootstrapMax},
-		slices: map[sliceKey]*sliceAgg{},
-		values: map[string]int{},
-		repeat: repeat,
+		spec:     spec,
+		stats:    st,
+		target:   newTally(criteria, st),
+		criteria: criteria,
+		slices:   map[sliceKey]*tally{},
+		values:   map[string]int{},
+		repeat:   repeat,
 	}
-	a.criteria = criteria
-	a.crit = newCritAggs(criteria, st.BootstrapMax)
 	if suite != nil {
 		a.reduce = suite.Reduce
 		a.sliceBy = map[string]bool{}
@@ -106,49 +101,12 @@ func newAggregate(spec evals.TargetSpec, criteria []Criterion, suite *evals.Suit
 	return a
 }
 
-func newCritAggs(criteria []Criterion, max int) []critAgg {
-	cs := make([]critAgg, len(criteria))
-	for i, c := range criteria {
-		cs[i] = critAgg{
-			CriterionSummary: evals.CriterionSummary{Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr()},
-			sample:           sample{max: max},
-		}
-	}
-	return cs
-}
-
 func (a *aggregate) add(r *evals.Result) {
-	s := &a.s
-	s.Cases++
-	switch r.Status {
-	case evals.StatusPassed:
-		s.Passed++
-	case evals.StatusFailed:
-		s.Failed++
-	case evals.StatusUnscored:
-		s.Unscored++
-	case evals.StatusError:
-		s.Errored++
-		if s.Errors == nil {
-			s.Errors = map[string]int{}
-		}
-		s.Errors[r.Error.Kind]++
-	}
-	if r.Score != nil {
-		a.scores.add(*r.Score)
-	}
-	a.lat.add(r)
-	if r.Cached {
-		s.Cached++
-	}
-	if r.Cost != nil {
-		a.cost += *r.Cost
-	}
+	a.target.add(r)
 	if r.Status != evals.StatusPassed {
 		a.keepFailed(r)
 	}
-	s.Usage.Add(r.Usage)
-	addScores(a.crit, r.Scores, true)
+	a.addCorpus(r.Scores)
 	a.addJudges(r.Scores)
 	a.keys = a.keys[:0]
 	for _, tag := range r.Tags {
@@ -200,31 +158,25 @@ func (a *aggregate) addJudges(scores []evals.Score) {
 	}
 }
 
-// addScores counts the verdicts of a result's criteria; for a target (not a
-// slice), also the labels compared, for the classification metrics, and the
-// BLEU counts, for corpus BLEU.
-func addScores(cs []critAgg, scores []evals.Score, target bool) {
+// addCorpus counts, for a target (not a slice), the labels compared, for
+// the classification metrics, and the BLEU counts, for corpus BLEU.
+func (a *aggregate) addCorpus(scores []evals.Score) {
+	cs := a.target.crit
 	for i, sc := range scores {
 		if i >= len(cs) {
-			break // a resumed run's criteria changed; the suite hash forbids it
+			break
 		}
 		c := &cs[i]
 		if sc.Unscored {
-			c.Unscored++
 			continue
 		}
-		c.N++
-		c.sample.add(sc.Score)
-		if sc.Pass {
-			c.Passed++
-		}
-		if target && sc.Label != nil {
+		if sc.Label != nil {
 			if c.labels == nil {
 				c.labels = newLabelCounts()
 			}
 			c.labels.add(sc.Label)
 		}
-		if target && sc.BLEU != nil {
+		if sc.BLEU != nil {
 			if c.bleu == nil {
 				c.bleu = &bleuSum{}
 			}
@@ -233,30 +185,14 @@ func addScores(cs []critAgg, scores []evals.Score, target bool) {
 	}
 }
 
-// costSummary is the cost of n responses at price, nil without a price.
-func costSummary(p *evals.PriceSpec, total float64, n int) *evals.CostSummary {
-	if p == nil {
-		return nil
-	}
-	cur := p.Currency
-	if cur == "" {
-		cur = "USD"
-	}
-	c := &evals.CostSummary{Total: total, Currency: cur}
-	if n > 0 {
-		c.Mean = total / float64(n)
-	}
-	return c
-}
-
 // keepFailed keeps the failed cases with the smallest ids, so the list does
 // not depend on the order in which requests completed.
 func (a *aggregate) keepFailed(r *evals.Result) {
 	f := evals.FailedCase{CaseID: r.CaseID, Repeat: r.Repeat, Status: r.Status}
-	fs := a.s.FailedCases
+	fs := a.failed
 	if len(fs) < evals.MaxFailedCases {
 		f.Reason = why(r)
-		a.s.FailedCases = append(fs, f)
+		a.failed = append(fs, f)
 		return
 	}
 	worst := 0
@@ -296,25 +232,13 @@ func why(r *evals.Result) string {
 	return strings.Join(parts, "; ")
 }
 
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
-}
-
 func (a *aggregate) summary() evals.TargetSummary {
-	s := a.s
 	st := a.stats
-	s.PassRate = ratio(s.Passed, s.Cases)
-	s.PassRateCI = wilson(s.Passed, s.Cases, st)
-	s.ErrorRate = ratio(s.Errored, s.Cases)
-	s.UnscoredRate = ratio(s.Unscored, s.Cases)
-	s.Scored = a.scores.n
-	s.Mean, s.MeanStdErr, s.MeanCI = a.scores.summary(st)
-	s.LatencyMS = a.lat.summary()
-	s.Cost = costSummary(a.spec.Price, a.cost, s.Cases-s.Errored)
-	s.FailedCases = slices.Clone(s.FailedCases)
+	s := evals.TargetSummary{
+		Name: a.spec.Name, Provider: a.spec.Provider, Model: a.spec.Model,
+		Figures: a.target.figures(a.spec.Price, st, true),
+	}
+	s.FailedCases = slices.Clone(a.failed)
 	slices.SortFunc(s.FailedCases, func(x, y evals.FailedCase) int {
 		if failedLess(x, y) {
 			return -1
@@ -324,7 +248,6 @@ func (a *aggregate) summary() evals.TargetSummary {
 		}
 		return 0
 	})
-	s.Criteria = critSummaries(a.crit, st, true)
 	if a.judges != nil {
 		j := *a.judges
 		if j.Cost != nil {
@@ -340,46 +263,11 @@ func (a *aggregate) summary() evals.TargetSummary {
 		}
 		return cmp.Compare(x.value, y.value)
 	})
-	s.Slices = nil
 	for _, k := range keys {
-		sa := a.slices[k]
-		ss := sa.s
-		ss.PassRate = ratio(ss.Passed, ss.Cases)
-		ss.PassRateCI = wilson(ss.Passed, ss.Cases, st)
-		ss.ErrorRate = ratio(ss.Errored, ss.Cases)
-		ss.UnscoredRate = ratio(ss.Unscored, ss.Cases)
-		ss.Scored = sa.scores.n
-		ss.Mean, ss.MeanStdErr, ss.MeanCI = sa.scores.summary(st)
-		ss.LatencyMS = sa.lat.summary()
-		ss.Cost = costSummary(a.spec.Price, sa.cost, ss.Cases-ss.Errored)
-		ss.Criteria = critSummaries(sa.crit, st, false)
-		s.Slices = append(s.Slices, ss)
+		s.Slices = append(s.Slices, evals.SliceSummary{Key: k.key, Value: k.value, Figures: a.slices[k].figures(a.spec.Price, st, false)})
 	}
 	if a.open != nil {
 		s.Repeats = a.repeatSummary()
 	}
 	return s
-}
-
-func critSummaries(cs []critAgg, st evals.Statistics, intervals bool) []evals.CriterionSummary {
-	out := make([]evals.CriterionSummary, len(cs))
-	for i, c := range cs {
-		sum := c.CriterionSummary
-		sum.PassRate = ratio(sum.Passed, sum.N)
-		var se float64
-		var ci *evals.Interval
-		sum.Mean, se, ci = c.sample.summary(st)
-		// A slice's criteria get the Wilson interval, which is cheap, and
-		// not the bootstrap, which would run once per slice and criterion.
-		sum.PassRateCI = wilson(sum.Passed, sum.N, st)
-		if c.labels != nil {
-			sum.Classification = c.labels.summary()
-		}
-		sum.CorpusBLEU = c.bleu.corpusBLEU(sum.N)
-		if intervals {
-			sum.MeanStdErr, sum.MeanCI = se, ci
-		}
-		out[i] = sum
-	}
-	return out
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -247,5 +248,66 @@ func TestLatencySketch(t *testing.T) {
 	}
 	if e := exact.summary(); e.Sketch {
 		t.Errorf("exact summary says sketch: %+v", e)
+	}
+}
+
+// TestSliceOfEveryCaseIsTheTarget: a slice that holds every result has the
+// target's figures, every one of them (failed, cached and errors too),
+// since one tally counts both; only the criteria's mean intervals and the
+// corpus statistics are the target's alone.
+func TestSliceOfEveryCaseIsTheTarget(t *testing.T) {
+	spec := evals.TargetSpec{Name: "t", Provider: "test", Price: &evals.PriceSpec{Input: 1, Output: 2, Currency: "EUR"}}
+	a := newAggregate(spec, []Criterion{crit("ok", passWord{})}, &evals.Suite{}, evals.DefaultStatistics(), 1)
+	for i := range 40 {
+		score, cost := float64(i%3)/2, 0.001*float64(i)
+		r := &evals.Result{
+			CaseID: fmt.Sprintf("c%02d", i), Status: evals.StatusPassed, Score: &score, Cost: &cost, Tags: []string{"all"},
+			LatencyMS: float64(10 + i), Cached: i%4 == 0, OriginalLatencyMS: 99,
+			Usage:  evals.Usage{PromptTokens: i, CompletionTokens: 1, TotalTokens: i + 1},
+			Scores: []evals.Score{{Name: "ok", Score: score, Pass: score == 1, Unscored: i%7 == 0}},
+		}
+		switch i % 5 {
+		case 1:
+			r.Status = evals.StatusFailed
+		case 2:
+			r.Status = evals.StatusUnscored
+		case 3:
+			r.Status, r.Score, r.Scores, r.Cost = evals.StatusError, nil, nil, nil
+			r.Error = &evals.ResultError{Kind: []string{evals.ErrKindHTTP, evals.ErrKindTimeout}[i%2], Message: "x"}
+		}
+		a.add(r)
+	}
+	s := a.summary()
+	if len(s.Slices) != 1 {
+		t.Fatalf("%d slices, want 1", len(s.Slices))
+	}
+	fields := func(v any) map[string]any {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	target, slice := fields(s), fields(s.Slices[0])
+	for _, k := range []string{"name", "provider", "slices", "failed_cases", "judges", "repeats", "comparison"} {
+		delete(target, k)
+	}
+	delete(slice, "key")
+	delete(slice, "value")
+	for _, c := range target["criteria"].([]any) {
+		delete(c.(map[string]any), "mean_stderr")
+		delete(c.(map[string]any), "mean_ci")
+	}
+	if !reflect.DeepEqual(slice, target) {
+		t.Errorf("slice of every case:\n%v\nthe target:\n%v", slice, target)
+	}
+	for _, k := range []string{"failed", "cached", "errors", "cost", "latency_ms"} {
+		if _, ok := slice[k]; !ok {
+			t.Errorf("the slice has no %s", k)
+		}
 	}
 }

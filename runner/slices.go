@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-
-	"github.com/rubric-eval/rubric/evals"
 )
 
 // sliceKey names a slice: "tag" and a tag, or a metadata field and a value.
@@ -14,14 +12,6 @@ type sliceKey struct{ key, value string }
 // MaxSliceValues caps the slices of one metadata field; further values are
 // counted together in the slice "(other)".
 const MaxSliceValues = 100
-
-type sliceAgg struct {
-	s      evals.SliceSummary
-	scores sample
-	lat    latencies
-	cost   float64
-	crit   []critAgg
-}
 
 // tagSlice is the slice of a tag: a tag "KEY=VALUE" is the slice KEY=VALUE,
 // so that tags such as "lang=de" slice like metadata; any other tag is the
@@ -51,7 +41,7 @@ func sliceValue(v any) (string, bool) {
 
 // slice returns the slice k, made on first use; past MaxSliceValues values
 // of one field, the slice "(other)".
-func (a *aggregate) slice(k sliceKey) *sliceAgg {
+func (a *aggregate) slice(k sliceKey) *tally {
 	if sa, ok := a.slices[k]; ok {
 		return sa
 	}
@@ -62,33 +52,7 @@ func (a *aggregate) slice(k sliceKey) *sliceAgg {
 		}
 	}
 	a.values[k.key]++
-	sa := &sliceAgg{
-		s:      evals.SliceSummary{Key: k.key, Value: k.value},
-		scores: sample{max: a.stats.BootstrapMax},
-		crit:   newCritAggs(a.criteria, a.stats.BootstrapMax),
-	}
-	a.slices[k] = sa
-	return sa
-}
-
-func (sa *sliceAgg) add(r *evals.Result) {
-	s := &sa.s
-	s.Cases++
-	switch r.Status {
-	case evals.StatusPassed:
-		s.Passed++
-	case evals.StatusUnscored:
-		s.Unscored++
-	case evals.StatusError:
-		s.Errored++
-	}
-	if r.Score != nil {
-		sa.scores.add(*r.Score)
-	}
-	sa.lat.add(r)
-	if r.Cost != nil {
-		sa.cost += *r.Cost
-	}
-	s.Usage.Add(r.Usage)
-	addScores(sa.crit, r.Scores, false)
+	t := newTally(a.criteria, a.stats)
+	a.slices[k] = &t
+	return &t
 }
