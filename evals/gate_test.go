@@ -401,3 +401,55 @@ func FuzzParseGate(f *testing.F) {
 		}
 	})
 }
+
+// TestMeasure reads a metric of each kind from a target's summary, or says
+// why there is no data for it.
+func TestMeasure(t *testing.T) {
+	iv := &Interval{Lo: 0.6, Hi: 0.95}
+	bleu := 48.530827
+	tgt := &TargetSummary{
+		Name: "t",
+		Figures: Figures{Cases: 10, Passed: 7, Failed: 1, Errored: 2, PassRate: 0.7, PassRateCI: iv, ErrorRate: 0.2, Scored: 8, Mean: 0.8,
+			Cached: 4, LatencyMS: LatencySummary{P95: 300}, Usage: Usage{TotalTokens: 800},
+			Criteria: []CriterionSummary{{Name: "c", N: 8, PassRate: 0.75, Mean: 0.7, CorpusBLEU: &bleu}, {Name: "none"}}},
+		Slices: []SliceSummary{{Key: "lang", Value: "de", Figures: Figures{Cases: 4, Passed: 1, PassRate: 0.25,
+			Criteria: []CriterionSummary{{Name: "c", N: 4, PassRate: 0.5}}}}},
+		Repeats: &RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}, FlakyRate: 0.5},
+	}
+	for _, tc := range []struct {
+		metric string
+		want   float64
+		why    string
+	}{
+		{"pass_rate", 0.7, ""},
+		{"pass_rate.lower", 0.6, ""},
+		{"mean.upper", 0, "no interval"},
+		{"error_rate", 0.2, ""},
+		{"latency.p95", 300, ""},
+		{"tokens.mean", 100, ""},
+		{"cost.total", 0, "the target has no price table (price)"},
+		{"pass@2", 5.0 / 6, ""},
+		{"pass^4", 0, "k = 4 is more than the 3 repeats"},
+		{"flaky_rate", 0.5, ""},
+		{"regressions", 0, "no baseline to compare with: pass --baseline"},
+		{"criteria.c.corpus_bleu", 48.530827, ""},
+		{"criteria.c.mean.lower", 0, "the report has no interval for a criterion's mean"},
+		{"criteria.c.macro_f1", 0, "criterion c compares no labels (label: true)"},
+		{"criteria.none.pass_rate", 0, "criterion none scored no response of the 10 cases"},
+		{"criteria.other.mean", 0, "no criterion other"},
+		{"slice(lang=de).pass_rate", 0.25, ""},
+		{"slice(lang=de).mean", 0, "no case of 4 was scored in slice lang=de"},
+		{"slice(lang=de).pass_rate.upper", 0, "no interval in slice lang=de"},
+		{"slice(lang=de).criteria.c.pass_rate", 0.5, ""},
+		{"slice(lang=fr).error_rate", 0, "no case is in slice lang=fr"},
+	} {
+		ref, err := ParseMetric(tc.metric)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.metric, err)
+		}
+		v, ok, why := ref.Measure(tgt)
+		if ok != (tc.why == "") || ok && math.Abs(v-tc.want) > 1e-12 || !ok && why != tc.why {
+			t.Errorf("%s: %v, %v, %q; want %v, %q", tc.metric, v, ok, why, tc.want, tc.why)
+		}
+	}
+}
