@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/evals/criteria/textmetric"
 )
 
 // aggregate accumulates one target's results. Only the collector goroutine
@@ -20,6 +19,10 @@ type aggregate struct {
 	judges *evals.JudgeSummary // nil until a criterion calls a judge
 	// criteria are the suite's, for the tallies of new slices.
 	criteria []Criterion
+	// corpus holds, for each criterion whose scorer is an
+	// evals.CorpusScorer, its corpus of the target's verdicts; nil for
+	// the others.
+	corpus []evals.Corpus
 
 	sliceBy map[string]bool // metadata fields the suite slices by
 	slices  map[sliceKey]*tally
@@ -32,48 +35,6 @@ type aggregate struct {
 	reduced repeatAgg
 }
 
-type critAgg struct {
-	evals.CriterionSummary
-	sample sample
-	labels *labelCounts // nil until a verdict compares labels
-	bleu   *bleuSum     // nil until a verdict has BLEU counts
-}
-
-// bleuSum adds up the BLEU counts of a criterion's verdicts, for corpus BLEU:
-// the sums only, so that memory does not grow with the cases.
-type bleuSum struct {
-	stats textmetric.BLEUStats
-	n     int // verdicts counted
-}
-
-// add counts c, unless it could not come from a BLEU (a negative count, more
-// matches than n-grams), which would make the score no number.
-func (b *bleuSum) add(c *evals.BLEUCounts) {
-	if c.HypLen < 0 || c.RefLen < 0 {
-		return
-	}
-	for n := range c.Matches {
-		if c.Matches[n] < 0 || c.Matches[n] > c.Totals[n] {
-			return
-		}
-	}
-	b.stats = b.stats.Add(textmetric.BLEUStats(*c))
-	b.n++
-}
-
-// corpusBLEU is the corpus BLEU of a criterion's n scored verdicts, as
-// sacrebleu's corpus_bleu computes it: 13a tokenisation, exp smoothing, no
-// effective order (BLEU's zero value), on the summed counts. Nil unless all n
-// verdicts had counts: a journal written before they were recorded has none,
-// and a corpus BLEU of some of the responses would not be sacrebleu's.
-func (b *bleuSum) corpusBLEU(n int) *float64 {
-	if b == nil || n == 0 || b.n != n {
-		return nil
-	}
-	v := textmetric.BLEU{}.Score(b.stats).Score
-	return &v
-}
-
 func newAggregate(spec evals.TargetSpec, criteria []Criterion, suite *evals.Suite, st evals.Statistics, repeat int) *aggregate {
 	a := &aggregate{
 		spec:     spec,
@@ -83,6 +44,14 @@ func newAggregate(spec evals.TargetSpec, criteria []Criterion, suite *evals.Suit
 		slices:   map[sliceKey]*tally{},
 		values:   map[string]int{},
 		repeat:   repeat,
+	}
+	for i, c := range criteria {
+		if cs, ok := c.Scorer.(evals.CorpusScorer); ok {
+			if a.corpus == nil {
+				a.corpus = make([]evals.Corpus, len(criteria))
+			}
+			a.corpus[i] = cs.NewCorpus()
+		}
 	}
 	if suite != nil {
 		a.reduce = suite.Reduce
@@ -158,29 +127,15 @@ func (a *aggregate) addJudges(scores []evals.Score) {
 	}
 }
 
-// addCorpus counts, for a target (not a slice), the labels compared, for
-// the classification metrics, and the BLEU counts, for corpus BLEU.
+// addCorpus adds the verdicts of the criteria that have a corpus to it;
+// a target's only, not a slice's.
 func (a *aggregate) addCorpus(scores []evals.Score) {
-	cs := a.target.crit
-	for i, sc := range scores {
-		if i >= len(cs) {
-			break
+	for i := range scores {
+		if i >= len(a.corpus) {
+			break // a resumed run's criteria changed; the suite hash forbids it
 		}
-		c := &cs[i]
-		if sc.Unscored {
-			continue
-		}
-		if sc.Label != nil {
-			if c.labels == nil {
-				c.labels = newLabelCounts()
-			}
-			c.labels.add(sc.Label)
-		}
-		if sc.BLEU != nil {
-			if c.bleu == nil {
-				c.bleu = &bleuSum{}
-			}
-			c.bleu.add(sc.BLEU)
+		if c := a.corpus[i]; c != nil && !scores[i].Unscored {
+			c.Add(&scores[i])
 		}
 	}
 }
@@ -237,6 +192,11 @@ func (a *aggregate) summary() evals.TargetSummary {
 	s := evals.TargetSummary{
 		Name: a.spec.Name, Provider: a.spec.Provider, Model: a.spec.Model,
 		Figures: a.target.figures(a.spec.Price, st, true),
+	}
+	for i, c := range a.corpus {
+		if c != nil {
+			c.Report(&s.Criteria[i])
+		}
 	}
 	s.FailedCases = slices.Clone(a.failed)
 	slices.SortFunc(s.FailedCases, func(x, y evals.FailedCase) int {

@@ -132,44 +132,10 @@ func TestSliceValuesCapped(t *testing.T) {
 	}
 }
 
-// TestBLEUSumRefusesImpossibleCounts: counts no BLEU could give (from a
-// journal edited by hand) leave corpus BLEU out rather than make it NaN, which
-// report.json could not hold.
-func TestBLEUSumRefusesImpossibleCounts(t *testing.T) {
-	good := evals.BLEUCounts{HypLen: 6, RefLen: 6, Matches: [4]int{6, 5, 4, 3}, Totals: [4]int{6, 5, 4, 3}}
-	tests := []struct {
-		name string
-		bad  evals.BLEUCounts
-	}{
-		{"negative length", evals.BLEUCounts{HypLen: -1, RefLen: 2}},
-		{"negative reference length", evals.BLEUCounts{HypLen: 1, RefLen: -2}},
-		{"negative matches", evals.BLEUCounts{HypLen: 2, RefLen: 2, Matches: [4]int{-1}, Totals: [4]int{2, 1}}},
-		{"more matches than n-grams", evals.BLEUCounts{HypLen: 2, RefLen: 2, Matches: [4]int{2, 2}, Totals: [4]int{2, 1}}},
-		{"negative n-grams", evals.BLEUCounts{HypLen: 2, RefLen: 2, Totals: [4]int{-2}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bleuSum
-			b.add(&good)
-			if v := b.corpusBLEU(1); v == nil || math.Abs(*v-100) > 1e-9 {
-				t.Fatalf("one perfect response: corpus BLEU %v, want 100", v)
-			}
-			b.add(&tt.bad)
-			if v := b.corpusBLEU(2); v != nil {
-				t.Errorf("corpus BLEU %v with impossible counts, want none", *v)
-			}
-		})
-	}
-	var none *bleuSum
-	if v := none.corpusBLEU(3); v != nil {
-		t.Errorf("no counts: corpus BLEU %v", *v)
-	}
-}
-
 // BenchmarkAggregateBLEU adds results of a bleu criterion to a target's
 // aggregate: the corpus BLEU sums must not make memory grow with the results.
 func BenchmarkAggregateBLEU(b *testing.B) {
-	crits := []Criterion{{Spec: evals.CriterionSpec{Name: "bleu", Type: "bleu"}, Scorer: passWord{}}}
+	crits := benchCriteria(b, `{"name":"bleu","type":"bleu","threshold":0.3}`)
 	a := newAggregate(evals.TargetSpec{Name: "t"}, crits, nil, evals.DefaultStatistics(), 1)
 	score := 0.48
 	r := &evals.Result{CaseID: "c", Status: evals.StatusPassed, Score: &score, Scores: []evals.Score{{

@@ -22,6 +22,12 @@ func newTally(criteria []Criterion, st evals.Statistics) tally {
 	return tally{scores: sample{max: st.BootstrapMax}, crit: newCritAggs(criteria, st.BootstrapMax)}
 }
 
+// critAgg counts one criterion's verdicts.
+type critAgg struct {
+	evals.CriterionSummary
+	sample sample
+}
+
 func newCritAggs(criteria []Criterion, max int) []critAgg {
 	cs := make([]critAgg, len(criteria))
 	for i, c := range criteria {
@@ -130,10 +136,6 @@ func critSummaries(cs []critAgg, st evals.Statistics, intervals bool) []evals.Cr
 		// A slice's criteria get the Wilson interval, which is cheap, and
 		// not the bootstrap, which would run once per slice and criterion.
 		sum.PassRateCI = wilson(sum.Passed, sum.N, st)
-		if c.labels != nil {
-			sum.Classification = c.labels.summary()
-		}
-		sum.CorpusBLEU = c.bleu.corpusBLEU(sum.N)
 		if intervals {
 			sum.MeanStdErr, sum.MeanCI = se, ci
 		}
