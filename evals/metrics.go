@@ -91,6 +91,15 @@ var metrics = []metric{
 	{name: "unscored_rate", slice: true, rng: unitRange,
 		doc:   "cases with status `unscored` / all cases.",
 		value: caseRate(func(f *Figures) (float64, *Interval) { return f.UnscoredRate, nil })},
+	{name: "cached_rate", slice: true, rng: unitRange,
+		doc: "responses served from the [response cache](#retry-rate_limit-and-cache) / responses received: 1 when no request reached the endpoint, 0 when none came from the cache.",
+		value: func(m *measured) (float64, *Interval, string) {
+			received := m.f.Cases - m.f.Errored
+			if received == 0 {
+				return 0, nil, noResponse + m.where
+			}
+			return ratio(m.f.Cached, received), nil, ""
+		}},
 	latency("latency.p50", func(l LatencySummary) float64 { return l.P50 }),
 	latency("latency.p95", func(l LatencySummary) float64 { return l.P95 }),
 	latency("latency.p99", func(l LatencySummary) float64 { return l.P99 }),
