@@ -17,30 +17,11 @@ import (
 //
 //	[slice(KEY=VALUE).][criteria.NAME.]STAT[.lower|.upper]
 //
-// STAT, for a target or a slice of its cases:
-//
-//	pass_rate                 share of cases that passed (errors count as not passed)
-//	mean                      mean case score over scored cases
-//	error_rate                share of cases that ended in an error
-//	unscored_rate             share of cases left unscored
-//	latency.p50|p95|p99|mean|max   response latency in milliseconds
-//	tokens.total|prompt|completion|mean   tokens reported by the endpoint
-//	cost.total|mean           cost at the target's price table
-//	pass@K, pass^K            with repeats: the chance that at least one / all
-//	                          of K attempts pass (Chen et al. 2021 estimator)
-//	flaky_rate                with repeats: share of cases whose verdict changed
-//	delta.pass_rate, delta.mean   against the baseline: this run's minus the
-//	                          baseline's, over the cases both have
-//	regressions, fixes        against the baseline: cases that passed there and
-//	                          fail here, and the reverse
-//
-// With criteria.NAME the STAT is pass_rate or mean of that criterion; for a
-// bleu criterion, corpus_bleu (0 to 100); for one with label: true, macro_f1
-// or micro_f1 (accuracy). A slice
-// is the cases with a tag (slice(tag=billing)) or a metadata field's value
-// (slice(language=de)); its STAT is pass_rate, mean, error_rate,
-// unscored_rate, or a criterion's pass_rate or mean. .lower and .upper name
-// the bounds of the 95% confidence interval of a pass_rate, a mean or a delta.
+// The STATs of a target, of a slice of its cases (slice(tag=billing),
+// slice(language=de)) and of a criterion (criteria.NAME.) are the table
+// metrics in metrics.go, which docs/suite.md lists with their meaning.
+// .lower and .upper name the bounds of the 95% confidence interval of those
+// that have one.
 type Gate struct {
 	Expr   string
 	Metric string
@@ -76,7 +57,8 @@ func (m MetricRef) Slice() string {
 
 // Baseline reports whether the metric compares against a baseline.
 func (m MetricRef) Baseline() bool {
-	return strings.HasPrefix(m.Stat, "delta.") || m.Stat == "regressions" || m.Stat == "fixes"
+	d := m.lookup()
+	return d != nil && d.baseline
 }
 
 // GateError is a gate expression that does not parse.
@@ -95,26 +77,6 @@ func (e *GateError) Error() string {
 }
 
 var gateOps = []string{">=", "<=", ">", "<"}
-
-// GateMetrics lists the metrics of a target a gate may name.
-var GateMetrics = []string{
-	"pass_rate", "mean", "error_rate", "unscored_rate",
-	"latency.p50", "latency.p95", "latency.p99", "latency.mean", "latency.max",
-	"tokens.total", "tokens.prompt", "tokens.completion", "tokens.mean",
-	"cost.total", "cost.mean", "flaky_rate",
-	"delta.pass_rate", "delta.mean", "regressions", "fixes",
-}
-
-// SliceMetrics lists the metrics of a slice.
-var SliceMetrics = []string{"pass_rate", "mean", "error_rate", "unscored_rate"}
-
-// CriterionMetrics lists the per-criterion metrics a gate may name.
-var CriterionMetrics = []string{"pass_rate", "mean", "corpus_bleu", "macro_f1", "micro_f1"}
-
-// boundable lists the statistics that have a confidence interval.
-var boundable = []string{"pass_rate", "mean", "delta.pass_rate", "delta.mean"}
-
-const metricForms = "pass_rate, mean, error_rate, unscored_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC"
 
 // ParseGate parses one gate expression.
 func ParseGate(expr string) (Gate, error) {
@@ -162,16 +124,11 @@ func ParseGate(expr string) (Gate, error) {
 
 // Range is the interval a metric's values lie in, and how to say so.
 func (m MetricRef) Range() (lo, hi float64, what string) {
-	switch {
-	case strings.HasPrefix(m.Stat, "delta."):
-		return -1, 1, "a difference of two rates, from -1 to 1"
-	case strings.HasPrefix(m.Stat, "latency."), strings.HasPrefix(m.Stat, "tokens."), strings.HasPrefix(m.Stat, "cost."),
-		m.Stat == "regressions", m.Stat == "fixes":
-		return 0, math.Inf(1), "never negative"
-	case m.Stat == "corpus_bleu":
-		return 0, 100, "from 0 to 100, as sacrebleu prints BLEU"
+	r := unitRange
+	if d := m.lookup(); d != nil {
+		r = d.rng
 	}
-	return 0, 1, "from 0 to 1 (write a percentage as 90%)"
+	return r.lo, r.hi, r.what
 }
 
 // metricError is a metric that does not parse, at a byte offset in it.
@@ -213,17 +170,15 @@ func ParseMetric(m string) (MetricRef, *metricError) {
 		}
 		n := len(parts)
 		if n < 2 || parts[0] == "" || !slices.Contains(CriterionMetrics, parts[n-1]) {
-			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.macro_f1 or criteria.NAME.micro_f1", m)}
+			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected %s", m, criterionForms())}
 		}
 		ref.Criterion = strings.Join(parts[:n-1], ".")
 		ref.Stat = parts[n-1]
-		if ref.Stat != "pass_rate" && ref.Stat != "mean" {
-			switch {
-			case ref.Bound != "":
-				return ref, &metricError{at, fmt.Sprintf("%s has no confidence interval: .%s applies to pass_rate, mean, delta.pass_rate and delta.mean", ref.Stat, ref.Bound)}
-			case ref.SliceKey != "":
-				return ref, &metricError{at, ref.Stat + " is reported per target, not per slice"}
-			}
+		switch d := ref.lookup(); {
+		case ref.Bound != "" && !d.bounds:
+			return ref, &metricError{at, boundError(ref.Stat, ref.Bound)}
+		case ref.SliceKey != "" && !d.slice:
+			return ref, &metricError{at, ref.Stat + " is reported per target, not per slice"}
 		}
 		return ref, nil
 	}
@@ -233,16 +188,25 @@ func ParseMetric(m string) (MetricRef, *metricError) {
 			stat, ref.Bound = s, b[1:]
 		}
 	}
-	if k, ok := passK(stat); ok {
-		ref.Stat, ref.K = stat[:5]+"k", k
-	} else {
-		ref.Stat = stat
+	ref.Stat = stat
+	perK := false // stat starts as a metric at K does
+	for i := range metrics {
+		d := &metrics[i]
+		if d.criterion || !d.perK() {
+			continue
+		}
+		if k, ok := strings.CutPrefix(stat, strings.TrimSuffix(d.name, "K")); ok {
+			perK = true
+			if n, err := strconv.Atoi(k); err == nil && n >= 1 && k[0] != '+' {
+				ref.Stat, ref.K = d.stat(), n
+			}
+		}
 	}
 	switch {
 	case ref.SliceKey != "" && !slices.Contains(SliceMetrics, ref.Stat):
-		return ref, &metricError{at, fmt.Sprintf("unknown metric %q for a slice: expected one of %s, criteria.NAME.pass_rate or criteria.NAME.mean", rest, strings.Join(SliceMetrics, ", "))}
+		return ref, &metricError{at, fmt.Sprintf("unknown metric %q for a slice: expected one of %s", rest, orList(append(slices.Clone(SliceMetrics), sliceCriterionForms()...)))}
 	case ref.K == 0 && !slices.Contains(GateMetrics, ref.Stat):
-		if strings.HasPrefix(stat, "pass@") || strings.HasPrefix(stat, "pass^") {
+		if perK {
 			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected K to be a whole number from 1, as in pass@5", rest)}
 		}
 		if c := Closest(stat, GateMetrics); c != "" {
@@ -250,21 +214,44 @@ func ParseMetric(m string) (MetricRef, *metricError) {
 		}
 		return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected one of %s", m, metricForms)}
 	case ref.Bound != "" && !slices.Contains(boundable, ref.Stat):
-		return ref, &metricError{at, fmt.Sprintf("%s has no confidence interval: .%s applies to pass_rate, mean, delta.pass_rate and delta.mean", stat, ref.Bound)}
+		return ref, &metricError{at, boundError(stat, ref.Bound)}
 	}
 	return ref, nil
 }
 
-// passK parses "pass@K" or "pass^K".
-func passK(s string) (int, bool) {
-	if len(s) < 6 || (s[:5] != "pass@" && s[:5] != "pass^") {
-		return 0, false
+// boundError says that stat has no interval for bound.
+func boundError(stat, bound string) string {
+	return fmt.Sprintf("%s has no confidence interval: .%s applies to %s", stat, bound, andList(boundable))
+}
+
+// criterionForms lists a criterion's metrics, for errors: those with an
+// interval first, then the others.
+func criterionForms() string {
+	var bounded, other []string
+	for i := range metrics {
+		if d := &metrics[i]; d.criterion && d.bounds {
+			bounded = append(bounded, "criteria.NAME."+d.name)
+		} else if d.criterion {
+			other = append(other, "criteria.NAME."+d.name)
+		}
 	}
-	k, err := strconv.Atoi(s[5:])
-	if err != nil || k < 1 || s[5] == '+' {
-		return 0, false
+	either := "any "
+	switch len(bounded) {
+	case 1:
+		either = ""
+	case 2:
+		either = "either "
 	}
-	return k, true
+	return orList(append([]string{orList(bounded) + " (or " + either + "ending in .lower or .upper)"}, other...))
+}
+
+// sliceCriterionForms lists the metrics of a criterion within a slice.
+func sliceCriterionForms() []string {
+	var out []string
+	for _, n := range metricNames(func(d *metric) bool { return d.criterion && d.slice }) {
+		out = append(out, "criteria.NAME."+n)
+	}
+	return out
 }
 
 // Criterion returns the criterion name a per-criterion gate refers to, and

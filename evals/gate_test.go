@@ -91,7 +91,7 @@ func TestParseMetric(t *testing.T) {
 func TestParseGateErrors(t *testing.T) {
 	const (
 		missingOp = `expected a comparison (>=, <=, >, <) followed by a number, as in "pass_rate >= 0.9"`
-		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC"
+		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC"
 		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.macro_f1 or criteria.NAME.micro_f1"
 	)
 	tests := []struct {
@@ -112,8 +112,8 @@ func TestParseGateErrors(t *testing.T) {
 		{"criterion without operator", "criteria.tone.mean", 18, missingOp,
 			`gate "criteria.tone.mean": ` + missingOp + ` at character 19`},
 		{"no metric", ">= 0.9", 0,
-			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC)",
-			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC) at character 1`},
+			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC)",
+			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC) at character 1`},
 		{"typo in a metric", "passrate >= 0.9", 0, `unknown metric "passrate": did you mean "pass_rate"?`,
 			`gate "passrate >= 0.9": unknown metric "passrate": did you mean "pass_rate"? at character 1`},
 		{"unknown metric after spaces", "  accuracy >= 1", 2, `unknown metric "accuracy": ` + oneOf,
@@ -126,8 +126,8 @@ func TestParseGateErrors(t *testing.T) {
 			`gate "slice(tag).pass_rate >= 1": slice(tag): expected slice(KEY=VALUE), as in slice(tag=billing) or slice(language=de) at character 1`},
 		{"slice without metric", "slice(tag=a) >= 1", 12, `expected a metric after slice(tag=a), as in slice(tag=a).pass_rate`,
 			`gate "slice(tag=a) >= 1": expected a metric after slice(tag=a), as in slice(tag=a).pass_rate at character 13`},
-		{"slice with a target-only metric", "slice(lang=de).latency.p95 <= 1", 15, `unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate or criteria.NAME.mean`,
-			`gate "slice(lang=de).latency.p95 <= 1": unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, criteria.NAME.pass_rate or criteria.NAME.mean at character 16`},
+		{"slice with a target-only metric", "slice(lang=de).latency.p95 <= 1", 15, `unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, criteria.NAME.pass_rate or criteria.NAME.mean`,
+			`gate "slice(lang=de).latency.p95 <= 1": unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, criteria.NAME.pass_rate or criteria.NAME.mean at character 16`},
 		{"bound on a metric without an interval", "error_rate.upper <= 0.1", 0, `error_rate has no confidence interval: .upper applies to pass_rate, mean, delta.pass_rate and delta.mean`,
 			`gate "error_rate.upper <= 0.1": error_rate has no confidence interval: .upper applies to pass_rate, mean, delta.pass_rate and delta.mean at character 1`},
 		{"pass@ without K", "pass@ >= 0.9", 0, `unknown metric "pass@": expected K to be a whole number from 1, as in pass@5`,
@@ -400,4 +400,60 @@ func FuzzParseGate(f *testing.F) {
 			t.Fatalf("ParseGate(%q) = %+v, but its Expr parses to %+v, %v", expr, g, again, err)
 		}
 	})
+}
+
+// TestMeasure reads a metric of each kind from a target's summary, or says
+// why there is no data for it.
+func TestMeasure(t *testing.T) {
+	iv := &Interval{Lo: 0.6, Hi: 0.95}
+	bleu := 48.530827
+	tgt := &TargetSummary{
+		Name: "t",
+		Figures: Figures{Cases: 10, Passed: 7, Failed: 1, Errored: 2, PassRate: 0.7, PassRateCI: iv, ErrorRate: 0.2, Scored: 8, Mean: 0.8,
+			Cached: 4, LatencyMS: LatencySummary{P95: 300}, Usage: Usage{TotalTokens: 800},
+			Criteria: []CriterionSummary{{Name: "c", N: 8, PassRate: 0.75, Mean: 0.7, CorpusBLEU: &bleu}, {Name: "none"}}},
+		Slices: []SliceSummary{{Key: "lang", Value: "de", Figures: Figures{Cases: 4, Passed: 1, PassRate: 0.25, Cached: 3,
+			Criteria: []CriterionSummary{{Name: "c", N: 4, PassRate: 0.5}}}},
+			{Key: "lang", Value: "xx", Figures: Figures{Cases: 2, Errored: 2}}},
+		Repeats: &RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}, FlakyRate: 0.5},
+	}
+	for _, tc := range []struct {
+		metric string
+		want   float64
+		why    string
+	}{
+		{"pass_rate", 0.7, ""},
+		{"pass_rate.lower", 0.6, ""},
+		{"mean.upper", 0, "no interval"},
+		{"error_rate", 0.2, ""},
+		{"cached_rate", 0.5, ""},
+		{"latency.p95", 300, ""},
+		{"tokens.mean", 100, ""},
+		{"cost.total", 0, "the target has no price table (price)"},
+		{"pass@2", 5.0 / 6, ""},
+		{"pass^4", 0, "k = 4 is more than the 3 repeats"},
+		{"flaky_rate", 0.5, ""},
+		{"regressions", 0, "no baseline to compare with: pass --baseline"},
+		{"criteria.c.corpus_bleu", 48.530827, ""},
+		{"criteria.c.mean.lower", 0, "the report has no interval for a criterion's mean"},
+		{"criteria.c.macro_f1", 0, "criterion c compares no labels (label: true)"},
+		{"criteria.none.pass_rate", 0, "criterion none scored no response of the 10 cases"},
+		{"criteria.other.mean", 0, "no criterion other"},
+		{"slice(lang=de).pass_rate", 0.25, ""},
+		{"slice(lang=de).mean", 0, "no case of 4 was scored in slice lang=de"},
+		{"slice(lang=de).pass_rate.upper", 0, "no interval in slice lang=de"},
+		{"slice(lang=de).criteria.c.pass_rate", 0.5, ""},
+		{"slice(lang=fr).error_rate", 0, "no case is in slice lang=fr"},
+		{"slice(lang=de).cached_rate", 0.75, ""},
+		{"slice(lang=xx).cached_rate", 0, "no response was received in slice lang=xx"},
+	} {
+		ref, err := ParseMetric(tc.metric)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.metric, err)
+		}
+		v, ok, why := ref.Measure(tgt)
+		if ok != (tc.why == "") || ok && math.Abs(v-tc.want) > 1e-12 || !ok && why != tc.why {
+			t.Errorf("%s: %v, %v, %q; want %v, %q", tc.metric, v, ok, why, tc.want, tc.why)
+		}
+	}
 }

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
+	rtmetrics "runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +17,7 @@ import (
 // peakHeap samples the bytes in live and unswept heap objects every
 // millisecond until stop is called, which returns the largest sample.
 func peakHeap() (stop func() uint64) {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	sample := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	var peak uint64
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -27,7 +27,7 @@ func peakHeap() (stop func() uint64) {
 		t := time.NewTicker(time.Millisecond)
 		defer t.Stop()
 		for {
-			metrics.Read(sample)
+			rtmetrics.Read(sample)
 			peak = max(peak, sample[0].Value.Uint64())
 			select {
 			case <-done:

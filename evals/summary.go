@@ -114,6 +114,30 @@ type TargetSummary struct {
 	Name     string `json:"name"`
 	Provider string `json:"provider"`
 	Model    string `json:"model,omitempty"`
+	// Figures are the target's counts, rates, mean, tokens, latency, cost and
+	// criteria, as a slice has them for its cases.
+	Figures
+	// Slices aggregate the cases of each tag and of each value of the
+	// metadata fields the suite slices by.
+	Slices []SliceSummary `json:"slices,omitempty"`
+	// Judges sums the calls LLM judges made to score this target's
+	// responses; nil when no criterion called one.
+	Judges *JudgeSummary `json:"judges,omitempty"`
+	// Repeats is set when each case ran more than once.
+	Repeats *RepeatSummary `json:"repeats,omitempty"`
+	// Comparison is this target against the baseline run, when there is one.
+	Comparison *Comparison `json:"comparison,omitempty"`
+	// FailedCases are up to MaxFailedCases cases that did not pass, those with
+	// the smallest ids, with why; results.jsonl has them all.
+	FailedCases []FailedCase `json:"failed_cases,omitempty"`
+}
+
+// Figures are what a target and each slice of its cases report alike: the
+// results by status, the rates with their intervals, the mean score, and the
+// tokens, latencies, cost and criteria of those results. TargetSummary and
+// SliceSummary embed it, so its fields are theirs in report.json, and the
+// gate metrics that apply to both read it.
+type Figures struct {
 	// Cases counts results: one per case and repeat.
 	Cases    int `json:"cases"`
 	Passed   int `json:"passed"`
@@ -132,26 +156,17 @@ type TargetSummary struct {
 	MeanCI     *Interval `json:"mean_ci,omitempty"`
 	Scored     int       `json:"scored"`
 	// Cached counts responses served from the response cache.
-	Cached    int            `json:"cached,omitempty"`
+	Cached int `json:"cached,omitempty"`
+	// Errors counts the results that ended in an error, by kind.
 	Errors    map[string]int `json:"errors,omitempty"`
 	Usage     Usage          `json:"usage"`
 	LatencyMS LatencySummary `json:"latency_ms"`
 	// Cost is set when the target has a price table.
-	Cost     *CostSummary       `json:"cost,omitempty"`
+	Cost *CostSummary `json:"cost,omitempty"`
+	// Criteria are each criterion's pass rate and mean over these results.
+	// A slice's leave out the mean's interval and the corpus statistics
+	// (classification, corpus BLEU), which are the target's.
 	Criteria []CriterionSummary `json:"criteria"`
-	// Slices aggregate the cases of each tag and of each value of the
-	// metadata fields the suite slices by.
-	Slices []SliceSummary `json:"slices,omitempty"`
-	// Judges sums the calls LLM judges made to score this target's
-	// responses; nil when no criterion called one.
-	Judges *JudgeSummary `json:"judges,omitempty"`
-	// Repeats is set when each case ran more than once.
-	Repeats *RepeatSummary `json:"repeats,omitempty"`
-	// Comparison is this target against the baseline run, when there is one.
-	Comparison *Comparison `json:"comparison,omitempty"`
-	// FailedCases are up to MaxFailedCases cases that did not pass, those with
-	// the smallest ids, with why; results.jsonl has them all.
-	FailedCases []FailedCase `json:"failed_cases,omitempty"`
 }
 
 // MaxFailedCases caps TargetSummary.FailedCases.
@@ -204,26 +219,10 @@ type CostSummary struct {
 // SliceSummary aggregates the cases of one slice: a tag ("tag", "billing")
 // or a metadata field's value ("language", "de").
 type SliceSummary struct {
-	Key          string    `json:"key"`
-	Value        string    `json:"value"`
-	Cases        int       `json:"cases"`
-	Passed       int       `json:"passed"`
-	Errored      int       `json:"errored"`
-	Unscored     int       `json:"unscored"`
-	PassRate     float64   `json:"pass_rate"`
-	PassRateCI   *Interval `json:"pass_rate_ci,omitempty"`
-	ErrorRate    float64   `json:"error_rate"`
-	UnscoredRate float64   `json:"unscored_rate"`
-	Scored       int       `json:"scored"`
-	Mean         float64   `json:"mean"`
-	MeanStdErr   float64   `json:"mean_stderr"`
-	MeanCI       *Interval `json:"mean_ci,omitempty"`
-	// Usage, LatencyMS and Cost are as for the target, over the slice.
-	Usage     Usage          `json:"usage"`
-	LatencyMS LatencySummary `json:"latency_ms"`
-	Cost      *CostSummary   `json:"cost,omitempty"`
-	// Criteria are the criteria's pass rates and means within the slice.
-	Criteria []CriterionSummary `json:"criteria"`
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	// Figures are as for the target, over the slice's results.
+	Figures
 }
 
 // Name is the slice as gates write it: "tag=billing", "language=de".

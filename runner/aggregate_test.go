@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -131,44 +132,10 @@ func TestSliceValuesCapped(t *testing.T) {
 	}
 }
 
-// TestBLEUSumRefusesImpossibleCounts: counts no BLEU could give (from a
-// journal edited by hand) leave corpus BLEU out rather than make it NaN, which
-// report.json could not hold.
-func TestBLEUSumRefusesImpossibleCounts(t *testing.T) {
-	good := evals.BLEUCounts{HypLen: 6, RefLen: 6, Matches: [4]int{6, 5, 4, 3}, Totals: [4]int{6, 5, 4, 3}}
-	tests := []struct {
-		name string
-		bad  evals.BLEUCounts
-	}{
-		{"negative length", evals.BLEUCounts{HypLen: -1, RefLen: 2}},
-		{"negative reference length", evals.BLEUCounts{HypLen: 1, RefLen: -2}},
-		{"negative matches", evals.BLEUCounts{HypLen: 2, RefLen: 2, Matches: [4]int{-1}, Totals: [4]int{2, 1}}},
-		{"more matches than n-grams", evals.BLEUCounts{HypLen: 2, RefLen: 2, Matches: [4]int{2, 2}, Totals: [4]int{2, 1}}},
-		{"negative n-grams", evals.BLEUCounts{HypLen: 2, RefLen: 2, Totals: [4]int{-2}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bleuSum
-			b.add(&good)
-			if v := b.corpusBLEU(1); v == nil || math.Abs(*v-100) > 1e-9 {
-				t.Fatalf("one perfect response: corpus BLEU %v, want 100", v)
-			}
-			b.add(&tt.bad)
-			if v := b.corpusBLEU(2); v != nil {
-				t.Errorf("corpus BLEU %v with impossible counts, want none", *v)
-			}
-		})
-	}
-	var none *bleuSum
-	if v := none.corpusBLEU(3); v != nil {
-		t.Errorf("no counts: corpus BLEU %v", *v)
-	}
-}
-
 // BenchmarkAggregateBLEU adds results of a bleu criterion to a target's
 // aggregate: the corpus BLEU sums must not make memory grow with the results.
 func BenchmarkAggregateBLEU(b *testing.B) {
-	crits := []Criterion{{Spec: evals.CriterionSpec{Name: "bleu", Type: "bleu"}, Scorer: passWord{}}}
+	crits := benchCriteria(b, `{"name":"bleu","type":"bleu","threshold":0.3}`)
 	a := newAggregate(evals.TargetSpec{Name: "t"}, crits, nil, evals.DefaultStatistics(), 1)
 	score := 0.48
 	r := &evals.Result{CaseID: "c", Status: evals.StatusPassed, Score: &score, Scores: []evals.Score{{
@@ -247,5 +214,66 @@ func TestLatencySketch(t *testing.T) {
 	}
 	if e := exact.summary(); e.Sketch {
 		t.Errorf("exact summary says sketch: %+v", e)
+	}
+}
+
+// TestSliceOfEveryCaseIsTheTarget: a slice that holds every result has the
+// target's figures, every one of them (failed, cached and errors too),
+// since one tally counts both; only the criteria's mean intervals and the
+// corpus statistics are the target's alone.
+func TestSliceOfEveryCaseIsTheTarget(t *testing.T) {
+	spec := evals.TargetSpec{Name: "t", Provider: "test", Price: &evals.PriceSpec{Input: 1, Output: 2, Currency: "EUR"}}
+	a := newAggregate(spec, []Criterion{crit("ok", passWord{})}, &evals.Suite{}, evals.DefaultStatistics(), 1)
+	for i := range 40 {
+		score, cost := float64(i%3)/2, 0.001*float64(i)
+		r := &evals.Result{
+			CaseID: fmt.Sprintf("c%02d", i), Status: evals.StatusPassed, Score: &score, Cost: &cost, Tags: []string{"all"},
+			LatencyMS: float64(10 + i), Cached: i%4 == 0, OriginalLatencyMS: 99,
+			Usage:  evals.Usage{PromptTokens: i, CompletionTokens: 1, TotalTokens: i + 1},
+			Scores: []evals.Score{{Name: "ok", Score: score, Pass: score == 1, Unscored: i%7 == 0}},
+		}
+		switch i % 5 {
+		case 1:
+			r.Status = evals.StatusFailed
+		case 2:
+			r.Status = evals.StatusUnscored
+		case 3:
+			r.Status, r.Score, r.Scores, r.Cost = evals.StatusError, nil, nil, nil
+			r.Error = &evals.ResultError{Kind: []string{evals.ErrKindHTTP, evals.ErrKindTimeout}[i%2], Message: "x"}
+		}
+		a.add(r)
+	}
+	s := a.summary()
+	if len(s.Slices) != 1 {
+		t.Fatalf("%d slices, want 1", len(s.Slices))
+	}
+	fields := func(v any) map[string]any {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	target, slice := fields(s), fields(s.Slices[0])
+	for _, k := range []string{"name", "provider", "slices", "failed_cases", "judges", "repeats", "comparison"} {
+		delete(target, k)
+	}
+	delete(slice, "key")
+	delete(slice, "value")
+	for _, c := range target["criteria"].([]any) {
+		delete(c.(map[string]any), "mean_stderr")
+		delete(c.(map[string]any), "mean_ci")
+	}
+	if !reflect.DeepEqual(slice, target) {
+		t.Errorf("slice of every case:\n%v\nthe target:\n%v", slice, target)
+	}
+	for _, k := range []string{"failed", "cached", "errors", "cost", "latency_ms"} {
+		if _, ok := slice[k]; !ok {
+			t.Errorf("the slice has no %s", k)
+		}
 	}
 }

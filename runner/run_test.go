@@ -158,7 +158,7 @@ func TestRunCountsEveryCaseOnceAndAggregates(t *testing.T) {
 	// Of 100 cases: numbers ending in 5 (10) are unscored, 50 even pass, 40
 	// odd fail; on a, c007 (odd) and c042 (even) error instead.
 	a := sum.Targets[0]
-	want := evals.TargetSummary{Cases: 100, Passed: 49, Failed: 39, Errored: 2, Unscored: 10}
+	want := evals.TargetSummary{Figures: evals.Figures{Cases: 100, Passed: 49, Failed: 39, Errored: 2, Unscored: 10}}
 	if a.Cases != want.Cases || a.Passed != want.Passed || a.Failed != want.Failed || a.Errored != want.Errored || a.Unscored != want.Unscored {
 		t.Errorf("target a counts = %+v", a)
 	}
@@ -413,9 +413,9 @@ func TestCaseVerdict(t *testing.T) {
 // TestCheckGatesNoDataNewMetrics: every metric that can lack data says why.
 func TestCheckGatesNoDataNewMetrics(t *testing.T) {
 	tgt := evals.TargetSummary{
-		Name: "t", Cases: 4, Passed: 2, PassRate: 0.5, Scored: 4, Mean: 0.5, Errored: 4,
-		Repeats:  &evals.RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}},
-		Criteria: []evals.CriterionSummary{{Name: "c", N: 2}},
+		Name: "t", Figures: evals.Figures{Cases: 4, Passed: 2, PassRate: 0.5, Scored: 4, Mean: 0.5, Errored: 4,
+			Criteria: []evals.CriterionSummary{{Name: "c", N: 2}}},
+		Repeats: &evals.RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}},
 	}
 	tests := []struct{ expr, want string }{
 		{"slice(tag=x).pass_rate >= 0.5", "t: slice(tag=x).pass_rate >= 0.5: no data (no case is in slice tag=x)"},
@@ -447,17 +447,17 @@ func TestCheckGatesNoDataNewMetrics(t *testing.T) {
 func TestCheckGatesMetrics(t *testing.T) {
 	corpus := 48.530827
 	tgt := evals.TargetSummary{
-		Name: "t", Cases: 10, Passed: 8, PassRate: 0.8, Scored: 10, Mean: 0.85,
-		PassRateCI: &evals.Interval{Lo: 0.49, Hi: 0.94, Method: "wilson"},
-		MeanCI:     &evals.Interval{Lo: 0.7, Hi: 0.95, Method: "bootstrap"},
-		LatencyMS:  evals.LatencySummary{Mean: 120, P50: 100, P95: 300, P99: 450, Max: 500},
-		Usage:      evals.Usage{PromptTokens: 700, CompletionTokens: 300, TotalTokens: 1000},
-		Cost:       &evals.CostSummary{Total: 0.5, Mean: 0.05},
-		Criteria: []evals.CriterionSummary{{Name: "c", N: 10, Passed: 9, PassRate: 0.9, Mean: 0.9, PassRateCI: &evals.Interval{Lo: 0.6, Hi: 0.98}},
-			{Name: "b", N: 10, CorpusBLEU: &corpus},
-			{Name: "l", N: 10, Classification: &evals.Classification{N: 10, Correct: 8, MacroF1: 0.75, MicroF1: 0.8}}},
-		Slices: []evals.SliceSummary{{Key: "lang", Value: "de", Cases: 4, Passed: 2, PassRate: 0.5, Scored: 4, Mean: 0.6,
-			Criteria: []evals.CriterionSummary{{Name: "c", N: 4, Passed: 3, PassRate: 0.75, Mean: 0.75}}}},
+		Name: "t", Figures: evals.Figures{Cases: 10, Passed: 8, PassRate: 0.8, Scored: 10, Mean: 0.85,
+			PassRateCI: &evals.Interval{Lo: 0.49, Hi: 0.94, Method: "wilson"},
+			MeanCI:     &evals.Interval{Lo: 0.7, Hi: 0.95, Method: "bootstrap"},
+			LatencyMS:  evals.LatencySummary{Mean: 120, P50: 100, P95: 300, P99: 450, Max: 500},
+			Usage:      evals.Usage{PromptTokens: 700, CompletionTokens: 300, TotalTokens: 1000},
+			Cost:       &evals.CostSummary{Total: 0.5, Mean: 0.05},
+			Criteria: []evals.CriterionSummary{{Name: "c", N: 10, Passed: 9, PassRate: 0.9, Mean: 0.9, PassRateCI: &evals.Interval{Lo: 0.6, Hi: 0.98}},
+				{Name: "b", N: 10, CorpusBLEU: &corpus},
+				{Name: "l", N: 10, Classification: &evals.Classification{N: 10, Correct: 8, MacroF1: 0.75, MicroF1: 0.8}}}},
+		Slices: []evals.SliceSummary{{Key: "lang", Value: "de", Figures: evals.Figures{Cases: 4, Passed: 2, PassRate: 0.5, Scored: 4, Mean: 0.6,
+			Criteria: []evals.CriterionSummary{{Name: "c", N: 4, Passed: 3, PassRate: 0.75, Mean: 0.75}}}}},
 		// 2 cases x 3 repeats: one passed 1 of 3, one 3 of 3.
 		Repeats:    &evals.RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}, FlakyRate: 0.5},
 		Comparison: &evals.Comparison{Matched: 10, DeltaPassRate: -0.1, DeltaMean: 0.02, DeltaMeanCI: &evals.Interval{Lo: -0.05, Hi: 0.09}, Regressions: 2, Fixes: 1},
@@ -502,7 +502,7 @@ func TestCheckGatesNoData(t *testing.T) {
 	}
 	targets := []evals.TargetSummary{
 		{Name: "empty"},
-		{Name: "unscored", Cases: 3, Unscored: 3, UnscoredRate: 1, Criteria: []evals.CriterionSummary{{Name: "judge", Unscored: 3}}},
+		{Name: "unscored", Figures: evals.Figures{Cases: 3, Unscored: 3, UnscoredRate: 1, Criteria: []evals.CriterionSummary{{Name: "judge", Unscored: 3}}}},
 	}
 	v := CheckGates([]evals.Gate{g("pass_rate >= 0.5"), g("mean > 0.5"), g("criteria.judge.pass_rate >= 90%"), g("unscored_rate < 0.5")}, targets)
 	if v.Held {
@@ -530,7 +530,7 @@ func TestCheckGatesNoData(t *testing.T) {
 
 func TestCheckGatesMargins(t *testing.T) {
 	pg, _ := evals.ParseGate("error_rate <= 0.05")
-	v := CheckGates([]evals.Gate{pg}, []evals.TargetSummary{{Name: "a", Cases: 100, Errored: 2, ErrorRate: 0.02}})
+	v := CheckGates([]evals.Gate{pg}, []evals.TargetSummary{{Name: "a", Figures: evals.Figures{Cases: 100, Errored: 2, ErrorRate: 0.02}}})
 	r := v.Results[0]
 	if !r.Held || r.Margin < 0.0299 || r.Margin > 0.0301 || r.Message != "a: error_rate <= 0.05: 0.02 (margin 0.03)" {
 		t.Errorf("%+v", r)
@@ -542,7 +542,7 @@ func TestCheckGatesMargins(t *testing.T) {
 // with no budget and some results, it holds.
 func TestApplyErrorBudget(t *testing.T) {
 	tgt := func(name string, cases, errored int) evals.TargetSummary {
-		return evals.TargetSummary{Name: name, Cases: cases, Errored: errored, ErrorRate: float64(errored) / float64(max(cases, 1))}
+		return evals.TargetSummary{Name: name, Figures: evals.Figures{Cases: cases, Errored: errored, ErrorRate: float64(errored) / float64(max(cases, 1))}}
 	}
 	b := func(v float64) *float64 { return &v }
 	for _, tc := range []struct {

@@ -108,6 +108,12 @@
 // equals takes label: true, and its verdicts then carry the labels compared
 // (evals.Verdict.Label), from which reports compute classification metrics.
 //
+// A criterion with a statistic of all the responses it scored implements
+// evals.CorpusScorer, next to its scorer: an equals with label: true counts
+// its labels (classify.go), a bleu criterion sums its verdicts' BLEU counts
+// (corpusbleu.go), and a json-field gives the corpus of the criterion it
+// holds. The aggregation of each target feeds them the verdicts.
+//
 // The text metrics (levenshtein to bleu) score the output against references
 // and keep the best score; package textmetric defines each one exactly.
 // Levenshtein and ROUGE-L leave unscored a pair whose table would exceed

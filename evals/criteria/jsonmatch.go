@@ -768,3 +768,16 @@ func (j *JSONField) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	}
 	return v
 }
+
+var _ evals.CorpusScorer = (*JSONField)(nil)
+
+// NewCorpus implements evals.CorpusScorer with the corpus of the criterion
+// it holds, which sees the verdicts it passes on: an equals with label: true
+// measures the field's labels. They carry no BLEU counts, so a bleu inside
+// reports no corpus BLEU.
+func (j *JSONField) NewCorpus() evals.Corpus {
+	if cs, ok := j.inner.scorer.(evals.CorpusScorer); ok {
+		return cs.NewCorpus()
+	}
+	return nil
+}

@@ -64,19 +64,19 @@ func ciFixture() (*evals.Summary, []*evals.Result) {
 		Started:   time.Date(2026, 11, 28, 9, 30, 5, 0, time.FixedZone("CET", 3600)),
 		Targets: []evals.TargetSummary{
 			{
-				Name: "v1", Provider: "replay", Model: "acme-v1", Cases: 6, Passed: 2, Failed: 2, Errored: 1, Unscored: 1,
-				PassRate: 2.0 / 6, ErrorRate: 1.0 / 6, Mean: 0.625, Scored: 4,
-				PassRateCI: &evals.Interval{Lo: 0.0968, Hi: 0.7000, Method: "wilson"},
-				Errors:     map[string]int{"timeout": 1}, Usage: evals.Usage{TotalTokens: 501},
-				LatencyMS: evals.LatencySummary{Mean: 811.75, P50: 700, P95: 1180.5, Max: 1204.25},
+				Name: "v1", Provider: "replay", Model: "acme-v1", Figures: evals.Figures{Cases: 6, Passed: 2, Failed: 2, Errored: 1, Unscored: 1,
+					PassRate: 2.0 / 6, ErrorRate: 1.0 / 6, Mean: 0.625, Scored: 4,
+					PassRateCI: &evals.Interval{Lo: 0.0968, Hi: 0.7000, Method: "wilson"},
+					Errors:     map[string]int{"timeout": 1}, Usage: evals.Usage{TotalTokens: 501},
+					LatencyMS: evals.LatencySummary{Mean: 811.75, P50: 700, P95: 1180.5, Max: 1204.25},
+					Criteria: []evals.CriterionSummary{
+						{Name: "schema", Type: "json-schema", N: 5, Passed: 4, PassRate: 0.8, Mean: 0.8, PassRateCI: &evals.Interval{Lo: 0.3755, Hi: 0.9638}},
+						{Name: "judge", Type: "judge", N: 3, Passed: 2, Unscored: 2, PassRate: 2.0 / 3, Mean: 2.0 / 3},
+					}},
 				Comparison: &evals.Comparison{Target: "v1", Against: "v0", AgainstRun: "20261127-000000-000000", Matched: 6,
 					Wins: 1, Ties: 3, Losses: 2, BothPassed: 2, BothFailed: 2, McNemarP: 1, Regressions: 2,
 					DeltaPassRate: -0.3333, DeltaPassRateCI: &evals.Interval{Lo: -0.6667, Hi: 0}, DeltaMean: -0.1, DeltaMeanCI: &evals.Interval{Lo: -0.3, Hi: 0.05},
 					RegressionCases: []string{"T-2", "T-5|x"}},
-				Criteria: []evals.CriterionSummary{
-					{Name: "schema", Type: "json-schema", N: 5, Passed: 4, PassRate: 0.8, Mean: 0.8, PassRateCI: &evals.Interval{Lo: 0.3755, Hi: 0.9638}},
-					{Name: "judge", Type: "judge", N: 3, Passed: 2, Unscored: 2, PassRate: 2.0 / 3, Mean: 2.0 / 3},
-				},
 				FailedCases: []evals.FailedCase{
 					{CaseID: "T-2", Status: evals.StatusFailed, Reason: "schema: output is not JSON: " + hostile + "; judge unscored: no verdict in \"|||\""},
 					{CaseID: "T-3", Status: evals.StatusError, Reason: "timeout: no response within 1m0s"},
@@ -85,13 +85,13 @@ func ciFixture() (*evals.Summary, []*evals.Result) {
 				},
 			},
 			{
-				Name: "v2", Provider: "openai", Cases: 2, Failed: 1, Errored: 1,
-				ErrorRate: 0.5, Mean: 0.5, Scored: 1, Errors: map[string]int{"http_status": 1},
-				Usage: evals.Usage{TotalTokens: 100}, LatencyMS: evals.LatencySummary{Mean: 1500, Max: 1500},
-				Criteria: []evals.CriterionSummary{
-					{Name: "schema", Type: "json-schema", N: 1, Passed: 1, PassRate: 1, Mean: 1},
-					{Name: "judge", Type: "judge", N: 1, Passed: 1, PassRate: 1, Mean: 0.5},
-				},
+				Name: "v2", Provider: "openai", Figures: evals.Figures{Cases: 2, Failed: 1, Errored: 1,
+					ErrorRate: 0.5, Mean: 0.5, Scored: 1, Errors: map[string]int{"http_status": 1},
+					Usage: evals.Usage{TotalTokens: 100}, LatencyMS: evals.LatencySummary{Mean: 1500, Max: 1500},
+					Criteria: []evals.CriterionSummary{
+						{Name: "schema", Type: "json-schema", N: 1, Passed: 1, PassRate: 1, Mean: 1},
+						{Name: "judge", Type: "judge", N: 1, Passed: 1, PassRate: 1, Mean: 0.5},
+					}},
 				FailedCases: []evals.FailedCase{
 					{CaseID: "T-1", Status: evals.StatusFailed, Reason: ""},
 					{CaseID: "T-2", Status: evals.StatusError, Reason: "http_status: Service Unavailable: <html>\x1b</html>"},

@@ -23,35 +23,35 @@ func summary() *evals.Summary {
 		ReportVersion: 1, RunID: "20261128-000000-abcdef", Suite: "triage", SuiteVersion: "3",
 		Started: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
 		Targets: []evals.TargetSummary{{
-			Name: "v1", Provider: "replay", Cases: 40, Passed: 29, Failed: 9, Errored: 1, Unscored: 1,
-			PassRate: 0.725, ErrorRate: 0.025, Mean: 0.856, Scored: 38, Cached: 12,
-			Errors: map[string]int{"timeout": 1}, Usage: evals.Usage{TotalTokens: 10622},
-			PassRateCI: &evals.Interval{Lo: 0.5725, Hi: 0.8389, Method: "wilson"},
-			LatencyMS:  evals.LatencySummary{Mean: 1308.4, P50: 1250, P95: 1990.5, P99: 2080, Max: 2100},
-			Cost:       &evals.CostSummary{Total: 0.0042, Mean: 0.000105, Currency: "USD"},
-			Judges:     &evals.JudgeSummary{Calls: 39, Cached: 12, Failed: 1, Usage: evals.Usage{TotalTokens: 23400}, Cost: &judgeCost, Currency: "EUR"},
-			Criteria: []evals.CriterionSummary{
-				{Name: "schema", Type: "json-schema", N: 39, Passed: 35, PassRate: 35.0 / 39, Mean: 35.0 / 39, PassRateCI: &evals.Interval{Lo: 0.7639, Hi: 0.9594}},
-				{Name: "judge", Type: "regex", N: 0, Unscored: 39},
-				{Name: "translation", Type: "bleu", N: 38, Passed: 21, Unscored: 1, PassRate: 21.0 / 38, Mean: 0.4795,
-					PassRateCI: &evals.Interval{Lo: 0.3966, Hi: 0.6976}, CorpusBLEU: ptr(48.530827)},
-				{Name: "intent", Type: "equals", N: 5, Passed: 3, PassRate: 0.6, Mean: 0.6, Classification: &evals.Classification{
-					N: 5, Correct: 3, MacroF1: (2.0/3 + 0.8) / 3, MicroF1: 0.6,
-					Labels: []evals.LabelMetrics{
-						{Label: "", Precision: 0, Recall: 0, F1: 0, Support: 0, Predicted: 1},
-						{Label: "billing", Precision: 0.5, Recall: 1, F1: 2.0 / 3, Support: 1, Predicted: 2},
-						{Label: "refund", Precision: 0, Recall: 0, F1: 0, Support: 1, Predicted: 0},
-						{Label: "technical support", Precision: 1, Recall: 2.0 / 3, F1: 0.8, Support: 3, Predicted: 2},
-					},
-					Confusion: evals.Confusion{
-						Labels: []string{"", "billing", "refund", "technical support"},
-						Counts: [][]int{{0, 0, 0, 0}, {0, 1, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 2}},
-					},
+			Name: "v1", Provider: "replay", Figures: evals.Figures{Cases: 40, Passed: 29, Failed: 9, Errored: 1, Unscored: 1,
+				PassRate: 0.725, ErrorRate: 0.025, Mean: 0.856, Scored: 38, Cached: 12,
+				Errors: map[string]int{"timeout": 1}, Usage: evals.Usage{TotalTokens: 10622},
+				PassRateCI: &evals.Interval{Lo: 0.5725, Hi: 0.8389, Method: "wilson"},
+				LatencyMS:  evals.LatencySummary{Mean: 1308.4, P50: 1250, P95: 1990.5, P99: 2080, Max: 2100},
+				Cost:       &evals.CostSummary{Total: 0.0042, Mean: 0.000105, Currency: "USD"},
+				Criteria: []evals.CriterionSummary{
+					{Name: "schema", Type: "json-schema", N: 39, Passed: 35, PassRate: 35.0 / 39, Mean: 35.0 / 39, PassRateCI: &evals.Interval{Lo: 0.7639, Hi: 0.9594}},
+					{Name: "judge", Type: "regex", N: 0, Unscored: 39},
+					{Name: "translation", Type: "bleu", N: 38, Passed: 21, Unscored: 1, PassRate: 21.0 / 38, Mean: 0.4795,
+						PassRateCI: &evals.Interval{Lo: 0.3966, Hi: 0.6976}, CorpusBLEU: ptr(48.530827)},
+					{Name: "intent", Type: "equals", N: 5, Passed: 3, PassRate: 0.6, Mean: 0.6, Classification: &evals.Classification{
+						N: 5, Correct: 3, MacroF1: (2.0/3 + 0.8) / 3, MicroF1: 0.6,
+						Labels: []evals.LabelMetrics{
+							{Label: "", Precision: 0, Recall: 0, F1: 0, Support: 0, Predicted: 1},
+							{Label: "billing", Precision: 0.5, Recall: 1, F1: 2.0 / 3, Support: 1, Predicted: 2},
+							{Label: "refund", Precision: 0, Recall: 0, F1: 0, Support: 1, Predicted: 0},
+							{Label: "technical support", Precision: 1, Recall: 2.0 / 3, F1: 0.8, Support: 3, Predicted: 2},
+						},
+						Confusion: evals.Confusion{
+							Labels: []string{"", "billing", "refund", "technical support"},
+							Counts: [][]int{{0, 0, 0, 0}, {0, 1, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 2}},
+						},
+					}},
 				}},
-			},
+			Judges: &evals.JudgeSummary{Calls: 39, Cached: 12, Failed: 1, Usage: evals.Usage{TotalTokens: 23400}, Cost: &judgeCost, Currency: "EUR"},
 			Slices: []evals.SliceSummary{
-				{Key: "lang", Value: "de", Cases: 4, Passed: 1, PassRate: 0.25, PassRateCI: &evals.Interval{Lo: 0.0456, Hi: 0.6994}},
-				{Key: "tag", Value: "vip", Cases: 36, Passed: 28, PassRate: 28.0 / 36, PassRateCI: &evals.Interval{Lo: 0.6185, Hi: 0.8828}},
+				{Key: "lang", Value: "de", Figures: evals.Figures{Cases: 4, Passed: 1, PassRate: 0.25, PassRateCI: &evals.Interval{Lo: 0.0456, Hi: 0.6994}}},
+				{Key: "tag", Value: "vip", Figures: evals.Figures{Cases: 36, Passed: 28, PassRate: 28.0 / 36, PassRateCI: &evals.Interval{Lo: 0.6185, Hi: 0.8828}}},
 			},
 			Repeats: &evals.RepeatSummary{N: 2, Reducer: "mean", Cases: 20, Passed: 13, PassRate: 0.65,
 				PassAtK: []evals.KValue{{K: 1, Value: 0.725}, {K: 2, Value: 0.8}}, PassHatK: []evals.KValue{{K: 1, Value: 0.725}, {K: 2, Value: 0.65}},
@@ -109,7 +109,7 @@ func TestTextClassificationLarge(t *testing.T) {
 		cl.Confusion.Labels = append(cl.Confusion.Labels, l)
 	}
 	cl.Confusion.Labels = append(cl.Confusion.Labels, evals.OtherLabel)
-	s := &evals.Summary{Targets: []evals.TargetSummary{{Name: "v1", Criteria: []evals.CriterionSummary{{Name: "topic", Type: "equals", Classification: cl}}}}}
+	s := &evals.Summary{Targets: []evals.TargetSummary{{Name: "v1", Figures: evals.Figures{Criteria: []evals.CriterionSummary{{Name: "topic", Type: "equals", Classification: cl}}}}}}
 	var b bytes.Buffer
 	Text(&b, s, Style{})
 	out := b.String()

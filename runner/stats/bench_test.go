@@ -62,15 +62,6 @@ func BenchmarkMcNemar(b *testing.B) {
 	}
 }
 
-func BenchmarkPassAtK(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := PassAtK(200, 57, 10); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkQuantiles: p50/p95/p99 of a million float32 latencies, copy and
 // sort included.
 func BenchmarkQuantiles(b *testing.B) {

@@ -1,8 +1,9 @@
 // Package stats holds the statistics behind rubric's aggregates,
 // comparisons and gates: confidence intervals for pass rates (Wilson) and
-// means (percentile bootstrap), McNemar's exact test, the pass@k and pass^k
-// estimators, reducers over a case's repeats, latency quantiles and
-// win/tie/loss counts.
+// means (percentile bootstrap), McNemar's exact test, reducers over a case's
+// repeats, latency quantiles and win/tie/loss counts. The pass@k and pass^k
+// estimators are evals.RepeatSummary.PassK, next to the figures they read,
+// so that the gate metrics, which evals defines, can compute them.
 //
 // Every function is deterministic: the bootstrap draws from a PCG generator
 // seeded by the caller and consumes it in a documented order, so the same

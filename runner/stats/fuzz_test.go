@@ -63,32 +63,6 @@ func FuzzMcNemar(f *testing.F) {
 	})
 }
 
-func FuzzPassK(f *testing.F) {
-	f.Add(10, 3, 5)
-	f.Add(0, 0, 1)
-	f.Add(1, 1, 1)
-	f.Add(MaxSamples, MaxSamples/2, MaxSamples/3)
-	f.Add(5, 6, 1)
-	f.Add(-3, 0, 0)
-	f.Fuzz(func(t *testing.T, n, c, k int) {
-		at, errAt := PassAtK(n, c, k)
-		hat, errHat := PassHatK(n, c, k)
-		if (errAt == nil) != (errHat == nil) {
-			t.Fatalf("n=%d c=%d k=%d: errors %v and %v", n, c, k, errAt, errHat)
-		}
-		if errAt != nil {
-			return
-		}
-		if !(at >= 0 && at <= 1 && hat >= 0 && hat <= 1) {
-			t.Fatalf("n=%d c=%d k=%d: pass@k %v, pass^k %v: want both in [0, 1]", n, c, k, at, hat)
-		}
-		// At least one of k passing is never less likely than all k.
-		if hat > at+1e-12 {
-			t.Fatalf("n=%d c=%d k=%d: pass^k %v > pass@k %v", n, c, k, hat, at)
-		}
-	})
-}
-
 // floats turns fuzz bytes into values: each byte scaled to [0, 1] when
 // scaled, each 8 bytes as the bits of any float64 (NaN, Inf, huge) when not.
 func floats(data []byte, scaled bool) []float64 {

@@ -1,4 +1,4 @@
-package runner
+package criteria
 
 import (
 	"cmp"
@@ -12,9 +12,20 @@ import (
 // bound; labels beyond it are counted together, as evals.OtherLabel.
 const maxTrackedLabels = 10000
 
+var _ evals.CorpusScorer = (*Compare)(nil)
+
+// NewCorpus implements evals.CorpusScorer: an equals with label: true
+// measures its labels as a classifier's, over a target's responses.
+func (c *Compare) NewCorpus() evals.Corpus {
+	if !c.label {
+		return nil
+	}
+	return newLabelCounts()
+}
+
 // labelCounts counts the (expected, predicted) label pairs of a criterion
-// that compares labels, for one target. Like the aggregate it belongs to, it
-// is touched by the collector goroutine only.
+// that compares labels, for one target: the evals.Corpus of such a
+// criterion.
 type labelCounts struct {
 	index      map[string]int // label -> its index in names
 	names      []string
@@ -25,6 +36,21 @@ type labelCounts struct {
 
 func newLabelCounts() *labelCounts {
 	return &labelCounts{index: map[string]int{}, pairs: map[[2]int]int{}, other: -1}
+}
+
+// Add implements evals.Corpus: it counts the labels sc compared, if any.
+func (lc *labelCounts) Add(sc *evals.Score) {
+	if sc.Label != nil {
+		lc.add(sc.Label)
+	}
+}
+
+// Report implements evals.Corpus: the classification metrics, when some
+// verdict compared labels.
+func (lc *labelCounts) Report(sum *evals.CriterionSummary) {
+	if lc.n > 0 {
+		sum.Classification = lc.summary()
+	}
 }
 
 func (lc *labelCounts) add(l *evals.Label) {
@@ -113,4 +139,11 @@ func (lc *labelCounts) summary() *evals.Classification {
 		c.Confusion.Counts[row[p[0]]][row[p[1]]] += n
 	}
 	return c
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }

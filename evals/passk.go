@@ -1,12 +1,42 @@
-package stats
+package evals
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
-// MaxSamples bounds n in PassAtK and PassHatK, which take time proportional
+// PassK returns the mean over rs's cases of the pass@k and pass^k estimates
+// (Chen et al. 2021; Yao et al. 2024) from each case's passing repeats
+// (PassCounts); ok is false when k is out of range or no case has all its
+// repeats. The report's PassAtK and PassHatK, and the gates pass@K and
+// pass^K, are these values.
+func (rs *RepeatSummary) PassK(k int) (at, hat float64, ok bool) {
+	if rs == nil || rs.Cases == 0 || k < 1 || k > rs.N {
+		return 0, 0, false
+	}
+	for c, cases := range rs.PassCounts {
+		if cases == 0 {
+			continue
+		}
+		pa, err1 := passAtK(rs.N, c, k)
+		ph, err2 := passHatK(rs.N, c, k)
+		if err1 != nil || err2 != nil {
+			return 0, 0, false
+		}
+		at += float64(cases) * pa
+		hat += float64(cases) * ph
+	}
+	return at / float64(rs.Cases), hat / float64(rs.Cases), true
+}
+
+// maxSamples bounds n in passAtK and passHatK, which take time proportional
 // to min(c, k) or k. It is far above any number of repeats.
-const MaxSamples = 1 << 24
+const maxSamples = 1 << 24
 
-// PassAtK returns the unbiased estimate of pass@k, the probability that at
+// errNoSamples is the error of pass@k and pass^k of no samples.
+var errNoSamples = errors.New("no samples")
+
+// passAtK returns the unbiased estimate of pass@k, the probability that at
 // least one of k samples passes, from n samples of which c passed (Chen et
 // al. 2021, "Evaluating Large Language Models Trained on Code", eq. 1):
 //
@@ -17,8 +47,8 @@ const MaxSamples = 1 << 24
 // al.'s numerically stable ∏_{i=n-c+1}^{n} (1 - k/i) (ibid., Figure 3), or,
 // when k < c, the equal ∏_{i=0}^{k-1} (n-c-i)/(n-i), which has fewer factors.
 // A suite's pass@k is the mean over its cases. It needs 1 <= k <= n and
-// 0 <= c <= n, n at most MaxSamples; n = 0 returns ErrNoData.
-func PassAtK(n, c, k int) (float64, error) {
+// 0 <= c <= n, n at most maxSamples; n = 0 returns errNoSamples.
+func passAtK(n, c, k int) (float64, error) {
 	if err := checkPassK("pass@k", n, c, k); err != nil {
 		return 0, err
 	}
@@ -39,16 +69,16 @@ func PassAtK(n, c, k int) (float64, error) {
 	return 1 - prod, nil
 }
 
-// PassHatK returns the unbiased estimate of pass^k, the probability that
+// passHatK returns the unbiased estimate of pass^k, the probability that
 // all k of k samples pass, from n samples of which c passed (Yao et al.
 // 2024, "τ-bench", arXiv:2406.12045):
 //
 //	pass^k = C(c, k) / C(n, k) = ∏_{i=0}^{k-1} (c-i)/(n-i)
 //
 // computed as that product, and exactly 0 when c < k. pass^1 = pass@1 =
-// c/n. It needs 1 <= k <= n and 0 <= c <= n, n at most MaxSamples; n = 0
-// returns ErrNoData.
-func PassHatK(n, c, k int) (float64, error) {
+// c/n. It needs 1 <= k <= n and 0 <= c <= n, n at most maxSamples; n = 0
+// returns errNoSamples.
+func passHatK(n, c, k int) (float64, error) {
 	if err := checkPassK("pass^k", n, c, k); err != nil {
 		return 0, err
 	}
@@ -64,14 +94,14 @@ func PassHatK(n, c, k int) (float64, error) {
 
 func checkPassK(what string, n, c, k int) error {
 	switch {
-	case n < 0 || n > MaxSamples:
-		return fmt.Errorf("%s: n = %d: expected a count of samples from 0 to %d", what, n, MaxSamples)
+	case n < 0 || n > maxSamples:
+		return fmt.Errorf("%s: n = %d: expected a count of samples from 0 to %d", what, n, maxSamples)
 	case c < 0 || c > n:
 		return fmt.Errorf("%s: c = %d: expected a count of passing samples between 0 and n = %d", what, c, n)
 	case k < 1:
 		return fmt.Errorf("%s: k = %d: expected k >= 1", what, k)
 	case n == 0:
-		return fmt.Errorf("%w: %s of 0 samples", ErrNoData, what)
+		return fmt.Errorf("%w: %s of 0 samples", errNoSamples, what)
 	case k > n:
 		return fmt.Errorf("%s: k = %d: expected 1 <= k <= n = %d", what, k, n)
 	}

@@ -1,4 +1,4 @@
-package runner
+package criteria
 
 import (
 	"fmt"
@@ -22,12 +22,25 @@ func labeled(expected, predicted []string) []*evals.Result {
 	return out
 }
 
+// classify feeds the results to the corpora of an equals without label and
+// one with label: true, as the aggregation of a target does, and returns
+// what they report.
 func classify(results []*evals.Result) []evals.CriterionSummary {
-	a := newAggregate(evals.TargetSpec{Name: "t"}, []Criterion{crit("plain", even{}), crit("label", even{})}, nil, evals.DefaultStatistics(), 1)
+	corpora := []evals.Corpus{(&Compare{}).NewCorpus(), (&Compare{label: true}).NewCorpus()}
+	sums := make([]evals.CriterionSummary, len(corpora))
 	for _, r := range results {
-		a.add(r)
+		for i := range r.Scores {
+			if corpora[i] != nil && !r.Scores[i].Unscored {
+				corpora[i].Add(&r.Scores[i])
+			}
+		}
 	}
-	return a.summary().Criteria
+	for i, c := range corpora {
+		if c != nil {
+			c.Report(&sums[i])
+		}
+	}
+	return sums
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
