@@ -497,14 +497,18 @@ func TestDocsSuiteListsEnums(t *testing.T) {
 var criteriaSummaries = []struct {
 	rel     string
 	heading docWhere
+	// every: the table names every type. The README's sums up the families
+	// and may leave a type to docs/suite.md, whose table names them all;
+	// what either says of a type it names must be true.
+	every bool
 }{
-	{"README.md", docWhere{2, "What rubric can check"}},
-	{"docs/suite.md", docWhere{2, "Criteria"}},
+	{"README.md", docWhere{2, "What rubric can check"}, false},
+	{"docs/suite.md", docWhere{2, "Criteria"}, true},
 }
 
 // TestDocsCriteriaSummaries checks the tables that sum up the criterion
 // types, in README.md and at the top of docs/suite.md's criteria: every type
-// of the schema is in them, and the rows of rouge and bleu name every
+// of the schema is in docs/suite.md's, and the rows of rouge and bleu name every
 // variant and tokenizer the schema allows.
 func TestDocsCriteriaSummaries(t *testing.T) {
 	criterion := schemaObjects(t)["criterion"]
@@ -536,7 +540,9 @@ func TestDocsCriteriaSummaries(t *testing.T) {
 				}
 			}
 			if row == 0 {
-				t.Errorf("%s: the table of criterion types under %q does not name %q", sum.rel, sum.heading.text, typ)
+				if sum.every {
+					t.Errorf("%s: the table of criterion types under %q does not name %q", sum.rel, sum.heading.text, typ)
+				}
 				continue
 			}
 			field, ok := choosers[typ]

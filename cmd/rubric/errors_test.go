@@ -448,7 +448,7 @@ func errCases() []errCase {
   "dataset": {"path": "cases.jsonl"},
   "criteria": [{"name": "exact", "type": "equals"}],
   "targets": [{"name": "rec", "provider": "replay", "path": "rec.jsonl"}],
-  "gate": ["pass_rate >= 0.5", "pass_rate => 90%", "accuracy >= 0.9"]
+  "gate": ["pass_rate >= 0.5", "pass_rate => 90%", "pass_rte >= 0.9"]
 }
 `),
 			args: run,
