@@ -19,17 +19,20 @@ import (
 var SchemaJSON []byte
 
 // ConfigSchemaJSON returns the JSON Schema of the project config file: the
-// suite schema's definitions, rooted at the config definition.
+// suite schema's definitions that the config definition refers to, rooted
+// at it. A change to the suite's other parts (a new criterion) leaves it as
+// it is.
 func ConfigSchemaJSON() []byte {
 	var doc map[string]any
 	if err := json.Unmarshal(SchemaJSON, &doc); err != nil {
 		panic(err) // the embedded schema is checked by tests
 	}
+	defs, _ := doc["definitions"].(map[string]any)
 	out := map[string]any{
 		"$schema":     doc["$schema"],
 		"title":       "rubric project config",
 		"description": "Targets shared by the suites of a project (rubric.config.json).",
-		"definitions": doc["definitions"],
+		"definitions": reachable(defs, "config"),
 		"$ref":        "#/definitions/config",
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
@@ -37,6 +40,40 @@ func ConfigSchemaJSON() []byte {
 		panic(err)
 	}
 	return append(b, '\n')
+}
+
+// reachable returns the definitions that root refers to, itself included,
+// directly or through others.
+func reachable(defs map[string]any, root string) map[string]any {
+	out := map[string]any{}
+	var visit func(name string)
+	var walk func(v any)
+	visit = func(name string) {
+		if _, seen := out[name]; seen || defs[name] == nil {
+			return
+		}
+		out[name] = defs[name]
+		walk(defs[name])
+	}
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				if name, ok := strings.CutPrefix(ref, "#/definitions/"); ok {
+					visit(name)
+				}
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	visit(root)
+	return out
 }
 
 // TargetSchemaJSON returns the JSON Schema of one target object.

@@ -154,7 +154,7 @@ func errCases() []errCase {
   "name": "t",
   "messages": [{"role": "user", "content": "Q: {{ q }}"}],
   "dataset": {"path": "cases.jsonl"},
-  "criteria": [{"name": "exact", "type": "exactly"}],
+  "criteria": [{"name": "exact", "type": "regx"}],
   "targets": [{"name": "rec", "provider": "replay", "path": "rec.jsonl"}]
 }
 `),
