@@ -91,8 +91,8 @@ func TestParseMetric(t *testing.T) {
 func TestParseGateErrors(t *testing.T) {
 	const (
 		missingOp = `expected a comparison (>=, <=, >, <) followed by a number, as in "pass_rate >= 0.9"`
-		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC"
-		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.macro_f1 or criteria.NAME.micro_f1"
+		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC"
+		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.unscored_rate, criteria.NAME.macro_f1 or criteria.NAME.micro_f1"
 	)
 	tests := []struct {
 		name    string
@@ -112,8 +112,8 @@ func TestParseGateErrors(t *testing.T) {
 		{"criterion without operator", "criteria.tone.mean", 18, missingOp,
 			`gate "criteria.tone.mean": ` + missingOp + ` at character 19`},
 		{"no metric", ">= 0.9", 0,
-			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC)",
-			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, slice(KEY=VALUE).METRIC) at character 1`},
+			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC)",
+			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC) at character 1`},
 		{"typo in a metric", "passrate >= 0.9", 0, `unknown metric "passrate": did you mean "pass_rate"?`,
 			`gate "passrate >= 0.9": unknown metric "passrate": did you mean "pass_rate"? at character 1`},
 		{"unknown metric after spaces", "  accuracy >= 1", 2, `unknown metric "accuracy": ` + oneOf,
@@ -126,8 +126,8 @@ func TestParseGateErrors(t *testing.T) {
 			`gate "slice(tag).pass_rate >= 1": slice(tag): expected slice(KEY=VALUE), as in slice(tag=billing) or slice(language=de) at character 1`},
 		{"slice without metric", "slice(tag=a) >= 1", 12, `expected a metric after slice(tag=a), as in slice(tag=a).pass_rate`,
 			`gate "slice(tag=a) >= 1": expected a metric after slice(tag=a), as in slice(tag=a).pass_rate at character 13`},
-		{"slice with a target-only metric", "slice(lang=de).latency.p95 <= 1", 15, `unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, criteria.NAME.pass_rate or criteria.NAME.mean`,
-			`gate "slice(lang=de).latency.p95 <= 1": unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, criteria.NAME.pass_rate or criteria.NAME.mean at character 16`},
+		{"slice with a target-only metric", "slice(lang=de).latency.p95 <= 1", 15, `unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, criteria.NAME.pass_rate, criteria.NAME.mean or criteria.NAME.unscored_rate`,
+			`gate "slice(lang=de).latency.p95 <= 1": unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, criteria.NAME.pass_rate, criteria.NAME.mean or criteria.NAME.unscored_rate at character 16`},
 		{"bound on a metric without an interval", "error_rate.upper <= 0.1", 0, `error_rate has no confidence interval: .upper applies to pass_rate, mean, delta.pass_rate and delta.mean`,
 			`gate "error_rate.upper <= 0.1": error_rate has no confidence interval: .upper applies to pass_rate, mean, delta.pass_rate and delta.mean at character 1`},
 		{"pass@ without K", "pass@ >= 0.9", 0, `unknown metric "pass@": expected K to be a whole number from 1, as in pass@5`,
@@ -411,7 +411,8 @@ func TestMeasure(t *testing.T) {
 		Name: "t",
 		Figures: Figures{Cases: 10, Passed: 7, Failed: 1, Errored: 2, PassRate: 0.7, PassRateCI: iv, ErrorRate: 0.2, Scored: 8, Mean: 0.8,
 			Cached: 4, LatencyMS: LatencySummary{P95: 300}, Usage: Usage{TotalTokens: 800},
-			Criteria: []CriterionSummary{{Name: "c", N: 8, PassRate: 0.75, Mean: 0.7, CorpusBLEU: &bleu}, {Name: "none"}}},
+			Criteria: []CriterionSummary{{Name: "c", N: 8, PassRate: 0.75, Mean: 0.7, CorpusBLEU: &bleu}, {Name: "none"},
+				{Name: "judge", N: 6, Unscored: 2}, {Name: "mute", Unscored: 8}}},
 		Slices: []SliceSummary{{Key: "lang", Value: "de", Figures: Figures{Cases: 4, Passed: 1, PassRate: 0.25, Cached: 3,
 			Criteria: []CriterionSummary{{Name: "c", N: 4, PassRate: 0.5}}}},
 			{Key: "lang", Value: "xx", Figures: Figures{Cases: 2, Errored: 2}}},
@@ -438,6 +439,10 @@ func TestMeasure(t *testing.T) {
 		{"criteria.c.mean.lower", 0, "the report has no interval for a criterion's mean"},
 		{"criteria.c.macro_f1", 0, "criterion c compares no labels (label: true)"},
 		{"criteria.none.pass_rate", 0, "criterion none scored no response of the 10 cases"},
+		{"criteria.judge.unscored_rate", 0.25, ""},
+		{"criteria.mute.unscored_rate", 1, ""}, // scored nothing: the rate has data all the same
+		{"criteria.mute.pass_rate", 0, "criterion mute scored no response of the 10 cases"},
+		{"criteria.none.unscored_rate", 0, "criterion none judged no response of the 10 cases"},
 		{"criteria.other.mean", 0, "no criterion other"},
 		{"slice(lang=de).pass_rate", 0.25, ""},
 		{"slice(lang=de).mean", 0, "no case of 4 was scored in slice lang=de"},

@@ -40,6 +40,9 @@ type metric struct {
 	// noInterval is why a bound has no data when value gave no interval;
 	// "no interval" when empty.
 	noInterval string
+	// unscored: a criterion's metric that has data when the criterion
+	// scored no response, only left them unscored.
+	unscored bool
 }
 
 // metricRange is the interval a metric's values lie in, and how to say so.
@@ -165,6 +168,14 @@ var metrics = []metric{
 				return 0, nil, fmt.Sprintf("criterion %s has no corpus BLEU (only bleu criteria do)", m.crit.Name)
 			}
 			return *m.crit.CorpusBLEU, nil, ""
+		}},
+	{name: "unscored_rate", criterion: true, slice: true, unscored: true, rng: unitRange,
+		doc: "The responses the criterion could not score (a judge whose answer named no verdict) / the responses it judged: gate on it to keep a judge reliable.",
+		value: func(m *measured) (float64, *Interval, string) {
+			if m.crit.N+m.crit.Unscored == 0 {
+				return 0, nil, fmt.Sprintf("criterion %s judged no response of the %d cases%s", m.crit.Name, m.f.Cases, m.where)
+			}
+			return ratio(m.crit.Unscored, m.crit.N+m.crit.Unscored), nil, ""
 		}},
 	classification("macro_f1", func(c *Classification) float64 { return c.MacroF1 }),
 	classification("micro_f1", func(c *Classification) float64 { return c.MicroF1 }),
@@ -418,7 +429,7 @@ func (m MetricRef) Measure(t *TargetSummary) (float64, bool, string) {
 		switch {
 		case in.crit == nil:
 			return 0, false, fmt.Sprintf("no criterion %s", m.Criterion)
-		case in.crit.N == 0:
+		case in.crit.N == 0 && !d.unscored:
 			return 0, false, fmt.Sprintf("criterion %s scored no response of the %d cases%s", m.Criterion, in.f.Cases, in.where)
 		}
 	}
