@@ -108,3 +108,21 @@ func (f remoteFunc) Complete(ctx context.Context, req *evals.Request) (*evals.Re
 }
 
 func (remoteFunc) BaseURL() string { return "http://127.0.0.1:1/v1" }
+
+// BenchmarkOpenAIDecode measures reading a chat completion's body: a
+// 300-byte one, and one whose content has escapes, as most answers do.
+func BenchmarkOpenAIDecode(b *testing.B) {
+	p := &OpenAI{}
+	escaped := strings.Replace(completion300, strings.Repeat("x", 40), `line one\nline \"two\"\u00e9\ttab\nx`, 1)
+	for name, body := range map[string]string{"plain": completion300, "escaped": escaped} {
+		b.Run(name, func(b *testing.B) {
+			raw := []byte(body)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.decode(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
