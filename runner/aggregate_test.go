@@ -9,18 +9,20 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 	"github.com/rubric-eval/rubric/runner/stats"
 )
 
-// byRepeat answers "pass" or "fail" for each case and repeat, from a table.
-type byRepeat map[string]string
-
-func (b byRepeat) Complete(_ context.Context, req *evals.Request) (*evals.Response, error) {
-	out := "fail"
-	if b[req.CaseID][req.Repeat] == 'P' {
-		out = "pass"
-	}
-	return &evals.Response{Text: out}, nil
+// byRepeat answers "pass" or "fail" for each case and repeat, from a table
+// of a letter per repeat, P for pass.
+func byRepeat(table map[string]string) *evalstest.Provider {
+	return &evalstest.Provider{Respond: func(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
+		out := "fail"
+		if table[req.CaseID][req.Repeat] == 'P' {
+			out = "pass"
+		}
+		return &evals.Response{Text: out}, nil
+	}}
 }
 
 type passWord struct{}
@@ -40,7 +42,7 @@ func TestRepeatsAndSlices(t *testing.T) {
 		{ID: "c001", Vars: map[string]any{"q": "1"}, Tags: []string{"lang=de"}, Metadata: map[string]any{"tier": "gold"}},
 		{ID: "c002", Vars: map[string]any{"q": "2"}, Tags: []string{"vip"}, Metadata: map[string]any{"tier": 1.0}},
 	}
-	p := byRepeat{"c000": "PPP", "c001": "FPF", "c002": "FFF"}
+	p := byRepeat(map[string]string{"c000": "PPP", "c001": "FPF", "c002": "FFF"})
 	for _, tc := range []struct {
 		reduce     string
 		passed     int
@@ -115,7 +117,7 @@ func TestSliceValuesCapped(t *testing.T) {
 	s := testSuite(t)
 	s.Slices = []string{"user"}
 	sum, err := Run(context.Background(), Options{
-		Suite: s, Targets: []Target{target("m", &echo{}, 1)}, Criteria: []Criterion{crit("ok", passWord{})},
+		Suite: s, Targets: []Target{target("m", &evalstest.Provider{Respond: echo}, 1)}, Criteria: []Criterion{crit("ok", passWord{})},
 		Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: &memSink{},
 	})
 	if err != nil {

@@ -8,11 +8,11 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/report"
 	"github.com/rubric-eval/rubric/runner/rundir"
@@ -60,19 +60,18 @@ func (c *caseSlice) Next() (*evals.Case, error) {
 
 func (c *caseSlice) Close() error { return nil }
 
-// translator answers each README case with its hypothesis, and fails "down".
-type translator struct{ calls atomic.Int64 }
-
-func (p *translator) Complete(_ context.Context, req *evals.Request) (*evals.Response, error) {
-	p.calls.Add(1)
-	if req.CaseID == "down" {
-		return nil, &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 503, Message: "down"}
+// translator answers each README case with its hypothesis, fails "down",
+// and answers anything else "whatever".
+func translator() *evalstest.Provider {
+	answers := map[string]string{}
+	for i, h := range bleuHyps {
+		answers[fmt.Sprintf("s%d", i)] = h
 	}
-	var i int
-	if _, err := fmt.Sscanf(req.CaseID, "s%d", &i); err != nil {
-		return &evals.Response{Text: "whatever"}, nil
+	return &evalstest.Provider{
+		Answers: answers,
+		Errors:  map[string]error{"down": &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 503, Message: "down"}},
+		Text:    "whatever",
 	}
-	return &evals.Response{Text: bleuHyps[i]}, nil
 }
 
 func bleuSuite(t *testing.T) (*evals.Suite, []runner.Criterion) {
@@ -146,7 +145,7 @@ func runBLEU(t *testing.T) (*evals.Summary, string) {
 		t.Fatal(err)
 	}
 	sum, err := runner.Run(context.Background(), runner.Options{
-		RunID: "r1", Suite: s, Targets: []runner.Target{bleuTarget(&translator{})}, Criteria: crits,
+		RunID: "r1", Suite: s, Targets: []runner.Target{bleuTarget(translator())}, Criteria: crits,
 		Open: func() (runner.CaseSource, error) { return &caseSlice{list: bleuCases()}, nil }, Sink: sink,
 	})
 	if err != nil {
@@ -204,13 +203,13 @@ func TestResumeAndRescoreKeepCorpusBLEU(t *testing.T) {
 
 	// A resumed run: s0 and the failed case were recorded before the
 	// interrupt; the rest is sent again.
-	resume := func(t *testing.T, prior []*evals.Result) (*evals.Summary, int64) {
+	resume := func(t *testing.T, prior []*evals.Result) (*evals.Summary, int) {
 		t.Helper()
 		done := map[string]bool{}
 		for _, r := range prior {
 			done[r.CaseID] = true
 		}
-		p := &translator{}
+		p := translator()
 		sum, err := runner.Run(context.Background(), runner.Options{
 			RunID: "r1", Suite: s, Targets: []runner.Target{bleuTarget(p)}, Criteria: crits,
 			Open: func() (runner.CaseSource, error) { return &caseSlice{list: bleuCases()}, nil },
@@ -226,7 +225,7 @@ func TestResumeAndRescoreKeepCorpusBLEU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return sum, p.calls.Load()
+		return sum, p.Count()
 	}
 	var part []*evals.Result
 	for _, r := range recorded {

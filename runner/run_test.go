@@ -9,11 +9,11 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 // cases is an in-memory CaseSource.
@@ -43,27 +43,10 @@ func makeCases(n int) []*evals.Case {
 	return out
 }
 
-// echo answers "answer-Q" for the case's variable, or fails as told.
-type echo struct {
-	calls atomic.Int64
-	fail  func(req *evals.Request) error
-	delay time.Duration
-}
-
-func (e *echo) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
-	e.calls.Add(1)
-	if e.delay > 0 {
-		select {
-		case <-time.After(e.delay):
-		case <-ctx.Done():
-			return nil, fmt.Errorf("echo: %w", ctx.Err())
-		}
-	}
-	if e.fail != nil {
-		if err := e.fail(req); err != nil {
-			return nil, err
-		}
-	}
+// echo answers "answer-Q" for the case's variable Q, with the usage and the
+// request sent that a real endpoint's answer has: an evalstest.Provider's
+// Respond.
+func echo(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
 	text := strings.TrimPrefix(req.Messages[0].Content, "Q: ")
 	return &evals.Response{Text: "answer-" + text, Usage: evals.Usage{PromptTokens: 3, CompletionTokens: 2, TotalTokens: 5},
 		Sent: &evals.SentRequest{URL: "echo://", Body: []byte(`{}`)}}, nil
@@ -125,17 +108,13 @@ func target(name string, p evals.Provider, conc int) Target {
 
 func TestRunCountsEveryCaseOnceAndAggregates(t *testing.T) {
 	list := makeCases(100)
-	p := &echo{fail: func(r *evals.Request) error {
-		if r.CaseID == "c007" || r.CaseID == "c042" {
-			return &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 500, Message: "boom"}
-		}
-		return nil
-	}}
+	boom := &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 500, Message: "boom"}
+	p := &evalstest.Provider{Respond: echo, Errors: map[string]error{"c007": boom, "c042": boom}}
 	sink := &memSink{}
 	s := testSuite(t, "pass_rate >= 0.4", "criteria.even.mean >= 0.6", "error_rate <= 0.01")
 	sum, err := Run(context.Background(), Options{
 		RunID: "r1", Suite: s,
-		Targets:  []Target{target("a", p, 7), target("b", &echo{}, 3)},
+		Targets:  []Target{target("a", p, 7), target("b", &evalstest.Provider{Respond: echo}, 3)},
 		Criteria: []Criterion{crit("even", even{})},
 		Open:     func() (CaseSource, error) { return &cases{list: list}, nil },
 		Sink:     sink,
@@ -207,8 +186,9 @@ func TestRunCountsEveryCaseOnceAndAggregates(t *testing.T) {
 
 func TestRunRecordsRequestAndError(t *testing.T) {
 	sent := &evals.SentRequest{URL: "http://x/v1/chat/completions", Body: []byte(`{"model":"m"}`)}
-	p := &echo{fail: func(*evals.Request) error {
-		return &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 429, Message: "slow down", Sent: sent}
+	// makeCases(1) is the one case c000.
+	p := &evalstest.Provider{Respond: echo, Errors: map[string]error{
+		"c000": &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 429, Message: "slow down", Sent: sent},
 	}}
 	sink := &memSink{}
 	_, err := Run(context.Background(), Options{
@@ -230,7 +210,7 @@ func TestRunRecordsRequestAndError(t *testing.T) {
 func TestRunRenderErrorIsAResult(t *testing.T) {
 	sink := &memSink{}
 	list := []*evals.Case{{ID: "x", Vars: map[string]any{"other": 1}}}
-	p := &echo{}
+	p := &evalstest.Provider{Respond: echo}
 	sum, err := Run(context.Background(), Options{
 		Suite: testSuite(t), Targets: []Target{target("a", p, 1)}, Criteria: []Criterion{crit("even", even{})},
 		Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: sink,
@@ -238,7 +218,7 @@ func TestRunRenderErrorIsAResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.calls.Load() != 0 {
+	if p.Count() != 0 {
 		t.Error("a case that could not be rendered was sent")
 	}
 	r := sink.results[0]
@@ -254,7 +234,7 @@ func TestRunDatasetErrorStopsAndKeepsResults(t *testing.T) {
 	sink := &memSink{}
 	bad := evals.Problems{{File: "d.jsonl", Line: 51, Col: 1, Msg: "invalid JSON"}}
 	sum, err := Run(context.Background(), Options{
-		Suite: testSuite(t), Targets: []Target{target("a", &echo{}, 4)}, Criteria: []Criterion{crit("even", even{})},
+		Suite: testSuite(t), Targets: []Target{target("a", &evalstest.Provider{Respond: echo}, 4)}, Criteria: []Criterion{crit("even", even{})},
 		Open: func() (CaseSource, error) { return &cases{list: makeCases(50), err: bad}, nil }, Sink: sink,
 	})
 	var ps evals.Problems
@@ -271,7 +251,7 @@ func TestRunDatasetErrorStopsAndKeepsResults(t *testing.T) {
 
 func TestRunSinkFailureStops(t *testing.T) {
 	sink := &memSink{failAt: 10}
-	p := &echo{}
+	p := &evalstest.Provider{Respond: echo}
 	sum, err := Run(context.Background(), Options{
 		Suite: testSuite(t), Targets: []Target{target("a", p, 2)}, Criteria: []Criterion{crit("even", even{})},
 		Open: func() (CaseSource, error) { return &cases{list: makeCases(10000)}, nil }, Sink: sink,
@@ -281,7 +261,7 @@ func TestRunSinkFailureStops(t *testing.T) {
 	}
 	// Results already queued for the collector (its buffer holds 256) may
 	// have been sent; nothing beyond that.
-	if n := p.calls.Load(); n > 300 {
+	if n := p.Count(); n > 300 {
 		t.Errorf("%d requests sent: dispatch went on after the sink failed", n)
 	}
 	if sum.Targets[0].Cases != 9 {
@@ -292,7 +272,7 @@ func TestRunSinkFailureStops(t *testing.T) {
 func TestRunInterruptKeepsCompletedAndStopsDispatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sink := &memSink{}
-	p := &echo{delay: 20 * time.Millisecond}
+	p := &evalstest.Provider{Respond: echo, Delay: 20 * time.Millisecond}
 	var once sync.Once
 	sum, err := Run(ctx, Options{
 		Suite: testSuite(t), Targets: []Target{target("a", p, 4)}, Criteria: []Criterion{crit("even", even{})},
@@ -312,7 +292,7 @@ func TestRunInterruptKeepsCompletedAndStopsDispatch(t *testing.T) {
 	}
 	// Requests in flight at the interrupt finish within the grace period and
 	// are kept: every request sent has a result, none is lost.
-	if got, sent := len(sink.results), int(p.calls.Load()); got != sent {
+	if got, sent := len(sink.results), p.Count(); got != sent {
 		t.Errorf("%d requests sent, %d results kept", sent, got)
 	}
 	if len(sink.results) > 40 {
@@ -323,7 +303,7 @@ func TestRunInterruptKeepsCompletedAndStopsDispatch(t *testing.T) {
 func TestRunInterruptAfterGraceDropsUnfinished(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sink := &memSink{}
-	p := &echo{delay: 10 * time.Second}
+	p := &evalstest.Provider{Respond: echo, Delay: 10 * time.Second}
 	time.AfterFunc(50*time.Millisecond, cancel)
 	start := time.Now()
 	_, err := Run(ctx, Options{
@@ -362,7 +342,7 @@ func TestRunInterruptDuringScoring(t *testing.T) {
 	sink := &memSink{}
 	time.AfterFunc(50*time.Millisecond, cancel)
 	_, err := Run(ctx, Options{
-		Suite: testSuite(t), Targets: []Target{target("a", &echo{}, 4)}, Criteria: []Criterion{crit("even", even{}), crit("judge", slowJudge{})},
+		Suite: testSuite(t), Targets: []Target{target("a", &evalstest.Provider{Respond: echo}, 4)}, Criteria: []Criterion{crit("even", even{}), crit("judge", slowJudge{})},
 		Open: func() (CaseSource, error) { return &cases{list: makeCases(100)}, nil }, Sink: sink,
 		Grace: 50 * time.Millisecond,
 	})
@@ -622,7 +602,7 @@ func (f *flushSink) Flush() error {
 func TestRunFlushesBatches(t *testing.T) {
 	sink := &flushSink{}
 	sum, err := Run(context.Background(), Options{
-		Suite: testSuite(t), Targets: []Target{target("a", &echo{}, 8)}, Criteria: []Criterion{crit("even", even{})},
+		Suite: testSuite(t), Targets: []Target{target("a", &evalstest.Provider{Respond: echo}, 8)}, Criteria: []Criterion{crit("even", even{})},
 		Open: func() (CaseSource, error) { return &cases{list: makeCases(3000)}, nil }, Sink: sink,
 	})
 	if err != nil {
@@ -639,7 +619,7 @@ func TestRunFlushesBatches(t *testing.T) {
 
 	failing := &flushSink{failAt: 3}
 	sum, err = Run(context.Background(), Options{
-		Suite: testSuite(t), Targets: []Target{target("a", &echo{}, 8)}, Criteria: []Criterion{crit("even", even{})},
+		Suite: testSuite(t), Targets: []Target{target("a", &evalstest.Provider{Respond: echo}, 8)}, Criteria: []Criterion{crit("even", even{})},
 		Open: func() (CaseSource, error) { return &cases{list: makeCases(3000)}, nil }, Sink: failing,
 	})
 	if err == nil || !strings.Contains(err.Error(), "writing results: disk full") {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 // recordedFrom reads results back as recordings, as rescoring a run does.
@@ -50,11 +51,8 @@ func stripTimes(s *evals.Summary) {
 // same criteria: every result and the whole summary must come out the same.
 func TestScoreOfARunsResultsMatchesTheRun(t *testing.T) {
 	list := makeCases(60)
-	p := &echo{fail: func(r *evals.Request) error {
-		if r.CaseID == "c013" {
-			return &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 503, Message: "down", Sent: &evals.SentRequest{URL: "echo://"}}
-		}
-		return nil
+	p := &evalstest.Provider{Respond: echo, Errors: map[string]error{
+		"c013": &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 503, Message: "down", Sent: &evals.SentRequest{URL: "echo://"}},
 	}}
 	s := testSuite(t, "pass_rate >= 0.5")
 	crits := []Criterion{crit("even", even{})}
@@ -336,7 +334,7 @@ func TestRescoreKeepsRepeats(t *testing.T) {
 	crits := []Criterion{crit("ok", passWord{})}
 	ran := &memSink{}
 	runSum, err := Run(context.Background(), Options{
-		Suite: s, Targets: []Target{target("m", byRepeat{"c000": "PPF", "c001": "FFF"}, 2)}, Criteria: crits,
+		Suite: s, Targets: []Target{target("m", byRepeat(map[string]string{"c000": "PPF", "c001": "FFF"}), 2)}, Criteria: crits,
 		Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: ran, Repeat: 3,
 	})
 	if err != nil {

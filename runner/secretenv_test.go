@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 // secretsSeen records the SecretEnv of every input it scores.
@@ -26,12 +27,12 @@ func (s *secretsSeen) Score(_ context.Context, in *evals.Input) evals.Verdict {
 // the secrets of the target that answered, so that an exec criterion's
 // process does not inherit them.
 func TestRunPassesSecretEnv(t *testing.T) {
-	keyed := target("keyed", &echo{}, 2)
+	keyed := target("keyed", &evalstest.Provider{Respond: echo}, 2)
 	keyed.SecretEnv = []string{"MODEL_KEY"}
 	sc := &secretsSeen{seen: map[string][]string{}}
 	_, err := Run(context.Background(), Options{
 		RunID: "r", Suite: testSuite(t),
-		Targets:  []Target{keyed, target("plain", &echo{}, 2)},
+		Targets:  []Target{keyed, target("plain", &evalstest.Provider{Respond: echo}, 2)},
 		Criteria: []Criterion{crit("seen", sc)},
 		Open:     func() (CaseSource, error) { return &cases{list: makeCases(3)}, nil },
 		Sink:     &memSink{},
