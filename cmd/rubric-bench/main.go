@@ -50,8 +50,10 @@
 // number of body bytes), the same transport settings and concurrency, one
 // process measured the same way. Machines here differ by 3x from one day to
 // the next, so the throughput bars are ratios to it, measured in one
-// sitting: %bare is rubric's cases/s as a percentage of the bare client's,
-// cpu_x_bare its CPU per case as a multiple of the bare client's.
+// sitting: %bare is rubric's cases/s as a percentage of the bare client's
+// (with latency, its % of the ideal as a percentage of the bare client's, so
+// that a different delay delivered to each run does not count), cpu_x_bare
+// its CPU per case as a multiple of the bare client's.
 //
 // The table goes to stdout, one row per scenario, with PASS or MISS against
 // its target; MB is 10^6 bytes. Progress goes to stderr, with the connections
@@ -183,11 +185,18 @@ func (r result) cpuPerCase() time.Duration {
 	return r.CPU / time.Duration(r.Scenario.Cases)
 }
 
-// barePct is rubric's cases/s as a percentage of its bare twin's, or -1
-// without a twin.
+// barePct is rubric's throughput as a percentage of its bare twin's, or -1
+// without a twin. With latency, each run's throughput is taken against its
+// own ideal, at the delay the endpoint delivered to it: the endpoint's
+// timers do not deliver the same delay twice (49.9 ms to one run, 50.5 ms to
+// the next is 1.2% of wall time), and that is the endpoint's doing, not the
+// client's.
 func (r result) barePct() float64 {
 	if r.Bare == nil || r.Bare.Wall <= 0 {
 		return -1
+	}
+	if p, bp := r.idealPct(), r.Bare.idealPct(); p > 0 && bp > 0 {
+		return 100 * p / bp
 	}
 	return 100 * r.casesPerSec() / r.Bare.casesPerSec()
 }

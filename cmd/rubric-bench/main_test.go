@@ -129,6 +129,15 @@ func TestBenchVerdicts(t *testing.T) {
 		// At latency both bars hold: the ideal and 97% of the bare client.
 		{"bare_latency_met", result{Scenario: lat, Wall: 4 * time.Second, Bare: &result{Scenario: lat, Wall: 3900 * time.Millisecond}}, true},
 		{"bare_latency_missed", result{Scenario: lat, Wall: 4 * time.Second, Bare: &result{Scenario: lat, Wall: 3800 * time.Millisecond}}, false},
+		// Each against its own ideal: 4.04 s at a delivered 50.5 ms is as
+		// close to its ideal (97.66%) as the bare client's 4 s at 50 ms, so
+		// 100%, where the walls alone would say 99.0%...
+		{"bare_latency_delay_met", result{Scenario: lat, Wall: 4040 * time.Millisecond, Delay: 50500 * time.Microsecond,
+			Bare: &result{Scenario: lat, Wall: 4000 * time.Millisecond, Delay: 50 * time.Millisecond}}, true},
+		// ... and 4.1 s at 49 ms (93.4% of its ideal) against 3.95 s at 50 ms
+		// (98.9%) is 94.4%: a miss.
+		{"bare_latency_delay_missed", result{Scenario: lat, Wall: 4100 * time.Millisecond, Delay: 49 * time.Millisecond,
+			Bare: &result{Scenario: lat, Wall: 3950 * time.Millisecond, Delay: 50 * time.Millisecond}}, false},
 		{"bare_latency_ideal_missed", result{Scenario: lat, Wall: 4200 * time.Millisecond, Bare: &result{Scenario: lat, Wall: 4200 * time.Millisecond}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
