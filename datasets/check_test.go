@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 // suiteOver returns a suite in dir whose dataset is the file name (or the
@@ -464,20 +465,6 @@ func BenchmarkJSONLNext(b *testing.B) {
 	r.Close()
 }
 
-// endingCtx is a context that ends after its Err has been asked a number of
-// times: a Ctrl-C in the middle of a check, at a known place.
-type endingCtx struct {
-	context.Context
-	left int
-}
-
-func (c *endingCtx) Err() error {
-	if c.left--; c.left < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
 // TestCheckStopsWhenContextEnds: a check of a large dataset stops soon after
 // its context ends, with the context's error and the cases read so far.
 func TestCheckStopsWhenContextEnds(t *testing.T) {
@@ -485,7 +472,7 @@ func TestCheckStopsWhenContextEnds(t *testing.T) {
 	path := writeLines(t, n)
 	s := suiteOver(filepath.Dir(path), "big.jsonl", nil, "{{ ticket }}")
 	for _, asks := range []int{0, 1, 10} {
-		got, err := Check(&endingCtx{Context: context.Background(), left: asks}, s)
+		got, err := Check(evalstest.CanceledAfter(asks), s)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("ending after %d looks: Check = %d, %v; want context.Canceled", asks, got, err)
 		}

@@ -99,3 +99,13 @@ func TestProviderConcurrent(t *testing.T) {
 		t.Errorf("first call %+v", calls[0])
 	}
 }
+
+// TestCanceledAfter: the context is canceled at the n+1th look, not before.
+func TestCanceledAfter(t *testing.T) {
+	ctx := evalstest.CanceledAfter(2)
+	for i, want := range []error{nil, nil, context.Canceled, context.Canceled} {
+		if got := ctx.Err(); got != want {
+			t.Errorf("look %d: %v, want %v", i+1, got, want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/evalstest"
 )
 
 func write(t *testing.T, dir string, files map[string]string) string {
@@ -110,20 +111,6 @@ func TestJudgesBuiltOnce(t *testing.T) {
 	}
 }
 
-// endingCtx is a context whose Err reports it canceled after it has been
-// asked a number of times: a Ctrl-C at a known place.
-type endingCtx struct {
-	context.Context
-	left int
-}
-
-func (c *endingCtx) Err() error {
-	if c.left--; c.left < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
 // TestLoadInterrupted: a load cut short, before it starts or while the
 // dataset is read, returns the interrupt, not the problems of the checks
 // it cut short (a bad last line never read).
@@ -144,7 +131,7 @@ func TestLoadInterrupted(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for name, ctx := range map[string]context.Context{"before": ctx, "while reading": &endingCtx{Context: context.Background(), left: 3}} {
+	for name, ctx := range map[string]context.Context{"before": ctx, "while reading": evalstest.CanceledAfter(3)} {
 		_, err := Load(ctx, path, Options{Dataset: true})
 		var in *Interrupted
 		if !errors.As(err, &in) || !errors.Is(err, context.Canceled) || in.Path != path {

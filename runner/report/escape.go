@@ -13,9 +13,23 @@ import (
 // outputs carry such characters (terminal colours, stray NULs, cut-off
 // multi-byte sequences); a report shows them instead of failing to load.
 func visible(s string) string {
+	return shown(s, func(r rune) rune {
+		switch {
+		case xmlChar(r):
+			return r
+		case r < 0x20:
+			return 0x2400 + r
+		}
+		return utf8.RuneError
+	})
+}
+
+// shown returns s with each character as show maps it, and each byte that is
+// not UTF-8 as U+FFFD; s itself when show keeps every character.
+func shown(s string, show func(rune) rune) string {
 	clean := true
 	for i, r := range s {
-		if !xmlChar(r) || r == utf8.RuneError && isBadByte(s, i) {
+		if show(r) != r || r == utf8.RuneError && isBadByte(s, i) {
 			clean = false
 			break
 		}
@@ -26,16 +40,11 @@ func visible(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && isBadByte(s, i):
+		if r == utf8.RuneError && isBadByte(s, i) {
 			b.WriteRune(utf8.RuneError)
-		case r < 0x20 && !xmlChar(r):
-			b.WriteRune(0x2400 + r)
-		case !xmlChar(r):
-			b.WriteRune(utf8.RuneError)
-		default:
-			b.WriteRune(r)
+			continue
 		}
+		b.WriteRune(show(r))
 	}
 	return b.String()
 }
@@ -179,29 +188,15 @@ func mdText(s string) string {
 // summary through failure reasons; printed raw, an escape sequence in it
 // would recolour, retitle or rewrite the user's terminal.
 func termSafe(s string) string {
-	clean := true
-	for i, r := range s {
-		if r < 0x20 || r == 0x7F || r >= 0x80 && r <= 0x9F || r == utf8.RuneError && isBadByte(s, i) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i, r := range s {
+	return shown(s, func(r rune) rune {
 		switch {
-		case r == utf8.RuneError && isBadByte(s, i), r >= 0x80 && r <= 0x9F:
-			b.WriteRune(utf8.RuneError)
 		case r < 0x20:
-			b.WriteRune(0x2400 + r)
+			return 0x2400 + r
 		case r == 0x7F:
-			b.WriteRune(0x2421)
-		default:
-			b.WriteRune(r)
+			return 0x2421
+		case r >= 0x80 && r <= 0x9F:
+			return utf8.RuneError
 		}
-	}
-	return b.String()
+		return r
+	})
 }

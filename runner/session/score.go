@@ -60,35 +60,26 @@ func Score(ctx context.Context, s *build.Suite, rec Recordings, opts Options) *O
 }
 
 func score(ctx context.Context, s *build.Suite, rec Recordings, opts Options) (*evals.Summary, error) {
-	now := opts.now()
-	f := &folder{id: NewRunID(now), started: now.UTC()}
-	m := &rundir.Manifest{RunID: f.id, Started: f.started, Load: opts.Build.Load, Repeat: 1, Kind: rundir.KindScore}
-	if err := m.Prepare(ctx, s.Suite); err != nil {
-		return nil, &build.Interrupted{Path: s.Suite.Path}
+	m := &rundir.Manifest{Load: opts.Build.Load, Repeat: 1, Kind: rundir.KindScore, Source: rec.Run}
+	target := rec.Target
+	if rec.Run == "" {
+		m.Source, m.Mapping = rec.Log, rec.Mapping.String()
+		if target == "" {
+			target = strings.TrimSuffix(filepath.Base(rec.Log), filepath.Ext(rec.Log))
+		}
 	}
-	f.dir = filepath.Join(opts.Out, f.id)
-	if err := mkdirAll(f.dir); err != nil {
-		return nil, WithCode(ExitIncomplete, fmt.Errorf("creating the run folder: %w", err))
-	}
-	lock, err := rundir.LockDir(f.dir)
+	f, err := create(ctx, s, opts, "score", m)
 	if err != nil {
-		return nil, lockError("score", err)
+		return nil, err
 	}
-	f.lock = lock
 	defer f.close()
 	so := runner.ScoreOptions{RunID: f.id, Suite: s.Suite, Criteria: s.Criteria, Concurrency: rec.Concurrency}
 	var skipped *skips
 	if rec.Run != "" {
-		m.Source = rec.Run
 		so.Targets, so.Total, so.Repeat = priorTargets(rec.Run)
 		so.Read = journalReader(filepath.Join(rec.Run, rundir.ResultsFile))
 		fmt.Fprintf(opts.stderr(), "rubric: run %s: suite %s, rescoring run %s\n", f.id, s.Suite.Name, rec.Run)
 	} else {
-		m.Source, m.Mapping = rec.Log, rec.Mapping.String()
-		target := rec.Target
-		if target == "" {
-			target = strings.TrimSuffix(filepath.Base(rec.Log), filepath.Ext(rec.Log))
-		}
 		so.Provider = "log"
 		if !rec.Mapping.Has(datasets.LogTarget) {
 			// Listed even when no line is read, so that a gate has a target
@@ -98,12 +89,6 @@ func score(ctx context.Context, s *build.Suite, rec Recordings, opts Options) (*
 		skipped = &skips{n: map[string]int{}, first: map[string]string{}}
 		so.Read = logReader(rec.Log, rec.Mapping, s.Suite, target, rec.SkipInvalid, skipped)
 		fmt.Fprintf(opts.stderr(), "rubric: run %s: suite %s, scoring %s (%s)\n", f.id, s.Suite.Name, rec.Log, rec.Mapping)
-	}
-	if err := rundir.WriteManifest(f.dir, m); err != nil {
-		return nil, WithCode(ExitIncomplete, err)
-	}
-	if f.journal, err = rundir.CreateJournal(f.results()); err != nil {
-		return nil, WithCode(ExitIncomplete, err)
 	}
 	so.Sink = f.journal
 	var prog Progress

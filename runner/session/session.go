@@ -159,14 +159,13 @@ type folder struct {
 
 func (f *folder) results() string { return filepath.Join(f.dir, rundir.ResultsFile) }
 
-// create makes and locks the folder of a new run of s, with its manifest.
-func create(ctx context.Context, s *build.Suite, opts Options, repeat int) (*folder, error) {
+// create makes and locks the folder of a new run of s, described by m
+// (whose RunID and Started it sets), and writes its manifest and opens its
+// journal. verb names the command in a refusal.
+func create(ctx context.Context, s *build.Suite, opts Options, verb string, m *rundir.Manifest) (*folder, error) {
 	now := opts.now()
 	f := &folder{id: NewRunID(now), started: now.UTC()}
-	m := &rundir.Manifest{RunID: f.id, Started: f.started, Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, ErrorBudget: opts.ErrorBudget}
-	if opts.Baseline != nil {
-		m.Baseline = opts.Baseline.Report
-	}
+	m.RunID, m.Started = f.id, f.started
 	if err := m.Prepare(ctx, s.Suite); err != nil {
 		return nil, &build.Interrupted{Path: s.Suite.Path}
 	}
@@ -176,7 +175,7 @@ func create(ctx context.Context, s *build.Suite, opts Options, repeat int) (*fol
 	}
 	lock, err := rundir.LockDir(f.dir)
 	if err != nil {
-		return nil, lockError("run", err)
+		return nil, lockError(verb, err)
 	}
 	f.lock = lock
 	if err := rundir.WriteManifest(f.dir, m); err != nil {
@@ -215,8 +214,12 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		budget = opts.ErrorBudget
 	}
 	if f == nil {
+		m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, ErrorBudget: opts.ErrorBudget}
+		if opts.Baseline != nil {
+			m.Baseline = opts.Baseline.Report
+		}
 		var err error
-		if f, err = create(ctx, s, opts, repeat); err != nil {
+		if f, err = create(ctx, s, opts, "run", m); err != nil {
 			return nil, err
 		}
 	}
