@@ -41,6 +41,9 @@ type Response struct {
 	// the latency of the call that was cached.
 	Cached          bool
 	OriginalLatency time.Duration
+	// Stream holds the timings of a streamed response; nil when the response
+	// came whole.
+	Stream *StreamTiming
 }
 
 // BodyBuilder is a Provider that can say, without sending anything, the exact

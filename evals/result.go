@@ -42,12 +42,15 @@ type Result struct {
 	// Cached marks a response served from the response cache; LatencyMS is
 	// then the lookup's and OriginalLatencyMS the latency of the call that was
 	// cached.
-	Cached            bool         `json:"cached,omitempty"`
-	OriginalLatencyMS float64      `json:"original_latency_ms,omitempty"`
-	Scores            []Score      `json:"scores,omitempty"`
-	Score             *float64     `json:"score,omitempty"`
-	Status            Status       `json:"status"`
-	Error             *ResultError `json:"error,omitempty"`
+	Cached            bool    `json:"cached,omitempty"`
+	OriginalLatencyMS float64 `json:"original_latency_ms,omitempty"`
+	// Stream holds when a streamed response's tokens came; nil when the
+	// response was not streamed.
+	Stream *StreamTiming `json:"stream,omitempty"`
+	Scores []Score       `json:"scores,omitempty"`
+	Score  *float64      `json:"score,omitempty"`
+	Status Status        `json:"status"`
+	Error  *ResultError  `json:"error,omitempty"`
 }
 
 // SentRequest is the exact request sent to the endpoint, without secrets: the URL
@@ -224,4 +227,19 @@ func contentText(raw json.RawMessage) (string, error) {
 		b.WriteString(*p.Text)
 	}
 	return b.String(), nil
+}
+
+// StreamTiming is when a streamed response's tokens came, in milliseconds
+// from the moment the request was sent.
+type StreamTiming struct {
+	// FirstTokenMS is the time to the first token of any kind, reasoning
+	// included.
+	FirstTokenMS float64 `json:"first_token_ms"`
+	// FirstContentMS is the time to the first token of the answer itself:
+	// reasoning models stream their reasoning first. Equal to FirstTokenMS
+	// for a model that does not.
+	FirstContentMS float64 `json:"first_content_ms"`
+	// TokensPerSecond is the output tokens per second after the first
+	// token, from the usage the stream reported; 0 when it reported none.
+	TokensPerSecond float64 `json:"tokens_per_second,omitempty"`
 }
