@@ -64,11 +64,16 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
 			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, id under --out, or latest) case by case; gates on delta.*, regressions and fixes read this comparison"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "check the suites and render every case, send nothing, and print per target and judge the requests, estimated tokens and cost; no run folder is written"},
+			&cli.BoolFlag{Name: "json", Usage: "with --dry-run, print the estimates as JSON"},
 		),
 		Action: func(cliCtx *cli.Context) error {
 			opts, ci, err := runFlags(cliCtx)
 			if err != nil {
 				return err
+			}
+			if cliCtx.Bool("dry-run") {
+				return dryRun(cliCtx, opts)
 			}
 			cache := newCache(cliCtx.Bool("no-cache"), opts.Stderr)
 			defer cache.close()
@@ -141,8 +146,12 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 	return opts, ci, nil
 }
 
-// runArgs checks the suites given against --baseline and --resume.
+// runArgs checks the suites given against --baseline and --resume, and
+// the flags a dry run has no use for.
 func runArgs(cliCtx *cli.Context) error {
+	if err := dryRunArgs(cliCtx); err != nil {
+		return err
+	}
 	if cliCtx.IsSet("baseline") && cliCtx.NArg() > 1 {
 		return usageError("run: --baseline compares one suite's run with an earlier one; give one suite")
 	}

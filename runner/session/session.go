@@ -205,10 +205,7 @@ func lockError(verb string, err error) error {
 // runSuite runs one built suite in a new run folder, or in the folder of the
 // run it resumes.
 func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*evals.Summary, error) {
-	repeat := max(s.Suite.Repeat, 1)
-	if opts.Repeat > 0 {
-		repeat = opts.Repeat
-	}
+	repeat := repeatOf(s, opts)
 	budget := s.Suite.ErrorBudget
 	if opts.ErrorBudget != nil {
 		budget = opts.ErrorBudget
@@ -303,6 +300,14 @@ func announce(s *build.Suite, opts Options, f *folder, repeat int) {
 	}
 	fmt.Fprintf(opts.stderr(), "rubric: %s suite %s, %s x %s%s (%s)\n", verb, s.Suite.Name,
 		plural(cases(s, opts), "case"), plural(len(s.Targets), "target"), reps, strings.Join(names, ", "))
+}
+
+// repeatOf is the times a run of s sends each case to each target.
+func repeatOf(s *build.Suite, opts Options) int {
+	if opts.Repeat > 0 {
+		return opts.Repeat
+	}
+	return max(s.Suite.Repeat, 1)
 }
 
 // cases is the number of cases a run of s reads.
