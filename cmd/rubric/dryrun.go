@@ -125,16 +125,18 @@ func estimateTable(w io.Writer, head string, es []session.Estimate) {
 	tw.Flush()
 }
 
-// costText shows an estimated cost, as the run's summary shows costs; "-"
-// without a price table.
+// costText shows an estimated cost as the run's summary shows costs (2
+// decimals, 4 below 0.01), with as many more as a smaller amount needs to
+// show two digits; "-" without a price table.
 func costText(c *session.Cost) string {
 	if c == nil {
 		return "-"
 	}
-	s := fmt.Sprintf("%.2f %s", c.Amount, c.Currency)
-	if c.Amount != 0 && c.Amount < 0.01 {
-		s = fmt.Sprintf("%.4f %s", c.Amount, c.Currency)
+	prec := 2
+	for v := c.Amount; v > 0 && v < 0.01 && prec < 8; v *= 100 {
+		prec += 2
 	}
+	s := fmt.Sprintf("%.*f %s", prec, c.Amount, c.Currency)
 	if c.AtLeast {
 		s = ">= " + s
 	}
