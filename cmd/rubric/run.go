@@ -60,6 +60,7 @@ func runCommand() *cli.Command {
 			&cli.IntFlag{Name: "repeat", DefaultText: "the suite's repeat, else 1", Usage: "send each case `N` times (overrides the suite's repeat)"},
 			&cli.Float64Flag{Name: "error-budget", Value: -1, DefaultText: "the suite's", Usage: "largest share `RATE` of cases per target that may end in an error before the run exits 3"},
 			&cli.DurationFlag{Name: "max-duration", DefaultText: "no limit", Usage: "stop dispatching after `DURATION`, keep what completed and exit 3 (resume with --resume)"},
+			&cli.Float64Flag{Name: "max-cost", DefaultText: "no limit", Usage: "stop dispatching once the calls made have cost `AMOUNT` at the price tables (in their currency; cache hits are free), keep what completed and exit 3 (resume with --resume and a higher --max-cost)"},
 			&cli.DurationFlag{Name: "grace", Value: 5 * time.Second, Usage: "after Ctrl-C, how long (`DURATION`) requests in flight may finish"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
@@ -111,6 +112,12 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 	opts.Build.Load.RequireTargets = true
 	if !cliCtx.Bool("no-progress") && isTerminal(stderr) {
 		opts.Progress = func() session.Progress { return newProgressLine(stderr) }
+	}
+	if c := cliCtx.Float64("max-cost"); cliCtx.IsSet("max-cost") {
+		if !(c >= 0) {
+			return opts, nil, usageError("run: --max-cost must be 0 (no limit) or more, got %v", c)
+		}
+		opts.MaxCost = &c
 	}
 	switch b := cliCtx.Float64("error-budget"); {
 	case cliCtx.IsSet("error-budget") && (b < 0 || b > 1):

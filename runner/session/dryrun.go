@@ -85,8 +85,11 @@ type Cost struct {
 // DryRun renders every case of every suite, as a run with opts (--limit,
 // --repeat) would, and returns what the run would send, sending nothing:
 // no run folder is made and no endpoint is called. The suites' endpoints
-// need no response cache.
+// need no response cache. A cost limit the run would refuse is refused.
 func DryRun(ctx context.Context, suites []*build.Suite, opts Options) (*Plan, error) {
+	if err := checkMaxCost(suites, opts); err != nil {
+		return nil, err // what the run would refuse
+	}
 	tc := newTokenCounter()
 	plan := &Plan{}
 	for _, s := range suites {
