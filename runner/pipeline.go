@@ -101,6 +101,7 @@ func (p *pipeline) prior(feed func(add func(*evals.Result)) error) error {
 	err := feed(func(r *evals.Result) {
 		if p.add(r) {
 			p.col.p.count(r)
+			p.col.cost.count(r)
 		}
 	})
 	p.col.p.Total = total
@@ -128,6 +129,8 @@ func (p *pipeline) run(ctx context.Context, lanes []lane, grace time.Duration) (
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	p.col.stop = func() { stopRun(); cancelWork() }
+	p.col.cost.stop = stopRun
+	p.col.cost.check() // a resumed run may have spent it all
 
 	results := make(chan *evals.Result, 256)
 	g, gctx := errgroup.WithContext(runCtx)
@@ -217,7 +220,8 @@ const maxBatch = 256
 // results in batches when they come faster than one write each, and at
 // once when they do not: the collector flushes whenever no result is
 // waiting. After the sink fails it calls stop and drops the results still
-// coming; none of them is counted.
+// coming; none of them is counted. It adds up what each result's calls
+// cost as it comes, and stops dispatch at the cost limit.
 type collector struct {
 	sink     evals.Sink
 	progress func(Progress)
@@ -225,6 +229,7 @@ type collector struct {
 	stop     func()
 	err      error           // the sink's failure
 	pending  []*evals.Result // written, not yet flushed
+	cost     costLimit
 }
 
 // record writes r to the sink, unless it has failed. When it fails now,
@@ -233,6 +238,8 @@ func (c *collector) record(r *evals.Result, add func(*evals.Result) bool) {
 	if c.err != nil {
 		return
 	}
+	c.cost.count(r) // spent once the response came, written or not
+	c.cost.check()
 	if err := c.sink.Write(r); err != nil {
 		c.flush(add)
 		if c.err == nil {

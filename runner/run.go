@@ -72,6 +72,11 @@ type Options struct {
 	// Statistics sets the confidence intervals; zero means
 	// evals.DefaultStatistics.
 	Statistics evals.Statistics
+	// MaxCost, when above 0, stops dispatch once the calls made (CallCost
+	// of each result, those fed by Prior included) have cost that much:
+	// requests in flight finish and are recorded, and Run returns a
+	// *CostLimitError unless every result expected (Total) is done.
+	MaxCost float64
 }
 
 // ErrInterrupted is returned, wrapped, when ctx was canceled before the run
@@ -89,12 +94,17 @@ var ErrInterrupted = errors.New("run interrupted")
 // are not sent, while the other targets run on. Run then returns the summary,
 // marked interrupted so that a resumed run sends the cases left, with every
 // such error, each naming its target.
+//
+// Once the calls made have cost opts.MaxCost, no new request starts; those
+// in flight finish and are recorded, and Run returns the summary, marked
+// interrupted, with a *CostLimitError.
 func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
 	p := newPipeline(opts.RunID, opts.Suite, now(), opts.Statistics, opts.Sink, opts.Progress, opts.Total)
+	p.col.cost.max = opts.MaxCost
 	for _, t := range opts.Targets {
 		p.target(t.Spec.Name, newAggregate(t.Spec, opts.Criteria, opts.Suite, p.st, max(opts.Repeat, 1)))
 	}
@@ -128,6 +138,9 @@ func Run(ctx context.Context, opts Options) (*evals.Summary, error) {
 		return sum, col.interrupted(sum)
 	case err != nil:
 		return sum, err
+	case col.cost.hit && (col.p.Total == 0 || col.p.Done < col.p.Total):
+		col.stopped(sum)
+		return sum, &CostLimitError{Limit: col.cost.max, Spent: col.cost.spent, Done: col.p.Done, Total: col.p.Total}
 	case len(unreachable) > 0:
 		col.stopped(sum)
 		return sum, fmt.Errorf("%w\nthe run stopped with %d of %s results completed", errors.Join(unreachable...), col.p.Done, totalText(col.p.Total))

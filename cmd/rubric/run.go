@@ -60,15 +60,21 @@ func runCommand() *cli.Command {
 			&cli.IntFlag{Name: "repeat", DefaultText: "the suite's repeat, else 1", Usage: "send each case `N` times (overrides the suite's repeat)"},
 			&cli.Float64Flag{Name: "error-budget", Value: -1, DefaultText: "the suite's", Usage: "largest share `RATE` of cases per target that may end in an error before the run exits 3"},
 			&cli.DurationFlag{Name: "max-duration", DefaultText: "no limit", Usage: "stop dispatching after `DURATION`, keep what completed and exit 3 (resume with --resume)"},
+			&cli.Float64Flag{Name: "max-cost", DefaultText: "no limit", Usage: "stop dispatching once the calls made have cost `AMOUNT` at the price tables (in their currency; cache hits are free), keep what completed and exit 3 (resume with --resume and a higher --max-cost)"},
 			&cli.DurationFlag{Name: "grace", Value: 5 * time.Second, Usage: "after Ctrl-C, how long (`DURATION`) requests in flight may finish"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
 			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, id under --out, or latest) case by case; gates on delta.*, regressions and fixes read this comparison"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "check the suites and render every case, send nothing, and print per target and judge the requests, estimated tokens and cost; no run folder is written"},
+			&cli.BoolFlag{Name: "json", Usage: "with --dry-run, print the estimates as JSON"},
 		),
 		Action: func(cliCtx *cli.Context) error {
 			opts, ci, err := runFlags(cliCtx)
 			if err != nil {
 				return err
+			}
+			if cliCtx.Bool("dry-run") {
+				return dryRun(cliCtx, opts)
 			}
 			cache := newCache(cliCtx.Bool("no-cache"), opts.Stderr)
 			defer cache.close()
@@ -107,6 +113,12 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 	if !cliCtx.Bool("no-progress") && isTerminal(stderr) {
 		opts.Progress = func() session.Progress { return newProgressLine(stderr) }
 	}
+	if c := cliCtx.Float64("max-cost"); cliCtx.IsSet("max-cost") {
+		if !(c >= 0) {
+			return opts, nil, usageError("run: --max-cost must be 0 (no limit) or more, got %v", c)
+		}
+		opts.MaxCost = &c
+	}
 	switch b := cliCtx.Float64("error-budget"); {
 	case cliCtx.IsSet("error-budget") && (b < 0 || b > 1):
 		return opts, nil, usageError("run: --error-budget must be between 0 and 1, got %v", b)
@@ -141,8 +153,12 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 	return opts, ci, nil
 }
 
-// runArgs checks the suites given against --baseline and --resume.
+// runArgs checks the suites given against --baseline and --resume, and
+// the flags a dry run has no use for.
 func runArgs(cliCtx *cli.Context) error {
+	if err := dryRunArgs(cliCtx); err != nil {
+		return err
+	}
 	if cliCtx.IsSet("baseline") && cliCtx.NArg() > 1 {
 		return usageError("run: --baseline compares one suite's run with an earlier one; give one suite")
 	}

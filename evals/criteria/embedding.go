@@ -3,6 +3,7 @@ package criteria
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
@@ -122,6 +123,23 @@ func (m *Embedding) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 		of = fmt.Sprintf("the closest of %d references", len(refs))
 	}
 	return m.verdict(score, fmt.Sprintf("cosine similarity %.4f to %s (threshold %g)", best, of, m.threshold))
+}
+
+var _ evals.Caller = (*Embedding)(nil)
+
+// Calls implements evals.Caller: the one embeddings request Score sends for
+// in, the response as the criterion sees it (the output as it is when
+// extract finds nothing in it) and the references.
+func (m *Embedding) Calls(in *evals.Input) ([]evals.Call, error) {
+	refs, why, ok := m.values.resolve(in, m.norm, nil)
+	if !ok {
+		return nil, errors.New(why)
+	}
+	s, _, ok := m.subject(in.Output)
+	if !ok {
+		s = in.Output
+	}
+	return []evals.Call{{Target: m.target, Texts: append([]string{s}, refs...)}}, nil
 }
 
 // cosine returns the cosine similarity of a and b, or why it is undefined.

@@ -769,6 +769,21 @@ func (j *JSONField) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	return v
 }
 
+var _ evals.Caller = (*JSONField)(nil)
+
+// Calls implements evals.Caller with the calls of the criterion that judges
+// the field, which it sees as the output (the output as it is when the
+// field is not there, as it is not in the empty output of a dry run).
+func (j *JSONField) Calls(in *evals.Input) ([]evals.Call, error) {
+	sub := j.heldAsIs(in)
+	if field, _, ok := jsonField(sub.Output, j.path); ok {
+		at := *sub
+		at.Output = field
+		sub = &at
+	}
+	return childCalls(sub, j.inner)
+}
+
 var _ evals.CorpusScorer = (*JSONField)(nil)
 
 // NewCorpus implements evals.CorpusScorer with the corpus of the criterion

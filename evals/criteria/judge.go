@@ -319,6 +319,29 @@ func (j *Judge) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	return j.decide(votes)
 }
 
+var _ evals.Caller = (*Judge)(nil)
+
+// Calls implements evals.Caller: the prompt Score sends each judge for in,
+// its rubric rendered with the response as the criterion sees it (after
+// extract and normalize; the output as it is when extract finds nothing in
+// it, as it does not in the empty output of a dry run).
+func (j *Judge) Calls(in *evals.Input) ([]evals.Call, error) {
+	s, _, ok := j.subject(in.Output)
+	if !ok {
+		s = in.Output
+	}
+	prompt, err := j.prompt(in, s)
+	if err != nil {
+		return nil, fmt.Errorf("rubric: %w", err)
+	}
+	msgs := []evals.Message{{Role: "system", Content: j.system}, {Role: "user", Content: prompt}}
+	calls := make([]evals.Call, len(j.judges))
+	for i, jt := range j.judges {
+		calls[i] = evals.Call{Target: jt.name, Messages: msgs}
+	}
+	return calls, nil
+}
+
 // prompt renders the rubric for in, with subject as {{ output }} and every
 // value quoted.
 func (j *Judge) prompt(in *evals.Input, subject string) (string, error) {

@@ -60,6 +60,16 @@ func (c *common) held(in *evals.Input) (*evals.Input, evals.Verdict, bool) {
 	return &sub, evals.Verdict{}, true
 }
 
+// heldAsIs is what the criteria held see of in, as held says, or in as it
+// is when extract finds nothing in its output: for Calls, which answers as
+// if every response were scored.
+func (c *common) heldAsIs(in *evals.Input) *evals.Input {
+	if sub, _, ok := c.held(in); ok {
+		return sub
+	}
+	return in
+}
+
 // Not passes when the criterion it holds fails. Its score is 1 minus that
 // criterion's score; when that criterion is unscored, so is Not.
 type Not struct {
@@ -110,6 +120,13 @@ func (n *Not) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 		v.Reason = fmt.Sprintf("%s failed as expected but scored %s: %s", strconv.Quote(n.inner.name), formatScore(iv.Score), clip(iv.Reason, maxChildReason))
 	}
 	return v
+}
+
+var _ evals.Caller = (*Not)(nil)
+
+// Calls implements evals.Caller with the calls of the criterion it negates.
+func (n *Not) Calls(in *evals.Input) ([]evals.Call, error) {
+	return childCalls(n.heldAsIs(in), n.inner)
 }
 
 // groupKind is how a Group combines the verdicts of its criteria.
@@ -168,6 +185,13 @@ func newGroup(spec evals.CriterionSpec, env Env, kind groupKind) (evals.Scorer, 
 		return nil, err
 	}
 	return &Group{common: cm, kind: kind, children: children}, nil
+}
+
+var _ evals.Caller = (*Group)(nil)
+
+// Calls implements evals.Caller with the calls of the criteria it holds.
+func (g *Group) Calls(in *evals.Input) ([]evals.Call, error) {
+	return childCalls(g.heldAsIs(in), g.children...)
 }
 
 // Score implements evals.Scorer.

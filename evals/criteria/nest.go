@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 
@@ -36,6 +37,22 @@ func closeChildren(cs ...child) error {
 		errs = append(errs, Close(c.scorer))
 	}
 	return errors.Join(errs...)
+}
+
+// childCalls are the calls the criteria held would make for in: every one
+// of them, as if each were scored (a group stops at none).
+func childCalls(in *evals.Input, cs ...child) ([]evals.Call, error) {
+	var calls []evals.Call
+	for _, c := range cs {
+		if cl, ok := c.scorer.(evals.Caller); ok {
+			more, err := cl.Calls(in)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			calls = append(calls, more...)
+		}
+	}
+	return calls, nil
 }
 
 // newChild builds the criterion raw, found at field of the criterion named

@@ -39,6 +39,9 @@ type Manifest struct {
 	Dataset       string   `json:"dataset,omitempty"`
 	DatasetSHA256 string   `json:"dataset_sha256,omitempty"`
 	ErrorBudget   *float64 `json:"error_budget,omitempty"`
+	// MaxCost is --max-cost, 0 for none. A resumed run keeps it unless
+	// given another.
+	MaxCost float64 `json:"max_cost,omitempty"`
 	// Kind is "score" for a run that rubric score wrote, from Source: a log
 	// read with Mapping, or an earlier run's folder.
 	Kind    string `json:"kind,omitempty"`

@@ -68,6 +68,9 @@ func resume(ctx context.Context, ref string, opts Options) (*evals.Summary, erro
 	if opts.ErrorBudget == nil {
 		opts.ErrorBudget = m.ErrorBudget
 	}
+	if opts.MaxCost == nil && m.MaxCost > 0 {
+		opts.MaxCost = &m.MaxCost
+	}
 	if m.Baseline != "" {
 		base, err := rundir.ReadRun(m.Baseline, "")
 		if err != nil {
@@ -80,6 +83,9 @@ func resume(ctx context.Context, ref string, opts Options) (*evals.Summary, erro
 		return nil, err
 	}
 	defer s.Close()
+	if err := checkMaxCost([]*build.Suite{s}, opts); err != nil {
+		return nil, err
+	}
 	if opts.Outputs != nil {
 		if err := opts.Outputs.Open([]*build.Suite{s}); err != nil {
 			return nil, err

@@ -31,6 +31,10 @@ type Options struct {
 	ErrorBudget *float64
 	// MaxDuration stops dispatch after this long; 0 for no limit.
 	MaxDuration time.Duration
+	// MaxCost, when set and above 0, stops dispatch once the calls made
+	// have cost that much at the price tables (runner.Options.MaxCost); a
+	// resumed run keeps its own unless this is set.
+	MaxCost *float64
 	// Grace is how long requests in flight may finish after an interrupt.
 	Grace time.Duration
 	// Baseline is the earlier run the run is compared with, case by case.
@@ -107,6 +111,9 @@ func Run(ctx context.Context, suites []*build.Suite, opts Options) *Outcome {
 		if out.Err = opts.Outputs.Open(suites); out.Err != nil {
 			return out
 		}
+	}
+	if out.Err = checkMaxCost(suites, opts); out.Err != nil {
+		return out
 	}
 	var failed []error
 	for _, s := range suites {
@@ -205,16 +212,13 @@ func lockError(verb string, err error) error {
 // runSuite runs one built suite in a new run folder, or in the folder of the
 // run it resumes.
 func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*evals.Summary, error) {
-	repeat := max(s.Suite.Repeat, 1)
-	if opts.Repeat > 0 {
-		repeat = opts.Repeat
-	}
+	repeat := repeatOf(s, opts)
 	budget := s.Suite.ErrorBudget
 	if opts.ErrorBudget != nil {
 		budget = opts.ErrorBudget
 	}
 	if f == nil {
-		m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, ErrorBudget: opts.ErrorBudget}
+		m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, ErrorBudget: opts.ErrorBudget, MaxCost: opts.maxCost()}
 		if opts.Baseline != nil {
 			m.Baseline = opts.Baseline.Report
 		}
@@ -248,10 +252,11 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 			}
 			return &limited{Reader: r, left: opts.Limit}, nil
 		},
-		Sink:   f.journal,
-		Total:  cases(s, opts) * len(s.Targets) * repeat,
-		Grace:  opts.Grace,
-		Repeat: repeat,
+		Sink:    f.journal,
+		Total:   cases(s, opts) * len(s.Targets) * repeat,
+		Grace:   opts.Grace,
+		Repeat:  repeat,
+		MaxCost: opts.maxCost(),
 	}
 	if prog != nil {
 		ro.Progress = prog.Update
@@ -284,7 +289,7 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	if err := writeRun(sum, f.dir, opts); err != nil {
 		return sum, err
 	}
-	return sum, runError(ctx, sum, runErr, closeErr, f, opts)
+	return sum, runError(ctx, s, sum, runErr, closeErr, f, opts)
 }
 
 // announce says on stderr what runs.
@@ -303,6 +308,14 @@ func announce(s *build.Suite, opts Options, f *folder, repeat int) {
 	}
 	fmt.Fprintf(opts.stderr(), "rubric: %s suite %s, %s x %s%s (%s)\n", verb, s.Suite.Name,
 		plural(cases(s, opts), "case"), plural(len(s.Targets), "target"), reps, strings.Join(names, ", "))
+}
+
+// repeatOf is the times a run of s sends each case to each target.
+func repeatOf(s *build.Suite, opts Options) int {
+	if opts.Repeat > 0 {
+		return opts.Repeat
+	}
+	return max(s.Suite.Repeat, 1)
 }
 
 // cases is the number of cases a run of s reads.
@@ -370,9 +383,12 @@ func writeRun(sum *evals.Summary, dir string, opts Options) error {
 
 // runError is the error a run ends with: why it stopped early, or else the
 // verdict of its report.
-func runError(ctx context.Context, sum *evals.Summary, runErr, closeErr error, f *folder, opts Options) error {
+func runError(ctx context.Context, s *build.Suite, sum *evals.Summary, runErr, closeErr error, f *folder, opts Options) error {
 	hint := "resume with: " + resumeCommand(f.id, opts)
+	var cl *runner.CostLimitError
 	switch {
+	case errors.As(runErr, &cl):
+		return WithCode(ExitIncomplete, costLimitError(cl, f.id, costCurrency(s), opts))
 	case errors.Is(runErr, runner.ErrInterrupted) && ctx.Err() == nil:
 		return WithCode(ExitIncomplete, fmt.Errorf("run %s stopped after --max-duration %s: %w; %s", f.id, opts.MaxDuration, runErr, hint))
 	case errors.Is(runErr, runner.ErrInterrupted):
