@@ -46,6 +46,25 @@
 // complete 2xx body that is not a chat completion) and canceled (the run's
 // context ended; the error wraps context.Canceled).
 //
+// # anthropic
+//
+// Anthropic posts to Anthropic's Messages API, {base_url}/v1/messages
+// (base_url defaults to https://api.anthropic.com), with the x-api-key
+// (api_key_env) and anthropic-version headers. The suite's system messages
+// make the top-level system field; user and assistant messages make
+// messages, consecutive ones of a role joined into one turn of text blocks.
+// The body is {"model", "max_tokens", "system", "messages", temperature,
+// top_p and stop_sequences when set, "stream": true when streaming, then
+// extra_body's keys in sorted order}. max_tokens is required, and the params
+// the API lacks (seed, the penalties, response_format) fail construction;
+// a request's own seed (a judge's) is dropped. The answer is the text of
+// the text content blocks; the prompt tokens count the cache tokens too.
+// Error bodies {"type": "error", "error": {"type", "message"}} give the
+// message; 429 and 529 are retried as any 429 and 5xx. With stream, the
+// server-sent events are read to message_stop and the timings recorded in
+// Response.Stream; a stream that ends before it is a transport error. It
+// offers neither embeddings nor structured outputs.
+//
 // # replay
 //
 // Replay answers from a JSONL file of recordings, one per line, keyed by

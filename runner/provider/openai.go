@@ -395,15 +395,23 @@ func (p *OpenAI) statusError(resp *http.Response, body []byte, sent *evals.SentR
 // the run's context ended, the request's own timeout struck, or the
 // connection failed.
 func (p *OpenAI) failed(ctx, rctx context.Context, sent *evals.SentRequest, err error, during string) *evals.ProviderError {
+	return requestFailed(ctx, rctx, sent, err, during, p.timeout, p.redact)
+}
+
+// requestFailed classifies an error from sending a request or reading its
+// answer, for any HTTP provider: ctx (the run's) ended, rctx (the request's,
+// whose deadline is timeout) ended, or the connection failed, described
+// by redact's version of the error.
+func requestFailed(ctx, rctx context.Context, sent *evals.SentRequest, err error, during string, timeout time.Duration, redact func(string) string) *evals.ProviderError {
 	if ctx.Err() != nil {
 		return canceledError(ctx, sent, "canceled while the request was in flight")
 	}
 	if rctx.Err() != nil {
 		return &evals.ProviderError{Kind: evals.ErrKindTimeout, Sent: sent, Err: context.DeadlineExceeded,
-			Message: fmt.Sprintf("no response within %v", p.timeout)}
+			Message: fmt.Sprintf("no response within %v", timeout)}
 	}
 	return &evals.ProviderError{Kind: evals.ErrKindTransport, Sent: sent, Err: err,
-		Message: p.redact(during + transportMessage(err, during != ""))}
+		Message: redact(during + transportMessage(err, during != ""))}
 }
 
 // transportMessage words a connection failure; inBody says whether the
@@ -550,6 +558,21 @@ func newTransport(concurrency int) *http.Transport {
 // chatURL returns the chat completions URL under base, keeping any query
 // (Azure's ?api-version=).
 func chatURL(base string) (*url.URL, error) {
+	u, err := parseBaseURL(base, "http://localhost:8000/v1")
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/chat/completions") {
+		return nil, evals.FieldErrorf("base_url", "%q ends in /chat/completions: give the base URL (such as https://api.openai.com/v1); the provider appends /chat/completions", redactedURL(u))
+	}
+	u = u.JoinPath("chat", "completions")
+	u.Fragment, u.RawFragment = "", ""
+	return u, nil
+}
+
+// parseBaseURL parses a target's base_url: an http or https URL with a
+// host, such as example.
+func parseBaseURL(base, example string) (*url.URL, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		var uerr *url.Error
@@ -559,16 +582,11 @@ func chatURL(base string) (*url.URL, error) {
 		return nil, evals.FieldErrorf("base_url", "not a URL: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, evals.FieldErrorf("base_url", "%q is not an http or https URL such as http://localhost:8000/v1", redactedURL(u))
+		return nil, evals.FieldErrorf("base_url", "%q is not an http or https URL such as %s", redactedURL(u), example)
 	}
 	if u.Host == "" {
 		return nil, evals.FieldErrorf("base_url", "%q has no host", redactedURL(u))
 	}
-	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/chat/completions") {
-		return nil, evals.FieldErrorf("base_url", "%q ends in /chat/completions: give the base URL (such as https://api.openai.com/v1); the provider appends /chat/completions", redactedURL(u))
-	}
-	u = u.JoinPath("chat", "completions")
-	u.Fragment, u.RawFragment = "", ""
 	return u, nil
 }
 

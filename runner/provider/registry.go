@@ -56,6 +56,7 @@ func NewRegistry() *Registry {
 // without affecting anyone else.
 func Default() *Registry {
 	r := NewRegistry()
+	Register(r, "anthropic", NewAnthropic)
 	Register(r, "openai", NewOpenAI)
 	Register(r, "replay", NewReplay)
 	return r
