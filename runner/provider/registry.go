@@ -57,6 +57,7 @@ func NewRegistry() *Registry {
 func Default() *Registry {
 	r := NewRegistry()
 	Register(r, "openai", NewOpenAI)
+	Register(r, "http", NewHTTP)
 	Register(r, "replay", NewReplay)
 	return r
 }
