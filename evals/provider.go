@@ -23,6 +23,10 @@ type Request struct {
 	// provider sends each one the target's own params leave unset. Nil for
 	// the requests of the targets under test.
 	Params *Params
+	// Vars are the case's variables, for a provider whose request names
+	// them (an http target's body template: {{ ticket }}). Nil for the
+	// requests of an LLM judge, which have no case variables of their own.
+	Vars map[string]any
 }
 
 // Response is what the endpoint answered.

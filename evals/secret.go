@@ -58,8 +58,8 @@ func SecretName(name string) bool {
 //   - every value under headers (an Authorization header, an API key);
 //   - the user and password of any URL in the value (base_url's, or any
 //     string that is a URL);
-//   - under extra_body, the value of a key SecretName takes for a credential
-//     (api_key, access_token);
+//   - under extra_body or an http target's body, the value of a key
+//     SecretName takes for a credential (api_key, access_token);
 //   - an api_key_env that is not the name of a variable: a key given by
 //     mistake where its variable's name was expected.
 //
@@ -87,7 +87,7 @@ func (o *override) redact() {
 		if s, ok := o.value.(string); ok && !ValidEnvName(s) {
 			v = redactAll(s, &secrets)
 		}
-	case top == "extra_body" && slices.ContainsFunc(o.field[1:], SecretName):
+	case (top == "extra_body" || top == "body") && slices.ContainsFunc(o.field[1:], SecretName):
 		v = redactAll(o.value, &secrets)
 	default:
 		v = redactTree(o.value, &secrets)

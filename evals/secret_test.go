@@ -46,6 +46,10 @@ func TestRedactOverride(t *testing.T) {
 		{"x.extra_body.api_key=sk-1234", "x.extra_body.api_key=[REDACTED]", true},
 		{"x.extra_body.auth.token=42", "x.extra_body.auth.token=[REDACTED]", true},
 		{`x.extra_body={"top_k":5,"api_key":"sk-1234"}`, `x.extra_body={"api_key":"[REDACTED]","top_k":5}`, true},
+		// An http target's body keys that name a credential.
+		{"x.body.api_key=sk-1234", "x.body.api_key=[REDACTED]", true},
+		{"x.body.input={{ prompt }}", "x.body.input={{ prompt }}", false},
+		{`x.body={"input":"{{ prompt }}","client_secret":"sk-1234"}`, `x.body={"client_secret":"[REDACTED]","input":"{{ prompt }}"}`, true},
 		// An api_key_env that is no variable's name: a key.
 		{"x.api_key_env=sk-1234", "x.api_key_env=[REDACTED]", true},
 		// Arguments that do not parse.

@@ -157,6 +157,29 @@ func (t *Template) Vars() []string {
 	return out
 }
 
+// Paths returns the dotted path of each placeholder ("ticket",
+// "params.max_tokens"), in order, repeats included, so that a template's
+// user can check at load time the names it will be given.
+func (t *Template) Paths() []string {
+	var out []string
+	for _, p := range t.parts {
+		if p.path != nil {
+			out = append(out, strings.Join(p.path, "."))
+		}
+	}
+	return out
+}
+
+// Single reports whether the template is one placeholder and nothing else,
+// no text around it, and returns its filter ("" or "json"): "{{ x | json }}"
+// is the JSON value of x.
+func (t *Template) Single() (filter string, ok bool) {
+	if len(t.parts) != 1 || t.parts[0].path == nil {
+		return "", false
+	}
+	return t.parts[0].filter, true
+}
+
 // Scope resolves a template's top-level names.
 type Scope interface {
 	Lookup(name string) (any, bool)

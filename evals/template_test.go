@@ -377,6 +377,38 @@ func TestTemplateVarsAndStatic(t *testing.T) {
 	}
 }
 
+func TestTemplatePathsAndSingle(t *testing.T) {
+	tests := []struct {
+		name   string
+		src    string
+		paths  []string
+		filter string
+		single bool
+	}{
+		{"empty", "", nil, "", false},
+		{"text", "just text", nil, "", false},
+		{"one", "{{ a }}", []string{"a"}, "", true},
+		{"one with json", "{{ messages | json }}", []string{"messages"}, "json", true},
+		{"a path with json", "{{ params.max_tokens|json }}", []string{"params.max_tokens"}, "json", true},
+		{"text around", " {{ a | json }}", []string{"a"}, "", false},
+		{"text after", "{{ a | json }}!", []string{"a"}, "", false},
+		{"two", "{{ a | json }}{{ b | json }}", []string{"a", "b"}, "", false},
+		{"paths in order with repeats", "{{ b.x }} {{ a }} {{ b.x }}", []string{"b.x", "a", "b.x"}, "", false},
+		{"escaped only", `\{{ a }}`, nil, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tpl := MustParseTemplate(tc.src)
+			if got := tpl.Paths(); !reflect.DeepEqual(got, tc.paths) {
+				t.Errorf("Paths() = %#v, want %#v", got, tc.paths)
+			}
+			if filter, ok := tpl.Single(); filter != tc.filter || ok != tc.single {
+				t.Errorf("Single() = %q, %v; want %q, %v", filter, ok, tc.filter, tc.single)
+			}
+		})
+	}
+}
+
 func TestTemplateValue(t *testing.T) {
 	tests := []struct {
 		name string

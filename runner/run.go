@@ -232,7 +232,7 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 		r.Error = &evals.ResultError{Kind: evals.ErrKindRender, Message: err.Error()}
 		return r, nil
 	}
-	req := &evals.Request{Target: t.Spec.Name, CaseID: j.c.ID, Repeat: j.repeat, Messages: msgs}
+	req := &evals.Request{Target: t.Spec.Name, CaseID: j.c.ID, Repeat: j.repeat, Messages: msgs, Vars: j.c.Vars}
 	start := time.Now()
 	resp, err := t.Provider.Complete(ctx, req)
 	elapsed := time.Since(start)

@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -17,8 +18,11 @@ import (
 // key is store.CacheKey over the target's provider, c's base URL, the
 // target's model, the exact body c would send, and the repeat index, so that
 // each repeat of a case gets its own answer; a hit records c's SentURL as
-// sent. Only successful responses are stored; an error is never cached and
-// the request is sent again next time.
+// sent. When c is Routed, the key of its Route stands in for the base URL,
+// and a hit records the request's own URL. Only successful responses are
+// stored; an error is never cached and the request is sent again next time.
+// A request that cannot be rendered (evals.ErrKindRender) fails as it
+// would uncached.
 //
 // Cache belongs outside Wrap's decorators: a hit sends nothing, so it must
 // not wait for the rate limiter. Endpoint puts it there when the provider is
@@ -29,7 +33,11 @@ import (
 // the request is sent as if nothing were cached, and the failure is counted
 // (see Cached.Counts). The result is safe for concurrent use.
 func Cache(p evals.Provider, c Cacheable, db *store.DB, spec evals.TargetSpec) *Cached {
-	return &Cached{p: p, body: c, url: c.SentURL(), db: db, provider: spec.Provider, baseURL: c.BaseURL(), model: spec.Model}
+	cached := &Cached{p: p, body: c, url: c.SentURL(), db: db, provider: spec.Provider, baseURL: c.BaseURL(), model: spec.Model}
+	if r, ok := c.(Routed); ok {
+		cached.route = r
+	}
+	return cached
 }
 
 // Cached is a provider whose successful responses are kept in a store.DB;
@@ -37,6 +45,7 @@ func Cache(p evals.Provider, c Cacheable, db *store.DB, spec evals.TargetSpec) *
 type Cached struct {
 	p        evals.Provider
 	body     evals.BodyBuilder
+	route    Routed // nil when every request goes to url
 	url      string // recorded in Sent on a hit
 	db       *store.DB
 	provider string
@@ -66,11 +75,20 @@ func (c *Cached) Counts() CacheCounts {
 // Complete answers from the cache, or sends the request and caches the answer.
 func (c *Cached) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	body, err := c.body.RequestBody(req)
+	where, url := c.baseURL, c.url
+	if err == nil && c.route != nil {
+		url, where, err = c.route.Route(req)
+	}
 	if err != nil {
+		// A request that cannot be rendered for this case fails as it
+		// would uncached; it is no failure of the cache.
+		if pe := (*evals.ProviderError)(nil); errors.As(err, &pe) && pe.Kind == evals.ErrKindRender {
+			return nil, err
+		}
 		c.failures.Add(1)
 		return c.p.Complete(ctx, req)
 	}
-	key := store.CacheKey(c.provider, c.baseURL, c.model, body, req.Repeat)
+	key := store.CacheKey(c.provider, where, c.model, body, req.Repeat)
 	cr, ok, err := c.db.GetResponse(ctx, key)
 	switch {
 	case err != nil:
@@ -84,7 +102,7 @@ func (c *Cached) Complete(ctx context.Context, req *evals.Request) (*evals.Respo
 			Text:            cr.Text,
 			Finish:          cr.Finish,
 			Usage:           cr.Usage,
-			Sent:            &evals.SentRequest{URL: c.url, Body: body},
+			Sent:            &evals.SentRequest{URL: url, Body: body},
 			Cached:          true,
 			OriginalLatency: cr.Latency,
 		}, nil

@@ -13,7 +13,7 @@ import "github.com/rubric-eval/rubric/evals"
 //     limit (Endpoint.Embedder is nil without it).
 //   - Remote: it connects to a base URL, whose reachability Retry tracks.
 //   - Cacheable: it can say what it would send, so the response cache may
-//     answer for it.
+//     answer for it; Routed when its requests go to URLs of their own.
 //   - StructuredOutputter: it can ask for an answer that fits a JSON Schema.
 //   - SecretHolder: it reads secrets from the environment.
 //   - io.Closer: it holds resources (idle connections) until closed.
@@ -37,6 +37,16 @@ type Cacheable interface {
 	// SentURL is the URL requests go to, as recorded in Response.Sent
 	// (without a password): what a response from the cache records.
 	SentURL() string
+}
+
+// Routed is a Cacheable provider whose requests do not all go to one URL
+// (an http target's url is a template), or whose answers depend on more
+// than the body (how an http target reads its answer from the response).
+// Route returns the URL req goes to, as recorded, and a key standing for
+// everything besides the body that the answer depends on: the response
+// cache keys on it in place of the base URL, and records the URL on a hit.
+type Routed interface {
+	Route(req *evals.Request) (url, key string, err error)
 }
 
 // StructuredOutputter is a provider that can ask for an answer that fits a

@@ -65,6 +65,22 @@
 // Response.Stream; a stream that ends before it is a transport error. It
 // offers neither embeddings nor structured outputs.
 //
+// # http
+//
+// HTTP sends each case to an in-house service: the target gives the url, the
+// method, the headers and the body, a JSON object whose strings are
+// templates in the language of the suite's messages (httpScope says what
+// they may name: messages, prompt, system, id, model, params and the case's
+// variables, from evals.Request.Vars). Every template is parsed and its
+// names checked when the provider is built; a string that is exactly one
+// {{ x | json }} is replaced by x's JSON value. The body is compiled once
+// into literal JSON between templates (bodyPlan), and rendered per request;
+// values in the url are escaped for the path or the query. The answer is
+// read from the response by gjson paths (or the whole body is the answer);
+// a path missing is a decode error quoting the body. The rendered body is
+// what is recorded and what the cache keys on, with the URL as sent and the
+// response paths (Routed), so that a change of either is a new key.
+//
 // # replay
 //
 // Replay answers from a JSONL file of recordings, one per line, keyed by

@@ -58,6 +58,7 @@ func Default() *Registry {
 	r := NewRegistry()
 	Register(r, "anthropic", NewAnthropic)
 	Register(r, "openai", NewOpenAI)
+	Register(r, "http", NewHTTP)
 	Register(r, "replay", NewReplay)
 	return r
 }

@@ -17,7 +17,7 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	if got, want := Names(), []string{"anthropic", "openai", "replay"}; !slices.Equal(got, want) {
+	if got, want := Names(), []string{"anthropic", "http", "openai", "replay"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	r := Default()
@@ -29,9 +29,9 @@ func TestNames(t *testing.T) {
 
 func TestNewUnknownProvider(t *testing.T) {
 	tests := []struct{ provider, want string }{
-		{"antropic", `provider: unknown provider "antropic": expected one of anthropic, openai, replay`},
-		{"OpenAI", `provider: unknown provider "OpenAI": expected one of anthropic, openai, replay`},
-		{"", `provider: missing: expected one of anthropic, openai, replay`},
+		{"antropic", `provider: unknown provider "antropic": expected one of anthropic, http, openai, replay`},
+		{"OpenAI", `provider: unknown provider "OpenAI": expected one of anthropic, http, openai, replay`},
+		{"", `provider: missing: expected one of anthropic, http, openai, replay`},
 	}
 	for _, tt := range tests {
 		p, err := New(evals.TargetSpec{Name: "t", Provider: tt.provider})
@@ -80,6 +80,25 @@ var conformance = map[string]func(t *testing.T) (spec evals.TargetSpec, secrets 
 		spec.APIKeyEnv = "RUBRIC_CONFORMANCE_ANTHROPIC_KEY"
 		spec.Headers = map[string]string{"X-Gateway-Key": "${RUBRIC_CONFORMANCE_HEADER}"}
 		return spec.spec(), []string{key, header}
+	},
+	"http": func(t *testing.T) (evals.TargetSpec, []string) {
+		const header, field = "hdr-conformance-http-secret", "body-conformance-http-secret"
+		t.Setenv("RUBRIC_CONFORMANCE_HTTP_KEY", header)
+		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if strings.Contains(string(body), `"fail`) {
+				// Echo the credentials, as a misbehaving service might.
+				answer(400, `{"error":"rejected `+r.Header.Get("X-Service-Key")+` `+string(body)+`"}`)(w, r)
+				return
+			}
+			answer(200, `{"output":"billing"}`)(w, r)
+		})
+		return httpTarget{evals.TargetSpec{Name: "t", Provider: "http"}, HTTPConfig{
+			URL:      srv.URL + "/classify",
+			Headers:  map[string]string{"X-Service-Key": "${RUBRIC_CONFORMANCE_HTTP_KEY}"},
+			Body:     NewHTTPBody(`{"messages": "{{ messages | json }}", "api_key": "` + field + `"}`),
+			Response: &HTTPResponse{Text: "output"},
+		}}.spec(), []string{header, field}
 	},
 	"replay": func(t *testing.T) (evals.TargetSpec, []string) {
 		dir := writeFile(t, "r.jsonl", `{"case_id":"ok","output":"billing"}`+"\n")

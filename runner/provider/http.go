@@ -1,0 +1,527 @@
+package provider
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// HTTP sends each case to an in-house HTTP service whose request and
+// response have shapes of their own: the target gives the URL, the method,
+// the headers, the body as a JSON template, and gjson paths to the answer in
+// the response. It is safe for concurrent use.
+type HTTP struct {
+	method    string
+	url       *urlTemplate
+	baseURL   string      // the url's fixed start, as given, password and all
+	header    http.Header // shared by every request, never modified
+	host      string      // the Host header
+	body      *bodyPlan   // nil for GET
+	model     string
+	params    *evals.Params  // the target's
+	paramVals map[string]any // params as the templates see them
+	answer    answerPaths
+	answerKey string // the method and the response paths, for the cache key
+	secretEnv []string
+	timeout   time.Duration
+	transport *http.Transport
+	redactor  *strings.Replacer // nil when nothing is secret
+}
+
+var (
+	_ evals.Provider = (*HTTP)(nil)
+	_ Cacheable      = (*HTTP)(nil)
+	_ Routed         = (*HTTP)(nil)
+	_ SecretHolder   = (*HTTP)(nil)
+	_ io.Closer      = (*HTTP)(nil)
+)
+
+// HTTPConfig is an http target's own fields; model and params are every
+// target's (evals.TargetSpec), sent where the templates name them.
+type HTTPConfig struct {
+	// URL is where requests go. It may hold templates, whose values are
+	// escaped for the part of the URL they are in.
+	URL string `json:"url,omitempty"`
+	// Method is GET, POST (the default), PUT or PATCH. GET sends no body.
+	Method string `json:"method,omitempty"`
+	// Headers are sent with every request; ${NAME} in a value is the
+	// environment variable NAME.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Body is the request body: a JSON object whose strings are templates.
+	Body *HTTPBody `json:"body,omitempty"`
+	// Response says where the answer is in the response.
+	Response *HTTPResponse `json:"response,omitempty"`
+}
+
+// HTTPBody is an http target's body, a JSON object kept as written: the
+// order of its keys and its numbers are sent as they are.
+type HTTPBody struct {
+	raw json.RawMessage
+}
+
+// UnmarshalJSON keeps b as it is.
+func (b *HTTPBody) UnmarshalJSON(raw []byte) error {
+	b.raw = append(json.RawMessage(nil), raw...)
+	return nil
+}
+
+// MarshalJSON writes the body as it was given.
+func (b HTTPBody) MarshalJSON() ([]byte, error) {
+	if b.raw == nil {
+		return []byte("null"), nil
+	}
+	return b.raw, nil
+}
+
+// NewHTTPBody returns the body raw, a JSON object; for targets built in Go.
+func NewHTTPBody(raw string) *HTTPBody { return &HTTPBody{raw: json.RawMessage(raw)} }
+
+// HTTPResponse says how an http target's answer is read from a response.
+type HTTPResponse struct {
+	// Format is "json" (the default): Text, Finish and Usage are gjson
+	// paths into the JSON body; or "text": the whole body is the answer.
+	Format string `json:"format,omitempty"`
+	// Text is the path of the answer.
+	Text string `json:"text,omitempty"`
+	// Finish is the path of the finish reason, when the service gives one.
+	Finish string `json:"finish,omitempty"`
+	// Usage gives the paths of the token counts, when the service reports
+	// them.
+	Usage *HTTPUsage `json:"usage,omitempty"`
+}
+
+// HTTPUsage gives the gjson paths of an http target's token counts; each
+// may be left out. A missing total is the sum of the other two.
+type HTTPUsage struct {
+	PromptTokens     string `json:"prompt_tokens,omitempty"`
+	CompletionTokens string `json:"completion_tokens,omitempty"`
+	TotalTokens      string `json:"total_tokens,omitempty"`
+}
+
+// Response formats of an http target.
+const (
+	formatJSON = "json"
+	formatText = "text"
+)
+
+// httpMethods are the methods an http target may use.
+var httpMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch}
+
+// NewHTTP builds an http provider. It reads the environment variables the
+// headers refer to now, through env, and checks every template of the url
+// and the body: each must parse and name only what a request gives (see
+// httpNames).
+func NewHTTP(cfg HTTPConfig, spec evals.TargetSpec, env Env) (*HTTP, error) {
+	const name = "http"
+	var errs []error
+	var secrets []string
+	p := &HTTP{model: spec.Model, params: spec.Params, timeout: spec.TimeoutOr()}
+
+	p.method = cmp.Or(cfg.Method, http.MethodPost)
+	if !slices.Contains(httpMethods, p.method) {
+		errs = append(errs, evals.FieldErrorf("method", "%q is not a method an http target may use: expected one of %s", cfg.Method, strings.Join(httpMethods, ", ")))
+	}
+
+	pv, err := paramValues(spec.Params)
+	if err != nil {
+		errs = append(errs, evals.FieldErrorf("params", "cannot encode as JSON: %v", err))
+	}
+	p.paramVals = pv
+	names := &httpNames{model: spec.Model != "", params: pv, named: map[string]bool{}}
+
+	var creds *url.Userinfo
+	if cfg.URL == "" {
+		errs = append(errs, evals.FieldErrorf("url", "required by provider %q: the service's URL, such as http://localhost:8080/classify", name))
+	} else {
+		u, c, uerrs := parseURLTemplate(cfg.URL, names)
+		errs = append(errs, uerrs...)
+		if u != nil {
+			p.url, p.baseURL, creds = u, u.base, c
+		}
+	}
+
+	switch {
+	case p.method == http.MethodGet && cfg.Body != nil:
+		errs = append(errs, evals.FieldErrorf("body", "a GET request sends no body: give the values in the url's query, as in ?q={{ prompt }}"))
+	case p.method != http.MethodGet && cfg.Body == nil:
+		errs = append(errs, evals.FieldErrorf("body", "required by method %s: the JSON object the service takes, such as {\"input\": \"{{ prompt }}\"}", p.method))
+	case cfg.Body != nil:
+		plan, bsecrets, berrs := compileBody(cfg.Body.raw, names)
+		errs = append(errs, berrs...)
+		p.body = plan
+		secrets = append(secrets, bsecrets...)
+	}
+	if p.url != nil && len(errs) == 0 && !names.caseSpecific {
+		field := "body"
+		if p.body == nil {
+			field = "url"
+		}
+		errs = append(errs, evals.FieldErrorf(field, "names nothing of the case, so every case would send the same request: name {{ prompt }}, {{ messages | json }}, {{ id }} or a case variable"))
+	}
+	errs = append(errs, names.unusedParams()...)
+
+	answer, aerrs := compileAnswer(cfg.Response)
+	errs = append(errs, aerrs...)
+	p.answer = answer
+	if key, err := json.Marshal(struct {
+		Method   string        `json:"method"`
+		Response *HTTPResponse `json:"response"`
+	}{p.method, cfg.Response}); err == nil {
+		p.answerKey = string(key)
+	}
+
+	p.header = http.Header{"User-Agent": {"rubric"}, "Accept": {"application/json"}}
+	if answer.text {
+		p.header["Accept"] = []string{"*/*"}
+	}
+	if p.method != http.MethodGet {
+		p.header["Content-Type"] = []string{"application/json"}
+		// As openai's: a POST may be sent again on a kept-alive connection
+		// that the server closed before answering.
+		p.header["Idempotency-Key"] = nil
+	}
+	host, hsecrets, herrs := addHeaders(env, p.header, cfg.Headers, false)
+	p.host = host
+	if creds != nil {
+		pw, hasPW := creds.Password()
+		secrets = append(secrets, pw)
+		if !hasPW {
+			secrets = append(secrets, creds.Username()) // a token given as the user
+		}
+		if p.header.Get("Authorization") == "" {
+			// Credentials in the URL, as http.Client would send them.
+			basic := base64.StdEncoding.EncodeToString([]byte(creds.Username() + ":" + pw))
+			p.header["Authorization"] = []string{"Basic " + basic}
+			secrets = append(secrets, basic)
+		}
+	}
+	secrets = append(secrets, hsecrets...)
+	errs = append(errs, herrs...)
+	for _, v := range cfg.Headers {
+		p.secretEnv = append(p.secretEnv, envRefs(v)...)
+	}
+	slices.Sort(p.secretEnv)
+	p.secretEnv = slices.Compact(p.secretEnv)
+
+	if err := joinErrors(errs); err != nil {
+		return nil, err
+	}
+	p.transport = newTransport(spec.ConcurrencyOr())
+	p.redactor = newRedactor(secrets)
+	return p, nil
+}
+
+// envRefs returns the names of the environment variables s refers to as
+// ${NAME}; s has been expanded already, so every reference is well formed.
+func envRefs(s string) []string {
+	var names []string
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			return names
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return names
+		}
+		names = append(names, s[i+2:i+end])
+		s = s[i+end+1:]
+	}
+}
+
+// BaseURL returns the url's fixed start, up to its query or its first
+// template, as the target gives it.
+func (p *HTTP) BaseURL() string { return p.baseURL }
+
+// SentURL returns the url as recorded when it holds no template; the
+// cache records each request's own URL (Route).
+func (p *HTTP) SentURL() string { return p.url.sent }
+
+// SecretEnv returns the environment variables the headers refer to.
+func (p *HTTP) SecretEnv() []string { return p.secretEnv }
+
+// Close closes idle connections to the service.
+func (p *HTTP) Close() error {
+	p.transport.CloseIdleConnections()
+	return nil
+}
+
+// RequestBody returns the body Complete would record as sent for req: the
+// rendered body, byte for byte, but for the values of keys that name a
+// credential, which are [REDACTED]. A GET request has none.
+func (p *HTTP) RequestBody(req *evals.Request) ([]byte, error) {
+	if p.body == nil {
+		return nil, nil
+	}
+	_, recorded, perr := p.body.render(p.scope(req))
+	if perr != nil {
+		return nil, perr
+	}
+	return recorded, nil
+}
+
+// Route returns the URL req goes to, as recorded, and what the cache keys
+// on in place of the base URL: that URL, the method, and how the answer is
+// read from the response, so that changing a response path does not serve
+// answers read the old way.
+func (p *HTTP) Route(req *evals.Request) (sentURL, key string, err error) {
+	_, sentURL, perr := p.url.render(p.scope(req))
+	if perr != nil {
+		return "", "", perr
+	}
+	return sentURL, p.method + " " + sentURL + "\n" + p.answerKey, nil
+}
+
+// Complete renders the request for req, sends it and reads the answer.
+func (p *HTTP) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
+	if ctx.Err() != nil {
+		return nil, canceledError(ctx, nil, "canceled before the request was sent")
+	}
+	scope := p.scope(req)
+	u, sentURL, perr := p.url.render(scope)
+	if perr != nil {
+		return nil, perr
+	}
+	var body, recorded []byte
+	if p.body != nil {
+		if body, recorded, perr = p.body.render(scope); perr != nil {
+			return nil, perr
+		}
+	}
+	sent := &evals.SentRequest{URL: sentURL, Body: recorded}
+	rr, perr := p.send(ctx, u, body, sent)
+	if perr != nil {
+		return nil, perr
+	}
+	defer putReader(rr)
+	out, perr := p.decode(rr.buf.Bytes())
+	if perr != nil {
+		if !p.answer.text {
+			perr = rr.cutShort(perr)
+		}
+		perr.Sent = sent
+		return nil, perr
+	}
+	out.Sent = sent
+	return out, nil
+}
+
+// send sends body to u and returns the reader holding the body of a 2xx
+// response, which the caller passes to putReader when done with it. sent is
+// the request as recorded, for errors.
+func (p *HTTP) send(ctx context.Context, u *url.URL, body []byte, sent *evals.SentRequest) (*responseReader, *evals.ProviderError) {
+	rctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	hreq := &http.Request{
+		Method:     p.method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     p.header,
+		Host:       p.host,
+	}
+	if body != nil {
+		rb := &requestBody{body: body}
+		rb.Reset(body)
+		hreq.Body, hreq.GetBody, hreq.ContentLength = rb, rb.get, int64(len(body))
+	}
+	resp, err := p.transport.RoundTrip(hreq.WithContext(rctx))
+	if err != nil {
+		return nil, p.failed(ctx, rctx, sent, err, "")
+	}
+	defer resp.Body.Close()
+
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	limit := int64(maxErrorBody)
+	if ok {
+		limit = maxResponseBody
+	}
+	rr := getReader(resp.Body, limit+1)
+	rr.unframed = unframed(resp)
+	_, err = rr.buf.ReadFrom(&rr.limited)
+	var perr *evals.ProviderError
+	switch {
+	case err != nil && (ok || rctx.Err() != nil):
+		perr = p.failed(ctx, rctx, sent, err, "reading the response body: ")
+	case !ok:
+		perr = p.statusError(resp, rr.buf.Bytes(), sent)
+	case rr.buf.Len() > maxResponseBody:
+		perr = &evals.ProviderError{Kind: evals.ErrKindDecode, Sent: sent,
+			Message: fmt.Sprintf("response body larger than %d MiB", maxResponseBody>>20)}
+	}
+	if perr != nil {
+		putReader(rr)
+		return nil, perr
+	}
+	return rr, nil
+}
+
+// statusError describes a non-2xx answer: the server's own message where
+// its body has one in a common shape, or else the start of the body.
+func (p *HTTP) statusError(resp *http.Response, body []byte, sent *evals.SentRequest) *evals.ProviderError {
+	var msg string
+	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
+		msg = clip(p.redact("the service redirects to " + loc + "; set url to the final address"))
+	} else {
+		msg = errorMessage(resp.StatusCode, body, p.redact)
+	}
+	return &evals.ProviderError{
+		Kind:       evals.ErrKindHTTP,
+		Status:     resp.StatusCode,
+		Message:    msg,
+		Sent:       sent,
+		RetryAfter: retryAfterStatus(resp.StatusCode, resp.Header, time.Now()),
+	}
+}
+
+// failed classifies an error from sending the request or reading the
+// answer, as openai's does.
+func (p *HTTP) failed(ctx, rctx context.Context, sent *evals.SentRequest, err error, during string) *evals.ProviderError {
+	if ctx.Err() != nil {
+		return canceledError(ctx, sent, "canceled while the request was in flight")
+	}
+	if rctx.Err() != nil {
+		return &evals.ProviderError{Kind: evals.ErrKindTimeout, Sent: sent, Err: context.DeadlineExceeded,
+			Message: fmt.Sprintf("no response within %v", p.timeout)}
+	}
+	return &evals.ProviderError{Kind: evals.ErrKindTransport, Sent: sent, Err: err,
+		Message: p.redact(during + transportMessage(err, during != ""))}
+}
+
+func (p *HTTP) redact(s string) string {
+	if p.redactor == nil {
+		return s
+	}
+	return p.redactor.Replace(s)
+}
+
+// bodySnippet quotes the start of a body for a message.
+func (p *HTTP) bodySnippet(b []byte) string {
+	if s := snippet(p.redact(string(b))); s != "" {
+		return "body: " + s
+	}
+	return "empty body"
+}
+
+// answerPaths is an http target's response field, checked.
+type answerPaths struct {
+	text   bool   // the whole body is the answer
+	path   string // the answer's gjson path
+	finish string // "" when not read
+	usage  HTTPUsage
+}
+
+// compileAnswer checks the response field.
+func compileAnswer(r *HTTPResponse) (answerPaths, []error) {
+	if r == nil {
+		return answerPaths{}, []error{evals.FieldErrorf("response", `required by provider "http": where the answer is, such as {"text": "output"} (a gjson path into the JSON response) or {"format": "text"}`)}
+	}
+	var errs []error
+	a := answerPaths{path: r.Text, finish: r.Finish}
+	if r.Usage != nil {
+		a.usage = *r.Usage
+	}
+	switch r.Format {
+	case "", formatJSON:
+		if r.Text == "" {
+			errs = append(errs, evals.FieldErrorf("response.text", `required: the gjson path of the answer in the JSON response, such as "output" or "choices.0.message.content" (or set "format": "text" for a plain-text answer)`))
+		}
+		if u := r.Usage; u != nil && *u == (HTTPUsage{}) {
+			errs = append(errs, evals.FieldErrorf("response.usage", "gives no path: expected prompt_tokens, completion_tokens or total_tokens"))
+		}
+	case formatText:
+		a.text = true
+		for field, set := range map[string]bool{"text": r.Text != "", "finish": r.Finish != "", "usage": r.Usage != nil} {
+			if set {
+				errs = append(errs, evals.FieldErrorf("response."+field, `does not apply to format "text": the whole body is the answer`))
+			}
+		}
+		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	default:
+		errs = append(errs, evals.FieldErrorf("response.format", "%q: expected json or text", r.Format))
+	}
+	return a, errs
+}
+
+// decode reads the answer from a 2xx body.
+func (p *HTTP) decode(b []byte) (*evals.Response, *evals.ProviderError) {
+	if p.answer.text {
+		return &evals.Response{Text: strings.ToValidUTF8(string(b), "\uFFFD")}, nil
+	}
+	if !gjson.ValidBytes(b) {
+		return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
+			Message: `response is not JSON (for a plain-text answer, set the target's response.format to "text"); ` + p.bodySnippet(b)}
+	}
+	fail := func(field, path, what string) *evals.ProviderError {
+		return &evals.ProviderError{Kind: evals.ErrKindDecode,
+			Message: fmt.Sprintf("response.%s: path %q %s; %s", field, path, what, p.bodySnippet(b))}
+	}
+	a := &p.answer
+	text := gjson.GetBytes(b, a.path)
+	switch {
+	case !text.Exists():
+		return nil, fail("text", a.path, "is not in the response")
+	case text.Type == gjson.Null:
+		return nil, fail("text", a.path, "is null")
+	}
+	out := &evals.Response{Text: resultText(text)}
+	if a.finish != "" {
+		f := gjson.GetBytes(b, a.finish)
+		if !f.Exists() {
+			return nil, fail("finish", a.finish, "is not in the response")
+		}
+		if f.Type != gjson.Null {
+			out.Finish = resultText(f)
+		}
+	}
+	total := -1
+	for _, c := range []struct {
+		field, path string
+		n           *int
+	}{
+		{"prompt_tokens", a.usage.PromptTokens, &out.Usage.PromptTokens},
+		{"completion_tokens", a.usage.CompletionTokens, &out.Usage.CompletionTokens},
+		{"total_tokens", a.usage.TotalTokens, &total},
+	} {
+		if c.path == "" {
+			continue
+		}
+		v := gjson.GetBytes(b, c.path)
+		if !v.Exists() {
+			return nil, fail("usage."+c.field, c.path, "is not in the response")
+		}
+		n, err := strconv.Atoi(v.Raw)
+		if v.Type != gjson.Number || err != nil || n < 0 {
+			return nil, fail("usage."+c.field, c.path, "is "+clip(v.Raw)+", not a count of tokens")
+		}
+		*c.n = n
+	}
+	if total < 0 {
+		total = out.Usage.PromptTokens + out.Usage.CompletionTokens
+	}
+	out.Usage.TotalTokens = total
+	return out, nil
+}
+
+// resultText is a value found in a response as text: a string as it is,
+// anything else (a number, an object) as its JSON.
+func resultText(r gjson.Result) string {
+	if r.Type == gjson.String {
+		return r.Str
+	}
+	return r.Raw
+}
