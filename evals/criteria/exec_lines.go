@@ -5,52 +5,52 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
-
-	"github.com/rubric-eval/rubric/evals"
 )
 
-// linePool holds the processes of an exec criterion with protocol "lines":
-// each reads a case as one line of JSON on stdin and answers with one line on
-// stdout, one case at a time, for as long as it runs. They start when first
-// needed and are kept, at most max of them, whatever their environment.
+// Pool holds the processes of a command with protocol "lines": each reads a
+// request as one line on stdin and answers with one line on stdout, one
+// request at a time, for as long as it runs. They start when first needed
+// and are kept, at most max of them, whatever their environment, until
+// Close, which the owner of the suite calls when the suite ends. Should
+// rubric exit first, however it exits, the system closes their stdin, so a
+// command that stops at the end of its input stops then; on Linux, the
+// kernel also kills them if rubric dies (Pdeathsig).
 //
-// rubric does not stop them explicitly at the end of a run: when rubric
-// exits, however it exits, the system closes their stdin, so a scorer that
-// stops at the end of its input stops then; on Linux, the kernel also kills
-// them if rubric dies (Pdeathsig). An explicit Close would have to be carried
-// through every criterion that holds others and every command that scores,
-// for processes that end a moment later anyway.
-type linePool struct {
+// A Pool is safe for concurrent use by at most max callers of Ask at once:
+// the caller bounds them (the criterion's, or the target's, concurrency).
+type Pool struct {
+	cmd *Cmd
 	max int
 
 	mu sync.Mutex
-	// idle holds the processes waiting for a case, by the variable their
-	// environment withholds (see Exec.environ): processes serve only the
-	// targets whose environment they were started with.
+	// idle holds the processes waiting for a request, by the key of the
+	// environment they were started with: processes serve only the
+	// requests whose environment they have.
 	idle   map[string][]*lineProc
 	live   int // processes started and not yet stopped, idle or busy
 	closed bool
 }
 
-// lineProc is one running process of a linePool.
+// NewPool returns a pool of at most max processes of cmd.
+func NewPool(cmd *Cmd, max int) *Pool {
+	return &Pool{cmd: cmd, max: max}
+}
+
+// lineProc is one running process of a Pool.
 type lineProc struct {
 	cmd    *exec.Cmd
 	cancel context.CancelFunc // kills the process and its group
 	stdin  io.WriteCloser
 	lines  chan lineRead // what the process printed, line by line
 	gone   chan struct{} // closed when the process is stopped: its reader quits
-	stderr *ring
-	key    string // the variables withheld from its environment
-	served int    // cases answered
+	stderr *Stderr
+	key    string // the key of its environment
+	served int    // requests answered
 }
 
 // lineRead is one line the process printed, or why there are no more.
@@ -59,29 +59,35 @@ type lineRead struct {
 	err  error // io.EOF, bufio.ErrTooLong or a read error
 }
 
-// serve scores one response with a process of the pool: stdin is the case,
-// one line. A process that ended while idle, or that ends on this case
-// having answered others, is replaced and the case sent once more, to a
-// fresh process, whose failure then stands.
-func (e *Exec) serve(ctx context.Context, in *evals.Input, stdin []byte) evals.Verdict {
-	env, key := e.environ(in)
+// Ask sends line, one request ending in a newline, to a process of the
+// pool: an idle one started with the environment key names, or a new one
+// started with env. accept reads the process's answer, one line without its
+// newline, and says whether it is sound; a process whose answer is not is
+// stopped, and so is one that fails (an *Error: Canceled, TimedOut,
+// Overflow, Exited, NoAnswer, ReadFailed, SlowRead, StartFailed), which Ask
+// returns. It returns nil once accept has read an answer, sound or not.
+//
+// A process that ended while idle, or that ends on this request having
+// answered others, is replaced and the request sent once more, to a fresh
+// process, whose failure then stands.
+func (lp *Pool) Ask(ctx context.Context, key string, env []string, line []byte, accept func(answer []byte, stderr *Stderr) bool) error {
 	for retried := false; ; retried = true {
-		p, err := e.pool.get(e, key, env)
+		p, err := lp.get(key, env)
 		if err != nil {
-			return unscored(fmt.Sprintf("exec: cannot run %s: %v", e.name(), err))
+			return &Error{Kind: StartFailed, Err: err, Stderr: &Stderr{}}
 		}
-		v, again := e.ask(ctx, p, stdin)
+		again, err := lp.ask(ctx, p, line, accept)
 		if !again || retried {
-			return v
+			return err
 		}
 	}
 }
 
-// ask sends the case to p and reads its answer. On any failure p is stopped;
-// again says the process ended before answering after serving other cases,
-// so that the case deserves a fresh process.
-func (e *Exec) ask(ctx context.Context, p *lineProc, stdin []byte) (v evals.Verdict, again bool) {
-	timer := time.NewTimer(e.timeout)
+// ask sends the request to p and reads its answer. On any failure p is
+// stopped; again says the process ended before answering after serving
+// other requests, so that the request deserves a fresh process.
+func (lp *Pool) ask(ctx context.Context, p *lineProc, line []byte, accept func([]byte, *Stderr) bool) (again bool, err error) {
+	timer := time.NewTimer(lp.cmd.Timeout)
 	defer timer.Stop()
 	// The process may read its line slowly, or not at all: write beside
 	// waiting, so that the timeout covers both.
@@ -89,15 +95,16 @@ func (e *Exec) ask(ctx context.Context, p *lineProc, stdin []byte) (v evals.Verd
 	// stdin, and its stdout or the timeout tells more.
 	wrote := make(chan struct{})
 	go func() {
-		p.stdin.Write(stdin)
+		p.stdin.Write(line)
 		close(wrote)
 	}()
 	// fail stops p and waits for the writer, which stopping ends.
 	fail := func(grace time.Duration) error {
-		err := e.pool.stop(p, grace)
+		err := lp.stop(p, grace)
 		<-wrote
 		return err
 	}
+	failed := func(kind Kind, err error) *Error { return &Error{Kind: kind, Err: err, Stderr: p.stderr} }
 	select {
 	case r := <-p.lines:
 		if r.err == nil {
@@ -105,51 +112,46 @@ func (e *Exec) ask(ctx context.Context, p *lineProc, stdin []byte) (v evals.Verd
 			case <-wrote:
 			case <-timer.C: // it answered, but has not read the whole line
 				fail(0)
-				return unscored(fmt.Sprintf("exec: %s answered before reading its whole line, then did not read the rest within %s, and was killed%s", e.name(), e.timeout, p.tail())), false
+				return false, failed(SlowRead, nil)
 			}
-			v := e.result(r.line, p.tail)
-			if v.Unscored {
+			if !accept(r.line, p.stderr) {
 				fail(0)
-				return v, false
+				return false, nil
 			}
 			p.served++
-			e.pool.put(p)
-			return v, false
+			lp.put(p)
+			return false, nil
 		}
 		if errors.Is(r.err, bufio.ErrTooLong) {
 			fail(0)
-			return unscored(fmt.Sprintf("exec: %s printed a line of more than %d bytes on stdout%s", e.name(), maxExecStdout, p.tail())), false
+			return false, failed(Overflow, r.err)
 		}
 		// The process closed its stdout: it is ending, or ended. Give it
 		// a moment, for its exit status.
 		err := fail(time.Second)
-		if p.served > 0 && r.err == io.EOF {
-			return evals.Verdict{}, true
-		}
 		var ee *exec.ExitError
 		switch {
 		case r.err != io.EOF:
-			return unscored(fmt.Sprintf("exec: reading the answer of %s: %v%s", e.name(), r.err, p.tail())), false
+			return false, failed(ReadFailed, r.err)
 		case errors.As(err, &ee):
-			return unscored(fmt.Sprintf("exec: %s %s without answering%s", e.name(), exitText(ee), p.tail())), false
+			return p.served > 0, failed(Exited, ee)
 		default:
-			return unscored(fmt.Sprintf("exec: %s exited with status 0 without answering: with protocol \"lines\" it must answer each line of stdin with a line on stdout%s", e.name(), p.tail())), false
+			return p.served > 0, failed(NoAnswer, err)
 		}
 	case <-timer.C:
 		fail(0)
-		return unscored(fmt.Sprintf("exec: %s timed out after %s and was killed%s", e.name(), e.timeout, p.tail())), false
+		return false, failed(TimedOut, context.DeadlineExceeded)
 	case <-ctx.Done():
 		fail(0)
-		return unscored("exec: stopped: " + ctx.Err().Error()), false
+		return false, failed(Canceled, ctx.Err())
 	}
 }
 
-// get returns an idle process started with the environment withholding
-// key, or starts one with env. The caller holds one of the criterion's
-// slots, so a process it takes or starts serves it alone. At most max
-// processes run: when they all do and none fits, an idle one with another
-// environment is stopped.
-func (lp *linePool) get(e *Exec, key string, env []string) (*lineProc, error) {
+// get returns an idle process started with the environment key names, or
+// starts one with env. At most max callers ask at once, so a process one
+// takes or starts serves it alone. At most max processes run: when they all
+// do and none fits, an idle one with another environment is stopped.
+func (lp *Pool) get(key string, env []string) (*lineProc, error) {
 	var evicted *lineProc
 	lp.mu.Lock()
 	for {
@@ -184,7 +186,7 @@ func (lp *linePool) get(e *Exec, key string, env []string) (*lineProc, error) {
 	if evicted != nil {
 		lp.stop(evicted, 0)
 	}
-	p, err := e.start(key, env)
+	p, err := lp.start(key, env)
 	if err != nil {
 		lp.mu.Lock()
 		lp.live--
@@ -194,7 +196,7 @@ func (lp *linePool) get(e *Exec, key string, env []string) (*lineProc, error) {
 }
 
 // put returns a process that answered to the idle ones.
-func (lp *linePool) put(p *lineProc) {
+func (lp *Pool) put(p *lineProc) {
 	lp.mu.Lock()
 	if !lp.closed {
 		if lp.idle == nil {
@@ -210,7 +212,7 @@ func (lp *linePool) put(p *lineProc) {
 
 // stop ends p: at once, or grace after closing its stdin, and waits for it.
 // It returns what exec.Cmd.Wait does.
-func (lp *linePool) stop(p *lineProc, grace time.Duration) error {
+func (lp *Pool) stop(p *lineProc, grace time.Duration) error {
 	close(p.gone)
 	p.stdin.Close()
 	if grace > 0 {
@@ -227,8 +229,8 @@ func (lp *linePool) stop(p *lineProc, grace time.Duration) error {
 	return err
 }
 
-// close stops the idle processes, and those busy as they finish.
-func (lp *linePool) close() {
+// Close stops the idle processes at once, and those busy as they finish.
+func (lp *Pool) Close() error {
 	lp.mu.Lock()
 	lp.closed = true
 	var all []*lineProc
@@ -240,15 +242,30 @@ func (lp *linePool) close() {
 	for _, p := range all {
 		lp.stop(p, 0)
 	}
+	return nil
+}
+
+// IdlePIDs returns the process ids of the idle processes, for tests and
+// diagnostics.
+func (lp *Pool) IdlePIDs() []int {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	var pids []int
+	for _, ps := range lp.idle {
+		for _, p := range ps {
+			pids = append(pids, p.cmd.Process.Pid)
+		}
+	}
+	return pids
 }
 
 // start starts a process of the command with env, for the pool.
-func (e *Exec) start(key string, env []string) (*lineProc, error) {
+func (lp *Pool) start(key string, env []string) (*lineProc, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, e.path, e.args...)
-	cmd.Dir = e.dir
+	cmd := exec.CommandContext(ctx, lp.cmd.Path, lp.cmd.Args...)
+	cmd.Dir = lp.cmd.Dir
 	cmd.Env = env
-	p := &lineProc{cmd: cmd, cancel: cancel, lines: make(chan lineRead), gone: make(chan struct{}), stderr: &ring{}, key: key}
+	p := &lineProc{cmd: cmd, cancel: cancel, lines: make(chan lineRead), gone: make(chan struct{}), stderr: &Stderr{}, key: key}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		cancel()
@@ -274,16 +291,16 @@ func (e *Exec) start(key string, env []string) (*lineProc, error) {
 		stdout.Close()
 		return nil, err
 	}
-	go p.read(stdout)
+	go p.read(stdout, lp.cmd.MaxStdout)
 	return p, nil
 }
 
 // read passes on what the process prints, line by line, until it closes its
 // stdout or is stopped.
-func (p *lineProc) read(stdout *os.File) {
+func (p *lineProc) read(stdout *os.File, maxLine int) {
 	defer stdout.Close()
 	sc := bufio.NewScanner(stdout)
-	sc.Buffer(nil, maxExecStdout)
+	sc.Buffer(nil, maxLine)
 	for sc.Scan() {
 		select {
 		case p.lines <- lineRead{line: bytes.Clone(sc.Bytes())}:
@@ -299,59 +316,4 @@ func (p *lineProc) read(stdout *os.File) {
 	case p.lines <- lineRead{err: err}:
 	case <-p.gone:
 	}
-}
-
-// tail quotes the end of the process's stderr for a reason: the end, since
-// a process that has run a while may have written much before what matters.
-func (p *lineProc) tail() string {
-	s := strings.TrimSpace(p.stderr.String())
-	if s == "" {
-		return ""
-	}
-	return "; stderr: " + strconv.Quote(clipTail(s, execStderrQuote))
-}
-
-// clipTail keeps the last n runes of s, marking a cut with "…".
-func clipTail(s string, n int) string {
-	i := len(s)
-	for k := 0; k < n && i > 0; k++ {
-		_, size := utf8.DecodeLastRuneInString(s[:i])
-		i -= size
-	}
-	if i == 0 {
-		return s
-	}
-	return "…" + s[i:]
-}
-
-// ring is an io.Writer that keeps the last maxExecStderr bytes written to it,
-// safe for concurrent use.
-type ring struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (r *ring) Write(p []byte) (int, error) {
-	n := len(p)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(p) >= maxExecStderr {
-		p, r.buf = p[len(p)-maxExecStderr:], r.buf[:0]
-	}
-	if over := len(r.buf) + len(p) - maxExecStderr; over > 0 {
-		r.buf = append(r.buf[:0], r.buf[over:]...)
-	}
-	r.buf = append(r.buf, p...)
-	return n, nil
-}
-
-// String returns what the ring holds, from its first whole character.
-func (r *ring) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	b := r.buf
-	for i := 0; i < utf8.UTFMax && len(b) > 0 && !utf8.RuneStart(b[0]); i++ {
-		b = b[1:]
-	}
-	return string(b)
 }
