@@ -18,7 +18,8 @@ import (
 var layers = map[string][]string{
 	"evals":                     {},
 	"evals/criteria/textmetric": {},
-	"evals/criteria":            {"evals", "evals/criteria/textmetric"},
+	"evals/criteria":            {"evals", "evals/criteria/textmetric", "evals/proc"},
+	"evals/proc":                {"evals"},
 	"evals/evalstest":           {"evals"},
 	"datasets":                  {"evals"},
 	"runner/stats":              {},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/proc"
 )
 
 var (
@@ -48,13 +49,13 @@ type execConfig struct {
 // the command's stderr.
 //
 // With protocol "lines" the command is started once and kept: it reads one
-// case per line and answers each with one line (see Pool).
+// case per line and answers each with one line (see proc.Pool).
 type Exec struct {
 	common
-	cmd   Cmd      // the program, resolved when the suite loads, in the suite's folder
+	cmd   proc.Cmd // the program, resolved when the suite loads, in the suite's folder
 	env   []string // the environment, NAME=value
 	slots chan struct{}
-	pool  *Pool // the running processes, with protocol "lines"; nil with "once"
+	pool  *proc.Pool // the running processes, with protocol "lines"; nil with "once"
 }
 
 // Exec defaults and limits.
@@ -74,13 +75,13 @@ func newExec(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Exec{common: cm, cmd: Cmd{Dir: env.Dir, Timeout: defaultExecTimeout, MaxStdout: maxExecStdout}}
-	argv, err := ParseCommand(c.Command, `["python3", "score.py"]`)
+	e := &Exec{common: cm, cmd: proc.Cmd{Dir: env.Dir, Timeout: defaultExecTimeout, MaxStdout: maxExecStdout}}
+	argv, err := proc.ParseCommand(c.Command, `["python3", "score.py"]`)
 	if err != nil {
 		return nil, err
 	}
-	at := Place{Dir: env.Dir, Folder: "the suite's folder", Beside: "next to the suite", Example: "./score.py"}
-	if e.cmd.Path, err = Resolve(argv[0], at); err != nil {
+	at := proc.Place{Dir: env.Dir, Folder: "the suite's folder", Beside: "next to the suite", Example: "./score.py"}
+	if e.cmd.Path, err = proc.Resolve(argv[0], at); err != nil {
 		return nil, err
 	}
 	e.cmd.Args = argv[1:]
@@ -99,14 +100,14 @@ func newExec(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 		n = *c.Concurrency
 	}
 	e.slots = make(chan struct{}, n)
-	if e.env, err = Environ(c.InheritEnv, c.Env, env.environ()); err != nil {
+	if e.env, err = proc.Environ(c.InheritEnv, c.Env, env.environ()); err != nil {
 		return nil, err
 	}
 	if c.Protocol != nil {
 		switch *c.Protocol {
 		case "once":
 		case "lines":
-			e.pool = NewPool(&e.cmd, n)
+			e.pool = proc.NewPool(&e.cmd, n)
 		default:
 			return nil, evals.FieldErrorf("protocol", "got %q, expected \"once\" (a process per response) or \"lines\" (long-lived processes, a line per response)", *c.Protocol)
 		}
@@ -188,20 +189,20 @@ func (e *Exec) run(ctx context.Context, in *evals.Input, stdin []byte) evals.Ver
 		}
 		return "; stderr: " + strconv.Quote(s)
 	}
-	var pe *Error
+	var pe *proc.Error
 	if !errors.As(err, &pe) {
 		return e.result(out, tail)
 	}
 	switch pe.Kind {
-	case Canceled:
+	case proc.Canceled:
 		return unscored("exec: stopped: " + ctx.Err().Error())
-	case TimedOut:
+	case proc.TimedOut:
 		return unscored(fmt.Sprintf("exec: %s timed out after %s and was killed%s", e.cmd.Name(), e.cmd.Timeout, tail()))
-	case Overflow:
+	case proc.Overflow:
 		return unscored(fmt.Sprintf("exec: %s printed more than %d bytes on stdout%s", e.cmd.Name(), maxExecStdout, tail()))
-	case Exited:
+	case proc.Exited:
 		return unscored(fmt.Sprintf("exec: %s %s%s", e.cmd.Name(), pe.Error(), tail()))
-	case LeftOpen:
+	case proc.LeftOpen:
 		return unscored(fmt.Sprintf("exec: %s ended but a process it started kept its output open%s", e.cmd.Name(), tail()))
 	}
 	return unscored(fmt.Sprintf("exec: cannot run %s: %v", e.cmd.Name(), pe.Err))
@@ -212,29 +213,29 @@ func (e *Exec) run(ctx context.Context, in *evals.Input, stdin []byte) evals.Ver
 func (e *Exec) serve(ctx context.Context, in *evals.Input, stdin []byte) evals.Verdict {
 	env, key := e.environ(in)
 	var v evals.Verdict
-	err := e.pool.Ask(ctx, key, env, stdin, func(answer []byte, stderr *Stderr) bool {
+	err := e.pool.Ask(ctx, key, env, stdin, func(answer []byte, stderr *proc.Stderr) bool {
 		v = e.result(answer, func() string { return linesTail(stderr) })
 		return !v.Unscored
 	})
-	var pe *Error
+	var pe *proc.Error
 	if !errors.As(err, &pe) {
 		return v
 	}
 	name, tail := e.cmd.Name(), linesTail(pe.Stderr)
 	switch pe.Kind {
-	case Canceled:
+	case proc.Canceled:
 		return unscored("exec: stopped: " + ctx.Err().Error())
-	case TimedOut:
+	case proc.TimedOut:
 		return unscored(fmt.Sprintf("exec: %s timed out after %s and was killed%s", name, e.cmd.Timeout, tail))
-	case SlowRead:
+	case proc.SlowRead:
 		return unscored(fmt.Sprintf("exec: %s answered before reading its whole line, then did not read the rest within %s, and was killed%s", name, e.cmd.Timeout, tail))
-	case Overflow:
+	case proc.Overflow:
 		return unscored(fmt.Sprintf("exec: %s printed a line of more than %d bytes on stdout%s", name, maxExecStdout, tail))
-	case ReadFailed:
+	case proc.ReadFailed:
 		return unscored(fmt.Sprintf("exec: reading the answer of %s: %v%s", name, pe.Err, tail))
-	case Exited:
+	case proc.Exited:
 		return unscored(fmt.Sprintf("exec: %s %s without answering%s", name, pe.Error(), tail))
-	case NoAnswer:
+	case proc.NoAnswer:
 		return unscored(fmt.Sprintf("exec: %s exited with status 0 without answering: with protocol \"lines\" it must answer each line of stdin with a line on stdout%s", name, tail))
 	}
 	return unscored(fmt.Sprintf("exec: cannot run %s: %v", name, pe.Err))
@@ -243,7 +244,7 @@ func (e *Exec) serve(ctx context.Context, in *evals.Input, stdin []byte) evals.V
 // linesTail quotes the end of a long-lived process's stderr for a reason:
 // the end, since a process that has run a while may have written much
 // before what matters.
-func linesTail(stderr *Stderr) string {
+func linesTail(stderr *proc.Stderr) string {
 	s := stderr.End(execStderrQuote)
 	if s == "" {
 		return ""

@@ -1,4 +1,4 @@
-package criteria
+package proc
 
 import (
 	"bytes"
@@ -117,4 +117,25 @@ func Resolve(name string, at Place) (string, error) {
 		return "", evals.FieldErrorf("command.0", "%q (%s) is not executable: make it so (chmod +x), or name its interpreter first: [\"python3\", %q]", name, p, name)
 	}
 	return p, nil
+}
+
+// jsonKind names the kind of JSON value raw is, with an article.
+func jsonKind(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
