@@ -24,7 +24,7 @@ var layers = map[string][]string{
 	"datasets":                  {"evals"},
 	"runner/stats":              {},
 	"runner/store":              {"evals"},
-	"runner/provider":           {"evals", "runner/store"},
+	"runner/provider":           {"evals", "evals/proc", "runner/store"},
 	"runner/report":             {"evals"},
 	"runner/rundir":             {"evals"},
 	"runner":                    {"evals", "runner/stats"},

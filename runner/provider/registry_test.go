@@ -17,7 +17,7 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	if got, want := Names(), []string{"openai", "replay"}; !slices.Equal(got, want) {
+	if got, want := Names(), []string{"exec", "openai", "replay"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	r := Default()
@@ -29,9 +29,9 @@ func TestNames(t *testing.T) {
 
 func TestNewUnknownProvider(t *testing.T) {
 	tests := []struct{ provider, want string }{
-		{"antropic", `provider: unknown provider "antropic": expected one of openai, replay`},
-		{"OpenAI", `provider: unknown provider "OpenAI": expected one of openai, replay`},
-		{"", `provider: missing: expected one of openai, replay`},
+		{"antropic", `provider: unknown provider "antropic": expected one of exec, openai, replay`},
+		{"OpenAI", `provider: unknown provider "OpenAI": expected one of exec, openai, replay`},
+		{"", `provider: missing: expected one of exec, openai, replay`},
 	}
 	for _, tt := range tests {
 		p, err := New(evals.TargetSpec{Name: "t", Provider: tt.provider})
@@ -62,6 +62,16 @@ var conformance = map[string]func(t *testing.T) (spec evals.TargetSpec, secrets 
 		spec.APIKeyEnv = "RUBRIC_CONFORMANCE_KEY"
 		spec.Headers = map[string]string{"X-Gateway-Key": "${RUBRIC_CONFORMANCE_HEADER}"}
 		return spec.spec(), []string{key, header}
+	},
+	"exec": func(t *testing.T) (evals.TargetSpec, []string) {
+		// The test binary as the model, kept running; it inherits a
+		// key, which it says on stderr when it fails.
+		const key = "sk-conformance-exec-0123456789"
+		t.Setenv("RUBRIC_EXEC_SECRET", key)
+		spec := modelSpec(t, "lines")
+		spec.Protocol = ptr("lines")
+		spec.InheritEnv = json.RawMessage(`["RUBRIC_EXEC_SECRET"]`)
+		return spec.spec(), []string{key}
 	},
 	"replay": func(t *testing.T) (evals.TargetSpec, []string) {
 		dir := writeFile(t, "r.jsonl", `{"case_id":"ok","output":"billing"}`+"\n")
