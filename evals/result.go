@@ -164,6 +164,7 @@ const (
 	ErrKindReplay    = "replay"      // no recording for this case
 	ErrKindCanceled  = "canceled"    // the run was interrupted while the request was in flight
 	ErrKindRateLimit = "rate_limit"  // the rate limiter could not admit the request before the run ended
+	ErrKindExec      = "exec"        // the model's command (provider exec) exited non-zero, could not start, or broke protocol "lines"
 )
 
 // Messages returns the chat messages of the recorded request body, as they

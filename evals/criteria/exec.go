@@ -7,10 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -18,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/proc"
 )
 
 var (
@@ -29,7 +26,7 @@ var (
 // those busy as they finish. The suite's owner calls it when the suite ends.
 func (e *Exec) Close() error {
 	if e.pool != nil {
-		e.pool.close()
+		return e.pool.Close()
 	}
 	return nil
 }
@@ -52,23 +49,19 @@ type execConfig struct {
 // the command's stderr.
 //
 // With protocol "lines" the command is started once and kept: it reads one
-// case per line and answers each with one line (see linePool).
+// case per line and answers each with one line (see proc.Pool).
 type Exec struct {
 	common
-	path    string   // the program, resolved when the suite loads
-	args    []string // command[1:]
-	dir     string   // the working directory: the suite's folder
-	timeout time.Duration
-	env     []string // the environment, NAME=value
-	slots   chan struct{}
-	pool    *linePool // the running processes, with protocol "lines"; nil with "once"
+	cmd   proc.Cmd // the program, resolved when the suite loads, in the suite's folder
+	env   []string // the environment, NAME=value
+	slots chan struct{}
+	pool  *proc.Pool // the running processes, with protocol "lines"; nil with "once"
 }
 
 // Exec defaults and limits.
 const (
 	defaultExecTimeout = 30 * time.Second
 	maxExecStdout      = 1 << 20 // bytes of stdout read; more is an error
-	maxExecStderr      = 4 << 10 // bytes of stderr kept for reasons
 	execStderrQuote    = 300     // runes of stderr a reason quotes
 	maxExecReason      = 1000    // runes of the command's reason kept
 )
@@ -82,21 +75,22 @@ func newExec(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Exec{common: cm, dir: env.Dir, timeout: defaultExecTimeout}
-	argv, err := parseCommand(c.Command)
+	e := &Exec{common: cm, cmd: proc.Cmd{Dir: env.Dir, Timeout: defaultExecTimeout, MaxStdout: maxExecStdout}}
+	argv, err := proc.ParseCommand(c.Command, `["python3", "score.py"]`)
 	if err != nil {
 		return nil, err
 	}
-	if e.path, err = resolveProgram(argv[0], env.Dir); err != nil {
+	at := proc.Place{Dir: env.Dir, Folder: "the suite's folder", Beside: "next to the suite", Example: "./score.py"}
+	if e.cmd.Path, err = proc.Resolve(argv[0], at); err != nil {
 		return nil, err
 	}
-	e.args = argv[1:]
+	e.cmd.Args = argv[1:]
 	if c.Timeout != nil {
 		d, err := time.ParseDuration(*c.Timeout)
 		if err != nil || d <= 0 {
 			return nil, evals.FieldErrorf("timeout", "got %q, expected a duration above 0 such as 500ms, 30s or 2m", *c.Timeout)
 		}
-		e.timeout = d
+		e.cmd.Timeout = d
 	}
 	n := runtime.GOMAXPROCS(0)
 	if c.Concurrency != nil {
@@ -106,162 +100,19 @@ func newExec(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 		n = *c.Concurrency
 	}
 	e.slots = make(chan struct{}, n)
-	if e.env, err = execEnv(c.InheritEnv, c.Env, env.environ()); err != nil {
+	if e.env, err = proc.Environ(c.InheritEnv, c.Env, env.environ()); err != nil {
 		return nil, err
 	}
 	if c.Protocol != nil {
 		switch *c.Protocol {
 		case "once":
 		case "lines":
-			e.pool = &linePool{max: n}
+			e.pool = proc.NewPool(&e.cmd, n)
 		default:
 			return nil, evals.FieldErrorf("protocol", "got %q, expected \"once\" (a process per response) or \"lines\" (long-lived processes, a line per response)", *c.Protocol)
 		}
 	}
 	return e, nil
-}
-
-func parseCommand(raw json.RawMessage) ([]string, error) {
-	const example = `["python3", "score.py"]`
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return nil, evals.FieldErrorf("command", "missing: expected the program and its arguments, e.g. %s", example)
-	}
-	if raw[0] != '[' {
-		return nil, evals.FieldErrorf("command", "expected an array of strings, the program and its arguments (no shell), e.g. %s; got %s", example, jsonKind(raw))
-	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(raw, &elems); err != nil {
-		return nil, evals.FieldErrorf("command", "%v", err)
-	}
-	if len(elems) == 0 {
-		return nil, evals.FieldErrorf("command", "empty array: expected the program and its arguments, e.g. %s", example)
-	}
-	argv := make([]string, len(elems))
-	for i, el := range elems {
-		field := "command." + strconv.Itoa(i)
-		if len(el) == 0 || el[0] != '"' {
-			return nil, evals.FieldErrorf(field, "expected a string, got %s", jsonKind(el))
-		}
-		if err := json.Unmarshal(el, &argv[i]); err != nil {
-			return nil, evals.FieldErrorf(field, "%v", err)
-		}
-		if strings.IndexByte(argv[i], 0) >= 0 {
-			return nil, evals.FieldErrorf(field, "holds a NUL character, which no program argument can")
-		}
-	}
-	if argv[0] == "" {
-		return nil, evals.FieldErrorf("command.0", "empty program name: expected a program in PATH or a path relative to the suite's folder")
-	}
-	return argv, nil
-}
-
-// resolveProgram finds the program: a name with a slash is a path, relative
-// to the suite's folder; any other name is looked up in PATH. It must exist
-// and be executable when the suite loads.
-func resolveProgram(name, dir string) (string, error) {
-	if !strings.Contains(name, "/") {
-		p, err := exec.LookPath(name)
-		if err != nil && !errors.Is(err, exec.ErrDot) {
-			return "", evals.FieldErrorf("command.0", "program %q not found in PATH: write a path with a slash (./score.py) for a file next to the suite", name)
-		}
-		if p, err = filepath.Abs(p); err != nil {
-			return "", evals.FieldErrorf("command.0", "%v", err)
-		}
-		return p, nil
-	}
-	p := name
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(dir, p)
-	}
-	fi, err := os.Stat(p)
-	switch {
-	case err != nil:
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", evals.FieldErrorf("command.0", "cannot run %q (%s): %v", name, p, err)
-	case fi.IsDir():
-		return "", evals.FieldErrorf("command.0", "cannot run %q (%s): is a directory", name, p)
-	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0:
-		return "", evals.FieldErrorf("command.0", "%q (%s) is not executable: make it so (chmod +x), or name its interpreter first: [\"python3\", %q]", name, p, name)
-	}
-	return p, nil
-}
-
-// secretWords mark environment variables that hold credentials, by name.
-var secretWords = []string{"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "COOKIE"}
-
-// secretName reports whether an environment variable's name says it holds
-// a credential, so that exec does not pass it on unless told to.
-func secretName(name string) bool {
-	up := strings.ToUpper(name)
-	for _, w := range secretWords {
-		if strings.Contains(up, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// lookupEnv finds a variable in an environment as os.Environ lists it; the
-// last of several settings wins, as it does for a process.
-func lookupEnv(environ []string, name string) (string, bool) {
-	for i := len(environ) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
-			return v, true
-		}
-	}
-	return "", false
-}
-
-// execEnv builds the command's environment from inherit_env and env: all of
-// rubric's environment (environ) but the variables that look like
-// credentials (the default, true), none of it (false), or the variables
-// named (an array); then env, which adds or overrides.
-func execEnv(inherit json.RawMessage, extra map[string]string, environ []string) ([]string, error) {
-	var out []string
-	inherit = bytes.TrimSpace(inherit)
-	switch {
-	case len(inherit) == 0 || string(inherit) == "true":
-		for _, kv := range environ {
-			if name, _, _ := strings.Cut(kv, "="); !secretName(name) {
-				out = append(out, kv)
-			}
-		}
-	case string(inherit) == "false":
-	case inherit[0] == '[':
-		var elems []json.RawMessage
-		if err := json.Unmarshal(inherit, &elems); err != nil {
-			return nil, evals.FieldErrorf("inherit_env", "%v", err)
-		}
-		for i, el := range elems {
-			field := "inherit_env." + strconv.Itoa(i)
-			var name string
-			if len(el) == 0 || el[0] != '"' || json.Unmarshal(el, &name) != nil {
-				return nil, evals.FieldErrorf(field, "expected the name of an environment variable, got %s", jsonKind(el))
-			}
-			if !evals.ValidEnvName(name) {
-				return nil, evals.FieldErrorf(field, "%q is not an environment variable name: expected letters, digits and '_'", name)
-			}
-			if v, ok := lookupEnv(environ, name); ok {
-				out = append(out, name+"="+v)
-			}
-		}
-	default:
-		return nil, evals.FieldErrorf("inherit_env", "expected true, false or an array of variable names, got %s", jsonKind(inherit))
-	}
-	for _, name := range slices.Sorted(maps.Keys(extra)) {
-		if !evals.ValidEnvName(name) {
-			return nil, evals.FieldErrorf("env."+name, "%q is not an environment variable name: expected letters, digits and '_'", name)
-		}
-		if strings.IndexByte(extra[name], 0) >= 0 {
-			return nil, evals.FieldErrorf("env."+name, "holds a NUL character, which no environment variable can")
-		}
-		out = append(out, name+"="+extra[name])
-	}
-	return out, nil
 }
 
 // execInput is the document a command reads on stdin.
@@ -329,45 +180,76 @@ func (e *Exec) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 
 // run runs the command once on stdin and reads its verdict.
 func (e *Exec) run(ctx context.Context, in *evals.Input, stdin []byte) evals.Verdict {
-	runCtx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(runCtx, e.path, e.args...)
-	cmd.Dir = e.dir
-	cmd.Env, _ = e.environ(in)
-	cmd.Stdin = bytes.NewReader(stdin)
-	stdout := &capped{max: maxExecStdout, fail: true}
-	stderr := &capped{max: maxExecStderr}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	killGroup(cmd)
-	// A process the command left behind may hold its output open: stop
-	// waiting for it soon after the command ends.
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	env, _ := e.environ(in)
+	out, stderr, err := e.cmd.Run(ctx, env, stdin)
 	tail := func() string {
-		if stderr.buf.Len() == 0 {
+		s := stderr.Start(execStderrQuote)
+		if s == "" {
 			return ""
 		}
-		s := strings.TrimSpace(stderr.buf.String())
-		return "; stderr: " + strconv.Quote(clip(s, execStderrQuote))
+		return "; stderr: " + strconv.Quote(s)
 	}
-	switch {
-	case err != nil && ctx.Err() != nil:
+	var pe *proc.Error
+	if !errors.As(err, &pe) {
+		return e.result(out, tail)
+	}
+	switch pe.Kind {
+	case proc.Canceled:
 		return unscored("exec: stopped: " + ctx.Err().Error())
-	case err != nil && runCtx.Err() != nil:
-		return unscored(fmt.Sprintf("exec: %s timed out after %s and was killed%s", e.name(), e.timeout, tail()))
-	case stdout.over:
-		return unscored(fmt.Sprintf("exec: %s printed more than %d bytes on stdout%s", e.name(), maxExecStdout, tail()))
-	case err != nil:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return unscored(fmt.Sprintf("exec: %s %s%s", e.name(), exitText(ee), tail()))
-		}
-		if errors.Is(err, exec.ErrWaitDelay) {
-			return unscored(fmt.Sprintf("exec: %s ended but a process it started kept its output open%s", e.name(), tail()))
-		}
-		return unscored(fmt.Sprintf("exec: cannot run %s: %v", e.name(), err))
+	case proc.TimedOut:
+		return unscored(fmt.Sprintf("exec: %s timed out after %s and was killed%s", e.cmd.Name(), e.cmd.Timeout, tail()))
+	case proc.Overflow:
+		return unscored(fmt.Sprintf("exec: %s printed more than %d bytes on stdout%s", e.cmd.Name(), maxExecStdout, tail()))
+	case proc.Exited:
+		return unscored(fmt.Sprintf("exec: %s %s%s", e.cmd.Name(), pe.Error(), tail()))
+	case proc.LeftOpen:
+		return unscored(fmt.Sprintf("exec: %s ended but a process it started kept its output open%s", e.cmd.Name(), tail()))
 	}
-	return e.result(stdout.buf.Bytes(), tail)
+	return unscored(fmt.Sprintf("exec: cannot run %s: %v", e.cmd.Name(), pe.Err))
+}
+
+// serve scores one response with a process of the pool: stdin is the case,
+// one line.
+func (e *Exec) serve(ctx context.Context, in *evals.Input, stdin []byte) evals.Verdict {
+	env, key := e.environ(in)
+	var v evals.Verdict
+	err := e.pool.Ask(ctx, key, env, stdin, func(answer []byte, stderr *proc.Stderr) bool {
+		v = e.result(answer, func() string { return linesTail(stderr) })
+		return !v.Unscored
+	})
+	var pe *proc.Error
+	if !errors.As(err, &pe) {
+		return v
+	}
+	name, tail := e.cmd.Name(), linesTail(pe.Stderr)
+	switch pe.Kind {
+	case proc.Canceled:
+		return unscored("exec: stopped: " + ctx.Err().Error())
+	case proc.TimedOut:
+		return unscored(fmt.Sprintf("exec: %s timed out after %s and was killed%s", name, e.cmd.Timeout, tail))
+	case proc.SlowRead:
+		return unscored(fmt.Sprintf("exec: %s answered before reading its whole line, then did not read the rest within %s, and was killed%s", name, e.cmd.Timeout, tail))
+	case proc.Overflow:
+		return unscored(fmt.Sprintf("exec: %s printed a line of more than %d bytes on stdout%s", name, maxExecStdout, tail))
+	case proc.ReadFailed:
+		return unscored(fmt.Sprintf("exec: reading the answer of %s: %v%s", name, pe.Err, tail))
+	case proc.Exited:
+		return unscored(fmt.Sprintf("exec: %s %s without answering%s", name, pe.Error(), tail))
+	case proc.NoAnswer:
+		return unscored(fmt.Sprintf("exec: %s exited with status 0 without answering: with protocol \"lines\" it must answer each line of stdin with a line on stdout%s", name, tail))
+	}
+	return unscored(fmt.Sprintf("exec: cannot run %s: %v", name, pe.Err))
+}
+
+// linesTail quotes the end of a long-lived process's stderr for a reason:
+// the end, since a process that has run a while may have written much
+// before what matters.
+func linesTail(stderr *proc.Stderr) string {
+	s := stderr.End(execStderrQuote)
+	if s == "" {
+		return ""
+	}
+	return "; stderr: " + strconv.Quote(s)
 }
 
 // result reads the command's answer, out, into a verdict; tail gives the
@@ -375,7 +257,7 @@ func (e *Exec) run(ctx context.Context, in *evals.Input, stdin []byte) evals.Ver
 func (e *Exec) result(out []byte, tail func() string) evals.Verdict {
 	res, why := parseExecResult(out)
 	if why != "" {
-		return unscored(fmt.Sprintf("exec: %s: %s%s", e.name(), why, tail()))
+		return unscored(fmt.Sprintf("exec: %s: %s%s", e.cmd.Name(), why, tail()))
 	}
 	v := e.verdict(*res.Score, "")
 	if res.Pass != nil {
@@ -385,19 +267,9 @@ func (e *Exec) result(out []byte, tail func() string) evals.Verdict {
 		v.Reason = clip(*res.Reason, maxExecReason)
 	}
 	if v.Reason == "" && (v.Score < 1 || !v.Pass) {
-		v.Reason = fmt.Sprintf("exec: %s gave score %s and no reason", e.name(), formatScore(v.Score))
+		v.Reason = fmt.Sprintf("exec: %s gave score %s and no reason", e.cmd.Name(), formatScore(v.Score))
 	}
 	return v
-}
-
-// name names the command for reasons: the program, and its first argument
-// (the script, for an interpreter).
-func (e *Exec) name() string {
-	n := filepath.Base(e.path)
-	if len(e.args) > 0 {
-		n += " " + e.args[0]
-	}
-	return strconv.Quote(clip(n, 60))
 }
 
 // environ is the command's environment for in: never the secrets of the
@@ -420,13 +292,6 @@ func (e *Exec) environ(in *evals.Input) (env []string, withheld string) {
 		names = append(names, name)
 	}
 	return env, strings.Join(names, ",")
-}
-
-func exitText(ee *exec.ExitError) string {
-	if code := ee.ExitCode(); code >= 0 {
-		return fmt.Sprintf("exited with status %d", code)
-	}
-	return "was killed: " + ee.String()
 }
 
 // parseExecResult reads the command's stdout: exactly one JSON object with a
@@ -455,27 +320,4 @@ func parseExecResult(out []byte) (execResult, string) {
 		return r, fmt.Sprintf("score %v is out of range: expected a number from 0 to 1", *r.Score)
 	}
 	return r, ""
-}
-
-// capped is an io.Writer that keeps the first max bytes written to it. With
-// fail, a write past max fails, which stops the command's output; without,
-// the rest is read and dropped.
-type capped struct {
-	buf  bytes.Buffer
-	max  int
-	fail bool
-	over bool
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	room := c.max - c.buf.Len()
-	if len(p) > room {
-		c.buf.Write(p[:max(room, 0)])
-		c.over = true
-		if c.fail {
-			return 0, io.ErrShortWrite
-		}
-		return len(p), nil
-	}
-	return c.buf.Write(p)
 }

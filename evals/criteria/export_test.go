@@ -13,13 +13,7 @@ func LinePIDs(sc evals.Scorer) []int {
 	switch s := sc.(type) {
 	case *Exec:
 		if s.pool != nil {
-			s.pool.mu.Lock()
-			for _, ps := range s.pool.idle {
-				for _, p := range ps {
-					pids = append(pids, p.cmd.Process.Pid)
-				}
-			}
-			s.pool.mu.Unlock()
+			pids = s.pool.IdlePIDs()
 		}
 	case *Group:
 		for _, c := range s.children {

@@ -181,7 +181,7 @@ func (b *builder) targets() []evals.Problem {
 // in flight, since the workers of every target call them.
 func (b *builder) endpoint(spec evals.TargetSpec, judge bool) (*evals.Endpoint, error) {
 	return provider.Endpoint(spec, provider.Options{Cache: b.opts.Cache, Limit: judge, Retry: b.opts.Retry,
-		Env: provider.Env{LookupEnv: b.opts.lookupEnv}})
+		Env: provider.Env{LookupEnv: b.opts.lookupEnv, Environ: b.opts.Environ}})
 }
 
 // judge returns the endpoint a criterion's reference names, building it the

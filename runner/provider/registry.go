@@ -20,6 +20,18 @@ type Env struct {
 	// LookupEnv reads an environment variable: the API key, the variables
 	// header values refer to. Nil reads the process's (os.LookupEnv).
 	LookupEnv func(name string) (string, bool)
+	// Environ is the whole environment, as os.Environ lists it, which the
+	// processes a provider starts (exec) inherit from. Nil reads the
+	// process's.
+	Environ func() []string
+}
+
+// environ returns the environment a provider's processes inherit from.
+func (e Env) environ() []string {
+	if e.Environ != nil {
+		return e.Environ()
+	}
+	return os.Environ()
 }
 
 // Getenv returns the variable's value, "" when it is unset.
@@ -60,6 +72,7 @@ func Default() *Registry {
 	Register(r, "openai", NewOpenAI)
 	Register(r, "http", NewHTTP)
 	Register(r, "replay", NewReplay)
+	Register(r, "exec", NewExec)
 	return r
 }
 

@@ -17,7 +17,7 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	if got, want := Names(), []string{"anthropic", "http", "openai", "replay"}; !slices.Equal(got, want) {
+	if got, want := Names(), []string{"anthropic", "exec", "http", "openai", "replay"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	r := Default()
@@ -29,9 +29,9 @@ func TestNames(t *testing.T) {
 
 func TestNewUnknownProvider(t *testing.T) {
 	tests := []struct{ provider, want string }{
-		{"antropic", `provider: unknown provider "antropic": expected one of anthropic, http, openai, replay`},
-		{"OpenAI", `provider: unknown provider "OpenAI": expected one of anthropic, http, openai, replay`},
-		{"", `provider: missing: expected one of anthropic, http, openai, replay`},
+		{"antropic", `provider: unknown provider "antropic": expected one of anthropic, exec, http, openai, replay`},
+		{"OpenAI", `provider: unknown provider "OpenAI": expected one of anthropic, exec, http, openai, replay`},
+		{"", `provider: missing: expected one of anthropic, exec, http, openai, replay`},
 	}
 	for _, tt := range tests {
 		p, err := New(evals.TargetSpec{Name: "t", Provider: tt.provider})
@@ -99,6 +99,16 @@ var conformance = map[string]func(t *testing.T) (spec evals.TargetSpec, secrets 
 			Body:     NewHTTPBody(`{"messages": "{{ messages | json }}", "api_key": "` + field + `"}`),
 			Response: &HTTPResponse{Text: "output"},
 		}}.spec(), []string{header, field}
+	},
+	"exec": func(t *testing.T) (evals.TargetSpec, []string) {
+		// The test binary as the model, kept running; it inherits a
+		// key, which it says on stderr when it fails.
+		const key = "sk-conformance-exec-0123456789"
+		t.Setenv("RUBRIC_EXEC_SECRET", key)
+		spec := modelSpec(t, "lines")
+		spec.Protocol = ptr("lines")
+		spec.InheritEnv = json.RawMessage(`["RUBRIC_EXEC_SECRET"]`)
+		return spec.spec(), []string{key}
 	},
 	"replay": func(t *testing.T) (evals.TargetSpec, []string) {
 		dir := writeFile(t, "r.jsonl", `{"case_id":"ok","output":"billing"}`+"\n")

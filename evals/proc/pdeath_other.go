@@ -1,6 +1,6 @@
 //go:build !linux
 
-package criteria
+package proc
 
 import "os/exec"
 

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package criteria
+package proc
 
 import "os/exec"
 

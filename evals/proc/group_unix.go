@@ -1,6 +1,6 @@
 //go:build unix
 
-package criteria
+package proc
 
 import (
 	"os/exec"
@@ -8,7 +8,7 @@ import (
 )
 
 // killGroup runs cmd in a process group of its own and makes cancelling it
-// (a timeout, Ctrl-C) kill the whole group, so that a scorer's own children
+// (a timeout, Ctrl-C) kill the whole group, so that a command's own children
 // do not outlive it.
 func killGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

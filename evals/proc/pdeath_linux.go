@@ -1,4 +1,4 @@
-package criteria
+package proc
 
 import (
 	"os/exec"
