@@ -650,6 +650,20 @@ func errCases() []errCase {
 			args: run,
 		},
 		{
+			// A provider's own field on another provider's target names
+			// the provider it belongs to.
+			name: "openai_field_of_exec",
+			files: withSuite(`{
+  "name": "t",
+  "messages": [{"role": "user", "content": "Q: {{ q }}"}],
+  "dataset": {"path": "cases.jsonl"},
+  "criteria": [{"name": "exact", "type": "equals"}],
+  "targets": [{"name": "m", "provider": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "m", "command": ["./model"]}]
+}
+`),
+			args: run,
+		},
+		{
 			// Problems from every stage, reported together, in file order.
 			name: "several_problems",
 			files: withSuite(`{

@@ -335,7 +335,7 @@ func TestAnthropicConstructionErrors(t *testing.T) {
 		{"key unset", `{"model": "m", "params": {"max_tokens": 5}, "api_key_env": "RUBRIC_ANTHROPIC_UNSET"}`,
 			`api_key_env: environment variable RUBRIC_ANTHROPIC_UNSET is not set`},
 		{"another provider's field", `{"model": "m", "params": {"max_tokens": 5}, "path": "r.jsonl"}`,
-			`path: field does not apply to provider "anthropic"`},
+			`path: field does not apply to provider "anthropic" (it is a field of provider "replay")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -484,7 +484,7 @@ func TestNewExecErrors(t *testing.T) {
 		{"env bad name", `{"name": "t", "provider": "exec", "command": ["sh"], "env": {"1X": "a"}}`,
 			`env.1X: "1X" is not an environment variable name: expected letters, digits and '_'`},
 		{"another provider's field", `{"name": "t", "provider": "exec", "command": ["sh"], "base_url": "http://x"}`,
-			`base_url: field does not apply to provider "exec"`},
+			`base_url: field does not apply to provider "exec" (it is a field of providers "anthropic" and "openai")`},
 		{"params", `{"name": "t", "provider": "exec", "command": ["sh"], "params": {"stop": "x"}}`, ""},
 	}
 	for _, tt := range tests {

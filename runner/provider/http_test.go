@@ -311,7 +311,7 @@ func TestHTTPConstructionErrors(t *testing.T) {
 		{"header variable unset", `{"url": "` + url + `", "headers": {"X-Key": "${RUBRIC_HTTP_UNSET}"}, "body": {"q": "{{ prompt }}"}, "response": {"text": "a"}}`,
 			`headers.X-Key: environment variable RUBRIC_HTTP_UNSET is not set`},
 		{"another provider's field", `{"url": "` + url + `", "base_url": "` + url + `", "body": {"q": "{{ prompt }}"}, "response": {"text": "a"}}`,
-			`base_url: field does not apply to provider "http"`},
+			`base_url: field does not apply to provider "http" (it is a field of providers "anthropic" and "openai")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

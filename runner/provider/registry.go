@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -56,6 +57,26 @@ type Registry struct {
 type entry struct {
 	build  Factory
 	config reflect.Type // the provider's config type, for the schema's test
+	own    []string     // the JSON names of the config's fields
+	unused []string     // the common fields the provider refuses
+}
+
+// owners returns the providers other than except that take field, sorted:
+// those whose config has it, and, for a common field, those that do not
+// refuse it.
+func (r *Registry) owners(field, except string) []string {
+	var names []string
+	for _, name := range r.Names() {
+		e := r.entries[name]
+		if name == except {
+			continue
+		}
+		if slices.Contains(e.own, field) ||
+			slices.Contains(commonFields, field) && !slices.Contains(e.unused, field) {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // NewRegistry returns an empty registry.
@@ -84,8 +105,9 @@ func Default() *Registry {
 // which are C's fields by their JSON names and are decoded strictly into a
 // C. Any other field, and model and params when C has a method Unused that
 // names them (a provider that sends no model), is reported as an
-// *evals.FieldError "field does not apply to provider", in the order the
-// target gives them; then build checks the rest, and its problems follow.
+// *evals.FieldError "field does not apply to provider", naming the
+// providers the field belongs to, in the order the target gives them; then
+// build checks the rest, and its problems follow.
 // A nil *P is never returned as a non-nil evals.Provider.
 func Register[C any, P evals.Provider](r *Registry, name string, build func(cfg C, spec evals.TargetSpec, env Env) (P, error)) {
 	typ := reflect.TypeFor[C]()
@@ -94,9 +116,9 @@ func Register[C any, P evals.Provider](r *Registry, name string, build func(cfg 
 	if u, ok := any(*new(C)).(interface{ Unused() []string }); ok {
 		unused = u.Unused()
 	}
-	r.entries[name] = entry{config: typ, build: func(spec evals.TargetSpec, env Env) (evals.Provider, error) {
+	r.entries[name] = entry{config: typ, own: own, unused: unused, build: func(spec evals.TargetSpec, env Env) (evals.Provider, error) {
 		var cfg C
-		errs, ok := decodeConfig(name, spec, own, unused, &cfg)
+		errs, ok := decodeConfig(name, spec, own, unused, &cfg, func(field string) []string { return r.owners(field, name) })
 		if !ok {
 			return nil, joinErrors(errs)
 		}
@@ -186,10 +208,11 @@ func jsonName(f reflect.StructField) string {
 
 // decodeConfig decodes the provider's own fields of spec.Config into cfg,
 // strictly, and reports each field that does not apply to the provider
-// (see Register). ok is false when cfg could not be decoded.
-func decodeConfig(provider string, spec evals.TargetSpec, own, unused []string, cfg any) (errs []error, ok bool) {
+// (see Register), with the providers owners says it belongs to. ok is
+// false when cfg could not be decoded.
+func decodeConfig(provider string, spec evals.TargetSpec, own, unused []string, cfg any, owners func(field string) []string) (errs []error, ok bool) {
 	notFor := func(field string) error {
-		return evals.FieldErrorf(field, "field does not apply to provider %q", provider)
+		return evals.FieldErrorf(field, "field does not apply to provider %q%s", provider, belongsTo(owners(field)))
 	}
 	keys, values, err := objectFields(spec.Config)
 	if err != nil {
@@ -231,6 +254,21 @@ func decodeConfig(provider string, spec evals.TargetSpec, own, unused []string, 
 		return append(errs, err), false
 	}
 	return errs, true
+}
+
+// belongsTo says which providers a field is for: "" when none is.
+func belongsTo(providers []string) string {
+	switch len(providers) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(" (it is a field of provider %q)", providers[0])
+	}
+	quoted := make([]string, len(providers))
+	for i, p := range providers {
+		quoted[i] = strconv.Quote(p)
+	}
+	return " (it is a field of providers " + strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1] + ")"
 }
 
 // objectFields returns the members of a JSON object, their names in the

@@ -263,18 +263,21 @@ func TestRegisterDecodesConfig(t *testing.T) {
 	}{
 		{"own and common fields", targetOf(t, `{"name": "t", "provider": "fake", "endpoint": "e", "depth": 2, "model": "m", "params": {"seed": 1}, "concurrency": 3, "timeout": "1s", "retry": {"attempts": 1}, "rate_limit": {"adaptive": true}, "cache": false, "price": {"input": 1, "output": 2}}`),
 			fakeConfig{"e", 2}, nil, ""},
-		{"other providers' fields, in the target's order, then the factory's", targetOf(t, `{"name": "t", "provider": "fake", "replay_as": "a", "endpoint": "e", "base_url": "b"}`),
+		{"unknown fields, in the target's order, then the factory's", targetOf(t, `{"name": "t", "provider": "fake", "replay_as": "a", "endpoint": "e", "base_url": "b"}`),
 			fakeConfig{Endpoint: "e"}, []string{"replay_as", "base_url", "depth"},
 			"replay_as: field does not apply to provider \"fake\"\nbase_url: field does not apply to provider \"fake\"\ndepth: required by provider \"fake\""},
+		{"another provider's field names it", targetOf(t, `{"name": "t", "provider": "fake", "depth": 1, "file": "f"}`),
+			fakeConfig{Depth: 1}, []string{"file"},
+			`file: field does not apply to provider "fake" (it is a field of provider "offline")`},
 		{"a value of the wrong type", targetOf(t, `{"provider": "fake", "depth": "deep"}`),
 			fakeConfig{}, []string{"depth"}, `depth: expected an integer, got string`},
 		{"no object", evals.TargetSpec{Name: "t", Provider: "fake"},
 			fakeConfig{}, []string{"depth"}, `depth: required by provider "fake"`},
 		{"model unused", targetOf(t, `{"provider": "offline", "file": "f", "params": {}, "model": "m"}`),
 			fakeConfig{}, []string{"params", "model"},
-			"params: field does not apply to provider \"offline\"\nmodel: field does not apply to provider \"offline\""},
+			"params: field does not apply to provider \"offline\" (it is a field of provider \"fake\")\nmodel: field does not apply to provider \"offline\" (it is a field of provider \"fake\")"},
 		{"model unused, set in Go", evals.TargetSpec{Provider: "offline", Model: "m"},
-			fakeConfig{}, []string{"model"}, `model: field does not apply to provider "offline"`},
+			fakeConfig{}, []string{"model"}, `model: field does not apply to provider "offline" (it is a field of provider "fake")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
