@@ -1455,7 +1455,7 @@ func TestLoadByteOrderMark(t *testing.T) {
 }`
 	config := `{"targets": {"a": {"provider": "replay", "path": "a.jsonl", "bogus": 1}}}`
 	want := []string{
-		`rubric.config.json:1:61: $.targets.a.bogus: unknown field "bogus"; expected one of: api_key_env, base_url, cache, concurrency, extra_body, headers, model, name, params, path, price, provider, rate_limit, replay_as, retry, stream, timeout`,
+		`rubric.config.json:1:61: $.targets.a.bogus: unknown field "bogus"; expected one of: api_key_env, api_version, base_url, cache, concurrency, deployment, endpoint, extra_body, headers, model, name, params, path, price, provider, rate_limit, replay_as, retry, stream, timeout`,
 		`suite.json:1:15: $.nam: unknown field "nam"; did you mean "name"?`,
 		`suite.json:3:39: $.dataset.form: unknown field "form"; did you mean "format"?`,
 	}

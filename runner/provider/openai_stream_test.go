@@ -325,13 +325,17 @@ func TestSSEPoolReuse(t *testing.T) {
 	}
 }
 
-// TestReplayOfAStream records the answers of the streaming test server as
-// results.jsonl holds them, and replays them: the same text, finish, usage,
-// latency and stream timings.
+// TestReplayOfAStream records the answers of the streaming test servers (an
+// openai target and an azure one) as results.jsonl holds them, and replays
+// them: the same text, finish, usage, latency and stream timings.
 func TestReplayOfAStream(t *testing.T) {
+	const key = "azure-key-0123456789"
+	t.Setenv("RUBRIC_AZURE_KEY", key)
 	openaiSrv := serve(t, streamEvents(5*time.Millisecond, okStream...))
+	azureSrv := newAzureServer(t, key, "gpt4o-mini", "2024-10-21")
 	targets := map[string]evals.TargetSpec{
-		"streamed": streamTarget(openaiSrv.URL).spec(),
+		"streamed":       streamTarget(openaiSrv.URL).spec(),
+		"azure-streamed": azureTarget("azure-streamed", AzureConfig{Endpoint: azureSrv.URL, APIKeyEnv: "RUBRIC_AZURE_KEY", Stream: true}, "gpt4o-mini"),
 	}
 	var lines []string
 	recorded := map[string]*evals.Response{}

@@ -57,6 +57,7 @@ func NewRegistry() *Registry {
 func Default() *Registry {
 	r := NewRegistry()
 	Register(r, "openai", NewOpenAI)
+	Register(r, "azure", NewAzure)
 	Register(r, "replay", NewReplay)
 	return r
 }

@@ -18,7 +18,7 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	if got, want := Names(), []string{"openai", "replay"}; !slices.Equal(got, want) {
+	if got, want := Names(), []string{"azure", "openai", "replay"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	r := Default()
@@ -30,9 +30,9 @@ func TestNames(t *testing.T) {
 
 func TestNewUnknownProvider(t *testing.T) {
 	tests := []struct{ provider, want string }{
-		{"antropic", `provider: unknown provider "antropic": expected one of openai, replay`},
-		{"OpenAI", `provider: unknown provider "OpenAI": expected one of openai, replay`},
-		{"", `provider: missing: expected one of openai, replay`},
+		{"antropic", `provider: unknown provider "antropic": expected one of azure, openai, replay`},
+		{"OpenAI", `provider: unknown provider "OpenAI": expected one of azure, openai, replay`},
+		{"", `provider: missing: expected one of azure, openai, replay`},
 	}
 	for _, tt := range tests {
 		p, err := New(evals.TargetSpec{Name: "t", Provider: tt.provider})
@@ -80,6 +80,18 @@ var conformance = map[string]func(t *testing.T) (spec evals.TargetSpec, secrets 
 		spec := streamTarget(srv.URL)
 		spec.APIKeyEnv = "RUBRIC_CONFORMANCE_KEY"
 		return spec.spec(), []string{key}
+	},
+	"azure": func(t *testing.T) (evals.TargetSpec, []string) {
+		const key = "az-conformance-0123456789"
+		t.Setenv("RUBRIC_CONFORMANCE_KEY", key)
+		srv := newAzureServer(t, key, "gpt4o-mini", "2024-10-21")
+		return azureTarget("t", AzureConfig{Endpoint: srv.URL, Deployment: "gpt4o-mini", APIVersion: "2024-10-21", APIKeyEnv: "RUBRIC_CONFORMANCE_KEY"}, "gpt-4o-mini"), []string{key}
+	},
+	"azure/v1-stream": func(t *testing.T) (evals.TargetSpec, []string) {
+		const key = "az-conformance-0123456789"
+		t.Setenv("RUBRIC_CONFORMANCE_KEY", key)
+		srv := newAzureServer(t, key, "gpt4o-mini", "2024-10-21")
+		return azureTarget("t", AzureConfig{Endpoint: srv.URL, APIKeyEnv: "RUBRIC_CONFORMANCE_KEY", Stream: true}, "gpt4o-mini"), []string{key}
 	},
 	"replay": func(t *testing.T) (evals.TargetSpec, []string) {
 		dir := writeFile(t, "r.jsonl", `{"case_id":"ok","output":"billing"}`+"\n")
