@@ -147,23 +147,35 @@ func contentText(v gjson.Result) (string, error) {
 // completeStream sends body and reads the answer as server-sent events.
 func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.SentRequest) (*evals.Response, *evals.ProviderError) {
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	clock := startClock()
 	resp, err := p.roundTrip(rctx, p.endpoint, p.header, body)
 	if err != nil {
+		cancel()
 		return nil, p.failed(ctx, rctx, sent, err, "")
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 || isJSON(resp.Header) {
+		defer cancel()
+		defer resp.Body.Close()
 		return nil, p.notStreamed(ctx, rctx, resp, sent)
 	}
 
 	l := getSSE(resp.Body)
-	defer putSSE(l)
+	// done releases the stream: after [DONE], in the background (drain).
+	done := func() {
+		putSSE(l)
+		resp.Body.Close()
+		cancel()
+	}
+	finished := false // the stream was handed to drain
+	defer func() {
+		if !finished {
+			done()
+		}
+	}()
 	var (
 		text     []byte
 		finish   string
-		finished bool // a chunk gave a finish_reason
+		ended    bool // a chunk gave a finish_reason
 		usage    = newUsage()
 		hasUsage bool
 		events   int
@@ -175,7 +187,7 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 		case l.overLimit():
 			return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
 				Message: fmt.Sprintf("stream larger than %d MiB", maxResponseBody>>20)}
-		case err == io.EOF && finished:
+		case err == io.EOF && ended:
 			// The server closed the stream without [DONE] (llama.cpp),
 			// after the last chunk.
 			return p.streamed(text, finish, usage, hasUsage, &clock), nil
@@ -198,7 +210,8 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 			continue // an event of another kind: a ping
 		}
 		if string(ev.Data) == "[DONE]" {
-			drain(l.sse)
+			finished = true
+			go drain(l.sse, done)
 			return p.streamed(text, finish, usage, hasUsage, &clock), nil
 		}
 		ch, err := decodeChunk(ev.Data)
@@ -217,7 +230,7 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 			clock.token(false)
 		}
 		if ch.finish != "" {
-			finish, finished = ch.finish, true
+			finish, ended = ch.finish, true
 		}
 		if ch.usage != "" {
 			u := newUsage()
@@ -280,9 +293,13 @@ func (p *OpenAI) streamError(data []byte) *evals.ProviderError {
 	return &evals.ProviderError{Kind: evals.ErrKindDecode, Message: msg}
 }
 
-// drain reads what is left of a stream after its last event, so that the
-// connection can be used again; the server ends it at once.
-func drain(s *sseReader) {
+// drain reads what is left of a stream after [DONE], then calls done. The
+// connection is used again only once its body is read to the end, which the
+// server sends after [DONE] (the last chunk of a chunked body); drain waits
+// for it in the background, so that the answer is not held up by it. A
+// server that never ends the body is cut off at the request's timeout.
+func drain(s *sseReader, done func()) {
+	defer done()
 	for {
 		if _, err := s.Next(); err != nil {
 			return

@@ -130,6 +130,7 @@ func TestOpenAIStream(t *testing.T) {
 		{name: "chunked body cut short", kind: evals.ErrKindTransport,
 			msg: "transport: reading the stream: truncated: the server closed the connection before the end of the body",
 			handler: func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body) // else the close resets the connection
 				conn, rw, _ := w.(http.Hijacker).Hijack()
 				defer conn.Close()
 				rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -415,5 +416,31 @@ func TestDecodeChunk(t *testing.T) {
 				t.Errorf("got %+v, %v; want %+v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestOpenAIStreamAnswersAtDone: the answer is complete at [DONE], whatever
+// the server does after it; a server that keeps the body open does not hold
+// the answer up until the timeout (the rest is read in the background, and
+// cut off at the timeout).
+func TestOpenAIStreamAnswersAtDone(t *testing.T) {
+	release := make(chan struct{})
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		streamEvents(0, okStream...)(w, r)
+		select { // the body stays open
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	o := streamTarget(srv.URL)
+	o.Timeout = evals.Duration(5 * time.Second)
+	start := time.Now()
+	resp, err := newOpenAI(t, o).Complete(t.Context(), testRequest)
+	if err != nil || resp.Text != "billing" {
+		t.Fatalf("%v, %v", resp, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the answer took %v: it waited for the body to end after [DONE]", d)
 	}
 }
