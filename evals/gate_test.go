@@ -91,7 +91,7 @@ func TestParseMetric(t *testing.T) {
 func TestParseGateErrors(t *testing.T) {
 	const (
 		missingOp = `expected a comparison (>=, <=, >, <) followed by a number, as in "pass_rate >= 0.9"`
-		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC"
+		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC"
 		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.unscored_rate, criteria.NAME.macro_f1 or criteria.NAME.micro_f1"
 	)
 	tests := []struct {
@@ -112,8 +112,8 @@ func TestParseGateErrors(t *testing.T) {
 		{"criterion without operator", "criteria.tone.mean", 18, missingOp,
 			`gate "criteria.tone.mean": ` + missingOp + ` at character 19`},
 		{"no metric", ">= 0.9", 0,
-			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC)",
-			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC) at character 1`},
+			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC)",
+			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC) at character 1`},
 		{"typo in a metric", "passrate >= 0.9", 0, `unknown metric "passrate": did you mean "pass_rate"?`,
 			`gate "passrate >= 0.9": unknown metric "passrate": did you mean "pass_rate"? at character 1`},
 		{"unknown metric after spaces", "  accuracy >= 1", 2, `unknown metric "accuracy": ` + oneOf,
@@ -126,8 +126,8 @@ func TestParseGateErrors(t *testing.T) {
 			`gate "slice(tag).pass_rate >= 1": slice(tag): expected slice(KEY=VALUE), as in slice(tag=billing) or slice(language=de) at character 1`},
 		{"slice without metric", "slice(tag=a) >= 1", 12, `expected a metric after slice(tag=a), as in slice(tag=a).pass_rate`,
 			`gate "slice(tag=a) >= 1": expected a metric after slice(tag=a), as in slice(tag=a).pass_rate at character 13`},
-		{"slice with a target-only metric", "slice(lang=de).latency.p95 <= 1", 15, `unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, criteria.NAME.pass_rate, criteria.NAME.mean or criteria.NAME.unscored_rate`,
-			`gate "slice(lang=de).latency.p95 <= 1": unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, criteria.NAME.pass_rate, criteria.NAME.mean or criteria.NAME.unscored_rate at character 16`},
+		{"slice with a target-only metric", "slice(lang=de).latency.p95 <= 1", 15, `unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, ttft.p50, ttft.p95, ttft.p99, ttft.mean, ttft.max, ttfc.p50, ttfc.p95, ttfc.p99, ttfc.mean, ttfc.max, tokens_per_s.mean, criteria.NAME.pass_rate, criteria.NAME.mean or criteria.NAME.unscored_rate`,
+			`gate "slice(lang=de).latency.p95 <= 1": unknown metric "latency.p95" for a slice: expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, ttft.p50, ttft.p95, ttft.p99, ttft.mean, ttft.max, ttfc.p50, ttfc.p95, ttfc.p99, ttfc.mean, ttfc.max, tokens_per_s.mean, criteria.NAME.pass_rate, criteria.NAME.mean or criteria.NAME.unscored_rate at character 16`},
 		{"bound on a metric without an interval", "error_rate.upper <= 0.1", 0, `error_rate has no confidence interval: .upper applies to pass_rate, mean, delta.pass_rate and delta.mean`,
 			`gate "error_rate.upper <= 0.1": error_rate has no confidence interval: .upper applies to pass_rate, mean, delta.pass_rate and delta.mean at character 1`},
 		{"pass@ without K", "pass@ >= 0.9", 0, `unknown metric "pass@": expected K to be a whole number from 1, as in pass@5`,
@@ -411,9 +411,12 @@ func TestMeasure(t *testing.T) {
 		Name: "t",
 		Figures: Figures{Cases: 10, Passed: 7, Failed: 1, Errored: 2, PassRate: 0.7, PassRateCI: iv, ErrorRate: 0.2, Scored: 8, Mean: 0.8,
 			Cached: 4, LatencyMS: LatencySummary{P95: 300}, Usage: Usage{TotalTokens: 800},
+			Stream: &StreamSummary{Responses: 8, FirstTokenMS: LatencySummary{P50: 80, P95: 120, P99: 150, Mean: 90, Max: 160},
+				ContentResponses: 6, FirstContentMS: LatencySummary{P95: 700}, RatedResponses: 5, TokensPerSecond: 42.5},
 			Criteria: []CriterionSummary{{Name: "c", N: 8, PassRate: 0.75, Mean: 0.7, CorpusBLEU: &bleu}, {Name: "none"},
 				{Name: "judge", N: 6, Unscored: 2}, {Name: "mute", Unscored: 8}}},
 		Slices: []SliceSummary{{Key: "lang", Value: "de", Figures: Figures{Cases: 4, Passed: 1, PassRate: 0.25, Cached: 3,
+			Stream:   &StreamSummary{Responses: 4, FirstTokenMS: LatencySummary{P95: 95}, ContentResponses: 0},
 			Criteria: []CriterionSummary{{Name: "c", N: 4, PassRate: 0.5}}}},
 			{Key: "lang", Value: "xx", Figures: Figures{Cases: 2, Errored: 2}}},
 		Repeats: &RepeatSummary{N: 3, Cases: 2, PassCounts: []int{0, 1, 0, 1}, FlakyRate: 0.5},
@@ -429,6 +432,17 @@ func TestMeasure(t *testing.T) {
 		{"error_rate", 0.2, ""},
 		{"cached_rate", 0.5, ""},
 		{"latency.p95", 300, ""},
+		{"ttft.p50", 80, ""},
+		{"ttft.p95", 120, ""},
+		{"ttft.p99", 150, ""},
+		{"ttft.mean", 90, ""},
+		{"ttft.max", 160, ""},
+		{"ttfc.p95", 700, ""},
+		{"tokens_per_s.mean", 42.5, ""},
+		{"slice(lang=de).ttft.p95", 95, ""},
+		{"slice(lang=de).ttfc.p95", 0, "no streamed response had a token of its answer (only reasoning) in slice lang=de"},
+		{"slice(lang=de).tokens_per_s.mean", 0, "no streamed response reported more than one output token in its usage in slice lang=de"},
+		{"slice(lang=xx).ttft.p95", 0, `no response was streamed in slice lang=xx: a target streams with "stream": true`},
 		{"tokens.mean", 100, ""},
 		{"cost.total", 0, "the target has no price table (price)"},
 		{"pass@2", 5.0 / 6, ""},

@@ -108,6 +108,23 @@ var metrics = []metric{
 	latency("latency.p99", func(l LatencySummary) float64 { return l.P99 }),
 	latency("latency.mean", func(l LatencySummary) float64 { return l.Mean }),
 	latency("latency.max", func(l LatencySummary) float64 { return l.Max }),
+	streamed("ttft.p50", ttftDoc, firstToken(func(l LatencySummary) float64 { return l.P50 })),
+	streamed("ttft.p95", ttftDoc, firstToken(func(l LatencySummary) float64 { return l.P95 })),
+	streamed("ttft.p99", ttftDoc, firstToken(func(l LatencySummary) float64 { return l.P99 })),
+	streamed("ttft.mean", ttftDoc, firstToken(func(l LatencySummary) float64 { return l.Mean })),
+	streamed("ttft.max", ttftDoc, firstToken(func(l LatencySummary) float64 { return l.Max })),
+	streamed("ttfc.p50", ttfcDoc, firstContent(func(l LatencySummary) float64 { return l.P50 })),
+	streamed("ttfc.p95", ttfcDoc, firstContent(func(l LatencySummary) float64 { return l.P95 })),
+	streamed("ttfc.p99", ttfcDoc, firstContent(func(l LatencySummary) float64 { return l.P99 })),
+	streamed("ttfc.mean", ttfcDoc, firstContent(func(l LatencySummary) float64 { return l.Mean })),
+	streamed("ttfc.max", ttfcDoc, firstContent(func(l LatencySummary) float64 { return l.Max })),
+	streamed("tokens_per_s.mean", "With `stream`: output tokens per second after the first token, from the usage each streamed response reported, averaged over the responses.",
+		func(s *StreamSummary) (float64, string) {
+			if s.RatedResponses == 0 {
+				return 0, "no streamed response reported more than one output token in its usage"
+			}
+			return s.TokensPerSecond, ""
+		}),
 	tokens("tokens.total", func(u Usage, _ int) float64 { return float64(u.TotalTokens) }),
 	tokens("tokens.prompt", func(u Usage, _ int) float64 { return float64(u.PromptTokens) }),
 	tokens("tokens.completion", func(u Usage, _ int) float64 { return float64(u.CompletionTokens) }),
@@ -214,6 +231,40 @@ func latency(name string, stat func(LatencySummary) float64) metric {
 			}
 			return stat(m.target.LatencyMS), nil, ""
 		}}
+}
+
+const (
+	ttftDoc = "With [`stream`](#streaming-responses): time to the first token, reasoning included, in milliseconds from when the request was sent, over the streamed responses. A cached response counts with the original call's."
+	ttfcDoc = "With `stream`: time to the first token of the answer itself (reasoning models stream their reasoning first), in milliseconds, over the streamed responses that had one."
+)
+
+// streamed is a metric of the streamed responses of a target or slice;
+// stat gives its value, or why there is none.
+func streamed(name, doc string, stat func(*StreamSummary) (float64, string)) metric {
+	return metric{name: name, slice: true, rng: countRange, doc: doc,
+		value: func(m *measured) (float64, *Interval, string) {
+			if m.f.Stream == nil {
+				return 0, nil, "no response was streamed" + m.where + `: a target streams with "stream": true`
+			}
+			v, why := stat(m.f.Stream)
+			if why != "" {
+				return 0, nil, why + m.where
+			}
+			return v, nil, ""
+		}}
+}
+
+func firstToken(stat func(LatencySummary) float64) func(*StreamSummary) (float64, string) {
+	return func(s *StreamSummary) (float64, string) { return stat(s.FirstTokenMS), "" }
+}
+
+func firstContent(stat func(LatencySummary) float64) func(*StreamSummary) (float64, string) {
+	return func(s *StreamSummary) (float64, string) {
+		if s.ContentResponses == 0 {
+			return 0, "no streamed response had a token of its answer (only reasoning)"
+		}
+		return stat(s.FirstContentMS), ""
+	}
 }
 
 func tokens(name string, stat func(u Usage, received int) float64) metric {

@@ -161,6 +161,9 @@ type Figures struct {
 	Errors    map[string]int `json:"errors,omitempty"`
 	Usage     Usage          `json:"usage"`
 	LatencyMS LatencySummary `json:"latency_ms"`
+	// Stream describes the streamed responses' timings; nil when no
+	// response was streamed.
+	Stream *StreamSummary `json:"stream,omitempty"`
 	// Cost is set when the target has a price table.
 	Cost *CostSummary `json:"cost,omitempty"`
 	// Criteria are each criterion's pass rate and mean over these results.
@@ -193,6 +196,26 @@ type LatencySummary struct {
 	// accuracy, which past 20,000 responses keeps memory flat, rather than
 	// from every latency.
 	Sketch bool `json:"sketch,omitempty"`
+}
+
+// StreamSummary describes when the tokens of streamed responses came
+// (StreamTiming), in milliseconds from the moment each request was sent; a
+// cached response counts with the timings of the call that was cached.
+type StreamSummary struct {
+	// Responses counts the streamed responses that got a token;
+	// FirstTokenMS is their time to the first token of any kind, reasoning
+	// included.
+	Responses    int            `json:"responses"`
+	FirstTokenMS LatencySummary `json:"first_token_ms"`
+	// ContentResponses counts those that got a token of the answer itself;
+	// FirstContentMS is their time to it.
+	ContentResponses int            `json:"content_responses"`
+	FirstContentMS   LatencySummary `json:"first_content_ms"`
+	// RatedResponses counts those whose usage counted more than one output
+	// token; TokensPerSecond is the mean of their output tokens per second
+	// after the first token.
+	RatedResponses  int     `json:"rated_responses"`
+	TokensPerSecond float64 `json:"tokens_per_second"`
 }
 
 // JudgeSummary sums the calls of the LLM judges that scored a target:

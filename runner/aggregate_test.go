@@ -234,6 +234,9 @@ func TestSliceOfEveryCaseIsTheTarget(t *testing.T) {
 			Usage:  evals.Usage{PromptTokens: i, CompletionTokens: 1, TotalTokens: i + 1},
 			Scores: []evals.Score{{Name: "ok", Score: score, Pass: score == 1, Unscored: i%7 == 0}},
 		}
+		if i%2 == 0 {
+			r.Stream = &evals.StreamTiming{FirstTokenMS: float64(i), FirstContentMS: float64(2 * i), TokensPerSecond: float64(i % 3)}
+		}
 		switch i % 5 {
 		case 1:
 			r.Status = evals.StatusFailed
@@ -273,9 +276,69 @@ func TestSliceOfEveryCaseIsTheTarget(t *testing.T) {
 	if !reflect.DeepEqual(slice, target) {
 		t.Errorf("slice of every case:\n%v\nthe target:\n%v", slice, target)
 	}
-	for _, k := range []string{"failed", "cached", "errors", "cost", "latency_ms"} {
+	for _, k := range []string{"failed", "cached", "errors", "cost", "latency_ms", "stream"} {
 		if _, ok := slice[k]; !ok {
 			t.Errorf("the slice has no %s", k)
 		}
+	}
+}
+
+// TestStreamTimings: the streamed responses' timings sum up per target and
+// per slice: a cached one with the cached call's timings, one without
+// content out of the first content's figures, one without a rate out of the
+// mean rate; responses that were not streamed, and errors, count in none.
+// Past MaxExactLatencies they go to the sketch, as latencies do.
+func TestStreamTimings(t *testing.T) {
+	a := newAggregate(evals.TargetSpec{Name: "t"}, nil, &evals.Suite{}, evals.DefaultStatistics(), 1)
+	add := func(tag string, st *evals.StreamTiming, cached bool) {
+		a.add(&evals.Result{Status: evals.StatusPassed, Tags: []string{tag}, LatencyMS: 500, Cached: cached, OriginalLatencyMS: 900, Stream: st})
+	}
+	for i := 1; i <= 100; i++ { // first tokens 1..100 ms, content 10 ms later
+		add("fast", &evals.StreamTiming{FirstTokenMS: float64(i), FirstContentMS: float64(i + 10), TokensPerSecond: 40}, i%10 == 0)
+	}
+	add("slow", &evals.StreamTiming{FirstTokenMS: 1000, TokensPerSecond: 0}, false) // reasoning only, no usage
+	add("slow", nil, false)                                                         // not streamed
+	a.add(&evals.Result{Status: evals.StatusError, Tags: []string{"slow"}, Error: &evals.ResultError{Kind: evals.ErrKindTransport}})
+	s := a.summary()
+	st := s.Stream
+	if st == nil {
+		t.Fatal("no stream summary")
+	}
+	// 101 first tokens: 1..100 and 1000; type 7 percentiles.
+	if st.Responses != 101 || st.FirstTokenMS.P50 != 51 || st.FirstTokenMS.P95 != 96 || st.FirstTokenMS.Max != 1000 ||
+		math.Abs(st.FirstTokenMS.Mean-(5050+1000)/101.0) > 0.001 {
+		t.Errorf("first token: %d responses, %+v", st.Responses, st.FirstTokenMS)
+	}
+	if st.ContentResponses != 100 || st.FirstContentMS.P50 != 60.5 || st.FirstContentMS.Max != 110 {
+		t.Errorf("first content: %d responses, %+v", st.ContentResponses, st.FirstContentMS)
+	}
+	if st.RatedResponses != 100 || st.TokensPerSecond != 40 {
+		t.Errorf("tokens/s: %v over %d", st.TokensPerSecond, st.RatedResponses)
+	}
+	slices := map[string]*evals.StreamSummary{}
+	for _, sl := range s.Slices {
+		slices[sl.Name()] = sl.Stream
+	}
+	if f := slices["tag=fast"]; f == nil || f.Responses != 100 || f.FirstTokenMS.Max != 100 {
+		t.Errorf("slice fast: %+v", f)
+	}
+	if sl := slices["tag=slow"]; sl == nil || sl.Responses != 1 || sl.ContentResponses != 0 || sl.RatedResponses != 0 || sl.FirstTokenMS.P95 != 1000 {
+		t.Errorf("slice slow: %+v", sl)
+	}
+
+	b := newAggregate(evals.TargetSpec{Name: "whole"}, nil, &evals.Suite{}, evals.DefaultStatistics(), 1)
+	b.add(&evals.Result{Status: evals.StatusPassed, LatencyMS: 5})
+	if got := b.summary().Stream; got != nil {
+		t.Errorf("a target that did not stream has stream figures %+v", got)
+	}
+
+	var many streamTimes
+	n := MaxExactLatencies + 1_000
+	for i := range n {
+		many.add(&evals.Result{Stream: &evals.StreamTiming{FirstTokenMS: float64(1 + i), FirstContentMS: float64(1 + i)}})
+	}
+	if sum := many.summary(); !sum.FirstTokenMS.Sketch || !sum.FirstContentMS.Sketch || many.first.ms != nil ||
+		math.Abs(sum.FirstTokenMS.P50-float64(n+1)/2) > stats.SketchAccuracy*float64(n) {
+		t.Errorf("past %d responses: %+v, want the sketch's percentiles", MaxExactLatencies, sum)
 	}
 }

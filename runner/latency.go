@@ -32,6 +32,11 @@ func (l *latencies) add(r *evals.Result) {
 	if r.Cached {
 		lat = r.OriginalLatencyMS
 	}
+	l.addMS(lat)
+}
+
+// addMS records a latency in milliseconds.
+func (l *latencies) addMS(lat float64) {
 	l.n++
 	l.sum += lat
 	l.max = math.Max(l.max, lat)
@@ -72,3 +77,45 @@ func (l *latencies) summary() evals.LatencySummary {
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// streamTimes collects the timings of a target's or a slice's streamed
+// responses (evals.StreamTiming): each latency as latencies collects them,
+// exact up to MaxExactLatencies, then in a sketch.
+type streamTimes struct {
+	first, content latencies
+	tpsSum         float64
+	tpsN           int
+}
+
+// add records r's timings, if it was streamed; a cached response's are the
+// cached call's.
+func (s *streamTimes) add(r *evals.Result) {
+	st := r.Stream
+	if st == nil {
+		return
+	}
+	s.first.addMS(st.FirstTokenMS)
+	if st.FirstContentMS > 0 {
+		s.content.addMS(st.FirstContentMS)
+	}
+	if st.TokensPerSecond > 0 {
+		s.tpsSum += st.TokensPerSecond
+		s.tpsN++
+	}
+}
+
+// summary is nil when no response was streamed.
+func (s *streamTimes) summary() *evals.StreamSummary {
+	if s.first.n == 0 {
+		return nil
+	}
+	out := &evals.StreamSummary{
+		Responses: s.first.n, FirstTokenMS: s.first.summary(),
+		ContentResponses: s.content.n, FirstContentMS: s.content.summary(),
+		RatedResponses: s.tpsN,
+	}
+	if s.tpsN > 0 {
+		out.TokensPerSecond = round3(s.tpsSum / float64(s.tpsN))
+	}
+	return out
+}

@@ -270,6 +270,7 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 		r.Cached = true
 		r.OriginalLatencyMS = ms(resp.OriginalLatency)
 	}
+	r.Stream = resp.Stream
 	if c, ok := t.Spec.Cost(resp.Usage); ok {
 		r.Cost = &c
 	}

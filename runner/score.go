@@ -147,6 +147,7 @@ func scoreRecorded(ctx context.Context, opts ScoreOptions, rec *Recorded) *evals
 		r.Cached = true
 		r.OriginalLatencyMS = ms(resp.OriginalLatency)
 	}
+	r.Stream = resp.Stream
 	lat := resp.Latency
 	if resp.Cached {
 		lat = resp.OriginalLatency
@@ -171,6 +172,7 @@ func RecordedResult(r *evals.Result) (*Recorded, error) {
 			Sent:     r.Request,
 			Latency:  time.Duration(r.LatencyMS * float64(time.Millisecond)),
 			Attempts: r.Attempts,
+			Stream:   r.Stream,
 		},
 	}
 	if r.Cached {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,7 +52,15 @@ func stripTimes(s *evals.Summary) {
 // same criteria: every result and the whole summary must come out the same.
 func TestScoreOfARunsResultsMatchesTheRun(t *testing.T) {
 	list := makeCases(60)
-	p := &evalstest.Provider{Respond: echo, Errors: map[string]error{
+	// Every third answer streamed, with its timings.
+	streamed := func(ctx context.Context, n int, req *evals.Request) (*evals.Response, error) {
+		resp, err := echo(ctx, n, req)
+		if i, _ := strconv.Atoi(strings.TrimPrefix(req.CaseID, "c")); err == nil && i%3 == 0 {
+			resp.Stream = &evals.StreamTiming{FirstTokenMS: float64(i) + 0.5, FirstContentMS: float64(i) + 1.25, TokensPerSecond: 30}
+		}
+		return resp, err
+	}
+	p := &evalstest.Provider{Respond: streamed, Errors: map[string]error{
 		"c013": &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 503, Message: "down", Sent: &evals.SentRequest{URL: "echo://"}},
 	}}
 	s := testSuite(t, "pass_rate >= 0.5")
@@ -63,6 +72,9 @@ func TestScoreOfARunsResultsMatchesTheRun(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st := runSum.Targets[0].Stream; st == nil || st.Responses != 20 || st.FirstTokenMS.Max != 57.5 {
+		t.Fatalf("the run's stream figures: %+v, want the 20 streamed responses'", st)
 	}
 	// echo's Sent body has no messages; give each result the prompt it had.
 	for _, r := range ran.results {

@@ -14,6 +14,7 @@ type tally struct {
 	f      evals.Figures // the counts; figures computes the rest
 	scores sample
 	lat    latencies
+	stream streamTimes
 	cost   float64
 	crit   []critAgg
 }
@@ -61,6 +62,7 @@ func (t *tally) add(r *evals.Result) {
 		t.scores.add(*r.Score)
 	}
 	t.lat.add(r)
+	t.stream.add(r)
 	if r.Cached {
 		f.Cached++
 	}
@@ -104,6 +106,7 @@ func (t *tally) figures(price *evals.PriceSpec, st evals.Statistics, critInterva
 	f.Mean, f.MeanStdErr, f.MeanCI = t.scores.summary(st)
 	f.Errors = maps.Clone(f.Errors)
 	f.LatencyMS = t.lat.summary()
+	f.Stream = t.stream.summary()
 	f.Cost = costSummary(price, t.cost, f.Cases-f.Errored)
 	f.Criteria = critSummaries(t.crit, st, critIntervals)
 	return f

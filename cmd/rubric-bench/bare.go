@@ -28,7 +28,9 @@ import (
 // the same concurrency through an http.Transport with the settings of
 // rubric's openai provider. It reads each response whole and decodes the
 // message content, as any client must, and counts the answers that carry
-// the expected label. What it leaves out is what rubric adds: retries, rate
+// the expected label. Streaming, it asks for events as rubric does, reads
+// them line by line, decodes each chunk and joins the content, and counts
+// an answer only when the stream ended with [DONE]. What it leaves out is what rubric adds: retries, rate
 // limits, the cache, scoring, aggregates and the journal.
 //
 // The bench starts it by running its own executable with bareEnv set;
@@ -43,6 +45,7 @@ type bareArgs struct {
 	URL         string `json:"url"`
 	Dataset     string `json:"dataset"`
 	Concurrency int    `json:"concurrency"`
+	Stream      bool   `json:"stream,omitempty"`
 }
 
 // bareMain runs the bare client when bareEnv is set, and returns whether it
@@ -78,8 +81,23 @@ type bareMessage struct {
 }
 
 type bareBody struct {
-	Model    string        `json:"model"`
-	Messages []bareMessage `json:"messages"`
+	Model         string             `json:"model"`
+	Messages      []bareMessage      `json:"messages"`
+	Stream        bool               `json:"stream,omitempty"`
+	StreamOptions *bareStreamOptions `json:"stream_options,omitempty"`
+}
+
+type bareStreamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// bareChunk is the part of a chunk of a streamed answer the client reads.
+type bareChunk struct {
+	Choices []struct {
+		Delta struct {
+			Content string `json:"content"`
+		} `json:"delta"`
+	} `json:"choices"`
 }
 
 type bareCase struct {
@@ -138,7 +156,7 @@ func bareRun(ctx context.Context, a bareArgs) (int64, error) {
 				if ctx.Err() != nil {
 					continue
 				}
-				ok, err := bareSend(ctx, client, url, line)
+				ok, err := bareSend(ctx, client, url, line, a.Stream)
 				if err != nil {
 					fail(err)
 					continue
@@ -163,28 +181,35 @@ func bareRun(ctx context.Context, a bareArgs) (int64, error) {
 }
 
 // bareSend renders one case, sends it and checks the answer.
-func bareSend(ctx context.Context, client *http.Client, url string, line []byte) (bool, error) {
+func bareSend(ctx context.Context, client *http.Client, url string, line []byte, stream bool) (bool, error) {
 	var c bareCase
 	if err := json.Unmarshal(line, &c); err != nil {
 		return false, err
 	}
-	body, err := json.Marshal(bareBody{Model: "bench", Messages: []bareMessage{
+	req := bareBody{Model: "bench", Messages: []bareMessage{
 		{Role: "system", Content: systemPrompt},
 		{Role: "user", Content: "Ticket " + c.ID + ": " + c.Vars.Ticket},
-	}})
+	}}
+	if stream {
+		req.Stream, req.StreamOptions = true, &bareStreamOptions{IncludeUsage: true}
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
 		return false, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return false, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
+	hreq.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(hreq)
 	if err != nil {
 		return false, err
 	}
 	defer resp.Body.Close()
+	if stream {
+		return bareStream(resp)
+	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return false, err
@@ -197,4 +222,37 @@ func bareSend(ctx context.Context, client *http.Client, url string, line []byte)
 		return false, err
 	}
 	return len(ans.Choices) > 0 && ans.Choices[0].Message.Content == wantContent, nil
+}
+
+// bareStream reads a streamed answer: the data lines of its events, each
+// chunk decoded and its content joined, until [DONE].
+func bareStream(resp *http.Response) (bool, error) {
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, resp.Body)
+		return false, errors.New("status " + strconv.Itoa(resp.StatusCode))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	var text []byte
+	for sc.Scan() {
+		data, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: "))
+		if !ok {
+			continue // the empty line that ends an event
+		}
+		if string(data) == "[DONE]" {
+			for sc.Scan() { // the end of the body, so that the connection is reused
+			}
+			return string(text) == wantContent, sc.Err()
+		}
+		var ch bareChunk
+		if err := json.Unmarshal(data, &ch); err != nil {
+			return false, err
+		}
+		if len(ch.Choices) > 0 {
+			text = append(text, ch.Choices[0].Delta.Content...)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return false, err
+	}
+	return false, errors.New("the stream ended without [DONE]")
 }

@@ -5,7 +5,7 @@
 // OpenAI-compatible endpoint, and compares them with the targets the project
 // holds.
 //
-//	go run ./cmd/rubric-bench                       # bare-instant, instant, bare-latency, latency, memory-5k
+//	go run ./cmd/rubric-bench                       # bare-instant, instant, bare-latency, latency, memory-5k, stream-instant, stream-latency
 //	go run ./cmd/rubric-bench -scenario memory-1m   # a couple of minutes
 //	go run ./cmd/rubric-bench -scenario all
 //
@@ -15,7 +15,11 @@
 // endpoint never counts in rubric's CPU time or memory (it does compete with
 // rubric for the machine's CPUs: on a small machine that caps the figures).
 // Every request gets the same small completion after the scenario's latency,
-// on keep-alive connections. Go's timers fire late (0.7 ms at 50 ms here), so
+// on keep-alive connections; a request that asks for a stream ("stream":
+// true) gets it as server-sent events, as OpenAI streams it (the role and
+// the first half of the content, the second half, the finish, the usage,
+// [DONE], each flushed on its own), the first half at half the latency and
+// the last token at the latency. Go's timers fire late (0.7 ms at 50 ms here), so
 // the endpoint learns its lateness and sleeps that much less; the delay_ms
 // column is the mean delay it delivered, and the ideal is computed from it.
 // For each scenario
@@ -44,6 +48,12 @@
 //	memory-5k     0 ms latency, 5,000 cases, concurrency 64: peak RSS < 60 MB
 //	memory-1m     0 ms latency, 1,000,000 cases, concurrency 64: peak RSS
 //	              < 100 MB (not in the default set)
+//	stream-instant  instant with "stream": true: cases/s at least 70% of
+//	              instant's when it ran in the same sitting, else >= 7,000
+//	stream-latency  latency with "stream": true, the last token at 50 ms:
+//	              throughput at least 95% of the ideal
+//	bare-stream-instant, bare-stream-latency  the bare client, streaming, on
+//	              their cases (not in the default set)
 //
 // The bare client is the least a Go program must do to send the same
 // requests: the same bodies (the endpoint checks that both send the same
@@ -64,8 +74,8 @@
 // Flags:
 //
 //	-scenario NAMES  comma-separated scenarios, "bare" for both bare twins,
-//	                 or "all" (default
-//	                 bare-instant,instant,bare-latency,latency,memory-5k)
+//	                 or "all" (default bare-instant,instant,bare-latency,
+//	                 latency,memory-5k,stream-instant,stream-latency)
 //	-bin PATH        the rubric binary to measure, instead of building one
 //	-keep            keep the temporary folder and print its path
 //	-cpuprofile DIR  write a CPU profile of each rubric run to DIR/SCENARIO.pprof
@@ -74,6 +84,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,6 +99,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
@@ -111,6 +123,14 @@ type scenario struct {
 	MinBarePct float64
 	// Bare marks a run of the bare client instead of rubric (bare.go).
 	Bare bool
+	// Stream has the target (or the bare client) ask for server-sent
+	// events.
+	Stream bool
+	// Ref names the scenario whose throughput, when it ran in the same
+	// sitting, this one's must reach MinRefPct percent of; it then
+	// replaces MinCasesPerSec.
+	Ref       string
+	MinRefPct float64
 }
 
 // scenarios are every scenario, in the order they run.
@@ -121,9 +141,13 @@ var scenarios = []scenario{
 	{Name: "latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, MinIdealPct: 95, MinBarePct: 97},
 	{Name: "memory-5k", Cases: 5_000, Concurrency: 64, MaxRSSMB: 60},
 	{Name: "memory-1m", Cases: 1_000_000, Concurrency: 64, MaxRSSMB: 100},
+	{Name: "bare-stream-instant", Cases: 50_000, Concurrency: 64, Bare: true, Stream: true},
+	{Name: "stream-instant", Cases: 50_000, Concurrency: 64, Stream: true, MinCasesPerSec: 7_000, Ref: "instant", MinRefPct: 70},
+	{Name: "bare-stream-latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, Bare: true, Stream: true},
+	{Name: "stream-latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, Stream: true, MinIdealPct: 95},
 }
 
-const defaultScenarios = "bare-instant,instant,bare-latency,latency,memory-5k"
+const defaultScenarios = "bare-instant,instant,bare-latency,latency,memory-5k,stream-instant,stream-latency"
 
 // barePrefix names the bare twin of a scenario: "bare-instant" measures the
 // bare client on instant's cases.
@@ -137,11 +161,14 @@ func (s scenario) ideal() time.Duration {
 	return time.Duration(int64(s.Cases) * int64(s.Latency) / int64(s.Concurrency))
 }
 
-// target describes the scenario's targets, for the table; bare says whether
-// its bare twin ran, which replaces the machine's cases/s with the ratio.
-func (s scenario) target(bare bool) string {
+// target describes the scenario's targets, for the table; bare and ref say
+// whether its bare twin and its reference ran, which replace the machine's
+// cases/s with a ratio.
+func (s scenario) target(bare, ref bool) string {
 	var ts []string
 	switch {
+	case s.MinRefPct > 0 && ref:
+		ts = append(ts, fmt.Sprintf("%s>=%g%%", s.Ref, s.MinRefPct))
 	case s.MinBarePct > 0 && bare:
 		if s.MinIdealPct > 0 {
 			ts = append(ts, fmt.Sprintf("ideal>=%g%%", s.MinIdealPct))
@@ -173,6 +200,10 @@ type result struct {
 	BodyBytes int64
 	// Bare is the bare twin's result, when it ran in the same sitting.
 	Bare *result
+	// Ref is the result of the scenario's Ref, when it ran in the same
+	// sitting; Streamed counts the answers the endpoint streamed.
+	Ref      *result
+	Streamed int64
 }
 
 func (r result) casesPerSec() float64 { return float64(r.Scenario.Cases) / r.Wall.Seconds() }
@@ -199,6 +230,15 @@ func (r result) barePct() float64 {
 		return 100 * p / bp
 	}
 	return 100 * r.casesPerSec() / r.Bare.casesPerSec()
+}
+
+// refPct is the throughput as a percentage of the Ref scenario's, or -1
+// without one.
+func (r result) refPct() float64 {
+	if r.Ref == nil || r.Ref.Wall <= 0 {
+		return -1
+	}
+	return 100 * r.casesPerSec() / r.Ref.casesPerSec()
 }
 
 // cpuRatio is rubric's CPU per case over the bare client's, or -1 without
@@ -237,6 +277,8 @@ func (r result) rssMB() float64 { return float64(r.MaxRSSKB) * 1024 / 1e6 }
 func (r result) pass() bool {
 	s := r.Scenario
 	switch {
+	case s.MinRefPct > 0 && r.Ref != nil:
+		return r.refPct() >= s.MinRefPct
 	case s.MinBarePct > 0 && r.Bare != nil:
 		return r.barePct() >= s.MinBarePct && (s.MinIdealPct == 0 || r.idealPct() >= s.MinIdealPct)
 	case s.MinCasesPerSec > 0:
@@ -249,7 +291,7 @@ func (r result) pass() bool {
 	return true
 }
 
-var header = []string{"scenario", "cases", "concurrency", "latency", "delay_ms", "wall", "ideal", "cases/s", "%ideal", "rss_MB", "cpu_us", "%bare", "cpu_x_bare", "target", "verdict"}
+var header = []string{"scenario", "cases", "concurrency", "latency", "delay_ms", "wall", "ideal", "cases/s", "%ideal", "rss_MB", "cpu_us", "%bare", "cpu_x_bare", "%ref", "target", "verdict"}
 
 // fields are the table cells of a result; none contains a space, so a row
 // splits back with strings.Fields.
@@ -271,6 +313,10 @@ func (r result) fields() []string {
 	if x := r.cpuRatio(); x >= 0 {
 		cpuX = fmt.Sprintf("%.2f", x)
 	}
+	ref := "-"
+	if p := r.refPct(); p >= 0 {
+		ref = fmt.Sprintf("%.1f%%", p)
+	}
 	verdict := "MISS"
 	if r.pass() {
 		verdict = "PASS"
@@ -289,7 +335,8 @@ func (r result) fields() []string {
 		fmt.Sprintf("%.0f", float64(r.cpuPerCase())/float64(time.Microsecond)),
 		bare,
 		cpuX,
-		s.target(r.Bare != nil),
+		ref,
+		s.target(r.Bare != nil, r.Ref != nil),
 		verdict,
 	}
 }
@@ -309,6 +356,21 @@ const completion = `{"id":"chatcmpl-bench","object":"chat.completion","model":"b
 	`"choices":[{"index":0,"message":{"role":"assistant","content":"{\"label\": \"billing\"}"},"finish_reason":"stop"}],` +
 	`"usage":{"prompt_tokens":40,"completion_tokens":8,"total_tokens":48}}`
 
+// streamed is the same completion as server-sent events: the role and the
+// first half of the content, which the endpoint sends at half the latency;
+// the second half, at the latency; the finish, the usage and [DONE].
+var streamed = [][]byte{
+	[]byte(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","model":"bench","choices":[{"index":0,"delta":{"role":"assistant","content":"{\"label\": "},"finish_reason":null}]}` + "\n\n"),
+	[]byte(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","model":"bench","choices":[{"index":0,"delta":{"content":"\"billing\"}"},"finish_reason":null}]}` + "\n\n"),
+	[]byte(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","model":"bench","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n"),
+	[]byte(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","model":"bench","choices":[],"usage":{"prompt_tokens":40,"completion_tokens":8,"total_tokens":48}}` + "\n\n"),
+	[]byte("data: [DONE]\n\n"),
+}
+
+// streamAsked is what a request body that asks for a stream holds, as both
+// rubric and the bare client write it.
+var streamAsked = []byte(`"stream":true`)
+
 // endpoint is an OpenAI-compatible chat completions server on loopback that
 // answers every request with the same completion after a delay.
 type endpoint struct {
@@ -316,9 +378,11 @@ type endpoint struct {
 	srv    *http.Server
 	delay  atomic.Int64 // nanoseconds
 	served atomic.Int64 // requests answered with 200
-	wrong  atomic.Int64 // requests for another method or path
-	conns  atomic.Int64 // connections accepted
-	body   atomic.Int64 // request body bytes received
+	// streamed counts the answers sent as server-sent events.
+	streamed atomic.Int64
+	wrong    atomic.Int64 // requests for another method or path
+	conns    atomic.Int64 // connections accepted
+	body     atomic.Int64 // request body bytes received
 	// late is the average lateness of the endpoint's timers (an exponential
 	// moving average, ns); delaySum and delayed add up the delays delivered.
 	late     atomic.Int64
@@ -344,31 +408,26 @@ func startEndpoint() (*endpoint, error) {
 			}
 			// Read the whole request, as a real server does, so that the
 			// connection can be reused.
-			n, err := io.Copy(io.Discard, r.Body)
+			buf := bodyPool.Get().(*bytes.Buffer)
+			defer bodyPool.Put(buf)
+			buf.Reset()
+			n, err := buf.ReadFrom(r.Body)
 			e.body.Add(n)
 			if err != nil {
 				return
 			}
-			if d := time.Duration(e.delay.Load()); d > 0 {
-				// Go's timers fire late, by 0.7 ms on average at 50 ms on
-				// this machine, which alone would cost the client 1.5% of
-				// the ideal. The endpoint learns that lateness and asks for
-				// that much less, so that the latency it delivers is the
-				// scenario's; it reports what it delivered (delay_ms).
-				start := time.Now()
-				t := time.NewTimer(max(d-time.Duration(e.late.Load()), 0))
-				select {
-				case <-t.C:
-				case <-r.Context().Done():
-					t.Stop()
-					return
+			if bytes.Contains(buf.Bytes(), streamAsked) {
+				if e.stream(w, r) {
+					e.served.Add(1)
+					e.streamed.Add(1)
 				}
-				got := time.Since(start)
-				late := e.late.Load()
-				e.late.Store(late + (int64(got-d))/16)
-				e.delaySum.Add(int64(got))
-				e.delayed.Add(1)
+				return
 			}
+			start := time.Now()
+			if !e.wait(r.Context(), start, time.Duration(e.delay.Load())) {
+				return
+			}
+			e.delivered(start)
 			h := w.Header()
 			h["Content-Type"] = []string{"application/json"}
 			h["Content-Length"] = []string{clen}
@@ -388,10 +447,77 @@ func startEndpoint() (*endpoint, error) {
 	return e, nil
 }
 
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// wait waits until start + d, less the lateness the endpoint has learnt of
+// its timers, and reports false when the request ended first. Go's timers
+// fire late, by 0.7 ms on average at 50 ms on this machine, which alone
+// would cost the client 1.5% of the ideal. The endpoint learns that
+// lateness (delivered) and asks for that much less, so that the latency it
+// delivers is the scenario's; it reports what it delivered (delay_ms).
+func (e *endpoint) wait(ctx context.Context, start time.Time, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(max(time.Until(start.Add(d))-time.Duration(e.late.Load()), 0))
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	}
+}
+
+// delivered records the delay delivered to a request that started at start,
+// and learns how late the timers were.
+func (e *endpoint) delivered(start time.Time) {
+	d := time.Duration(e.delay.Load())
+	if d <= 0 {
+		return
+	}
+	got := time.Since(start)
+	late := e.late.Load()
+	e.late.Store(late + (int64(got-d))/16)
+	e.delaySum.Add(int64(got))
+	e.delayed.Add(1)
+}
+
+// stream answers with the completion as server-sent events: the first half
+// of the content at half the latency, the last token at the latency, each
+// event flushed on its own. It reports whether every event was written.
+func (e *endpoint) stream(w http.ResponseWriter, r *http.Request) bool {
+	start := time.Now()
+	d := time.Duration(e.delay.Load())
+	h := w.Header()
+	h["Content-Type"] = []string{"text/event-stream"}
+	h["Cache-Control"] = []string{"no-cache"}
+	f := w.(http.Flusher)
+	for i, ev := range streamed {
+		switch i {
+		case 0:
+			if !e.wait(r.Context(), start, d/2) {
+				return false
+			}
+		case 1:
+			if !e.wait(r.Context(), start, d) {
+				return false
+			}
+			e.delivered(start)
+		}
+		if _, err := w.Write(ev); err != nil {
+			return false
+		}
+		f.Flush()
+	}
+	return true
+}
+
 // reset sets the latency and zeroes the counters for the next run.
 func (e *endpoint) reset(latency time.Duration) {
 	e.delay.Store(int64(latency))
 	e.served.Store(0)
+	e.streamed.Store(0)
 	e.wrong.Store(0)
 	e.conns.Store(0)
 	e.body.Store(0)
@@ -494,6 +620,7 @@ func writeInputs(dir, baseURL string, s scenario) (string, error) {
 			"model":       "bench",
 			"concurrency": s.Concurrency,
 			"timeout":     "30s",
+			"stream":      s.Stream,
 		}},
 		"gate": []string{"pass_rate >= 1", "error_rate <= 0"},
 	}
@@ -512,6 +639,9 @@ type report struct {
 		Cases   int `json:"cases"`
 		Passed  int `json:"passed"`
 		Errored int `json:"errored"`
+		Stream  *struct {
+			Responses int `json:"responses"`
+		} `json:"stream"`
 	} `json:"targets"`
 }
 
@@ -542,7 +672,7 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 		if err != nil {
 			return res, err
 		}
-		args, err := json.Marshal(bareArgs{URL: b.ep.URL, Dataset: filepath.Join(dir, "cases.jsonl"), Concurrency: s.Concurrency})
+		args, err := json.Marshal(bareArgs{URL: b.ep.URL, Dataset: filepath.Join(dir, "cases.jsonl"), Concurrency: s.Concurrency, Stream: s.Stream})
 		if err != nil {
 			return res, err
 		}
@@ -556,6 +686,7 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	err = cmd.Run()
 	res.Wall = time.Since(start)
 	res.Served = b.ep.served.Load()
+	res.Streamed = b.ep.streamed.Load()
 	res.Conns = b.ep.conns.Load()
 	res.BodyBytes = b.ep.body.Load()
 	res.Delay = b.ep.meanDelay()
@@ -578,6 +709,13 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	if n := b.ep.wrong.Load(); n > 0 {
 		return res, fmt.Errorf("the endpoint got %d requests for another path than POST /v1/chat/completions", n)
 	}
+	want := int64(0)
+	if s.Stream {
+		want = int64(s.Cases)
+	}
+	if res.Streamed != want {
+		return res, fmt.Errorf("the endpoint streamed %d answers, want %d", res.Streamed, want)
+	}
 	if s.Bare {
 		want := fmt.Sprintf("bare client: %d answers", s.Cases)
 		if !strings.Contains(stderr.String(), want) {
@@ -599,6 +737,9 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	}
 	if !rep.Complete || len(rep.Targets) != 1 || rep.Targets[0].Cases != s.Cases || rep.Targets[0].Passed != s.Cases {
 		return res, fmt.Errorf("report.json: complete %v, targets %+v; want complete and %d cases passed", rep.Complete, rep.Targets, s.Cases)
+	}
+	if st := rep.Targets[0].Stream; s.Stream && (st == nil || st.Responses != s.Cases) {
+		return res, fmt.Errorf("report.json: stream %+v; want the timings of %d streamed responses", st, s.Cases)
 	}
 	return res, nil
 }
@@ -662,7 +803,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Runs the rubric binary against a local endpoint and prints wall time, cases/s,\n")
 		fmt.Fprintf(stderr, "%% of the ideal and peak RSS per scenario, with PASS/MISS against the targets.\n\nScenarios:\n")
 		for _, s := range scenarios {
-			fmt.Fprintf(stderr, "  %-10s %9d cases, concurrency %d, latency %v, target %s\n", s.Name, s.Cases, s.Concurrency, s.Latency, s.target(false))
+			fmt.Fprintf(stderr, "  %-19s %9d cases, concurrency %d, latency %v, target %s\n", s.Name, s.Cases, s.Concurrency, s.Latency, s.target(false, false))
 		}
 		fmt.Fprintf(stderr, "\nFlags:\n")
 		fs.PrintDefaults()
@@ -739,6 +880,7 @@ func benchmarkProfiled(ctx context.Context, picked []scenario, bin string, keep 
 	b := &bench{bin: bin, dir: dir, ep: ep, keep: keep, profiles: profiles}
 	var results []result
 	bare := map[string]*result{} // the bare twins measured, by rubric's scenario
+	ran := map[string]*result{}  // rubric's runs, by scenario
 	for _, s := range picked {
 		fmt.Fprintf(log, "rubric-bench: %s: %d cases, concurrency %d, latency %v\n", s.Name, s.Cases, s.Concurrency, s.Latency)
 		r, err := b.run(ctx, s)
@@ -754,6 +896,12 @@ func benchmarkProfiled(ctx context.Context, picked []scenario, bin string, keep 
 				return results, fmt.Errorf("%s: rubric sent %d bytes of request bodies, the bare client %d: they must send the same bodies", s.Name, r.BodyBytes, tw.BodyBytes)
 			}
 			r.Bare = tw
+		}
+		if ref := ran[s.Ref]; s.Ref != "" && ref != nil {
+			r.Ref = ref
+		}
+		if !s.Bare {
+			ran[s.Name] = &r
 		}
 		fmt.Fprintf(log, "rubric-bench: %s: %d requests on %d connections in %.3fs; %s used %.2fs of CPU (%.0f µs a case), peak RSS %d KiB\n",
 			s.Name, r.Served, r.Conns, r.Wall.Seconds(), who, r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(s.Cases), r.MaxRSSKB)

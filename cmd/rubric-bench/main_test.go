@@ -103,6 +103,7 @@ func TestBenchVerdicts(t *testing.T) {
 		return got[0]
 	}
 	inst, lat, mem := byName("instant"), byName("latency"), byName("memory-5k")
+	sinst, slat := byName("stream-instant"), byName("stream-latency")
 	if got := lat.ideal(); got != 3906250*time.Microsecond {
 		t.Errorf("ideal of %s: %v, want 3.90625s", lat.Name, got)
 	}
@@ -139,6 +140,15 @@ func TestBenchVerdicts(t *testing.T) {
 		{"bare_latency_delay_missed", result{Scenario: lat, Wall: 4100 * time.Millisecond, Delay: 49 * time.Millisecond,
 			Bare: &result{Scenario: lat, Wall: 3950 * time.Millisecond, Delay: 50 * time.Millisecond}}, false},
 		{"bare_latency_ideal_missed", result{Scenario: lat, Wall: 4200 * time.Millisecond, Bare: &result{Scenario: lat, Wall: 4200 * time.Millisecond}}, false},
+		// Streaming at no latency: 70% of instant's cases/s in the same
+		// sitting, else 7,000 cases/s.
+		{"stream_ref_met", result{Scenario: sinst, Wall: 10 * time.Second, Ref: &result{Scenario: inst, Wall: 7 * time.Second}}, true},
+		{"stream_ref_missed", result{Scenario: sinst, Wall: 3 * time.Second, Ref: &result{Scenario: inst, Wall: 2 * time.Second}}, false},
+		{"stream_alone_met", result{Scenario: sinst, Wall: 7 * time.Second}, true},
+		{"stream_alone_missed", result{Scenario: sinst, Wall: 7200 * time.Millisecond}, false},
+		// Streaming at 50 ms: 95% of the ideal, at the delay delivered.
+		{"stream_ideal_met", result{Scenario: slat, Wall: 4 * time.Second, Delay: 50 * time.Millisecond}, true},
+		{"stream_ideal_missed", result{Scenario: slat, Wall: 4200 * time.Millisecond, Delay: 50 * time.Millisecond}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.r.pass(); got != tc.pass {
@@ -151,7 +161,8 @@ func TestBenchVerdicts(t *testing.T) {
 // TestPick checks scenario selection.
 func TestBenchPick(t *testing.T) {
 	got, err := pick(defaultScenarios)
-	if err != nil || len(got) != 5 || got[0].Name != "bare-instant" || got[1].Name != "instant" || got[4].Name != "memory-5k" {
+	if err != nil || len(got) != 7 || got[0].Name != "bare-instant" || got[1].Name != "instant" || got[4].Name != "memory-5k" ||
+		got[5].Name != "stream-instant" || got[6].Name != "stream-latency" {
 		t.Errorf("default: %v, %v", got, err)
 	}
 	if got, err := pick("bare,latency"); err != nil || len(got) != 3 || got[0].Name != "bare-instant" || got[1].Name != "bare-latency" || got[2].Name != "latency" {
@@ -221,5 +232,52 @@ func TestBenchBareTwin(t *testing.T) {
 	r.Bare = nil
 	if r.pass() {
 		t.Error("without the twin, 1e9 cases/s should be the bar and be missed")
+	}
+}
+
+// TestBenchStream runs tiny streaming scenarios, with the bare client
+// streaming too: every answer is streamed (the endpoint counts them), both
+// send the same bodies, rubric's report holds every response's timings,
+// and the throughput is compared with the unstreamed run's.
+func TestBenchStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the rubric binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	whole := scenario{Name: "tiny", Cases: 200, Concurrency: 8, MinCasesPerSec: 1}
+	twin := scenario{Name: barePrefix + "tiny-stream", Cases: 200, Concurrency: 8, Bare: true, Stream: true}
+	streamed := scenario{Name: "tiny-stream", Cases: 200, Concurrency: 8, Stream: true, MinCasesPerSec: 1e9, Ref: "tiny", MinRefPct: 1}
+	slow := scenario{Name: "tiny-stream-latency", Cases: 64, Concurrency: 8, Latency: 20 * time.Millisecond, Stream: true, MinIdealPct: 1}
+	results, err := benchmark(ctx, []scenario{whole, twin, streamed, slow}, "", false, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 4 {
+		t.Fatalf("%d results, want 4", len(results))
+	}
+	w, b, r, l := results[0], results[1], results[2], results[3]
+	if w.Streamed != 0 || b.Streamed != 200 || r.Streamed != 200 || l.Streamed != 64 {
+		t.Errorf("streamed %d, %d, %d, %d answers; want 0, 200, 200, 64", w.Streamed, b.Streamed, r.Streamed, l.Streamed)
+	}
+	if b.BodyBytes == 0 || b.BodyBytes != r.BodyBytes || r.BodyBytes <= w.BodyBytes {
+		t.Errorf("body bytes %d (bare), %d (rubric), %d (unstreamed): want the same streaming bodies, longer", b.BodyBytes, r.BodyBytes, w.BodyBytes)
+	}
+	if r.Ref == nil || r.Ref.Wall != w.Wall || r.Bare == nil || !r.pass() {
+		t.Errorf("the streaming row is not compared with the unstreamed run: ref %+v, bare %+v", r.Ref, r.Bare)
+	}
+	if l.Delay < 20*time.Millisecond || l.idealPct() <= 0 {
+		t.Errorf("at 20 ms: delivered %v, %.1f%% of the ideal", l.Delay, l.idealPct())
+	}
+	row := r.fields()
+	for i, h := range header {
+		if h == "%ref" {
+			if v, err := strconv.ParseFloat(strings.TrimSuffix(row[i], "%"), 64); err != nil || v <= 0 {
+				t.Errorf("%%ref %q: %v", row[i], err)
+			}
+		}
+		if h == "target" && row[i] != "tiny>=1%" {
+			t.Errorf("target %q, want tiny>=1%%", row[i])
+		}
 	}
 }

@@ -192,16 +192,6 @@ func triageSetup(t *testing.T) (dir, system string, cases []triageCase) {
 	return dir, suite.Messages[0].Content, cases
 }
 
-// jsonText encodes s as the provider does: as encoding/json would, but
-// without escaping <, > and &.
-func jsonText(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
 // TestAnthropic runs examples/triage's criteria against a server that
 // answers as Anthropic's Messages API, whole and streamed; checks every
 // request byte for byte against the documented shape; replays the recorded
@@ -257,8 +247,8 @@ func TestAnthropic(t *testing.T) {
 		if stream {
 			s = `,"stream":true`
 		}
-		return `{"model":"claude-test-1","max_tokens":300,"system":` + jsonText(system) +
-			`,"messages":[{"role":"user","content":` + jsonText(c.user) + `}]` +
+		return `{"model":"claude-test-1","max_tokens":300,"system":` + jsonText(t, system) +
+			`,"messages":[{"role":"user","content":` + jsonText(t, c.user) + `}]` +
 			`,"temperature":0,"stop_sequences":["\n\nTicket:"]` + s + `,"metadata":{"user_id":"ci"},"top_k":5}`
 	}
 

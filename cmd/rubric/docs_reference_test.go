@@ -714,6 +714,10 @@ var notRubricFlags = []string{
 	"body-file", // gh pr comment
 	"arg",       // jq, in the exec scorer in shell
 	"lines",     // the exec scorer in Python, kept running
+	// The servers docs/suite.md shows openai targets for.
+	"api-key", "reasoning-parser", // vllm serve
+	"port", "parallel", // llama-server
+	"gpus", "model-id", // docker run, text-generation-inference
 }
 
 // TestDocsFlags checks that every long flag README.md and docs/*.md name is

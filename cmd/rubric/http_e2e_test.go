@@ -158,11 +158,11 @@ func readJournal(t *testing.T, path string) []journalLine {
 	return out
 }
 
-// wantTriageBody is the body the svc target must send for a case of
+// wantSvcBody is the body the svc target must send for a case of
 // examples/triage, built here independently of the provider: the suite's
 // messages rendered by hand, every string encoded by encoding/json without
 // HTML escaping, the keys of every object sorted.
-func wantTriageBody(t *testing.T, system string, vars map[string]string) string {
+func wantSvcBody(t *testing.T, system string, vars map[string]string) string {
 	t.Helper()
 	enc := func(v any) string {
 		var b bytes.Buffer
@@ -236,7 +236,7 @@ func TestHTTPProvider(t *testing.T) {
 		t.Fatalf("%d results, want 40", len(results))
 	}
 	for _, res := range results {
-		want := wantTriageBody(t, suite.Messages[0].Content, cases[res.CaseID])
+		want := wantSvcBody(t, suite.Messages[0].Content, cases[res.CaseID])
 		if got := string(sent[res.CaseID].body); got != want {
 			t.Errorf("case %s: the service got\n%s\nwant\n%s", res.CaseID, got, want)
 		}
@@ -258,7 +258,7 @@ func TestHTTPProvider(t *testing.T) {
 	}
 	id2 := runIDs(t, r2.stderr)[0]
 	for i, res := range readJournal(t, filepath.Join(dir, "runs", id2, "results.jsonl")) {
-		want := wantTriageBody(t, suite.Messages[0].Content, cases[res.CaseID])
+		want := wantSvcBody(t, suite.Messages[0].Content, cases[res.CaseID])
 		if !res.Cached || string(res.Request.Body) != want || res.Request.URL != svc.URL+"/v1/triage?case="+res.CaseID {
 			t.Errorf("second run, line %d: cached %v, recorded %s %s", i+1, res.Cached, res.Request.URL, res.Request.Body)
 		}

@@ -33,14 +33,17 @@ func newCallCommon(typ string, c *commonConfig) (common, error) {
 
 type latencyConfig struct {
 	commonConfig
-	MaxMS *float64 `json:"max_ms"`
+	MaxMS     *float64 `json:"max_ms"`
+	MaxTTFTMS *float64 `json:"max_ttft_ms"`
 }
 
-// Latency passes when the call took at most max_ms: its recorded latency,
-// which for a cached or replayed response is that of the original call.
+// Latency passes when the call took at most max_ms, its recorded latency
+// (for a cached or replayed response, that of the original call), and its
+// first token came within max_ttft_ms, for a streamed response; either
+// bound may be left out.
 type Latency struct {
 	common
-	max time.Duration
+	max, maxTTFT time.Duration // 0: no bound
 }
 
 func newLatency(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
@@ -52,13 +55,24 @@ func newLatency(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.MaxMS == nil {
-		return nil, evals.FieldErrorf("max_ms", "missing: expected the most milliseconds a call may take")
+	if c.MaxMS == nil && c.MaxTTFTMS == nil {
+		return nil, evals.FieldErrorf("max_ms", "missing: expected the most milliseconds a call may take (max_ms), or its first token (max_ttft_ms), or both")
 	}
-	if !(*c.MaxMS > 0) || *c.MaxMS > float64(24*time.Hour/time.Millisecond) {
-		return nil, evals.FieldErrorf("max_ms", "expected a number of milliseconds above 0 and at most a day, got %v", *c.MaxMS)
+	l := &Latency{common: cm}
+	for _, b := range []struct {
+		field string
+		v     *float64
+		dst   *time.Duration
+	}{{"max_ms", c.MaxMS, &l.max}, {"max_ttft_ms", c.MaxTTFTMS, &l.maxTTFT}} {
+		if b.v == nil {
+			continue
+		}
+		if !(*b.v > 0) || *b.v > float64(24*time.Hour/time.Millisecond) {
+			return nil, evals.FieldErrorf(b.field, "expected a number of milliseconds above 0 and at most a day, got %v", *b.v)
+		}
+		*b.dst = time.Duration(*b.v * float64(time.Millisecond))
 	}
-	return &Latency{common: cm, max: time.Duration(*c.MaxMS * float64(time.Millisecond))}, nil
+	return l, nil
 }
 
 // Score implements evals.Scorer.
@@ -66,11 +80,26 @@ func (l *Latency) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
-	if in.Latency <= 0 {
-		return unscored("no latency recorded for this response")
+	var over []string
+	if l.max > 0 {
+		if in.Latency <= 0 {
+			return unscored("no latency recorded for this response")
+		}
+		if in.Latency > l.max {
+			over = append(over, fmt.Sprintf("took %s ms, expected at most %s ms", millis(in.Latency), millis(l.max)))
+		}
 	}
-	if in.Latency > l.max {
-		return l.verdict(0, fmt.Sprintf("took %s ms, expected at most %s ms", millis(in.Latency), millis(l.max)))
+	if l.maxTTFT > 0 {
+		if in.Response == nil || in.Response.Stream == nil {
+			return unscored("no time to first token: the response was not streamed (set \"stream\": true on the target)")
+		}
+		ttft := time.Duration(in.Response.Stream.FirstTokenMS * float64(time.Millisecond))
+		if ttft > l.maxTTFT {
+			over = append(over, fmt.Sprintf("first token after %s ms, expected within %s ms", millis(ttft), millis(l.maxTTFT)))
+		}
+	}
+	if over != nil {
+		return l.verdict(0, strings.Join(over, "; "))
 	}
 	return l.verdict(1, "")
 }

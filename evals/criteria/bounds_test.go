@@ -13,6 +13,11 @@ import (
 // 10 per million completion tokens.
 var pricedTarget = evals.TargetSpec{Name: "gpt", Price: &evals.PriceSpec{Input: 2, Output: 10, Currency: "USD"}}
 
+// streamed is a streamed response whose first token came after ms.
+func streamed(ms float64) *evals.Response {
+	return &evals.Response{Text: "x", Stream: &evals.StreamTiming{FirstTokenMS: ms, FirstContentMS: ms + 100}}
+}
+
 func TestCallBounds(t *testing.T) {
 	usage := func(p, c, total int) *evals.Response {
 		return &evals.Response{Usage: evals.Usage{PromptTokens: p, CompletionTokens: c, TotalTokens: total}}
@@ -34,6 +39,20 @@ func TestCallBounds(t *testing.T) {
 		{"latency not recorded", `{"name":"c","type":"latency","max_ms":500}`, evals.Input{}, unscoredV("no latency recorded for this response")},
 		{"latency threshold 0 passes anyway", `{"name":"c","type":"latency","max_ms":1,"threshold":0}`, evals.Input{Latency: time.Second},
 			evals.Verdict{Pass: true, Reason: "took 1000 ms, expected at most 1 ms"}},
+		{"first token within", `{"name":"c","type":"latency","max_ttft_ms":300}`, evals.Input{Response: streamed(300)}, pass()},
+		{"first token late", `{"name":"c","type":"latency","max_ttft_ms":300}`, evals.Input{Response: streamed(300.25)},
+			fail("first token after 300.25 ms, expected within 300 ms")},
+		{"first token bound, latency none", `{"name":"c","type":"latency","max_ttft_ms":300}`, evals.Input{Response: streamed(120)}, pass()},
+		{"both bounds over", `{"name":"c","type":"latency","max_ms":500,"max_ttft_ms":300}`,
+			evals.Input{Latency: 800 * time.Millisecond, Response: streamed(450)},
+			fail("took 800 ms, expected at most 500 ms; first token after 450 ms, expected within 300 ms")},
+		{"latency over, first token within", `{"name":"c","type":"latency","max_ms":500,"max_ttft_ms":300}`,
+			evals.Input{Latency: 800 * time.Millisecond, Response: streamed(100)}, fail("took 800 ms, expected at most 500 ms")},
+		{"first token of a response not streamed", `{"name":"c","type":"latency","max_ttft_ms":300}`,
+			evals.Input{Latency: time.Millisecond, Response: &evals.Response{Text: "x"}},
+			unscoredV(`no time to first token: the response was not streamed (set "stream": true on the target)`)},
+		{"first token without a response", `{"name":"c","type":"latency","max_ttft_ms":300}`, evals.Input{Latency: time.Millisecond},
+			unscoredV(`no time to first token: the response was not streamed (set "stream": true on the target)`)},
 
 		{"tokens under", `{"name":"c","type":"tokens","max_completion":10,"max_prompt":100,"max_total":110}`, evals.Input{Response: usage(100, 10, 110)}, pass()},
 		{"tokens completion over", `{"name":"c","type":"tokens","max_completion":10}`, evals.Input{Response: usage(5, 11, 16)},
@@ -72,4 +91,18 @@ func TestCallBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLatencyBoundsErrors: a latency criterion needs one bound at least,
+// each a number of milliseconds above 0.
+func TestLatencyBoundsErrors(t *testing.T) {
+	runNewErrorTests(t, t.TempDir(), []newErrorTest{
+		{"no bound", `{"name":"c","type":"latency"}`, "max_ms",
+			"missing: expected the most milliseconds a call may take (max_ms), or its first token (max_ttft_ms), or both"},
+		{"zero", `{"name":"c","type":"latency","max_ms":0}`, "max_ms", "expected a number of milliseconds above 0 and at most a day, got 0"},
+		{"negative first token", `{"name":"c","type":"latency","max_ms":10,"max_ttft_ms":-1}`, "max_ttft_ms",
+			"expected a number of milliseconds above 0 and at most a day, got -1"},
+		{"first token over a day", `{"name":"c","type":"latency","max_ttft_ms":86400001}`, "max_ttft_ms",
+			"expected a number of milliseconds above 0 and at most a day, got 8.6400001e+07"},
+	})
 }

@@ -92,7 +92,8 @@
 //	all, any      every / some criterion of criteria passes, in three-valued
 //	              logic (unscored is unknown); score min / max
 //	weighted      the weighted mean score of criteria reaches the threshold
-//	latency       max_ms: the recorded latency of the call
+//	latency       max_ms: the recorded latency of the call; max_ttft_ms:
+//	              the time to a streamed response's first token
 //	tokens        max_completion, max_prompt, max_total: reported counts
 //	cost          max: the cost at the target's price table
 //	exec          command: a program run without a shell, the case as JSON

@@ -222,12 +222,6 @@ func anthropicParamErrors(params *evals.Params) []error {
 	return errs
 }
 
-// isSet reports whether a raw params value is given and not null.
-func isSet(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return s != "" && s != "null"
-}
-
 // anthropicReserved are the body keys extra_body may not set, and why.
 var anthropicReserved = map[string]string{
 	"model":          "it is the target's model",

@@ -60,6 +60,83 @@ func BenchmarkOpenAIComplete(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
+// BenchmarkOpenAICompleteStream measures the request path of a target that
+// streams, against a local server that streams the answer at once, as
+// OpenAI does: the role, two pieces of content, the finish, the usage and
+// [DONE], each event flushed on its own.
+func BenchmarkOpenAICompleteStream(b *testing.B) {
+	const concurrency = 8
+	events := make([][]byte, len(okStream))
+	for i, ev := range okStream {
+		events[i] = []byte(ev)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		f := w.(http.Flusher)
+		for _, ev := range events {
+			w.Write(ev)
+			f.Flush()
+		}
+	}))
+	defer srv.Close()
+	p, err := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1", Stream: true}, evals.TargetSpec{
+		Name: "t", Provider: "openai", Model: "m", Concurrency: concurrency,
+		Params: &evals.Params{Temperature: ptr(0.0), MaxTokens: ptr(64)},
+	}, Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	req := &evals.Request{Target: "t", CaseID: "c1", Messages: []evals.Message{
+		{Role: "system", Content: "Classify the support ticket into billing, bug, or other. Answer with one word."},
+		{Role: "user", Content: "I was charged twice for my subscription this month, please refund one of the charges."},
+	}}
+	b.SetParallelism(max(1, concurrency/runtime.GOMAXPROCS(0)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := p.Complete(b.Context(), req)
+			if err != nil || resp.Text != "billing" || resp.Stream == nil {
+				b.Errorf("%v, %v", resp, err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkOpenAIStreamRead measures reading one stream's events, without
+// the network: the events of okStream, one byte split from the next.
+func BenchmarkOpenAIStreamRead(b *testing.B) {
+	body := strings.Join(okStream, "")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	var r strings.Reader
+	for b.Loop() {
+		r.Reset(body)
+		l := getSSE(&r)
+		n := 0
+		for {
+			ev, err := l.sse.Next()
+			if err != nil {
+				break
+			}
+			if string(ev.Data) != "[DONE]" {
+				if _, err := decodeChunk(ev.Data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n++
+		}
+		putSSE(l)
+		if n != len(okStream) {
+			b.Fatalf("%d events", n)
+		}
+	}
+}
+
 // BenchmarkOpenAIBody measures building one request body.
 func BenchmarkOpenAIBody(b *testing.B) {
 	msgs := []evals.Message{

@@ -105,6 +105,9 @@ func (c *Cached) Complete(ctx context.Context, req *evals.Request) (*evals.Respo
 			Sent:            &evals.SentRequest{URL: url, Body: body},
 			Cached:          true,
 			OriginalLatency: cr.Latency,
+			// A streamed answer keeps its timings, as it keeps its
+			// latency: the figures describe the endpoint, not the cache.
+			Stream: cr.Stream,
 		}, nil
 	}
 	// The same request in flight already (a duplicate prompt, or two
@@ -169,6 +172,7 @@ func (c *Cached) send(ctx context.Context, req *evals.Request, key [32]byte, bod
 		Finish:  resp.Finish,
 		Usage:   resp.Usage,
 		Latency: latency,
+		Stream:  resp.Stream,
 	})
 	if err != nil {
 		c.failures.Add(1)

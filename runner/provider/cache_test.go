@@ -561,3 +561,71 @@ func TestCacheSharesRequestsInFlight(t *testing.T) {
 		t.Errorf("counts %+v", c)
 	}
 }
+
+// TestCacheStream: a streamed answer is cached with its timings, which a hit,
+// in this run or the next, and a caller that shared the request in flight
+// keep, as they keep the original latency; a streamed and a whole request of
+// the same case are different keys.
+func TestCacheStream(t *testing.T) {
+	ctx := context.Background()
+	srv, spec := newCacheServer(t, streamEvents(10*time.Millisecond, okStream...))
+	spec.Stream = true
+	path := filepath.Join(t.TempDir(), "rubric.db")
+	db := openCacheDB(t, path)
+	c := cachedOpenAI(t, spec, db)
+	first, err := c.Complete(ctx, cacheRequest("c1", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Stream == nil || first.Stream.FirstTokenMS <= 0 {
+		t.Fatalf("first call: stream %+v", first.Stream)
+	}
+	check := func(what string, resp *evals.Response) {
+		t.Helper()
+		if !resp.Cached || resp.Stream == nil || *resp.Stream != *first.Stream {
+			t.Errorf("%s: cached %v, stream %+v; want the first call's %+v", what, resp.Cached, resp.Stream, first.Stream)
+		}
+	}
+	hit, err := c.Complete(ctx, cacheRequest("c1", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("hit", hit)
+	db.Close()
+	db = openCacheDB(t, path)
+	hit, err = cachedOpenAI(t, spec, db).Complete(ctx, cacheRequest("c1", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("hit in the next run", hit)
+	if n := srv.requests.Load(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+
+	// The same case without streaming is another request.
+	srv.set(answer(200, okBody))
+	whole := spec
+	whole.Stream = false
+	resp, err := cachedOpenAI(t, whole, db).Complete(ctx, cacheRequest("c1", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Cached || resp.Stream != nil || srv.requests.Load() != 2 {
+		t.Errorf("without streaming: cached %v, stream %+v, %d requests; want a request of its own", resp.Cached, resp.Stream, srv.requests.Load())
+	}
+
+	// Callers of one request in flight share its timings.
+	srv.set(streamEvents(20*time.Millisecond, okStream...))
+	c = cachedOpenAI(t, spec, db)
+	var wg sync.WaitGroup
+	got := make([]*evals.Response, 4)
+	for i := range got {
+		wg.Go(func() { got[i], _ = c.Complete(ctx, cacheRequest("c9", 0)) })
+	}
+	wg.Wait()
+	for i, r := range got {
+		if r == nil || r.Stream == nil || *r.Stream != *got[0].Stream {
+			t.Errorf("caller %d: %+v; want the timings of the request they shared", i, r)
+		}
+	}
+}

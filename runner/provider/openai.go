@@ -26,23 +26,32 @@ import (
 // OpenAI itself, Azure-style gateways, vLLM, llama.cpp's server, Ollama's /v1,
 // TGI and the like. It is safe for concurrent use.
 type OpenAI struct {
-	baseURL   string         // as the target gives it, password and all
-	keyEnv    string         // api_key_env, "" when none
-	endpoint  *url.URL       // {base_url}/chat/completions; shared, never modified
-	sentURL   string         // endpoint without any password, as recorded
-	embedURL  *url.URL       // {base_url}/embeddings, for Embed
-	embedSent string         // embedURL as recorded
-	host      string         // the Host header
-	header    http.Header    // shared by every request, never modified
-	prefix    []byte         // {"model":"…","messages":
-	suffix    []byte         // ,"temperature":…,"extra":…}
-	params    *evals.Params  // the target's, for requests that add their own
-	extra     map[string]any // the target's extra_body, likewise
+	baseURL   string      // as the target gives it, password and all
+	keyEnv    string      // api_key_env, "" when none
+	endpoint  *url.URL    // {base_url}/chat/completions; shared, never modified
+	sentURL   string      // endpoint without any password, as recorded
+	embedURL  *url.URL    // {base_url}/embeddings, for Embed
+	embedSent string      // embedURL as recorded
+	host      string      // the Host header
+	header    http.Header // shared by every chat request, never modified
+	// embedHeader is the header of embeddings requests: header, but for
+	// Accept when chat completions stream.
+	embedHeader http.Header
+	prefix      []byte         // {"model":"…","messages":
+	suffix      []byte         // ,"temperature":…,"extra":…}
+	params      *evals.Params  // the target's, for requests that add their own
+	extra       map[string]any // the target's extra_body, likewise
 	// recExtra is extra_body as recorded, its credentials redacted, and
 	// recSuffix the suffix with it; both nil when extra_body holds none.
 	recExtra  map[string]any
 	recSuffix []byte
 	model     string
+	// sendModel: the body names the model (not to an Azure deployment,
+	// whose URL does).
+	sendModel bool
+	// stream: chat completions are asked for as server-sent events
+	// (openai_stream.go).
+	stream    bool
 	timeout   time.Duration
 	transport *http.Transport
 	redactor  *strings.Replacer // nil when nothing is secret
@@ -77,6 +86,9 @@ type OpenAIConfig struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	// ExtraBody's keys are added to every request body as they are.
 	ExtraBody map[string]any `json:"extra_body,omitempty"`
+	// Stream asks for each answer as server-sent events, and records when
+	// its tokens came (evals.StreamTiming).
+	Stream bool `json:"stream,omitempty"`
 }
 
 // NewOpenAI builds an OpenAI-compatible provider. It reads the API key and
@@ -85,20 +97,56 @@ type OpenAIConfig struct {
 func NewOpenAI(cfg OpenAIConfig, spec evals.TargetSpec, env Env) (*OpenAI, error) {
 	const name = "openai"
 	var errs []error
-	p := &OpenAI{timeout: spec.TimeoutOr()}
-	var secrets []string
-
+	var chat *url.URL
 	if cfg.BaseURL == "" {
 		errs = append(errs, evals.FieldErrorf("base_url", "required by provider %q (for example http://localhost:8000/v1)", name))
 	} else if u, err := chatURL(cfg.BaseURL); err != nil {
 		errs = append(errs, err)
 	} else {
-		p.endpoint, p.host, p.sentURL = u, u.Host, redactedURL(u)
-		p.embedURL = embeddingsURL(u)
-		p.embedSent = redactedURL(p.embedURL)
+		chat = u
 	}
 	if spec.Model == "" {
 		errs = append(errs, evals.FieldErrorf("model", "required by provider %q", name))
+	}
+	return newCompatible(compatible{
+		base: cfg.BaseURL, chat: chat,
+		keyHeader: "Authorization", keyPrefix: "Bearer ", sendModel: true,
+		apiKeyEnv: cfg.APIKeyEnv, headers: cfg.Headers, extraBody: cfg.ExtraBody, stream: cfg.Stream,
+	}, errs, spec, env)
+}
+
+// compatible is what differs between the providers of OpenAI's chat
+// completions protocol (openai, azure): where requests go, how the API key
+// is sent, whether the body names the model; and the fields of the target
+// they share.
+type compatible struct {
+	// base is the address as the target gives it (BaseURL); chat the chat
+	// completions URL made from it, nil when it could not be made (the
+	// caller has the problem). Embeddings go next to it (embeddingsURL).
+	base string
+	chat *url.URL
+	// keyHeader carries the API key, after keyPrefix: Authorization:
+	// Bearer KEY, or Api-Key: KEY.
+	keyHeader, keyPrefix string
+	// sendModel: the body starts with the target's model (an Azure
+	// deployment's URL names the model instead).
+	sendModel bool
+
+	apiKeyEnv string
+	headers   map[string]string
+	extraBody map[string]any
+	stream    bool
+}
+
+// newCompatible builds the provider c describes for spec; errs are the
+// caller's problems with the target, reported with the rest.
+func newCompatible(c compatible, errs []error, spec evals.TargetSpec, env Env) (*OpenAI, error) {
+	p := &OpenAI{timeout: spec.TimeoutOr(), stream: c.stream, sendModel: c.sendModel}
+	var secrets []string
+	if u := c.chat; u != nil {
+		p.endpoint, p.host, p.sentURL = u, u.Host, redactedURL(u)
+		p.embedURL = embeddingsURL(u)
+		p.embedSent = redactedURL(p.embedURL)
 	}
 
 	p.header = http.Header{
@@ -111,16 +159,18 @@ func NewOpenAI(cfg OpenAIConfig, spec evals.TargetSpec, env Env) (*OpenAI, error
 		// (uvicorn's 5s keep-alive, llama.cpp), instead of failing the case.
 		"Idempotency-Key": nil,
 	}
-	if cfg.APIKeyEnv != "" {
-		key, err := apiKey(env, cfg.APIKeyEnv)
+	keyHeader := ""
+	if c.apiKeyEnv != "" {
+		keyHeader = c.keyHeader
+		key, err := apiKey(env, c.apiKeyEnv)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			p.header["Authorization"] = []string{"Bearer " + key}
+			p.header[c.keyHeader] = []string{c.keyPrefix + key}
 			secrets = append(secrets, key)
 		}
 	}
-	host, hsecrets, herrs := addHeaders(env, p.header, cfg.Headers, cfg.APIKeyEnv != "")
+	host, hsecrets, herrs := addHeadersFor(env, p.header, c.headers, keyHeader)
 	if host != "" {
 		p.host = host
 	}
@@ -129,7 +179,7 @@ func NewOpenAI(cfg OpenAIConfig, spec evals.TargetSpec, env Env) (*OpenAI, error
 	if u := p.endpoint; u != nil && u.User != nil {
 		// Credentials in the URL, as http.Client would send them.
 		pw, _ := u.User.Password()
-		if p.header.Get("Authorization") == "" {
+		if p.header.Get("Authorization") == "" && p.header.Get(c.keyHeader) == "" {
 			creds := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pw))
 			p.header["Authorization"] = []string{"Basic " + creds}
 			secrets = append(secrets, creds)
@@ -138,25 +188,36 @@ func NewOpenAI(cfg OpenAIConfig, spec evals.TargetSpec, env Env) (*OpenAI, error
 		p.endpoint = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 		p.embedURL = embeddingsURL(p.endpoint)
 	}
+	// Embeddings never stream; a streamed chat completion is asked for as
+	// server-sent events.
+	p.embedHeader = p.header
+	if c.stream {
+		p.embedHeader = p.header.Clone()
+		p.header["Accept"] = []string{"text/event-stream"}
+	}
 
-	suffix, serrs := bodySuffix(spec.Params, cfg.ExtraBody)
+	suffix, serrs := bodyTail(spec.Params, c.extraBody, c.stream)
 	errs = append(errs, serrs...)
 	if err := joinErrors(errs); err != nil {
 		return nil, err
 	}
 	// An extra_body key naming a credential (api_key, access_token) is sent,
 	// but recorded as [REDACTED], like a header.
-	if shown, hidden := evals.RedactCredentials(cfg.ExtraBody); len(hidden) > 0 {
+	if shown, hidden := evals.RedactCredentials(c.extraBody); len(hidden) > 0 {
 		p.recExtra = shown.(map[string]any)
-		p.recSuffix, _ = bodySuffix(spec.Params, p.recExtra)
+		p.recSuffix, _ = bodyTail(spec.Params, p.recExtra, c.stream)
 		secrets = append(secrets, hidden...)
 	}
 
-	p.prefix = append([]byte(`{"model":`), appendString(nil, spec.Model)...)
-	p.prefix = append(p.prefix, `,"messages":`...)
+	p.prefix = []byte(`{`)
+	if c.sendModel {
+		p.prefix = append([]byte(`{"model":`), appendString(nil, spec.Model)...)
+		p.prefix = append(p.prefix, ',')
+	}
+	p.prefix = append(p.prefix, `"messages":`...)
 	p.suffix = suffix
-	p.params, p.extra, p.model = spec.Params, cfg.ExtraBody, spec.Model
-	p.baseURL, p.keyEnv = cfg.BaseURL, cfg.APIKeyEnv
+	p.params, p.extra, p.model = spec.Params, c.extraBody, spec.Model
+	p.baseURL, p.keyEnv = c.base, c.apiKeyEnv
 	p.transport = newTransport(spec.ConcurrencyOr())
 	p.redactor = newRedactor(secrets)
 	return p, nil
@@ -193,7 +254,16 @@ func (p *OpenAI) Complete(ctx context.Context, req *evals.Request) (*evals.Respo
 		return nil, err
 	}
 	sent := &evals.SentRequest{URL: p.sentURL, Body: recorded}
-	rr, perr := p.post(ctx, p.endpoint, body, sent)
+	if p.stream {
+		out, perr := p.completeStream(ctx, body, sent)
+		if perr != nil {
+			perr.Sent = sent
+			return nil, perr
+		}
+		out.Sent = sent
+		return out, nil
+	}
+	rr, perr := p.post(ctx, p.endpoint, p.header, body, sent)
 	if perr != nil {
 		return nil, perr
 	}
@@ -208,12 +278,22 @@ func (p *OpenAI) Complete(ctx context.Context, req *evals.Request) (*evals.Respo
 	return out, nil
 }
 
-// post sends body to u and returns the reader holding the body of a 2xx
-// response, which the caller passes to putReader when done with it. sent is
-// the request as recorded, for errors.
-func (p *OpenAI) post(ctx context.Context, u *url.URL, body []byte, sent *evals.SentRequest) (*responseReader, *evals.ProviderError) {
+// post sends body to u with the header h and returns the reader holding the
+// body of a 2xx response, which the caller passes to putReader when done
+// with it. sent is the request as recorded, for errors.
+func (p *OpenAI) post(ctx context.Context, u *url.URL, h http.Header, body []byte, sent *evals.SentRequest) (*responseReader, *evals.ProviderError) {
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
+	resp, err := p.roundTrip(rctx, u, h, body)
+	if err != nil {
+		return nil, p.failed(ctx, rctx, sent, err, "")
+	}
+	defer resp.Body.Close()
+	return p.readBody(ctx, rctx, resp, sent)
+}
+
+// roundTrip sends body to u with the header h, within rctx.
+func (p *OpenAI) roundTrip(rctx context.Context, u *url.URL, h http.Header, body []byte) (*http.Response, error) {
 	rb := &requestBody{body: body}
 	rb.Reset(body)
 	hreq := (&http.Request{
@@ -222,19 +302,20 @@ func (p *OpenAI) post(ctx context.Context, u *url.URL, body []byte, sent *evals.
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        p.header,
+		Header:        h,
 		Body:          rb,
 		GetBody:       rb.get,
 		ContentLength: int64(len(body)),
 		Host:          p.host,
 	}).WithContext(rctx)
+	return p.transport.RoundTrip(hreq)
+}
 
-	resp, err := p.transport.RoundTrip(hreq)
-	if err != nil {
-		return nil, p.failed(ctx, rctx, sent, err, "")
-	}
-	defer resp.Body.Close()
-
+// readBody reads resp's body, within rctx, into a pooled reader: the whole
+// body of a 2xx response, up to maxResponseBody, which the caller passes to
+// putReader when done with it; for another status, the error it stands for.
+// The caller closes resp.Body.
+func (p *OpenAI) readBody(ctx, rctx context.Context, resp *http.Response, sent *evals.SentRequest) (*responseReader, *evals.ProviderError) {
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	limit := int64(maxErrorBody)
 	if ok {
@@ -243,7 +324,7 @@ func (p *OpenAI) post(ctx context.Context, u *url.URL, body []byte, sent *evals.
 	rr := getReader(resp.Body, limit+1)
 	rr.unframed = unframed(resp)
 	buf := &rr.buf
-	_, err = buf.ReadFrom(&rr.limited)
+	_, err := buf.ReadFrom(&rr.limited)
 	// An error status stands on whatever part of its body arrived, unless
 	// the read failed because the request's context ended.
 	var perr *evals.ProviderError
@@ -625,8 +706,19 @@ func apiKey(env Env, name string) (string, error) {
 
 // addHeaders adds the target's headers to h, expanding ${VAR} references. It
 // returns the Host override if one was given, the values to keep out of
-// messages, and the problems found.
+// messages, and the problems found. haveKey says that api_key_env sets
+// Authorization, which the headers may then not give.
 func addHeaders(env Env, h http.Header, headers map[string]string, haveKey bool) (host string, secrets []string, errs []error) {
+	keyHeader := ""
+	if haveKey {
+		keyHeader = "Authorization"
+	}
+	return addHeadersFor(env, h, headers, keyHeader)
+}
+
+// addHeadersFor is addHeaders for a provider whose API key goes in the
+// header keyHeader (canonical), "" when the target gives no key.
+func addHeadersFor(env Env, h http.Header, headers map[string]string, keyHeader string) (host string, secrets []string, errs []error) {
 	seen := make(map[string]bool, len(headers))
 	for _, name := range slices.Sorted(maps.Keys(headers)) {
 		field := "headers." + name
@@ -638,8 +730,8 @@ func addHeaders(env Env, h http.Header, headers map[string]string, haveKey bool)
 		case canon == "Content-Type" || canon == "Content-Length" || canon == "Transfer-Encoding" || canon == "Connection":
 			errs = append(errs, evals.FieldErrorf(field, "header %s is set by the provider", canon))
 			continue
-		case canon == "Authorization" && haveKey:
-			errs = append(errs, evals.FieldErrorf(field, "header Authorization conflicts with api_key_env, which sets it"))
+		case keyHeader != "" && canon == keyHeader:
+			errs = append(errs, evals.FieldErrorf(field, "header %s conflicts with api_key_env, which sets it", canon))
 			continue
 		case seen[canon]:
 			errs = append(errs, evals.FieldErrorf(field, "header %s is given twice", canon))
@@ -749,6 +841,17 @@ var bodyReserved = map[string]string{
 // bodySuffix encodes the set params, then extra_body's keys in sorted order,
 // as the tail of the request body: `,"temperature":0,"top_k":5}`.
 func bodySuffix(params *evals.Params, extra map[string]any) ([]byte, []error) {
+	return bodyTail(params, extra, false)
+}
+
+// streamFields ask an OpenAI-compatible server for server-sent events, with
+// the usage in a last event.
+const streamFields = `,"stream":true,"stream_options":{"include_usage":true}`
+
+// bodyTail is bodySuffix for a target that streams or not: with stream, the
+// params are followed by streamFields, and extra_body may not set stream or
+// stream_options.
+func bodyTail(params *evals.Params, extra map[string]any, stream bool) ([]byte, []error) {
 	var errs []error
 	var b []byte
 	pt := reflect.TypeFor[evals.Params]()
@@ -786,6 +889,9 @@ func bodySuffix(params *evals.Params, extra map[string]any) ([]byte, []error) {
 		b = append(b, ':')
 		b = append(b, enc...)
 	}
+	if stream {
+		b = append(b, streamFields...)
+	}
 	for _, key := range slices.Sorted(maps.Keys(extra)) {
 		field := "extra_body." + key
 		if what, ok := bodyReserved[key]; ok {
@@ -796,8 +902,15 @@ func bodySuffix(params *evals.Params, extra map[string]any) ([]byte, []error) {
 			errs = append(errs, evals.FieldErrorf(field, "%q is a params field: set params.%s instead", key, key))
 			continue
 		}
-		if key == "stream" && extra[key] != false {
-			errs = append(errs, evals.FieldErrorf(field, "streaming responses are not supported"))
+		switch {
+		case key == "stream" && stream:
+			errs = append(errs, evals.FieldErrorf(field, "set by the provider from the target's \"stream\": true"))
+			continue
+		case key == "stream" && extra[key] != false:
+			errs = append(errs, evals.FieldErrorf(field, "to stream, set \"stream\": true on the target (not in extra_body), which reads the events"))
+			continue
+		case key == "stream_options" && stream:
+			errs = append(errs, evals.FieldErrorf(field, "set by the provider when the target streams: %s", streamFields[1:]))
 			continue
 		}
 		enc, err := marshalValue(extra[key])

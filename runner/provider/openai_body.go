@@ -31,12 +31,12 @@ func (p *OpenAI) body(req *evals.Request) (body, recorded []byte, perr *evals.Pr
 	if req.Params != nil {
 		merged := mergeParams(p.params, req.Params)
 		var errs []error
-		if suffix, errs = bodySuffix(merged, p.extra); len(errs) > 0 {
+		if suffix, errs = bodyTail(merged, p.extra, p.stream); len(errs) > 0 {
 			return nil, nil, &evals.ProviderError{Kind: evals.ErrKindRender, Err: errors.Join(errs...),
 				Message: "the request's params: " + errors.Join(errs...).Error()}
 		}
 		if p.recExtra != nil {
-			recSuffix, _ = bodySuffix(merged, p.recExtra)
+			recSuffix, _ = bodyTail(merged, p.recExtra, p.stream)
 		}
 	}
 	body = make([]byte, 0, len(p.prefix)+messagesSize(req.Messages)+len(suffix))

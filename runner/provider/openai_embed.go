@@ -27,7 +27,7 @@ func (p *OpenAI) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.Emb
 	if p.recExtra != nil {
 		sent.Body, _ = p.embedBody(req, p.recExtra)
 	}
-	rr, perr := p.post(ctx, p.embedURL, body, sent)
+	rr, perr := p.post(ctx, p.embedURL, p.embedHeader, body, sent)
 	if perr != nil {
 		return nil, perr
 	}
@@ -42,7 +42,8 @@ func (p *OpenAI) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.Emb
 	return out, nil
 }
 
-// embedBody returns {"model":…,"input":[…], and extra's keys}.
+// embedBody returns {"model":…,"input":[…], and extra's keys}, without
+// the model when the provider does not send it.
 func (p *OpenAI) embedBody(req *evals.EmbedRequest, extra map[string]any) ([]byte, *evals.ProviderError) {
 	suffix, errs := bodySuffix(nil, extra)
 	if len(errs) > 0 { // NewOpenAI checked extra_body already
@@ -53,9 +54,13 @@ func (p *OpenAI) embedBody(req *evals.EmbedRequest, extra map[string]any) ([]byt
 		n += len(s) + len(s)/16 + 3
 	}
 	b := make([]byte, 0, n)
-	b = append(b, `{"model":`...)
-	b = appendString(b, p.model)
-	b = append(b, `,"input":[`...)
+	b = append(b, '{')
+	if p.sendModel {
+		b = append(b, `"model":`...)
+		b = appendString(b, p.model)
+		b = append(b, ',')
+	}
+	b = append(b, `"input":[`...)
 	for i, s := range req.Input {
 		if i > 0 {
 			b = append(b, ',')

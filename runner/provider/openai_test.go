@@ -873,7 +873,14 @@ func TestOpenAIConstructionErrors(t *testing.T) {
 		{"extra_body param", base(func(s *openaiTarget) { s.ExtraBody = map[string]any{"temperature": 0} }), []string{"extra_body.temperature"},
 			`extra_body.temperature: "temperature" is a params field: set params.temperature instead`},
 		{"extra_body stream", base(func(s *openaiTarget) { s.ExtraBody = map[string]any{"stream": true} }), []string{"extra_body.stream"},
-			`extra_body.stream: streaming responses are not supported`},
+			`extra_body.stream: to stream, set "stream": true on the target (not in extra_body), which reads the events`},
+		{"extra_body stream with stream", base(func(s *openaiTarget) { s.Stream = true; s.ExtraBody = map[string]any{"stream": false} }), []string{"extra_body.stream"},
+			`extra_body.stream: set by the provider from the target's "stream": true`},
+		{"extra_body stream_options with stream", base(func(s *openaiTarget) {
+			s.Stream = true
+			s.ExtraBody = map[string]any{"stream_options": map[string]any{"include_usage": false}}
+		}), []string{"extra_body.stream_options"},
+			`extra_body.stream_options: set by the provider when the target streams: "stream":true,"stream_options":{"include_usage":true}`},
 		{"extra_body unencodable", base(func(s *openaiTarget) { s.ExtraBody = map[string]any{"x": math.Inf(1)} }), []string{"extra_body.x"},
 			`extra_body.x: cannot encode as JSON: json: unsupported value: +Inf`},
 		{"params unencodable", base(func(s *openaiTarget) { s.Params = &evals.Params{Temperature: ptr(math.NaN())} }), []string{"params.temperature"},

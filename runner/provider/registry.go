@@ -91,6 +91,7 @@ func Default() *Registry {
 	r := NewRegistry()
 	Register(r, "anthropic", NewAnthropic)
 	Register(r, "openai", NewOpenAI)
+	Register(r, "azure", NewAzure)
 	Register(r, "http", NewHTTP)
 	Register(r, "replay", NewReplay)
 	Register(r, "exec", NewExec)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,7 +18,7 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	if got, want := Names(), []string{"anthropic", "exec", "http", "openai", "replay"}; !slices.Equal(got, want) {
+	if got, want := Names(), []string{"anthropic", "azure", "exec", "http", "openai", "replay"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	r := Default()
@@ -29,9 +30,9 @@ func TestNames(t *testing.T) {
 
 func TestNewUnknownProvider(t *testing.T) {
 	tests := []struct{ provider, want string }{
-		{"antropic", `provider: unknown provider "antropic": expected one of anthropic, exec, http, openai, replay`},
-		{"OpenAI", `provider: unknown provider "OpenAI": expected one of anthropic, exec, http, openai, replay`},
-		{"", `provider: missing: expected one of anthropic, exec, http, openai, replay`},
+		{"antropic", `provider: unknown provider "antropic": expected one of anthropic, azure, exec, http, openai, replay`},
+		{"OpenAI", `provider: unknown provider "OpenAI": expected one of anthropic, azure, exec, http, openai, replay`},
+		{"", `provider: missing: expected one of anthropic, azure, exec, http, openai, replay`},
 	}
 	for _, tt := range tests {
 		p, err := New(evals.TargetSpec{Name: "t", Provider: tt.provider})
@@ -43,7 +44,9 @@ func TestNewUnknownProvider(t *testing.T) {
 }
 
 // conformance gives, for each registered provider, a minimal valid target
-// that answers case "ok" and fails case "fail", and the secrets it uses.
+// that answers case "ok" and fails case "fail", and the secrets it uses. An
+// entry "NAME/VARIANT" runs the provider NAME once more, set up otherwise
+// (streaming, another address).
 var conformance = map[string]func(t *testing.T) (spec evals.TargetSpec, secrets []string){
 	"openai": func(t *testing.T) (evals.TargetSpec, []string) {
 		const key, header = "sk-conformance-0123456789", "hdr-conformance-secret"
@@ -110,6 +113,33 @@ var conformance = map[string]func(t *testing.T) (spec evals.TargetSpec, secrets 
 		spec.InheritEnv = json.RawMessage(`["RUBRIC_EXEC_SECRET"]`)
 		return spec.spec(), []string{key}
 	},
+	"openai/stream": func(t *testing.T) (evals.TargetSpec, []string) {
+		const key = "sk-conformance-0123456789"
+		t.Setenv("RUBRIC_CONFORMANCE_KEY", key)
+		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if strings.Contains(string(body), `"fail`) {
+				answer(400, `{"error":{"message":"rejected `+r.Header.Get("Authorization")+`"}}`)(w, r)
+				return
+			}
+			streamEvents(0, okStream...)(w, r)
+		})
+		spec := streamTarget(srv.URL)
+		spec.APIKeyEnv = "RUBRIC_CONFORMANCE_KEY"
+		return spec.spec(), []string{key}
+	},
+	"azure": func(t *testing.T) (evals.TargetSpec, []string) {
+		const key = "az-conformance-0123456789"
+		t.Setenv("RUBRIC_CONFORMANCE_KEY", key)
+		srv := newAzureServer(t, key, "gpt4o-mini", "2024-10-21")
+		return azureTarget("t", AzureConfig{Endpoint: srv.URL, Deployment: "gpt4o-mini", APIVersion: "2024-10-21", APIKeyEnv: "RUBRIC_CONFORMANCE_KEY"}, "gpt-4o-mini"), []string{key}
+	},
+	"azure/v1-stream": func(t *testing.T) (evals.TargetSpec, []string) {
+		const key = "az-conformance-0123456789"
+		t.Setenv("RUBRIC_CONFORMANCE_KEY", key)
+		srv := newAzureServer(t, key, "gpt4o-mini", "2024-10-21")
+		return azureTarget("t", AzureConfig{Endpoint: srv.URL, APIKeyEnv: "RUBRIC_CONFORMANCE_KEY", Stream: true}, "gpt4o-mini"), []string{key}
+	},
 	"replay": func(t *testing.T) (evals.TargetSpec, []string) {
 		dir := writeFile(t, "r.jsonl", `{"case_id":"ok","output":"billing"}`+"\n")
 		return replayTarget{evals.TargetSpec{Name: "t", Provider: "replay", Dir: dir}, ReplayConfig{Path: "r.jsonl"}}.spec(), nil
@@ -125,15 +155,12 @@ func TestConformance(t *testing.T) {
 		}
 	}
 	for name := range conformance {
-		if !slices.Contains(Names(), name) {
+		if provider, _, _ := strings.Cut(name, "/"); !slices.Contains(Names(), provider) {
 			t.Errorf("conformance entry %q is not a registered provider", name)
 		}
 	}
-	for _, name := range Names() {
+	for _, name := range slices.Sorted(maps.Keys(conformance)) {
 		setup := conformance[name]
-		if setup == nil {
-			continue
-		}
 		t.Run(name, func(t *testing.T) {
 			spec, secrets := setup(t)
 			p, err := New(spec)

@@ -40,19 +40,21 @@ type recording struct {
 	finish  string
 	usage   evals.Usage
 	latency time.Duration
+	stream  *evals.StreamTiming
 }
 
 // replayLine is one line of a recordings file. Other fields are ignored.
 type replayLine struct {
-	CaseID    *string         `json:"case_id"`
-	Target    string          `json:"target"`
-	Repeat    int             `json:"repeat"`
-	Output    *string         `json:"output"`
-	Finish    string          `json:"finish_reason"`
-	Usage     usageJSON       `json:"usage"`
-	LatencyMS float64         `json:"latency_ms"`
-	Status    string          `json:"status"`
-	Error     json.RawMessage `json:"error"`
+	CaseID    *string             `json:"case_id"`
+	Target    string              `json:"target"`
+	Repeat    int                 `json:"repeat"`
+	Output    *string             `json:"output"`
+	Finish    string              `json:"finish_reason"`
+	Usage     usageJSON           `json:"usage"`
+	LatencyMS float64             `json:"latency_ms"`
+	Stream    *evals.StreamTiming `json:"stream"`
+	Status    string              `json:"status"`
+	Error     json.RawMessage     `json:"error"`
 }
 
 // ReplayConfig is a replay target's own fields.
@@ -114,6 +116,7 @@ func (r *Replay) Complete(ctx context.Context, req *evals.Request) (*evals.Respo
 		Usage:   rec.usage,
 		Sent:    sent,
 		Latency: rec.latency,
+		Stream:  rec.stream,
 	}, nil
 }
 
@@ -208,6 +211,8 @@ func parseRecording(line []byte, target string) (key replayKey, rec recording, u
 		return key, rec, false, fmt.Errorf("repeat is %d, less than 0", l.Repeat)
 	case l.LatencyMS < 0:
 		return key, rec, false, fmt.Errorf("latency_ms is %v, less than 0", l.LatencyMS)
+	case l.Stream != nil && (l.Stream.FirstTokenMS < 0 || l.Stream.FirstContentMS < 0 || l.Stream.TokensPerSecond < 0):
+		return key, rec, false, errors.New("stream: first_token_ms, first_content_ms and tokens_per_second may not be less than 0")
 	}
 	if l.Target != "" && l.Target != target {
 		return key, rec, false, nil
@@ -217,6 +222,7 @@ func parseRecording(line []byte, target string) (key replayKey, rec recording, u
 		finish:  l.Finish,
 		usage:   l.Usage.usage(),
 		latency: time.Duration(l.LatencyMS * float64(time.Millisecond)),
+		stream:  l.Stream,
 	}, true, nil
 }
 

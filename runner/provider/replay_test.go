@@ -280,11 +280,11 @@ func TestReplayConstructionErrors(t *testing.T) {
 		}`), []string{"base_url", "model", "api_key_env", "headers", "params", "extra_body"},
 			strings.Join([]string{
 				`base_url: field does not apply to provider "replay" (it is a field of providers "anthropic" and "openai")`,
-				`model: field does not apply to provider "replay" (it is a field of providers "anthropic", "exec", "http" and "openai")`,
-				`api_key_env: field does not apply to provider "replay" (it is a field of providers "anthropic" and "openai")`,
-				`headers: field does not apply to provider "replay" (it is a field of providers "anthropic", "http" and "openai")`,
-				`params: field does not apply to provider "replay" (it is a field of providers "anthropic", "exec", "http" and "openai")`,
-				`extra_body: field does not apply to provider "replay" (it is a field of providers "anthropic" and "openai")`,
+				`model: field does not apply to provider "replay" (it is a field of providers "anthropic", "azure", "exec", "http" and "openai")`,
+				`api_key_env: field does not apply to provider "replay" (it is a field of providers "anthropic", "azure" and "openai")`,
+				`headers: field does not apply to provider "replay" (it is a field of providers "anthropic", "azure", "http" and "openai")`,
+				`params: field does not apply to provider "replay" (it is a field of providers "anthropic", "azure", "exec", "http" and "openai")`,
+				`extra_body: field does not apply to provider "replay" (it is a field of providers "anthropic", "azure" and "openai")`,
 			}, "\n")},
 	}
 	for _, tt := range tests {

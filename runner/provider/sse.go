@@ -24,6 +24,7 @@ type sseReader struct {
 	r    *bufio.Reader
 	data []byte
 	typ  []byte
+	buf  []byte // the line being read
 	// pendingCR is set when the last line ended in "\r", so that a "\n"
 	// read next is the rest of a "\r\n", not an empty line.
 	pendingCR bool
@@ -35,6 +36,13 @@ const maxSSELine = maxResponseBody
 
 func newSSEReader(r io.Reader) *sseReader {
 	return &sseReader{r: bufio.NewReaderSize(r, 32<<10)}
+}
+
+// reset makes s read r from its start, keeping its buffers.
+func (s *sseReader) reset(r io.Reader) {
+	s.r.Reset(r)
+	s.data, s.typ, s.buf = s.data[:0], s.typ[:0], s.buf[:0]
+	s.pendingCR = false
 }
 
 // errSSETruncated is Next's error for a stream that ends inside an event,
@@ -84,33 +92,43 @@ func (s *sseReader) Next() (sseEvent, error) {
 	}
 }
 
-// line reads one line without its ending.
+// line reads one line without its ending; it is valid until the next call.
+// It takes what the buffer holds up to the line's end at once, rather than
+// a byte at a time.
 func (s *sseReader) line() ([]byte, error) {
-	var out []byte
+	out := s.buf[:0]
+	defer func() { s.buf = out[:0] }()
 	for {
-		b, err := s.r.ReadByte()
-		if err != nil {
-			if err == io.EOF && len(out) > 0 {
-				return out, nil // a last line without an ending
+		if s.r.Buffered() == 0 {
+			if _, err := s.r.Peek(1); err != nil {
+				if err == io.EOF && len(out) > 0 {
+					return out, nil // a last line without an ending
+				}
+				return nil, err
 			}
-			return nil, err
 		}
+		b, _ := s.r.Peek(s.r.Buffered())
 		if s.pendingCR {
 			s.pendingCR = false
-			if b == '\n' {
+			if b[0] == '\n' {
+				s.r.Discard(1) // the rest of a "\r\n"
 				continue
 			}
 		}
-		switch b {
-		case '\n':
-			return out, nil
-		case '\r':
-			s.pendingCR = true
-			return out, nil
+		i := bytes.IndexAny(b, "\r\n")
+		if i < 0 {
+			i = len(b)
 		}
-		if len(out) >= maxSSELine {
+		if len(out)+i > maxSSELine {
 			return nil, errors.New("a line of the stream is longer than the response limit")
 		}
-		out = append(out, b)
+		out = append(out, b[:i]...)
+		if i == len(b) {
+			s.r.Discard(i)
+			continue
+		}
+		s.pendingCR = b[i] == '\r'
+		s.r.Discard(i + 1)
+		return out, nil
 	}
 }

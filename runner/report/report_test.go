@@ -166,6 +166,32 @@ func TestTextCached(t *testing.T) {
 	}
 }
 
+// TestTextStream: a target that streamed gets a line with its timings under
+// the table, the first content and the rate when there are any; one that
+// did not, none (the goldens have none).
+func TestTextStream(t *testing.T) {
+	s := summary()
+	s.Targets = append(s.Targets, s.Targets[0], s.Targets[0])
+	s.Targets[1].Name, s.Targets[2].Name = "v2", "v3"
+	s.Targets[1].Stream = &evals.StreamSummary{Responses: 39,
+		FirstTokenMS:     evals.LatencySummary{P50: 120.4, P95: 300, P99: 410.6},
+		ContentResponses: 39, FirstContentMS: evals.LatencySummary{P50: 150, P95: 420, P99: 500},
+		RatedResponses: 38, TokensPerSecond: 42.06}
+	s.Targets[2].Stream = &evals.StreamSummary{Responses: 2, FirstTokenMS: evals.LatencySummary{P50: 90, P95: 99, P99: 99.8}}
+	var b bytes.Buffer
+	if err := Text(&b, s, Style{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "\ncached v1: 12 of 40 responses came from the response cache\n" +
+		"cached v2: 12 of 40 responses came from the response cache\n" +
+		"cached v3: 12 of 40 responses came from the response cache\n\n" +
+		"stream v2: 39 streamed; first token p50 120 ms, p95 300 ms, p99 411 ms; first content p50 150 ms, p95 420 ms, p99 500 ms; 42.1 tokens/s\n" +
+		"stream v3: 2 streamed; first token p50 90 ms, p95 99 ms, p99 100 ms\n\ncriterion"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("want the stream lines under the table:\n%s\ngot:\n%s", want, b.String())
+	}
+}
+
 func TestTextInterrupted(t *testing.T) {
 	s := summary()
 	s.Interrupted = true

@@ -30,7 +30,8 @@ func (s Style) bold(t string) string { return s.paint("1", t) }
 func pct(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
 
 // Text writes the terminal summary: per target the case counts, pass rate and
-// mean score, and how many responses came from the cache; per criterion and
+// mean score, how many responses came from the cache, and when a streamed
+// response's tokens came; per criterion and
 // target the pass rate and mean; the errors by kind; the targets that broke
 // the error budget; and every gate with its value and margin.
 func Text(w io.Writer, s *evals.Summary, st Style) error {
@@ -70,6 +71,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 	}
 	tw.Flush()
 	cachedText(ew, s, st)
+	streamText(ew, s, st)
 
 	if len(s.Targets) > 0 && len(s.Targets[0].Criteria) > 0 {
 		fmt.Fprintln(ew)
@@ -164,6 +166,37 @@ func cachedText(w io.Writer, s *evals.Summary, st Style) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// streamText gives, per target that streamed, when the tokens came: the
+// percentiles of the time to the first token and to the first token of the
+// answer, and the mean output tokens per second.
+func streamText(w io.Writer, s *evals.Summary, st Style) {
+	first := true
+	for _, t := range s.Targets {
+		ss := t.Stream
+		if ss == nil {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w)
+			first = false
+		}
+		fmt.Fprintf(w, "%s %s: %d streamed; first token %s", st.bold("stream"), t.Name, ss.Responses, percentiles(ss.FirstTokenMS))
+		if ss.ContentResponses > 0 {
+			fmt.Fprintf(w, "; first content %s", percentiles(ss.FirstContentMS))
+		}
+		if ss.RatedResponses > 0 {
+			fmt.Fprintf(w, "; %.1f tokens/s", ss.TokensPerSecond)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// percentiles writes a latency summary's percentiles: "p50 120 ms, p95 300
+// ms, p99 410 ms".
+func percentiles(l evals.LatencySummary) string {
+	return fmt.Sprintf("p50 %s, p95 %s, p99 %s", ms(l.P50, true), ms(l.P95, true), ms(l.P99, true))
 }
 
 // criterionCell sums up one criterion's verdicts on one target.

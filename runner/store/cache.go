@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,9 @@ type CachedResponse struct {
 	Usage  evals.Usage
 	// Latency is the latency of the call whose answer this is.
 	Latency time.Duration
+	// Stream is when that call's tokens came, when it was streamed; nil
+	// otherwise.
+	Stream *evals.StreamTiming
 	// Created is when the answer was stored; PutResponse sets it to now when
 	// it is zero. It is kept to the millisecond.
 	Created time.Time
@@ -98,8 +102,9 @@ func (db *DB) GetResponse(ctx context.Context, key [32]byte) (r CachedResponse, 
 		return r, false, ErrClosed
 	}
 	var latency, created int64
+	var stream []byte
 	err = db.get.QueryRowContext(ctx, key[:]).Scan(&r.Text, &r.Finish,
-		&r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Usage.TotalTokens, &latency, &created)
+		&r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Usage.TotalTokens, &latency, &created, &stream)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return CachedResponse{}, false, nil
@@ -108,6 +113,9 @@ func (db *DB) GetResponse(ctx context.Context, key [32]byte) (r CachedResponse, 
 	}
 	r.Latency = time.Duration(latency)
 	r.Created = time.UnixMilli(created)
+	if r.Stream, err = decodeStream(stream); err != nil {
+		return CachedResponse{}, false, fmt.Errorf("reading the response cache: %w", err)
+	}
 	return r, true, nil
 }
 
@@ -181,7 +189,7 @@ func (db *DB) CacheStats(ctx context.Context) (CacheStats, error) {
 		return s, ErrClosed
 	}
 	err := db.read.QueryRowContext(ctx, `SELECT count(*),
-		coalesce(sum(length(key) + length(CAST(text AS BLOB)) + length(CAST(finish AS BLOB)) + 5*8), 0)
+		coalesce(sum(length(key) + length(CAST(text AS BLOB)) + length(CAST(finish AS BLOB)) + coalesce(length(stream), 0) + 5*8), 0)
 		FROM responses`).Scan(&s.Entries, &s.Bytes)
 	if err != nil {
 		return s, fmt.Errorf("reading the response cache: %w", err)
@@ -378,7 +386,7 @@ func (w *writer) write(batch []entry) error {
 	for _, e := range batch {
 		r := e.r
 		if _, err := put.ExecContext(ctx, e.key[:], r.Text, r.Finish, r.Usage.PromptTokens, r.Usage.CompletionTokens,
-			r.Usage.TotalTokens, int64(r.Latency), r.Created.UnixMilli()); err != nil {
+			r.Usage.TotalTokens, int64(r.Latency), r.Created.UnixMilli(), encodeStream(r.Stream)); err != nil {
 			return fmt.Errorf("writing the response cache: %w", explain(err))
 		}
 	}
@@ -386,6 +394,31 @@ func (w *writer) write(batch []entry) error {
 		return fmt.Errorf("writing the response cache: %w", explain(err))
 	}
 	return nil
+}
+
+// encodeStream is the stream column's value for st: its three numbers as
+// little-endian float64s, or nil (NULL) for none.
+func encodeStream(st *evals.StreamTiming) []byte {
+	if st == nil {
+		return nil
+	}
+	b := make([]byte, 0, 24)
+	for _, v := range []float64{st.FirstTokenMS, st.FirstContentMS, st.TokensPerSecond} {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	return b
+}
+
+// decodeStream reads a stream column; nil for NULL.
+func decodeStream(b []byte) (*evals.StreamTiming, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if len(b) != 24 {
+		return nil, fmt.Errorf("a stream timing of %d bytes, expected 24", len(b))
+	}
+	v := func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])) }
+	return &evals.StreamTiming{FirstTokenMS: v(0), FirstContentMS: v(1), TokensPerSecond: v(2)}, nil
 }
 
 // close stops taking entries, writes those queued, and stops the goroutine.

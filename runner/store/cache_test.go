@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,8 +104,41 @@ func mustGet(t testing.TB, db *DB, key [32]byte) CachedResponse {
 func sameResponse(t testing.TB, what string, got, want CachedResponse) {
 	t.Helper()
 	if got.Text != want.Text || got.Finish != want.Finish || got.Usage != want.Usage ||
-		got.Latency != want.Latency || !got.Created.Equal(want.Created) {
-		t.Errorf("%s: got %+v, want %+v", what, got, want)
+		got.Latency != want.Latency || !got.Created.Equal(want.Created) ||
+		(got.Stream == nil) != (want.Stream == nil) || got.Stream != nil && *got.Stream != *want.Stream {
+		t.Errorf("%s: got %+v (stream %+v), want %+v (stream %+v)", what, got, got.Stream, want, want.Stream)
+	}
+}
+
+// TestPutGetStream: a streamed answer's timings come back as they were
+// stored, from the queue and from the file; an answer that came whole has
+// none.
+func TestPutGetStream(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	streamed := testResponse("s", 3)
+	streamed.Stream = &evals.StreamTiming{FirstTokenMS: 81.25, FirstContentMS: 402.5, TokensPerSecond: 48.125}
+	whole := testResponse("w", 4)
+	for _, r := range []struct {
+		key  [32]byte
+		resp CachedResponse
+	}{{testKey("s", 3), streamed}, {testKey("w", 4), whole}} {
+		if err := db.PutResponse(ctx, r.key, r.resp); err != nil {
+			t.Fatal(err)
+		}
+		sameResponse(t, "queued", mustGet(t, db, r.key), r.resp)
+		if err := db.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		sameResponse(t, "written", mustGet(t, db, r.key), r.resp)
+	}
+	// A value that is not three numbers is an error, not timings made up.
+	bad := testKey("bad", 0)
+	if _, err := db.sql.Exec(`INSERT INTO responses VALUES (?, 'x', 'stop', 1, 1, 2, 5, 1700000000000, x'0102')`, bad[:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.GetResponse(ctx, bad); ok || err == nil || !strings.Contains(err.Error(), "a stream timing of 2 bytes, expected 24") {
+		t.Errorf("a damaged stream timing: ok %v, %v", ok, err)
 	}
 }
 

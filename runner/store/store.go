@@ -173,18 +173,24 @@ var migrations = []string{
 		latency_ns        INTEGER NOT NULL,
 		created_ms        INTEGER NOT NULL
 	)`,
+	// 2: the timings of a streamed answer, which a cache hit keeps as it
+	// keeps the latency: evals.StreamTiming's three numbers as float64s,
+	// little-endian (encodeStream); NULL for an answer that came whole. One
+	// column, not three: a lookup reads one more value, not three.
+	`ALTER TABLE responses ADD COLUMN stream BLOB`,
 }
 
 // prepare prepares the statements of the hot path.
 func (db *DB) prepare(ctx context.Context) error {
 	var err error
 	db.get, err = db.read.PrepareContext(ctx, `SELECT text, finish, prompt_tokens, completion_tokens,
-		total_tokens, latency_ns, created_ms FROM responses WHERE key = ?`)
+		total_tokens, latency_ns, created_ms, stream FROM responses WHERE key = ?`)
 	if err != nil {
 		return err
 	}
 	db.put, err = db.sql.PrepareContext(ctx, `INSERT OR REPLACE INTO responses (key, text, finish,
-		prompt_tokens, completion_tokens, total_tokens, latency_ns, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		prompt_tokens, completion_tokens, total_tokens, latency_ns, created_ms, stream)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // openTest opens a database in a fresh folder and closes it at the end.
@@ -243,5 +244,44 @@ func TestCloseTwice(t *testing.T) {
 	}
 	if err := db.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestMigrateKeepsResponses opens a database of the first schema, with a
+// cached response, as an earlier rubric left it: the migration adds the
+// stream timings, and the response is still there, without any.
+func TestMigrateKeepsResponses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rubric.db")
+	old, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_version (version INTEGER NOT NULL)`,
+		`INSERT INTO schema_version (version) VALUES (1)`,
+		migrations[0],
+	} {
+		if _, err := old.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := testKey("old", 1)
+	if _, err := old.Exec(`INSERT INTO responses VALUES (?, 'kept', 'stop', 1, 2, 3, 4000000, 1700000000000)`, key[:]); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := mustGet(t, db, key)
+	if got.Text != "kept" || got.Latency != 4*time.Millisecond || got.Stream != nil {
+		t.Errorf("after the migration: %+v, stream %+v", got, got.Stream)
+	}
+	var v int
+	if err := db.sql.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil || v != SchemaVersion() || v != 2 {
+		t.Errorf("schema_version = %d, %v; want 2", v, err)
 	}
 }

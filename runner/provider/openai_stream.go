@@ -1,0 +1,325 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// A target with "stream": true asks for its answer as server-sent events,
+// as OpenAI documents chat completion chunks: each event's data is a chunk,
+// {"choices": [{"index": 0, "delta": {"content": "…"}, "finish_reason":
+// null}]}, the last with choices a finish_reason; with stream_options'
+// include_usage, one more chunk has "choices": [] and the usage; then
+// "data: [DONE]". vLLM, DeepSeek and OpenRouter stream a reasoning model's
+// reasoning first, in delta.reasoning_content or delta.reasoning: it counts
+// for the time to the first token, not in the answer.
+//
+// llama.cpp's server closes the connection instead of sending [DONE], so a
+// stream that ends cleanly after a chunk with a finish_reason is complete.
+// One that ends inside an event, or with no finish_reason, was cut off: a
+// transport error, retried, never an answer scored as if complete.
+
+// chunk is what a chat completion chunk says of the first choice.
+type chunk struct {
+	content   string // the answer's piece: delta.content
+	reasoning bool   // delta.reasoning_content or delta.reasoning is not empty
+	finish    string // finish_reason, "" while null
+	usage     string // the usage object, "" while null or missing
+	err       bool   // an "error" that is not null: the server failed mid-way
+}
+
+// decodeChunk reads a chunk's data. Chunks are the per-token hot path (an
+// answer of 500 tokens streams about 500 of them), so it reads them with
+// gjson, in one pass over each object and no reflection, at a third of the
+// cost of encoding/json into a struct; the chunk is checked to be valid JSON
+// first. A content given as an array of parts has its text parts joined.
+func decodeChunk(data []byte) (chunk, error) {
+	var c chunk
+	if !gjson.ValidBytes(data) {
+		// encoding/json says where and why.
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			return c, err
+		}
+		return c, errors.New("not valid JSON")
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return c, fmt.Errorf("expected an object, got %.20s", root.Raw)
+	}
+	var bad error
+	root.ForEach(func(key, v gjson.Result) bool {
+		switch key.Str {
+		case "choices":
+			if !v.IsArray() && v.Type != gjson.Null {
+				bad = errors.New("choices is not an array")
+				return false
+			}
+			v.ForEach(func(_, choice gjson.Result) bool {
+				if bad = c.choice(choice); bad != nil {
+					return false
+				}
+				return true
+			})
+		case "usage":
+			if v.Type != gjson.Null {
+				c.usage = v.Raw
+			}
+		case "error":
+			c.err = v.Type != gjson.Null
+		}
+		return bad == nil
+	})
+	return c, bad
+}
+
+// choice reads one element of choices, if it is the first choice (index 0).
+func (c *chunk) choice(choice gjson.Result) error {
+	if !choice.IsObject() {
+		return errors.New("a choice is not an object")
+	}
+	if idx := choice.Get("index"); idx.Exists() && idx.Int() != 0 {
+		return nil // another of n choices
+	}
+	var bad error
+	choice.ForEach(func(key, v gjson.Result) bool {
+		switch key.Str {
+		case "delta":
+			v.ForEach(func(key, v gjson.Result) bool {
+				switch key.Str {
+				case "content":
+					var text string
+					if text, bad = contentText(v); bad == nil {
+						c.content += text
+					}
+				case "reasoning_content", "reasoning":
+					if v.Type == gjson.String && v.Str != "" {
+						c.reasoning = true
+					}
+				}
+				return bad == nil
+			})
+		case "finish_reason":
+			switch v.Type {
+			case gjson.String:
+				c.finish = v.Str
+			case gjson.Null:
+			default:
+				bad = fmt.Errorf("finish_reason is %.20s, not a string", v.Raw)
+			}
+		}
+		return bad == nil
+	})
+	return bad
+}
+
+// contentText is a delta's content: a string, null, or an array of parts
+// whose text parts are joined.
+func contentText(v gjson.Result) (string, error) {
+	switch {
+	case v.Type == gjson.String:
+		return v.Str, nil
+	case v.Type == gjson.Null:
+		return "", nil
+	case v.IsArray():
+		var b strings.Builder
+		for _, part := range v.Array() {
+			if t := part.Get("type").Str; t == "text" || t == "" {
+				b.WriteString(part.Get("text").Str)
+			}
+		}
+		return b.String(), nil
+	}
+	return "", fmt.Errorf("delta.content is %.20s, not a string", v.Raw)
+}
+
+// completeStream sends body and reads the answer as server-sent events.
+func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.SentRequest) (*evals.Response, *evals.ProviderError) {
+	rctx, cancel := context.WithTimeout(ctx, p.timeout)
+	clock := startClock()
+	resp, err := p.roundTrip(rctx, p.endpoint, p.header, body)
+	if err != nil {
+		cancel()
+		return nil, p.failed(ctx, rctx, sent, err, "")
+	}
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 || isJSON(resp.Header) {
+		defer cancel()
+		defer resp.Body.Close()
+		return nil, p.notStreamed(ctx, rctx, resp, sent)
+	}
+
+	l := getSSE(resp.Body)
+	// done releases the stream: after [DONE], in the background (drain).
+	done := func() {
+		putSSE(l)
+		resp.Body.Close()
+		cancel()
+	}
+	finished := false // the stream was handed to drain
+	defer func() {
+		if !finished {
+			done()
+		}
+	}()
+	var (
+		text     []byte
+		finish   string
+		ended    bool // a chunk gave a finish_reason
+		usage    = newUsage()
+		hasUsage bool
+		events   int
+	)
+	for {
+		ev, err := l.sse.Next()
+		switch {
+		case err == nil:
+		case l.overLimit():
+			return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
+				Message: fmt.Sprintf("stream larger than %d MiB", maxResponseBody>>20)}
+		case err == io.EOF && ended:
+			// The server closed the stream without [DONE] (llama.cpp),
+			// after the last chunk.
+			return p.streamed(text, finish, usage, hasUsage, &clock), nil
+		case err == io.EOF && events == 0 && l.read() > 0:
+			return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
+				Message: fmt.Sprintf("the response holds no server-sent events (Content-Type %q)", resp.Header.Get("Content-Type"))}
+		case err == io.EOF:
+			return nil, streamCut("it ended before a chunk with a finish_reason, and without [DONE]")
+		case errors.Is(err, errSSETruncated):
+			return nil, streamCut("it ended inside an event")
+		default:
+			return nil, p.failed(ctx, rctx, sent, err, "reading the stream: ")
+		}
+		events++
+		switch ev.Type {
+		case "", "message":
+		case "error":
+			return nil, p.streamError(ev.Data)
+		default:
+			continue // an event of another kind: a ping
+		}
+		if string(ev.Data) == "[DONE]" {
+			finished = true
+			go drain(l.sse, done)
+			return p.streamed(text, finish, usage, hasUsage, &clock), nil
+		}
+		ch, err := decodeChunk(ev.Data)
+		if err != nil {
+			return nil, &evals.ProviderError{Kind: evals.ErrKindDecode, Err: err,
+				Message: p.redact("malformed chunk in the stream: "+err.Error()) + "; " + p.bodySnippet(ev.Data)}
+		}
+		if ch.err {
+			return nil, p.streamError(ev.Data)
+		}
+		switch {
+		case ch.content != "":
+			clock.token(true)
+			text = append(text, ch.content...)
+		case ch.reasoning:
+			clock.token(false)
+		}
+		if ch.finish != "" {
+			finish, ended = ch.finish, true
+		}
+		if ch.usage != "" {
+			u := newUsage()
+			if err := json.Unmarshal([]byte(ch.usage), &u); err != nil {
+				return nil, &evals.ProviderError{Kind: evals.ErrKindDecode, Err: err,
+					Message: p.redact("malformed usage in the stream: "+err.Error()) + "; " + p.bodySnippet(ev.Data)}
+			}
+			usage, hasUsage = u, true
+		}
+	}
+}
+
+// streamed is the response a complete stream gave.
+func (p *OpenAI) streamed(text []byte, finish string, usage usageJSON, hasUsage bool, clock *streamClock) *evals.Response {
+	out := &evals.Response{Text: string(text), Finish: finish}
+	if hasUsage {
+		out.Usage = usage.usage()
+	}
+	out.Stream = clock.timing(out.Usage.CompletionTokens)
+	return out
+}
+
+// notStreamed is the error of an answer that is not a stream of events: an
+// error status, whose body says why as it does without streaming, or a 2xx
+// JSON body, which a server that does not stream sends (or an error it
+// reports with a 2xx status).
+func (p *OpenAI) notStreamed(ctx, rctx context.Context, resp *http.Response, sent *evals.SentRequest) *evals.ProviderError {
+	rr, perr := p.readBody(ctx, rctx, resp, sent)
+	if perr != nil {
+		return perr
+	}
+	defer putReader(rr)
+	b := rr.buf.Bytes()
+	if m := serverMessage(b); m != "" {
+		return &evals.ProviderError{Kind: evals.ErrKindDecode,
+			Message: "the server answered with an error instead of a stream: " + clip(p.redact(m))}
+	}
+	return &evals.ProviderError{Kind: evals.ErrKindDecode,
+		Message: "the target streams (\"stream\": true), but the server answered with one JSON body, not server-sent events: it does not stream; remove \"stream\" from the target; " + p.bodySnippet(b)}
+}
+
+// streamError is the error a server reported inside the stream: an HTTP
+// status error when it gives an HTTP status as its code (so that 429 and 5xx
+// are retried), a decode error otherwise.
+func (p *OpenAI) streamError(data []byte) *evals.ProviderError {
+	msg := serverMessage(data)
+	if msg == "" {
+		msg = snippet(string(data))
+	}
+	msg = "the stream reported an error: " + clip(p.redact(msg))
+	var e struct {
+		Error struct {
+			Code json.RawMessage `json:"code"`
+		} `json:"error"`
+	}
+	var status int
+	if json.Unmarshal(data, &e) == nil && json.Unmarshal(e.Error.Code, &status) == nil && status >= 400 && status <= 599 {
+		return &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: status, Message: msg}
+	}
+	return &evals.ProviderError{Kind: evals.ErrKindDecode, Message: msg}
+}
+
+// drain reads what is left of a stream after [DONE], then calls done. The
+// connection is used again only once its body is read to the end, which the
+// server sends after [DONE] (the last chunk of a chunked body); drain waits
+// for it in the background, so that the answer is not held up by it. A
+// server that never ends the body is cut off at the request's timeout.
+func drain(s *sseReader, done func()) {
+	defer done()
+	for {
+		if _, err := s.Next(); err != nil {
+			return
+		}
+	}
+}
+
+// isJSON reports whether a response's Content-Type is JSON.
+func isJSON(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	if strings.HasPrefix(ct, "text/event-stream") {
+		return false // what a stream says, without parsing it
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// isSet reports whether a raw JSON value (a member such as "error" or
+// "usage", a params value) is given and not null.
+func isSet(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && string(raw) != "null"
+}
