@@ -33,13 +33,14 @@ const (
 
 // docBlock is one fenced code block of the reference.
 type docBlock struct {
+	file   string // the Markdown file, from the repository's root
 	line   int    // 1-based line of the opening fence
 	lang   string // the info string: json, jsonl, csv, sh...
 	marker string // the HTML comment on the line before, trimmed; "" when none
 	text   string // the content, without the fences
 }
 
-func (b docBlock) where() string { return fmt.Sprintf("docs/suite.md:%d", b.line) }
+func (b docBlock) where() string { return fmt.Sprintf("%s:%d", b.file, b.line) }
 
 // readDocBlocks returns every fenced code block of the Markdown file at path.
 func readDocBlocks(t *testing.T, path string) []docBlock {
@@ -49,6 +50,13 @@ func readDocBlocks(t *testing.T, path string) []docBlock {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	// file names the file from the repository's root, two folders up.
+	file := filepath.ToSlash(path)
+	root, err1 := filepath.Abs(filepath.Join("..", ".."))
+	abs, err2 := filepath.Abs(path)
+	if rel, err := filepath.Rel(root, abs); err1 == nil && err2 == nil && err == nil {
+		file = filepath.ToSlash(rel)
+	}
 	var (
 		blocks []docBlock
 		cur    *docBlock
@@ -72,7 +80,7 @@ func readDocBlocks(t *testing.T, path string) []docBlock {
 		}
 		if strings.HasPrefix(line, "```") {
 			fence = line[:len(line)-len(strings.TrimLeft(line, "`"))]
-			cur = &docBlock{line: n, lang: strings.TrimSpace(line[len(fence):])}
+			cur = &docBlock{file: file, line: n, lang: strings.TrimSpace(line[len(fence):])}
 			if m, ok := strings.CutPrefix(strings.TrimSpace(prev), "<!--"); ok {
 				if m, ok = strings.CutSuffix(m, "-->"); ok {
 					cur.marker = strings.TrimSpace(m)
@@ -85,7 +93,7 @@ func readDocBlocks(t *testing.T, path string) []docBlock {
 		t.Fatal(err)
 	}
 	if cur != nil {
-		t.Fatalf("docs/suite.md:%d: code block never closed", cur.line)
+		t.Fatalf("%s: code block never closed", cur.where())
 	}
 	return blocks
 }
@@ -148,7 +156,22 @@ func docMinimalSuite(criteria string, targets []string) string {
 // example escapes the check. Environment variables that examples name
 // (api_key_env, ${NAME} in headers) are set for the test.
 func TestDocsSuiteExamples(t *testing.T) {
-	blocks := readDocBlocks(t, docsSuitePath)
+	checkDocExamples(t, docsSuitePath, true, markSuite, markSuiteNoTargets, markSuiteConfig, markConfig, markCriterion)
+}
+
+// TestReadmeExamples checks README.md's marked examples as
+// TestDocsSuiteExamples checks docs/suite.md's: its targets, one config per
+// provider, must load. The README's abridged suite and its other markers
+// (<!-- run -->, for docs_export_test.go) are left alone.
+func TestReadmeExamples(t *testing.T) {
+	checkDocExamples(t, filepath.Join(repoRoot(t), "README.md"), false, markConfig)
+}
+
+// checkDocExamples loads every marked example of the Markdown file at path,
+// and fails when the file has no block of each kind in want. strict also
+// fails on an unmarked whole suite and on a marker it does not know.
+func checkDocExamples(t *testing.T, path string, strict bool, want ...string) {
+	blocks := readDocBlocks(t, path)
 
 	files := map[string]string{}
 	fileAt := map[string]int{}
@@ -208,7 +231,7 @@ func TestDocsSuiteExamples(t *testing.T) {
 		if strings.HasPrefix(kind, markFilePrefix) {
 			kind = "file"
 		}
-		if b.lang == "json" && looksLikeSuite(b.text) && !strings.HasPrefix(kind, markSuite) {
+		if strict && b.lang == "json" && looksLikeSuite(b.text) && !strings.HasPrefix(kind, markSuite) {
 			t.Errorf("%s: this JSON block is a whole suite: mark it with <!-- %s --> or <!-- %s --> so that it is checked", b.where(), markSuite, markSuiteNoTargets)
 		}
 		switch kind {
@@ -225,7 +248,9 @@ func TestDocsSuiteExamples(t *testing.T) {
 		case "file", "":
 			continue
 		default:
-			t.Errorf("%s: unknown marker <!-- %s -->", b.where(), b.marker)
+			if strict {
+				t.Errorf("%s: unknown marker <!-- %s -->", b.where(), b.marker)
+			}
 			continue
 		}
 		counts[kind]++
@@ -266,9 +291,9 @@ func TestDocsSuiteExamples(t *testing.T) {
 	}
 
 	// The markers are what make the check bite: fail if parsing found none.
-	for _, kind := range []string{markSuite, markSuiteNoTargets, markSuiteConfig, markConfig, markCriterion} {
+	for _, kind := range want {
 		if counts[kind] == 0 {
-			t.Errorf("docs/suite.md: no block marked <!-- %s --> was found", kind)
+			t.Errorf("%s: no block marked <!-- %s --> was found", path, kind)
 		}
 	}
 }
