@@ -51,6 +51,23 @@ type streamEvent struct {
 // message_stop before the connection is given up rather than reused.
 const drainWait = 100 * time.Millisecond
 
+// completeStream sends body and reads the answer as it streams.
+func (p *Anthropic) completeStream(ctx context.Context, body []byte, sent *evals.SentRequest) (*evals.Response, *evals.ProviderError) {
+	rctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	start := time.Now()
+	resp, err := p.roundTrip(rctx, http.MethodPost, p.endpoint, p.header, body)
+	if err != nil {
+		return nil, p.failed(ctx, rctx, sent, err, "")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		_, perr := p.readBody(ctx, rctx, resp, sent)
+		return nil, perr
+	}
+	return p.readStream(ctx, rctx, cancel, resp, start)
+}
+
 // readStream reads a Messages stream to its message_stop: the text of its
 // text blocks, the stop reason and usage, and when the tokens came. A
 // stream that ends before message_stop, or inside an event, is a transport

@@ -148,7 +148,7 @@ func contentText(v gjson.Result) (string, error) {
 func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.SentRequest) (*evals.Response, *evals.ProviderError) {
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	clock := startClock()
-	resp, err := p.roundTrip(rctx, p.endpoint, p.header, body)
+	resp, err := p.roundTrip(rctx, http.MethodPost, p.endpoint, p.header, body)
 	if err != nil {
 		cancel()
 		return nil, p.failed(ctx, rctx, sent, err, "")
