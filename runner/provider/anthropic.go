@@ -477,28 +477,9 @@ func (p *Anthropic) Complete(ctx context.Context, req *evals.Request) (*evals.Re
 	if p.stream {
 		out, perr = p.completeStream(ctx, body, sent)
 	} else {
-		out, perr = p.completeWhole(ctx, body, sent)
+		out, perr = p.complete(ctx, http.MethodPost, p.endpoint, p.header, body, sent, p.decode)
 	}
-	if perr != nil {
-		perr.Sent = sent
-		return nil, perr
-	}
-	out.Sent = sent
-	return out, nil
-}
-
-// completeWhole sends body and reads the whole Message.
-func (p *Anthropic) completeWhole(ctx context.Context, body []byte, sent *evals.SentRequest) (*evals.Response, *evals.ProviderError) {
-	rr, perr := p.send(ctx, http.MethodPost, p.endpoint, p.header, body, sent)
-	if perr != nil {
-		return nil, perr
-	}
-	defer putReader(rr)
-	out, perr := p.decode(rr.buf.Bytes())
-	if perr != nil {
-		return nil, rr.cutShort(perr)
-	}
-	return out, nil
+	return answered(out, perr, sent)
 }
 
 // anthropicError is the error object of the API's error bodies and of a

@@ -290,21 +290,10 @@ func (p *HTTP) Complete(ctx context.Context, req *evals.Request) (*evals.Respons
 		}
 	}
 	sent := &evals.SentRequest{URL: sentURL, Body: recorded}
-	rr, perr := p.send(ctx, p.method, u, p.header, body, sent)
-	if perr != nil {
-		return nil, perr
-	}
-	defer putReader(rr)
-	out, perr := p.decode(rr.buf.Bytes())
-	if perr != nil {
-		if !p.answer.text {
-			perr = rr.cutShort(perr)
-		}
-		perr.Sent = sent
-		return nil, perr
-	}
-	out.Sent = sent
-	return out, nil
+	// A plain-text answer never fails to decode, so it is never taken for
+	// one cut short.
+	out, perr := p.complete(ctx, p.method, u, p.header, body, sent, p.decode)
+	return answered(out, perr, sent)
 }
 
 // answerPaths is an http target's response field, checked.

@@ -70,6 +70,34 @@ func (c *client) send(ctx context.Context, method string, u *url.URL, h http.Hea
 	return c.readBody(ctx, rctx, resp, sent)
 }
 
+// complete sends body as send does and decodes the body of the 2xx answer
+// with decode, which must not keep it. A body that fails to decode because
+// it was cut short is a transport error instead (cutShort).
+func (c *client) complete(ctx context.Context, method string, u *url.URL, h http.Header, body []byte, sent *evals.SentRequest,
+	decode func([]byte) (*evals.Response, *evals.ProviderError)) (*evals.Response, *evals.ProviderError) {
+	rr, perr := c.send(ctx, method, u, h, body, sent)
+	if perr != nil {
+		return nil, perr
+	}
+	defer putReader(rr)
+	out, perr := decode(rr.buf.Bytes())
+	if perr != nil {
+		return nil, rr.cutShort(perr)
+	}
+	return out, nil
+}
+
+// answered returns the answer to the request sent, or the failure to get
+// it, either recording sent.
+func answered(out *evals.Response, perr *evals.ProviderError, sent *evals.SentRequest) (*evals.Response, error) {
+	if perr != nil {
+		perr.Sent = sent
+		return nil, perr
+	}
+	out.Sent = sent
+	return out, nil
+}
+
 // roundTrip sends body (none when nil) to u with method and the header h,
 // within rctx.
 func (c *client) roundTrip(rctx context.Context, method string, u *url.URL, h http.Header, body []byte) (*http.Response, error) {

@@ -242,28 +242,14 @@ func (p *OpenAI) Complete(ctx context.Context, req *evals.Request) (*evals.Respo
 		return nil, err
 	}
 	sent := &evals.SentRequest{URL: p.sentURL, Body: recorded}
+	var out *evals.Response
+	var perr *evals.ProviderError
 	if p.stream {
-		out, perr := p.completeStream(ctx, body, sent)
-		if perr != nil {
-			perr.Sent = sent
-			return nil, perr
-		}
-		out.Sent = sent
-		return out, nil
+		out, perr = p.completeStream(ctx, body, sent)
+	} else {
+		out, perr = p.complete(ctx, http.MethodPost, p.endpoint, p.header, body, sent, p.decode)
 	}
-	rr, perr := p.send(ctx, http.MethodPost, p.endpoint, p.header, body, sent)
-	if perr != nil {
-		return nil, perr
-	}
-	defer putReader(rr)
-	out, perr := p.decode(rr.buf.Bytes())
-	if perr != nil {
-		perr = rr.cutShort(perr)
-		perr.Sent = sent
-		return nil, perr
-	}
-	out.Sent = sent
-	return out, nil
+	return answered(out, perr, sent)
 }
 
 // chatResponse is the part of a chat completion that is read.
