@@ -9,10 +9,8 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -21,11 +19,11 @@ import (
 // whole or, with stream set, as server-sent events whose timings it records.
 // It is safe for concurrent use.
 type Anthropic struct {
+	client
 	baseURL   string         // base_url, or DefaultAnthropicURL
 	keyEnv    string         // api_key_env, "" when none
 	endpoint  *url.URL       // {base_url}/v1/messages; shared, never modified
 	sentURL   string         // endpoint as recorded
-	host      string         // the Host header
 	header    http.Header    // shared by every request, never modified
 	prefix    []byte         // {"model":"…","max_tokens":N
 	suffix    []byte         // ,"temperature":…,"stream":true,"top_k":…}
@@ -34,9 +32,6 @@ type Anthropic struct {
 	recExtra  map[string]any // extra_body as recorded, nil when it holds no credential
 	recSuffix []byte         // suffix with recExtra, nil likewise
 	stream    bool
-	timeout   time.Duration
-	transport *http.Transport
-	redactor  *strings.Replacer // nil when nothing is secret
 }
 
 var (
@@ -82,7 +77,8 @@ type AnthropicConfig struct {
 func NewAnthropic(cfg AnthropicConfig, spec evals.TargetSpec, env Env) (*Anthropic, error) {
 	const name = "anthropic"
 	var errs []error
-	p := &Anthropic{timeout: spec.TimeoutOr(), stream: cfg.Stream, baseURL: cfg.BaseURL}
+	p := &Anthropic{stream: cfg.Stream, baseURL: cfg.BaseURL}
+	var host string // the Host header
 	var secrets []string
 
 	if p.baseURL == "" {
@@ -91,7 +87,7 @@ func NewAnthropic(cfg AnthropicConfig, spec evals.TargetSpec, env Env) (*Anthrop
 	if u, err := messagesURL(p.baseURL); err != nil {
 		errs = append(errs, err)
 	} else {
-		p.endpoint, p.host, p.sentURL = u, u.Host, u.String()
+		p.endpoint, p.sentURL, host = u, u.String(), u.Host
 	}
 	if spec.Model == "" {
 		errs = append(errs, evals.FieldErrorf("model", "required by provider %q (for example claude-sonnet-4-5)", name))
@@ -136,9 +132,9 @@ func NewAnthropic(cfg AnthropicConfig, spec evals.TargetSpec, env Env) (*Anthrop
 			delete(headers, h)
 		}
 	}
-	host, hsecrets, herrs := addHeaders(env, p.header, headers, false)
-	if host != "" {
-		p.host = host
+	hostHeader, hsecrets, herrs := addHeaders(env, p.header, headers, false)
+	if hostHeader != "" {
+		host = hostHeader
 	}
 	secrets = append(secrets, hsecrets...)
 	errs = append(errs, herrs...)
@@ -159,8 +155,11 @@ func NewAnthropic(cfg AnthropicConfig, spec evals.TargetSpec, env Env) (*Anthrop
 	p.prefix = fmt.Appendf(p.prefix, `,"max_tokens":%d`, *spec.Params.MaxTokens)
 	p.suffix = suffix
 	p.params, p.extra, p.keyEnv = spec.Params, cfg.ExtraBody, cfg.APIKeyEnv
-	p.transport = newTransport(spec.ConcurrencyOr())
-	p.redactor = newRedactor(secrets)
+	p.client = newClient(spec, host, secrets, "the endpoint redirects to %s; set base_url to the final address")
+	p.apiError = func(body []byte) (string, bool) {
+		var e anthropicError
+		return e.parse(body)
+	}
 	return p, nil
 }
 
@@ -234,9 +233,6 @@ var anthropicReserved = map[string]string{
 	"stream":         `set "stream" on the target instead`,
 }
 
-// paramsFields are the JSON names of the params fields.
-var paramsFields = jsonFields(reflect.TypeFor[evals.Params]())
-
 // anthropicSuffix encodes the tail of a request body, after the messages:
 // the params that are set (but max_tokens, in the prefix), stream, then
 // extra_body's keys in sorted order.
@@ -244,15 +240,10 @@ func anthropicSuffix(params *evals.Params, stream bool, extra map[string]any) ([
 	var b []byte
 	var errs []error
 	field := func(name string, v any) {
-		enc, err := marshalValue(v)
-		if err != nil {
+		var err error
+		if b, err = appendMember(b, name, v); err != nil {
 			errs = append(errs, evals.FieldErrorf("params."+name, "cannot encode as JSON: %v", err))
-			return
 		}
-		b = append(b, ',')
-		b = appendString(b, name)
-		b = append(b, ':')
-		b = append(b, enc...)
 	}
 	if params != nil {
 		if params.Temperature != nil {
@@ -280,26 +271,13 @@ func anthropicSuffix(params *evals.Params, stream bool, extra map[string]any) ([
 	if stream {
 		b = append(b, `,"stream":true`...)
 	}
-	for _, key := range slices.Sorted(maps.Keys(extra)) {
-		f := "extra_body." + key
+	b, xerrs := appendExtraBody(b, extra, func(key string, _ any) string {
 		if why, ok := anthropicReserved[key]; ok {
-			errs = append(errs, evals.FieldErrorf(f, "%q is set by the provider: %s", key, why))
-			continue
+			return fmt.Sprintf("%q is set by the provider: %s", key, why)
 		}
-		if slices.Contains(paramsFields, key) {
-			errs = append(errs, evals.FieldErrorf(f, "%q is a params field: set params.%s instead", key, key))
-			continue
-		}
-		enc, err := marshalValue(extra[key])
-		if err != nil {
-			errs = append(errs, evals.FieldErrorf(f, "cannot encode as JSON: %v", err))
-			continue
-		}
-		b = append(b, ',')
-		b = appendString(b, key)
-		b = append(b, ':')
-		b = append(b, enc...)
-	}
+		return ""
+	})
+	errs = append(errs, xerrs...)
 	return append(b, '}'), errs
 }
 
@@ -328,12 +306,6 @@ func (p *Anthropic) SecretEnv() []string {
 		return nil
 	}
 	return []string{p.keyEnv}
-}
-
-// Close closes idle connections to the endpoint.
-func (p *Anthropic) Close() error {
-	p.transport.CloseIdleConnections()
-	return nil
 }
 
 // RequestBody returns the body Complete would record as sent for req,
@@ -501,71 +473,13 @@ func (p *Anthropic) Complete(ctx context.Context, req *evals.Request) (*evals.Re
 		return nil, perr
 	}
 	sent := &evals.SentRequest{URL: p.sentURL, Body: recorded}
-	rctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	start := time.Now()
-	resp, perr := p.send(ctx, rctx, body, sent)
-	if perr != nil {
-		return nil, perr
-	}
-	defer resp.Body.Close()
 	var out *evals.Response
 	if p.stream {
-		out, perr = p.readStream(ctx, rctx, cancel, resp, start)
+		out, perr = p.completeStream(ctx, body, sent)
 	} else {
-		out, perr = p.readWhole(ctx, rctx, resp)
+		out, perr = p.complete(ctx, http.MethodPost, p.endpoint, p.header, body, sent, p.decode)
 	}
-	if perr != nil {
-		perr.Sent = sent
-		return nil, perr
-	}
-	out.Sent = sent
-	return out, nil
-}
-
-// send posts body and returns the response of a 2xx status, whose body the
-// caller reads and closes; any other status is an error.
-func (p *Anthropic) send(ctx, rctx context.Context, body []byte, sent *evals.SentRequest) (*http.Response, *evals.ProviderError) {
-	rb := &requestBody{body: body}
-	rb.Reset(body)
-	hreq := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           p.endpoint,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        p.header,
-		Body:          rb,
-		GetBody:       rb.get,
-		ContentLength: int64(len(body)),
-		Host:          p.host,
-	}).WithContext(rctx)
-	resp, err := p.transport.RoundTrip(hreq)
-	if err != nil {
-		return nil, p.failed(ctx, rctx, sent, err, "")
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	if err != nil && rctx.Err() != nil {
-		return nil, p.failed(ctx, rctx, sent, err, "reading the response body: ")
-	}
-	perr := p.statusError(resp, b)
-	perr.Sent = sent
-	return nil, perr
-}
-
-func (p *Anthropic) failed(ctx, rctx context.Context, sent *evals.SentRequest, err error, during string) *evals.ProviderError {
-	return requestFailed(ctx, rctx, sent, err, during, p.timeout, p.redact)
-}
-
-func (p *Anthropic) redact(s string) string {
-	if p.redactor == nil {
-		return s
-	}
-	return p.redactor.Replace(s)
+	return answered(out, perr, sent)
 }
 
 // anthropicError is the error object of the API's error bodies and of a
@@ -597,26 +511,6 @@ func (e *anthropicError) parse(b []byte) (msg string, ok bool) {
 		msg += " (request_id " + e.RequestID + ")"
 	}
 	return msg, true
-}
-
-// statusError describes a non-2xx answer: the API's own error type and
-// message when the body has them, else whatever errorMessage finds.
-func (p *Anthropic) statusError(resp *http.Response, body []byte) *evals.ProviderError {
-	var msg string
-	var e anthropicError
-	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
-		msg = clip(p.redact("the endpoint redirects to " + loc + "; set base_url to the final address"))
-	} else if m, ok := e.parse(body); ok {
-		msg = clip(p.redact(m))
-	} else {
-		msg = errorMessage(resp.StatusCode, body, p.redact)
-	}
-	return &evals.ProviderError{
-		Kind:       evals.ErrKindHTTP,
-		Status:     resp.StatusCode,
-		Message:    msg,
-		RetryAfter: retryAfterStatus(resp.StatusCode, resp.Header, time.Now()),
-	}
 }
 
 // anthropicMessage is the part of a Message (the API's response, and the
@@ -673,25 +567,6 @@ func (u anthropicUsage) usage() evals.Usage {
 	return evals.Usage{PromptTokens: prompt, CompletionTokens: out, TotalTokens: prompt + out}
 }
 
-// readWhole reads and decodes a whole Message.
-func (p *Anthropic) readWhole(ctx, rctx context.Context, resp *http.Response) (*evals.Response, *evals.ProviderError) {
-	rr := getReader(resp.Body, maxResponseBody+1)
-	defer putReader(rr)
-	rr.unframed = unframed(resp)
-	if _, err := rr.buf.ReadFrom(&rr.limited); err != nil {
-		return nil, p.failed(ctx, rctx, nil, err, "reading the response body: ")
-	}
-	if rr.buf.Len() > maxResponseBody {
-		return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
-			Message: fmt.Sprintf("response body larger than %d MiB", maxResponseBody>>20)}
-	}
-	out, perr := p.decode(rr.buf.Bytes())
-	if perr != nil {
-		return nil, rr.cutShort(perr)
-	}
-	return out, nil
-}
-
 func (p *Anthropic) decode(b []byte) (*evals.Response, *evals.ProviderError) {
 	var m anthropicMessage
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -716,12 +591,4 @@ func (p *Anthropic) decode(b []byte) (*evals.Response, *evals.ProviderError) {
 		}
 	}
 	return &evals.Response{Text: text.String(), Finish: m.StopReason, Usage: m.Usage.usage()}, nil
-}
-
-// bodySnippet quotes the start of a body for a message.
-func (p *Anthropic) bodySnippet(b []byte) string {
-	if s := snippet(p.redact(string(b))); s != "" {
-		return "body: " + s
-	}
-	return "empty body"
 }

@@ -4,12 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -47,26 +44,30 @@ type streamEvent struct {
 	Usage *anthropicUsage `json:"usage"` // message_delta
 }
 
-// drainWait is how long the end of a stream's body may take to arrive after
-// message_stop before the connection is given up rather than reused.
-const drainWait = 100 * time.Millisecond
+// anthropicStream is the protocol of a Messages stream.
+var anthropicStream = streamProtocol{
+	last: "message_stop",
+	notStream: func(_ *client, resp *http.Response, _ []byte) string {
+		return "the target asks for a stream, and the endpoint answered with one JSON body (Content-Type " + resp.Header.Get("Content-Type") + "): it does not stream; set stream to false"
+	},
+}
 
-// readStream reads a Messages stream to its message_stop: the text of its
-// text blocks, the stop reason and usage, and when the tokens came. A
-// stream that ends before message_stop, or inside an event, is a transport
-// error, retried like a connection cut, never an answer.
-func (p *Anthropic) readStream(ctx, rctx context.Context, cancel context.CancelFunc, resp *http.Response, start time.Time) (*evals.Response, *evals.ProviderError) {
-	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
-		return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
-			Message: "the target asks for a stream, and the endpoint answered with one JSON body (Content-Type " + ct + "): it does not stream; set stream to false"}
+// completeStream sends body and reads the answer as a Messages stream, to
+// its message_stop: the text of its text blocks, the stop reason and usage,
+// and when the tokens came. A stream that ends before message_stop, or
+// inside an event, is cut off (streamCut): a transport error, retried like a
+// connection cut, never an answer. What follows message_stop is read in the
+// background.
+func (p *Anthropic) completeStream(ctx context.Context, body []byte, sent *evals.SentRequest) (*evals.Response, *evals.ProviderError) {
+	s, perr := p.openStream(ctx, p.endpoint, p.header, body, sent, &anthropicStream)
+	if perr != nil {
+		return nil, perr
 	}
-	limited := &io.LimitedReader{R: resp.Body, N: maxResponseBody + 1}
-	sse := newSSEReader(limited)
+	defer s.close()
 	var (
-		usage               anthropicUsage
-		stop                string
-		blocks              []streamBlock
-		firstToken, content time.Time
+		usage  anthropicUsage
+		stop   string
+		blocks []streamBlock
 	)
 	block := func(i int) *streamBlock {
 		if i < 0 || i > 1<<16 {
@@ -77,19 +78,13 @@ func (p *Anthropic) readStream(ctx, rctx context.Context, cancel context.CancelF
 		}
 		return &blocks[i]
 	}
-	token := func(isContent bool) {
-		now := time.Now()
-		if firstToken.IsZero() {
-			firstToken = now
-		}
-		if isContent && content.IsZero() {
-			content = now
-		}
-	}
 	for {
-		ev, err := sse.Next()
-		if err != nil {
-			return nil, p.streamFailed(ctx, rctx, limited, err)
+		ev, ok, perr := s.next(ctx)
+		switch {
+		case perr != nil:
+			return nil, perr
+		case !ok:
+			return nil, streamCut("it ended before message_stop")
 		}
 		var se streamEvent
 		if err := json.Unmarshal(ev.Data, &se); err != nil {
@@ -110,7 +105,7 @@ func (p *Anthropic) readStream(ctx, rctx context.Context, cancel context.CancelF
 				b.typ = se.ContentBlock.Type
 				if b.typ == "text" && se.ContentBlock.Text != "" {
 					b.text = append(b.text, se.ContentBlock.Text...)
-					token(true)
+					s.clock.token(true)
 				}
 			}
 		case "content_block_delta":
@@ -126,15 +121,15 @@ func (p *Anthropic) readStream(ctx, rctx context.Context, cancel context.CancelF
 					b.text = append(b.text, d.Text...)
 				}
 				if d.Text != "" {
-					token(true)
+					s.clock.token(true)
 				}
 			case "thinking_delta":
 				if d.Thinking != "" {
-					token(false)
+					s.clock.token(false)
 				}
 			case "input_json_delta":
 				if d.PartialJSON != "" {
-					token(false)
+					s.clock.token(false)
 				}
 			}
 		case "message_delta":
@@ -145,8 +140,6 @@ func (p *Anthropic) readStream(ctx, rctx context.Context, cancel context.CancelF
 				usage.update(*se.Usage)
 			}
 		case "message_stop":
-			end := time.Now()
-			p.drain(sse, cancel)
 			var text strings.Builder
 			for i := range blocks {
 				if blocks[i].typ == "text" {
@@ -154,8 +147,9 @@ func (p *Anthropic) readStream(ctx, rctx context.Context, cancel context.CancelF
 				}
 			}
 			u := usage.usage()
-			return &evals.Response{Text: text.String(), Finish: stop, Usage: u,
-				Stream: streamTiming(start, firstToken, content, end, u.CompletionTokens)}, nil
+			out := &evals.Response{Text: text.String(), Finish: stop, Usage: u, Stream: s.clock.timing(u.CompletionTokens)}
+			s.drain()
+			return out, nil
 		case "error":
 			var e anthropicError
 			msg, ok := e.parse(ev.Data)
@@ -182,49 +176,4 @@ func (p *Anthropic) readStream(ctx, rctx context.Context, cancel context.CancelF
 type streamBlock struct {
 	typ  string
 	text []byte
-}
-
-// streamFailed describes a stream that ended before message_stop.
-func (p *Anthropic) streamFailed(ctx, rctx context.Context, limited *io.LimitedReader, err error) *evals.ProviderError {
-	switch {
-	case limited.N <= 0:
-		return &evals.ProviderError{Kind: evals.ErrKindDecode,
-			Message: fmt.Sprintf("stream larger than %d MiB", maxResponseBody>>20)}
-	case err == io.EOF:
-		return &evals.ProviderError{Kind: evals.ErrKindTransport, Err: io.ErrUnexpectedEOF,
-			Message: "truncated: the stream ended before message_stop"}
-	case errors.Is(err, errSSETruncated):
-		return &evals.ProviderError{Kind: evals.ErrKindTransport, Err: io.ErrUnexpectedEOF,
-			Message: "truncated: " + err.Error() + ", before message_stop"}
-	}
-	return p.failed(ctx, rctx, nil, err, "reading the stream: ")
-}
-
-// drain reads what is left of a stream's body after message_stop, its end
-// that usually follows at once, so that an HTTP/1 connection is kept for the
-// next request; a server that holds the body open loses the connection
-// after drainWait instead.
-func (p *Anthropic) drain(sse *sseReader, cancel context.CancelFunc) {
-	t := time.AfterFunc(drainWait, cancel)
-	defer t.Stop()
-	io.Copy(io.Discard, io.LimitReader(sse.r, maxErrorBody))
-}
-
-// streamTiming returns a stream's timings from its start: to the first
-// token of any kind, and to the first of the answer; a stream with none
-// (an empty answer) has them at its end. Tokens per second count the
-// output tokens after the first, over the time from the first to the end.
-func streamTiming(start, first, content, end time.Time, outputTokens int) *evals.StreamTiming {
-	if first.IsZero() {
-		first = end
-	}
-	if content.IsZero() {
-		content = end
-	}
-	ms := func(t time.Time) float64 { return float64(t.Sub(start)) / float64(time.Millisecond) }
-	st := &evals.StreamTiming{FirstTokenMS: ms(first), FirstContentMS: ms(content)}
-	if d := end.Sub(first).Seconds(); outputTokens > 1 && d > 0 {
-		st.TokensPerSecond = float64(outputTokens-1) / d
-	}
-	return st
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"slices"
@@ -673,26 +675,70 @@ func TestAnthropicStreamTimings(t *testing.T) {
 	}
 }
 
-func TestStreamTiming(t *testing.T) {
-	start := time.Unix(1000, 0)
-	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+// TestAnthropicStreamClock checks that an anthropic stream is timed as
+// every provider's is (streamClock): no timings when no token came, a first
+// content at 0 when only thinking came, tokens per second to the last token
+// (not to message_stop), and every figure to the microsecond.
+func TestAnthropicStreamClock(t *testing.T) {
+	ev := documentedStream()
+	start, thinking := ev[0], ev[1:5]
+	textStart, stop := ev[5], ev[len(ev)-3:] // content_block_stop, message_delta, message_stop
+	delta := func(text string) string {
+		return sse("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"`+text+`"}}`)
+	}
+	const pause = 20 * time.Millisecond
 	tests := []struct {
-		name           string
-		first, content time.Time
-		end            time.Time
-		tokens         int
-		want           evals.StreamTiming
+		name   string
+		writes [][]string // each written and flushed, pause apart
+		check  func(*evals.StreamTiming) string
 	}{
-		{"thinking first", at(200), at(700), at(2200), 301, evals.StreamTiming{FirstTokenMS: 200, FirstContentMS: 700, TokensPerSecond: 150}},
-		{"no thinking", at(100), at(100), at(1100), 51, evals.StreamTiming{FirstTokenMS: 100, FirstContentMS: 100, TokensPerSecond: 50}},
-		{"one token", at(100), at(100), at(100), 1, evals.StreamTiming{FirstTokenMS: 100, FirstContentMS: 100}},
-		{"thinking, then an empty answer", at(100), time.Time{}, at(900), 40, evals.StreamTiming{FirstTokenMS: 100, FirstContentMS: 900, TokensPerSecond: 48.75}},
-		{"no token at all", time.Time{}, time.Time{}, at(300), 0, evals.StreamTiming{FirstTokenMS: 300, FirstContentMS: 300}},
+		{"no token", [][]string{{start, textStart}, stop}, func(st *evals.StreamTiming) string {
+			if st != nil {
+				return "want no timings: no token came"
+			}
+			return ""
+		}},
+		{"only thinking", [][]string{{start}, thinking, {textStart}, stop}, func(st *evals.StreamTiming) string {
+			if st == nil || st.FirstTokenMS < float64(pause/time.Millisecond) || st.FirstContentMS != 0 {
+				return "want the first token at the thinking, and first_content_ms 0: no text came"
+			}
+			return ""
+		}},
+		// 14 output tokens after the first, from the thinking to "ing" (one
+		// pause), then ten pauses to message_stop.
+		{"tokens per second to the last token", [][]string{{start}, thinking, {textStart, delta("bill"), delta("ing")}, {}, {}, {}, {}, {}, {}, {}, {}, {}, stop},
+			func(st *evals.StreamTiming) string {
+				if st == nil || st.FirstContentMS <= st.FirstTokenMS || st.TokensPerSecond < 14/(5*pause.Seconds()) {
+					return fmt.Sprintf("want more than %.0f tokens/s: 14 tokens over about one pause, not eleven", 14/(5*pause.Seconds()))
+				}
+				return ""
+			}},
 	}
 	for _, tt := range tests {
-		if got := streamTiming(start, tt.first, tt.content, tt.end, tt.tokens); *got != tt.want {
-			t.Errorf("%s: %+v, want %+v", tt.name, *got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				for i, events := range tt.writes {
+					if i > 0 {
+						time.Sleep(pause)
+					}
+					io.WriteString(w, strings.Join(events, ""))
+					w.(http.Flusher).Flush()
+				}
+			})
+			spec := anthropicSpec(srv)
+			spec.Stream = true
+			resp, err := newAnthropic(t, spec).Complete(t.Context(), testRequest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if why := tt.check(resp.Stream); why != "" {
+				t.Errorf("Stream = %+v: %s", resp.Stream, why)
+			}
+			if st := resp.Stream; st != nil && (st.FirstTokenMS != roundTo(st.FirstTokenMS, 1e3) || st.FirstContentMS != roundTo(st.FirstContentMS, 1e3) || st.TokensPerSecond != roundTo(st.TokensPerSecond, 1e3)) {
+				t.Errorf("Stream = %+v, want each figure to the thousandth, as streamClock gives it", st)
+			}
+		})
 	}
 }
 
@@ -712,11 +758,11 @@ func TestAnthropicStreamErrors(t *testing.T) {
 		retryable bool
 	}{
 		{"cut after a delta", streamOf(ev[:8]...), evals.ErrKindTransport, 0,
-			"truncated: the stream ended before message_stop", true},
+			"the stream was cut off: it ended before message_stop", true},
 		{"cut before message_stop", streamOf(ev[:len(ev)-1]...), evals.ErrKindTransport, 0,
-			"truncated: the stream ended before message_stop", true},
+			"the stream was cut off: it ended before message_stop", true},
 		{"cut inside an event", streamOf(strings.Join(ev[:7], "") + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"bi\"}}\n"),
-			evals.ErrKindTransport, 0, "truncated: the stream ended inside an event, before message_stop", true},
+			evals.ErrKindTransport, 0, "the stream was cut off: it ended inside an event, before message_stop", true},
 		{"cut mid-line, the connection closed", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 			streamOf(full[:len(full)/2])(w, r)
@@ -731,6 +777,8 @@ func TestAnthropicStreamErrors(t *testing.T) {
 			evals.ErrKindTransport, 0, "error event in the stream: brand_new_error: hm", true},
 		{"one JSON body", answer(200, anthropicBody("billing")), evals.ErrKindDecode, 0,
 			"the target asks for a stream, and the endpoint answered with one JSON body (Content-Type application/json): it does not stream; set stream to false", false},
+		{"an error in one JSON body, status 200", answer(200, anthropicErrorBody("overloaded_error", "Overloaded")), evals.ErrKindDecode, 0,
+			"the server answered with an error instead of a stream: overloaded_error: Overloaded (request_id req_011CSHoEeqs5C35K2UUqR7Fy)", false},
 		{"an event that is not JSON", streamOf(ev[0], "event: content_block_delta\ndata: {\"type\":\n\n"), evals.ErrKindDecode, 0,
 			`malformed content_block_delta event: unexpected end of JSON input; data: {"type":`, false},
 	}
@@ -798,30 +846,26 @@ func TestAnthropicStreamTimeout(t *testing.T) {
 // a moment after the last event; and that a server that holds the body open
 // after message_stop does not hold up the answer.
 func TestAnthropicStreamKeepAlive(t *testing.T) {
-	var conns atomic.Int32
 	var hold atomic.Int64
 	hold.Store(int64(20 * time.Millisecond))
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, conns := serveCountingConns(t, func(w http.ResponseWriter, r *http.Request) {
 		streamOf(documentedStream("billing")...)(w, r)
 		select {
 		case <-time.After(time.Duration(hold.Load())):
 		case <-r.Context().Done():
 		}
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
+	})
 	spec := anthropicSpec(srv)
 	spec.Stream = true
 	p := newAnthropic(t, spec)
+	ctx, idle := traceIdle(t)
 	for range 5 {
-		if _, err := p.Complete(t.Context(), testRequest); err != nil {
+		if _, err := p.Complete(ctx, testRequest); err != nil {
 			t.Fatal(err)
 		}
+		// The answer is complete at message_stop; the body's end is read
+		// in the background, and the connection then kept.
+		waitIdle(t, idle)
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("5 requests in turn took %d connections, want 1", n)
@@ -829,12 +873,87 @@ func TestAnthropicStreamKeepAlive(t *testing.T) {
 
 	hold.Store(int64(10 * time.Second))
 	start := time.Now()
-	if _, err := p.Complete(t.Context(), testRequest); err != nil {
+	if _, err := p.Complete(ctx, testRequest); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("held: %v", time.Since(start))
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("a body held open after message_stop held the answer for %v", d)
+	}
+}
+
+// TestAnthropicStreamAnswersAtStop: the answer is complete at message_stop,
+// whatever the server does after it; a server that keeps the body open does
+// not hold the answer up (the rest is read in the background, and cut off at
+// the timeout), and once the body ends the connection is kept for the next
+// request, not dropped.
+func TestAnthropicStreamAnswersAtStop(t *testing.T) {
+	release := make(chan struct{})
+	srv, conns := serveCountingConns(t, func(w http.ResponseWriter, r *http.Request) {
+		streamOf(documentedStream("billing")...)(w, r)
+		select { // the body stays open
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	spec := anthropicSpec(srv)
+	spec.Stream, spec.Timeout = true, evals.Duration(5*time.Second)
+	p := newAnthropic(t, spec)
+	ctx, idle := traceIdle(t)
+	start := time.Now()
+	resp, err := p.Complete(ctx, testRequest)
+	if err != nil || resp.Text != "billing" {
+		t.Fatalf("%v, %v", resp, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the answer took %v: it waited for the body to end after message_stop", d)
+	}
+	close(release)
+	waitIdle(t, idle)
+	if _, err := p.Complete(ctx, testRequest); err != nil {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("2 requests in turn took %d connections, want 1", n)
+	}
+}
+
+// serveCountingConns serves handler, counting the connections opened to it.
+func serveCountingConns(t *testing.T, handler http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+// traceIdle returns a context whose requests report on idle when they put
+// their connection back in the transport's pool (nil) or fail to.
+func traceIdle(t *testing.T) (context.Context, <-chan error) {
+	idle := make(chan error, 16)
+	return httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{PutIdleConn: func(err error) {
+		select {
+		case idle <- err:
+		default:
+		}
+	}}), idle
+}
+
+// waitIdle waits for a connection to go back to the pool.
+func waitIdle(t *testing.T, idle <-chan error) {
+	t.Helper()
+	select {
+	case err := <-idle:
+		if err != nil {
+			t.Fatalf("the connection was not kept: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection did not go back to the pool: it was dropped, or its body never read to the end")
 	}
 }
 

@@ -20,6 +20,60 @@ var completion300 = func() string {
 	return head + strings.Repeat("x", 300-len(head)-len(tail)) + tail
 }()
 
+// benchMessages is the prompt of the request benchmarks: a system message
+// and a ticket.
+var benchMessages = []evals.Message{
+	{Role: "system", Content: "Classify the support ticket into billing, bug, or other. Answer with one word."},
+	{Role: "user", Content: "I was charged twice for my subscription this month, please refund one of the charges."},
+}
+
+// benchServer answers every request with the events, each written and
+// flushed on its own, after reading the request's body.
+func benchServer(b *testing.B, contentType string, events ...string) *httptest.Server {
+	chunks := make([][]byte, len(events))
+	for i, ev := range events {
+		chunks[i] = []byte(ev)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", contentType)
+		f := w.(http.Flusher)
+		for _, c := range chunks {
+			w.Write(c)
+			if len(chunks) > 1 {
+				f.Flush()
+			}
+		}
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// benchComplete measures p's whole request path with concurrency requests in
+// flight; ok checks each answer.
+func benchComplete(b *testing.B, p evals.Provider, concurrency int, ok func(*evals.Response) bool) {
+	req := &evals.Request{Target: "t", CaseID: "c1", Messages: benchMessages}
+	b.SetParallelism(max(1, concurrency/runtime.GOMAXPROCS(0)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := p.Complete(b.Context(), req)
+			if err != nil || !ok(resp) {
+				b.Errorf("%v, %v", resp, err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// benchSpec is the target of the request benchmarks.
+func benchSpec(provider string, concurrency int) evals.TargetSpec {
+	return evals.TargetSpec{Name: "t", Provider: provider, Model: "m", Concurrency: concurrency,
+		Params: &evals.Params{Temperature: ptr(0.0), MaxTokens: ptr(64)}}
+}
+
 // BenchmarkOpenAIComplete measures the whole request path against a local
 // server that answers at once, with 8 requests in flight.
 func BenchmarkOpenAIComplete(b *testing.B) {
@@ -27,37 +81,13 @@ func BenchmarkOpenAIComplete(b *testing.B) {
 	if len(completion300) != 300 {
 		b.Fatalf("completion is %d bytes, want 300", len(completion300))
 	}
-	body := []byte(completion300)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
-	defer srv.Close()
-	p, err := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1"}, evals.TargetSpec{
-		Name: "t", Provider: "openai", Model: "m", Concurrency: concurrency,
-		Params: &evals.Params{Temperature: ptr(0.0), MaxTokens: ptr(64)},
-	}, Env{})
+	srv := benchServer(b, "application/json", completion300)
+	p, err := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1"}, benchSpec("openai", concurrency), Env{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	req := &evals.Request{Target: "t", CaseID: "c1", Messages: []evals.Message{
-		{Role: "system", Content: "Classify the support ticket into billing, bug, or other. Answer with one word."},
-		{Role: "user", Content: "I was charged twice for my subscription this month, please refund one of the charges."},
-	}}
-	b.SetParallelism(max(1, concurrency/runtime.GOMAXPROCS(0)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := p.Complete(b.Context(), req); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	benchComplete(b, p, concurrency, func(*evals.Response) bool { return true })
 }
 
 // BenchmarkOpenAICompleteStream measures the request path of a target that
@@ -66,45 +96,51 @@ func BenchmarkOpenAIComplete(b *testing.B) {
 // [DONE], each event flushed on its own.
 func BenchmarkOpenAICompleteStream(b *testing.B) {
 	const concurrency = 8
-	events := make([][]byte, len(okStream))
-	for i, ev := range okStream {
-		events[i] = []byte(ev)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		f := w.(http.Flusher)
-		for _, ev := range events {
-			w.Write(ev)
-			f.Flush()
-		}
-	}))
-	defer srv.Close()
-	p, err := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1", Stream: true}, evals.TargetSpec{
-		Name: "t", Provider: "openai", Model: "m", Concurrency: concurrency,
-		Params: &evals.Params{Temperature: ptr(0.0), MaxTokens: ptr(64)},
-	}, Env{})
+	srv := benchServer(b, "text/event-stream", okStream...)
+	p, err := NewOpenAI(OpenAIConfig{BaseURL: srv.URL + "/v1", Stream: true}, benchSpec("openai", concurrency), Env{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	req := &evals.Request{Target: "t", CaseID: "c1", Messages: []evals.Message{
-		{Role: "system", Content: "Classify the support ticket into billing, bug, or other. Answer with one word."},
-		{Role: "user", Content: "I was charged twice for my subscription this month, please refund one of the charges."},
-	}}
-	b.SetParallelism(max(1, concurrency/runtime.GOMAXPROCS(0)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			resp, err := p.Complete(b.Context(), req)
-			if err != nil || resp.Text != "billing" || resp.Stream == nil {
-				b.Errorf("%v, %v", resp, err)
-				return
+	benchComplete(b, p, concurrency, func(resp *evals.Response) bool { return resp.Text == "billing" && resp.Stream != nil })
+}
+
+// BenchmarkAnthropicComplete measures the request path of an anthropic
+// target, whole and streamed (the documentation's stream, each event
+// flushed on its own), with 8 requests in flight.
+func BenchmarkAnthropicComplete(b *testing.B) {
+	const concurrency = 8
+	for _, stream := range []bool{false, true} {
+		b.Run(map[bool]string{false: "whole", true: "stream"}[stream], func(b *testing.B) {
+			srv := benchServer(b, "application/json", anthropicBody("billing"))
+			if stream {
+				srv = benchServer(b, "text/event-stream; charset=utf-8", documentedStream("bill", "ing")...)
 			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+			p, err := NewAnthropic(AnthropicConfig{BaseURL: srv.URL, Stream: stream}, benchSpec("anthropic", concurrency), Env{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			benchComplete(b, p, concurrency, func(resp *evals.Response) bool { return resp.Text == "billing" && (resp.Stream != nil) == stream })
+		})
+	}
+}
+
+// BenchmarkHTTPComplete measures the request path of an http target whose
+// body template names the messages, with 8 requests in flight.
+func BenchmarkHTTPComplete(b *testing.B) {
+	const concurrency = 8
+	srv := benchServer(b, "application/json", `{"output": "billing", "usage": {"in": 48, "out": 1}}`)
+	p, err := NewHTTP(HTTPConfig{
+		URL:      srv.URL + "/classify",
+		Body:     NewHTTPBody(`{"conversation": "{{ messages | json }}", "options": {"max_tokens": "{{ params.max_tokens | json }}", "temperature": "{{ params.temperature | json }}"}}`),
+		Response: &HTTPResponse{Text: "output", Usage: &HTTPUsage{PromptTokens: "usage.in", CompletionTokens: "usage.out"}},
+	}, benchSpec("http", concurrency), Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	benchComplete(b, p, concurrency, func(resp *evals.Response) bool { return resp.Text == "billing" })
 }
 
 // BenchmarkOpenAIStreamRead measures reading one stream's events, without

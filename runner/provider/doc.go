@@ -61,9 +61,10 @@
 // the text content blocks; the prompt tokens count the cache tokens too.
 // Error bodies {"type": "error", "error": {"type", "message"}} give the
 // message; 429 and 529 are retried as any 429 and 5xx. With stream, the
-// server-sent events are read to message_stop and the timings recorded in
-// Response.Stream; a stream that ends before it is a transport error. It
-// offers neither embeddings nor structured outputs.
+// server-sent events are read to message_stop, timed as openai's are
+// (streamClock), and the rest of the body in the background; a stream that
+// ends before message_stop is cut off, a transport error. It offers neither
+// embeddings nor structured outputs.
 //
 // # http
 //

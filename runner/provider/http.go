@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -24,11 +23,11 @@ import (
 // the headers, the body as a JSON template, and gjson paths to the answer in
 // the response. It is safe for concurrent use.
 type HTTP struct {
+	client
 	method    string
 	url       *urlTemplate
 	baseURL   string      // the url's fixed start, as given, password and all
 	header    http.Header // shared by every request, never modified
-	host      string      // the Host header
 	body      *bodyPlan   // nil for GET
 	model     string
 	params    *evals.Params  // the target's
@@ -36,9 +35,6 @@ type HTTP struct {
 	answer    answerPaths
 	answerKey string // the method and the response paths, for the cache key
 	secretEnv []string
-	timeout   time.Duration
-	transport *http.Transport
-	redactor  *strings.Replacer // nil when nothing is secret
 }
 
 var (
@@ -128,7 +124,7 @@ func NewHTTP(cfg HTTPConfig, spec evals.TargetSpec, env Env) (*HTTP, error) {
 	const name = "http"
 	var errs []error
 	var secrets []string
-	p := &HTTP{model: spec.Model, params: spec.Params, timeout: spec.TimeoutOr()}
+	p := &HTTP{model: spec.Model, params: spec.Params}
 
 	p.method = cmp.Or(cfg.Method, http.MethodPost)
 	if !slices.Contains(httpMethods, p.method) {
@@ -194,7 +190,6 @@ func NewHTTP(cfg HTTPConfig, spec evals.TargetSpec, env Env) (*HTTP, error) {
 		p.header["Idempotency-Key"] = nil
 	}
 	host, hsecrets, herrs := addHeaders(env, p.header, cfg.Headers, false)
-	p.host = host
 	if creds != nil {
 		pw, hasPW := creds.Password()
 		secrets = append(secrets, pw)
@@ -219,8 +214,7 @@ func NewHTTP(cfg HTTPConfig, spec evals.TargetSpec, env Env) (*HTTP, error) {
 	if err := joinErrors(errs); err != nil {
 		return nil, err
 	}
-	p.transport = newTransport(spec.ConcurrencyOr())
-	p.redactor = newRedactor(secrets)
+	p.client = newClient(spec, host, secrets, "the service redirects to %s; set url to the final address")
 	return p, nil
 }
 
@@ -252,12 +246,6 @@ func (p *HTTP) SentURL() string { return p.url.sent }
 
 // SecretEnv returns the environment variables the headers refer to.
 func (p *HTTP) SecretEnv() []string { return p.secretEnv }
-
-// Close closes idle connections to the service.
-func (p *HTTP) Close() error {
-	p.transport.CloseIdleConnections()
-	return nil
-}
 
 // RequestBody returns the body Complete would record as sent for req: the
 // rendered body, byte for byte, but for the values of keys that name a
@@ -302,119 +290,10 @@ func (p *HTTP) Complete(ctx context.Context, req *evals.Request) (*evals.Respons
 		}
 	}
 	sent := &evals.SentRequest{URL: sentURL, Body: recorded}
-	rr, perr := p.send(ctx, u, body, sent)
-	if perr != nil {
-		return nil, perr
-	}
-	defer putReader(rr)
-	out, perr := p.decode(rr.buf.Bytes())
-	if perr != nil {
-		if !p.answer.text {
-			perr = rr.cutShort(perr)
-		}
-		perr.Sent = sent
-		return nil, perr
-	}
-	out.Sent = sent
-	return out, nil
-}
-
-// send sends body to u and returns the reader holding the body of a 2xx
-// response, which the caller passes to putReader when done with it. sent is
-// the request as recorded, for errors.
-func (p *HTTP) send(ctx context.Context, u *url.URL, body []byte, sent *evals.SentRequest) (*responseReader, *evals.ProviderError) {
-	rctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	hreq := &http.Request{
-		Method:     p.method,
-		URL:        u,
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     p.header,
-		Host:       p.host,
-	}
-	if body != nil {
-		rb := &requestBody{body: body}
-		rb.Reset(body)
-		hreq.Body, hreq.GetBody, hreq.ContentLength = rb, rb.get, int64(len(body))
-	}
-	resp, err := p.transport.RoundTrip(hreq.WithContext(rctx))
-	if err != nil {
-		return nil, p.failed(ctx, rctx, sent, err, "")
-	}
-	defer resp.Body.Close()
-
-	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
-	limit := int64(maxErrorBody)
-	if ok {
-		limit = maxResponseBody
-	}
-	rr := getReader(resp.Body, limit+1)
-	rr.unframed = unframed(resp)
-	_, err = rr.buf.ReadFrom(&rr.limited)
-	var perr *evals.ProviderError
-	switch {
-	case err != nil && (ok || rctx.Err() != nil):
-		perr = p.failed(ctx, rctx, sent, err, "reading the response body: ")
-	case !ok:
-		perr = p.statusError(resp, rr.buf.Bytes(), sent)
-	case rr.buf.Len() > maxResponseBody:
-		perr = &evals.ProviderError{Kind: evals.ErrKindDecode, Sent: sent,
-			Message: fmt.Sprintf("response body larger than %d MiB", maxResponseBody>>20)}
-	}
-	if perr != nil {
-		putReader(rr)
-		return nil, perr
-	}
-	return rr, nil
-}
-
-// statusError describes a non-2xx answer: the server's own message where
-// its body has one in a common shape, or else the start of the body.
-func (p *HTTP) statusError(resp *http.Response, body []byte, sent *evals.SentRequest) *evals.ProviderError {
-	var msg string
-	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
-		msg = clip(p.redact("the service redirects to " + loc + "; set url to the final address"))
-	} else {
-		msg = errorMessage(resp.StatusCode, body, p.redact)
-	}
-	return &evals.ProviderError{
-		Kind:       evals.ErrKindHTTP,
-		Status:     resp.StatusCode,
-		Message:    msg,
-		Sent:       sent,
-		RetryAfter: retryAfterStatus(resp.StatusCode, resp.Header, time.Now()),
-	}
-}
-
-// failed classifies an error from sending the request or reading the
-// answer, as openai's does.
-func (p *HTTP) failed(ctx, rctx context.Context, sent *evals.SentRequest, err error, during string) *evals.ProviderError {
-	if ctx.Err() != nil {
-		return canceledError(ctx, sent, "canceled while the request was in flight")
-	}
-	if rctx.Err() != nil {
-		return &evals.ProviderError{Kind: evals.ErrKindTimeout, Sent: sent, Err: context.DeadlineExceeded,
-			Message: fmt.Sprintf("no response within %v", p.timeout)}
-	}
-	return &evals.ProviderError{Kind: evals.ErrKindTransport, Sent: sent, Err: err,
-		Message: p.redact(during + transportMessage(err, during != ""))}
-}
-
-func (p *HTTP) redact(s string) string {
-	if p.redactor == nil {
-		return s
-	}
-	return p.redactor.Replace(s)
-}
-
-// bodySnippet quotes the start of a body for a message.
-func (p *HTTP) bodySnippet(b []byte) string {
-	if s := snippet(p.redact(string(b))); s != "" {
-		return "body: " + s
-	}
-	return "empty body"
+	// A plain-text answer never fails to decode, so it is never taken for
+	// one cut short.
+	out, perr := p.complete(ctx, p.method, u, p.header, body, sent, p.decode)
+	return answered(out, perr, sent)
 }
 
 // answerPaths is an http target's response field, checked.

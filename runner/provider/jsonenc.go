@@ -3,6 +3,9 @@ package provider
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"reflect"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -109,4 +112,43 @@ func marshalValue(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// appendMember appends ,"name":v to b, v encoded as JSON.
+func appendMember(b []byte, name string, v any) ([]byte, error) {
+	enc, err := marshalValue(v)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, ',')
+	b = appendString(b, name)
+	b = append(b, ':')
+	return append(b, enc...), nil
+}
+
+// paramsFields are the JSON names of the params fields.
+var paramsFields = jsonFields(reflect.TypeFor[evals.Params]())
+
+// appendExtraBody appends a target's extra_body to the tail of a request
+// body, its keys in sorted order, each as ,"key":value. A key that the
+// provider sets itself (reserved says why; "" for a key it does not set),
+// or that names a params field, is an error instead.
+func appendExtraBody(b []byte, extra map[string]any, reserved func(key string, v any) string) ([]byte, []error) {
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(extra)) {
+		field := "extra_body." + key
+		if why := reserved(key, extra[key]); why != "" {
+			errs = append(errs, evals.FieldErrorf(field, "%s", why))
+			continue
+		}
+		if slices.Contains(paramsFields, key) {
+			errs = append(errs, evals.FieldErrorf(field, "%q is a params field: set params.%s instead", key, key))
+			continue
+		}
+		var err error
+		if b, err = appendMember(b, key, extra[key]); err != nil {
+			errs = append(errs, evals.FieldErrorf(field, "cannot encode as JSON: %v", err))
+		}
+	}
+	return b, errs
 }

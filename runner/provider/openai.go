@@ -9,14 +9,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -26,13 +23,13 @@ import (
 // OpenAI itself, Azure-style gateways, vLLM, llama.cpp's server, Ollama's /v1,
 // TGI and the like. It is safe for concurrent use.
 type OpenAI struct {
+	client
 	baseURL   string      // as the target gives it, password and all
 	keyEnv    string      // api_key_env, "" when none
 	endpoint  *url.URL    // {base_url}/chat/completions; shared, never modified
 	sentURL   string      // endpoint without any password, as recorded
 	embedURL  *url.URL    // {base_url}/embeddings, for Embed
 	embedSent string      // embedURL as recorded
-	host      string      // the Host header
 	header    http.Header // shared by every chat request, never modified
 	// embedHeader is the header of embeddings requests: header, but for
 	// Accept when chat completions stream.
@@ -51,10 +48,7 @@ type OpenAI struct {
 	sendModel bool
 	// stream: chat completions are asked for as server-sent events
 	// (openai_stream.go).
-	stream    bool
-	timeout   time.Duration
-	transport *http.Transport
-	redactor  *strings.Replacer // nil when nothing is secret
+	stream bool
 }
 
 var (
@@ -141,10 +135,11 @@ type compatible struct {
 // newCompatible builds the provider c describes for spec; errs are the
 // caller's problems with the target, reported with the rest.
 func newCompatible(c compatible, errs []error, spec evals.TargetSpec, env Env) (*OpenAI, error) {
-	p := &OpenAI{timeout: spec.TimeoutOr(), stream: c.stream, sendModel: c.sendModel}
+	p := &OpenAI{stream: c.stream, sendModel: c.sendModel}
+	var host string // the Host header
 	var secrets []string
 	if u := c.chat; u != nil {
-		p.endpoint, p.host, p.sentURL = u, u.Host, redactedURL(u)
+		p.endpoint, p.sentURL, host = u, redactedURL(u), u.Host
 		p.embedURL = embeddingsURL(u)
 		p.embedSent = redactedURL(p.embedURL)
 	}
@@ -170,9 +165,9 @@ func newCompatible(c compatible, errs []error, spec evals.TargetSpec, env Env) (
 			secrets = append(secrets, key)
 		}
 	}
-	host, hsecrets, herrs := addHeadersFor(env, p.header, c.headers, keyHeader)
-	if host != "" {
-		p.host = host
+	hostHeader, hsecrets, herrs := addHeadersFor(env, p.header, c.headers, keyHeader)
+	if hostHeader != "" {
+		host = hostHeader
 	}
 	secrets = append(secrets, hsecrets...)
 	errs = append(errs, herrs...)
@@ -218,8 +213,7 @@ func newCompatible(c compatible, errs []error, spec evals.TargetSpec, env Env) (
 	p.suffix = suffix
 	p.params, p.extra, p.model = spec.Params, c.extraBody, spec.Model
 	p.baseURL, p.keyEnv = c.base, c.apiKeyEnv
-	p.transport = newTransport(spec.ConcurrencyOr())
-	p.redactor = newRedactor(secrets)
+	p.client = newClient(spec, host, secrets, "the endpoint redirects to %s; set base_url to the final address")
 	return p, nil
 }
 
@@ -238,12 +232,6 @@ func (p *OpenAI) SecretEnv() []string {
 	return []string{p.keyEnv}
 }
 
-// Close closes idle connections to the endpoint.
-func (p *OpenAI) Close() error {
-	p.transport.CloseIdleConnections()
-	return nil
-}
-
 // Complete sends one chat completion request and waits for the answer.
 func (p *OpenAI) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	if ctx.Err() != nil {
@@ -254,94 +242,14 @@ func (p *OpenAI) Complete(ctx context.Context, req *evals.Request) (*evals.Respo
 		return nil, err
 	}
 	sent := &evals.SentRequest{URL: p.sentURL, Body: recorded}
-	if p.stream {
-		out, perr := p.completeStream(ctx, body, sent)
-		if perr != nil {
-			perr.Sent = sent
-			return nil, perr
-		}
-		out.Sent = sent
-		return out, nil
-	}
-	rr, perr := p.post(ctx, p.endpoint, p.header, body, sent)
-	if perr != nil {
-		return nil, perr
-	}
-	defer putReader(rr)
-	out, perr := p.decode(rr.buf.Bytes())
-	if perr != nil {
-		perr = rr.cutShort(perr)
-		perr.Sent = sent
-		return nil, perr
-	}
-	out.Sent = sent
-	return out, nil
-}
-
-// post sends body to u with the header h and returns the reader holding the
-// body of a 2xx response, which the caller passes to putReader when done
-// with it. sent is the request as recorded, for errors.
-func (p *OpenAI) post(ctx context.Context, u *url.URL, h http.Header, body []byte, sent *evals.SentRequest) (*responseReader, *evals.ProviderError) {
-	rctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	resp, err := p.roundTrip(rctx, u, h, body)
-	if err != nil {
-		return nil, p.failed(ctx, rctx, sent, err, "")
-	}
-	defer resp.Body.Close()
-	return p.readBody(ctx, rctx, resp, sent)
-}
-
-// roundTrip sends body to u with the header h, within rctx.
-func (p *OpenAI) roundTrip(rctx context.Context, u *url.URL, h http.Header, body []byte) (*http.Response, error) {
-	rb := &requestBody{body: body}
-	rb.Reset(body)
-	hreq := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           u,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		Body:          rb,
-		GetBody:       rb.get,
-		ContentLength: int64(len(body)),
-		Host:          p.host,
-	}).WithContext(rctx)
-	return p.transport.RoundTrip(hreq)
-}
-
-// readBody reads resp's body, within rctx, into a pooled reader: the whole
-// body of a 2xx response, up to maxResponseBody, which the caller passes to
-// putReader when done with it; for another status, the error it stands for.
-// The caller closes resp.Body.
-func (p *OpenAI) readBody(ctx, rctx context.Context, resp *http.Response, sent *evals.SentRequest) (*responseReader, *evals.ProviderError) {
-	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
-	limit := int64(maxErrorBody)
-	if ok {
-		limit = maxResponseBody
-	}
-	rr := getReader(resp.Body, limit+1)
-	rr.unframed = unframed(resp)
-	buf := &rr.buf
-	_, err := buf.ReadFrom(&rr.limited)
-	// An error status stands on whatever part of its body arrived, unless
-	// the read failed because the request's context ended.
+	var out *evals.Response
 	var perr *evals.ProviderError
-	switch {
-	case err != nil && (ok || rctx.Err() != nil):
-		perr = p.failed(ctx, rctx, sent, err, "reading the response body: ")
-	case !ok:
-		perr = p.statusError(resp, buf.Bytes(), sent)
-	case buf.Len() > maxResponseBody:
-		perr = &evals.ProviderError{Kind: evals.ErrKindDecode, Sent: sent,
-			Message: fmt.Sprintf("response body larger than %d MiB", maxResponseBody>>20)}
+	if p.stream {
+		out, perr = p.completeStream(ctx, body, sent)
+	} else {
+		out, perr = p.complete(ctx, http.MethodPost, p.endpoint, p.header, body, sent, p.decode)
 	}
-	if perr != nil {
-		putReader(rr)
-		return nil, perr
-	}
-	return rr, nil
+	return answered(out, perr, sent)
 }
 
 // chatResponse is the part of a chat completion that is read.
@@ -447,70 +355,6 @@ func (p *OpenAI) decode(b []byte) (*evals.Response, *evals.ProviderError) {
 	}, nil
 }
 
-// bodySnippet quotes the start of a body for a message.
-func (p *OpenAI) bodySnippet(b []byte) string {
-	if s := snippet(p.redact(string(b))); s != "" {
-		return "body: " + s
-	}
-	return "empty body"
-}
-
-// statusError describes a non-2xx answer.
-func (p *OpenAI) statusError(resp *http.Response, body []byte, sent *evals.SentRequest) *evals.ProviderError {
-	var msg string
-	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
-		msg = clip(p.redact("the endpoint redirects to " + loc + "; set base_url to the final address"))
-	} else {
-		msg = errorMessage(resp.StatusCode, body, p.redact)
-	}
-	return &evals.ProviderError{
-		Kind:       evals.ErrKindHTTP,
-		Status:     resp.StatusCode,
-		Message:    msg,
-		Sent:       sent,
-		RetryAfter: retryAfterStatus(resp.StatusCode, resp.Header, time.Now()),
-	}
-}
-
-// failed classifies an error from sending the request or reading the answer:
-// the run's context ended, the request's own timeout struck, or the
-// connection failed.
-func (p *OpenAI) failed(ctx, rctx context.Context, sent *evals.SentRequest, err error, during string) *evals.ProviderError {
-	return requestFailed(ctx, rctx, sent, err, during, p.timeout, p.redact)
-}
-
-// requestFailed classifies an error from sending a request or reading its
-// answer, for any HTTP provider: ctx (the run's) ended, rctx (the request's,
-// whose deadline is timeout) ended, or the connection failed, described
-// by redact's version of the error.
-func requestFailed(ctx, rctx context.Context, sent *evals.SentRequest, err error, during string, timeout time.Duration, redact func(string) string) *evals.ProviderError {
-	if ctx.Err() != nil {
-		return canceledError(ctx, sent, "canceled while the request was in flight")
-	}
-	if rctx.Err() != nil {
-		return &evals.ProviderError{Kind: evals.ErrKindTimeout, Sent: sent, Err: context.DeadlineExceeded,
-			Message: fmt.Sprintf("no response within %v", timeout)}
-	}
-	return &evals.ProviderError{Kind: evals.ErrKindTransport, Sent: sent, Err: err,
-		Message: redact(during + transportMessage(err, during != ""))}
-}
-
-// transportMessage words a connection failure; inBody says whether the
-// response had begun.
-func transportMessage(err error, inBody bool) string {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err // the URL is recorded in Sent already
-	}
-	switch {
-	case inBody && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
-		return "truncated: the server closed the connection before the end of the body"
-	case errors.Is(err, io.EOF):
-		return "the server closed the connection without a response"
-	}
-	return err.Error()
-}
-
 // canceledError reports that ctx ended; it wraps ctx.Err(), so errors.Is finds
 // context.Canceled (or DeadlineExceeded when the run had a deadline).
 func canceledError(ctx context.Context, sent *evals.SentRequest, msg string) *evals.ProviderError {
@@ -518,13 +362,6 @@ func canceledError(ctx context.Context, sent *evals.SentRequest, msg string) *ev
 		msg += ": " + cause.Error()
 	}
 	return &evals.ProviderError{Kind: evals.ErrKindCanceled, Message: msg, Sent: sent, Err: ctx.Err()}
-}
-
-func (p *OpenAI) redact(s string) string {
-	if p.redactor == nil {
-		return s
-	}
-	return p.redactor.Replace(s)
 }
 
 // newRedactor returns a replacer of every secret with "[REDACTED]", longest
@@ -541,99 +378,6 @@ func newRedactor(secrets []string) *strings.Replacer {
 		pairs = append(pairs, s, "[REDACTED]")
 	}
 	return strings.NewReplacer(pairs...)
-}
-
-// requestBody is a request's body, readable again for the transport's retry
-// on a stale connection.
-type requestBody struct {
-	bytes.Reader
-	body []byte
-}
-
-func (*requestBody) Close() error { return nil }
-
-func (b *requestBody) get() (io.ReadCloser, error) {
-	return &requestBody{Reader: *bytes.NewReader(b.body), body: b.body}, nil
-}
-
-// responseReader reads a response body, up to a limit, into a buffer; it is
-// pooled, so reading a response allocates nothing once the pool is warm.
-type responseReader struct {
-	buf     bytes.Buffer
-	limited io.LimitedReader
-	// unframed is set when the body has no declared end: it ends when the
-	// server closes the connection.
-	unframed bool
-}
-
-// unframed reports whether resp's body ends only when the connection closes:
-// HTTP/1 without Content-Length or chunked encoding. A body with either
-// framing that the connection cuts short fails to read (io.ErrUnexpectedEOF),
-// and so does a gzip stream the transport decompresses; an unframed one reads
-// to its end without an error, however short.
-func unframed(resp *http.Response) bool {
-	return resp.ProtoMajor == 1 && resp.ContentLength < 0 && len(resp.TransferEncoding) == 0 && !resp.Uncompressed
-}
-
-// cutShort returns decodeErr, the failure to decode a 2xx body, or a
-// transport error in its place when the body was cut short: it had no
-// declared end and stops in the middle of a JSON value (or before its
-// first byte). That is the server closing the connection early, a fault
-// that sending again may not meet, as a Content-Length not reached is. A
-// body that ends where it says it does but does not decode is the server's
-// answer, and stays a decode error.
-func (rr *responseReader) cutShort(decodeErr *evals.ProviderError) *evals.ProviderError {
-	if !rr.unframed {
-		return decodeErr
-	}
-	var v json.RawMessage
-	err := json.NewDecoder(bytes.NewReader(rr.buf.Bytes())).Decode(&v)
-	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return decodeErr
-	}
-	const during = "reading the response body: "
-	return &evals.ProviderError{Kind: evals.ErrKindTransport, Err: io.ErrUnexpectedEOF,
-		Message: during + transportMessage(io.ErrUnexpectedEOF, true)}
-}
-
-var readerPool = sync.Pool{New: func() any { return new(responseReader) }}
-
-func getReader(r io.Reader, limit int64) *responseReader {
-	rr := readerPool.Get().(*responseReader)
-	rr.limited = io.LimitedReader{R: r, N: limit}
-	return rr
-}
-
-func putReader(rr *responseReader) {
-	if rr.buf.Cap() > 1<<20 {
-		return // let a rare huge response's buffer go
-	}
-	rr.buf.Reset()
-	rr.limited = io.LimitedReader{}
-	rr.unframed = false
-	readerPool.Put(rr)
-}
-
-// newTransport returns a transport whose pool keeps one idle connection per
-// request in flight, so keep-alive holds at the target's concurrency (the
-// default keeps two). Requests go to the transport directly rather than
-// through an http.Client: a client would copy the headers of every request
-// to follow redirects, and redirects are not followed here (a redirected POST
-// becomes a GET, and the key would go along). Nor is there an overall
-// timeout: each request carries its own deadline, so that a timeout can be
-// told from the run being canceled.
-func newTransport(concurrency int) *http.Transport {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          max(100, concurrency),
-		MaxIdleConnsPerHost:   concurrency,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
 }
 
 // chatURL returns the chat completions URL under base, keeping any query
@@ -854,74 +598,49 @@ const streamFields = `,"stream":true,"stream_options":{"include_usage":true}`
 func bodyTail(params *evals.Params, extra map[string]any, stream bool) ([]byte, []error) {
 	var errs []error
 	var b []byte
-	pt := reflect.TypeFor[evals.Params]()
-	paramNames := make(map[string]bool, pt.NumField())
-	var pv reflect.Value
 	if params != nil {
-		pv = reflect.ValueOf(params).Elem()
-	}
-	for i := range pt.NumField() {
-		name, _, _ := strings.Cut(pt.Field(i).Tag.Get("json"), ",")
-		paramNames[name] = true
-		if !pv.IsValid() {
-			continue
+		pt, pv := reflect.TypeFor[evals.Params](), reflect.ValueOf(params).Elem()
+		for i := range pt.NumField() {
+			f := pv.Field(i)
+			if f.IsZero() {
+				continue
+			}
+			var v any
+			if f.Kind() == reflect.Pointer {
+				v = f.Elem().Interface()
+			} else {
+				v = f.Interface()
+			}
+			if raw, ok := v.(json.RawMessage); ok && string(bytes.TrimSpace(raw)) == "null" {
+				continue
+			}
+			name, _, _ := strings.Cut(pt.Field(i).Tag.Get("json"), ",")
+			var err error
+			if b, err = appendMember(b, name, v); err != nil {
+				errs = append(errs, evals.FieldErrorf("params."+name, "cannot encode as JSON: %v", err))
+			}
 		}
-		f := pv.Field(i)
-		if f.IsZero() {
-			continue
-		}
-		var v any
-		if f.Kind() == reflect.Pointer {
-			v = f.Elem().Interface()
-		} else {
-			v = f.Interface()
-		}
-		if raw, ok := v.(json.RawMessage); ok && string(bytes.TrimSpace(raw)) == "null" {
-			continue
-		}
-		enc, err := marshalValue(v)
-		if err != nil {
-			errs = append(errs, evals.FieldErrorf("params."+name, "cannot encode as JSON: %v", err))
-			continue
-		}
-		b = append(b, ',')
-		b = appendString(b, name)
-		b = append(b, ':')
-		b = append(b, enc...)
 	}
 	if stream {
 		b = append(b, streamFields...)
 	}
-	for _, key := range slices.Sorted(maps.Keys(extra)) {
-		field := "extra_body." + key
-		if what, ok := bodyReserved[key]; ok {
-			errs = append(errs, evals.FieldErrorf(field, "%q is set by the provider from %s", key, what))
-			continue
-		}
-		if paramNames[key] {
-			errs = append(errs, evals.FieldErrorf(field, "%q is a params field: set params.%s instead", key, key))
-			continue
-		}
-		switch {
-		case key == "stream" && stream:
-			errs = append(errs, evals.FieldErrorf(field, "set by the provider from the target's \"stream\": true"))
-			continue
-		case key == "stream" && extra[key] != false:
-			errs = append(errs, evals.FieldErrorf(field, "to stream, set \"stream\": true on the target (not in extra_body), which reads the events"))
-			continue
-		case key == "stream_options" && stream:
-			errs = append(errs, evals.FieldErrorf(field, "set by the provider when the target streams: %s", streamFields[1:]))
-			continue
-		}
-		enc, err := marshalValue(extra[key])
-		if err != nil {
-			errs = append(errs, evals.FieldErrorf(field, "cannot encode as JSON: %v", err))
-			continue
-		}
-		b = append(b, ',')
-		b = appendString(b, key)
-		b = append(b, ':')
-		b = append(b, enc...)
+	b, xerrs := appendExtraBody(b, extra, func(key string, v any) string { return reservedKey(key, v, stream) })
+	return append(b, '}'), append(errs, xerrs...)
+}
+
+// reservedKey says why extra_body may not set key to v, "" when it may: the
+// provider sets it from the target's model, messages or stream.
+func reservedKey(key string, v any, stream bool) string {
+	if what, ok := bodyReserved[key]; ok {
+		return fmt.Sprintf("%q is set by the provider from %s", key, what)
 	}
-	return append(b, '}'), errs
+	switch {
+	case key == "stream" && stream:
+		return `set by the provider from the target's "stream": true`
+	case key == "stream" && v != false:
+		return `to stream, set "stream": true on the target (not in extra_body), which reads the events`
+	case key == "stream_options" && stream:
+		return "set by the provider when the target streams: " + streamFields[1:]
+	}
+	return ""
 }

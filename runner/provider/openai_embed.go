@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -27,7 +28,7 @@ func (p *OpenAI) Embed(ctx context.Context, req *evals.EmbedRequest) (*evals.Emb
 	if p.recExtra != nil {
 		sent.Body, _ = p.embedBody(req, p.recExtra)
 	}
-	rr, perr := p.post(ctx, p.embedURL, p.embedHeader, body, sent)
+	rr, perr := p.send(ctx, http.MethodPost, p.embedURL, p.embedHeader, body, sent)
 	if perr != nil {
 		return nil, perr
 	}

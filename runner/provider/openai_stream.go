@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -146,32 +144,11 @@ func contentText(v gjson.Result) (string, error) {
 
 // completeStream sends body and reads the answer as server-sent events.
 func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.SentRequest) (*evals.Response, *evals.ProviderError) {
-	rctx, cancel := context.WithTimeout(ctx, p.timeout)
-	clock := startClock()
-	resp, err := p.roundTrip(rctx, p.endpoint, p.header, body)
-	if err != nil {
-		cancel()
-		return nil, p.failed(ctx, rctx, sent, err, "")
+	s, perr := p.openStream(ctx, p.endpoint, p.header, body, sent, &openAIStream)
+	if perr != nil {
+		return nil, perr
 	}
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 || isJSON(resp.Header) {
-		defer cancel()
-		defer resp.Body.Close()
-		return nil, p.notStreamed(ctx, rctx, resp, sent)
-	}
-
-	l := getSSE(resp.Body)
-	// done releases the stream: after [DONE], in the background (drain).
-	done := func() {
-		putSSE(l)
-		resp.Body.Close()
-		cancel()
-	}
-	finished := false // the stream was handed to drain
-	defer func() {
-		if !finished {
-			done()
-		}
-	}()
+	defer s.close()
 	var (
 		text     []byte
 		finish   string
@@ -181,25 +158,20 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 		events   int
 	)
 	for {
-		ev, err := l.sse.Next()
+		ev, ok, perr := s.next(ctx)
 		switch {
-		case err == nil:
-		case l.overLimit():
-			return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
-				Message: fmt.Sprintf("stream larger than %d MiB", maxResponseBody>>20)}
-		case err == io.EOF && ended:
+		case perr != nil:
+			return nil, perr
+		case ok:
+		case ended:
 			// The server closed the stream without [DONE] (llama.cpp),
 			// after the last chunk.
-			return p.streamed(text, finish, usage, hasUsage, &clock), nil
-		case err == io.EOF && events == 0 && l.read() > 0:
+			return p.streamed(text, finish, usage, hasUsage, &s.clock), nil
+		case events == 0 && s.read() > 0:
 			return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
-				Message: fmt.Sprintf("the response holds no server-sent events (Content-Type %q)", resp.Header.Get("Content-Type"))}
-		case err == io.EOF:
-			return nil, streamCut("it ended before a chunk with a finish_reason, and without [DONE]")
-		case errors.Is(err, errSSETruncated):
-			return nil, streamCut("it ended inside an event")
+				Message: fmt.Sprintf("the response holds no server-sent events (Content-Type %q)", s.resp.Header.Get("Content-Type"))}
 		default:
-			return nil, p.failed(ctx, rctx, sent, err, "reading the stream: ")
+			return nil, streamCut("it ended before a chunk with a finish_reason, and without [DONE]")
 		}
 		events++
 		switch ev.Type {
@@ -210,9 +182,9 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 			continue // an event of another kind: a ping
 		}
 		if string(ev.Data) == "[DONE]" {
-			finished = true
-			go drain(l.sse, done)
-			return p.streamed(text, finish, usage, hasUsage, &clock), nil
+			out := p.streamed(text, finish, usage, hasUsage, &s.clock)
+			s.drain()
+			return out, nil
 		}
 		ch, err := decodeChunk(ev.Data)
 		if err != nil {
@@ -224,10 +196,10 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 		}
 		switch {
 		case ch.content != "":
-			clock.token(true)
+			s.clock.token(true)
 			text = append(text, ch.content...)
 		case ch.reasoning:
-			clock.token(false)
+			s.clock.token(false)
 		}
 		if ch.finish != "" {
 			finish, ended = ch.finish, true
@@ -243,6 +215,13 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 	}
 }
 
+// openAIStream is the protocol of OpenAI's chat completion chunks.
+var openAIStream = streamProtocol{
+	notStream: func(c *client, _ *http.Response, body []byte) string {
+		return "the target streams (\"stream\": true), but the server answered with one JSON body, not server-sent events: it does not stream; remove \"stream\" from the target; " + c.bodySnippet(body)
+	},
+}
+
 // streamed is the response a complete stream gave.
 func (p *OpenAI) streamed(text []byte, finish string, usage usageJSON, hasUsage bool, clock *streamClock) *evals.Response {
 	out := &evals.Response{Text: string(text), Finish: finish}
@@ -251,25 +230,6 @@ func (p *OpenAI) streamed(text []byte, finish string, usage usageJSON, hasUsage 
 	}
 	out.Stream = clock.timing(out.Usage.CompletionTokens)
 	return out
-}
-
-// notStreamed is the error of an answer that is not a stream of events: an
-// error status, whose body says why as it does without streaming, or a 2xx
-// JSON body, which a server that does not stream sends (or an error it
-// reports with a 2xx status).
-func (p *OpenAI) notStreamed(ctx, rctx context.Context, resp *http.Response, sent *evals.SentRequest) *evals.ProviderError {
-	rr, perr := p.readBody(ctx, rctx, resp, sent)
-	if perr != nil {
-		return perr
-	}
-	defer putReader(rr)
-	b := rr.buf.Bytes()
-	if m := serverMessage(b); m != "" {
-		return &evals.ProviderError{Kind: evals.ErrKindDecode,
-			Message: "the server answered with an error instead of a stream: " + clip(p.redact(m))}
-	}
-	return &evals.ProviderError{Kind: evals.ErrKindDecode,
-		Message: "the target streams (\"stream\": true), but the server answered with one JSON body, not server-sent events: it does not stream; remove \"stream\" from the target; " + p.bodySnippet(b)}
 }
 
 // streamError is the error a server reported inside the stream: an HTTP
@@ -291,30 +251,6 @@ func (p *OpenAI) streamError(data []byte) *evals.ProviderError {
 		return &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: status, Message: msg}
 	}
 	return &evals.ProviderError{Kind: evals.ErrKindDecode, Message: msg}
-}
-
-// drain reads what is left of a stream after [DONE], then calls done. The
-// connection is used again only once its body is read to the end, which the
-// server sends after [DONE] (the last chunk of a chunked body); drain waits
-// for it in the background, so that the answer is not held up by it. A
-// server that never ends the body is cut off at the request's timeout.
-func drain(s *sseReader, done func()) {
-	defer done()
-	for {
-		if _, err := s.Next(); err != nil {
-			return
-		}
-	}
-}
-
-// isJSON reports whether a response's Content-Type is JSON.
-func isJSON(h http.Header) bool {
-	ct := h.Get("Content-Type")
-	if strings.HasPrefix(ct, "text/event-stream") {
-		return false // what a stream says, without parsing it
-	}
-	mt, _, _ := mime.ParseMediaType(ct)
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 // isSet reports whether a raw JSON value (a member such as "error" or
