@@ -779,6 +779,13 @@ func TestAnthropicStreamErrors(t *testing.T) {
 			"the target asks for a stream, and the endpoint answered with one JSON body (Content-Type application/json): it does not stream; set stream to false", false},
 		{"an error in one JSON body, status 200", answer(200, anthropicErrorBody("overloaded_error", "Overloaded")), evals.ErrKindDecode, 0,
 			"the server answered with an error instead of a stream: overloaded_error: Overloaded (request_id req_011CSHoEeqs5C35K2UUqR7Fy)", false},
+		{"a body with no event", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "<html>gateway timeout</html>\n")
+		}, evals.ErrKindDecode, 0, `the response holds no server-sent events (Content-Type "text/event-stream")`, false},
+		{"an empty body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+		}, evals.ErrKindTransport, 0, "the stream was cut off: it ended before message_stop", true},
 		{"an event that is not JSON", streamOf(ev[0], "event: content_block_delta\ndata: {\"type\":\n\n"), evals.ErrKindDecode, 0,
 			`malformed content_block_delta event: unexpected end of JSON input; data: {"type":`, false},
 	}

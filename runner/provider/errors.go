@@ -194,10 +194,7 @@ func clampWait(seconds float64) time.Duration {
 // the larger of OpenAI's x-ratelimit-reset-requests and
 // x-ratelimit-reset-tokens, the times until its rate limits reset. Other
 // statuses ignore those headers, which describe the rate limits, not an
-// outage: a 503 is retried on the usual backoff.
-//
-// statusError should call it in place of retryAfter, with the response's
-// status; until then the reset headers are not read.
+// outage: a 503 is retried on the usual backoff. statusError reads it.
 func retryAfterStatus(status int, h http.Header, now time.Time) time.Duration {
 	if d := retryAfter(h, now); d > 0 || status != http.StatusTooManyRequests ||
 		h.Get("Retry-After") != "" || h.Get("Retry-After-Ms") != "" {

@@ -155,7 +155,6 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 		ended    bool // a chunk gave a finish_reason
 		usage    = newUsage()
 		hasUsage bool
-		events   int
 	)
 	for {
 		ev, ok, perr := s.next(ctx)
@@ -167,13 +166,9 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 			// The server closed the stream without [DONE] (llama.cpp),
 			// after the last chunk.
 			return p.streamed(text, finish, usage, hasUsage, &s.clock), nil
-		case events == 0 && s.read() > 0:
-			return nil, &evals.ProviderError{Kind: evals.ErrKindDecode,
-				Message: fmt.Sprintf("the response holds no server-sent events (Content-Type %q)", s.resp.Header.Get("Content-Type"))}
 		default:
 			return nil, streamCut("it ended before a chunk with a finish_reason, and without [DONE]")
 		}
-		events++
 		switch ev.Type {
 		case "", "message":
 		case "error":

@@ -51,6 +51,7 @@ type eventStream struct {
 	rctx     context.Context
 	cancel   context.CancelFunc
 	draining bool // drain has the stream
+	events   int  // the events read
 }
 
 // openStream sends body to u, asking for server-sent events, and returns the
@@ -79,15 +80,21 @@ func (c *client) openStream(ctx context.Context, u *url.URL, h http.Header, body
 // false with no error when the stream ended between two events (whether the
 // answer is complete there is the caller's to say), or with the error it
 // ended with: cut off inside an event (streamCut), longer than
-// maxResponseBody, or the connection failed; ctx is the run's.
+// maxResponseBody, a body that held no event at all (a decode error: it is
+// not a stream, and asking again will not make it one), or the connection
+// failed; ctx is the run's.
 func (s *eventStream) next(ctx context.Context) (ev sseEvent, ok bool, perr *evals.ProviderError) {
 	ev, err := s.sse.Next()
 	switch {
 	case err == nil:
+		s.events++
 		return ev, true, nil
 	case s.overLimit():
 		return ev, false, &evals.ProviderError{Kind: evals.ErrKindDecode,
 			Message: fmt.Sprintf("stream larger than %d MiB", maxResponseBody>>20)}
+	case err == io.EOF && s.events == 0 && s.read() > 0:
+		return ev, false, &evals.ProviderError{Kind: evals.ErrKindDecode,
+			Message: fmt.Sprintf("the response holds no server-sent events (Content-Type %q)", s.resp.Header.Get("Content-Type"))}
 	case err == io.EOF:
 		return ev, false, nil
 	case errors.Is(err, errSSETruncated):
