@@ -1,6 +1,7 @@
 package evals
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -57,4 +58,26 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // FieldErrorf returns a FieldError for field with a formatted message.
 func FieldErrorf(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// JSONKind names the kind of JSON value raw is, with an article ("a
+// string", "an object", "null"), for errors that say what a field got.
+func JSONKind(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }

@@ -380,7 +380,7 @@ func parseGroup(raw json.RawMessage, re *regexp.Regexp, field string) (int, stri
 		}
 		return n, "group " + strconv.Itoa(n), nil
 	}
-	return 0, "", evals.FieldErrorf(field, "expected a group number or name, got %s", jsonKind(raw))
+	return 0, "", evals.FieldErrorf(field, "expected a group number or name, got %s", evals.JSONKind(raw))
 }
 
 // --- values
@@ -426,7 +426,7 @@ func parseValues(raw json.RawMessage, norm normalizer, empty string) (values, er
 			field := "value." + strconv.Itoa(i)
 			var s string
 			if len(e) == 0 || e[0] != '"' {
-				return values{}, evals.FieldErrorf(field, "expected a string, got %s", jsonKind(e))
+				return values{}, evals.FieldErrorf(field, "expected a string, got %s", evals.JSONKind(e))
 			}
 			if err := json.Unmarshal(e, &s); err != nil {
 				return values{}, evals.FieldErrorf(field, "%v", err)
@@ -434,7 +434,7 @@ func parseValues(raw json.RawMessage, norm normalizer, empty string) (values, er
 			srcs, fields = append(srcs, s), append(fields, field)
 		}
 	default:
-		return values{}, evals.FieldErrorf("value", "expected a string or an array of strings, got %s", jsonKind(raw))
+		return values{}, evals.FieldErrorf("value", "expected a string or an array of strings, got %s", evals.JSONKind(raw))
 	}
 	v := values{items: make([]valueItem, len(srcs))}
 	allStatic := true

@@ -105,7 +105,7 @@ func newOneOf(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 	case c.Values == nil:
 		return nil, evals.FieldErrorf("values", `missing: expected the label set, e.g. ["positive", "negative", "neutral"]`)
 	case bytes.TrimSpace(c.Values)[0] != '[':
-		return nil, evals.FieldErrorf("values", "expected an array of strings, got %s", jsonKind(c.Values))
+		return nil, evals.FieldErrorf("values", "expected an array of strings, got %s", evals.JSONKind(c.Values))
 	}
 	sc, err := newCompare(&c.commonConfig, raw, opEquals, "")
 	if err != nil {

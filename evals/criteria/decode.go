@@ -51,9 +51,9 @@ func checkFields(raw []byte, t reflect.Type, prefix, criterionType string) error
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		if prefix == "" {
-			return fmt.Errorf("criterion: expected a JSON object, got %s", jsonKind(raw))
+			return fmt.Errorf("criterion: expected a JSON object, got %s", evals.JSONKind(raw))
 		}
-		return evals.FieldErrorf(prefix, "expected an object, got %s", jsonKind(raw))
+		return evals.FieldErrorf(prefix, "expected an object, got %s", evals.JSONKind(raw))
 	}
 	fields := jsonFields(t)
 	for dec.More() {
@@ -221,25 +221,4 @@ func article(kind string) string {
 		return "the number " + strings.TrimSpace(strings.TrimPrefix(kind, "number"))
 	}
 	return kind
-}
-
-// jsonKind names the kind of JSON value raw is, with an article.
-func jsonKind(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
 }

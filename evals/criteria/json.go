@@ -129,7 +129,7 @@ func newJSONSchema(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	default:
 		return nil, evals.FieldErrorf("schema", `missing: expected "schema" (an inline JSON Schema object) or "schema_file" (the path of one)`)
 	}
-	if k := jsonKind(doc); k != "an object" {
+	if k := evals.JSONKind(doc); k != "an object" {
 		return nil, evals.FieldErrorf(field, "expected %s to be a JSON Schema object, got %s", what, k)
 	}
 	schema, err := gojsonschema.NewSchemaLoader().Compile(gojsonschema.NewBytesLoader(doc))
@@ -267,7 +267,7 @@ func jsonField(doc string, path []string) (string, string, bool) {
 			}
 			i = j
 		default:
-			return "", fmt.Sprintf("no field %q: %s is %s", strings.Join(path[:n+1], "."), describeHere(path[:n]), jsonKind([]byte(doc[i:i+1]))), false
+			return "", fmt.Sprintf("no field %q: %s is %s", strings.Join(path[:n+1], "."), describeHere(path[:n]), evals.JSONKind([]byte(doc[i:i+1]))), false
 		}
 	}
 	raw := doc[i:skipValue(doc, i)]

@@ -209,8 +209,8 @@ func (j *Judge) parseRubric(c *judgeConfig) error {
 // parseChoices reads the choices object, keeping its order.
 func parseChoices(raw json.RawMessage) ([]choice, error) {
 	const example = `{"Y": 1, "N": 0}`
-	if jsonKind(raw) != "an object" {
-		return nil, evals.FieldErrorf("choices", "expected an object mapping each verdict to its score, such as %s, got %s", example, jsonKind(raw))
+	if evals.JSONKind(raw) != "an object" {
+		return nil, evals.FieldErrorf("choices", "expected an object mapping each verdict to its score, such as %s, got %s", example, evals.JSONKind(raw))
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.Token() // {
@@ -228,7 +228,7 @@ func parseChoices(raw json.RawMessage) ([]choice, error) {
 		}
 		var score float64
 		if json.Unmarshal(v, &score) != nil {
-			return nil, evals.FieldErrorf(field, "expected a score from 0 to 1, got %s", jsonKind(v))
+			return nil, evals.FieldErrorf(field, "expected a score from 0 to 1, got %s", evals.JSONKind(v))
 		}
 		switch {
 		case !(score >= 0 && score <= 1):

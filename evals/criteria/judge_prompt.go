@@ -315,7 +315,7 @@ func parseJSON(answer string, choices []choice) (c *choice, reasoning, why strin
 	if !isJSON(s) {
 		return nil, "", "the judge's answer is not JSON: " + jsonError(s)
 	}
-	if k := jsonKind([]byte(s)); k != "an object" {
+	if k := evals.JSONKind([]byte(s)); k != "an object" {
 		return nil, "", fmt.Sprintf(`the judge's answer is %s: expected an object {"reasoning": ..., "verdict": ...}`, k)
 	}
 	verdicts, reasonings := answerFields(s)
@@ -332,10 +332,10 @@ func parseJSON(answer string, choices []choice) (c *choice, reasoning, why strin
 	verdict := verdicts[0]
 	var text string
 	if json.Unmarshal(verdict, &text) != nil {
-		return nil, "", fmt.Sprintf(`"verdict" is %s: expected a string, one of %s`, jsonKind(verdict), choiceList(choices))
+		return nil, "", fmt.Sprintf(`"verdict" is %s: expected a string, one of %s`, evals.JSONKind(verdict), choiceList(choices))
 	}
 	if n := len(reasonings); n > 0 && json.Unmarshal(reasonings[n-1], &reasoning) != nil {
-		return nil, "", fmt.Sprintf(`"reasoning" is %s: expected a string`, jsonKind(reasonings[n-1]))
+		return nil, "", fmt.Sprintf(`"reasoning" is %s: expected a string`, evals.JSONKind(reasonings[n-1]))
 	}
 	for i := range choices {
 		if choices[i].name == text {

@@ -64,7 +64,7 @@ func childCalls(in *evals.Input, cs ...child) ([]evals.Call, error) {
 func newChild(parent, field string, index int, raw json.RawMessage, weighted bool, env Env) (child, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return child{}, evals.FieldErrorf(field, "expected a criterion object, got %s", jsonKind(raw))
+		return child{}, evals.FieldErrorf(field, "expected a criterion object, got %s", evals.JSONKind(raw))
 	}
 	var head struct {
 		Name   json.RawMessage `json:"name"`
@@ -103,7 +103,7 @@ func newChildren(parent, field string, raw json.RawMessage, weighted bool, env E
 		return nil, evals.FieldErrorf(field, "missing: expected an array of criteria")
 	}
 	if raw[0] != '[' {
-		return nil, evals.FieldErrorf(field, "expected an array of criteria, got %s", jsonKind(raw))
+		return nil, evals.FieldErrorf(field, "expected an array of criteria, got %s", evals.JSONKind(raw))
 	}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(raw, &elems); err != nil {

@@ -48,7 +48,7 @@ func ParseCommand(raw json.RawMessage, example string) ([]string, error) {
 		return nil, evals.FieldErrorf("command", "missing: expected the program and its arguments, e.g. %s", example)
 	}
 	if raw[0] != '[' {
-		return nil, evals.FieldErrorf("command", "expected an array of strings, the program and its arguments (no shell), e.g. %s; got %s", example, jsonKind(raw))
+		return nil, evals.FieldErrorf("command", "expected an array of strings, the program and its arguments (no shell), e.g. %s; got %s", example, evals.JSONKind(raw))
 	}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(raw, &elems); err != nil {
@@ -61,7 +61,7 @@ func ParseCommand(raw json.RawMessage, example string) ([]string, error) {
 	for i, el := range elems {
 		field := "command." + strconv.Itoa(i)
 		if len(el) == 0 || el[0] != '"' {
-			return nil, evals.FieldErrorf(field, "expected a string, got %s", jsonKind(el))
+			return nil, evals.FieldErrorf(field, "expected a string, got %s", evals.JSONKind(el))
 		}
 		if err := json.Unmarshal(el, &argv[i]); err != nil {
 			return nil, evals.FieldErrorf(field, "%v", err)
@@ -117,25 +117,4 @@ func Resolve(name string, at Place) (string, error) {
 		return "", evals.FieldErrorf("command.0", "%q (%s) is not executable: make it so (chmod +x), or name its interpreter first: [\"python3\", %q]", name, p, name)
 	}
 	return p, nil
-}
-
-// jsonKind names the kind of JSON value raw is, with an article.
-func jsonKind(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
 }

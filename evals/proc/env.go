@@ -64,7 +64,7 @@ func Environ(inherit json.RawMessage, extra map[string]string, environ []string)
 			}
 		}
 	default:
-		return nil, evals.FieldErrorf("inherit_env", "expected true, false or an array of variable names, got %s", jsonKind(inherit))
+		return nil, evals.FieldErrorf("inherit_env", "expected true, false or an array of variable names, got %s", evals.JSONKind(inherit))
 	}
 	for _, name := range slices.Sorted(maps.Keys(extra)) {
 		if !evals.ValidEnvName(name) {
@@ -94,7 +94,7 @@ func InheritNames(inherit json.RawMessage) ([]string, error) {
 		field := "inherit_env." + strconv.Itoa(i)
 		var name string
 		if len(el) == 0 || el[0] != '"' || json.Unmarshal(el, &name) != nil {
-			return nil, evals.FieldErrorf(field, "expected the name of an environment variable, got %s", jsonKind(el))
+			return nil, evals.FieldErrorf(field, "expected the name of an environment variable, got %s", evals.JSONKind(el))
 		}
 		if !evals.ValidEnvName(name) {
 			return nil, evals.FieldErrorf(field, "%q is not an environment variable name: expected letters, digits and '_'", name)
