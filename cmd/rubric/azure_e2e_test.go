@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -225,6 +226,24 @@ func TestAzureTriage(t *testing.T) {
 	}
 	if found := findSecrets(t, []string{azureSentinelKey}, filepath.Join(dir, "runs"), cacheDir); len(found) > 0 {
 		t.Errorf("the API key is stored:\n%s", strings.Join(found, "\n"))
+	}
+
+	// The run's results replay as a recording of v1: every answer scored
+	// as before, with its stream timings, without a request.
+	cfg := strings.Replace(azureTriageConfig(srv.URL), `"targets": {`,
+		`"targets": {"v1-replayed": {"provider": "replay", "path": `+jsonQuote(filepath.Join(runDir, "results.jsonl"))+`, "replay_as": "v1"},`, 1)
+	writeFiles(t, dir, map[string]string{"rubric.config.json": cfg})
+	r = rubric(t, dir, env, "run", "suite.json", "--target", "v1-replayed", "--out", "runs", "--no-progress", "--gate", "ttft.p95 <= 10000")
+	if r.code != exitOK {
+		t.Fatalf("replaying the run: want exit 0\n%s", r)
+	}
+	if n := len(srv.requests()); n != 80 {
+		t.Errorf("the replay sent %d requests to the server", n-80)
+	}
+	var replayed streamReport
+	readJSON(t, filepath.Join(dir, "runs", runIDs(t, r.stderr)[0], "report.json"), &replayed)
+	if tg := replayed.Targets[0]; tg.Passed != 40 || tg.Stream == nil || !reflect.DeepEqual(tg.Stream, rep.Targets[1].Stream) {
+		t.Errorf("replayed: %d of 40 passed, stream %+v; want the run's %+v", tg.Passed, tg.Stream, rep.Targets[1].Stream)
 	}
 
 	// A wrong key is Azure's 401, with its message.
