@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one thing wrong with an input file, located as precisely as the
@@ -80,4 +81,30 @@ func JSONKind(raw []byte) string {
 		return "null"
 	}
 	return "a number"
+}
+
+// Clip cuts s after n runes, marking the cut with "…": for quoting what a
+// program or a response said in a message.
+func Clip(s string, n int) string {
+	k := 0
+	for i := range s {
+		if k == n {
+			return s[:i] + "…"
+		}
+		k++
+	}
+	return s
+}
+
+// ClipTail keeps the last n runes of s, marking a cut with "…".
+func ClipTail(s string, n int) string {
+	i := len(s)
+	for k := 0; k < n && i > 0; k++ {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	if i == 0 {
+		return s
+	}
+	return "…" + s[i:]
 }

@@ -12,3 +12,25 @@ func TestJSONKind(t *testing.T) {
 		}
 	}
 }
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		s          string
+		n          int
+		head, tail string
+	}{
+		{"", 3, "", ""},
+		{"abc", 3, "abc", "abc"},
+		{"abcd", 3, "abc…", "…bcd"},
+		{"ééééé", 2, "éé…", "…éé"},
+		{"a日本語", 1, "a…", "…語"},
+	}
+	for _, tt := range tests {
+		if got := Clip(tt.s, tt.n); got != tt.head {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.head)
+		}
+		if got := ClipTail(tt.s, tt.n); got != tt.tail {
+			t.Errorf("ClipTail(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.tail)
+		}
+	}
+}

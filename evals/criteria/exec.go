@@ -264,7 +264,7 @@ func (e *Exec) result(out []byte, tail func() string) evals.Verdict {
 		v.Pass = *res.Pass
 	}
 	if res.Reason != nil {
-		v.Reason = clip(*res.Reason, maxExecReason)
+		v.Reason = evals.Clip(*res.Reason, maxExecReason)
 	}
 	if v.Reason == "" && (v.Score < 1 || !v.Pass) {
 		v.Reason = fmt.Sprintf("exec: %s gave score %s and no reason", e.cmd.Name(), formatScore(v.Score))

@@ -117,7 +117,7 @@ func (n *Not) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	case iv.Pass:
 		v.Reason = fmt.Sprintf("%s (%s) passed with score %s, expected it to fail", strconv.Quote(n.inner.name), n.inner.typ, formatScore(iv.Score))
 	case v.Score < 1:
-		v.Reason = fmt.Sprintf("%s failed as expected but scored %s: %s", strconv.Quote(n.inner.name), formatScore(iv.Score), clip(iv.Reason, maxChildReason))
+		v.Reason = fmt.Sprintf("%s failed as expected but scored %s: %s", strconv.Quote(n.inner.name), formatScore(iv.Score), evals.Clip(iv.Reason, maxChildReason))
 	}
 	return v
 }
@@ -324,7 +324,7 @@ func (g *Group) list(verdicts []evals.Verdict, keep func(evals.Verdict) bool) st
 		}
 		if v.Reason != "" {
 			b.WriteString(": ")
-			b.WriteString(clip(v.Reason, maxChildReason))
+			b.WriteString(evals.Clip(v.Reason, maxChildReason))
 		}
 	}
 	return b.String()
@@ -332,22 +332,10 @@ func (g *Group) list(verdicts []evals.Verdict, keep func(evals.Verdict) bool) st
 
 // childReason prefixes the reason of a held criterion with its name.
 func childReason(name, reason string) string {
-	return strconv.Quote(name) + ": " + clip(reason, maxChildReason)
+	return strconv.Quote(name) + ": " + evals.Clip(reason, maxChildReason)
 }
 
 // formatScore writes a score with up to 4 decimals: 1, 0.5, 0.6667.
 func formatScore(s float64) string {
 	return strconv.FormatFloat(float64(int64(s*1e4+0.5))/1e4, 'f', -1, 64)
-}
-
-// clip cuts s after n runes, marking the cut with "…".
-func clip(s string, n int) string {
-	k := 0
-	for i := range s {
-		if k == n {
-			return s[:i] + "…"
-		}
-		k++
-	}
-	return s
 }

@@ -36,7 +36,7 @@ func (c *Cmd) Name() string {
 	if len(c.Args) > 0 {
 		n += " " + c.Args[0]
 	}
-	return strconv.Quote(Clip(n, 60))
+	return strconv.Quote(evals.Clip(n, 60))
 }
 
 // ParseCommand reads the "command" field: a non-empty array of strings, the

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/rubric-eval/rubric/evals"
 )
 
 // maxStderr is how many bytes of a process's stderr are kept: of its start,
@@ -43,7 +45,7 @@ func (s *Stderr) Start(n int) string {
 	s.mu.Lock()
 	head := string(s.head)
 	s.mu.Unlock()
-	return Clip(strings.TrimSpace(head), n)
+	return evals.Clip(strings.TrimSpace(head), n)
 }
 
 // End returns the end of what was written, from its first whole character,
@@ -57,30 +59,5 @@ func (s *Stderr) End(n int) string {
 	}
 	tail := string(b)
 	s.mu.Unlock()
-	return ClipTail(strings.TrimSpace(tail), n)
-}
-
-// Clip cuts s after n runes, marking the cut with "…".
-func Clip(s string, n int) string {
-	k := 0
-	for i := range s {
-		if k == n {
-			return s[:i] + "…"
-		}
-		k++
-	}
-	return s
-}
-
-// ClipTail keeps the last n runes of s, marking a cut with "…".
-func ClipTail(s string, n int) string {
-	i := len(s)
-	for k := 0; k < n && i > 0; k++ {
-		_, size := utf8.DecodeLastRuneInString(s[:i])
-		i -= size
-	}
-	if i == 0 {
-		return s
-	}
-	return "…" + s[i:]
+	return evals.ClipTail(strings.TrimSpace(tail), n)
 }

@@ -408,7 +408,7 @@ func (p *Exec) tail(stderr *proc.Stderr) string {
 		return ""
 	}
 	// Redacted before it is cut, so that no part of a secret survives.
-	s := proc.ClipTail(p.redact(stderr.End(4<<10)), execStderrQuote)
+	s := evals.ClipTail(p.redact(stderr.End(4<<10)), execStderrQuote)
 	if s == "" {
 		return ""
 	}
