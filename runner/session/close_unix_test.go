@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -51,6 +52,29 @@ func TestSuiteEndStopsItsScorers(t *testing.T) {
 		io.WriteString(w, `{"choices":[{"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
 	}))
 	defer srv.Close()
+	checkSuiteEndStops(t, "scorer", func(bin string) map[string]any {
+		return map[string]any{
+			"criteria": []map[string]any{{"name": "pid", "type": "exec", "protocol": "lines", "command": []string{bin},
+				"env": map[string]string{scorerEnv: "1", "GORACE": "atexit_sleep_ms=0"}}},
+			"targets": []map[string]any{{"name": "t", "provider": "openai", "base_url": srv.URL + "/v1", "model": "m"}},
+		}
+	}, func(r *evals.Result) (pids []int) {
+		for _, sc := range r.Scores {
+			if pid, err := strconv.Atoi(sc.Reason); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return pids
+	})
+}
+
+// checkSuiteEndStops runs two suites, a and b, of two cases each, whose
+// criteria and targets fields(bin) gives: they keep the test binary, bin,
+// running as "what" processes of protocol "lines", each answering with its
+// pid, which pidsOf reads from a result. The processes of suite a must be
+// gone by the time suite b reports, and those of b when the session ends.
+func checkSuiteEndStops(t *testing.T, what string, fields func(bin string) map[string]any, pidsOf func(*evals.Result) []int) {
+	t.Helper()
 	dir := t.TempDir()
 	bin, err := filepath.Abs(os.Args[0])
 	if err != nil {
@@ -62,10 +86,8 @@ func TestSuiteEndStopsItsScorers(t *testing.T) {
 			"name":     name,
 			"messages": []map[string]string{{"role": "user", "content": "{{ q }}"}},
 			"dataset":  map[string]any{"cases": []map[string]any{{"id": "1", "vars": map[string]any{"q": "x"}}, {"id": "2", "vars": map[string]any{"q": "y"}}}},
-			"criteria": []map[string]any{{"name": "pid", "type": "exec", "protocol": "lines", "command": []string{bin},
-				"env": map[string]string{scorerEnv: "1", "GORACE": "atexit_sleep_ms=0"}}},
-			"targets": []map[string]any{{"name": "t", "provider": "openai", "base_url": srv.URL + "/v1", "model": "m"}},
 		}
+		maps.Copy(suite, fields(bin))
 		b, _ := json.Marshal(suite)
 		p := filepath.Join(dir, name+".json")
 		if err := os.WriteFile(p, b, 0o644); err != nil {
@@ -83,7 +105,7 @@ func TestSuiteEndStopsItsScorers(t *testing.T) {
 	o := Run(context.Background(), suites, Options{Out: out, Summary: func(sum *evals.Summary) error {
 		runs = append(runs, sum)
 		if len(runs) == 2 {
-			firstAliveAtSecond = livePIDs(t, filepath.Join(out, runs[0].RunID))
+			firstAliveAtSecond = livePIDs(t, what, filepath.Join(out, runs[0].RunID), pidsOf)
 		}
 		return nil
 	}})
@@ -91,28 +113,26 @@ func TestSuiteEndStopsItsScorers(t *testing.T) {
 		t.Fatalf("outcome %v (code %d), %d runs", o.Err, o.Code(), len(runs))
 	}
 	if len(firstAliveAtSecond) > 0 {
-		t.Errorf("scorer processes %v of suite a still ran while suite b reported", firstAliveAtSecond)
+		t.Errorf("%s processes %v of suite a still ran while suite b reported", what, firstAliveAtSecond)
 	}
-	if pids := livePIDs(t, filepath.Join(out, runs[1].RunID)); len(pids) > 0 {
-		t.Errorf("scorer processes %v of suite b outlived the session", pids)
+	if pids := livePIDs(t, what, filepath.Join(out, runs[1].RunID), pidsOf); len(pids) > 0 {
+		t.Errorf("%s processes %v of suite b outlived the session", what, pids)
 	}
 }
 
-// livePIDs returns the scorer processes named in a run's results that
+// livePIDs returns the processes named in a run's results (pidsOf) that
 // still run, after giving them a moment to exit.
-func livePIDs(t *testing.T, dir string) []int {
+func livePIDs(t *testing.T, what, dir string, pidsOf func(*evals.Result) []int) []int {
 	t.Helper()
 	pids := map[int]bool{}
 	_, err := rundir.ReadJournal(filepath.Join(dir, rundir.ResultsFile), func(r *evals.Result) error {
-		for _, sc := range r.Scores {
-			if pid, err := strconv.Atoi(sc.Reason); err == nil {
-				pids[pid] = true
-			}
+		for _, pid := range pidsOf(r) {
+			pids[pid] = true
 		}
 		return nil
 	})
 	if err != nil || len(pids) == 0 {
-		t.Fatalf("no scorer pid in %s: %v", dir, err)
+		t.Fatalf("no %s pid in the results of %s: %v", what, dir, err)
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
