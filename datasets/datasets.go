@@ -105,7 +105,8 @@ func utf8Problem(b byte) string {
 }
 
 // reserved are the case fields that are not variables.
-var reserved = map[string]bool{"id": true, "vars": true, "expected": true, "tags": true, "metadata": true}
+var reserved = map[string]bool{"id": true, "vars": true, "expected": true, "tags": true, "metadata": true,
+	"turns": true, "tools": true, "mocks": true}
 
 // caseFields is a case object as written in JSON.
 type caseFields struct {
@@ -114,6 +115,10 @@ type caseFields struct {
 	Expected any             `json:"expected"`
 	Tags     []string        `json:"tags"`
 	Metadata map[string]any  `json:"metadata"`
+	// The conversation's fields are decoded by conversationFields.
+	Turns json.RawMessage `json:"turns"`
+	Tools json.RawMessage `json:"tools"`
+	Mocks json.RawMessage `json:"mocks"`
 }
 
 // DecodeCase decodes one case object. n is the case's 1-based position, its id
@@ -136,6 +141,9 @@ func decodeCaseFast(raw []byte, n int) (*evals.Case, bool) {
 	var all map[string]any
 	if json.Unmarshal(raw, &all) != nil {
 		return nil, false
+	}
+	if all["turns"] != nil || all["tools"] != nil || all["mocks"] != nil {
+		return nil, false // a conversation: decoded field by field
 	}
 	c := &evals.Case{Expected: all["expected"]}
 	switch id := all["id"].(type) {
@@ -246,8 +254,11 @@ func decodeCaseSlow(raw []byte, n int) (*evals.Case, error) {
 		}
 		if len(stray) > 0 {
 			sortStrings(stray) // the same message every time
-			return nil, fmt.Errorf("unknown field %q: with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata)", stray[0])
+			return nil, fmt.Errorf("unknown field %q: with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata, turns, tools, mocks)", stray[0])
 		}
+	}
+	if err := conversationFields(c, f); err != nil {
+		return nil, err
 	}
 	if _, ok := c.Vars["output"]; ok {
 		return nil, errors.New(`variable "output" is reserved for the model's response: rename it`)
@@ -258,6 +269,46 @@ func decodeCaseSlow(raw []byte, n int) (*evals.Case, error) {
 		}
 	}
 	return c, nil
+}
+
+// conversationFields decodes a case's turns, tools and mocks, strictly: a
+// misspelt field of a tool or a mock is an error, not a tool without it.
+func conversationFields(c *evals.Case, f caseFields) error {
+	if isSet(f.Turns) {
+		if err := json.Unmarshal(f.Turns, &c.Turns); err != nil {
+			return errors.New(`field "turns": expected an array of strings, the user's messages`)
+		}
+	}
+	if isSet(f.Tools) {
+		if err := strictJSON(f.Tools, &c.Tools); err != nil {
+			return fmt.Errorf(`field "tools": %v (expected an array of {"type": "function", "function": {"name", "description", "parameters"}, "mock"})`, err)
+		}
+		for i, t := range c.Tools {
+			if err := evals.CheckTool(t); err != nil {
+				return fmt.Errorf(`field "tools[%d]": %v`, i, err)
+			}
+		}
+	}
+	if isSet(f.Mocks) {
+		if err := strictJSON(f.Mocks, &c.Mocks); err != nil {
+			return fmt.Errorf(`field "mocks": %v (expected an object of tool name to {"result"}, {"error"}, {"rules"} or {"exec"})`, err)
+		}
+		for name, m := range c.Mocks {
+			if err := evals.CheckMock(m); err != nil {
+				return fmt.Errorf(`field "mocks.%s": %v`, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func isSet(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+
+// strictJSON decodes raw into v, refusing fields v does not have.
+func strictJSON(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 func caseJSONError(err error) error {

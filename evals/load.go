@@ -224,6 +224,7 @@ func Parse(ctx context.Context, path string, opts LoadOptions) (*Suite, Problems
 	if defs != nil {
 		s.resolve = &resolver{src: src, refs: f.Targets, defs: defs, opts: opts}
 	}
+	probs = append(probs, checkTools(src, s)...)
 	probs = append(probs, checkCriteria(src, s, f)...)
 	probs = append(probs, checkGates(src, s, opts.Gates)...)
 	probs = append(probs, checkDataset(src, s)...)

@@ -2,6 +2,7 @@ package evals
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -27,6 +28,13 @@ type Request struct {
 	// them (an http target's body template: {{ ticket }}). Nil for the
 	// requests of an LLM judge, which have no case variables of their own.
 	Vars map[string]any
+	// Tools are the functions the model may call, and ToolChoice OpenAI's
+	// tool_choice; nil when the suite has none.
+	Tools      []Tool
+	ToolChoice json.RawMessage
+	// Step is the request's index in its case's conversation: 0 for the
+	// first (and only, without tools or turns), 1 for the next, and so on.
+	Step int
 }
 
 // Response is what the endpoint answered.
@@ -34,6 +42,8 @@ type Response struct {
 	Text   string
 	Finish string
 	Usage  Usage
+	// ToolCalls are the tools the model called, in order.
+	ToolCalls []ToolCall
 	// Sent is the exact request as sent, without secrets.
 	Sent *SentRequest
 	// Latency, when set, is the latency to record instead of the measured one
@@ -157,7 +167,11 @@ type Input struct {
 	Case     *Case
 	Messages []Message
 	Output   string
-	Response *Response
+	// Transcript is the whole conversation, for a case run as one (tools,
+	// turns): the prompt, every answer, tool call and tool result. Nil for
+	// a single request.
+	Transcript []Message
+	Response   *Response
 	// Target is the target that answered; Latency is the recorded latency
 	// of the call (the original one for a cached or replayed response).
 	Target  *TargetSpec
@@ -174,7 +188,7 @@ type Input struct {
 // Scope resolves templates in criterion values for this input: the case's
 // variables, expected, and the output.
 func (in *Input) Scope() CaseScope {
-	return CaseScope{Case: in.Case, Output: in.Output, HasOutput: true}
+	return CaseScope{Case: in.Case, Output: in.Output, HasOutput: true, Transcript: in.Transcript}
 }
 
 // Verdict is one criterion's judgement of one response.

@@ -47,10 +47,21 @@ type Result struct {
 	// Stream holds when a streamed response's tokens came; nil when the
 	// response was not streamed.
 	Stream *StreamTiming `json:"stream,omitempty"`
-	Scores []Score       `json:"scores,omitempty"`
-	Score  *float64      `json:"score,omitempty"`
-	Status Status        `json:"status"`
-	Error  *ResultError  `json:"error,omitempty"`
+	// Transcript is the whole conversation of a case run as one: the
+	// prompt, every assistant message with its tool calls, every tool
+	// result and user turn. Steps counts the requests sent, ToolCalls the
+	// tool calls and ToolErrors the calls answered with an error. Outcome
+	// says why the conversation ended early (max_steps, max_turns); empty
+	// when it ended with an answer.
+	Transcript []Message    `json:"transcript,omitempty"`
+	Steps      int          `json:"steps,omitempty"`
+	ToolCalls  int          `json:"tool_calls,omitempty"`
+	ToolErrors int          `json:"tool_errors,omitempty"`
+	Outcome    string       `json:"outcome,omitempty"`
+	Scores     []Score      `json:"scores,omitempty"`
+	Score      *float64     `json:"score,omitempty"`
+	Status     Status       `json:"status"`
+	Error      *ResultError `json:"error,omitempty"`
 }
 
 // SentRequest is the exact request sent to the endpoint, without secrets: the URL

@@ -25,6 +25,15 @@ type Suite struct {
 	// Reference is the template of a case's reference answer, for training
 	// data exports; empty means the expected value when it is text.
 	Reference string `json:"reference,omitempty"`
+	// Tools are the functions the model may call in every case; ToolChoice
+	// is OpenAI's tool_choice ("auto", "none", "required" or a named
+	// function); MaxSteps caps the model's requests in one turn.
+	Tools      []Tool          `json:"tools,omitempty"`
+	ToolChoice json.RawMessage `json:"tool_choice,omitempty"`
+	MaxSteps   int             `json:"max_steps,omitempty"`
+	// UserSimulator, when set, has a target play the user after the
+	// case's scripted turns.
+	UserSimulator *UserSimulator `json:"user_simulator,omitempty"`
 
 	// Path is the file the suite was loaded from; Dir is its folder, against which
 	// relative paths in the suite resolve.
@@ -54,10 +63,21 @@ const (
 	CasePassScore = "score" // the weighted mean score reaches PassScore
 )
 
-// Message is one chat message of a prompt template.
+// Message is one chat message: of a prompt template, or of a conversation,
+// where an assistant message may call tools and a tool message answers one
+// call.
 type Message struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
+	// ToolCalls are the calls of an assistant message.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	// ToolCallID and Name, on a tool message, name the call it answers.
+	ToolCallID string `json:"tool_call_id,omitempty"`
+	Name       string `json:"name,omitempty"`
+	// Error, on a tool message, says why the call got no result (no mock
+	// matched, the arguments do not fit the tool's schema, the mock
+	// failed); Content is then what the model was told.
+	Error string `json:"error,omitempty"`
 }
 
 // DatasetSpec says where a suite's cases come from: a file or inline cases.
@@ -81,6 +101,13 @@ type Case struct {
 	Expected any            `json:"expected,omitempty"`
 	Tags     []string       `json:"tags,omitempty"`
 	Metadata map[string]any `json:"metadata,omitempty"`
+	// Turns are the user's messages after the prompt, one per turn, as
+	// templates; the target answers each.
+	Turns []string `json:"turns,omitempty"`
+	// Tools add to (or, by name, replace) the suite's tools for this case;
+	// Mocks answer the calls of tools by name, before the tools' own mocks.
+	Tools []Tool              `json:"tools,omitempty"`
+	Mocks map[string]ToolMock `json:"mocks,omitempty"`
 	// Source locates the case in its dataset, for error messages: "cases.jsonl:12".
 	Source string `json:"-"`
 }
@@ -92,6 +119,9 @@ type CriterionSpec struct {
 	Type      string   `json:"type"`
 	Weight    *float64 `json:"weight,omitempty"`
 	Threshold *float64 `json:"threshold,omitempty"`
+	// Turn says which turns of a conversation the criterion scores; the
+	// final answer when nil.
+	Turn *Turn `json:"turn,omitempty"`
 
 	// Raw is the whole JSON object of the criterion.
 	Raw json.RawMessage `json:"-"`

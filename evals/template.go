@@ -318,6 +318,8 @@ type CaseScope struct {
 	Case      *Case
 	Output    string
 	HasOutput bool
+	// Transcript, when set, is {{ transcript }}: the conversation as JSON.
+	Transcript []Message
 }
 
 // Reserved names every case scope defines; a case variable may not use them.
@@ -340,6 +342,10 @@ func (s CaseScope) Lookup(name string) (any, bool) {
 		return s.Case.Metadata, s.Case.Metadata != nil
 	case "output":
 		return s.Output, s.HasOutput
+	case "transcript":
+		if s.Transcript != nil {
+			return s.Transcript, true
+		}
 	}
 	v, ok := s.Case.Vars[name]
 	return v, ok

@@ -349,15 +349,18 @@ type docWhere struct {
 // schemaSections says where docs/suite.md describes each object of the
 // suite schema.
 var schemaSections = map[string][]docWhere{
-	"suite":     {{2, "Top-level fields"}},
-	"message":   {{3, "Messages"}},
-	"dataset":   {{3, "Dataset fields"}},
-	"case":      {{3, "Case fields"}},
-	"criterion": {{2, "Criteria"}},
-	"extract":   {{3, "extract"}},
-	"target":    {{2, "Targets and rubric.config.json"}, {2, "Providers"}},
-	"params":    {{4, "params"}},
-	"config":    {{3, "rubric.config.json"}},
+	"suite":         {{2, "Top-level fields"}},
+	"message":       {{3, "Messages"}},
+	"dataset":       {{3, "Dataset fields"}},
+	"case":          {{3, "Case fields"}},
+	"criterion":     {{2, "Criteria"}},
+	"extract":       {{3, "extract"}},
+	"target":        {{2, "Targets and rubric.config.json"}, {2, "Providers"}},
+	"params":        {{4, "params"}},
+	"config":        {{3, "rubric.config.json"}},
+	"tool":          {{3, "Tools"}},
+	"mock":          {{3, "Mocks"}},
+	"userSimulator": {{3, "Simulated user"}},
 }
 
 // schemaObjects returns the objects of the suite schema by name: "suite"
@@ -580,7 +583,7 @@ func schemaProperties(t *testing.T, raw json.RawMessage, prefix string) []string
 
 // commonCriterionFields are the fields every criterion type accepts, which
 // docs/suite.md documents once, under "Common fields".
-var commonCriterionFields = []string{"name", "type", "weight", "threshold", "description", "extract", "normalize"}
+var commonCriterionFields = []string{"name", "type", "weight", "threshold", "description", "turn", "extract", "normalize"}
 
 // TestDocsSuiteCriterionTypes checks that every criterion type has a section
 // of docs/suite.md (a heading naming it, such as "### regex" or "### all, any

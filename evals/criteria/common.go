@@ -22,6 +22,7 @@ type commonConfig struct {
 	Weight      *float64       `json:"weight"`
 	Threshold   *float64       `json:"threshold"`
 	Description string         `json:"description"`
+	Turn        *evals.Turn    `json:"turn"`
 	Extract     *extractConfig `json:"extract"`
 	Normalize   []string       `json:"normalize"`
 }

@@ -177,7 +177,7 @@ func TestEmbeddingBuildErrors(t *testing.T) {
 		{"empty value", `{"name":"c","type":"embedding","target":"emb","threshold":0.8,"value":""}`, "value", "empty: expected a reference text to compare the output with"},
 		{"empty value in a list", `{"name":"c","type":"embedding","target":"emb","threshold":0.8,"value":["a",""]}`, "value.1", "empty: expected a reference text to compare the output with"},
 		{"field of another type", `{"name":"c","type":"embedding","target":"emb","threshold":0.8,"judge":"x"}`, "judge",
-			`field "judge" does not apply to criterion type "embedding": its fields are name, type, weight, threshold, description, extract, normalize, target, value`},
+			`field "judge" does not apply to criterion type "embedding": its fields are name, type, weight, threshold, description, turn, extract, normalize, target, value`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -565,7 +565,7 @@ func TestJudgeBuildErrors(t *testing.T) {
 		{"template choices differ", `{"name":"c","type":"judge","judge":"gpt","template":"factual","choices":{"A":1,"B":0}}`, "choices", `template "factual" has the choices A, B, C, D, which its rubric describes: expected scores for exactly those`},
 		{"unknown output", `{"name":"c","type":"judge","judge":"gpt",` + r + `,"output":"xml"}`, "output", `unknown output "xml": expected "text" (a last line "VERDICT: <choice>") or "json" (structured outputs)`},
 		{"json output from replay", `{"name":"c","type":"judge","judge":{"name":"rec","provider":"replay","path":"x.jsonl"},` + r + `,"output":"json"}`, "output", `"json" asks for OpenAI structured outputs: expected judges of provider "openai", but "rec" is "replay"`},
-		{"field of another type", `{"name":"c","type":"judge","judge":"gpt",` + r + `,"pattern":"x"}`, "pattern", `field "pattern" does not apply to criterion type "judge": its fields are name, type, weight, threshold, description, extract, normalize, judge, judges, rubric, template, requirement, choices, output`},
+		{"field of another type", `{"name":"c","type":"judge","judge":"gpt",` + r + `,"pattern":"x"}`, "pattern", `field "pattern" does not apply to criterion type "judge": its fields are name, type, weight, threshold, description, turn, extract, normalize, judge, judges, rubric, template, requirement, choices, output`},
 	}
 	os.WriteFile(filepath.Join(env.Dir, "x.jsonl"), []byte(`{"case_id":"a","output":"VERDICT: Y"}`+"\n"), 0o644)
 	for _, tt := range tests {

@@ -80,6 +80,6 @@ func TestNewErrorsLabelsAndLength(t *testing.T) {
 		{"length min above max", `{"name":"c","type":"length","min_chars":5,"max_chars":4}`, "min_chars", `min_chars 5 is more than max_chars 4: no output could pass`},
 		{"length fraction", `{"name":"c","type":"length","max_chars":1.5}`, "max_chars", `expected an integer, got the number 1.5`},
 		{"length field of another type", `{"name":"c","type":"length","max_ms":1}`, "max_ms",
-			`field "max_ms" does not apply to criterion type "length": its fields are name, type, weight, threshold, description, extract, normalize, min_chars, max_chars, min_words, max_words`},
+			`field "max_ms" does not apply to criterion type "length": its fields are name, type, weight, threshold, description, turn, extract, normalize, min_chars, max_chars, min_words, max_words`},
 	})
 }

@@ -69,6 +69,7 @@ func newChild(parent, field string, index int, raw json.RawMessage, weighted boo
 	var head struct {
 		Name   json.RawMessage `json:"name"`
 		Weight json.RawMessage `json:"weight"`
+		Turn   json.RawMessage `json:"turn"`
 	}
 	if err := json.Unmarshal(raw, &head); err != nil {
 		return child{}, within(field, err)
@@ -79,6 +80,9 @@ func newChild(parent, field string, index int, raw json.RawMessage, weighted boo
 	}
 	if head.Weight != nil && !weighted {
 		return child{}, evals.FieldErrorf(field+".weight", "applies only to the criteria of a weighted group")
+	}
+	if head.Turn != nil {
+		return child{}, evals.FieldErrorf(field+".turn", "applies only to a criterion at the top of the suite's criteria, which picks the turns its criteria see")
 	}
 	var spec evals.CriterionSpec
 	if err := json.Unmarshal(raw, &spec); err != nil {

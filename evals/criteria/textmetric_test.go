@@ -305,10 +305,10 @@ func TestTextMetricNewErrors(t *testing.T) {
 		{"rouge unknown measure", `{"name":"c","type":"rouge","measure":"fmeasure","threshold":0.5}`, "measure",
 			`unknown measure "fmeasure": expected "f", "precision" or "recall"`},
 		{"variant on levenshtein", `{"name":"c","type":"levenshtein","variant":"rouge1","threshold":0.5}`, "variant",
-			`field "variant" does not apply to criterion type "levenshtein": its fields are name, type, weight, threshold, description, extract, normalize, value`},
+			`field "variant" does not apply to criterion type "levenshtein": its fields are name, type, weight, threshold, description, turn, extract, normalize, value`},
 		{"rouge stemmer a string", `{"name":"c","type":"rouge","stemmer":"porter","threshold":0.5}`, "stemmer", `expected true or false, got a string`},
 		{"stemmer on f1", `{"name":"c","type":"f1","stemmer":true,"threshold":0.5}`, "stemmer",
-			`field "stemmer" does not apply to criterion type "f1": its fields are name, type, weight, threshold, description, extract, normalize, value`},
+			`field "stemmer" does not apply to criterion type "f1": its fields are name, type, weight, threshold, description, turn, extract, normalize, value`},
 		{"bleu empty reference", `{"name":"c","type":"bleu","value":"","threshold":0.5}`, "value",
 			`empty reference: BLEU skips empty references; expected a non-empty text`},
 		{"bleu empty reference in a list", `{"name":"c","type":"bleu","value":["a",""],"threshold":0.5}`, "value.1",
@@ -326,7 +326,7 @@ func TestTextMetricNewErrors(t *testing.T) {
 			`"2 or 3": more than one number in it (2 and 3): expected one number`},
 		{"numeric value a boolean", `{"name":"c","type":"numeric","value":true}`, "value", `expected a string or an array of strings, got a boolean`},
 		{"tolerance on f1", `{"name":"c","type":"f1","tolerance":1,"threshold":0.5}`, "tolerance",
-			`field "tolerance" does not apply to criterion type "f1": its fields are name, type, weight, threshold, description, extract, normalize, value`},
+			`field "tolerance" does not apply to criterion type "f1": its fields are name, type, weight, threshold, description, turn, extract, normalize, value`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkNewError(t, tt.spec, t.TempDir(), tt.field, tt.msg) })
