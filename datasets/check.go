@@ -70,7 +70,11 @@ func Check(ctx context.Context, s *evals.Suite) (int, error) {
 		n++
 		h := maphash.String(seed, c.ID)
 		hashes = append(hashes, h)
-		if _, err := s.Render(c); err != nil {
+		err = s.CheckConversation(c)
+		if _, rerr := s.Render(c); rerr != nil {
+			err = rerr
+		}
+		if err != nil {
 			msg := err.Error()
 			var re *evals.RenderError
 			if errors.As(err, &re) {

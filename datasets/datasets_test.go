@@ -95,7 +95,7 @@ func TestJSONL(t *testing.T) {
 		{"trailing blank lines", strings.Join(lines[:6], "\n") + "\n\n  \n\t\n", nil},
 		{
 			"vars with a stray field after the good lines", strings.Join(lines, "\n"),
-			[]string{`f.jsonl:7:1: unknown field "vars2": with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata)`},
+			[]string{`f.jsonl:7:1: unknown field "vars2": with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata, turns, tools, mocks)`},
 		},
 	}
 	for _, tc := range tests {
@@ -155,8 +155,8 @@ func TestJSONLProblems(t *testing.T) {
 		{"id exponent", `{"id": 1e3}`, `f.jsonl:2:1: field "id": expected a string or an integer, got 1e3`},
 		{"id object", `{"id": {"n": 1}}`, `f.jsonl:2:1: field "id": expected a string or an integer, got {"n": 1}`},
 		{"id empty string", `{"id": ""}`, `f.jsonl:2:1: field "id": expected a non-empty string or an integer`},
-		{"vars plus a stray field", `{"vars": {"q": 1}, "q2": 2}`, `f.jsonl:2:1: unknown field "q2": with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata)`},
-		{"vars plus several stray fields: the first by name", `{"vars": {}, "zz": 1, "bb": 2, "mm": 3}`, `f.jsonl:2:1: unknown field "bb": with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata)`},
+		{"vars plus a stray field", `{"vars": {"q": 1}, "q2": 2}`, `f.jsonl:2:1: unknown field "q2": with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata, turns, tools, mocks)`},
+		{"vars plus several stray fields: the first by name", `{"vars": {}, "zz": 1, "bb": 2, "mm": 3}`, `f.jsonl:2:1: unknown field "bb": with vars present, every variable goes in vars (case fields are id, vars, expected, tags, metadata, turns, tools, mocks)`},
 		{"reserved output in vars", `{"vars": {"output": "x"}}`, `f.jsonl:2:1: variable "output" is reserved for the model's response: rename it`},
 		{"reserved output as a flat field", `{"q": 1, "output": "x"}`, `f.jsonl:2:1: variable "output" is reserved for the model's response: rename it`},
 	}

@@ -20,6 +20,7 @@ var layers = map[string][]string{
 	"evals/criteria/textmetric": {},
 	"evals/criteria":            {"evals", "evals/criteria/textmetric", "evals/proc"},
 	"evals/proc":                {"evals"},
+	"evals/mock":                {"evals", "evals/proc"},
 	"evals/evalstest":           {"evals"},
 	"datasets":                  {"evals"},
 	"runner/stats":              {},
@@ -27,10 +28,10 @@ var layers = map[string][]string{
 	"runner/provider":           {"evals", "evals/proc", "runner/store"},
 	"runner/report":             {"evals"},
 	"runner/rundir":             {"evals"},
-	"runner":                    {"evals", "runner/stats"},
+	"runner":                    {"evals", "evals/mock", "runner/stats"},
 	"runner/export":             {"evals", "datasets", "runner/rundir"},
 	// The packages that drive a run.
-	"runner/build":     {"evals", "evals/criteria", "datasets", "runner/provider", "runner/store"},
+	"runner/build":     {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
 	"runner/session":   {"evals", "datasets", "runner", "runner/build", "runner/rundir", "runner/report"},
 	"cmd/rubric":       nil, // nil: anything
 	"cmd/rubric-bench": nil,

@@ -262,6 +262,12 @@ func (s *Suite) CriterionProblems(c CriterionSpec, err error) []Problem {
 	return s.src.fieldProblems(c.Pointer, err)
 }
 
+// FieldProblems locates err, about the part of the suite at ptr (a JSON
+// pointer), in the suite file: an *FieldError at the field it names.
+func (s *Suite) FieldProblems(ptr string, err error) []Problem {
+	return s.src.fieldProblems(ptr, err)
+}
+
 // SortProblems orders problems by file and position, so they read top down.
 func SortProblems(ps []Problem) Problems { return sortProblems(ps) }
 

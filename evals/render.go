@@ -3,6 +3,7 @@ package evals
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -27,11 +28,21 @@ func (s *Suite) Render(c *Case) ([]Message, error) {
 // RenderError is a message template that could not be rendered for a case.
 type RenderError struct {
 	Message int // the index of the message in the suite
-	Case    *Case
-	Err     error
+	// Field, when set, names the template instead: "turns[1]",
+	// "user_simulator.messages[0]".
+	Field string
+	Case  *Case
+	Err   error
 }
 
-func (e *RenderError) Error() string { return fmt.Sprintf("messages[%d]: %v", e.Message, e.Err) }
+func (e *RenderError) Error() string { return fmt.Sprintf("%s: %v", e.where(), e.Err) }
+
+func (e *RenderError) where() string {
+	if e.Field != "" {
+		return e.Field
+	}
+	return fmt.Sprintf("messages[%d]", e.Message)
+}
 
 func (e *RenderError) Unwrap() error { return e.Err }
 
@@ -40,7 +51,7 @@ func (e *RenderError) Unwrap() error { return e.Err }
 func (e *RenderError) Explain() string {
 	var mv *MissingVarError
 	if errors.As(e.Err, &mv) {
-		return fmt.Sprintf("messages[%d] uses {{%s}}, which the case does not define (it has: %s)", e.Message, mv.Path, varNames(e.Case))
+		return fmt.Sprintf("%s uses {{%s}}, which the case does not define (it has: %s)", e.where(), mv.Path, varNames(e.Case))
 	}
 	return e.Error()
 }
@@ -55,5 +66,80 @@ func varNames(c *Case) string {
 		names = append(names, k)
 	}
 	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+// RenderTurn renders the user's message of a case's scripted turn i (its
+// turns[i]); its error is a *RenderError.
+func (s *Suite) RenderTurn(c *Case, i int) (string, error) {
+	field := fmt.Sprintf("turns[%d]", i)
+	t, err := ParseTemplate(c.Turns[i])
+	if err != nil {
+		return "", &RenderError{Field: field, Case: c, Err: err}
+	}
+	text, err := t.Render(CaseScope{Case: c})
+	if err != nil {
+		return "", &RenderError{Field: field, Case: c, Err: err}
+	}
+	return text, nil
+}
+
+// RenderSimulator renders the opening of the simulated user's prompt for a
+// case; its error is a *RenderError.
+func (s *Suite) RenderSimulator(c *Case) ([]Message, error) {
+	sim := s.UserSimulator
+	msgs := make([]Message, len(sim.Messages))
+	for i, m := range sim.Messages {
+		text, err := sim.Templates[i].Render(CaseScope{Case: c})
+		if err != nil {
+			return nil, &RenderError{Field: fmt.Sprintf("user_simulator.messages[%d]", i), Case: c, Err: err}
+		}
+		msgs[i] = Message{Role: m.Role, Content: text}
+	}
+	return msgs, nil
+}
+
+// CheckConversation checks what a case run as a conversation needs beyond
+// its prompt: its turns and the simulated user's prompt render, its tools
+// have distinct names, and its mocks name tools it has.
+func (s *Suite) CheckConversation(c *Case) error {
+	for i := range c.Turns {
+		if _, err := s.RenderTurn(c, i); err != nil {
+			return err
+		}
+	}
+	if s.UserSimulator != nil {
+		if _, err := s.RenderSimulator(c); err != nil {
+			return err
+		}
+	}
+	if len(c.Tools) == 0 && len(c.Mocks) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, t := range c.Tools {
+		if seen[t.Function.Name] {
+			return fmt.Errorf("tools: two tools named %q", t.Function.Name)
+		}
+		seen[t.Function.Name] = true
+	}
+	tools := s.CaseTools(c)
+	for _, name := range slices.Sorted(maps.Keys(c.Mocks)) {
+		if !slices.ContainsFunc(tools, func(t Tool) bool { return t.Function.Name == name }) {
+			return fmt.Errorf("mocks.%s: the case has no tool named %q (its tools: %s)", name, name, toolNames(tools))
+		}
+	}
+	return nil
+}
+
+// toolNames lists tools by name for a message.
+func toolNames(tools []Tool) string {
+	if len(tools) == 0 {
+		return "none"
+	}
+	names := make([]string, len(tools))
+	for i, t := range tools {
+		names[i] = t.Function.Name
+	}
 	return strings.Join(names, ", ")
 }

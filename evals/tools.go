@@ -53,8 +53,8 @@ type ToolMock struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	// Error makes any call no rule matched fail with this message.
 	Error string `json:"error,omitempty"`
-	// Exec is a command (a string split like a shell's, or an argument
-	// list) run for each call no rule matched, with the call as JSON on
+	// Exec is a command (the program and its arguments) run for each call
+	// no rule matched, with the call as JSON on
 	// stdin; its stdout is the result, and a non-zero exit is a tool error.
 	Exec json.RawMessage `json:"exec,omitempty"`
 	// Timeout bounds an exec mock's run; default 30s.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/mock"
 )
 
 // CaseSource yields cases one at a time and io.EOF after the last.
@@ -72,6 +73,9 @@ type Options struct {
 	// Statistics sets the confidence intervals; zero means
 	// evals.DefaultStatistics.
 	Statistics evals.Statistics
+	// Tools answers the tool calls of conversations; nil answers them
+	// with exec mocks run in the current folder with an empty environment.
+	Tools *mock.Answerer
 	// MaxCost, when above 0, stops dispatch once the calls made (CallCost
 	// of each result, those fed by Prior included) have cost that much:
 	// requests in flight finish and are recorded, and Run returns a
@@ -232,6 +236,25 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 		r.Error = &evals.ResultError{Kind: evals.ErrKindRender, Message: err.Error()}
 		return r, nil
 	}
+	if opts.Suite.Conversational(j.c) {
+		ok, ue := converse(ctx, &opts, t, j, msgs, r)
+		if !ok || ue != nil {
+			return nil, ue
+		}
+		if r.Status == evals.StatusError {
+			return r, nil
+		}
+		lat := time.Duration(r.LatencyMS * float64(time.Millisecond))
+		if r.Cached {
+			lat = time.Duration(r.OriginalLatencyMS * float64(time.Millisecond))
+		}
+		in := &evals.Input{Case: j.c, Messages: promptOf(r.Transcript), Output: r.Output, Transcript: r.Transcript,
+			Target: &t.Spec, Latency: lat, Repeat: j.repeat, SecretEnv: t.SecretEnv}
+		if !scoreResult(ctx, opts.Suite, opts.Criteria, r, in) {
+			return nil, nil
+		}
+		return r, nil
+	}
 	req := &evals.Request{Target: t.Spec.Name, CaseID: j.c.ID, Repeat: j.repeat, Messages: msgs, Vars: j.c.Vars}
 	start := time.Now()
 	resp, err := t.Provider.Complete(ctx, req)
@@ -289,7 +312,7 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 func scoreResult(ctx context.Context, s *evals.Suite, criteria []Criterion, r *evals.Result, in *evals.Input) bool {
 	r.Scores = make([]evals.Score, len(criteria))
 	for i, c := range criteria {
-		v := c.Scorer.Score(ctx, in)
+		v := scoreTurns(ctx, c, in)
 		r.Scores[i] = evals.Score{
 			Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr(),
 			Score: v.Score, Pass: v.Pass && !v.Unscored, Unscored: v.Unscored, Reason: v.Reason,

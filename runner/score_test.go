@@ -285,7 +285,7 @@ func TestRecordedResult(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(rec.Messages, tc.want) {
+			if !reflect.DeepEqual(rec.Messages, tc.want) {
 				t.Errorf("messages %v, want %v", rec.Messages, tc.want)
 			}
 			if rec.Response.Text != "o" || rec.Error != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/evals/criteria"
+	"github.com/rubric-eval/rubric/evals/mock"
 	"github.com/rubric-eval/rubric/runner/provider"
 	"github.com/rubric-eval/rubric/runner/store"
 )
@@ -65,6 +66,8 @@ type Suite struct {
 	Judges []*evals.Endpoint
 	// Cases is the number of cases the dataset check read.
 	Cases int
+	// Tools answers the tool calls of its conversations from their mocks.
+	Tools *mock.Answerer
 
 	closed bool
 }
@@ -105,6 +108,7 @@ func Load(ctx context.Context, path string, opts Options) (*Suite, error) {
 	if opts.Targets {
 		probs = append(probs, b.targets()...)
 	}
+	probs = append(probs, b.tools()...)
 	// The cases are checked too, when the parts they depend on are sound,
 	// so that one pass reports the suite's problems and the dataset's.
 	if opts.Dataset && s.Sound("/dataset") && s.Sound("/messages") {
@@ -158,6 +162,33 @@ func (b *builder) criteria() []evals.Problem {
 			continue
 		}
 		b.out.Criteria = append(b.out.Criteria, evals.Criterion{Spec: c, Scorer: sc})
+	}
+	return probs
+}
+
+// tools makes the answerer of tool calls, and finds the programs of the
+// suite's exec mocks now, so that a missing one is a problem of the suite,
+// not a tool error in every case. Exec mocks run without the credentials of
+// any target.
+func (b *builder) tools() []evals.Problem {
+	var secret []string
+	for _, t := range b.out.Targets {
+		secret = append(secret, t.SecretEnv...)
+	}
+	environ := os.Environ
+	if b.opts.Environ != nil {
+		environ = b.opts.Environ
+	}
+	b.out.Tools = &mock.Answerer{Dir: b.s.Dir, Environ: environ(), SecretEnv: secret}
+	var probs []evals.Problem
+	for i, t := range b.s.Tools {
+		ptr := fmt.Sprintf("/tools/%d/mock", i)
+		if t.Mock == nil || !b.s.Sound(ptr) {
+			continue
+		}
+		if err := b.out.Tools.Check(*t.Mock); err != nil {
+			probs = append(probs, b.s.FieldProblems(ptr, err)...)
+		}
 	}
 	return probs
 }

@@ -257,6 +257,7 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		Grace:   opts.Grace,
 		Repeat:  repeat,
 		MaxCost: opts.maxCost(),
+		Tools:   s.Tools,
 	}
 	if prog != nil {
 		ro.Progress = prog.Update
