@@ -126,6 +126,13 @@ const (
 // DefaultMaxSteps is the most model requests in one turn of a conversation.
 const DefaultMaxSteps = 8
 
+// DefaultMaxTurns is the most messages a simulated user writes, and
+// DefaultStop the marker with which it ends the conversation.
+const (
+	DefaultMaxTurns = 5
+	DefaultStop     = "[DONE]"
+)
+
 // MaxStepsOr returns the suite's max_steps, DefaultMaxSteps when unset.
 func (s *Suite) MaxStepsOr() int {
 	if s.MaxSteps > 0 {

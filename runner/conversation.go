@@ -71,13 +71,16 @@ func converse(ctx context.Context, opts *Options, t *Target, j work, msgs []eval
 func (cv *conversation) run(ctx context.Context) (bool, *evals.UnreachableError) {
 	for turn := 0; ; turn++ {
 		if turn > 0 {
-			if turn > len(cv.c.Turns) {
-				return true, nil
-			}
-			text, err := cv.opts.Suite.RenderTurn(cv.c, turn-1)
-			if err != nil {
-				cv.fail(&evals.ResultError{Kind: evals.ErrKindRender, Message: err.Error()})
-				return true, nil
+			var text string
+			var more bool
+			if turn <= len(cv.c.Turns) {
+				var err error
+				if text, err = cv.opts.Suite.RenderTurn(cv.c, turn-1); err != nil {
+					cv.fail(&evals.ResultError{Kind: evals.ErrKindRender, Message: err.Error()})
+					return true, nil
+				}
+			} else if text, more = cv.simulate(ctx, turn-len(cv.c.Turns)); !more {
+				return ctx.Err() == nil, nil
 			}
 			cv.transcript = append(cv.transcript, evals.Message{Role: evals.RoleUser, Content: text})
 		}
@@ -86,6 +89,68 @@ func (cv *conversation) run(ctx context.Context) (bool, *evals.UnreachableError)
 			return ok, ue
 		}
 	}
+}
+
+// simulate has the simulated user write its n-th message (from 1), if the
+// suite has one. more is false when the conversation ends here: no
+// simulator, it wrote the stop marker, it has written max_turns messages
+// (the outcome max_turns), or its request failed (recorded as the result's
+// error).
+func (cv *conversation) simulate(ctx context.Context, n int) (text string, more bool) {
+	sim := cv.opts.Suite.UserSimulator
+	if sim == nil || cv.opts.Simulator == nil {
+		return "", false
+	}
+	maxTurns := sim.MaxTurns
+	if maxTurns <= 0 {
+		maxTurns = evals.DefaultMaxTurns
+	}
+	if n > maxTurns {
+		cv.r.Outcome = evals.OutcomeMaxTurns
+		return "", false
+	}
+	opening, err := cv.opts.Suite.RenderSimulator(cv.c)
+	if err != nil {
+		cv.fail(&evals.ResultError{Kind: evals.ErrKindRender, Message: err.Error()})
+		return "", false
+	}
+	req := &evals.Request{
+		Target: cv.opts.Simulator.Spec.Name, CaseID: cv.c.ID, Repeat: cv.rep,
+		Messages: append(opening, userSide(cv.transcript)...), Vars: cv.c.Vars, Step: n - 1,
+	}
+	resp, err := cv.opts.Simulator.Provider.Complete(ctx, req)
+	if err != nil {
+		re := evals.AsResultError(err)
+		if re.Kind != evals.ErrKindCanceled {
+			re.Message = "the simulated user (" + cv.opts.Simulator.Spec.Name + "): " + re.Message
+			cv.fail(re)
+		}
+		return "", false
+	}
+	stop := sim.Stop
+	if stop == "" {
+		stop = evals.DefaultStop
+	}
+	if strings.Contains(resp.Text, stop) {
+		return "", false
+	}
+	return resp.Text, true
+}
+
+// userSide is the conversation as the simulated user sees it: the user's
+// messages as its own (assistant), the target's answers as what it is told
+// (user); the prompt's system messages and the tool traffic left out.
+func userSide(transcript []evals.Message) []evals.Message {
+	var out []evals.Message
+	for _, m := range transcript {
+		switch {
+		case m.Role == evals.RoleUser:
+			out = append(out, evals.Message{Role: evals.RoleAssistant, Content: m.Content})
+		case m.Role == evals.RoleAssistant && m.Content != "":
+			out = append(out, evals.Message{Role: evals.RoleUser, Content: m.Content})
+		}
+	}
+	return out
 }
 
 // turn sends requests until the model answers without calling a tool. done

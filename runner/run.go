@@ -76,6 +76,9 @@ type Options struct {
 	// Tools answers the tool calls of conversations; nil answers them
 	// with exec mocks run in the current folder with an empty environment.
 	Tools *mock.Answerer
+	// Simulator is the target that plays the user, when the suite has a
+	// user_simulator.
+	Simulator *Target
 	// MaxCost, when above 0, stops dispatch once the calls made (CallCost
 	// of each result, those fed by Prior included) have cost that much:
 	// requests in flight finish and are recorded, and Run returns a

@@ -68,6 +68,10 @@ type Suite struct {
 	Cases int
 	// Tools answers the tool calls of its conversations from their mocks.
 	Tools *mock.Answerer
+	// Simulator is the endpoint of the target that plays the user (the
+	// suite's user_simulator); nil without one. It is one of Judges too,
+	// which closes it.
+	Simulator *evals.Endpoint
 
 	closed bool
 }
@@ -107,6 +111,7 @@ func Load(ctx context.Context, path string, opts Options) (*Suite, error) {
 	probs = append(probs, b.criteria()...)
 	if opts.Targets {
 		probs = append(probs, b.targets()...)
+		probs = append(probs, b.simulator()...)
 	}
 	probs = append(probs, b.tools()...)
 	// The cases are checked too, when the parts they depend on are sound,
@@ -191,6 +196,30 @@ func (b *builder) tools() []evals.Problem {
 		}
 	}
 	return probs
+}
+
+// simulator builds the endpoint of the target that plays the user, shared
+// with a judge of the same name.
+func (b *builder) simulator() []evals.Problem {
+	sim := b.s.UserSimulator
+	if sim == nil || !b.s.Sound("/user_simulator") {
+		return nil
+	}
+	ref, err := json.Marshal(sim.Target)
+	if err != nil {
+		return []evals.Problem{{File: b.s.Path, Msg: err.Error()}}
+	}
+	at := evals.CriterionSpec{Pointer: "/user_simulator"}
+	ep, err := b.judge(at, "target", ref)
+	if err != nil {
+		var ps evals.Problems
+		if errors.As(err, &ps) {
+			return ps
+		}
+		return b.s.FieldProblems(at.Pointer, err)
+	}
+	b.out.Simulator = ep
+	return nil
 }
 
 // targets builds the endpoint of every target to run.

@@ -259,6 +259,9 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		MaxCost: opts.maxCost(),
 		Tools:   s.Tools,
 	}
+	if s.Simulator != nil {
+		ro.Simulator = s.Simulator
+	}
 	if prog != nil {
 		ro.Progress = prog.Update
 	}
