@@ -206,8 +206,10 @@ func TestAnthropicMessages(t *testing.T) {
 			"render: the Messages API needs a user or assistant message, and the request has only system messages", true},
 		{"no messages", nil,
 			"render: the Messages API needs a user or assistant message, and the request has only system messages", true},
-		{"an unknown role", []evals.Message{msg("user", "u"), msg("tool", "t")},
-			`render: message 2 has role "tool": the Messages API takes system, user and assistant messages`, true},
+		{"an unknown role", []evals.Message{msg("user", "u"), msg("function", "t")},
+			`render: message 2 has role "function": the Messages API takes system, user, assistant and tool messages`, true},
+		{"a tool message without its call's id", []evals.Message{msg("user", "u"), msg("tool", "t")},
+			`render: message 2 is a tool message without tool_call_id: the Messages API needs the id of the tool_use it answers`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,6 +233,168 @@ func TestAnthropicMessages(t *testing.T) {
 			}
 			if !json.Valid(b) {
 				t.Errorf("body is not valid JSON")
+			}
+		})
+	}
+}
+
+// lookupTools are a suite's tools as evals holds them: OpenAI's form, with
+// a mock and strict, which are not sent.
+var lookupTools = []evals.Tool{
+	{Type: "function", Function: evals.ToolFunction{Name: "lookup_order", Description: "Find an order by id",
+		Parameters: json.RawMessage(`{"type": "object", "required": ["order_id"],
+			"properties": {"order_id": {"type": "string"}}}`), Strict: ptr(true)},
+		Mock: &evals.ToolMock{Result: json.RawMessage(`{"status":"shipped"}`)}},
+	{Type: "function", Function: evals.ToolFunction{Name: "now"}},
+}
+
+// lookupToolsJSON is lookupTools as the Messages API takes them.
+const lookupToolsJSON = `"tools":[{"name":"lookup_order","description":"Find an order by id","input_schema":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}},` +
+	`{"name":"now","input_schema":{"type":"object"}}]`
+
+// TestAnthropicTools checks how a request's tools and tool_choice map to the
+// Messages API: tools with input_schema (and neither strict nor the mock),
+// after the messages; OpenAI's tool_choice in Anthropic's form; nothing for a
+// request without tools; and what cannot be sent is a render error.
+func TestAnthropicTools(t *testing.T) {
+	srv := serve(t, answer(200, anthropicBody("x")))
+	const head = `{"model":"claude-test","max_tokens":64,"messages":[{"role":"user","content":"hi"}]`
+	named := json.RawMessage(`{"type": "function", "function": {"name": "lookup_order"}}`)
+	tests := []struct {
+		name   string
+		tools  []evals.Tool
+		choice json.RawMessage
+		extra  map[string]any
+		want   string // the body after head, or the error
+		err    bool
+	}{
+		{"no tools", nil, nil, nil, `}`, false},
+		{"tools, no tool_choice", lookupTools, nil, nil, `,` + lookupToolsJSON + `}`, false},
+		{"auto", lookupTools, json.RawMessage(`"auto"`), nil, `,` + lookupToolsJSON + `,"tool_choice":{"type":"auto"}}`, false},
+		{"required is any", lookupTools, json.RawMessage(`"required"`), nil, `,` + lookupToolsJSON + `,"tool_choice":{"type":"any"}}`, false},
+		{"none", lookupTools, json.RawMessage(`"none"`), nil, `,` + lookupToolsJSON + `,"tool_choice":{"type":"none"}}`, false},
+		{"a named function is a tool", lookupTools, named, nil, `,` + lookupToolsJSON + `,"tool_choice":{"type":"tool","name":"lookup_order"}}`, false},
+		{"before the params and extra_body", lookupTools[1:], nil, map[string]any{"top_k": 5},
+			`,"tools":[{"name":"now","input_schema":{"type":"object"}}],"top_k":5}`, false},
+		{"parameters without a type get one", []evals.Tool{
+			{Type: "function", Function: evals.ToolFunction{Name: "a", Parameters: json.RawMessage(`{"properties": {"q": {"type": "string"}}}`)}},
+			{Type: "function", Function: evals.ToolFunction{Name: "b", Parameters: json.RawMessage(`{ }`)}},
+		}, nil, nil,
+			`,"tools":[{"name":"a","input_schema":{"type":"object","properties":{"q":{"type":"string"}}}},{"name":"b","input_schema":{"type":"object"}}]}`, false},
+		{"tool_choice without tools is not sent", nil, json.RawMessage(`"required"`), nil, `}`, false},
+		{"a tool_choice of another shape", lookupTools, json.RawMessage(`{"type": "any"}`), nil,
+			`render: tool_choice: expected "auto", "none", "required" or {"type": "function", "function": {"name": NAME}}, got {"type": "any"}`, true},
+		{"parameters that are not an object", []evals.Tool{{Type: "function", Function: evals.ToolFunction{Name: "a", Parameters: json.RawMessage(`[]`)}}}, nil, nil,
+			`render: tool "a": parameters: expected a JSON Schema object, got an array`, true},
+		{"extra_body's tools as well", lookupTools, nil, map[string]any{"tools": []any{map[string]any{"type": "web_search_20250305", "name": "web_search"}}},
+			`render: extra_body sets "tools", and so does the suite: give tools in one place`, true},
+		{"extra_body's tool_choice as well", lookupTools, json.RawMessage(`"auto"`), map[string]any{"tool_choice": map[string]any{"type": "any"}},
+			`render: extra_body sets "tool_choice", and so does the suite: give tool_choice in one place`, true},
+		{"extra_body's tool_choice, the suite's none", lookupTools, nil, map[string]any{"tool_choice": map[string]any{"type": "any"}},
+			`,` + lookupToolsJSON + `,"tool_choice":{"type":"any"}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := anthropicSpec(srv)
+			spec.ExtraBody = tt.extra
+			p := newAnthropic(t, spec)
+			req := &evals.Request{Target: "t", CaseID: "c", Messages: []evals.Message{msg("user", "hi")}, Tools: tt.tools, ToolChoice: tt.choice}
+			b, err := p.RequestBody(req)
+			if tt.err {
+				if err == nil || err.Error() != tt.want {
+					t.Fatalf("RequestBody = %s, %v; want error %q", b, err, tt.want)
+				}
+				_, cerr := p.Complete(t.Context(), req)
+				if pe := providerError(t, cerr); pe.Kind != evals.ErrKindRender {
+					t.Errorf("Complete: %v, want a render error", cerr)
+				}
+				return
+			}
+			if want := head + tt.want; err != nil || string(b) != want {
+				t.Errorf("body\n got %s (%v)\nwant %s", b, err, want)
+			}
+			if !json.Valid(b) {
+				t.Errorf("body is not valid JSON")
+			}
+		})
+	}
+}
+
+// TestAnthropicToolMessages checks how a conversation with tool calls maps
+// to the Messages API: an assistant message's calls are tool_use blocks
+// after its text (none when it has no text); tool messages are tool_result
+// blocks in a user turn, is_error set for a tool error, the results of
+// parallel calls in one turn, and a user message after them in the same
+// turn, after the results; arguments that are not a JSON object go back as
+// input {}. The body is sent as RequestBody gives it.
+func TestAnthropicToolMessages(t *testing.T) {
+	call := func(id, name, args string) evals.ToolCall { return evals.NewToolCall(id, name, args) }
+	assistant := func(text string, tcs ...evals.ToolCall) evals.Message {
+		return evals.Message{Role: "assistant", Content: text, ToolCalls: tcs}
+	}
+	result := func(id, name, content, err string) evals.Message {
+		return evals.Message{Role: "tool", ToolCallID: id, Name: name, Content: content, Error: err}
+	}
+	const head = `{"model":"claude-test","max_tokens":64,"system":"S","messages":[{"role":"user","content":"Where is A1?"},`
+	tests := []struct {
+		name string
+		msgs []evals.Message
+		want string // the messages after the first
+	}{
+		{"a call and its result", []evals.Message{
+			assistant("", call("toolu_1", "lookup_order", `{"order_id": "A1"}`)),
+			result("toolu_1", "lookup_order", `{"status":"shipped"}`, ""),
+			assistant("It has shipped."),
+		}, `{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"lookup_order","input":{"order_id":"A1"}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"{\"status\":\"shipped\"}"}]},` +
+			`{"role":"assistant","content":"It has shipped."}]`},
+		{"text, two parallel calls, their results in one turn, one an error", []evals.Message{
+			assistant("Let me look.", call("toolu_1", "lookup_order", `{"order_id":"A1"}`), call("toolu_2", "lookup_order", `{"order_id":"B2"}`)),
+			result("toolu_1", "lookup_order", "shipped", ""),
+			result("toolu_2", "lookup_order", "no such order", "the mock's error: no such order"),
+		}, `{"role":"assistant","content":[{"type":"text","text":"Let me look."},` +
+			`{"type":"tool_use","id":"toolu_1","name":"lookup_order","input":{"order_id":"A1"}},` +
+			`{"type":"tool_use","id":"toolu_2","name":"lookup_order","input":{"order_id":"B2"}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"shipped"},` +
+			`{"type":"tool_result","tool_use_id":"toolu_2","content":"no such order","is_error":true}]}]`},
+		{"a user turn after the results: text after them", []evals.Message{
+			assistant(" \n", call("toolu_1", "now", "")),
+			result("toolu_1", "now", "", ""),
+			msg("user", "And B2?"),
+		}, `{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"now","input":{}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1"},{"type":"text","text":"And B2?"}]}]`},
+		{"malformed and non-object arguments go back as {}", []evals.Message{
+			assistant("", call("toolu_1", "lookup_order", `{"order_id": "A1"`), call("toolu_2", "lookup_order", `["A1"]`)),
+			result("toolu_1", "lookup_order", "arguments are not JSON", "arguments are not JSON"),
+			result("toolu_2", "lookup_order", "arguments do not fit", "arguments do not fit"),
+		}, `{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"lookup_order","input":{}},` +
+			`{"type":"tool_use","id":"toolu_2","name":"lookup_order","input":{}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"arguments are not JSON","is_error":true},` +
+			`{"type":"tool_result","tool_use_id":"toolu_2","content":"arguments do not fit","is_error":true}]}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []byte
+			p := newAnthropic(t, anthropicSpec(serve(t, func(w http.ResponseWriter, r *http.Request) {
+				got, _ = io.ReadAll(r.Body)
+				answer(200, anthropicBody("x"))(w, r)
+			})))
+			req := &evals.Request{Target: "t", CaseID: "c", Step: 1, Tools: lookupTools,
+				Messages: append([]evals.Message{msg("system", "S"), msg("user", "Where is A1?")}, tt.msgs...)}
+			want := head + tt.want + `,` + lookupToolsJSON + `}`
+			b, err := p.RequestBody(req)
+			if err != nil || string(b) != want {
+				t.Errorf("RequestBody\n got %s (%v)\nwant %s", b, err, want)
+			}
+			if !json.Valid(b) {
+				t.Errorf("body is not valid JSON")
+			}
+			resp, err := p.Complete(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != want || string(resp.Sent.Body) != want {
+				t.Errorf("sent %s\nrecorded %s\nwant %s", got, resp.Sent.Body, want)
 			}
 		})
 	}
