@@ -740,11 +740,31 @@ type anthropicMessage struct {
 	Error      json.RawMessage  `json:"error"`
 }
 
-// anthropicBlock is a content block; only text blocks make the answer
-// (not thinking, redacted_thinking or tool_use).
+// anthropicBlock is a content block: text blocks make the answer, tool_use
+// blocks its tool calls; thinking and redacted_thinking are not read.
 type anthropicBlock struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type  string          `json:"type"`
+	Text  string          `json:"text"`
+	ID    string          `json:"id"`    // tool_use
+	Name  string          `json:"name"`  // tool_use
+	Input json.RawMessage `json:"input"` // tool_use
+}
+
+// anthropicToolCall is the call of a tool_use block whose input is the JSON
+// text input (a Message's input object, or a stream's partial_json joined):
+// compact JSON, {} when there is none, and text that is not JSON kept and
+// marked as evals.NewToolCall does, so that the loop answers it with an error.
+func anthropicToolCall(id, name string, input []byte) evals.ToolCall {
+	if string(bytes.TrimSpace(input)) == "null" {
+		input = nil
+	}
+	tc := evals.NewToolCall(id, name, string(input))
+	if tc.ArgumentsError == "" {
+		if enc, err := marshalValue(tc.Arguments); err == nil {
+			tc.Arguments = enc
+		}
+	}
+	return tc
 }
 
 // anthropicUsage is the usage object. Every count may be missing: a
@@ -802,10 +822,14 @@ func (p *Anthropic) decode(b []byte) (*evals.Response, *evals.ProviderError) {
 			Message: "response has no content; " + p.bodySnippet(b)}
 	}
 	var text strings.Builder
+	var calls []evals.ToolCall
 	for _, c := range m.Content {
-		if c.Type == "text" {
+		switch c.Type {
+		case "text":
 			text.WriteString(c.Text)
+		case "tool_use":
+			calls = append(calls, anthropicToolCall(c.ID, c.Name, c.Input))
 		}
 	}
-	return &evals.Response{Text: text.String(), Finish: m.StopReason, Usage: m.Usage.usage()}, nil
+	return &evals.Response{Text: text.String(), Finish: m.StopReason, Usage: m.Usage.usage(), ToolCalls: calls}, nil
 }

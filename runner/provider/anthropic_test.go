@@ -12,6 +12,7 @@ import (
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -519,9 +520,13 @@ func TestAnthropicConstructionErrors(t *testing.T) {
 }
 
 // TestAnthropicResponse checks what is read of a Message: the text blocks
-// joined (thinking and tool use are not the answer), stop_reason, and the
-// usage, its cache tokens counted as prompt tokens.
+// joined (thinking and tool use are not the answer), the tool_use blocks as
+// tool calls in order, stop_reason, and the usage, its cache tokens counted
+// as prompt tokens.
 func TestAnthropicResponse(t *testing.T) {
+	call := func(id, name, args string) evals.ToolCall {
+		return evals.ToolCall{ID: id, Name: name, Arguments: json.RawMessage(args)}
+	}
 	tests := []struct {
 		name string
 		body string
@@ -534,7 +539,14 @@ func TestAnthropicResponse(t *testing.T) {
 			`{"type":"text","text":"The answer is ","citations":null},{"type":"text","text":"billing."},` +
 			`{"type":"tool_use","id":"toolu_1","name":"route","input":{"queue":"billing"}}],` +
 			`"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":2048,"cache_creation_input_tokens":248,"cache_read_input_tokens":1800,"output_tokens":503}}`,
-			evals.Response{Text: "The answer is billing.", Finish: "tool_use", Usage: evals.Usage{PromptTokens: 4096, CompletionTokens: 503, TotalTokens: 4599}}},
+			evals.Response{Text: "The answer is billing.", Finish: "tool_use", Usage: evals.Usage{PromptTokens: 4096, CompletionTokens: 503, TotalTokens: 4599},
+				ToolCalls: []evals.ToolCall{call("toolu_1", "route", `{"queue":"billing"}`)}}},
+		{"parallel tool calls, no text", `{"type":"message","role":"assistant","content":[` +
+			`{"type":"tool_use","id":"toolu_01A","name":"lookup_order","input":{ "order_id" : "A1",` + "\n" + `"items": [1, 2] }},` +
+			`{"type":"tool_use","id":"toolu_01B","name":"now","input":{}},{"type":"tool_use","id":"toolu_01C","name":"now"}],` +
+			`"stop_reason":"tool_use","usage":{"input_tokens":30,"output_tokens":60}}`,
+			evals.Response{Finish: "tool_use", Usage: evals.Usage{PromptTokens: 30, CompletionTokens: 60, TotalTokens: 90},
+				ToolCalls: []evals.ToolCall{call("toolu_01A", "lookup_order", `{"order_id":"A1","items":[1,2]}`), call("toolu_01B", "now", `{}`), call("toolu_01C", "now", `{}`)}}},
 		{"a stop sequence, usage without cache counts", `{"type":"message","content":[{"type":"text","text":"x"}],"stop_reason":"stop_sequence","stop_sequence":"END","usage":{"input_tokens":3,"output_tokens":2}}`,
 			evals.Response{Text: "x", Finish: "stop_sequence", Usage: evals.Usage{PromptTokens: 3, CompletionTokens: 2, TotalTokens: 5}}},
 		{"empty content, no usage", `{"type":"message","content":[],"stop_reason":"max_tokens"}`,
@@ -548,6 +560,9 @@ func TestAnthropicResponse(t *testing.T) {
 			}
 			if resp.Text != tt.want.Text || resp.Finish != tt.want.Finish || resp.Usage != tt.want.Usage || resp.Stream != nil {
 				t.Errorf("got %q %q %+v (stream %v)\nwant %q %q %+v", resp.Text, resp.Finish, resp.Usage, resp.Stream, tt.want.Text, tt.want.Finish, tt.want.Usage)
+			}
+			if !reflect.DeepEqual(resp.ToolCalls, tt.want.ToolCalls) {
+				t.Errorf("ToolCalls\n got %s\nwant %s", toolCallsJSON(resp.ToolCalls), toolCallsJSON(tt.want.ToolCalls))
 			}
 		})
 	}
@@ -800,6 +815,91 @@ func TestAnthropicStreamBlocks(t *testing.T) {
 	}
 	if resp.Text != "Routing to billing now." || resp.Finish != "tool_use" || resp.Usage.CompletionTokens != 9 {
 		t.Errorf("got %q %q %+v, want the text blocks in order", resp.Text, resp.Finish, resp.Usage)
+	}
+	if want := []evals.ToolCall{evals.NewToolCall("toolu_1", "route", `{"queue":`)}; !reflect.DeepEqual(resp.ToolCalls, want) {
+		t.Errorf("ToolCalls %s, want the call cut short, marked: %s", toolCallsJSON(resp.ToolCalls), toolCallsJSON(want))
+	}
+}
+
+// toolCallsJSON shows tool calls in a test's message.
+func toolCallsJSON(calls []evals.ToolCall) string {
+	b, _ := json.Marshal(calls)
+	return string(b)
+}
+
+// TestAnthropicStreamToolCalls checks the tool calls of a stream: each
+// tool_use block's partial_json joined, by block index, however the deltas
+// of two blocks interleave; a block without deltas has the input of its
+// content_block_start; partial_json that does not join into JSON is kept
+// and marked, not an error. The text, stop reason, usage and timings are
+// read as without tools: a stream of tool calls alone has no first content.
+func TestAnthropicStreamToolCalls(t *testing.T) {
+	ev := documentedStream()
+	start, stop := ev[0], ev[len(ev)-1]
+	toolStart := func(i int, id, name string) string {
+		return sse("content_block_start", fmt.Sprintf(`{"type":"content_block_start","index":%d,"content_block":{"type":"tool_use","id":%q,"name":%q,"input":{}}}`, i, id, name))
+	}
+	partial := func(i int, s string) string {
+		d, _ := json.Marshal(s)
+		return sse("content_block_delta", fmt.Sprintf(`{"type":"content_block_delta","index":%d,"delta":{"type":"input_json_delta","partial_json":%s}}`, i, d))
+	}
+	blockStop := func(i int) string {
+		return sse("content_block_stop", fmt.Sprintf(`{"type":"content_block_stop","index":%d}`, i))
+	}
+	delta := sse("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":40}}`)
+	usage := evals.Usage{PromptTokens: 175, CompletionTokens: 40, TotalTokens: 215}
+	lookup := evals.ToolCall{ID: "toolu_01A", Name: "lookup_order", Arguments: json.RawMessage(`{"order_id":"A1","items":[1,2]}`)}
+	tests := []struct {
+		name    string
+		events  []string
+		text    string
+		calls   []evals.ToolCall
+		content bool // whether the stream has a first content
+	}{
+		{"text, then two calls whose deltas interleave", []string{start,
+			sse("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`),
+			sse("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me look."}}`),
+			blockStop(0),
+			toolStart(1, "toolu_01A", "lookup_order"), partial(1, ""), partial(1, `{"order_`),
+			toolStart(2, "toolu_01B", "lookup_order"), partial(2, `{"order_id": "B2"}`),
+			partial(1, `id": "A1", "it`), partial(1, `ems": [1, 2]}`),
+			blockStop(1), blockStop(2), delta, stop,
+		}, "Let me look.", []evals.ToolCall{lookup, {ID: "toolu_01B", Name: "lookup_order", Arguments: json.RawMessage(`{"order_id":"B2"}`)}}, true},
+		{"tool calls alone: one without deltas, one malformed", []string{start,
+			toolStart(0, "toolu_01A", "lookup_order"), partial(0, `{"order_id": "A1", `), partial(0, `"items": [1, 2]}`), blockStop(0),
+			toolStart(1, "toolu_01B", "now"), blockStop(1),
+			toolStart(2, "toolu_01C", "lookup_order"), partial(2, `{"order_id": `), partial(2, `"C3"`), blockStop(2),
+			delta, stop,
+		}, "", []evals.ToolCall{lookup, {ID: "toolu_01B", Name: "now", Arguments: json.RawMessage(`{}`)},
+			evals.NewToolCall("toolu_01C", "lookup_order", `{"order_id": "C3"`)}, false},
+	}
+	for _, tt := range tests {
+		for _, split := range []string{"an event per write", "a byte per write"} {
+			t.Run(tt.name+"/"+split, func(t *testing.T) {
+				chunks := tt.events
+				if split == "a byte per write" {
+					chunks = strings.Split(strings.Join(tt.events, ""), "")
+				}
+				spec := anthropicSpec(serve(t, streamOf(chunks...)))
+				spec.Stream = true
+				resp, err := newAnthropic(t, spec).Complete(t.Context(), testRequest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.Text != tt.text || resp.Finish != "tool_use" || resp.Usage != usage {
+					t.Errorf("got %q %q %+v, want %q tool_use %+v", resp.Text, resp.Finish, resp.Usage, tt.text, usage)
+				}
+				if !reflect.DeepEqual(resp.ToolCalls, tt.calls) {
+					t.Errorf("ToolCalls\n got %s\nwant %s", toolCallsJSON(resp.ToolCalls), toolCallsJSON(tt.calls))
+				}
+				if st := resp.Stream; st == nil || st.FirstTokenMS <= 0 || (st.FirstContentMS > 0) != tt.content {
+					t.Errorf("Stream = %+v, want a first token, and a first content: %v", st, tt.content)
+				}
+			})
+		}
+	}
+	if tc := tests[1].calls[2]; tc.ArgumentsError == "" || tc.ArgumentsText() != `{"order_id": "C3"` {
+		t.Errorf("the malformed call %+v is not marked as evals.NewToolCall marks it", tc)
 	}
 }
 
