@@ -358,10 +358,15 @@ func (p *Anthropic) body(req *evals.Request) (body, recorded []byte, perr *evals
 		return nil, nil, renderErr(err)
 	}
 	if len(req.Tools) > 0 {
-		for _, key := range []string{"tools", "tool_choice"} {
-			if _, set := p.extra[key]; set && (key == "tools" || len(req.ToolChoice) > 0) {
-				return nil, nil, renderErr(fmt.Errorf("extra_body sets %q, and so does the suite: give %s in one place", key, key))
-			}
+		// extra_body's keys follow: one the tools set too would be there twice.
+		conflict := func(key string) *evals.ProviderError {
+			return renderErr(fmt.Errorf("extra_body sets %q, and so does the suite: give %s in one place", key, key))
+		}
+		if _, set := p.extra["tools"]; set {
+			return nil, nil, conflict("tools")
+		}
+		if _, set := p.extra["tool_choice"]; set && len(req.ToolChoice) > 0 {
+			return nil, nil, conflict("tool_choice")
 		}
 		if body, err = appendAnthropicTools(body, req.Tools, req.ToolChoice); err != nil {
 			return nil, nil, renderErr(err)
@@ -640,11 +645,12 @@ func inputSchema(params json.RawMessage) ([]byte, error) {
 		return nil, err
 	}
 	if top.Type == nil {
-		rest := schema[1:] // after {
-		schema = append([]byte(`{"type":"object"`), rest...)
-		if len(rest) > 1 { // not an empty object
-			schema = slices.Insert(schema, len(`{"type":"object"`), ',')
+		rest := schema[1:] // after the {
+		head := `{"type":"object"`
+		if string(rest) != "}" {
+			head += ","
 		}
+		schema = append([]byte(head), rest...)
 	}
 	return schema, nil
 }
