@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -356,6 +357,21 @@ func (p *Anthropic) body(req *evals.Request) (body, recorded []byte, perr *evals
 	if err != nil {
 		return nil, nil, renderErr(err)
 	}
+	if len(req.Tools) > 0 {
+		// extra_body's keys follow: one the tools set too would be there twice.
+		conflict := func(key string) *evals.ProviderError {
+			return renderErr(fmt.Errorf("extra_body sets %q, and so does the suite: give %s in one place", key, key))
+		}
+		if _, set := p.extra["tools"]; set {
+			return nil, nil, conflict("tools")
+		}
+		if _, set := p.extra["tool_choice"]; set && len(req.ToolChoice) > 0 {
+			return nil, nil, conflict("tool_choice")
+		}
+		if body, err = appendAnthropicTools(body, req.Tools, req.ToolChoice); err != nil {
+			return nil, nil, renderErr(err)
+		}
+	}
 	head := len(body)
 	body = append(body, suffix...)
 	if recSuffix == nil {
@@ -371,19 +387,25 @@ func systemRole(role string) bool { return role == "system" || role == "develope
 // appendAnthropicMessages appends ,"system":…,"messages":[…] for msgs. The
 // system (and developer) messages, wherever they are, make the top-level
 // system field: a string for one, an array of text blocks for several. The
-// others make messages; consecutive messages of one role (a system
-// message between them aside) make one turn whose content is an array of
-// text blocks, one per message, as the API would combine them itself.
+// others make messages, a tool message being a user message that holds a
+// tool_result; consecutive messages of one role (a system message between
+// them aside) make one turn (appendTurnContent), as the API would combine
+// them itself, and as it requires of the results of parallel tool calls.
 func appendAnthropicMessages(b []byte, msgs []evals.Message) ([]byte, error) {
 	nsys, nconv := 0, 0
 	for i, m := range msgs {
 		switch {
 		case systemRole(m.Role):
 			nsys++
-		case m.Role == "user" || m.Role == "assistant":
+		case m.Role == evals.RoleUser || m.Role == evals.RoleAssistant:
+			nconv++
+		case m.Role == evals.RoleTool:
+			if m.ToolCallID == "" {
+				return nil, fmt.Errorf("message %d is a tool message without tool_call_id: the Messages API needs the id of the tool_use it answers", i+1)
+			}
 			nconv++
 		default:
-			return nil, fmt.Errorf("message %d has role %q: the Messages API takes system, user and assistant messages", i+1, m.Role)
+			return nil, fmt.Errorf("message %d has role %q: the Messages API takes system, user, assistant and tool messages", i+1, m.Role)
 		}
 	}
 	if nconv == 0 {
@@ -416,13 +438,10 @@ func appendAnthropicMessages(b []byte, msgs []evals.Message) ([]byte, error) {
 			i++
 			continue
 		}
-		role := msgs[i].Role
+		role := anthropicRole(msgs[i].Role)
 		// The turn runs to the next message of another role.
-		end, n := i, 0
-		for end < len(msgs) && (systemRole(msgs[end].Role) || msgs[end].Role == role) {
-			if !systemRole(msgs[end].Role) {
-				n++
-			}
+		end := i
+		for end < len(msgs) && (systemRole(msgs[end].Role) || anthropicRole(msgs[end].Role) == role) {
 			end++
 		}
 		if turns > 0 {
@@ -432,24 +451,75 @@ func appendAnthropicMessages(b []byte, msgs []evals.Message) ([]byte, error) {
 		b = append(b, `{"role":`...)
 		b = appendString(b, role)
 		b = append(b, `,"content":`...)
-		if n == 1 {
-			b = appendString(b, msgs[i].Content)
-		} else {
-			b = append(b, '[')
-			first := true
-			for _, m := range msgs[i:end] {
-				if !systemRole(m.Role) {
-					b = appendTextBlock(b, m.Content, first)
-					first = false
-				}
-			}
-			b = append(b, ']')
-		}
+		b = appendTurnContent(b, msgs[i:end])
 		b = append(b, '}')
 		i = end
 	}
 	return append(b, ']'), nil
 }
+
+// anthropicRole is the role of a message's turn in the Messages API: a tool
+// result is the user's.
+func anthropicRole(role string) string {
+	if role == evals.RoleTool {
+		return evals.RoleUser
+	}
+	return role
+}
+
+// appendTurnContent appends the content of one turn, msgs (their system
+// messages skipped). One user or assistant message without tool calls is a
+// string. Otherwise it is an array of blocks: first a tool_result per tool
+// message, in order (the API takes a user's text only after the results),
+// then for each other message a text block, and for an assistant message
+// with tool calls a text block only when it has text (the API rejects an
+// empty one), then a tool_use block per call.
+func appendTurnContent(b []byte, msgs []evals.Message) []byte {
+	n, plain := 0, true
+	var one *evals.Message
+	for k := range msgs {
+		m := &msgs[k]
+		if systemRole(m.Role) {
+			continue
+		}
+		n, one = n+1, m
+		if m.Role == evals.RoleTool || calls(m) {
+			plain = false
+		}
+	}
+	if n == 1 && plain {
+		return appendString(b, one.Content)
+	}
+	b = append(b, '[')
+	first := true
+	for _, m := range msgs {
+		if m.Role == evals.RoleTool {
+			b = appendToolResult(b, m, first)
+			first = false
+		}
+	}
+	for _, m := range msgs {
+		switch {
+		case systemRole(m.Role) || m.Role == evals.RoleTool:
+		case calls(&m):
+			if strings.TrimSpace(m.Content) != "" {
+				b = appendTextBlock(b, m.Content, first)
+				first = false
+			}
+			for _, tc := range m.ToolCalls {
+				b = appendToolUse(b, tc, first)
+				first = false
+			}
+		default:
+			b = appendTextBlock(b, m.Content, first)
+			first = false
+		}
+	}
+	return append(b, ']')
+}
+
+// calls reports whether m is an assistant message that calls tools.
+func calls(m *evals.Message) bool { return m.Role == evals.RoleAssistant && len(m.ToolCalls) > 0 }
 
 // appendTextBlock appends {"type":"text","text":s}, after a comma unless
 // first.
@@ -460,6 +530,159 @@ func appendTextBlock(b []byte, s string, first bool) []byte {
 	b = append(b, `{"type":"text","text":`...)
 	b = appendString(b, s)
 	return append(b, '}')
+}
+
+// appendToolUse appends the tool_use block of a call, after a comma unless
+// first: {"type":"tool_use","id","name","input"}. The input is the call's
+// arguments when they are a JSON object; the API takes nothing else, so a
+// call whose arguments are not one (malformed, kept as the model's text)
+// goes back as input {}, the tool message that answers it saying what was
+// wrong.
+func appendToolUse(b []byte, tc evals.ToolCall, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, `{"type":"tool_use","id":`...)
+	b = appendString(b, tc.ID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, tc.Name)
+	b = append(b, `,"input":`...)
+	input := []byte(`{}`)
+	if tc.ArgumentsError == "" && jsonObject(tc.Arguments) {
+		if enc, err := marshalValue(tc.Arguments); err == nil {
+			input = enc
+		}
+	}
+	b = append(b, input...)
+	return append(b, '}')
+}
+
+// jsonObject reports whether raw is a JSON object.
+func jsonObject(raw []byte) bool {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	return len(raw) > 0 && raw[0] == '{' && json.Valid(raw)
+}
+
+// appendToolResult appends the tool_result block of a tool message, after a
+// comma unless first: {"type":"tool_result","tool_use_id","content"}, with
+// "is_error": true when the call failed. An empty result has no content,
+// which the API allows.
+func appendToolResult(b []byte, m evals.Message, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, `{"type":"tool_result","tool_use_id":`...)
+	b = appendString(b, m.ToolCallID)
+	if m.Content != "" {
+		b = append(b, `,"content":`...)
+		b = appendString(b, m.Content)
+	}
+	if m.Error != "" {
+		b = append(b, `,"is_error":true`...)
+	}
+	return append(b, '}')
+}
+
+// appendAnthropicTools appends ,"tools":[…] for tools, as the Messages API
+// takes them: {"name","description","input_schema"}, the schema being the
+// tool's parameters (with "type": "object" added when they leave it out, as
+// the API requires it) or {"type":"object"} for a tool without any; OpenAI's
+// strict and the tool's mock are not sent. Then ,"tool_choice":{…} when
+// choice is set (anthropicToolChoice).
+func appendAnthropicTools(b []byte, tools []evals.Tool, choice json.RawMessage) ([]byte, error) {
+	b = append(b, `,"tools":[`...)
+	for i, t := range tools {
+		if t.Type != "function" {
+			return nil, fmt.Errorf("tool %d (%s) has type %q: the Messages API takes function tools", i+1, t.Function.Name, t.Type)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendString(b, t.Function.Name)
+		if t.Function.Description != "" {
+			b = append(b, `,"description":`...)
+			b = appendString(b, t.Function.Description)
+		}
+		b = append(b, `,"input_schema":`...)
+		schema, err := inputSchema(t.Function.Parameters)
+		if err != nil {
+			return nil, fmt.Errorf("tool %q: parameters: %v", t.Function.Name, err)
+		}
+		b = append(b, schema...)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if len(choice) > 0 {
+		tc, err := anthropicToolChoice(choice)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"tool_choice":`...)
+		b = append(b, tc...)
+	}
+	return b, nil
+}
+
+// inputSchema returns a tool's input_schema, compact: its parameters, an
+// object, with "type":"object" put first when they have no type; or
+// {"type":"object"} when there are none.
+func inputSchema(params json.RawMessage) ([]byte, error) {
+	if len(params) == 0 {
+		return []byte(`{"type":"object"}`), nil
+	}
+	if !jsonObject(params) {
+		return nil, fmt.Errorf("expected a JSON Schema object, got %s", evals.JSONKind(params))
+	}
+	schema, err := marshalValue(params)
+	if err != nil {
+		return nil, err
+	}
+	var top struct {
+		Type json.RawMessage `json:"type"`
+	}
+	if err := json.Unmarshal(schema, &top); err != nil {
+		return nil, err
+	}
+	if top.Type == nil {
+		rest := schema[1:] // after the {
+		head := `{"type":"object"`
+		if string(rest) != "}" {
+			head += ","
+		}
+		schema = append([]byte(head), rest...)
+	}
+	return schema, nil
+}
+
+// anthropicToolChoice returns the Messages API's tool_choice for OpenAI's:
+// "auto" is {"type":"auto"}, "required" {"type":"any"}, "none"
+// {"type":"none"}, and {"type":"function","function":{"name":N}}
+// {"type":"tool","name":N}.
+func anthropicToolChoice(choice json.RawMessage) ([]byte, error) {
+	var s string
+	if json.Unmarshal(choice, &s) == nil {
+		switch s {
+		case "auto":
+			return []byte(`{"type":"auto"}`), nil
+		case "required":
+			return []byte(`{"type":"any"}`), nil
+		case "none":
+			return []byte(`{"type":"none"}`), nil
+		}
+	} else {
+		var named struct {
+			Type     string `json:"type"`
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		}
+		if json.Unmarshal(choice, &named) == nil && named.Type == "function" && named.Function.Name != "" {
+			b := append([]byte(`{"type":"tool","name":`), appendString(nil, named.Function.Name)...)
+			return append(b, '}'), nil
+		}
+	}
+	return nil, fmt.Errorf(`tool_choice: expected "auto", "none", "required" or {"type": "function", "function": {"name": NAME}}, got %s`, clip(string(choice)))
 }
 
 // Complete sends one Messages request and waits for the whole answer, or
@@ -523,11 +746,31 @@ type anthropicMessage struct {
 	Error      json.RawMessage  `json:"error"`
 }
 
-// anthropicBlock is a content block; only text blocks make the answer
-// (not thinking, redacted_thinking or tool_use).
+// anthropicBlock is a content block: text blocks make the answer, tool_use
+// blocks its tool calls; thinking and redacted_thinking are not read.
 type anthropicBlock struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type  string          `json:"type"`
+	Text  string          `json:"text"`
+	ID    string          `json:"id"`    // tool_use
+	Name  string          `json:"name"`  // tool_use
+	Input json.RawMessage `json:"input"` // tool_use
+}
+
+// anthropicToolCall is the call of a tool_use block whose input is the JSON
+// text input (a Message's input object, or a stream's partial_json joined):
+// compact JSON, {} when there is none, and text that is not JSON kept and
+// marked as evals.NewToolCall does, so that the loop answers it with an error.
+func anthropicToolCall(id, name string, input []byte) evals.ToolCall {
+	if string(bytes.TrimSpace(input)) == "null" {
+		input = nil
+	}
+	tc := evals.NewToolCall(id, name, string(input))
+	if tc.ArgumentsError == "" {
+		if enc, err := marshalValue(tc.Arguments); err == nil {
+			tc.Arguments = enc
+		}
+	}
+	return tc
 }
 
 // anthropicUsage is the usage object. Every count may be missing: a
@@ -585,10 +828,14 @@ func (p *Anthropic) decode(b []byte) (*evals.Response, *evals.ProviderError) {
 			Message: "response has no content; " + p.bodySnippet(b)}
 	}
 	var text strings.Builder
+	var calls []evals.ToolCall
 	for _, c := range m.Content {
-		if c.Type == "text" {
+		switch c.Type {
+		case "text":
 			text.WriteString(c.Text)
+		case "tool_use":
+			calls = append(calls, anthropicToolCall(c.ID, c.Name, c.Input))
 		}
 	}
-	return &evals.Response{Text: text.String(), Finish: m.StopReason, Usage: m.Usage.usage()}, nil
+	return &evals.Response{Text: text.String(), Finish: m.StopReason, Usage: m.Usage.usage(), ToolCalls: calls}, nil
 }

@@ -53,11 +53,11 @@ var anthropicStream = streamProtocol{
 }
 
 // completeStream sends body and reads the answer as a Messages stream, to
-// its message_stop: the text of its text blocks, the stop reason and usage,
-// and when the tokens came. A stream that ends before message_stop, or
-// inside an event, is cut off (streamCut): a transport error, retried like a
-// connection cut, never an answer. What follows message_stop is read in the
-// background.
+// its message_stop: the text of its text blocks, the calls of its tool_use
+// blocks, the stop reason and usage, and when the tokens came. A stream
+// that ends before message_stop, or inside an event, is cut off
+// (streamCut): a transport error, retried like a connection cut, never an
+// answer. What follows message_stop is read in the background.
 func (p *Anthropic) completeStream(ctx context.Context, body []byte, sent *evals.SentRequest) (*evals.Response, *evals.ProviderError) {
 	s, perr := p.openStream(ctx, p.endpoint, p.header, body, sent, &anthropicStream)
 	if perr != nil {
@@ -102,10 +102,14 @@ func (p *Anthropic) completeStream(ctx context.Context, body []byte, sent *evals
 			}
 		case "content_block_start":
 			if b := block(se.Index); b != nil && se.ContentBlock != nil {
-				b.typ = se.ContentBlock.Type
-				if b.typ == "text" && se.ContentBlock.Text != "" {
-					b.text = append(b.text, se.ContentBlock.Text...)
+				cb := se.ContentBlock
+				b.typ = cb.Type
+				switch {
+				case b.typ == "text" && cb.Text != "":
+					b.text = append(b.text, cb.Text...)
 					s.clock.token(true)
+				case b.typ == "tool_use":
+					b.id, b.name, b.input = cb.ID, cb.Name, cb.Input
 				}
 			}
 		case "content_block_delta":
@@ -128,6 +132,9 @@ func (p *Anthropic) completeStream(ctx context.Context, body []byte, sent *evals
 					s.clock.token(false)
 				}
 			case "input_json_delta":
+				if b := block(se.Index); b != nil && b.typ == "tool_use" {
+					b.partial = append(b.partial, d.PartialJSON...)
+				}
 				if d.PartialJSON != "" {
 					s.clock.token(false)
 				}
@@ -141,13 +148,17 @@ func (p *Anthropic) completeStream(ctx context.Context, body []byte, sent *evals
 			}
 		case "message_stop":
 			var text strings.Builder
+			var calls []evals.ToolCall
 			for i := range blocks {
-				if blocks[i].typ == "text" {
-					text.Write(blocks[i].text)
+				switch b := &blocks[i]; b.typ {
+				case "text":
+					text.Write(b.text)
+				case "tool_use":
+					calls = append(calls, b.call())
 				}
 			}
 			u := usage.usage()
-			out := &evals.Response{Text: text.String(), Finish: stop, Usage: u, Stream: s.clock.timing(u.CompletionTokens)}
+			out := &evals.Response{Text: text.String(), Finish: stop, Usage: u, ToolCalls: calls, Stream: s.clock.timing(u.CompletionTokens)}
 			s.drain()
 			return out, nil
 		case "error":
@@ -176,4 +187,21 @@ func (p *Anthropic) completeStream(ctx context.Context, body []byte, sent *evals
 type streamBlock struct {
 	typ  string
 	text []byte
+	// A tool_use block's id and name, the input of its content_block_start
+	// ({} as the API sends it), and the partial_json of its deltas joined.
+	id, name string
+	input    json.RawMessage
+	partial  []byte
+}
+
+// call returns a tool_use block's call: its input is the partial_json of
+// its input_json_delta events joined; the input its content_block_start
+// gave when none came (the API's is {}, and a tool without parameters gets
+// no delta).
+func (b *streamBlock) call() evals.ToolCall {
+	input := b.partial
+	if len(input) == 0 {
+		input = b.input
+	}
+	return anthropicToolCall(b.id, b.name, input)
 }

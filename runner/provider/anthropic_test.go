@@ -12,6 +12,7 @@ import (
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -206,8 +207,10 @@ func TestAnthropicMessages(t *testing.T) {
 			"render: the Messages API needs a user or assistant message, and the request has only system messages", true},
 		{"no messages", nil,
 			"render: the Messages API needs a user or assistant message, and the request has only system messages", true},
-		{"an unknown role", []evals.Message{msg("user", "u"), msg("tool", "t")},
-			`render: message 2 has role "tool": the Messages API takes system, user and assistant messages`, true},
+		{"an unknown role", []evals.Message{msg("user", "u"), msg("function", "t")},
+			`render: message 2 has role "function": the Messages API takes system, user, assistant and tool messages`, true},
+		{"a tool message without its call's id", []evals.Message{msg("user", "u"), msg("tool", "t")},
+			`render: message 2 is a tool message without tool_call_id: the Messages API needs the id of the tool_use it answers`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,6 +234,168 @@ func TestAnthropicMessages(t *testing.T) {
 			}
 			if !json.Valid(b) {
 				t.Errorf("body is not valid JSON")
+			}
+		})
+	}
+}
+
+// lookupTools are a suite's tools as evals holds them: OpenAI's form, with
+// a mock and strict, which are not sent.
+var lookupTools = []evals.Tool{
+	{Type: "function", Function: evals.ToolFunction{Name: "lookup_order", Description: "Find an order by id",
+		Parameters: json.RawMessage(`{"type": "object", "required": ["order_id"],
+			"properties": {"order_id": {"type": "string"}}}`), Strict: ptr(true)},
+		Mock: &evals.ToolMock{Result: json.RawMessage(`{"status":"shipped"}`)}},
+	{Type: "function", Function: evals.ToolFunction{Name: "now"}},
+}
+
+// lookupToolsJSON is lookupTools as the Messages API takes them.
+const lookupToolsJSON = `"tools":[{"name":"lookup_order","description":"Find an order by id","input_schema":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}},` +
+	`{"name":"now","input_schema":{"type":"object"}}]`
+
+// TestAnthropicTools checks how a request's tools and tool_choice map to the
+// Messages API: tools with input_schema (and neither strict nor the mock),
+// after the messages; OpenAI's tool_choice in Anthropic's form; nothing for a
+// request without tools; and what cannot be sent is a render error.
+func TestAnthropicTools(t *testing.T) {
+	srv := serve(t, answer(200, anthropicBody("x")))
+	const head = `{"model":"claude-test","max_tokens":64,"messages":[{"role":"user","content":"hi"}]`
+	named := json.RawMessage(`{"type": "function", "function": {"name": "lookup_order"}}`)
+	tests := []struct {
+		name   string
+		tools  []evals.Tool
+		choice json.RawMessage
+		extra  map[string]any
+		want   string // the body after head, or the error
+		err    bool
+	}{
+		{"no tools", nil, nil, nil, `}`, false},
+		{"tools, no tool_choice", lookupTools, nil, nil, `,` + lookupToolsJSON + `}`, false},
+		{"auto", lookupTools, json.RawMessage(`"auto"`), nil, `,` + lookupToolsJSON + `,"tool_choice":{"type":"auto"}}`, false},
+		{"required is any", lookupTools, json.RawMessage(`"required"`), nil, `,` + lookupToolsJSON + `,"tool_choice":{"type":"any"}}`, false},
+		{"none", lookupTools, json.RawMessage(`"none"`), nil, `,` + lookupToolsJSON + `,"tool_choice":{"type":"none"}}`, false},
+		{"a named function is a tool", lookupTools, named, nil, `,` + lookupToolsJSON + `,"tool_choice":{"type":"tool","name":"lookup_order"}}`, false},
+		{"before the params and extra_body", lookupTools[1:], nil, map[string]any{"top_k": 5},
+			`,"tools":[{"name":"now","input_schema":{"type":"object"}}],"top_k":5}`, false},
+		{"parameters without a type get one", []evals.Tool{
+			{Type: "function", Function: evals.ToolFunction{Name: "a", Parameters: json.RawMessage(`{"properties": {"q": {"type": "string"}}}`)}},
+			{Type: "function", Function: evals.ToolFunction{Name: "b", Parameters: json.RawMessage(`{ }`)}},
+		}, nil, nil,
+			`,"tools":[{"name":"a","input_schema":{"type":"object","properties":{"q":{"type":"string"}}}},{"name":"b","input_schema":{"type":"object"}}]}`, false},
+		{"tool_choice without tools is not sent", nil, json.RawMessage(`"required"`), nil, `}`, false},
+		{"a tool_choice of another shape", lookupTools, json.RawMessage(`{"type": "any"}`), nil,
+			`render: tool_choice: expected "auto", "none", "required" or {"type": "function", "function": {"name": NAME}}, got {"type": "any"}`, true},
+		{"parameters that are not an object", []evals.Tool{{Type: "function", Function: evals.ToolFunction{Name: "a", Parameters: json.RawMessage(`[]`)}}}, nil, nil,
+			`render: tool "a": parameters: expected a JSON Schema object, got an array`, true},
+		{"extra_body's tools as well", lookupTools, nil, map[string]any{"tools": []any{map[string]any{"type": "web_search_20250305", "name": "web_search"}}},
+			`render: extra_body sets "tools", and so does the suite: give tools in one place`, true},
+		{"extra_body's tool_choice as well", lookupTools, json.RawMessage(`"auto"`), map[string]any{"tool_choice": map[string]any{"type": "any"}},
+			`render: extra_body sets "tool_choice", and so does the suite: give tool_choice in one place`, true},
+		{"extra_body's tool_choice, the suite's none", lookupTools, nil, map[string]any{"tool_choice": map[string]any{"type": "any"}},
+			`,` + lookupToolsJSON + `,"tool_choice":{"type":"any"}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := anthropicSpec(srv)
+			spec.ExtraBody = tt.extra
+			p := newAnthropic(t, spec)
+			req := &evals.Request{Target: "t", CaseID: "c", Messages: []evals.Message{msg("user", "hi")}, Tools: tt.tools, ToolChoice: tt.choice}
+			b, err := p.RequestBody(req)
+			if tt.err {
+				if err == nil || err.Error() != tt.want {
+					t.Fatalf("RequestBody = %s, %v; want error %q", b, err, tt.want)
+				}
+				_, cerr := p.Complete(t.Context(), req)
+				if pe := providerError(t, cerr); pe.Kind != evals.ErrKindRender {
+					t.Errorf("Complete: %v, want a render error", cerr)
+				}
+				return
+			}
+			if want := head + tt.want; err != nil || string(b) != want {
+				t.Errorf("body\n got %s (%v)\nwant %s", b, err, want)
+			}
+			if !json.Valid(b) {
+				t.Errorf("body is not valid JSON")
+			}
+		})
+	}
+}
+
+// TestAnthropicToolMessages checks how a conversation with tool calls maps
+// to the Messages API: an assistant message's calls are tool_use blocks
+// after its text (none when it has no text); tool messages are tool_result
+// blocks in a user turn, is_error set for a tool error, the results of
+// parallel calls in one turn, and a user message after them in the same
+// turn, after the results; arguments that are not a JSON object go back as
+// input {}. The body is sent as RequestBody gives it.
+func TestAnthropicToolMessages(t *testing.T) {
+	call := func(id, name, args string) evals.ToolCall { return evals.NewToolCall(id, name, args) }
+	assistant := func(text string, tcs ...evals.ToolCall) evals.Message {
+		return evals.Message{Role: "assistant", Content: text, ToolCalls: tcs}
+	}
+	result := func(id, name, content, err string) evals.Message {
+		return evals.Message{Role: "tool", ToolCallID: id, Name: name, Content: content, Error: err}
+	}
+	const head = `{"model":"claude-test","max_tokens":64,"system":"S","messages":[{"role":"user","content":"Where is A1?"},`
+	tests := []struct {
+		name string
+		msgs []evals.Message
+		want string // the messages after the first
+	}{
+		{"a call and its result", []evals.Message{
+			assistant("", call("toolu_1", "lookup_order", `{"order_id": "A1"}`)),
+			result("toolu_1", "lookup_order", `{"status":"shipped"}`, ""),
+			assistant("It has shipped."),
+		}, `{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"lookup_order","input":{"order_id":"A1"}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"{\"status\":\"shipped\"}"}]},` +
+			`{"role":"assistant","content":"It has shipped."}]`},
+		{"text, two parallel calls, their results in one turn, one an error", []evals.Message{
+			assistant("Let me look.", call("toolu_1", "lookup_order", `{"order_id":"A1"}`), call("toolu_2", "lookup_order", `{"order_id":"B2"}`)),
+			result("toolu_1", "lookup_order", "shipped", ""),
+			result("toolu_2", "lookup_order", "no such order", "the mock's error: no such order"),
+		}, `{"role":"assistant","content":[{"type":"text","text":"Let me look."},` +
+			`{"type":"tool_use","id":"toolu_1","name":"lookup_order","input":{"order_id":"A1"}},` +
+			`{"type":"tool_use","id":"toolu_2","name":"lookup_order","input":{"order_id":"B2"}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"shipped"},` +
+			`{"type":"tool_result","tool_use_id":"toolu_2","content":"no such order","is_error":true}]}]`},
+		{"a user turn after the results: text after them", []evals.Message{
+			assistant(" \n", call("toolu_1", "now", "")),
+			result("toolu_1", "now", "", ""),
+			msg("user", "And B2?"),
+		}, `{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"now","input":{}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1"},{"type":"text","text":"And B2?"}]}]`},
+		{"malformed and non-object arguments go back as {}", []evals.Message{
+			assistant("", call("toolu_1", "lookup_order", `{"order_id": "A1"`), call("toolu_2", "lookup_order", `["A1"]`)),
+			result("toolu_1", "lookup_order", "arguments are not JSON", "arguments are not JSON"),
+			result("toolu_2", "lookup_order", "arguments do not fit", "arguments do not fit"),
+		}, `{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"lookup_order","input":{}},` +
+			`{"type":"tool_use","id":"toolu_2","name":"lookup_order","input":{}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"arguments are not JSON","is_error":true},` +
+			`{"type":"tool_result","tool_use_id":"toolu_2","content":"arguments do not fit","is_error":true}]}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []byte
+			p := newAnthropic(t, anthropicSpec(serve(t, func(w http.ResponseWriter, r *http.Request) {
+				got, _ = io.ReadAll(r.Body)
+				answer(200, anthropicBody("x"))(w, r)
+			})))
+			req := &evals.Request{Target: "t", CaseID: "c", Step: 1, Tools: lookupTools,
+				Messages: append([]evals.Message{msg("system", "S"), msg("user", "Where is A1?")}, tt.msgs...)}
+			want := head + tt.want + `,` + lookupToolsJSON + `}`
+			b, err := p.RequestBody(req)
+			if err != nil || string(b) != want {
+				t.Errorf("RequestBody\n got %s (%v)\nwant %s", b, err, want)
+			}
+			if !json.Valid(b) {
+				t.Errorf("body is not valid JSON")
+			}
+			resp, err := p.Complete(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != want || string(resp.Sent.Body) != want {
+				t.Errorf("sent %s\nrecorded %s\nwant %s", got, resp.Sent.Body, want)
 			}
 		})
 	}
@@ -355,9 +520,13 @@ func TestAnthropicConstructionErrors(t *testing.T) {
 }
 
 // TestAnthropicResponse checks what is read of a Message: the text blocks
-// joined (thinking and tool use are not the answer), stop_reason, and the
-// usage, its cache tokens counted as prompt tokens.
+// joined (thinking and tool use are not the answer), the tool_use blocks as
+// tool calls in order, stop_reason, and the usage, its cache tokens counted
+// as prompt tokens.
 func TestAnthropicResponse(t *testing.T) {
+	call := func(id, name, args string) evals.ToolCall {
+		return evals.ToolCall{ID: id, Name: name, Arguments: json.RawMessage(args)}
+	}
 	tests := []struct {
 		name string
 		body string
@@ -370,7 +539,14 @@ func TestAnthropicResponse(t *testing.T) {
 			`{"type":"text","text":"The answer is ","citations":null},{"type":"text","text":"billing."},` +
 			`{"type":"tool_use","id":"toolu_1","name":"route","input":{"queue":"billing"}}],` +
 			`"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":2048,"cache_creation_input_tokens":248,"cache_read_input_tokens":1800,"output_tokens":503}}`,
-			evals.Response{Text: "The answer is billing.", Finish: "tool_use", Usage: evals.Usage{PromptTokens: 4096, CompletionTokens: 503, TotalTokens: 4599}}},
+			evals.Response{Text: "The answer is billing.", Finish: "tool_use", Usage: evals.Usage{PromptTokens: 4096, CompletionTokens: 503, TotalTokens: 4599},
+				ToolCalls: []evals.ToolCall{call("toolu_1", "route", `{"queue":"billing"}`)}}},
+		{"parallel tool calls, no text", `{"type":"message","role":"assistant","content":[` +
+			`{"type":"tool_use","id":"toolu_01A","name":"lookup_order","input":{ "order_id" : "A1",` + "\n" + `"items": [1, 2] }},` +
+			`{"type":"tool_use","id":"toolu_01B","name":"now","input":{}},{"type":"tool_use","id":"toolu_01C","name":"now"}],` +
+			`"stop_reason":"tool_use","usage":{"input_tokens":30,"output_tokens":60}}`,
+			evals.Response{Finish: "tool_use", Usage: evals.Usage{PromptTokens: 30, CompletionTokens: 60, TotalTokens: 90},
+				ToolCalls: []evals.ToolCall{call("toolu_01A", "lookup_order", `{"order_id":"A1","items":[1,2]}`), call("toolu_01B", "now", `{}`), call("toolu_01C", "now", `{}`)}}},
 		{"a stop sequence, usage without cache counts", `{"type":"message","content":[{"type":"text","text":"x"}],"stop_reason":"stop_sequence","stop_sequence":"END","usage":{"input_tokens":3,"output_tokens":2}}`,
 			evals.Response{Text: "x", Finish: "stop_sequence", Usage: evals.Usage{PromptTokens: 3, CompletionTokens: 2, TotalTokens: 5}}},
 		{"empty content, no usage", `{"type":"message","content":[],"stop_reason":"max_tokens"}`,
@@ -384,6 +560,9 @@ func TestAnthropicResponse(t *testing.T) {
 			}
 			if resp.Text != tt.want.Text || resp.Finish != tt.want.Finish || resp.Usage != tt.want.Usage || resp.Stream != nil {
 				t.Errorf("got %q %q %+v (stream %v)\nwant %q %q %+v", resp.Text, resp.Finish, resp.Usage, resp.Stream, tt.want.Text, tt.want.Finish, tt.want.Usage)
+			}
+			if !reflect.DeepEqual(resp.ToolCalls, tt.want.ToolCalls) {
+				t.Errorf("ToolCalls\n got %s\nwant %s", toolCallsJSON(resp.ToolCalls), toolCallsJSON(tt.want.ToolCalls))
 			}
 		})
 	}
@@ -636,6 +815,91 @@ func TestAnthropicStreamBlocks(t *testing.T) {
 	}
 	if resp.Text != "Routing to billing now." || resp.Finish != "tool_use" || resp.Usage.CompletionTokens != 9 {
 		t.Errorf("got %q %q %+v, want the text blocks in order", resp.Text, resp.Finish, resp.Usage)
+	}
+	if want := []evals.ToolCall{evals.NewToolCall("toolu_1", "route", `{"queue":`)}; !reflect.DeepEqual(resp.ToolCalls, want) {
+		t.Errorf("ToolCalls %s, want the call cut short, marked: %s", toolCallsJSON(resp.ToolCalls), toolCallsJSON(want))
+	}
+}
+
+// toolCallsJSON shows tool calls in a test's message.
+func toolCallsJSON(calls []evals.ToolCall) string {
+	b, _ := json.Marshal(calls)
+	return string(b)
+}
+
+// TestAnthropicStreamToolCalls checks the tool calls of a stream: each
+// tool_use block's partial_json joined, by block index, however the deltas
+// of two blocks interleave; a block without deltas has the input of its
+// content_block_start; partial_json that does not join into JSON is kept
+// and marked, not an error. The text, stop reason, usage and timings are
+// read as without tools: a stream of tool calls alone has no first content.
+func TestAnthropicStreamToolCalls(t *testing.T) {
+	ev := documentedStream()
+	start, stop := ev[0], ev[len(ev)-1]
+	toolStart := func(i int, id, name string) string {
+		return sse("content_block_start", fmt.Sprintf(`{"type":"content_block_start","index":%d,"content_block":{"type":"tool_use","id":%q,"name":%q,"input":{}}}`, i, id, name))
+	}
+	partial := func(i int, s string) string {
+		d, _ := json.Marshal(s)
+		return sse("content_block_delta", fmt.Sprintf(`{"type":"content_block_delta","index":%d,"delta":{"type":"input_json_delta","partial_json":%s}}`, i, d))
+	}
+	blockStop := func(i int) string {
+		return sse("content_block_stop", fmt.Sprintf(`{"type":"content_block_stop","index":%d}`, i))
+	}
+	delta := sse("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":40}}`)
+	usage := evals.Usage{PromptTokens: 175, CompletionTokens: 40, TotalTokens: 215}
+	lookup := evals.ToolCall{ID: "toolu_01A", Name: "lookup_order", Arguments: json.RawMessage(`{"order_id":"A1","items":[1,2]}`)}
+	tests := []struct {
+		name    string
+		events  []string
+		text    string
+		calls   []evals.ToolCall
+		content bool // whether the stream has a first content
+	}{
+		{"text, then two calls whose deltas interleave", []string{start,
+			sse("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`),
+			sse("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me look."}}`),
+			blockStop(0),
+			toolStart(1, "toolu_01A", "lookup_order"), partial(1, ""), partial(1, `{"order_`),
+			toolStart(2, "toolu_01B", "lookup_order"), partial(2, `{"order_id": "B2"}`),
+			partial(1, `id": "A1", "it`), partial(1, `ems": [1, 2]}`),
+			blockStop(1), blockStop(2), delta, stop,
+		}, "Let me look.", []evals.ToolCall{lookup, {ID: "toolu_01B", Name: "lookup_order", Arguments: json.RawMessage(`{"order_id":"B2"}`)}}, true},
+		{"tool calls alone: one without deltas, one malformed", []string{start,
+			toolStart(0, "toolu_01A", "lookup_order"), partial(0, `{"order_id": "A1", `), partial(0, `"items": [1, 2]}`), blockStop(0),
+			toolStart(1, "toolu_01B", "now"), blockStop(1),
+			toolStart(2, "toolu_01C", "lookup_order"), partial(2, `{"order_id": `), partial(2, `"C3"`), blockStop(2),
+			delta, stop,
+		}, "", []evals.ToolCall{lookup, {ID: "toolu_01B", Name: "now", Arguments: json.RawMessage(`{}`)},
+			evals.NewToolCall("toolu_01C", "lookup_order", `{"order_id": "C3"`)}, false},
+	}
+	for _, tt := range tests {
+		for _, split := range []string{"an event per write", "a byte per write"} {
+			t.Run(tt.name+"/"+split, func(t *testing.T) {
+				chunks := tt.events
+				if split == "a byte per write" {
+					chunks = strings.Split(strings.Join(tt.events, ""), "")
+				}
+				spec := anthropicSpec(serve(t, streamOf(chunks...)))
+				spec.Stream = true
+				resp, err := newAnthropic(t, spec).Complete(t.Context(), testRequest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.Text != tt.text || resp.Finish != "tool_use" || resp.Usage != usage {
+					t.Errorf("got %q %q %+v, want %q tool_use %+v", resp.Text, resp.Finish, resp.Usage, tt.text, usage)
+				}
+				if !reflect.DeepEqual(resp.ToolCalls, tt.calls) {
+					t.Errorf("ToolCalls\n got %s\nwant %s", toolCallsJSON(resp.ToolCalls), toolCallsJSON(tt.calls))
+				}
+				if st := resp.Stream; st == nil || st.FirstTokenMS <= 0 || (st.FirstContentMS > 0) != tt.content {
+					t.Errorf("Stream = %+v, want a first token, and a first content: %v", st, tt.content)
+				}
+			})
+		}
+	}
+	if tc := tests[1].calls[2]; tc.ArgumentsError == "" || tc.ArgumentsText() != `{"order_id": "C3"` {
+		t.Errorf("the malformed call %+v is not marked as evals.NewToolCall marks it", tc)
 	}
 }
 
