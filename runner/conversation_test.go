@@ -338,3 +338,98 @@ func TestConversationExecMock(t *testing.T) {
 
 // script2 is script under another name, for a test whose variable shadows it.
 var script2 = script
+
+func TestConversationSimulatedUser(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		stopAt   int // the simulator's message that holds the stop marker, from 1; 0 never
+		maxTurns int
+		outcome  string
+		users    int // user messages in the transcript
+	}{
+		{"stops with the marker", 2, 5, "", 2},
+		{"reaches max_turns", 0, 2, evals.OutcomeMaxTurns, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testSuite(t)
+			s.UserSimulator = &evals.UserSimulator{Messages: []evals.Message{{Role: "system", Content: "You are {{ persona }}."}}, MaxTurns: tc.maxTurns}
+			s.UserSimulator.Templates = []*evals.Template{evals.MustParseTemplate(s.UserSimulator.Messages[0].Content)}
+			var simSeen [][]evals.Message
+			sim := &evalstest.Provider{Respond: func(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
+				simSeen = append(simSeen, req.Messages)
+				if req.Step+1 == tc.stopAt {
+					return say("thanks, bye [DONE]"), nil
+				}
+				return say("user says " + string(rune('a'+req.Step))), nil
+			}}
+			model := &evalstest.Provider{Respond: func(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
+				return say("reply to " + req.Messages[len(req.Messages)-1].Content), nil
+			}}
+			simT := target("sim", sim, 1)
+			sink := &memSink{}
+			_, err := Run(context.Background(), Options{
+				RunID: "r", Suite: s, Targets: []Target{target("m", model, 1)}, Simulator: &simT,
+				Criteria: []Criterion{crit("any", scoreFunc(func(*evals.Input) evals.Verdict { return evals.Verdict{Score: 1, Pass: true} }))},
+				Open:     func() (CaseSource, error) { return &cases{list: []*evals.Case{{ID: "c", Vars: map[string]any{"q": "hi", "persona": "an angry customer"}}}}, nil },
+				Sink:     sink,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := sink.results[0]
+			users := 0
+			for _, m := range r.Transcript {
+				if m.Role == evals.RoleUser {
+					users++
+				}
+				if strings.Contains(m.Content, "[DONE]") {
+					t.Errorf("the stop marker was sent: %+v", m)
+				}
+			}
+			if users != tc.users || r.Outcome != tc.outcome {
+				t.Fatalf("%d user messages, outcome %q; want %d, %q: %s", users, r.Outcome, tc.users, tc.outcome, roles(r.Transcript))
+			}
+			// The simulator sees its persona, then the conversation with the
+			// roles turned round.
+			first := simSeen[0]
+			if first[0].Content != "You are an angry customer." || first[1].Role != "assistant" || first[1].Content != "Q: hi" || first[2].Role != "user" || first[2].Content != "reply to Q: hi" {
+				t.Errorf("the simulator's first prompt: %+v", first)
+			}
+		})
+	}
+}
+
+// TestRescoreConversation: rubric score of a run's results gives criteria
+// the recorded transcript, and keeps it in the new result.
+func TestRescoreConversation(t *testing.T) {
+	p := &evalstest.Provider{Respond: script(calls(call("1", `{"order_id": "A1"}`)), say("It has shipped."))}
+	first := runOne(t, toolSuite(t), &evals.Case{ID: "c", Vars: map[string]any{"q": "x"}}, p)
+	// An Anthropic body holds the conversation in blocks that are not
+	// text: rescoring must not need to read it.
+	first.Request = &evals.SentRequest{Body: []byte(`{"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"1","name":"lookup_order","input":{}}]}]}`)}
+	rec, err := RecordedResult(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saw []evals.Message
+	sink := &memSink{}
+	_, err = Score(context.Background(), ScoreOptions{
+		RunID: "r2", Suite: toolSuite(t),
+		Criteria: []Criterion{crit("calls", scoreFunc(func(in *evals.Input) evals.Verdict {
+			saw = in.Transcript
+			return evals.Verdict{Score: 1, Pass: true}
+		}))},
+		Read: func(emit func(*Recorded) error) error { return emit(rec) },
+		Sink: sink,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sink.results[0]
+	if !reflect.DeepEqual(saw, first.Transcript) || !reflect.DeepEqual(r.Transcript, first.Transcript) {
+		t.Fatalf("the criterion saw %s, the result holds %s; want %s", roles(saw), roles(r.Transcript), roles(first.Transcript))
+	}
+	if r.Steps != 2 || r.ToolCalls != 1 || r.Output != "It has shipped." {
+		t.Errorf("rescored result: steps %d, tool calls %d, output %q", r.Steps, r.ToolCalls, r.Output)
+	}
+}

@@ -22,6 +22,17 @@ type Recorded struct {
 	// score, and only its Sent, Latency and Attempts are kept.
 	Response *evals.Response
 	Error    *evals.ResultError
+	// Conversation is what a conversation recorded (its transcript and
+	// counts); nil for a single answer.
+	Conversation *Conversation
+}
+
+// Conversation is the record of a case run as a conversation, as a result
+// holds it.
+type Conversation struct {
+	Transcript                   []evals.Message
+	Steps, ToolCalls, ToolErrors int
+	Outcome                      string
 }
 
 // ScoreOptions are everything Score needs.
@@ -132,6 +143,9 @@ func scoreRecorded(ctx context.Context, opts ScoreOptions, rec *Recorded) *evals
 		r.LatencyMS = ms(resp.Latency)
 		r.Attempts = resp.Attempts
 	}
+	if cv := rec.Conversation; cv != nil {
+		r.Transcript, r.Steps, r.ToolCalls, r.ToolErrors, r.Outcome = cv.Transcript, cv.Steps, cv.ToolCalls, cv.ToolErrors, cv.Outcome
+	}
 	if rec.Error != nil || resp == nil {
 		r.Status = evals.StatusError
 		r.Error = rec.Error
@@ -153,7 +167,12 @@ func scoreRecorded(ctx context.Context, opts ScoreOptions, rec *Recorded) *evals
 		lat = resp.OriginalLatency
 	}
 	// ctx is not canceled by an interrupt (see Score), so scoring finishes.
-	scoreResult(ctx, opts.Suite, opts.Criteria, r, &evals.Input{Case: c, Messages: rec.Messages, Output: resp.Text, Response: resp, Latency: lat, Repeat: rec.Repeat})
+	in := &evals.Input{Case: c, Messages: rec.Messages, Output: resp.Text, Response: resp, Latency: lat, Repeat: rec.Repeat}
+	if r.Transcript != nil {
+		in.Transcript = r.Transcript
+		in.Messages = promptOf(r.Transcript)
+	}
+	scoreResult(ctx, opts.Suite, opts.Criteria, r, in)
 	return r
 }
 
@@ -179,11 +198,21 @@ func RecordedResult(r *evals.Result) (*Recorded, error) {
 		rec.Response.Cached = true
 		rec.Response.OriginalLatency = time.Duration(r.OriginalLatencyMS * float64(time.Millisecond))
 	}
+	if r.Transcript != nil {
+		rec.Conversation = &Conversation{Transcript: r.Transcript, Steps: r.Steps, ToolCalls: r.ToolCalls, ToolErrors: r.ToolErrors, Outcome: r.Outcome}
+	}
 	if r.Status == evals.StatusError || r.Error != nil {
 		rec.Error = r.Error
 		if rec.Error == nil {
 			rec.Error = &evals.ResultError{Kind: evals.ErrKindReplay, Message: "the recorded result is an error without a reason"}
 		}
+		return rec, nil
+	}
+	if r.Transcript != nil {
+		// The request body holds the conversation in the provider's own
+		// form (Anthropic's tool_use blocks); the transcript holds it as
+		// it was.
+		rec.Messages = promptOf(r.Transcript)
 		return rec, nil
 	}
 	msgs, _, err := r.Request.Messages()
