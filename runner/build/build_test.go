@@ -160,3 +160,48 @@ func TestEnvironInjected(t *testing.T) {
 		t.Errorf("with the key only in the process's environment: %v, want the missing variable reported", err)
 	}
 }
+
+// TestLoadConversationProblems: the parts of a conversation suite that can
+// be wrong (a tool, an exec mock's program, the simulated user's target, a
+// case's turn, mock and tools) are each reported in their file and place,
+// all at once, before anything is sent.
+func TestLoadConversationProblems(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, map[string]string{
+		"suite.json": `{
+  "name": "s",
+  "messages": [{"role": "user", "content": "{{ q }}"}],
+  "tools": [
+    {"type": "function", "function": {"name": "a", "parameters": {"type": "string"}}},
+    {"type": "function", "function": {"name": "b"}, "mock": {"exec": ["./missing-tool.sh"]}},
+    {"type": "function", "function": {"name": "b"}}
+  ],
+  "tool_choice": {"type": "function", "function": {"name": "zzz"}},
+  "user_simulator": {"target": "nobody", "messages": [{"role": "system", "content": "You are {{ persona }}"}]},
+  "dataset": {"path": "cases.jsonl"},
+  "criteria": [{"name": "c", "type": "contains", "value": "x", "turn": 2}],
+  "targets": [{"name": "t", "provider": "replay", "path": "rec.jsonl"}]
+}`,
+		"rec.jsonl": "",
+		"cases.jsonl": `{"id": "1", "q": "a", "persona": "p", "turns": ["{{ nope }}"]}` + "\n" +
+			`{"id": "2", "q": "a", "persona": "p", "mocks": {"c": {"result": 1}}}` + "\n" +
+			`{"id": "3", "q": "a", "persona": "p", "tools": [{"type": "function", "function": {"name": "x"}, "mock": {}}]}` + "\n" +
+			`{"id": "4", "q": "a"}` + "\n",
+	})
+	_, err := Load(context.Background(), path, Options{Targets: true, Dataset: true})
+	got := problems(t, err, dir)
+	want := []string{
+		`cases.jsonl:1:1: case "1": turns[0] uses {{nope}}, which the case does not define (it has: persona, q)`,
+		`cases.jsonl:2:1: case "2": mocks.c: the case has no tool named "c" (its tools: a, b, b)`,
+		`cases.jsonl:3:1: field "tools[0]": mock: expected rules, result, error or exec: how the tool answers`,
+		`cases.jsonl:4:1: case "4": user_simulator.messages[0] uses {{persona}}, which the case does not define (it has: q)`,
+		`suite.json:5:66: $.tools[0].function.parameters: the arguments are an object: expected "type": "object", got string`,
+		`suite.json:6:71: $.tools[1].mock.exec[0]: cannot run "./missing-tool.sh" (missing-tool.sh): no such file or directory`,
+		`suite.json:7:47: $.tools[2].function.name: duplicate tool name "b" (first at $.tools[1])`,
+		`suite.json:9:60: $.tool_choice.function.name: tool_choice names "zzz", which is not one of the suite's tools`,
+		`suite.json:10:32: $.user_simulator.target: unknown target "nobody": expected one of t`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
