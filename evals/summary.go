@@ -125,6 +125,9 @@ type TargetSummary struct {
 	Judges *JudgeSummary `json:"judges,omitempty"`
 	// Repeats is set when each case ran more than once.
 	Repeats *RepeatSummary `json:"repeats,omitempty"`
+	// Conversations sums the results of cases run as conversations (tools,
+	// turns); nil when there were none.
+	Conversations *ConversationSummary `json:"conversations,omitempty"`
 	// Comparison is this target against the baseline run, when there is one.
 	Comparison *Comparison `json:"comparison,omitempty"`
 	// FailedCases are up to MaxFailedCases cases that did not pass, those with
@@ -181,6 +184,22 @@ type FailedCase struct {
 	Repeat int    `json:"repeat"`
 	Status Status `json:"status"`
 	Reason string `json:"reason"`
+}
+
+// ConversationSummary sums a target's conversations: the results that
+// record a transcript.
+type ConversationSummary struct {
+	// Cases counts the results with a transcript; Steps, ToolCalls and
+	// ToolErrors sum theirs, and StepsMean is Steps / Cases.
+	Cases      int     `json:"cases"`
+	Steps      int     `json:"steps"`
+	StepsMean  float64 `json:"steps_mean"`
+	ToolCalls  int     `json:"tool_calls"`
+	ToolErrors int     `json:"tool_errors"`
+	// MaxSteps and MaxTurns count the conversations that ended with those
+	// outcomes.
+	MaxSteps int `json:"max_steps,omitempty"`
+	MaxTurns int `json:"max_turns,omitempty"`
 }
 
 // LatencySummary describes the latencies of the responses received, in

@@ -29,6 +29,8 @@ type aggregate struct {
 	values  map[string]int // distinct values seen per slice key
 	keys    []sliceKey     // scratch: the slices of the result being added
 
+	conv *evals.ConversationSummary // nil until a result has a transcript
+
 	repeat  int // repeats per case; > 1 turns on the repeats section
 	reduce  string
 	open    map[string]*caseRepeats // cases with repeats still to come
@@ -77,6 +79,9 @@ func (a *aggregate) add(r *evals.Result) {
 	}
 	a.addCorpus(r.Scores)
 	a.addJudges(r.Scores)
+	if r.Transcript != nil {
+		a.addConversation(r)
+	}
 	a.keys = a.keys[:0]
 	for _, tag := range r.Tags {
 		a.keys = append(a.keys, tagSlice(tag))
@@ -124,6 +129,24 @@ func (a *aggregate) addJudges(scores []evals.Score) {
 				*j.Cost += *v.Cost
 			}
 		}
+	}
+}
+
+// addConversation counts a result that records a conversation.
+func (a *aggregate) addConversation(r *evals.Result) {
+	if a.conv == nil {
+		a.conv = &evals.ConversationSummary{}
+	}
+	c := a.conv
+	c.Cases++
+	c.Steps += r.Steps
+	c.ToolCalls += r.ToolCalls
+	c.ToolErrors += r.ToolErrors
+	switch r.Outcome {
+	case evals.OutcomeMaxSteps:
+		c.MaxSteps++
+	case evals.OutcomeMaxTurns:
+		c.MaxTurns++
 	}
 }
 
@@ -208,6 +231,11 @@ func (a *aggregate) summary() evals.TargetSummary {
 		}
 		return 0
 	})
+	if a.conv != nil {
+		c := *a.conv
+		c.StepsMean = float64(c.Steps) / float64(c.Cases)
+		s.Conversations = &c
+	}
 	if a.judges != nil {
 		j := *a.judges
 		if j.Cost != nil {

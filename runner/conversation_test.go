@@ -370,8 +370,10 @@ func TestConversationSimulatedUser(t *testing.T) {
 			_, err := Run(context.Background(), Options{
 				RunID: "r", Suite: s, Targets: []Target{target("m", model, 1)}, Simulator: &simT,
 				Criteria: []Criterion{crit("any", scoreFunc(func(*evals.Input) evals.Verdict { return evals.Verdict{Score: 1, Pass: true} }))},
-				Open:     func() (CaseSource, error) { return &cases{list: []*evals.Case{{ID: "c", Vars: map[string]any{"q": "hi", "persona": "an angry customer"}}}}, nil },
-				Sink:     sink,
+				Open: func() (CaseSource, error) {
+					return &cases{list: []*evals.Case{{ID: "c", Vars: map[string]any{"q": "hi", "persona": "an angry customer"}}}}, nil
+				},
+				Sink: sink,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -431,5 +433,42 @@ func TestRescoreConversation(t *testing.T) {
 	}
 	if r.Steps != 2 || r.ToolCalls != 1 || r.Output != "It has shipped." {
 		t.Errorf("rescored result: steps %d, tool calls %d, output %q", r.Steps, r.ToolCalls, r.Output)
+	}
+}
+
+// TestConversationSummary: the target's summary sums its conversations;
+// a run without any has none.
+func TestConversationSummary(t *testing.T) {
+	s := toolSuite(t)
+	s.MaxSteps = 2
+	p := &evalstest.Provider{Respond: func(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
+		if req.CaseID == "loops" || req.Step == 0 {
+			return calls(call("", `{"order_id": "B2"}`)), nil
+		}
+		return say("done"), nil
+	}}
+	list := []*evals.Case{{ID: "loops", Vars: map[string]any{"q": "x"}}, {ID: "ends", Vars: map[string]any{"q": "y"}}}
+	sum, err := Run(context.Background(), Options{
+		RunID: "r", Suite: s, Targets: []Target{target("m", p, 2)},
+		Criteria: []Criterion{crit("even", even{})},
+		Open:     func() (CaseSource, error) { return &cases{list: list}, nil },
+		Sink:     &memSink{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sum.Targets[0].Conversations
+	want := evals.ConversationSummary{Cases: 2, Steps: 4, StepsMean: 2, ToolCalls: 3, ToolErrors: 2, MaxSteps: 1}
+	if got == nil || *got != want {
+		t.Fatalf("conversations %+v, want %+v", got, want)
+	}
+	plain, err := Run(context.Background(), Options{
+		RunID: "r", Suite: testSuite(t), Targets: []Target{target("m", &evalstest.Provider{Respond: echo}, 2)},
+		Criteria: []Criterion{crit("even", even{})},
+		Open:     func() (CaseSource, error) { return &cases{list: makeCases(3)}, nil },
+		Sink:     &memSink{},
+	})
+	if err != nil || plain.Targets[0].Conversations != nil {
+		t.Fatalf("single answers: %+v, %v", plain.Targets[0].Conversations, err)
 	}
 }
