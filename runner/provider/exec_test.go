@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -149,7 +150,14 @@ func linesModel() int {
 		case "echo":
 			fmt.Printf("{\"text\": %q}\n", line)
 		default:
-			if code := answerCase(req.CaseID, os.Stdout); code != 0 {
+			// One line per request: "multi-line" ends in a blank line,
+			// which the next request would read as its answer.
+			var answer bytes.Buffer
+			code := answerCase(req.CaseID, &answer)
+			if answer.Len() > 0 {
+				fmt.Printf("%s\n", bytes.TrimRight(answer.Bytes(), "\n"))
+			}
+			if code != 0 {
 				return code
 			}
 		}
