@@ -11,7 +11,8 @@ import (
 
 // Tools passed through: http and exec targets have no API of their own to
 // map a conversation to, so they get it in OpenAI's shape (an http target's
-// {{ messages }}, {{ tools }} and {{ tool_choice }}), and their answers give tool calls in OpenAI's shape or a flat
+// {{ messages }}, {{ tools }} and {{ tool_choice }}, an exec target's
+// stdin), and their answers give tool calls in OpenAI's shape or a flat
 // one (parseToolCalls).
 
 // toolDef is a tool as OpenAI's tools field writes it: its definition,
@@ -44,11 +45,49 @@ func toolChoice(req *evals.Request) ([]byte, error) {
 	return marshalValue(req.ToolChoice)
 }
 
-// chatMessageValues returns msgs as a template sees them: OpenAI's chat
-// messages, {"role","content"}, with "tool_calls" on an assistant message
+// appendChatMessages appends msgs as a JSON array of OpenAI's chat
+// messages: {"role","content"}, with "tool_calls" on an assistant message
 // that calls tools ({"id","type":"function","function":{"name",
 // "arguments"}}, the arguments a string, as the model wrote them) and
-// "tool_call_id" on a tool message.
+// "tool_call_id" on a tool message. A message without either is written as
+// appendMessages writes it.
+func appendChatMessages(b []byte, msgs []evals.Message) []byte {
+	b = append(b, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"role":`...)
+		b = appendString(b, m.Role)
+		b = append(b, `,"content":`...)
+		b = appendString(b, m.Content)
+		if len(m.ToolCalls) > 0 {
+			b = append(b, `,"tool_calls":[`...)
+			for j, tc := range m.ToolCalls {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"id":`...)
+				b = appendString(b, tc.ID)
+				b = append(b, `,"type":"function","function":{"name":`...)
+				b = appendString(b, tc.Name)
+				b = append(b, `,"arguments":`...)
+				b = appendString(b, tc.ArgumentsText())
+				b = append(b, "}}"...)
+			}
+			b = append(b, ']')
+		}
+		if m.ToolCallID != "" {
+			b = append(b, `,"tool_call_id":`...)
+			b = appendString(b, m.ToolCallID)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// chatMessageValues returns msgs as a template sees them: the values of
+// appendChatMessages' array.
 func chatMessageValues(msgs []evals.Message) []any {
 	out := make([]any, len(msgs))
 	for i, m := range msgs {

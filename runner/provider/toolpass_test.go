@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -35,6 +36,93 @@ func answerCalls(req *evals.Request, resp *evals.Response, result string) *evals
 		next.Messages = append(next.Messages, evals.Message{Role: evals.RoleTool, ToolCallID: tc.ID, Name: tc.Name, Content: result})
 	}
 	return &next
+}
+
+// TestExecToolLoop runs a conversation with tools through a command, with
+// both protocols: the command reads the tools on stdin (never their
+// mocks), answers with tool calls in both shapes, and then reads the calls
+// and the tools' answers in OpenAI's shape.
+func TestExecToolLoop(t *testing.T) {
+	for _, protocol := range []string{"once", "lines"} {
+		t.Run(protocol, func(t *testing.T) {
+			spec := modelSpec(t, "answer")
+			if protocol == "lines" {
+				spec.Env[modelEnv] = "lines"
+			}
+			spec.Protocol = ptr(protocol)
+			p := newExec(t, spec)
+			req := toolRequest(0)
+			resp, err := p.Complete(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []evals.ToolCall{
+				evals.NewToolCall("call_a", "lookup_order", `{"order_id": "A1"}`),
+				evals.NewToolCall("call_0_1", "lookup_order", `{"order_id":"B2"}`),
+			}
+			if resp.Text != "" || !reflect.DeepEqual(resp.ToolCalls, want) {
+				t.Fatalf("step 0: text %q, calls %+v\nwant no text, calls %+v", resp.Text, resp.ToolCalls, want)
+			}
+			resp, err = p.Complete(t.Context(), answerCalls(req, resp, `{"status":"shipped"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantText := `step 1, choice "auto", calls call_a function lookup_order{"order_id": "A1"}; call_0_1 function lookup_order{"order_id":"B2"}, answer to call_0_1: {"status":"shipped"}`
+			if resp.Text != wantText || resp.ToolCalls != nil {
+				t.Errorf("step 1: text %q, calls %+v\nwant %q", resp.Text, resp.ToolCalls, wantText)
+			}
+		})
+	}
+}
+
+// TestExecStdinTools pins the document a command reads for a request that
+// offers tools, and checks that one that offers none, a conversation
+// included, reads what it read before tools were passed through.
+func TestExecStdinTools(t *testing.T) {
+	spec := modelSpec(t, "echo")
+	spec.Format = ptr("text")
+	p := newExec(t, spec)
+	req := answerCalls(toolRequest(0), &evals.Response{ToolCalls: []evals.ToolCall{
+		evals.NewToolCall("call_1", "lookup_order", `{"order_id": "A1"}`),
+		evals.NewToolCall("call_2", "lookup_order", `{"order_id": `),
+	}}, "shipped")
+	req.ToolChoice = json.RawMessage(`{"type": "function", "function": {"name": "lookup_order"}}`)
+	want := `{"messages":[{"role":"system","content":"Track orders."},{"role":"user","content":"Where is A1?"},` +
+		`{"role":"assistant","content":"","tool_calls":[` +
+		`{"id":"call_1","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\": \"A1\"}"}},` +
+		`{"id":"call_2","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\": "}}]},` +
+		`{"role":"tool","content":"shipped","tool_call_id":"call_1"},{"role":"tool","content":"shipped","tool_call_id":"call_2"}],` +
+		`"case_id":"tools","repeat":0,"model":"","params":{},` +
+		`"tools":[{"type":"function","function":{"name":"lookup_order","description":"Find an order <by id>","parameters":{"type":"object","properties":{"order_id":{"type":"string"}},"required":["order_id"]}}}],` +
+		`"tool_choice":{"type":"function","function":{"name":"lookup_order"}},"step":1}`
+	for _, tt := range []struct {
+		name string
+		req  *evals.Request
+		want string
+	}{
+		{"tools", req, want},
+		{"tools, tool_choice unset", func() *evals.Request { r := *req; r.ToolChoice = nil; return &r }(),
+			strings.Replace(want, `"tool_choice":{"type":"function","function":{"name":"lookup_order"}}`, `"tool_choice":"auto"`, 1)},
+		{"turns without tools", &evals.Request{Target: "t", CaseID: "c", Step: 2, Messages: []evals.Message{
+			{Role: "user", Content: "Hi"}, {Role: "assistant", Content: "Hello."}, {Role: "user", Content: "Bye"}}},
+			`{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello."},{"role":"user","content":"Bye"}],"case_id":"c","repeat":0,"model":"","params":{}}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := p.Complete(t.Context(), tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Text != tt.want {
+				t.Errorf("stdin\n got %s\nwant %s", resp.Text, tt.want)
+			}
+			if !json.Valid([]byte(resp.Text)) {
+				t.Errorf("stdin is not JSON: %s", resp.Text)
+			}
+			if body, _ := p.RequestBody(tt.req); string(body) != tt.want {
+				t.Errorf("RequestBody %s\nwant %s", body, tt.want)
+			}
+		})
+	}
 }
 
 // toolsBody is an http target's body that passes a conversation with tools
