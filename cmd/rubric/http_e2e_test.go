@@ -341,7 +341,7 @@ func TestHTTPProviderErrors(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"rubric.config.json": config})
 
 	r := rubric(t, dir, env, "run", "suite.json", "--target", "peeking", "--out", "runs")
-	wantErr := "rubric.config.json:6:65: $.targets.peeking.body.hint[1]: {{ expected.category }}: the case's expected answer is not given to the model: a request may name messages, prompt, system, id, model, params and the case's variables"
+	wantErr := "rubric.config.json:6:65: $.targets.peeking.body.hint[1]: {{ expected.category }}: the case's expected answer is not given to the model: a request may name messages, prompt, system, id, model, params, tools, tool_choice and the case's variables"
 	if r.code != exitBadInput || !strings.Contains(r.stderr, wantErr) || len(svc.requests()) != 0 {
 		t.Errorf("want exit 2 with\n%s\nand nothing sent (%d requests)\n%s", wantErr, len(svc.requests()), r)
 	}

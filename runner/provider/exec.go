@@ -19,11 +19,11 @@ import (
 
 // Exec asks a local command for each answer: the model is a program. rubric
 // writes the request on its stdin as one line of JSON (RequestBody) and reads
-// the answer from its stdout: a JSON object {"text", "usage", "finish"}, or
-// with format "text" the whole of stdout. No shell is involved. With
-// protocol "once" each request runs the command anew; with "lines" up to
-// concurrency processes are kept running, each reading a request per line
-// and answering each with a line (proc.Pool), until Close.
+// the answer from its stdout: a JSON object {"text", "usage", "finish",
+// "tool_calls"}, or with format "text" the whole of stdout. No shell is
+// involved. With protocol "once" each request runs the command anew; with
+// "lines" up to concurrency processes are kept running, each reading a
+// request per line and answering each with a line (proc.Pool), until Close.
 //
 // A command that exits non-zero, cannot start, or breaks protocol "lines"
 // fails the request with an error of kind exec quoting the end of its
@@ -64,7 +64,7 @@ type ExecConfig struct {
 	// (long-lived processes, a line per request).
 	Protocol *string `json:"protocol,omitempty"`
 	// Format is how stdout is read: "json" (the default), an object
-	// {"text", "usage", "finish"}, or "text", stdout itself.
+	// {"text", "usage", "finish", "tool_calls"}, or "text", stdout itself.
 	Format *string `json:"format,omitempty"`
 	// Dir is the folder the command runs in, relative to the file that
 	// defines the target; that file's folder by default.
@@ -207,10 +207,15 @@ func (p *Exec) Close() error {
 //
 //	{"messages":[{"role":"user","content":"…"}],"case_id":"c1","repeat":0,"model":"","params":{}}
 //
-// messages are the rendered messages; model is the target's model, "" when
-// it sets none; params the target's params, with those the request adds
-// (a judge's temperature 0) where the target leaves them unset, {} when
-// none. Newlines in strings are escaped, so the document is one line.
+// messages are the conversation so far, OpenAI's chat messages (with
+// tool_calls and tool_call_id where a conversation has them,
+// appendChatMessages); model is the target's model, "" when it sets none;
+// params the target's params, with those the request adds (a judge's
+// temperature 0) where the target leaves them unset, {} when none. A
+// request that offers tools adds "tools" (OpenAI's, without mocks),
+// "tool_choice" ("auto" unless the suite says) and "step" (the request's
+// index in its case's conversation, from 0). Newlines in strings are
+// escaped, so the document is one line.
 func (p *Exec) RequestBody(req *evals.Request) ([]byte, error) {
 	body, perr := p.body(req)
 	if perr != nil {
@@ -229,9 +234,19 @@ func (p *Exec) body(req *evals.Request) ([]byte, *evals.ProviderError) {
 		return nil, &evals.ProviderError{Kind: evals.ErrKindRender, Err: errors.Join(errs...),
 			Message: "the request's params: " + errors.Join(errs...).Error()}
 	}
-	b := make([]byte, 0, 80+len(req.CaseID)+len(p.model)+messagesSize(req.Messages)+len(suffix))
+	var tools, choice []byte
+	if len(req.Tools) > 0 {
+		var err error
+		if tools, err = toolDefs(req.Tools); err == nil {
+			choice, err = toolChoice(req)
+		}
+		if err != nil {
+			return nil, &evals.ProviderError{Kind: evals.ErrKindRender, Err: err, Message: "the request's tools: " + err.Error()}
+		}
+	}
+	b := make([]byte, 0, 120+len(req.CaseID)+len(p.model)+messagesSize(req.Messages)+len(suffix)+len(tools)+len(choice))
 	b = append(b, `{"messages":`...)
-	b = appendMessages(b, req.Messages)
+	b = appendChatMessages(b, req.Messages)
 	b = append(b, `,"case_id":`...)
 	b = appendString(b, req.CaseID)
 	b = append(b, `,"repeat":`...)
@@ -242,6 +257,14 @@ func (p *Exec) body(req *evals.Request) ([]byte, *evals.ProviderError) {
 	// bodySuffix writes the params as members following others:
 	// ,"temperature":0,"seed":7}
 	b = append(b, bytes.TrimPrefix(suffix, []byte{','})...)
+	if tools != nil {
+		b = append(b, `,"tools":`...)
+		b = append(b, tools...)
+		b = append(b, `,"tool_choice":`...)
+		b = append(b, choice...)
+		b = append(b, `,"step":`...)
+		b = strconv.AppendInt(b, int64(req.Step), 10)
+	}
 	return append(b, '}'), nil
 }
 
@@ -270,7 +293,7 @@ func (p *Exec) Complete(ctx context.Context, req *evals.Request) (*evals.Respons
 		}
 		if p.text {
 			resp = &evals.Response{Text: string(trimNewline(out))}
-		} else if resp, perr = p.decode(out, stderr); perr != nil {
+		} else if resp, perr = p.decode(out, stderr, req.Step); perr != nil {
 			perr.Sent = sent
 			return nil, perr
 		}
@@ -281,7 +304,7 @@ func (p *Exec) Complete(ctx context.Context, req *evals.Request) (*evals.Respons
 				return true
 			}
 			var derr *evals.ProviderError
-			resp, derr = p.decode(answer, stderr)
+			resp, derr = p.decode(answer, stderr, req.Step)
 			perr = derr
 			return derr == nil
 		})
@@ -305,14 +328,17 @@ func trimNewline(out []byte) []byte {
 
 // execAnswer is the object a command prints with format "json".
 type execAnswer struct {
-	Text   *string    `json:"text"`
-	Usage  *usageJSON `json:"usage"`
-	Finish *string    `json:"finish"`
+	Text      *string         `json:"text"`
+	Usage     *usageJSON      `json:"usage"`
+	Finish    *string         `json:"finish"`
+	ToolCalls json.RawMessage `json:"tool_calls"`
 }
 
-// decode reads an answer with format "json": exactly one object with a
-// string "text", and optionally "usage" and "finish", and nothing else.
-func (p *Exec) decode(out []byte, stderr *proc.Stderr) (*evals.Response, *evals.ProviderError) {
+// decode reads an answer with format "json", to the request of step step:
+// exactly one object with a string "text", and optionally "usage",
+// "finish" and "tool_calls" (parseToolCalls), and nothing else. An answer
+// that calls tools may leave out "text".
+func (p *Exec) decode(out []byte, stderr *proc.Stderr, step int) (*evals.Response, *evals.ProviderError) {
 	fail := func(format string, args ...any) (*evals.Response, *evals.ProviderError) {
 		msg := fmt.Sprintf("%s: ", p.cmd.Name()) + fmt.Sprintf(format, args...)
 		return nil, &evals.ProviderError{Kind: evals.ErrKindDecode, Message: p.redact(msg) + p.tail(stderr)}
@@ -334,8 +360,15 @@ func (p *Exec) decode(out []byte, stderr *proc.Stderr) (*evals.Response, *evals.
 	if rest := bytes.TrimSpace(out[dec.InputOffset():]); len(rest) > 0 {
 		return fail("stdout has more than the answer object: %s after it; print diagnostics on stderr", p.snip(rest))
 	}
-	if a.Text == nil {
-		return fail(`no "text" in its answer: expected the answer as a string; stdout: %s`, p.snip(out))
+	var calls []evals.ToolCall
+	if len(a.ToolCalls) > 0 && string(a.ToolCalls) != "null" {
+		var err error
+		if calls, err = parseToolCalls(a.ToolCalls, step); err != nil {
+			return fail("\"tool_calls\" in its answer: %v; stdout: %s", err, p.snip(out))
+		}
+	}
+	if a.Text == nil && len(calls) == 0 {
+		return fail(`no "text" in its answer: expected the answer as a string, or "tool_calls"; stdout: %s`, p.snip(out))
 	}
 	u := newUsage()
 	if a.Usage != nil {
@@ -349,7 +382,10 @@ func (p *Exec) decode(out []byte, stderr *proc.Stderr) (*evals.Response, *evals.
 			return fail("usage.%s is %d: expected an integer, 0 or more", c.name, c.n)
 		}
 	}
-	r := &evals.Response{Text: *a.Text, Usage: u.usage()}
+	r := &evals.Response{Usage: u.usage(), ToolCalls: calls}
+	if a.Text != nil {
+		r.Text = *a.Text
+	}
 	if a.Finish != nil {
 		r.Finish = *a.Finish
 	}

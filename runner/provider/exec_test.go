@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,9 @@ func execModel(mode string) int {
 	json.Unmarshal(stdin, &req)
 	switch mode {
 	case "answer": // the case id asks for the answer
+		if req.CaseID == "tools" {
+			return toolsModel(stdin, os.Stdout)
+		}
 		return answerCase(req.CaseID, os.Stdout)
 	case "echo": // the stdin document, as the text
 		os.Stdout.Write(stdin)
@@ -108,6 +112,15 @@ func answerCase(id string, w io.Writer) int {
 		"negative":      `{"text": "a", "usage": {"completion_tokens": -1}}`,
 		"silent":        ``,
 		"multi-line":    "{\"text\": \"a\\nb\"}\n",
+		// Tool calls, in OpenAI's shape and the flat one.
+		"calls-openai":    `{"tool_calls": [{"id": "call_9", "type": "function", "function": {"name": "lookup_order", "arguments": "{\"order_id\": \"A1\"}"}}], "finish": "tool_calls"}`,
+		"calls-flat":      `{"text": "Looking.", "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}, {"id": "", "name": "refund", "arguments": null}]}`,
+		"calls-malformed": `{"text": null, "tool_calls": [{"id": "c", "name": "lookup_order", "arguments": "{\"order_id\": "}]}`,
+		"calls-none":      `{"text": "done", "tool_calls": null}`,
+		"calls-empty":     `{"tool_calls": []}`,
+		"calls-no-name":   `{"tool_calls": [{"id": "c", "function": {"arguments": "{}"}}]}`,
+		"calls-object":    `{"tool_calls": {"name": "lookup_order"}}`,
+		"calls-same-id":   `{"tool_calls": [{"id": "c", "name": "a"}, {"id": "c", "name": "b"}]}`,
 	}
 	switch id {
 	case "fail": // says its secret on stderr, as a crash might
@@ -148,12 +161,75 @@ func linesModel() int {
 			time.Sleep(time.Hour)
 		case "echo":
 			fmt.Printf("{\"text\": %q}\n", line)
+		case "tools":
+			if code := toolsModel(line, os.Stdout); code != 0 {
+				return code
+			}
 		default:
-			if code := answerCase(req.CaseID, os.Stdout); code != 0 {
+			// One line per request: "multi-line" ends in a blank line,
+			// which the next request would read as its answer.
+			var answer bytes.Buffer
+			code := answerCase(req.CaseID, &answer)
+			if answer.Len() > 0 {
+				fmt.Printf("%s\n", bytes.TrimRight(answer.Bytes(), "\n"))
+			}
+			if code != 0 {
 				return code
 			}
 		}
 	}
+}
+
+// toolsModel answers a request that offers tools as a model that uses
+// them would: a user's question with a call of the first tool offered, in
+// OpenAI's shape, and another in the flat shape without an id; a tool's
+// answer with text that quotes what the conversation holds.
+func toolsModel(stdin []byte, w io.Writer) int {
+	var req struct {
+		Messages []struct {
+			Role      string `json:"role"`
+			Content   string `json:"content"`
+			ToolCalls []struct {
+				ID       string `json:"id"`
+				Type     string `json:"type"`
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
+			ToolCallID string `json:"tool_call_id"`
+		} `json:"messages"`
+		Tools      []map[string]json.RawMessage `json:"tools"`
+		ToolChoice json.RawMessage              `json:"tool_choice"`
+		Step       *int                         `json:"step"`
+	}
+	if err := json.Unmarshal(stdin, &req); err != nil || len(req.Tools) == 0 || req.Step == nil {
+		fmt.Fprintf(os.Stderr, "no tools, tool_choice or step in %s", stdin)
+		return 5
+	}
+	if _, ok := req.Tools[0]["mock"]; ok {
+		fmt.Fprint(os.Stderr, "a tool's mock was sent")
+		return 5
+	}
+	var fn struct {
+		Name string `json:"name"`
+	}
+	json.Unmarshal(req.Tools[0]["function"], &fn)
+	last := req.Messages[len(req.Messages)-1]
+	if last.Role != "tool" {
+		fmt.Fprintf(w, `{"tool_calls": [{"id": "call_a", "type": "function", "function": {"name": %q, "arguments": "{\"order_id\": \"A1\"}"}}, {"name": %[1]q, "arguments": {"order_id": "B2"}}]}`+"\n", fn.Name)
+		return 0
+	}
+	var calls []string
+	for _, m := range req.Messages {
+		for _, tc := range m.ToolCalls {
+			calls = append(calls, tc.ID+" "+tc.Type+" "+tc.Function.Name+tc.Function.Arguments)
+		}
+	}
+	text := fmt.Sprintf("step %d, choice %s, calls %s, answer to %s: %s", *req.Step, req.ToolChoice, strings.Join(calls, "; "), last.ToolCallID, last.Content)
+	out, _ := json.Marshal(map[string]string{"text": text})
+	fmt.Fprintf(w, "%s\n", out)
+	return 0
 }
 
 // execTarget is an exec target as a test writes it.
@@ -213,9 +289,19 @@ func TestExecAnswers(t *testing.T) {
 		{"bare", &evals.Response{}, "", ""},
 		{"null-usage", &evals.Response{Text: "x"}, "", ""},
 		{"multi-line", &evals.Response{Text: "a\nb"}, "", ""},
+		{"calls-openai", &evals.Response{Finish: "tool_calls", ToolCalls: []evals.ToolCall{evals.NewToolCall("call_9", "lookup_order", `{"order_id": "A1"}`)}}, "", ""},
+		{"calls-flat", &evals.Response{Text: "Looking.", ToolCalls: []evals.ToolCall{
+			evals.NewToolCall("call_0_0", "lookup_order", `{"order_id":"A1"}`), evals.NewToolCall("call_0_1", "refund", `{}`)}}, "", ""},
+		{"calls-malformed", &evals.Response{ToolCalls: []evals.ToolCall{{ID: "c", Name: "lookup_order",
+			Arguments: json.RawMessage(`"{\"order_id\": "`), ArgumentsError: "arguments are not JSON: unexpected end of JSON input"}}}, "", ""},
+		{"calls-none", &evals.Response{Text: "done"}, "", ""},
+		{"calls-empty", nil, evals.ErrKindDecode, bin + `: no "text" in its answer: expected the answer as a string, or "tool_calls"; stdout: "{\"tool_calls\": []}"`},
+		{"calls-no-name", nil, evals.ErrKindDecode, bin + `: "tool_calls" in its answer: [0].function.name: expected the name of the tool called, a string, got nothing; stdout: "{\"tool_calls\": [{\"id\": \"c\", \"function\": {\"arguments\": \"{}\"}}]}"`},
+		{"calls-object", nil, evals.ErrKindDecode, bin + `: "tool_calls" in its answer: expected an array of tool calls, each {"id", "function": {"name", "arguments"}} or {"id", "name", "arguments"}, got an object; stdout: "{\"tool_calls\": {\"name\": \"lookup_order\"}}"`},
+		{"calls-same-id", nil, evals.ErrKindDecode, bin + `: "tool_calls" in its answer: [1].id: "c" is also the id of [0]: each call needs its own; stdout: "{\"tool_calls\": [{\"id\": \"c\", \"name\": \"a\"}, {\"id\": \"c\", \"name\": \"b\"}]}"`},
 		{"garbage", nil, evals.ErrKindDecode, bin + `: stdout is not an answer object (invalid character 'c' looking for beginning of value): ` + want + `; stdout: "category=billing"`},
 		{"unknown-field", nil, evals.ErrKindDecode, bin + `: stdout is not an answer object (json: unknown field "txt"): ` + want + `; stdout: "{\"txt\": \"billing\"}"`},
-		{"no-text", nil, evals.ErrKindDecode, bin + `: no "text" in its answer: expected the answer as a string; stdout: "{\"usage\": {\"prompt_tokens\": 1}}"`},
+		{"no-text", nil, evals.ErrKindDecode, bin + `: no "text" in its answer: expected the answer as a string, or "tool_calls"; stdout: "{\"usage\": {\"prompt_tokens\": 1}}"`},
 		{"text-number", nil, evals.ErrKindDecode, bin + `: "text" in its answer: expected a string, got number; stdout: "{\"text\": 7}"`},
 		{"two", nil, evals.ErrKindDecode, bin + `: stdout has more than the answer object: "{\"text\": \"b\"}" after it; print diagnostics on stderr`},
 		{"negative", nil, evals.ErrKindDecode, bin + `: usage.completion_tokens is -1: expected an integer, 0 or more`},
@@ -243,7 +329,7 @@ func TestExecAnswers(t *testing.T) {
 						t.Errorf("Sent = %+v, want the body and URL", resp.Sent)
 					}
 					resp.Sent = nil
-					if !reflect.DeepEqual(*resp, *tt.resp) {
+					if !reflect.DeepEqual(resp, tt.resp) {
 						t.Errorf("got  %+v\nwant %+v", *resp, *tt.resp)
 					}
 					return

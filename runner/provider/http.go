@@ -97,6 +97,12 @@ type HTTPResponse struct {
 	// Usage gives the paths of the token counts, when the service reports
 	// them.
 	Usage *HTTPUsage `json:"usage,omitempty"`
+	// ToolCalls is the path of the answer's tool calls, when the service
+	// calls tools: an array of OpenAI's {"id", "function": {"name",
+	// "arguments"}} or of {"id", "name", "arguments"} (parseToolCalls). A
+	// path missing or null is no call; with a call, Text may be missing or
+	// null.
+	ToolCalls string `json:"tool_calls,omitempty"`
 }
 
 // HTTPUsage gives the gjson paths of an http target's token counts; each
@@ -292,16 +298,18 @@ func (p *HTTP) Complete(ctx context.Context, req *evals.Request) (*evals.Respons
 	sent := &evals.SentRequest{URL: sentURL, Body: recorded}
 	// A plain-text answer never fails to decode, so it is never taken for
 	// one cut short.
-	out, perr := p.complete(ctx, p.method, u, p.header, body, sent, p.decode)
+	decode := func(b []byte) (*evals.Response, *evals.ProviderError) { return p.decode(b, req.Step) }
+	out, perr := p.complete(ctx, p.method, u, p.header, body, sent, decode)
 	return answered(out, perr, sent)
 }
 
 // answerPaths is an http target's response field, checked.
 type answerPaths struct {
-	text   bool   // the whole body is the answer
-	path   string // the answer's gjson path
-	finish string // "" when not read
-	usage  HTTPUsage
+	text      bool   // the whole body is the answer
+	path      string // the answer's gjson path
+	finish    string // "" when not read
+	usage     HTTPUsage
+	toolCalls string // "" when not read
 }
 
 // compileAnswer checks the response field.
@@ -310,7 +318,7 @@ func compileAnswer(r *HTTPResponse) (answerPaths, []error) {
 		return answerPaths{}, []error{evals.FieldErrorf("response", `required by provider "http": where the answer is, such as {"text": "output"} (a gjson path into the JSON response) or {"format": "text"}`)}
 	}
 	var errs []error
-	a := answerPaths{path: r.Text, finish: r.Finish}
+	a := answerPaths{path: r.Text, finish: r.Finish, toolCalls: r.ToolCalls}
 	if r.Usage != nil {
 		a.usage = *r.Usage
 	}
@@ -324,7 +332,7 @@ func compileAnswer(r *HTTPResponse) (answerPaths, []error) {
 		}
 	case formatText:
 		a.text = true
-		for field, set := range map[string]bool{"text": r.Text != "", "finish": r.Finish != "", "usage": r.Usage != nil} {
+		for field, set := range map[string]bool{"text": r.Text != "", "finish": r.Finish != "", "usage": r.Usage != nil, "tool_calls": r.ToolCalls != ""} {
 			if set {
 				errs = append(errs, evals.FieldErrorf("response."+field, `does not apply to format "text": the whole body is the answer`))
 			}
@@ -336,8 +344,9 @@ func compileAnswer(r *HTTPResponse) (answerPaths, []error) {
 	return a, errs
 }
 
-// decode reads the answer from a 2xx body.
-func (p *HTTP) decode(b []byte) (*evals.Response, *evals.ProviderError) {
+// decode reads the answer from a 2xx body, sent for the request of step
+// step.
+func (p *HTTP) decode(b []byte, step int) (*evals.Response, *evals.ProviderError) {
 	if p.answer.text {
 		return &evals.Response{Text: strings.ToValidUTF8(string(b), "\uFFFD")}, nil
 	}
@@ -350,14 +359,29 @@ func (p *HTTP) decode(b []byte) (*evals.Response, *evals.ProviderError) {
 			Message: fmt.Sprintf("response.%s: path %q %s; %s", field, path, what, p.bodySnippet(b))}
 	}
 	a := &p.answer
+	var calls []evals.ToolCall
+	if a.toolCalls != "" {
+		tc := gjson.GetBytes(b, a.toolCalls)
+		if tc.Exists() && tc.Type != gjson.Null {
+			var err error
+			if calls, err = parseToolCalls([]byte(tc.Raw), step); err != nil {
+				return nil, fail("tool_calls", a.toolCalls, "is not the tool calls: "+err.Error())
+			}
+		}
+	}
 	text := gjson.GetBytes(b, a.path)
 	switch {
+	case len(calls) > 0 && (!text.Exists() || text.Type == gjson.Null):
+		// An answer that calls tools may say nothing.
 	case !text.Exists():
 		return nil, fail("text", a.path, "is not in the response")
 	case text.Type == gjson.Null:
 		return nil, fail("text", a.path, "is null")
 	}
-	out := &evals.Response{Text: resultText(text)}
+	out := &evals.Response{ToolCalls: calls}
+	if text.Exists() && text.Type != gjson.Null {
+		out.Text = resultText(text)
+	}
 	if a.finish != "" {
 		f := gjson.GetBytes(b, a.finish)
 		if !f.Exists() {

@@ -18,24 +18,32 @@ import (
 // An http target's url and body are templates in the language of the
 // suite's messages (evals.Template). What they may name is httpScope's:
 //
-//	messages  the rendered messages, an array of {"role", "content"} objects
-//	prompt    the content of the last user message
-//	system    the content of the system messages, joined by a blank line
-//	id        the case's id
-//	model     the target's model, when it sets one
-//	params    the target's params, an object, with those a request adds
-//	          (a judge's temperature and seed) where the target sets none
-//	NAME      the case's variable NAME
+//	messages     the conversation, an array of OpenAI's chat messages:
+//	             {"role", "content"}, with "tool_calls" on an assistant
+//	             message that calls tools and "tool_call_id" on a tool
+//	             message (chatMessageValues)
+//	prompt       the content of the last user message
+//	system       the content of the system messages, joined by a blank line
+//	id           the case's id
+//	model        the target's model, when it sets one
+//	params       the target's params, an object, with those a request adds
+//	             (a judge's temperature and seed) where the target sets none
+//	tools        the tools offered, as OpenAI's tools field writes them
+//	             (without their mocks); [] when the request offers none
+//	tool_choice  the suite's tool_choice, "auto" when it sets none, "none"
+//	             when the request offers no tools
+//	NAME         the case's variable NAME
 //
-// The first six come first: a case variable of one of their names is not
+// The first eight come first: a case variable of one of their names is not
 // reachable. The case's expected answer, tags and metadata are not given.
 
 // httpScope resolves the names of an http target's templates for one
 // request.
 type httpScope struct {
-	req  *evals.Request
-	p    *HTTP
-	msgs []any // messages as values, built on first use
+	req   *evals.Request
+	p     *HTTP
+	msgs  []any // messages as values, built on first use
+	tools any   // tools as values, built on first use
 }
 
 func (p *HTTP) scope(req *evals.Request) *httpScope { return &httpScope{req: req, p: p} }
@@ -45,12 +53,27 @@ func (s *httpScope) Lookup(name string) (any, bool) {
 	switch name {
 	case "messages":
 		if s.msgs == nil {
-			s.msgs = make([]any, len(s.req.Messages))
-			for i, m := range s.req.Messages {
-				s.msgs[i] = map[string]any{"role": m.Role, "content": m.Content}
-			}
+			s.msgs = chatMessageValues(s.req.Messages)
 		}
 		return s.msgs, true
+	case "tools":
+		if s.tools == nil {
+			raw, err := toolDefs(s.req.Tools)
+			if err != nil {
+				return nil, false
+			}
+			if s.tools, err = jsonValue(raw); err != nil {
+				return nil, false
+			}
+		}
+		return s.tools, true
+	case "tool_choice":
+		raw, err := toolChoice(s.req)
+		if err != nil {
+			return nil, false
+		}
+		v, err := jsonValue(raw)
+		return v, err == nil
 	case "prompt":
 		for i := len(s.req.Messages) - 1; i >= 0; i-- {
 			if s.req.Messages[i].Role == "user" {
@@ -92,7 +115,7 @@ func renderError(field string, err error, req *evals.Request) *evals.ProviderErr
 			msg = "{{ prompt }}: the request has no user message"
 		case "system":
 			msg = "{{ system }}: the request has no system message"
-		case "messages", "params":
+		case "messages", "params", "tools", "tool_choice":
 			msg = fmt.Sprintf("{{ %s }} is not in the request", mv.Path)
 		default:
 			names := "no variables"
@@ -169,11 +192,20 @@ func (n *httpNames) check(field string, t *evals.Template) []error {
 					continue
 				}
 			}
-			if len(segs) > 2 && segs[2] != "role" && segs[2] != "content" {
-				bad(path, "a message has role and content, not %q", segs[2])
-			} else if len(segs) > 3 {
+			switch {
+			case len(segs) <= 2, segs[2] == "tool_calls": // an array of objects
+			case segs[2] != "role" && segs[2] != "content" && segs[2] != "tool_call_id":
+				bad(path, "a message has role, content, tool_calls and tool_call_id, not %q", segs[2])
+			case len(segs) > 3:
 				bad(path, "a message's %s is a string", segs[2])
 			}
+		case "tools":
+			if len(segs) > 1 {
+				if i, err := strconv.Atoi(segs[1]); err != nil || i < 0 {
+					bad(path, "tools is an array: expected an index (tools.0), got %q", segs[1])
+				}
+			}
+		case "tool_choice": // a string, or an object naming a function
 		case "prompt", "system", "id", "model":
 			if top != "model" {
 				n.caseSpecific = true
@@ -199,9 +231,9 @@ func (n *httpNames) check(field string, t *evals.Template) []error {
 				n.named[name] = true
 			}
 		case "expected":
-			bad(path, "the case's expected answer is not given to the model: a request may name messages, prompt, system, id, model, params and the case's variables")
+			bad(path, "the case's expected answer is not given to the model: a request may name messages, prompt, system, id, model, params, tools, tool_choice and the case's variables")
 		case "tags", "metadata", "output":
-			bad(path, "a request may name messages, prompt, system, id, model, params and the case's variables, not the case's %s", top)
+			bad(path, "a request may name messages, prompt, system, id, model, params, tools, tool_choice and the case's variables, not the case's %s", top)
 		default: // a case variable: the dataset has it or the case fails
 			n.caseSpecific = true
 		}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -265,14 +266,17 @@ func TestHTTPConstructionErrors(t *testing.T) {
 		{"a template that does not parse", `{"url": "` + url + `", "body": {"input": ["{{ prompt }}", "{{ prompt"]}, "response": {"text": "output"}}`,
 			`body.input.1: template: "{{" is never closed by "}}" at character 1`},
 		{"the expected answer", `{"url": "` + url + `", "body": {"input": "{{ prompt }}", "gold": "{{ expected.label }}"}, "response": {"text": "output"}}`,
-			`body.gold: {{ expected.label }}: the case's expected answer is not given to the model: a request may name messages, prompt, system, id, model, params and the case's variables`},
+			`body.gold: {{ expected.label }}: the case's expected answer is not given to the model: a request may name messages, prompt, system, id, model, params, tools, tool_choice and the case's variables`},
 		{"tags", `{"url": "` + url + `", "body": {"input": "{{ prompt }} {{ tags }}"}, "response": {"text": "output"}}`,
-			`body.input: {{ tags }}: a request may name messages, prompt, system, id, model, params and the case's variables, not the case's tags`},
+			`body.input: {{ tags }}: a request may name messages, prompt, system, id, model, params, tools, tool_choice and the case's variables, not the case's tags`},
 		{"paths that cannot exist", `{"url": "` + url + `", "body": {"a": "{{ prompt.text }}", "b": "{{ messages.first }}", "c": "{{ messages.0.name }}", "d": "{{ messages.0.content.x }}"}, "response": {"text": "output"}}`,
 			"body.a: {{ prompt.text }}: prompt is a string, with no field \"text\"\n" +
 				"body.b: {{ messages.first }}: messages is an array: expected an index (messages.0), got \"first\"\n" +
-				"body.c: {{ messages.0.name }}: a message has role and content, not \"name\"\n" +
+				"body.c: {{ messages.0.name }}: a message has role, content, tool_calls and tool_call_id, not \"name\"\n" +
 				"body.d: {{ messages.0.content.x }}: a message's content is a string"},
+		{"paths into tools and messages that cannot exist", `{"url": "` + url + `", "body": {"a": "{{ tools.first }}", "b": "{{ messages.0.tool_call_id.x }}", "c": "{{ messages.0.tool_calls.0.id }}", "q": "{{ prompt }}"}, "response": {"text": "output"}}`,
+			"body.a: {{ tools.first }}: tools is an array: expected an index (tools.0), got \"first\"\n" +
+				"body.b: {{ messages.0.tool_call_id.x }}: a message's tool_call_id is a string"},
 		{"model without one", `{"url": "` + url + `", "body": {"input": "{{ prompt }}", "m": "{{ model }}"}, "response": {"text": "output"}}`,
 			`body.m: {{ model }}: the target sets no model`},
 		{"unknown param", `{"url": "` + url + `", "body": {"input": "{{ prompt }}", "m": "{{ params.max_token | json }}"}, "response": {"text": "output"}}`,
@@ -296,12 +300,14 @@ func TestHTTPConstructionErrors(t *testing.T) {
 		{"fragment", `{"url": "` + url + `#top", "body": {"q": "{{ prompt }}"}, "response": {"text": "output"}}`,
 			`url: has a fragment (#...), which is never sent to the server`},
 		{"url template names the expected answer", `{"url": "` + url + `?x={{ expected }}", "body": {"q": "{{ prompt }}"}, "response": {"text": "output"}}`,
-			`url: {{ expected }}: the case's expected answer is not given to the model: a request may name messages, prompt, system, id, model, params and the case's variables`},
+			`url: {{ expected }}: the case's expected answer is not given to the model: a request may name messages, prompt, system, id, model, params, tools, tool_choice and the case's variables`},
 		{"no text path", `{"url": "` + url + `", "body": {"q": "{{ prompt }}"}, "response": {"finish": "done"}}`,
 			`response.text: required: the gjson path of the answer in the JSON response, such as "output" or "choices.0.message.content" (or set "format": "text" for a plain-text answer)`},
 		{"paths with format text", `{"url": "` + url + `", "body": {"q": "{{ prompt }}"}, "response": {"format": "text", "text": "a", "usage": {"total_tokens": "n"}}}`,
 			"response.text: does not apply to format \"text\": the whole body is the answer\n" +
 				"response.usage: does not apply to format \"text\": the whole body is the answer"},
+		{"tool calls with format text", `{"url": "` + url + `", "body": {"q": "{{ prompt }}"}, "response": {"format": "text", "tool_calls": "calls"}}`,
+			`response.tool_calls: does not apply to format "text": the whole body is the answer`},
 		{"unknown format", `{"url": "` + url + `", "body": {"q": "{{ prompt }}"}, "response": {"format": "xml", "text": "a"}}`,
 			`response.format: "xml": expected json or text`},
 		{"empty usage", `{"url": "` + url + `", "body": {"q": "{{ prompt }}"}, "response": {"text": "a", "usage": {}}}`,
@@ -334,6 +340,7 @@ func TestHTTPConstructionErrors(t *testing.T) {
 		for _, obj := range []string{
 			`{"url": "` + url + `?q={{ prompt }}", "method": "GET", "response": {"format": "text"}}`,
 			`{"url": "` + url + `", "model": "m", "params": {"temperature": 0, "seed": 1}, "headers": {"X-Key": "${RUBRIC_HTTP_SET}"}, "body": {"m": "{{ model }}", "p": "{{ params | json }}", "t": "{{ ticket }}"}, "response": {"text": "a.b", "finish": "f", "usage": {"completion_tokens": "u.out"}}}`,
+			`{"url": "` + url + `", "body": {"m": "{{ messages | json }}", "t": "{{ tools | json }}", "n": "{{ tools.0.function.name }}", "c": "{{ tool_choice.function.name }}", "a": "{{ messages.2.tool_calls.0.function.arguments }}", "i": "{{ messages.3.tool_call_id }}"}, "response": {"text": "a.b", "tool_calls": "a.calls"}}`,
 		} {
 			p, err := Default().New(targetOf(t, `{"name": "t", "provider": "http", `+strings.TrimPrefix(obj, "{")), Env{})
 			if err != nil {
@@ -706,6 +713,54 @@ func TestHTTPDocsExamples(t *testing.T) {
 		}
 		if resp.Text != "Under Billing." || resp.Finish != "end" || resp.Usage != (evals.Usage{PromptTokens: 31, CompletionTokens: 4, TotalTokens: 35}) {
 			t.Errorf("read %q %q %+v", resp.Text, resp.Finish, resp.Usage)
+		}
+	})
+
+	t.Run("tools", func(t *testing.T) {
+		rec := newRecorder(t, answer(200, `{"choices": [{"message": {"content": "It has shipped."}, "finish_reason": "stop"}]}`))
+		spec := targetOf(t, `{"name": "support-bot", "provider": "http",
+			"url": "`+rec.srv.URL+`/support-bot/v3/chat",
+			"model": "support-bot-v3",
+			"body": {
+				"model": "{{ model }}",
+				"messages": "{{ messages | json }}",
+				"tools": "{{ tools | json }}",
+				"tool_choice": "{{ tool_choice | json }}"
+			},
+			"response": {"text": "choices.0.message.content", "finish": "choices.0.finish_reason", "tool_calls": "choices.0.message.tool_calls"}}`)
+		p, err := Default().New(spec, Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.(io.Closer).Close()
+		// The order-support suite of docs/suite.md, its second request.
+		tools := []evals.Tool{{Type: "function", Function: evals.ToolFunction{Name: "lookup_order", Description: "Find an order by id",
+			Parameters: json.RawMessage(`{"type": "object", "required": ["order_id"], "properties": {"order_id": {"type": "string"}}}`)},
+			Mock: &evals.ToolMock{Error: "no such order"}}}
+		resp, err := p.Complete(t.Context(), &evals.Request{CaseID: "where-is-a1", Step: 1, Tools: tools, Messages: []evals.Message{
+			{Role: "system", Content: "You are ACME's support assistant. Use the tools."},
+			{Role: "user", Content: "Where is my order A1?"},
+			{Role: "assistant", ToolCalls: []evals.ToolCall{evals.NewToolCall("call_1", "lookup_order", `{"order_id": "A1"}`)}},
+			{Role: "tool", ToolCallID: "call_1", Name: "lookup_order", Content: `{"status":"shipped","eta":"2026-12-09"}`},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := os.ReadFile("../../docs/suite.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want string
+		for _, line := range strings.Split(string(doc), "\n") {
+			if strings.Contains(line, `"model":"support-bot-v3"`) {
+				want = strings.Replace(line, `"parameters":{…}`, `"parameters":{"properties":{"order_id":{"type":"string"}},"required":["order_id"],"type":"object"}`, 1)
+			}
+		}
+		if got := rec.got(); len(got) != 1 || got[0].body != want {
+			t.Errorf("sent %+v\nwant (docs/suite.md) %s", got, want)
+		}
+		if resp.Text != "It has shipped." || resp.ToolCalls != nil {
+			t.Errorf("read %q %+v", resp.Text, resp.ToolCalls)
 		}
 	})
 
