@@ -52,7 +52,7 @@ func convFixture() (*evals.Summary, []*evals.Result) {
 			Scores: []evals.Score{sc("mentions-status", false, `got "", expected it to contain "shipped"`)}},
 		{RunID: run, CaseID: "eta", Target: "support-v2", Status: evals.StatusFailed, Score: ptr(0), LatencyMS: 1300,
 			Output: "I cannot tell\nwhen it arrives.", Steps: 2,
-			Transcript: []evals.Message{sys, user("Where is my order B2?"), said("It left our warehouse | today."),
+			Transcript: []evals.Message{sys, user("Where is my order B2?"), said("It left our warehouse | today. \x1b[2J"),
 				user("And when will it arrive?"), said("I cannot tell\nwhen it arrives.")},
 			Scores: []evals.Score{sc("mentions-date", false, `got "I cannot tell when it arrives.", expected it to contain "2026-12-09"`)}},
 		{RunID: run, CaseID: "slow", Target: "support-v2", Status: evals.StatusError, LatencyMS: 30000,
@@ -130,6 +130,9 @@ func TestConversationReports(t *testing.T) {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s lacks %q:\n%s", name, want, out)
 			}
+		}
+		if strings.Contains(out, "\x1b") {
+			t.Errorf("%s: a raw escape sequence from a message:\n%s", name, out)
 		}
 		if strings.Count(out, "the last 3 of") != 3 {
 			t.Errorf("%s: want a tail under each of the 3 conversations that did not pass, and none under the single answer:\n%s", name, out)
