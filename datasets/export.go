@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,13 +50,21 @@ func IsReview(format string) bool {
 
 // Example is one selected result, with what the formats need of it.
 type Example struct {
-	// Prompt is the prompt as it was sent.
+	// Prompt is the prompt as it was sent. For a conversation, it is the
+	// conversation before the answer: earlier assistant messages with
+	// their tool calls, tool messages and user turns.
 	Prompt []evals.Message
+	// Tools are the functions the prompt offered the model, without their
+	// mocks; nil when it offered none.
+	Tools []evals.Tool
 	// Chosen is the answer to learn: the assistant turn of chat data, the
-	// preferred output of a pair.
-	Chosen string
-	// Rejected is the non-preferred output of a pair.
-	Rejected string
+	// preferred output of a pair; ChosenCalls are its tool calls, when the
+	// answer calls tools.
+	Chosen      string
+	ChosenCalls []evals.ToolCall
+	// Rejected is the non-preferred output of a pair, with its tool calls.
+	Rejected      string
+	RejectedCalls []evals.ToolCall
 
 	// The result, for review sheets.
 	CaseID   string
@@ -153,93 +162,134 @@ func (x *ExportWriter) Write(e *Example) error {
 func (x *ExportWriter) Flush() error { return x.w.Flush() }
 
 // chatMessage is a message as the training formats write it. Weight 0 on an
-// assistant message of the prompt keeps a few-shot example out of training.
+// assistant message of the prompt keeps a few-shot example, or an earlier
+// turn of a conversation, out of training. An assistant message may call
+// tools (ToolCalls, its content then possibly empty), and a tool message
+// answers one call (ToolCallID; Name in TRL's layout).
 type chatMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-	Weight  *int   `json:"weight,omitempty"`
+	Role       string         `json:"role"`
+	Content    string         `json:"content,omitempty"`
+	ToolCalls  []chatToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string         `json:"tool_call_id,omitempty"`
+	Name       string         `json:"name,omitempty"`
+	Weight     *int           `json:"weight,omitempty"`
 }
 
 // trainingRoles are the roles OpenAI's fine-tuning formats accept.
-var trainingRoles = []string{"system", "user", "assistant"}
+var trainingRoles = []string{"system", "user", "assistant", "tool"}
 
 // prompt converts a prompt to training messages: developer messages become
 // system messages, the roles that training formats do not accept and empty
 // messages make the example invalid, and the prompt must end with a user
-// message.
-func prompt(msgs []evals.Message, weightFewShot bool) ([]chatMessage, error) {
+// message, or, in a conversation, with the tool messages that answer the
+// calls of the assistant message before them. With weightAssistant, every
+// assistant message gets weight 0.
+func prompt(msgs []evals.Message, weightAssistant bool, d dialect) ([]chatMessage, error) {
 	if len(msgs) == 0 {
 		return nil, invalid("no prompt recorded")
 	}
 	out := make([]chatMessage, len(msgs))
+	tools := false
 	for i, m := range msgs {
 		role := m.Role
 		if role == "developer" {
 			role = "system"
 		}
 		if !slices.Contains(trainingRoles, role) {
-			return nil, invalid("prompt has a %s message: expected system, user and assistant messages only", m.Role)
+			return nil, invalid("prompt has a %s message: expected system, user, assistant and tool messages only", m.Role)
 		}
-		if strings.TrimSpace(m.Content) == "" {
+		if strings.TrimSpace(m.Content) == "" && (role != "assistant" || len(m.ToolCalls) == 0) {
 			return nil, invalid("prompt has an empty %s message", m.Role)
 		}
 		out[i] = chatMessage{Role: role, Content: m.Content}
-		if weightFewShot && role == "assistant" {
-			zero := 0
-			out[i].Weight = &zero
+		tools = tools || len(m.ToolCalls) > 0
+		switch role {
+		case "assistant":
+			calls, err := d.calls(m.ToolCalls)
+			if err != nil {
+				return nil, err
+			}
+			out[i].ToolCalls = calls
+			if weightAssistant {
+				zero := 0
+				out[i].Weight = &zero
+			}
+		case "tool":
+			out[i].ToolCallID = m.ToolCallID
+			if d == dialectTRL {
+				out[i].Name = m.Name
+			}
 		}
 	}
-	if out[len(out)-1].Role != "user" {
+	switch last := out[len(out)-1].Role; {
+	case last == "user", last == "tool":
+	case tools:
+		return nil, invalid("prompt does not end with a user or tool message")
+	default:
 		return nil, invalid("prompt does not end with a user message")
 	}
 	return out, nil
 }
 
-func answer(what, text string) ([]chatMessage, error) {
-	if strings.TrimSpace(text) == "" {
+// answer makes the one assistant message of an answer: its text, and its
+// tool calls when the answer is a call.
+func answer(what, text string, calls []evals.ToolCall, d dialect) ([]chatMessage, error) {
+	if strings.TrimSpace(text) == "" && len(calls) == 0 {
 		return nil, invalid("empty %s answer", what)
 	}
-	return []chatMessage{{Role: "assistant", Content: text}}, nil
+	tc, err := d.calls(calls)
+	if err != nil {
+		return nil, err
+	}
+	return []chatMessage{{Role: "assistant", Content: text, ToolCalls: tc}}, nil
 }
 
 func (x *ExportWriter) chat(e *Example) error {
-	msgs, err := prompt(e.Prompt, true)
+	msgs, err := prompt(e.Prompt, true, dialectOpenAI)
 	if err != nil {
 		return err
 	}
-	a, err := answer("reference", e.Chosen)
+	a, err := answer("reference", e.Chosen, e.ChosenCalls, dialectOpenAI)
 	if err != nil {
 		return err
 	}
-	return x.enc.Encode(struct {
-		Messages []chatMessage `json:"messages"`
-	}{append(msgs, a...)})
+	return x.enc.Encode(chatExample{Messages: append(msgs, a...), Tools: chatTools(e.Tools)})
+}
+
+// chatExample is a line of chat fine-tuning data.
+type chatExample struct {
+	Messages []chatMessage `json:"messages"`
+	Tools    []chatTool    `json:"tools,omitempty"`
 }
 
 func (x *ExportWriter) preference(e *Example) error {
-	msgs, err := prompt(e.Prompt, false)
+	d := dialectOpenAI
+	if x.format == ExportPreferenceTRL {
+		d = dialectTRL
+	}
+	msgs, err := prompt(e.Prompt, false, d)
 	if err != nil {
 		return err
 	}
-	chosen, err := answer("chosen", e.Chosen)
+	chosen, err := answer("chosen", e.Chosen, e.ChosenCalls, d)
 	if err != nil {
 		return err
 	}
-	rejected, err := answer("rejected", e.Rejected)
+	rejected, err := answer("rejected", e.Rejected, e.RejectedCalls, d)
 	if err != nil {
 		return err
 	}
-	if e.Chosen == e.Rejected {
+	if sameAnswer(chosen[0], rejected[0]) {
 		return invalid("chosen and rejected answers are the same")
 	}
 	if x.format == ExportPreferenceOpenAI {
 		return x.enc.Encode(openAIPreference{
-			Input:              openAIInput{Messages: msgs},
+			Input:              openAIInput{Messages: msgs, Tools: chatTools(e.Tools)},
 			PreferredOutput:    chosen,
 			NonPreferredOutput: rejected,
 		})
 	}
-	return x.enc.Encode(trlPreference{Prompt: msgs, Chosen: chosen, Rejected: rejected})
+	return x.enc.Encode(trlPreference{Prompt: msgs, Chosen: chosen, Rejected: rejected, Tools: chatTools(e.Tools)})
 }
 
 type openAIPreference struct {
@@ -250,12 +300,14 @@ type openAIPreference struct {
 
 type openAIInput struct {
 	Messages []chatMessage `json:"messages"`
+	Tools    []chatTool    `json:"tools,omitempty"`
 }
 
 type trlPreference struct {
 	Prompt   []chatMessage `json:"prompt"`
 	Chosen   []chatMessage `json:"chosen"`
 	Rejected []chatMessage `json:"rejected"`
+	Tools    []chatTool    `json:"tools,omitempty"`
 }
 
 // ReviewRow is one row of a review sheet in JSONL, as exported and as read
@@ -388,15 +440,25 @@ func formatScore(s *float64) string {
 
 // PromptText writes a prompt for a person to read in one cell: each message
 // as "[role]" on a line of its own, then its content, with a blank line
-// between messages.
+// between messages. In a conversation, an assistant message's tool calls
+// follow its content, one a line, as → NAME(ARGUMENTS) (AnswerText), and a
+// tool message is headed "[tool NAME]", or "[tool NAME: error]" when it
+// reports a tool error.
 func PromptText(msgs []evals.Message) string {
 	var b strings.Builder
 	for i, m := range msgs {
 		if i > 0 {
 			b.WriteString("\n\n")
 		}
-		b.WriteString("[" + m.Role + "]\n")
-		b.WriteString(m.Content)
+		switch {
+		case m.Role == evals.RoleTool && m.Error != "":
+			b.WriteString("[tool " + m.Name + ": error]\n")
+		case m.Role == evals.RoleTool:
+			b.WriteString("[tool " + m.Name + "]\n")
+		default:
+			b.WriteString("[" + m.Role + "]\n")
+		}
+		b.WriteString(AnswerText(m))
 	}
 	return b.String()
 }
@@ -451,9 +513,7 @@ func CheckLine(format string, line []byte, header []string) error {
 	dec.DisallowUnknownFields()
 	switch format {
 	case ExportChat:
-		var v struct {
-			Messages []chatMessage `json:"messages"`
-		}
+		var v chatExample
 		if err := dec.Decode(&v); err != nil {
 			return invalid("not valid JSON of the chat layout: %v", err)
 		}
@@ -461,22 +521,32 @@ func CheckLine(format string, line []byte, header []string) error {
 		if n < 2 {
 			return invalid("chat example has %d messages, expected a prompt and an answer", n)
 		}
-		if err := checkMessages(v.Messages[:n-1], "user"); err != nil {
+		cc := &callChecker{d: dialectOpenAI}
+		if err := checkMessages(v.Messages[:n-1], cc); err != nil {
 			return err
 		}
-		return checkAnswer(v.Messages[n-1:], "assistant turn")
+		if err := checkAnswer(v.Messages[n-1:], "assistant turn", cc); err != nil {
+			return err
+		}
+		return checkTools(v.Tools)
 	case ExportPreferenceOpenAI:
 		var v openAIPreference
 		if err := dec.Decode(&v); err != nil {
 			return invalid("not valid JSON of the OpenAI preference layout: %v", err)
 		}
-		return checkPair(v.Input.Messages, v.PreferredOutput, v.NonPreferredOutput)
+		if err := checkPair(v.Input.Messages, v.PreferredOutput, v.NonPreferredOutput, dialectOpenAI); err != nil {
+			return err
+		}
+		return checkTools(v.Input.Tools)
 	case ExportPreferenceTRL:
 		var v trlPreference
 		if err := dec.Decode(&v); err != nil {
 			return invalid("not valid JSON of the TRL preference layout: %v", err)
 		}
-		return checkPair(v.Prompt, v.Chosen, v.Rejected)
+		if err := checkPair(v.Prompt, v.Chosen, v.Rejected, dialectTRL); err != nil {
+			return err
+		}
+		return checkTools(v.Tools)
 	case ExportReviewJSONL:
 		var v ReviewRow
 		if err := dec.Decode(&v); err != nil {
@@ -493,53 +563,104 @@ func CheckLine(format string, line []byte, header []string) error {
 	return fmt.Errorf("unknown format %q", format)
 }
 
-func checkPair(p, chosen, rejected []chatMessage) error {
-	if err := checkMessages(p, "user"); err != nil {
+// checkPair checks a preference pair. The two answers are checked as
+// answers to the same prompt: their tool call ids may repeat each other's,
+// not the prompt's.
+func checkPair(p, chosen, rejected []chatMessage, d dialect) error {
+	cc := &callChecker{d: d}
+	if err := checkMessages(p, cc); err != nil {
 		return err
 	}
-	if err := checkAnswer(chosen, "chosen answer"); err != nil {
+	prompt := maps.Clone(cc.ids)
+	if err := checkAnswer(chosen, "chosen answer", cc); err != nil {
 		return err
 	}
-	if err := checkAnswer(rejected, "rejected answer"); err != nil {
+	if err := checkAnswer(rejected, "rejected answer", &callChecker{d: d, ids: prompt}); err != nil {
 		return err
 	}
-	if chosen[0].Content == rejected[0].Content {
+	if sameAnswer(chosen[0], rejected[0]) {
 		return invalid("chosen and rejected answers are the same")
 	}
 	return nil
 }
 
-// checkMessages checks a prompt: known roles, non-empty content, weights
-// only on assistant messages, and the last message's role.
-func checkMessages(msgs []chatMessage, last string) error {
+// checkMessages checks a prompt: known roles, non-empty content (an
+// assistant message that calls tools may have none), weights only on
+// assistant messages, tool calls (cc), tool messages that each answer a call
+// of the assistant message before them, every call answered before the
+// conversation goes on, and the last message's role: user, or tool in a
+// conversation.
+func checkMessages(msgs []chatMessage, cc *callChecker) error {
 	if len(msgs) == 0 {
 		return invalid("empty prompt")
 	}
+	var open map[string]bool // the calls of the last assistant message not yet answered
+	tools := false
 	for i, m := range msgs {
 		if !slices.Contains(trainingRoles, m.Role) {
-			return invalid("message %d has role %q: expected system, user or assistant", i, m.Role)
+			return invalid("message %d has role %q: expected system, user, assistant or tool", i, m.Role)
 		}
-		if strings.TrimSpace(m.Content) == "" {
+		if m.Role != "tool" && len(open) > 0 {
+			return invalid("message %d (%s) comes before every tool call of the assistant message before it is answered", i, m.Role)
+		}
+		if strings.TrimSpace(m.Content) == "" && (m.Role != "assistant" || len(m.ToolCalls) == 0) {
 			return invalid("message %d (%s) is empty", i, m.Role)
 		}
 		if m.Weight != nil && (m.Role != "assistant" || *m.Weight < 0 || *m.Weight > 1) {
 			return invalid("message %d has weight %d: only assistant messages take a weight, 0 or 1", i, *m.Weight)
 		}
+		if len(m.ToolCalls) > 0 && m.Role != "assistant" {
+			return invalid("message %d (%s) has tool calls: only assistant messages call tools", i, m.Role)
+		}
+		if (m.ToolCallID != "" || m.Name != "") && m.Role != "tool" {
+			return invalid("message %d (%s) has a tool_call_id or a name: only tool messages answer a call", i, m.Role)
+		}
+		tools = tools || m.Role == "tool" || len(m.ToolCalls) > 0
+		switch m.Role {
+		case "assistant":
+			var err error
+			if open, err = cc.check(fmt.Sprintf("message %d", i), m.ToolCalls); err != nil {
+				return err
+			}
+		case "tool":
+			if !open[m.ToolCallID] {
+				return invalid("message %d (tool) answers no unanswered call of the assistant message before it", i)
+			}
+			delete(open, m.ToolCallID)
+		}
 	}
-	if msgs[len(msgs)-1].Role != last {
-		return invalid("the prompt ends with a %s message, expected %s", msgs[len(msgs)-1].Role, last)
+	last := msgs[len(msgs)-1].Role
+	switch {
+	case last == "user" || last == "tool" && len(open) == 0:
+	case last == "tool":
+		return invalid("the prompt ends before every tool call of its last assistant message is answered")
+	case tools:
+		return invalid("the prompt ends with %s message, expected user or tool", withArticle(last))
+	default:
+		return invalid("the prompt ends with %s message, expected user", withArticle(last))
 	}
 	return nil
 }
 
-func checkAnswer(msgs []chatMessage, what string) error {
-	if len(msgs) != 1 || msgs[0].Role != "assistant" || msgs[0].Weight != nil {
+// withArticle puts "a" or "an" before a role.
+func withArticle(role string) string {
+	if role != "" && strings.ContainsRune("aeiou", rune(role[0])) {
+		return "an " + role
+	}
+	return "a " + role
+}
+
+// checkAnswer checks an answer: one assistant message, without a weight,
+// with text or tool calls (cc).
+func checkAnswer(msgs []chatMessage, what string, cc *callChecker) error {
+	if len(msgs) != 1 || msgs[0].Role != "assistant" || msgs[0].Weight != nil || msgs[0].ToolCallID != "" || msgs[0].Name != "" {
 		return invalid("the %s is not one assistant message", what)
 	}
-	if strings.TrimSpace(msgs[0].Content) == "" {
+	if strings.TrimSpace(msgs[0].Content) == "" && len(msgs[0].ToolCalls) == 0 {
 		return invalid("the %s is empty", what)
 	}
-	return nil
+	_, err := cc.check("the "+what, msgs[0].ToolCalls)
+	return err
 }
 
 // Reference returns a case's reference answer: the suite's reference

@@ -184,6 +184,9 @@ type FailedCase struct {
 	Repeat int    `json:"repeat"`
 	Status Status `json:"status"`
 	Reason string `json:"reason"`
+	// Conversation is how the case's conversation ended (TailOf); nil for
+	// a single answer.
+	Conversation *ConversationTail `json:"conversation,omitempty"`
 }
 
 // ConversationSummary sums a target's conversations: the results that

@@ -72,7 +72,7 @@ func TestCIOutputsE2E(t *testing.T) {
 
 	rows := readCSV(t, c)
 	head := strings.Join(rows[0], ",")
-	if len(rows) != 41 || head != "run_id,suite,target,case_id,repeat,status,score,latency_ms,tokens,error_kind,error_message,"+
+	if len(rows) != 41 || head != "run_id,suite,target,case_id,repeat,status,score,latency_ms,tokens,error_kind,error_message,steps,tool_calls,tool_errors,outcome,"+
 		"schema.score,schema.reason,category.score,category.reason,priority.score,priority.reason,empathy.score,empathy.reason" {
 		t.Errorf("csv: %d rows, header %s", len(rows), head)
 	}

@@ -178,6 +178,9 @@ func Run(opts Options) (*Stats, error) {
 
 // build makes the example for a result, or says why it has none.
 func build(opts Options, r *evals.Result, f io.ReaderAt, chosen map[string][]entry, buf *[]byte) (ex *datasets.Example, id [sha256.Size]byte, reason string, err error) {
+	if len(r.Transcript) > 0 {
+		return buildConversation(opts, r, f, chosen, buf)
+	}
 	msgs, ok, merr := r.Request.Messages()
 	switch {
 	case merr != nil:
@@ -204,30 +207,47 @@ func build(opts Options, r *evals.Result, f io.ReaderAt, chosen map[string][]ent
 		}
 	}
 	if opts.ChosenTarget == "" {
-		c := &evals.Case{ID: r.CaseID, Vars: r.Vars, Expected: r.Expected, Tags: r.Tags, Metadata: r.Metadata}
-		ref, err := datasets.Reference(opts.Suite, c)
-		var inv *datasets.Invalid
-		if errors.As(err, &inv) {
-			return nil, id, inv.Reason, nil
-		}
-		ex.Chosen = ref
-		return ex, id, "", err
+		reason, err := reference(opts, r, ex)
+		return ex, id, reason, err
 	}
+	other, reason, err := chosenResult(opts, r, f, chosen, buf)
+	if other == nil {
+		return nil, id, reason, err
+	}
+	ex.Chosen = other.Output
+	return ex, id, "", nil
+}
+
+// reference makes the case's reference answer ex's chosen answer, or says
+// why it has none.
+func reference(opts Options, r *evals.Result, ex *datasets.Example) (reason string, err error) {
+	c := &evals.Case{ID: r.CaseID, Vars: r.Vars, Expected: r.Expected, Tags: r.Tags, Metadata: r.Metadata}
+	ref, err := datasets.Reference(opts.Suite, c)
+	var inv *datasets.Invalid
+	if errors.As(err, &inv) {
+		return inv.Reason, nil
+	}
+	ex.Chosen = ref
+	return "", err
+}
+
+// chosenResult reads the passing result of the chosen target for r's case:
+// the same repeat when it passed, else the lowest repeat that did. It is nil
+// when there is none, with the reason.
+func chosenResult(opts Options, r *evals.Result, f io.ReaderAt, chosen map[string][]entry, buf *[]byte) (*evals.Result, string, error) {
 	cands := chosen[r.CaseID]
 	if len(cands) == 0 {
-		return nil, id, fmt.Sprintf("no passing answer of target %s for the case", opts.ChosenTarget), nil
+		return nil, fmt.Sprintf("no passing answer of target %s for the case", opts.ChosenTarget), nil
 	}
-	// The same repeat when it passed, else the lowest repeat that did.
 	best := slices.MinFunc(cands, func(a, b entry) int {
 		return cmp.Or(cmp.Compare(boolInt(a.repeat != r.Repeat), boolInt(b.repeat != r.Repeat)), cmp.Compare(a.repeat, b.repeat))
 	})
 	other, nb, err := rundir.ReadResultAt(f, best.at, *buf)
 	*buf = nb
 	if err != nil {
-		return nil, id, "", fmt.Errorf("%s: %w", opts.Results, err)
+		return nil, "", fmt.Errorf("%s: %w", opts.Results, err)
 	}
-	ex.Chosen = other.Output
-	return ex, id, "", nil
+	return other, "", nil
 }
 
 func boolInt(b bool) int {
@@ -238,13 +258,24 @@ func boolInt(b bool) int {
 }
 
 // promptID identifies a prompt by its messages: role and content of each, in
-// order.
+// order, and in a conversation the tool calls (name and arguments, not the
+// ids, which differ from run to run) and the names of the tools answering.
 func promptID(msgs []evals.Message) [sha256.Size]byte {
 	h := sha256.New()
-	for _, m := range msgs {
+	field := func(s string) {
 		// Lengths first, so that no two different prompts write the same bytes.
-		h.Write([]byte(strconv.Itoa(len(m.Role)) + ":" + m.Role + strconv.Itoa(len(m.Content)) + ":"))
-		h.Write([]byte(m.Content))
+		h.Write([]byte(strconv.Itoa(len(s)) + ":"))
+		h.Write([]byte(s))
+	}
+	for _, m := range msgs {
+		field(m.Role)
+		field(m.Content)
+		field(m.Name)
+		h.Write([]byte(strconv.Itoa(len(m.ToolCalls)) + ";"))
+		for _, c := range m.ToolCalls {
+			field(c.Name)
+			field(c.ArgumentsText())
+		}
 	}
 	var id [sha256.Size]byte
 	h.Sum(id[:0])

@@ -423,17 +423,17 @@ func TestCSVGolden(t *testing.T) {
 		t.Fatalf("%d rows, want %d", len(rows), 1+len(rs))
 	}
 	head := strings.Join(rows[0], ",")
-	if head != "run_id,suite,target,case_id,repeat,status,score,latency_ms,tokens,error_kind,error_message,schema.score,schema.reason,judge.score,judge.reason,other.score,other.reason" {
+	if head != "run_id,suite,target,case_id,repeat,status,score,latency_ms,tokens,error_kind,error_message,steps,tool_calls,tool_errors,outcome,schema.score,schema.reason,judge.score,judge.reason,other.score,other.reason" {
 		t.Errorf("header %s", head)
 	}
 	hostileRow := rows[3]
 	// encoding/csv's reader drops a carriage return before a newline, even
 	// quoted; the file has it (see the golden file).
 	readBack := strings.ReplaceAll(hostile, "\r\n", "\n")
-	if hostileRow[3] != "T-2" || hostileRow[11] != "0" || hostileRow[12] != "output is not JSON: "+readBack || hostileRow[13] != "" || !strings.HasPrefix(hostileRow[14], "unscored: ") {
+	if hostileRow[3] != "T-2" || hostileRow[15] != "0" || hostileRow[16] != "output is not JSON: "+readBack || hostileRow[17] != "" || !strings.HasPrefix(hostileRow[18], "unscored: ") {
 		t.Errorf("row of T-2: %q", hostileRow)
 	}
-	if e := rows[5]; e[9] != "http_status" || e[10] != "Service Unavailable: <html>\x1b</html>" || e[6] != "" || e[11] != "" {
+	if e := rows[5]; e[9] != "http_status" || e[10] != "Service Unavailable: <html>\x1b</html>" || e[6] != "" || e[15] != "" {
 		t.Errorf("error row: %q", e)
 	}
 }

@@ -14,13 +14,15 @@ import (
 var csvFixed = []string{
 	"run_id", "suite", "target", "case_id", "repeat", "status", "score",
 	"latency_ms", "tokens", "error_kind", "error_message",
+	"steps", "tool_calls", "tool_errors", "outcome",
 }
 
 // CSV writes one row per result, as results stream by. The columns are
 // fixed when it is created: csvFixed, then NAME.score and NAME.reason for each
 // criterion in the order given. A cell with nothing to say is empty: the
 // score of an errored or unscored case, the criteria of a suite that does not
-// have them. A criterion that could not score has an empty score and a
+// have them, the steps, tool calls, tool errors and outcome of a single
+// answer (a result without a transcript). A criterion that could not score has an empty score and a
 // reason starting "unscored: ". Values are written as recorded, with no escaping beyond CSV's
 // own quoting (RFC 4180).
 type CSV struct {
@@ -70,6 +72,10 @@ func (c *CSV) Write(r *evals.Result) error {
 	row[8] = strconv.Itoa(r.Usage.TotalTokens)
 	if r.Error != nil {
 		row[9], row[10] = r.Error.Kind, r.Error.Message
+	}
+	if r.Transcript != nil || r.Steps > 0 {
+		row[11], row[12], row[13] = strconv.Itoa(r.Steps), strconv.Itoa(r.ToolCalls), strconv.Itoa(r.ToolErrors)
+		row[14] = r.Outcome
 	}
 	for _, sc := range r.Scores {
 		i, ok := c.col[sc.Name]

@@ -17,7 +17,8 @@ import (
 // per case and repeat. A case that failed has a <failure> listing the
 // criteria that failed with their reasons, a request that failed an <error>
 // with its kind and message, an unscored case <skipped> with why; these three
-// carry the model's output in <system-out>. A case's time is its latency. A
+// carry the model's output in <system-out>, and, for a conversation, its
+// counts, outcome and last messages in the element's text. A case's time is its latency. A
 // target that broke the error budget gets one more test case, "(error
 // budget)", with a <failure> that says by how much.
 //
@@ -130,14 +131,18 @@ func (j *JUnit) Write(r *evals.Result) error {
 	case evals.StatusFailed:
 		p.counts.failures++
 		msg, typ, body := failure(r)
-		writeElement(w, "failure", msg, typ, body)
+		writeElement(w, "failure", msg, typ, body+conversationText(r))
 	case evals.StatusError:
 		p.counts.errors++
 		e := r.Error
 		if e == nil {
 			e = &evals.ResultError{Kind: "unknown", Message: "the result records an error status but no error"}
 		}
-		writeElement(w, "error", e.Kind+": "+e.Message, e.Kind, errorText(r, e))
+		text := errorText(r, e)
+		if c := conversationText(r); c != "" {
+			text += "\n" + c
+		}
+		writeElement(w, "error", e.Kind+": "+e.Message, e.Kind, text)
 	case evals.StatusUnscored:
 		p.counts.skipped++
 		var parts []string
@@ -146,7 +151,7 @@ func (j *JUnit) Write(r *evals.Result) error {
 				parts = append(parts, sc.Name+" unscored: "+sc.Reason)
 			}
 		}
-		writeElement(w, "skipped", strings.Join(parts, "; "), "unscored", "")
+		writeElement(w, "skipped", strings.Join(parts, "; "), "unscored", conversationText(r))
 	default:
 		return fmt.Errorf("junit: case %s: unknown status %q", r.CaseID, r.Status)
 	}
@@ -216,6 +221,21 @@ func failure(r *evals.Result) (msg, typ, text string) {
 		names = append(names, "pass_score")
 	}
 	return strings.Join(msgs, "; "), strings.Join(names, ", "), b.String()
+}
+
+// conversationText says how a conversation ended: its counts and outcome,
+// then its last messages, one line each; "" for a single answer.
+func conversationText(r *evals.Result) string {
+	tail := evals.TailOf(r)
+	if tail == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("conversation: " + tail.Heading() + "\n")
+	for _, line := range tail.Last {
+		b.WriteString("  " + line + "\n")
+	}
+	return b.String()
 }
 
 // errorText describes a failed request: kind, HTTP status, attempts, message.

@@ -13,7 +13,8 @@ import (
 // summary: the verdict, a table of targets, the targets that broke the error
 // budget, the criteria, every gate with its value and margin, and per target
 // the failed cases the summary lists, with their reasons and the start of the
-// model's output.
+// model's output, then, for each that was a conversation, how it ended: its
+// counts, its outcome and its last messages, one line each.
 //
 // Everything that comes from a model or a dataset (outputs, reasons, case
 // ids) goes into code spans, where Markdown renders nothing (no HTML, links,
@@ -23,8 +24,10 @@ type Markdown struct {
 	w   io.Writer
 	sum *evals.Summary
 	// outputs holds the clipped outputs of the failed cases the section
-	// lists, filled as results stream by.
+	// lists, filled as results stream by, and tails how those that were
+	// conversations ended.
 	outputs map[resultKey]string
+	tails   map[resultKey]*evals.ConversationTail
 }
 
 var _ SuiteWriter = (*Markdown)(nil)
@@ -48,6 +51,7 @@ func NewMarkdown(w io.Writer) *Markdown { return &Markdown{w: w} }
 func (m *Markdown) Begin(s *evals.Summary) error {
 	m.sum = s
 	m.outputs = map[resultKey]string{}
+	m.tails = map[resultKey]*evals.ConversationTail{}
 	for _, t := range s.Targets {
 		for _, f := range t.FailedCases {
 			m.outputs[resultKey{t.Name, f.CaseID, f.Repeat}] = ""
@@ -62,6 +66,9 @@ func (m *Markdown) Write(r *evals.Result) error {
 	if _, ok := m.outputs[k]; ok {
 		// Clipped now so that memory stays small, whatever the outputs.
 		m.outputs[k] = clip(r.Output, mdOutput)
+		if tail := evals.TailOf(r); tail != nil {
+			m.tails[k] = tail
+		}
 	}
 	return nil
 }
@@ -180,13 +187,23 @@ func (m *Markdown) End() error {
 				fmt.Fprintf(ew, "| %s | %s | %s | %s |\n", mdCode(caseName(f.CaseID, f.Repeat), mdReason),
 					mdText(string(f.Status)), mdCode(f.Reason, mdReason), mdCode(out, mdOutput))
 			}
+			for _, f := range t.FailedCases {
+				tail := m.tails[resultKey{t.Name, f.CaseID, f.Repeat}]
+				if tail == nil {
+					continue
+				}
+				fmt.Fprintf(ew, "\n%s: %s\n\n", mdCode(caseName(f.CaseID, f.Repeat), mdReason), mdText(tail.Heading()))
+				for _, line := range tail.Last {
+					fmt.Fprintf(ew, "- %s\n", mdCode(line, mdReason))
+				}
+			}
 		}
 		if len(t.Errors) > 0 {
 			fmt.Fprintf(ew, "\n**Errors, %s:** %s.\n", mdText(t.Name), mdText(ErrorCounts(t.Errors)))
 		}
 	}
 	fmt.Fprintln(ew)
-	m.outputs = nil
+	m.outputs, m.tails = nil, nil
 	return ew.err
 }
 

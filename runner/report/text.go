@@ -33,7 +33,9 @@ func pct(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
 // mean score, how many responses came from the cache, and when a streamed
 // response's tokens came; per criterion and
 // target the pass rate and mean; the errors by kind; the targets that broke
-// the error budget; and every gate with its value and margin.
+// the error budget; and every gate with its value and margin. Under a failed
+// case that was a conversation, it shows how it ended: its counts, its
+// outcome and its last messages, one line each.
 func Text(w io.Writer, s *evals.Summary, st Style) error {
 	ew := &errWriter{w: w}
 	title := s.Suite
@@ -117,6 +119,12 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		fmt.Fprintln(ew)
 		for _, f := range t.FailedCases {
 			fmt.Fprintf(ew, "  %-10s %-8s %s\n", termSafe(caseName(f.CaseID, f.Repeat)), f.Status, termSafe(clip(f.Reason, 160)))
+			if c := f.Conversation; c != nil {
+				fmt.Fprintf(ew, "    %s\n", termSafe(c.Heading()))
+				for _, line := range c.Last {
+					fmt.Fprintf(ew, "      %s\n", termSafe(clip(line, 160)))
+				}
+			}
 		}
 	}
 
