@@ -169,7 +169,7 @@ func (a *aggregate) keepFailed(r *evals.Result) {
 	f := evals.FailedCase{CaseID: r.CaseID, Repeat: r.Repeat, Status: r.Status}
 	fs := a.failed
 	if len(fs) < evals.MaxFailedCases {
-		f.Reason = why(r)
+		f.Reason, f.Conversation = why(r), evals.TailOf(r)
 		a.failed = append(fs, f)
 		return
 	}
@@ -180,7 +180,7 @@ func (a *aggregate) keepFailed(r *evals.Result) {
 		}
 	}
 	if failedLess(f, fs[worst]) {
-		f.Reason = why(r)
+		f.Reason, f.Conversation = why(r), evals.TailOf(r)
 		fs[worst] = f
 	}
 }

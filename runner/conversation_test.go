@@ -448,9 +448,15 @@ func TestConversationSummary(t *testing.T) {
 		return say("done"), nil
 	}}
 	list := []*evals.Case{{ID: "loops", Vars: map[string]any{"q": "x"}}, {ID: "ends", Vars: map[string]any{"q": "y"}}}
+	answered := scoreFunc(func(in *evals.Input) evals.Verdict {
+		if in.Output == "" {
+			return evals.Verdict{Reason: "no answer"}
+		}
+		return evals.Verdict{Score: 1, Pass: true}
+	})
 	sum, err := Run(context.Background(), Options{
 		RunID: "r", Suite: s, Targets: []Target{target("m", p, 2)},
-		Criteria: []Criterion{crit("even", even{})},
+		Criteria: []Criterion{crit("answered", answered)},
 		Open:     func() (CaseSource, error) { return &cases{list: list}, nil },
 		Sink:     &memSink{},
 	})
@@ -461,6 +467,11 @@ func TestConversationSummary(t *testing.T) {
 	want := evals.ConversationSummary{Cases: 2, Steps: 4, StepsMean: 2, ToolCalls: 3, ToolErrors: 2, MaxSteps: 1}
 	if got == nil || *got != want {
 		t.Fatalf("conversations %+v, want %+v", got, want)
+	}
+	// The failed conversation is listed with how it ended, for the reports.
+	failed := sum.Targets[0].FailedCases
+	if len(failed) != 1 || failed[0].CaseID != "loops" || failed[0].Conversation == nil || failed[0].Conversation.Outcome != evals.OutcomeMaxSteps {
+		t.Fatalf("failed cases %+v: want loops, with its conversation's tail", failed)
 	}
 	plain, err := Run(context.Background(), Options{
 		RunID: "r", Suite: testSuite(t), Targets: []Target{target("m", &evalstest.Provider{Respond: echo}, 2)},
