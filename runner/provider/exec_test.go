@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,7 +243,7 @@ func TestExecAnswers(t *testing.T) {
 						t.Errorf("Sent = %+v, want the body and URL", resp.Sent)
 					}
 					resp.Sent = nil
-					if *resp != *tt.resp {
+					if !reflect.DeepEqual(*resp, *tt.resp) {
 						t.Errorf("got  %+v\nwant %+v", *resp, *tt.resp)
 					}
 					return
