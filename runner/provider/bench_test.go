@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -237,5 +238,23 @@ func BenchmarkOpenAIDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkOpenAIToolsBody measures building the body of a tool loop's
+// third step: the tools, two assistant messages with calls and three tool
+// results.
+func BenchmarkOpenAIToolsBody(b *testing.B) {
+	p, err := NewOpenAI(OpenAIConfig{BaseURL: "http://127.0.0.1:1/v1"}, benchSpec("openai", 1), Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	req := &evals.Request{Messages: loopMessages, Tools: []evals.Tool{lookupTool, refundTool}, ToolChoice: json.RawMessage(`"auto"`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, perr := p.body(req); perr != nil {
+			b.Fatal(perr)
+		}
 	}
 }

@@ -107,7 +107,8 @@ func (c *Cached) Complete(ctx context.Context, req *evals.Request) (*evals.Respo
 			OriginalLatency: cr.Latency,
 			// A streamed answer keeps its timings, as it keeps its
 			// latency: the figures describe the endpoint, not the cache.
-			Stream: cr.Stream,
+			Stream:    cr.Stream,
+			ToolCalls: cr.ToolCalls,
 		}, nil
 	}
 	// The same request in flight already (a duplicate prompt, or two
@@ -168,11 +169,12 @@ func (c *Cached) send(ctx context.Context, req *evals.Request, key [32]byte, bod
 		latency = elapsed
 	}
 	err = c.db.PutResponse(ctx, key, store.CachedResponse{
-		Text:    resp.Text,
-		Finish:  resp.Finish,
-		Usage:   resp.Usage,
-		Latency: latency,
-		Stream:  resp.Stream,
+		Text:      resp.Text,
+		Finish:    resp.Finish,
+		Usage:     resp.Usage,
+		Latency:   latency,
+		Stream:    resp.Stream,
+		ToolCalls: resp.ToolCalls,
 	})
 	if err != nil {
 		c.failures.Add(1)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -627,5 +628,88 @@ func TestCacheStream(t *testing.T) {
 		if r == nil || r.Stream == nil || *r.Stream != *got[0].Stream {
 			t.Errorf("caller %d: %+v; want the timings of the request they shared", i, r)
 		}
+	}
+}
+
+// TestCacheToolCalls: an answer that calls tools is cached with its calls,
+// which a hit, in this run or the next, and a caller that shared the request
+// in flight get back byte for byte, malformed arguments and all; the tools
+// are part of the key, so the same messages with other tools are another
+// request.
+func TestCacheToolCalls(t *testing.T) {
+	ctx := context.Background()
+	msg := `{"role":"assistant","content":null,"tool_calls":[` +
+		`{"id":"call_1","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\": \"A1\"}"}},` +
+		`{"id":"call_3","type":"function","function":{"name":"refund","arguments":"{\"order_id\": A1}"}}]}`
+	srv, spec := newCacheServer(t, cacheSlowly(10*time.Millisecond, answer(200, toolCallsBody(msg, "tool_calls"))))
+	want := []evals.ToolCall{callA1, callBad}
+	want[1].ID = "call_3"
+	path := filepath.Join(t.TempDir(), "rubric.db")
+	db := openCacheDB(t, path)
+	step := func(tools ...evals.Tool) *evals.Request {
+		req := cacheRequest("c1", 0)
+		req.Messages, req.Tools, req.Step = loopMessages, tools, 3
+		return req
+	}
+	check := func(what string, resp *evals.Response, cached bool) {
+		t.Helper()
+		if resp.Cached != cached || resp.Finish != "tool_calls" || !reflect.DeepEqual(resp.ToolCalls, want) {
+			t.Errorf("%s: cached %v, finish %q, calls %s; want cached %v, tool_calls, %s",
+				what, resp.Cached, resp.Finish, callsString(resp.ToolCalls), cached, callsString(want))
+		}
+		if !bytes.Contains(resp.Sent.Body, []byte(`"tools":[`+lookupToolJSON+`]`)) {
+			t.Errorf("%s: recorded body %s lacks the tools", what, resp.Sent.Body)
+		}
+	}
+	c := cachedOpenAI(t, spec, db)
+	first, err := c.Complete(ctx, step(lookupTool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("first call", first, false)
+	hit, err := c.Complete(ctx, step(lookupTool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("hit", hit, true)
+	db.Close()
+	db = openCacheDB(t, path)
+	c = cachedOpenAI(t, spec, db)
+	hit, err = c.Complete(ctx, step(lookupTool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("hit in the next run", hit, true)
+	if n := srv.requests.Load(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+
+	// Other tools: another request.
+	other, err := c.Complete(ctx, step(lookupTool, refundTool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Cached || srv.requests.Load() != 2 {
+		t.Errorf("with other tools: cached %v, %d requests; want a request of its own", other.Cached, srv.requests.Load())
+	}
+
+	// Callers of one request in flight share its calls.
+	var wg sync.WaitGroup
+	got := make([]*evals.Response, 3)
+	for i := range got {
+		wg.Go(func() {
+			req := step(lookupTool)
+			req.Repeat = 1 // a key of its own
+			got[i], _ = c.Complete(ctx, req)
+		})
+	}
+	wg.Wait()
+	for i, r := range got {
+		if r == nil || !reflect.DeepEqual(r.ToolCalls, want) {
+			t.Errorf("caller %d: %+v; want the calls of the request they shared", i, r)
+		}
+	}
+	if n := srv.requests.Load(); n != 3 {
+		t.Errorf("%d requests, want 3: the callers in flight share one", n)
 	}
 }

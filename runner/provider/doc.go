@@ -30,8 +30,12 @@
 //
 // OpenAI posts to {base_url}/chat/completions, which OpenAI, Azure-style
 // gateways, vLLM, llama.cpp's server, Ollama's /v1 and TGI all serve. The body
-// is {"model", "messages", the params that are set, then extra_body's keys in
-// sorted order}; it is encoded once per request and recorded as Response.Sent.
+// is {"model", "messages", "tools" and "tool_choice" when the request offers
+// tools, the params that are set, then extra_body's keys in sorted order}; it
+// is encoded once per request and recorded as Response.Sent. The messages of
+// a tool loop carry OpenAI's tool_calls (arguments as the model's string) and
+// tool_call_id; the answer's tool calls, whole or streamed in pieces, become
+// Response.ToolCalls.
 // The API key (api_key_env) and header values that refer to the environment
 // (${NAME}) are read when the provider is built; they are never recorded, and
 // are replaced by "[REDACTED]" in any message, even when a server echoes them.
@@ -85,7 +89,9 @@
 // # replay
 //
 // Replay answers from a JSONL file of recordings, one per line, keyed by
-// case_id and repeat. The fields are those of rubric's results.jsonl, so the
+// case_id and repeat, and answering a case's steps: a line with a transcript
+// answers step k with its k-th assistant message, a line without one answers
+// step 0 only. The fields are those of rubric's results.jsonl, so the
 // results of an earlier run can be replayed, for example to try new criteria
 // without calling the model again. A line (only case_id and output are
 // required; other fields are ignored):

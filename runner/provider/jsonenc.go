@@ -3,9 +3,11 @@ package provider
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -17,30 +19,140 @@ import (
 // same value encoding/json would produce (invalid UTF-8 becomes U+FFFD), but
 // <, > and & are left as they are, so recorded bodies stay readable.
 
-// appendMessages appends msgs as a JSON array of {"role","content"} objects.
+// appendMessages appends msgs as a JSON array of chat completion messages:
+// {"role","content"} objects, but for the messages of a tool loop. An
+// assistant message that calls tools adds its "tool_calls", each
+// {"id","type":"function","function":{"name","arguments"}} with the
+// arguments as the string the model wrote, and has a null content when it
+// has no text; a tool message adds the "tool_call_id" of the call it
+// answers. Message.Name and Message.Error are never sent: the content is
+// what the model is told.
 func appendMessages(b []byte, msgs []evals.Message) []byte {
 	b = append(b, '[')
-	for i, m := range msgs {
+	for i := range msgs {
+		m := &msgs[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"role":`...)
 		b = appendString(b, m.Role)
 		b = append(b, `,"content":`...)
+		if len(m.ToolCalls) > 0 {
+			b = appendCalls(b, m)
+			continue
+		}
 		b = appendString(b, m.Content)
+		if m.ToolCallID != "" || m.Role == evals.RoleTool {
+			b = append(b, `,"tool_call_id":`...)
+			b = appendString(b, m.ToolCallID)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+// appendCalls appends the rest of an assistant message that calls tools,
+// from its content on.
+func appendCalls(b []byte, m *evals.Message) []byte {
+	if m.Content == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, m.Content)
+	}
+	b = append(b, `,"tool_calls":[`...)
+	for i, tc := range m.ToolCalls {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendString(b, tc.ID)
+		b = append(b, `,"type":"function","function":{"name":`...)
+		b = appendString(b, tc.Name)
+		b = append(b, `,"arguments":`...)
+		b = appendString(b, tc.ArgumentsText())
+		b = append(b, "}}"...)
+	}
+	return append(b, "]}"...)
 }
 
 // messagesSize estimates the encoded size of msgs, generously enough that
 // ordinary text needs no second allocation.
 func messagesSize(msgs []evals.Message) int {
 	n := 2
-	for _, m := range msgs {
+	for i := range msgs {
+		m := &msgs[i]
 		n += len(`{"role":"","content":""},`) + len(m.Role) + len(m.Content) + len(m.Content)/16
+		if m.ToolCallID != "" {
+			n += len(`,"tool_call_id":""`) + len(m.ToolCallID)
+		}
+		for _, tc := range m.ToolCalls {
+			n += len(`,"tool_calls":[{"id":"","type":"function","function":{"name":"","arguments":""}}]`) +
+				len(tc.ID) + len(tc.Name) + len(tc.Arguments) + len(tc.Arguments)/4
+		}
 	}
 	return n
+}
+
+// appendTools appends the tools offered, as OpenAI's "tools" member
+// (,"tools":[…]), and choice, when set, as "tool_choice". Each tool is sent
+// as {"type":"function","function":{…}} with the function's name,
+// description, parameters and strict as they are set: never its mock. The
+// parameters and choice are compacted JSON; they fail only when they are
+// not JSON, which a loaded suite's never are.
+func appendTools(b []byte, tools []evals.Tool, choice json.RawMessage) ([]byte, error) {
+	b = append(b, `,"tools":[`...)
+	for i := range tools {
+		f := &tools[i].Function
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"type":"function","function":{"name":`...)
+		b = appendString(b, f.Name)
+		if f.Description != "" {
+			b = append(b, `,"description":`...)
+			b = appendString(b, f.Description)
+		}
+		if len(f.Parameters) > 0 {
+			b = append(b, `,"parameters":`...)
+			var err error
+			if b, err = appendCompact(b, f.Parameters); err != nil {
+				return b, fmt.Errorf("tool %q: parameters: %w", f.Name, err)
+			}
+		}
+		if f.Strict != nil {
+			b = strconv.AppendBool(append(b, `,"strict":`...), *f.Strict)
+		}
+		b = append(b, "}}"...)
+	}
+	b = append(b, ']')
+	if isSet(choice) {
+		b = append(b, `,"tool_choice":`...)
+		var err error
+		if b, err = appendCompact(b, choice); err != nil {
+			return b, fmt.Errorf("tool_choice: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// toolsSize estimates what appendTools appends.
+func toolsSize(tools []evals.Tool, choice json.RawMessage) int {
+	n := len(`,"tools":[]`) + len(`,"tool_choice":`) + len(choice)
+	for i := range tools {
+		f := &tools[i].Function
+		n += len(`{"type":"function","function":{"name":"","description":"","parameters":,"strict":false}},`) +
+			len(f.Name) + len(f.Description) + len(f.Description)/16 + len(f.Parameters)
+	}
+	return n
+}
+
+// appendCompact appends raw, a JSON value, without insignificant spaces.
+func appendCompact(b []byte, raw json.RawMessage) ([]byte, error) {
+	buf := bytes.NewBuffer(b)
+	if err := json.Compact(buf, raw); err != nil {
+		return b, err
+	}
+	return buf.Bytes(), nil
 }
 
 const hexDigits = "0123456789abcdef"

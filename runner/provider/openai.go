@@ -256,7 +256,8 @@ func (p *OpenAI) Complete(ctx context.Context, req *evals.Request) (*evals.Respo
 type chatResponse struct {
 	Choices []struct {
 		Message *struct {
-			Content content `json:"content"`
+			Content   content        `json:"content"`
+			ToolCalls []wireToolCall `json:"tool_calls"`
 		} `json:"message"`
 		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
@@ -300,6 +301,44 @@ func (c *content) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	return fmt.Errorf("message content is %.20s, not a string", b)
+}
+
+// wireToolCall is a tool call as a chat completion's message gives it.
+type wireToolCall struct {
+	ID       string `json:"id"`
+	Function struct {
+		Name      string        `json:"name"`
+		Arguments argumentsText `json:"arguments"`
+	} `json:"function"`
+}
+
+// argumentsText is a tool call's arguments as the model wrote them: OpenAI
+// sends a string, which may not be JSON; a server that sends the arguments
+// as a JSON object (or null) has them taken as their text.
+type argumentsText string
+
+func (a *argumentsText) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		return json.Unmarshal(b, (*string)(a))
+	case string(b) == "null":
+		*a = ""
+	default:
+		*a = argumentsText(b)
+	}
+	return nil
+}
+
+// toolCalls returns the calls of a message, in order.
+func toolCalls(wire []wireToolCall) []evals.ToolCall {
+	if len(wire) == 0 {
+		return nil
+	}
+	calls := make([]evals.ToolCall, len(wire))
+	for i, w := range wire {
+		calls[i] = evals.NewToolCall(w.ID, w.Function.Name, string(w.Function.Arguments))
+	}
+	return calls
 }
 
 // usageJSON is token usage as endpoints report it: any count, or the whole
@@ -349,9 +388,10 @@ func (p *OpenAI) decode(b []byte) (*evals.Response, *evals.ProviderError) {
 			Message: "choices[0] has no message; " + p.bodySnippet(b)}
 	}
 	return &evals.Response{
-		Text:   string(ch.Message.Content),
-		Finish: ch.FinishReason,
-		Usage:  cr.Usage.usage(),
+		Text:      string(ch.Message.Content),
+		Finish:    ch.FinishReason,
+		Usage:     cr.Usage.usage(),
+		ToolCalls: toolCalls(ch.Message.ToolCalls),
 	}, nil
 }
 
@@ -578,8 +618,10 @@ func validHeaderValue(s string) bool {
 
 // bodyReserved are the body keys the provider sets itself.
 var bodyReserved = map[string]string{
-	"model":    "the target's model",
-	"messages": "the suite's messages",
+	"model":       "the target's model",
+	"messages":    "the suite's messages",
+	"tools":       "the suite's (or the case's) tools",
+	"tool_choice": "the suite's tool_choice",
 }
 
 // bodySuffix encodes the set params, then extra_body's keys in sorted order,
@@ -629,7 +671,8 @@ func bodyTail(params *evals.Params, extra map[string]any, stream bool) ([]byte, 
 }
 
 // reservedKey says why extra_body may not set key to v, "" when it may: the
-// provider sets it from the target's model, messages or stream.
+// provider sets it from the target's model, the messages, the tools or
+// stream.
 func reservedKey(key string, v any, stream bool) string {
 	if what, ok := bodyReserved[key]; ok {
 		return fmt.Sprintf("%q is set by the provider from %s", key, what)

@@ -25,7 +25,9 @@ func (p *OpenAI) RequestBody(req *evals.Request) ([]byte, error) {
 }
 
 // body returns the request body for req, and the body as recorded: the
-// same slice, unless extra_body holds a credential.
+// same slice, unless extra_body holds a credential. The request's tools,
+// when it has any, follow the messages (appendTools); a request without
+// them costs nothing more than before they existed.
 func (p *OpenAI) body(req *evals.Request) (body, recorded []byte, perr *evals.ProviderError) {
 	suffix, recSuffix := p.suffix, p.recSuffix
 	if req.Params != nil {
@@ -39,9 +41,19 @@ func (p *OpenAI) body(req *evals.Request) (body, recorded []byte, perr *evals.Pr
 			recSuffix, _ = bodyTail(merged, p.recExtra, p.stream)
 		}
 	}
-	body = make([]byte, 0, len(p.prefix)+messagesSize(req.Messages)+len(suffix))
+	size := len(p.prefix) + messagesSize(req.Messages) + len(suffix)
+	if len(req.Tools) > 0 {
+		size += toolsSize(req.Tools, req.ToolChoice)
+	}
+	body = make([]byte, 0, size)
 	body = append(body, p.prefix...)
 	body = appendMessages(body, req.Messages)
+	if len(req.Tools) > 0 {
+		var err error
+		if body, err = appendTools(body, req.Tools, req.ToolChoice); err != nil {
+			return nil, nil, &evals.ProviderError{Kind: evals.ErrKindRender, Err: err, Message: "the request's tools: " + err.Error()}
+		}
+	}
 	head := len(body)
 	body = append(body, suffix...)
 	if recSuffix == nil {

@@ -19,7 +19,10 @@ import (
 // {"choices": [{"index": 0, "delta": {"content": "…"}, "finish_reason":
 // null}]}, the last with choices a finish_reason; with stream_options'
 // include_usage, one more chunk has "choices": [] and the usage; then
-// "data: [DONE]". vLLM, DeepSeek and OpenRouter stream a reasoning model's
+// "data: [DONE]". A tool call comes in pieces, in delta.tool_calls: each
+// piece names the call by its index among the answer's calls; the first
+// gives its id and function name, and every piece the next part of its
+// arguments string. vLLM, DeepSeek and OpenRouter stream a reasoning model's
 // reasoning first, in delta.reasoning_content or delta.reasoning: it counts
 // for the time to the first token, not in the answer.
 //
@@ -35,7 +38,24 @@ type chunk struct {
 	finish    string // finish_reason, "" while null
 	usage     string // the usage object, "" while null or missing
 	err       bool   // an "error" that is not null: the server failed mid-way
+	// calls are the pieces of tool calls in delta.tool_calls; nil in a
+	// chunk of text.
+	calls []callPiece
 }
+
+// callPiece is one element of a delta's tool_calls: a piece of the call at
+// index. The first piece of a call gives its id and name, and each piece
+// the next part of its arguments.
+type callPiece struct {
+	index    int
+	hasIndex bool
+	id, name string
+	args     string
+}
+
+// maxStreamCalls bounds the index of a streamed tool call, so that a
+// server's nonsense index cannot make rubric allocate without bound.
+const maxStreamCalls = 1024
 
 // decodeChunk reads a chunk's data. Chunks are the per-token hot path (an
 // answer of 500 tokens streams about 500 of them), so it reads them with
@@ -105,6 +125,8 @@ func (c *chunk) choice(choice gjson.Result) error {
 					if v.Type == gjson.String && v.Str != "" {
 						c.reasoning = true
 					}
+				case "tool_calls":
+					bad = c.toolCalls(v)
 				}
 				return bad == nil
 			})
@@ -120,6 +142,75 @@ func (c *chunk) choice(choice gjson.Result) error {
 		return bad == nil
 	})
 	return bad
+}
+
+// toolCalls reads a delta's tool_calls: an array of pieces of calls, or null.
+func (c *chunk) toolCalls(v gjson.Result) error {
+	if v.Type == gjson.Null {
+		return nil
+	}
+	if !v.IsArray() {
+		return fmt.Errorf("delta.tool_calls is %.20s, not an array", v.Raw)
+	}
+	var bad error
+	v.ForEach(func(_, call gjson.Result) bool {
+		if !call.IsObject() {
+			bad = fmt.Errorf("delta.tool_calls holds %.20s, not an object", call.Raw)
+			return false
+		}
+		var p callPiece
+		if idx := call.Get("index"); idx.Exists() && idx.Type != gjson.Null {
+			if idx.Type != gjson.Number || idx.Num != float64(int(idx.Num)) || idx.Num < 0 || idx.Num >= maxStreamCalls {
+				bad = fmt.Errorf("delta.tool_calls index is %.20s, not an integer from 0 to %d", idx.Raw, maxStreamCalls-1)
+				return false
+			}
+			p.index, p.hasIndex = int(idx.Num), true
+		}
+		p.id = call.Get("id").Str
+		fn := call.Get("function")
+		p.name = fn.Get("name").Str
+		switch args := fn.Get("arguments"); args.Type {
+		case gjson.String:
+			p.args = args.Str
+		case gjson.Null:
+		default:
+			p.args = args.Raw // a server that sends the arguments as JSON
+		}
+		c.calls = append(c.calls, p)
+		return true
+	})
+	return bad
+}
+
+// streamCall is a tool call being streamed: its pieces put together.
+type streamCall struct {
+	id, name string
+	args     []byte
+}
+
+// addCall adds a piece to the calls streamed so far. A piece without an
+// index (which OpenAI always gives) is of the last call, unless it gives a
+// new id.
+func addCall(calls []streamCall, p callPiece) []streamCall {
+	i := p.index
+	if !p.hasIndex {
+		i = len(calls) - 1
+		if i < 0 || p.id != "" && p.id != calls[i].id {
+			i = len(calls)
+		}
+	}
+	for len(calls) <= i {
+		calls = append(calls, streamCall{})
+	}
+	c := &calls[i]
+	if c.id == "" {
+		c.id = p.id
+	}
+	if c.name == "" {
+		c.name = p.name
+	}
+	c.args = append(c.args, p.args...)
+	return calls
 }
 
 // contentText is a delta's content: a string, null, or an array of parts
@@ -151,6 +242,7 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 	defer s.close()
 	var (
 		text     []byte
+		calls    []streamCall
 		finish   string
 		ended    bool // a chunk gave a finish_reason
 		usage    = newUsage()
@@ -165,7 +257,7 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 		case ended:
 			// The server closed the stream without [DONE] (llama.cpp),
 			// after the last chunk.
-			return p.streamed(text, finish, usage, hasUsage, &s.clock), nil
+			return p.streamed(text, calls, finish, usage, hasUsage, &s.clock), nil
 		default:
 			return nil, streamCut("it ended before a chunk with a finish_reason, and without [DONE]")
 		}
@@ -177,7 +269,7 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 			continue // an event of another kind: a ping
 		}
 		if string(ev.Data) == "[DONE]" {
-			out := p.streamed(text, finish, usage, hasUsage, &s.clock)
+			out := p.streamed(text, calls, finish, usage, hasUsage, &s.clock)
 			s.drain()
 			return out, nil
 		}
@@ -190,9 +282,13 @@ func (p *OpenAI) completeStream(ctx context.Context, body []byte, sent *evals.Se
 			return nil, p.streamError(ev.Data)
 		}
 		switch {
-		case ch.content != "":
+		case ch.content != "" || len(ch.calls) > 0:
+			// A tool call is the answer as much as text is.
 			s.clock.token(true)
 			text = append(text, ch.content...)
+			for _, piece := range ch.calls {
+				calls = addCall(calls, piece)
+			}
 		case ch.reasoning:
 			s.clock.token(false)
 		}
@@ -218,8 +314,14 @@ var openAIStream = streamProtocol{
 }
 
 // streamed is the response a complete stream gave.
-func (p *OpenAI) streamed(text []byte, finish string, usage usageJSON, hasUsage bool, clock *streamClock) *evals.Response {
+func (p *OpenAI) streamed(text []byte, calls []streamCall, finish string, usage usageJSON, hasUsage bool, clock *streamClock) *evals.Response {
 	out := &evals.Response{Text: string(text), Finish: finish}
+	if len(calls) > 0 {
+		out.ToolCalls = make([]evals.ToolCall, len(calls))
+		for i, c := range calls {
+			out.ToolCalls[i] = evals.NewToolCall(c.id, c.name, string(c.args))
+		}
+	}
 	if hasUsage {
 		out.Usage = usage.usage()
 	}

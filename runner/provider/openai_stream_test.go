@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -403,6 +404,18 @@ func TestDecodeChunk(t *testing.T) {
 		{"choices not an array", `{"choices":{"a":1}}`, chunk{}, "choices is not an array"},
 		{"content a number", `{"choices":[{"delta":{"content":5}}]}`, chunk{}, "delta.content is 5, not a string"},
 		{"finish a number", `{"choices":[{"delta":{},"finish_reason":1}]}`, chunk{}, "finish_reason is 1, not a string"},
+		{"tool call, first piece", `{"choices":[{"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"lookup","arguments":""}}]}}]}`,
+			chunk{calls: []callPiece{{index: 0, hasIndex: true, id: "call_1", name: "lookup"}}}, ""},
+		{"tool call, arguments piece", `{"choices":[{"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"a\":"}}]}}]}`,
+			chunk{calls: []callPiece{{index: 1, hasIndex: true, args: `{"a":`}}}, ""},
+		{"tool call without index, arguments as JSON", `{"choices":[{"delta":{"tool_calls":[{"id":"x","function":{"name":"f","arguments":{"a":1}}}]}}]}`,
+			chunk{calls: []callPiece{{id: "x", name: "f", args: `{"a":1}`}}}, ""},
+		{"null tool_calls", `{"choices":[{"delta":{"content":"a","tool_calls":null}}]}`, chunk{content: "a"}, ""},
+		{"tool_calls not an array", `{"choices":[{"delta":{"tool_calls":{"index":0}}}]}`, chunk{}, `delta.tool_calls is {"index":0}, not an array`},
+		{"tool call not an object", `{"choices":[{"delta":{"tool_calls":[7]}}]}`, chunk{}, `delta.tool_calls holds 7, not an object`},
+		{"tool call index negative", `{"choices":[{"delta":{"tool_calls":[{"index":-1}]}}]}`, chunk{}, `delta.tool_calls index is -1, not an integer from 0 to 1023`},
+		{"tool call index huge", `{"choices":[{"delta":{"tool_calls":[{"index":1e9}]}}]}`, chunk{}, `delta.tool_calls index is 1e9, not an integer from 0 to 1023`},
+		{"tool call index a string", `{"choices":[{"delta":{"tool_calls":[{"index":"0"}]}}]}`, chunk{}, `delta.tool_calls index is "0", not an integer from 0 to 1023`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := decodeChunk([]byte(tc.data))
@@ -412,7 +425,7 @@ func TestDecodeChunk(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tc.want {
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v, %v; want %+v", got, err, tc.want)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -19,8 +20,10 @@ import (
 
 // Replay answers each request with a recorded response, read from a JSONL
 // file when the provider is built. Lines use the field names of rubric's own
-// results.jsonl, so a previous run's results can be replayed as they are. It
-// is safe for concurrent use.
+// results.jsonl, so a previous run's results can be replayed as they are. A
+// recording is found by case, repeat and step: a line with a transcript
+// answers each step of a conversation with the transcript's next assistant
+// message, one without answers step 0 only. It is safe for concurrent use.
 type Replay struct {
 	file string // the file as opened, for messages
 	url  string // "replay:" and the path as the target gives it
@@ -34,13 +37,22 @@ type replayKey struct {
 	repeat int
 }
 
-// recording is what Complete returns for one key, and nothing more.
+// recording is what Complete returns for one key, and nothing more: an
+// answer per step, and the line's usage, latency and stream timings, which
+// the last step reports (see Complete).
 type recording struct {
-	text    string
-	finish  string
+	steps   []replayStep
 	usage   evals.Usage
 	latency time.Duration
 	stream  *evals.StreamTiming
+	line    int // in the file, for messages
+}
+
+// replayStep is the answer to one step of a case.
+type replayStep struct {
+	text   string
+	finish string
+	calls  []evals.ToolCall
 }
 
 // replayLine is one line of a recordings file. Other fields are ignored.
@@ -55,6 +67,9 @@ type replayLine struct {
 	Stream    *evals.StreamTiming `json:"stream"`
 	Status    string              `json:"status"`
 	Error     json.RawMessage     `json:"error"`
+	// Transcript is a conversation's, whose assistant messages answer its
+	// steps in turn.
+	Transcript []evals.Message `json:"transcript"`
 }
 
 // ReplayConfig is a replay target's own fields.
@@ -72,9 +87,10 @@ type ReplayConfig struct {
 func (ReplayConfig) Unused() []string { return []string{"model", "params"} }
 
 // NewReplay reads the recordings for the target from cfg.Path, relative to
-// spec.Dir. Recordings are keyed by case and repeat; lines for another target
-// (by their "target", matched against replay_as or else the target's name)
-// and lines that record an error are skipped.
+// spec.Dir. Recordings are keyed by case and repeat, and hold the answers of
+// the case's steps; lines for another target (by their "target", matched
+// against replay_as or else the target's name) and lines that record an
+// error are skipped.
 func NewReplay(cfg ReplayConfig, spec evals.TargetSpec, _ Env) (*Replay, error) {
 	const name = "replay"
 	if cfg.Path == "" {
@@ -91,33 +107,57 @@ func NewReplay(cfg ReplayConfig, spec evals.TargetSpec, _ Env) (*Replay, error) 
 	return &Replay{file: file, url: "replay:" + filepath.ToSlash(cfg.Path), recs: recs}, nil
 }
 
-// Complete returns the recording for the request's case and repeat.
+// Complete returns the recording for the request's case, repeat and step.
+// A step's answer is its text and tool calls, and its finish reason:
+// "tool_calls" when it calls tools, the line's finish_reason otherwise. The
+// line's usage, latency and stream timings are the last step's, and the
+// other steps report none (a zero latency, which the run replaces with the
+// lookup's own): a replayed conversation adds up to what its line records.
 func (r *Replay) Complete(ctx context.Context, req *evals.Request) (*evals.Response, error) {
 	if ctx.Err() != nil {
 		return nil, canceledError(ctx, nil, "canceled before the recording was looked up")
 	}
-	body := make([]byte, 0, len(`{"messages":}`)+messagesSize(req.Messages))
+	size := len(`{"messages":}`) + messagesSize(req.Messages)
+	if len(req.Tools) > 0 {
+		size += toolsSize(req.Tools, req.ToolChoice)
+	}
+	body := make([]byte, 0, size)
 	body = append(body, `{"messages":`...)
 	body = appendMessages(body, req.Messages)
+	if len(req.Tools) > 0 {
+		var err error
+		if body, err = appendTools(body, req.Tools, req.ToolChoice); err != nil {
+			return nil, &evals.ProviderError{Kind: evals.ErrKindRender, Err: err, Message: "the request's tools: " + err.Error()}
+		}
+	}
 	body = append(body, '}')
 	sent := &evals.SentRequest{URL: r.url, Body: body}
 
 	rec, ok := r.recs[replayKey{req.CaseID, req.Repeat}]
-	if !ok {
-		return nil, &evals.ProviderError{
-			Kind:    evals.ErrKindReplay,
-			Message: fmt.Sprintf("no recording for case %q (repeat %d) in %s", req.CaseID, req.Repeat, r.file),
-			Sent:    sent,
+	if !ok || req.Step < 0 || req.Step >= len(rec.steps) {
+		where := fmt.Sprintf("repeat %d", req.Repeat)
+		if req.Step != 0 {
+			where += fmt.Sprintf(", step %d", req.Step)
 		}
+		msg := fmt.Sprintf("no recording for case %q (%s) in %s", req.CaseID, where, r.file)
+		if ok && len(rec.steps) == 1 {
+			msg += fmt.Sprintf(": line %d records step 0 only", rec.line)
+		} else if ok {
+			msg += fmt.Sprintf(": line %d records steps 0 to %d", rec.line, len(rec.steps)-1)
+		}
+		return nil, &evals.ProviderError{Kind: evals.ErrKindReplay, Message: msg, Sent: sent}
 	}
-	return &evals.Response{
-		Text:    rec.text,
-		Finish:  rec.finish,
-		Usage:   rec.usage,
-		Sent:    sent,
-		Latency: rec.latency,
-		Stream:  rec.stream,
-	}, nil
+	st := rec.steps[req.Step]
+	resp := &evals.Response{
+		Text:      st.text,
+		Finish:    st.finish,
+		ToolCalls: slices.Clone(st.calls),
+		Sent:      sent,
+	}
+	if req.Step == len(rec.steps)-1 {
+		resp.Usage, resp.Latency, resp.Stream = rec.usage, rec.latency, rec.stream
+	}
+	return resp, nil
 }
 
 // loadRecordings reads the recordings in file that apply to target.
@@ -154,12 +194,16 @@ func loadRecordings(file, target string) (map[replayKey]recording, error) {
 					return nil, fmt.Errorf("%s:%d: duplicate recording for case %q (repeat %d): line %d records it already",
 						file, n, key.caseID, key.repeat, prev)
 				}
-				if s, ok := finishes[rec.finish]; ok {
-					rec.finish = s
-				} else {
-					finishes[rec.finish] = rec.finish
+				for i := range rec.steps {
+					st := &rec.steps[i]
+					if s, ok := finishes[st.finish]; ok {
+						st.finish = s
+					} else {
+						finishes[st.finish] = st.finish
+					}
 				}
 				lineOf[key] = n
+				rec.line = n
 				recs[key] = rec
 			}
 		}
@@ -214,16 +258,31 @@ func parseRecording(line []byte, target string) (key replayKey, rec recording, u
 	case l.Stream != nil && (l.Stream.FirstTokenMS < 0 || l.Stream.FirstContentMS < 0 || l.Stream.TokensPerSecond < 0):
 		return key, rec, false, errors.New("stream: first_token_ms, first_content_ms and tokens_per_second may not be less than 0")
 	}
-	if l.Target != "" && l.Target != target {
-		return key, rec, false, nil
-	}
-	return replayKey{*l.CaseID, l.Repeat}, recording{
-		text:    *l.Output,
-		finish:  l.Finish,
+	rec = recording{
 		usage:   l.Usage.usage(),
 		latency: time.Duration(l.LatencyMS * float64(time.Millisecond)),
 		stream:  l.Stream,
-	}, true, nil
+	}
+	if len(l.Transcript) == 0 {
+		rec.steps = []replayStep{{text: *l.Output, finish: l.Finish}}
+	}
+	for _, m := range l.Transcript {
+		if m.Role != evals.RoleAssistant {
+			continue
+		}
+		st := replayStep{text: m.Content, finish: l.Finish, calls: m.ToolCalls}
+		if len(m.ToolCalls) > 0 {
+			st.finish = "tool_calls"
+		}
+		rec.steps = append(rec.steps, st)
+	}
+	switch {
+	case len(rec.steps) == 0:
+		return key, rec, false, errors.New(`transcript: no "assistant" message, to answer the case's steps`)
+	case l.Target != "" && l.Target != target:
+		return key, rec, false, nil
+	}
+	return replayKey{*l.CaseID, l.Repeat}, rec, true, nil
 }
 
 // lineError locates a line's problem as FILE:LINE; torn says the line is the

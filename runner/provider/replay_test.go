@@ -2,10 +2,13 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +190,11 @@ func TestReplayFileErrors(t *testing.T) {
 		{"negative repeat", "{\"case_id\":\"a\",\"repeat\":-1,\"output\":\"x\"}\n", `1: repeat is -1, less than 0`},
 		{"negative latency", "{\"case_id\":\"a\",\"latency_ms\":-5,\"output\":\"x\"}\n", `1: latency_ms is -5, less than 0`},
 		{"error in another target's line", "{\"case_id\":\"a\",\"target\":\"x\"}\n", `1: missing output`},
+		{"transcript without an answer", "{\"case_id\":\"a\",\"target\":\"x\",\"output\":\"\",\"transcript\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n",
+			`1: transcript: no "assistant" message, to answer the case's steps`},
+		{"transcript not an array", "{\"case_id\":\"a\",\"output\":\"\",\"transcript\":\"hi\"}\n", `1: transcript: expected an array, got string`},
+		{"tool call of the wrong shape", "{\"case_id\":\"a\",\"output\":\"\",\"transcript\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":7}]}]}\n",
+			`1: transcript.tool_calls.id: expected a string, got number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -315,5 +323,93 @@ func TestReplayCanceled(t *testing.T) {
 	if resp != nil || pe.Kind != evals.ErrKindCanceled || !errors.Is(err, context.Canceled) ||
 		pe.Message != "canceled before the recording was looked up" {
 		t.Errorf("got %v, Kind %q Message %q; want canceled wrapping context.Canceled", resp, pe.Kind, pe.Message)
+	}
+}
+
+// conversationResult is a conversation's result as rubric writes it to
+// results.jsonl: the prompt, two parallel calls (one malformed) and their
+// results, the answer; a second turn with one call and the final answer.
+func conversationResult() evals.Result {
+	return evals.Result{
+		RunID: "r1", CaseID: "conv", Target: "gpt", Output: "It arrives on the 9th.", Finish: "stop",
+		Usage: evals.Usage{PromptTokens: 400, CompletionTokens: 60, TotalTokens: 460}, LatencyMS: 900,
+		Stream: &evals.StreamTiming{FirstTokenMS: 80, FirstContentMS: 80, TokensPerSecond: 50},
+		Transcript: []evals.Message{
+			{Role: "system", Content: "Use the tools."},
+			{Role: "user", Content: "Where are A1 and B2?"},
+			{Role: "assistant", ToolCalls: []evals.ToolCall{callA1, callBad}},
+			{Role: "tool", ToolCallID: "call_1", Name: "lookup_order", Content: `{"status":"shipped"}`},
+			{Role: "tool", ToolCallID: "call_3", Name: "refund", Content: "error: not JSON", Error: "arguments are not JSON"},
+			{Role: "assistant", Content: "A1 has shipped."},
+			{Role: "user", Content: "When will it arrive?"},
+			{Role: "assistant", Content: "Checking.", ToolCalls: []evals.ToolCall{callB2}},
+			{Role: "tool", ToolCallID: "call_2", Name: "lookup_order", Content: `{"eta":"9th"}`},
+			{Role: "assistant", Content: "It arrives on the 9th."},
+		},
+		Steps: 4, ToolCalls: 3, ToolErrors: 1, Status: evals.StatusPassed,
+	}
+}
+
+// TestReplayConversation replays a conversation's result step by step: step
+// k answers with the transcript's k-th assistant message, its calls and
+// text; the line's usage, latency and timings come with the last step. A
+// step beyond the recording, or of a line without a transcript beyond step
+// 0, is a replay error naming the case, repeat and step. The body recorded
+// holds the tools.
+func TestReplayConversation(t *testing.T) {
+	line, err := json.Marshal(conversationResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeFile(t, "results.jsonl", string(line)+"\n"+`{"case_id":"plain","target":"gpt","output":"billing","finish_reason":"stop","latency_ms":5}`+"\n")
+	file := filepath.Join(dir, "results.jsonl")
+	p, err := newReplay(replaySpec(dir, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := evals.Response{Text: "It arrives on the 9th.", Finish: "stop", Usage: evals.Usage{PromptTokens: 400, CompletionTokens: 60, TotalTokens: 460},
+		Latency: 900 * time.Millisecond, Stream: &evals.StreamTiming{FirstTokenMS: 80, FirstContentMS: 80, TokensPerSecond: 50}}
+	tests := []struct {
+		caseID string
+		step   int
+		want   *evals.Response // nil: an error
+		err    string
+	}{
+		// results.jsonl holds the arguments as encoding/json writes a
+		// RawMessage: compacted.
+		{caseID: "conv", step: 0, want: &evals.Response{Finish: "tool_calls", ToolCalls: []evals.ToolCall{
+			{ID: "call_1", Name: "lookup_order", Arguments: json.RawMessage(`{"order_id":"A1"}`)}, callBad}}},
+		{caseID: "conv", step: 1, want: &evals.Response{Text: "A1 has shipped.", Finish: "stop"}},
+		{caseID: "conv", step: 2, want: &evals.Response{Text: "Checking.", Finish: "tool_calls", ToolCalls: []evals.ToolCall{callB2}}},
+		{caseID: "conv", step: 3, want: &last},
+		{caseID: "conv", step: 4, err: `no recording for case "conv" (repeat 0, step 4) in ` + file + `: line 1 records steps 0 to 3`},
+		{caseID: "plain", step: 0, want: &evals.Response{Text: "billing", Finish: "stop", Latency: 5 * time.Millisecond}},
+		{caseID: "plain", step: 1, err: `no recording for case "plain" (repeat 0, step 1) in ` + file + `: line 2 records step 0 only`},
+		{caseID: "nope", step: 2, err: `no recording for case "nope" (repeat 0, step 2) in ` + file},
+	}
+	for _, tt := range tests {
+		t.Run(tt.caseID+"/"+strconv.Itoa(tt.step), func(t *testing.T) {
+			req := &evals.Request{Target: "gpt", CaseID: tt.caseID, Step: tt.step, Messages: loopMessages,
+				Tools: []evals.Tool{lookupTool, refundTool}, ToolChoice: json.RawMessage(`"auto"`)}
+			resp, err := p.Complete(t.Context(), req)
+			wantBody := `{"messages":` + loopMessagesJSON + `,"tools":[` + lookupToolJSON + `,` + refundToolJSON + `],"tool_choice":"auto"}`
+			if tt.want == nil {
+				pe := providerError(t, err)
+				if pe.Kind != evals.ErrKindReplay || pe.Message != tt.err || pe.Sent == nil || string(pe.Sent.Body) != wantBody {
+					t.Errorf("error %s %q, Sent %+v\nwant replay %q", pe.Kind, pe.Message, pe.Sent, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(resp.Sent.Body) != wantBody {
+				t.Errorf("recorded body\n%s\nwant\n%s", resp.Sent.Body, wantBody)
+			}
+			resp.Sent = nil
+			if !reflect.DeepEqual(*resp, *tt.want) {
+				t.Errorf("got  %+v (calls %s)\nwant %+v (calls %s)", *resp, callsString(resp.ToolCalls), *tt.want, callsString(tt.want.ToolCalls))
+			}
+		})
 	}
 }

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -26,6 +28,9 @@ type CachedResponse struct {
 	// Stream is when that call's tokens came, when it was streamed; nil
 	// otherwise.
 	Stream *evals.StreamTiming
+	// ToolCalls are the tools the answer called, in order, their
+	// arguments kept byte for byte; nil when it called none.
+	ToolCalls []evals.ToolCall
 	// Created is when the answer was stored; PutResponse sets it to now when
 	// it is zero. It is kept to the millisecond.
 	Created time.Time
@@ -102,9 +107,9 @@ func (db *DB) GetResponse(ctx context.Context, key [32]byte) (r CachedResponse, 
 		return r, false, ErrClosed
 	}
 	var latency, created int64
-	var stream []byte
+	var stream, calls []byte
 	err = db.get.QueryRowContext(ctx, key[:]).Scan(&r.Text, &r.Finish,
-		&r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Usage.TotalTokens, &latency, &created, &stream)
+		&r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Usage.TotalTokens, &latency, &created, &stream, &calls)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return CachedResponse{}, false, nil
@@ -114,6 +119,9 @@ func (db *DB) GetResponse(ctx context.Context, key [32]byte) (r CachedResponse, 
 	r.Latency = time.Duration(latency)
 	r.Created = time.UnixMilli(created)
 	if r.Stream, err = decodeStream(stream); err != nil {
+		return CachedResponse{}, false, fmt.Errorf("reading the response cache: %w", err)
+	}
+	if r.ToolCalls, err = decodeCalls(calls); err != nil {
 		return CachedResponse{}, false, fmt.Errorf("reading the response cache: %w", err)
 	}
 	return r, true, nil
@@ -189,7 +197,7 @@ func (db *DB) CacheStats(ctx context.Context) (CacheStats, error) {
 		return s, ErrClosed
 	}
 	err := db.read.QueryRowContext(ctx, `SELECT count(*),
-		coalesce(sum(length(key) + length(CAST(text AS BLOB)) + length(CAST(finish AS BLOB)) + coalesce(length(stream), 0) + 5*8), 0)
+		coalesce(sum(length(key) + length(CAST(text AS BLOB)) + length(CAST(finish AS BLOB)) + coalesce(length(stream), 0) + coalesce(length(tool_calls), 0) + 5*8), 0)
 		FROM responses`).Scan(&s.Entries, &s.Bytes)
 	if err != nil {
 		return s, fmt.Errorf("reading the response cache: %w", err)
@@ -386,7 +394,7 @@ func (w *writer) write(batch []entry) error {
 	for _, e := range batch {
 		r := e.r
 		if _, err := put.ExecContext(ctx, e.key[:], r.Text, r.Finish, r.Usage.PromptTokens, r.Usage.CompletionTokens,
-			r.Usage.TotalTokens, int64(r.Latency), r.Created.UnixMilli(), encodeStream(r.Stream)); err != nil {
+			r.Usage.TotalTokens, int64(r.Latency), r.Created.UnixMilli(), encodeStream(r.Stream), encodeCalls(r.ToolCalls)); err != nil {
 			return fmt.Errorf("writing the response cache: %w", explain(err))
 		}
 	}
@@ -419,6 +427,53 @@ func decodeStream(b []byte) (*evals.StreamTiming, error) {
 	}
 	v := func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])) }
 	return &evals.StreamTiming{FirstTokenMS: v(0), FirstContentMS: v(1), TokensPerSecond: v(2)}, nil
+}
+
+// encodeCalls is the tool_calls column's value for calls: for each call,
+// its ID, Name, Arguments and ArgumentsError, each as a uvarint length and
+// the bytes; or nil (NULL) for none. Lengths, not JSON, so that the
+// arguments come back exactly as the model wrote them, whatever bytes they
+// hold.
+func encodeCalls(calls []evals.ToolCall) []byte {
+	if len(calls) == 0 {
+		return nil
+	}
+	n := 0
+	for _, c := range calls {
+		n += 4*binary.MaxVarintLen32 + len(c.ID) + len(c.Name) + len(c.Arguments) + len(c.ArgumentsError)
+	}
+	b := make([]byte, 0, n)
+	for _, c := range calls {
+		for _, f := range [...]string{c.ID, c.Name, string(c.Arguments), c.ArgumentsError} {
+			b = binary.AppendUvarint(b, uint64(len(f)))
+			b = append(b, f...)
+		}
+	}
+	return b
+}
+
+// decodeCalls reads a tool_calls column; nil for NULL.
+func decodeCalls(b []byte) ([]evals.ToolCall, error) {
+	if b == nil {
+		return nil, nil
+	}
+	var calls []evals.ToolCall
+	for len(b) > 0 {
+		var f [4][]byte
+		for i := range f {
+			n, size := binary.Uvarint(b)
+			if size <= 0 || n > uint64(len(b)-size) {
+				return nil, fmt.Errorf("the tool calls are malformed after %d calls", len(calls))
+			}
+			f[i], b = b[size:size+int(n)], b[size+int(n):]
+		}
+		c := evals.ToolCall{ID: string(f[0]), Name: string(f[1]), ArgumentsError: string(f[3])}
+		if len(f[2]) > 0 {
+			c.Arguments = json.RawMessage(bytes.Clone(f[2]))
+		}
+		calls = append(calls, c)
+	}
+	return calls, nil
 }
 
 // close stops taking entries, writes those queued, and stops the goroutine.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,8 +107,74 @@ func sameResponse(t testing.TB, what string, got, want CachedResponse) {
 	t.Helper()
 	if got.Text != want.Text || got.Finish != want.Finish || got.Usage != want.Usage ||
 		got.Latency != want.Latency || !got.Created.Equal(want.Created) ||
-		(got.Stream == nil) != (want.Stream == nil) || got.Stream != nil && *got.Stream != *want.Stream {
-		t.Errorf("%s: got %+v (stream %+v), want %+v (stream %+v)", what, got, got.Stream, want, want.Stream)
+		(got.Stream == nil) != (want.Stream == nil) || got.Stream != nil && *got.Stream != *want.Stream ||
+		!reflect.DeepEqual(got.ToolCalls, want.ToolCalls) {
+		t.Errorf("%s: got %+v (stream %+v, calls %s), want %+v (stream %+v, calls %s)",
+			what, got, got.Stream, callsText(got.ToolCalls), want, want.Stream, callsText(want.ToolCalls))
+	}
+}
+
+// callsText shows tool calls for a message, their arguments as text.
+func callsText(calls []evals.ToolCall) string {
+	var b strings.Builder
+	for _, c := range calls {
+		fmt.Fprintf(&b, "[%q %q %q %q]", c.ID, c.Name, c.Arguments, c.ArgumentsError)
+	}
+	return b.String()
+}
+
+// TestPutGetToolCalls: an answer's tool calls come back byte for byte, from
+// the queue, from the file and from another handle: arguments with their
+// spaces and escapes as the model wrote them, malformed ones with their
+// mark, even bytes that are not UTF-8; an answer without calls has none.
+func TestPutGetToolCalls(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	calls := testResponse("calls", 5)
+	calls.Finish = "tool_calls"
+	calls.ToolCalls = []evals.ToolCall{
+		{ID: "call_1", Name: "lookup_order", Arguments: json.RawMessage(`{ "order_id" : "A1",  "note": "\u00e9 é <&>" }`)},
+		{ID: "call_2", Name: "lookup_order", Arguments: json.RawMessage(`"{\"order_id\": A1}"`),
+			ArgumentsError: "arguments are not JSON: invalid character 'A' looking for beginning of value"},
+		{ID: "", Name: "refund", Arguments: json.RawMessage("{\"raw\":\"\xff\xfe\"}")},
+	}
+	none := testResponse("none", 6)
+	for _, r := range []struct {
+		key  [32]byte
+		resp CachedResponse
+	}{{testKey("calls", 5), calls}, {testKey("none", 6), none}} {
+		if err := db.PutResponse(ctx, r.key, r.resp); err != nil {
+			t.Fatal(err)
+		}
+		sameResponse(t, "queued", mustGet(t, db, r.key), r.resp)
+		if err := db.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		sameResponse(t, "written", mustGet(t, db, r.key), r.resp)
+	}
+	other, err := Open(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	got := mustGet(t, other, testKey("calls", 5))
+	sameResponse(t, "other handle", got, calls)
+	for i, c := range got.ToolCalls {
+		if string(c.Arguments) != string(calls.ToolCalls[i].Arguments) {
+			t.Errorf("call %d: arguments %q, want %q", i, c.Arguments, calls.ToolCalls[i].Arguments)
+		}
+	}
+	if got := mustGet(t, other, testKey("none", 6)); got.ToolCalls != nil {
+		t.Errorf("an answer without calls came back with %+v", got.ToolCalls)
+	}
+
+	// A value cut short is an error, not calls made up.
+	bad := testKey("bad", 1)
+	if _, err := db.sql.Exec(`INSERT INTO responses VALUES (?, 'x', 'tool_calls', 1, 1, 2, 5, 1700000000000, NULL, x'0663616c6c5f31')`, bad[:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.GetResponse(ctx, bad); ok || err == nil || !strings.Contains(err.Error(), "the tool calls are malformed after 0 calls") {
+		t.Errorf("damaged tool calls: ok %v, %v", ok, err)
 	}
 }
 
@@ -134,7 +202,7 @@ func TestPutGetStream(t *testing.T) {
 	}
 	// A value that is not three numbers is an error, not timings made up.
 	bad := testKey("bad", 0)
-	if _, err := db.sql.Exec(`INSERT INTO responses VALUES (?, 'x', 'stop', 1, 1, 2, 5, 1700000000000, x'0102')`, bad[:]); err != nil {
+	if _, err := db.sql.Exec(`INSERT INTO responses VALUES (?, 'x', 'stop', 1, 1, 2, 5, 1700000000000, x'0102', NULL)`, bad[:]); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, err := db.GetResponse(ctx, bad); ok || err == nil || !strings.Contains(err.Error(), "a stream timing of 2 bytes, expected 24") {

@@ -40,7 +40,10 @@
 // repeat index. Headers are not part of the key, so API keys and other
 // credentials never enter the key or the database. The body never holds a
 // credential unless the user writes one into a target's extra_body, where it
-// would be recorded in every result as well.
+// would be recorded in every result as well. A cached response keeps the
+// answer's text, finish reason, usage, latency, stream timings and tool
+// calls (migration 3 added their column; a file of an older schema is
+// upgraded when opened, its answers kept, without calls).
 //
 // GetResponse reads SQLite directly. PutResponse only queues the entry: one
 // goroutine writes the queue in transactions of up to 256 entries, at the

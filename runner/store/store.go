@@ -178,19 +178,24 @@ var migrations = []string{
 	// little-endian (encodeStream); NULL for an answer that came whole. One
 	// column, not three: a lookup reads one more value, not three.
 	`ALTER TABLE responses ADD COLUMN stream BLOB`,
+	// 3: the tool calls of an answer, which a cache hit returns with its
+	// text: each call's id, name, arguments and arguments_error as
+	// length-prefixed bytes (encodeCalls), so the arguments come back byte
+	// for byte; NULL for an answer that called no tool.
+	`ALTER TABLE responses ADD COLUMN tool_calls BLOB`,
 }
 
 // prepare prepares the statements of the hot path.
 func (db *DB) prepare(ctx context.Context) error {
 	var err error
 	db.get, err = db.read.PrepareContext(ctx, `SELECT text, finish, prompt_tokens, completion_tokens,
-		total_tokens, latency_ns, created_ms, stream FROM responses WHERE key = ?`)
+		total_tokens, latency_ns, created_ms, stream, tool_calls FROM responses WHERE key = ?`)
 	if err != nil {
 		return err
 	}
 	db.put, err = db.sql.PrepareContext(ctx, `INSERT OR REPLACE INTO responses (key, text, finish,
-		prompt_tokens, completion_tokens, total_tokens, latency_ns, created_ms, stream)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		prompt_tokens, completion_tokens, total_tokens, latency_ns, created_ms, stream, tool_calls)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	return err
 }
 

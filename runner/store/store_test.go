@@ -3,12 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rubric-eval/rubric/evals"
 )
 
 // openTest opens a database in a fresh folder and closes it at the end.
@@ -281,7 +284,63 @@ func TestMigrateKeepsResponses(t *testing.T) {
 		t.Errorf("after the migration: %+v, stream %+v", got, got.Stream)
 	}
 	var v int
-	if err := db.sql.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil || v != SchemaVersion() || v != 2 {
-		t.Errorf("schema_version = %d, %v; want 2", v, err)
+	if err := db.sql.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil || v != SchemaVersion() || v != 3 {
+		t.Errorf("schema_version = %d, %v; want 3", v, err)
 	}
+}
+
+// TestMigrateAddsToolCalls opens a cache file of the second schema, as the
+// rubric before tool calls left it, with a streamed answer: the migration
+// adds the tool calls; the answer is still there, its timings kept and
+// without calls, and an answer with calls is stored and read back, in this
+// process and the next.
+func TestMigrateAddsToolCalls(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rubric.db")
+	old, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_version (version INTEGER NOT NULL)`,
+		`INSERT INTO schema_version (version) VALUES (2)`,
+		migrations[0],
+		migrations[1],
+	} {
+		if _, err := old.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := testKey("v2", 1)
+	stream := encodeStream(&evals.StreamTiming{FirstTokenMS: 12.5, FirstContentMS: 12.5, TokensPerSecond: 40})
+	if _, err := old.Exec(`INSERT INTO responses VALUES (?, 'kept', 'stop', 1, 2, 3, 4000000, 1700000000000, ?)`, key[:], stream); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mustGet(t, db, key)
+	if got.Text != "kept" || got.Stream == nil || got.Stream.FirstTokenMS != 12.5 || got.ToolCalls != nil {
+		t.Errorf("after the migration: %+v, stream %+v", got, got.Stream)
+	}
+	var v int
+	if err := db.sql.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil || v != 3 {
+		t.Errorf("schema_version = %d, %v; want 3", v, err)
+	}
+	calls := testResponse("calls", 2)
+	calls.ToolCalls = []evals.ToolCall{{ID: "call_1", Name: "lookup_order", Arguments: json.RawMessage(`{"order_id": "A1"}`)}}
+	if err := db.PutResponse(context.Background(), testKey("calls", 2), calls); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sameResponse(t, "reopened", mustGet(t, db, testKey("calls", 2)), calls)
 }
