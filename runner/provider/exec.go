@@ -209,7 +209,7 @@ func (p *Exec) Close() error {
 //
 // messages are the conversation so far, OpenAI's chat messages (with
 // tool_calls and tool_call_id where a conversation has them,
-// appendChatMessages); model is the target's model, "" when it sets none;
+// appendMessages); model is the target's model, "" when it sets none;
 // params the target's params, with those the request adds (a judge's
 // temperature 0) where the target leaves them unset, {} when none. A
 // request that offers tools adds "tools" (OpenAI's, without mocks),
@@ -246,7 +246,7 @@ func (p *Exec) body(req *evals.Request) ([]byte, *evals.ProviderError) {
 	}
 	b := make([]byte, 0, 120+len(req.CaseID)+len(p.model)+messagesSize(req.Messages)+len(suffix)+len(tools)+len(choice))
 	b = append(b, `{"messages":`...)
-	b = appendChatMessages(b, req.Messages)
+	b = appendMessages(b, req.Messages)
 	b = append(b, `,"case_id":`...)
 	b = appendString(b, req.CaseID)
 	b = append(b, `,"repeat":`...)

@@ -45,49 +45,8 @@ func toolChoice(req *evals.Request) ([]byte, error) {
 	return marshalValue(req.ToolChoice)
 }
 
-// appendChatMessages appends msgs as a JSON array of OpenAI's chat
-// messages: {"role","content"}, with "tool_calls" on an assistant message
-// that calls tools ({"id","type":"function","function":{"name",
-// "arguments"}}, the arguments a string, as the model wrote them) and
-// "tool_call_id" on a tool message. A message without either is written as
-// appendMessages writes it.
-func appendChatMessages(b []byte, msgs []evals.Message) []byte {
-	b = append(b, '[')
-	for i, m := range msgs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"role":`...)
-		b = appendString(b, m.Role)
-		b = append(b, `,"content":`...)
-		b = appendString(b, m.Content)
-		if len(m.ToolCalls) > 0 {
-			b = append(b, `,"tool_calls":[`...)
-			for j, tc := range m.ToolCalls {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, `{"id":`...)
-				b = appendString(b, tc.ID)
-				b = append(b, `,"type":"function","function":{"name":`...)
-				b = appendString(b, tc.Name)
-				b = append(b, `,"arguments":`...)
-				b = appendString(b, tc.ArgumentsText())
-				b = append(b, "}}"...)
-			}
-			b = append(b, ']')
-		}
-		if m.ToolCallID != "" {
-			b = append(b, `,"tool_call_id":`...)
-			b = appendString(b, m.ToolCallID)
-		}
-		b = append(b, '}')
-	}
-	return append(b, ']')
-}
-
 // chatMessageValues returns msgs as a template sees them: the values of
-// appendChatMessages' array.
+// appendMessages' array.
 func chatMessageValues(msgs []evals.Message) []any {
 	out := make([]any, len(msgs))
 	for i, m := range msgs {

@@ -88,7 +88,7 @@ func TestExecStdinTools(t *testing.T) {
 	}}, "shipped")
 	req.ToolChoice = json.RawMessage(`{"type": "function", "function": {"name": "lookup_order"}}`)
 	want := `{"messages":[{"role":"system","content":"Track orders."},{"role":"user","content":"Where is A1?"},` +
-		`{"role":"assistant","content":"","tool_calls":[` +
+		`{"role":"assistant","content":null,"tool_calls":[` +
 		`{"id":"call_1","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\": \"A1\"}"}},` +
 		`{"id":"call_2","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\": "}}]},` +
 		`{"role":"tool","content":"shipped","tool_call_id":"call_1"},{"role":"tool","content":"shipped","tool_call_id":"call_2"}],` +
