@@ -5,7 +5,7 @@
 // OpenAI-compatible endpoint, and compares them with the targets the project
 // holds.
 //
-//	go run ./cmd/rubric-bench                       # bare-instant, instant, bare-latency, latency, memory-5k, stream-instant, stream-latency
+//	go run ./cmd/rubric-bench                       # bare-instant, instant, bare-latency, latency, memory-5k, stream-instant, stream-latency, tool-loop
 //	go run ./cmd/rubric-bench -scenario memory-1m   # a couple of minutes
 //	go run ./cmd/rubric-bench -scenario all
 //
@@ -54,6 +54,11 @@
 //	              throughput at least 95% of the ideal
 //	bare-stream-instant, bare-stream-latency  the bare client, streaming, on
 //	              their cases (not in the default set)
+//	tool-loop     0 ms latency, 20,000 cases, concurrency 64, each case a
+//	              conversation of 3 steps: the endpoint calls the suite's
+//	              tool twice (mocked), then answers: cases/s at least 25%
+//	              of instant's when it ran in the same sitting (a case is
+//	              three requests), else >= 2,500
 //
 // The bare client is the least a Go program must do to send the same
 // requests: the same bodies (the endpoint checks that both send the same
@@ -75,7 +80,8 @@
 //
 //	-scenario NAMES  comma-separated scenarios, "bare" for both bare twins,
 //	                 or "all" (default bare-instant,instant,bare-latency,
-//	                 latency,memory-5k,stream-instant,stream-latency)
+//	                 latency,memory-5k,stream-instant,stream-latency,
+//	                 tool-loop)
 //	-bin PATH        the rubric binary to measure, instead of building one
 //	-keep            keep the temporary folder and print its path
 //	-cpuprofile DIR  write a CPU profile of each rubric run to DIR/SCENARIO.pprof
@@ -131,7 +137,14 @@ type scenario struct {
 	// replaces MinCasesPerSec.
 	Ref       string
 	MinRefPct float64
+	// Steps is the requests of each case: with 3, the suite offers a tool
+	// and the endpoint answers a case's first two requests with a call of
+	// it, which the suite's mock answers; 0 means 1, a single answer.
+	Steps int
 }
+
+// requests is the requests the endpoint must serve for the scenario.
+func (s scenario) requests() int64 { return int64(s.Cases) * int64(max(s.Steps, 1)) }
 
 // scenarios are every scenario, in the order they run.
 var scenarios = []scenario{
@@ -145,9 +158,10 @@ var scenarios = []scenario{
 	{Name: "stream-instant", Cases: 50_000, Concurrency: 64, Stream: true, MinCasesPerSec: 7_000, Ref: "instant", MinRefPct: 70},
 	{Name: "bare-stream-latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, Bare: true, Stream: true},
 	{Name: "stream-latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, Stream: true, MinIdealPct: 95},
+	{Name: "tool-loop", Cases: 20_000, Concurrency: 64, Steps: 3, MinCasesPerSec: 2_500, Ref: "instant", MinRefPct: 25},
 }
 
-const defaultScenarios = "bare-instant,instant,bare-latency,latency,memory-5k,stream-instant,stream-latency"
+const defaultScenarios = "bare-instant,instant,bare-latency,latency,memory-5k,stream-instant,stream-latency,tool-loop"
 
 // barePrefix names the bare twin of a scenario: "bare-instant" measures the
 // bare client on instant's cases.
@@ -356,6 +370,19 @@ const completion = `{"id":"chatcmpl-bench","object":"chat.completion","model":"b
 	`"choices":[{"index":0,"message":{"role":"assistant","content":"{\"label\": \"billing\"}"},"finish_reason":"stop"}],` +
 	`"usage":{"prompt_tokens":40,"completion_tokens":8,"total_tokens":48}}`
 
+// toolCall is the endpoint's answer to a request that offers tools and has
+// fewer than two tool results: a call of the bench suite's tool.
+const toolCall = `{"id":"chatcmpl-bench","object":"chat.completion","model":"bench",` +
+	`"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"lookup_invoice","arguments":"{\"invoice\": \"42\"}"}}]},"finish_reason":"tool_calls"}],` +
+	`"usage":{"prompt_tokens":60,"completion_tokens":12,"total_tokens":72}}`
+
+// toolsOffered and toolResult are what a request body that offers tools,
+// and each tool result in it, hold as rubric writes them.
+var (
+	toolsOffered = []byte(`"tools":[`)
+	toolResult   = []byte(`"role":"tool"`)
+)
+
 // streamed is the same completion as server-sent events: the role and the
 // first half of the content, which the endpoint sends at half the latency;
 // the second half, at the latency; the finish, the usage and [DONE].
@@ -399,6 +426,8 @@ func startEndpoint() (*endpoint, error) {
 	e := &endpoint{URL: "http://" + ln.Addr().String() + "/v1"}
 	body := []byte(completion)
 	clen := strconv.Itoa(len(body))
+	call := []byte(toolCall)
+	callLen := strconv.Itoa(len(call))
 	e.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
@@ -428,10 +457,14 @@ func startEndpoint() (*endpoint, error) {
 				return
 			}
 			e.delivered(start)
+			answer, size := body, clen
+			if bytes.Contains(buf.Bytes(), toolsOffered) && bytes.Count(buf.Bytes(), toolResult) < 2 {
+				answer, size = call, callLen
+			}
 			h := w.Header()
 			h["Content-Type"] = []string{"application/json"}
-			h["Content-Length"] = []string{clen}
-			if _, err := w.Write(body); err == nil {
+			h["Content-Length"] = []string{size}
+			if _, err := w.Write(answer); err == nil {
 				e.served.Add(1)
 			}
 		}),
@@ -624,6 +657,20 @@ func writeInputs(dir, baseURL string, s scenario) (string, error) {
 		}},
 		"gate": []string{"pass_rate >= 1", "error_rate <= 0"},
 	}
+	if s.Steps == 3 {
+		suite["tools"] = []map[string]any{{
+			"type": "function",
+			"function": map[string]any{
+				"name":        "lookup_invoice",
+				"description": "Find an invoice by number",
+				"parameters": map[string]any{"type": "object", "required": []string{"invoice"},
+					"properties": map[string]any{"invoice": map[string]string{"type": "string"}}},
+			},
+			"mock": map[string]any{"rules": []map[string]any{{"when": map[string]string{"invoice": "42"}, "result": map[string]any{"status": "paid", "charges": 2}}}},
+		}}
+	} else if s.Steps > 1 {
+		return "", fmt.Errorf("scenario %s: %d steps per case; the endpoint knows 1 or 3", s.Name, s.Steps)
+	}
 	b, err := json.MarshalIndent(suite, "", "  ")
 	if err != nil {
 		return "", err
@@ -642,6 +689,10 @@ type report struct {
 		Stream  *struct {
 			Responses int `json:"responses"`
 		} `json:"stream"`
+		Conversations *struct {
+			Steps      int `json:"steps"`
+			ToolErrors int `json:"tool_errors"`
+		} `json:"conversations"`
 	} `json:"targets"`
 }
 
@@ -703,8 +754,8 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	if err != nil {
 		return res, fmt.Errorf("%s: %w\nstdout:\n%s\nstderr:\n%s", name, err, tail(stdout.String()), tail(stderr.String()))
 	}
-	if res.Served != int64(s.Cases) {
-		return res, fmt.Errorf("the endpoint served %d requests for %d cases (and %d to a wrong path)", res.Served, s.Cases, b.ep.wrong.Load())
+	if res.Served != s.requests() {
+		return res, fmt.Errorf("the endpoint served %d requests for %d cases of %d steps (and %d to a wrong path)", res.Served, s.Cases, max(s.Steps, 1), b.ep.wrong.Load())
 	}
 	if n := b.ep.wrong.Load(); n > 0 {
 		return res, fmt.Errorf("the endpoint got %d requests for another path than POST /v1/chat/completions", n)
@@ -737,6 +788,9 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	}
 	if !rep.Complete || len(rep.Targets) != 1 || rep.Targets[0].Cases != s.Cases || rep.Targets[0].Passed != s.Cases {
 		return res, fmt.Errorf("report.json: complete %v, targets %+v; want complete and %d cases passed", rep.Complete, rep.Targets, s.Cases)
+	}
+	if cv := rep.Targets[0].Conversations; s.Steps > 1 && (cv == nil || int64(cv.Steps) != s.requests() || cv.ToolErrors != 0) {
+		return res, fmt.Errorf("report.json: conversations %+v; want %d steps and no tool error", cv, s.requests())
 	}
 	if st := rep.Targets[0].Stream; s.Stream && (st == nil || st.Responses != s.Cases) {
 		return res, fmt.Errorf("report.json: stream %+v; want the timings of %d streamed responses", st, s.Cases)

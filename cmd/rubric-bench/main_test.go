@@ -31,13 +31,21 @@ func TestBenchTinyScenario(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	tiny := scenario{Name: "tiny", Cases: 200, Concurrency: 8, MinCasesPerSec: 1}
-	results, err := benchmark(ctx, []scenario{tiny}, "", false, io.Discard)
+	// tools is a tiny tool-loop: every case three requests, the first two
+	// answered with a tool call that the suite's mock answers; the run
+	// checks every case passed with no tool error.
+	tools := scenario{Name: "tiny-tools", Cases: 100, Concurrency: 8, Steps: 3, MinCasesPerSec: 1}
+	results, err := benchmark(ctx, []scenario{tiny, tools}, "", false, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 1 {
-		t.Fatalf("%d results, want 1", len(results))
+	if len(results) != 2 {
+		t.Fatalf("%d results, want 2", len(results))
 	}
+	if r := results[1]; r.Served != 300 {
+		t.Errorf("tool loop: the endpoint served %d requests, want 300 (3 per case)", r.Served)
+	}
+	results = results[:1]
 	r := results[0]
 	if r.Served != 200 {
 		t.Errorf("the endpoint served %d requests, want 200", r.Served)
@@ -161,8 +169,8 @@ func TestBenchVerdicts(t *testing.T) {
 // TestPick checks scenario selection.
 func TestBenchPick(t *testing.T) {
 	got, err := pick(defaultScenarios)
-	if err != nil || len(got) != 7 || got[0].Name != "bare-instant" || got[1].Name != "instant" || got[4].Name != "memory-5k" ||
-		got[5].Name != "stream-instant" || got[6].Name != "stream-latency" {
+	if err != nil || len(got) != 8 || got[0].Name != "bare-instant" || got[1].Name != "instant" || got[4].Name != "memory-5k" ||
+		got[5].Name != "stream-instant" || got[6].Name != "stream-latency" || got[7].Name != "tool-loop" {
 		t.Errorf("default: %v, %v", got, err)
 	}
 	if got, err := pick("bare,latency"); err != nil || len(got) != 3 || got[0].Name != "bare-instant" || got[1].Name != "bare-latency" || got[2].Name != "latency" {
