@@ -66,7 +66,7 @@ func convFixture() (*evals.Summary, []*evals.Result) {
 		Cases: 5, Passed: 1, Failed: 3, Errored: 1, PassRate: 0.2, ErrorRate: 0.2, Mean: 0.25, Scored: 4,
 		Errors: map[string]int{"timeout": 1}, LatencyMS: evals.LatencySummary{Mean: 7020, P50: 1300, P95: 24480, Max: 30000},
 		Criteria: []evals.CriterionSummary{{Name: "mentions-status", Type: "contains", N: 3, Passed: 1, PassRate: 1.0 / 3, Mean: 1.0 / 3}},
-	}}
+	}, Conversations: &evals.ConversationSummary{Cases: 4, Steps: 9, StepsMean: 2.25, ToolCalls: 5, ToolErrors: 3, MaxSteps: 1}}
 	for _, id := range []string{"eta", "loop", "single", "slow"} { // the aggregator's order: by id
 		for _, r := range results {
 			if r.CaseID != id {

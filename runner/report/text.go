@@ -136,6 +136,12 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 	}
 
 	for _, t := range s.Targets {
+		if c := t.Conversations; c != nil {
+			fmt.Fprintf(ew, "\n%s %s: %s\n", st.bold("conversations"), t.Name, ConversationText(c))
+		}
+	}
+
+	for _, t := range s.Targets {
 		if j := t.Judges; j != nil {
 			fmt.Fprintf(ew, "\n%s %s: %d calls (%d cached, %d without a verdict), %d tokens", st.bold("judges"), t.Name, j.Calls, j.Cached, j.Failed, j.Usage.TotalTokens)
 			if j.Cost != nil {
@@ -149,6 +155,20 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		gateText(ew, s.Gate, s.ErrorBudget, st)
 	}
 	return ew.err
+}
+
+// ConversationText says in one line how a target's conversations went:
+// "12 cases, 2.4 steps a case, 31 tool calls, 3 tool errors, 1 hit
+// max_steps".
+func ConversationText(c *evals.ConversationSummary) string {
+	text := fmt.Sprintf("%d cases, %.1f steps a case, %d tool calls, %d tool errors", c.Cases, c.StepsMean, c.ToolCalls, c.ToolErrors)
+	if c.MaxSteps > 0 {
+		text += fmt.Sprintf(", %d hit max_steps", c.MaxSteps)
+	}
+	if c.MaxTurns > 0 {
+		text += fmt.Sprintf(", %d hit max_turns", c.MaxTurns)
+	}
+	return text
 }
 
 // budgetBroken reports whether a target of s broke the error budget.
