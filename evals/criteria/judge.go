@@ -348,8 +348,9 @@ func (j *Judge) Calls(in *evals.Input) ([]evals.Call, error) {
 
 // prompt renders the rubric for in, with subject as {{ output }} and every
 // value quoted. For a conversation, unless the rubric places {{ transcript }}
-// itself, the whole transcript comes first, quoted too, so that the judge
-// sees what the answer followed from: the tool calls and their results.
+// itself or the output is the transcript already (turn "transcript"), the
+// whole transcript comes first, quoted too, so that the judge sees what the
+// answer followed from: the tool calls and their results.
 func (j *Judge) prompt(in *evals.Input, subject string) (string, error) {
 	scope := caseScope(in)
 	scope.Output = subject
@@ -358,16 +359,26 @@ func (j *Judge) prompt(in *evals.Input, subject string) (string, error) {
 	if err != nil || in.Transcript == nil || j.ownTranscript {
 		return text, err
 	}
-	head, err := transcriptHead.RenderQuoted(js, writeBlock)
-	if err != nil {
-		return "", err
+	// {{ transcript }} renders the JSON that turn "transcript" makes the output.
+	transcript, err := transcriptJSON.Render(js)
+	if err != nil || transcript == in.Output {
+		return text, err
 	}
-	return head + "\n" + text, nil
+	var b strings.Builder
+	b.Grow(len(transcriptIntro) + len(transcript) + len(text) + 64)
+	b.WriteString(transcriptIntro)
+	writeBlock(&b, "transcript", transcript)
+	b.WriteByte('\n')
+	b.WriteString(text)
+	return b.String(), nil
 }
 
-// transcriptHead opens the prompt of a judge of a conversation whose rubric
-// does not place the transcript.
-var transcriptHead = mustTemplate("The whole conversation, as JSON: every message in order, with the model's tool calls and the tools' results.\n{{ transcript }}")
+// transcriptIntro opens the prompt of a judge of a conversation whose rubric
+// does not place the transcript, before the transcript's block.
+const transcriptIntro = "The whole conversation, as JSON: every message in order, with the model's tool calls and the tools' results.\n"
+
+// transcriptJSON renders a conversation's transcript as {{ transcript }} does.
+var transcriptJSON = mustTemplate("{{ transcript }}")
 
 // mustTemplate parses a template written in the code.
 func mustTemplate(src string) *evals.Template {

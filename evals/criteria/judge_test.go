@@ -640,6 +640,21 @@ func TestJudgeTranscript(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the output is the transcript", func(t *testing.T) {
+		// As turn "transcript" gives it: the transcript is not sent twice.
+		in := judgeInput(t, "")
+		in.Transcript = transcript
+		raw, err := json.Marshal(transcript)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Output = string(raw)
+		n := len(srv.requests())
+		build(t, `{"name":"c","type":"judge","judge":"gpt","rubric":"Grade: {{ output }}"}`, env).Score(context.Background(), in)
+		if got, want := userPrompt(srv.requests()[n]), "Grade: \n"+block; got != strings.Replace(want, "transcript>>>", "output>>>", 2) {
+			t.Errorf("prompt\n got %q\nwant the transcript once, as the output", got)
+		}
+	})
 	t.Run("closed-qa", func(t *testing.T) {
 		got := prompt(`{"name":"c","type":"judge","judge":"gpt","template":"closed-qa","requirement":"The answer says where the order is."}`, transcript)
 		checkGolden(t, filepath.Join("testdata", "judge", "closed-qa-conversation.txt"), got)
