@@ -20,12 +20,19 @@ var (
 // rather than the output (latency, tokens, cost): extract and normalize do
 // not apply.
 func newCallCommon(typ string, c *commonConfig) (common, error) {
+	return newNotOutputCommon(typ, c, "the call")
+}
+
+// newNotOutputCommon builds the common part of a criterion that judges
+// something other than the output (what): extract and normalize do not
+// apply.
+func newNotOutputCommon(typ string, c *commonConfig, what string) (common, error) {
 	for _, f := range []struct {
 		name string
 		set  bool
 	}{{"extract", c.Extract != nil}, {"normalize", c.Normalize != nil}} {
 		if f.set {
-			return common{}, evals.FieldErrorf(f.name, "does not apply to criterion type %q: it judges the call, not the output", typ)
+			return common{}, evals.FieldErrorf(f.name, "does not apply to criterion type %q: it judges %s, not the output", typ, what)
 		}
 	}
 	return newCommon(c)

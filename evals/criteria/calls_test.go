@@ -30,6 +30,7 @@ func TestCallsAreWhatScoreSends(t *testing.T) {
 		{"all", `{"name":"c","type":"all","criteria":[{"type":"contains","value":"P"},` + judge + `,` + embed + `]}`, []string{"a", "b", "e"}},
 		{"all with extract", `{"name":"c","type":"all","extract":{"json":"city"},"criteria":[` + judge + `]}`, []string{"a", "b"}},
 		{"json-field", `{"name":"c","type":"json-field","path":"city","criterion":` + embed + `}`, []string{"e"}},
+		{"tool-call", `{"name":"c","type":"tool-call","tool":"locate","field":"city","criterion":` + embed + `}`, []string{"e"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,7 +47,8 @@ func TestCallsAreWhatScoreSends(t *testing.T) {
 				t.Fatalf("%T is not an evals.Caller", sc)
 			}
 			in := &evals.Input{Case: caseOf(t, `"Paris"`, `{"country":"France"}`),
-				Messages: []evals.Message{{Role: "user", Content: "The capital of France?"}}, Output: `{"city":"Paris"}`}
+				Messages: []evals.Message{{Role: "user", Content: "The capital of France?"}}, Output: `{"city":"Paris"}`,
+				Response: &evals.Response{ToolCalls: []evals.ToolCall{evals.NewToolCall("1", "locate", `{"city":"Paris"}`)}}}
 			calls, err := cl.Calls(in)
 			if err != nil {
 				t.Fatal(err)

@@ -105,6 +105,19 @@
 //	              that choices turn into a score; no verdict is unscored
 //	embedding     the cosine similarity of the embeddings of the output and
 //	              of the values, from target's /embeddings; threshold required
+//	tool-call     the model called tool (a template), as call step or any,
+//	              with arguments (json-match, subset by default) and an
+//	              argument field that criterion passes
+//	trajectory    the tool calls against expected ({name, arguments}, or a
+//	              template), by mode exact, in_order, any_order or subset;
+//	              the score is the fraction of the expected calls matched,
+//	              the reason gives precision, recall and F1
+//	no-tool-call  no tool was called, or none of names
+//	steps         min, max: the model requests of the conversation
+//	tool-errors   max (default 0): the tool calls answered with an error
+//
+// The criteria of tool use (tools.go) read the conversation's transcript;
+// for a single answer, the response's tool calls, one step, no tool error.
 //
 // equals takes label: true, and its verdicts then carry the labels compared
 // (evals.Verdict.Label), from which reports compute classification metrics.
@@ -120,15 +133,15 @@
 // Levenshtein and ROUGE-L leave unscored a pair whose table would exceed
 // 25 million cells.
 //
-// Most scores are 1 or 0; weighted, not, exec, judge and embedding give any
-// score from 0 to 1.
+// Most scores are 1 or 0; weighted, not, exec, judge, embedding and
+// trajectory give any score from 0 to 1.
 // For regex, the pattern is matched against the extracted, normalised
 // output, and the group is normalised again before comparing.
 //
 // # Nested criteria
 //
-// not, json-field (criterion) and the groups (criteria) hold criteria of any
-// type, built by newChild: a nested name is optional and defaults to
+// not, json-field and tool-call (criterion) and the groups (criteria) hold
+// criteria of any type, built by newChild: a nested name is optional and defaults to
 // PARENT/N, weight applies only under weighted, and errors about nested
 // fields carry their full path from the top-level criterion
 // ("criteria.1.criterion.pattern").

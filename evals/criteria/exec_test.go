@@ -267,6 +267,26 @@ func TestExecInput(t *testing.T) {
 	if got.Reason != want {
 		t.Errorf("stdin of a bare input\n got %s\nwant %s", got.Reason, want)
 	}
+	// A conversation: its transcript too, as the result records it.
+	in.Transcript = []evals.Message{
+		{Role: "user", Content: "Ticket: <b>charged</b> twice"},
+		{Role: evals.RoleAssistant, ToolCalls: []evals.ToolCall{evals.NewToolCall("call_1", "refund", `{"amount": 12.5}`), evals.NewToolCall("call_2", "notify", `{to: me`)}},
+		{Role: evals.RoleTool, ToolCallID: "call_1", Name: "refund", Content: "done"},
+		{Role: evals.RoleTool, ToolCallID: "call_2", Name: "notify", Content: "error: bad arguments", Error: "arguments are not JSON"},
+		{Role: evals.RoleAssistant, Content: "Refund \xff issued"},
+	}
+	got = sc.Score(context.Background(), in)
+	want = `{"case_id":"case-1","input":[{"role":"user","content":"Ticket: <b>charged</b> twice"}],"output":"Refund \ufffd issued",` +
+		`"expected":{"amount":12.5,"intent":"refund"},"vars":{"ticket":"<b>charged</b> twice"},"metadata":{"source":"crm"},"tags":["smoke"],` +
+		`"transcript":[{"role":"user","content":"Ticket: <b>charged</b> twice"},` +
+		`{"role":"assistant","content":"","tool_calls":[{"id":"call_1","name":"refund","arguments":{"amount":12.5}},` +
+		`{"id":"call_2","name":"notify","arguments":"{to: me","arguments_error":"arguments are not JSON: invalid character 't' looking for beginning of object key string"}]},` +
+		`{"role":"tool","content":"done","tool_call_id":"call_1","name":"refund"},` +
+		`{"role":"tool","content":"error: bad arguments","tool_call_id":"call_2","name":"notify","error":"arguments are not JSON"},` +
+		`{"role":"assistant","content":"Refund \ufffd issued"}]}` + "\n"
+	if got.Reason != want {
+		t.Errorf("stdin of a conversation\n got %s\nwant %s", got.Reason, want)
+	}
 }
 
 // TestExecDir checks that the command runs in the suite's folder.

@@ -255,10 +255,12 @@ func TestCloseStopsNestedLines(t *testing.T) {
 		{"all", `{"name":"g","type":"all","criteria":[` + inner + `]}`},
 		{"not in any", `{"name":"g","type":"any","criteria":[{"name":"n","type":"not","criterion":` + inner + `}]}`},
 		{"json-field", `{"name":"f","type":"json-field","path":"a","criterion":` + inner + `}`},
+		{"tool-call", `{"name":"f","type":"tool-call","tool":"t","field":"a","criterion":` + inner + `}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := build(t, tc.spec, criteria.Env{Dir: t.TempDir()})
-			sc.Score(context.Background(), &evals.Input{Output: `{"a":"a"}`})
+			sc.Score(context.Background(), &evals.Input{Output: `{"a":"a"}`,
+				Response: &evals.Response{ToolCalls: []evals.ToolCall{evals.NewToolCall("1", "t", `{"a":"a"}`)}}})
 			pids := criteria.LinePIDs(sc)
 			if len(pids) != 1 {
 				criteria.CloseExec(sc)

@@ -23,6 +23,10 @@ func LinePIDs(sc evals.Scorer) []int {
 		pids = LinePIDs(s.inner.scorer)
 	case *JSONField:
 		pids = LinePIDs(s.inner.scorer)
+	case *ToolCalled:
+		if s.inner != nil {
+			pids = LinePIDs(s.inner.scorer)
+		}
 	}
 	return pids
 }

@@ -37,10 +37,70 @@ type jsonMatchConfig struct {
 // With ignore_order, arrays match in any order.
 type JSONMatch struct {
 	common
-	want     any             // the static value
-	tmpl     *evals.Template // the value, when it is a template
-	expected bool            // no value: the case's expected answer
+	value    jsonValue
+	expected bool // no value: the case's expected answer
 	m        matcher
+}
+
+// jsonValue is a JSON value to compare with, written as json-match's value
+// is: any JSON, where a string is a template, and one that is a single
+// placeholder keeps the type of what it names. Strings inside an object or
+// an array are taken as they are.
+type jsonValue struct {
+	field string          // where it is written, for reasons: "value"
+	want  any             // the static value, numbers kept as written
+	tmpl  *evals.Template // the value, when it is a template
+}
+
+// parseJSONValue reads raw, the non-empty JSON text of field.
+func parseJSONValue(raw json.RawMessage, field string) (jsonValue, error) {
+	v := jsonValue{field: field}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return v, evals.FieldErrorf(field, "%v", err)
+		}
+		t, err := evals.ParseTemplate(s)
+		if err != nil {
+			return v, evals.FieldErrorf(field, "%v", err)
+		}
+		if t.Static() {
+			v.want, _ = t.Render(nil) // a static template never looks anything up
+		} else {
+			v.tmpl = t
+		}
+		return v, nil
+	}
+	var err error
+	if v.want, err = decodeJSON(string(raw)); err != nil {
+		return v, evals.FieldErrorf(field, "%v", err)
+	}
+	return v, nil
+}
+
+// resolve returns the value for in; ok is false, with why, when its
+// template cannot be resolved.
+func (v *jsonValue) resolve(in *evals.Input) (x any, why string, ok bool) {
+	if v.tmpl == nil {
+		return v.want, "", true
+	}
+	x, err := v.tmpl.Value(caseScope(in))
+	if err != nil {
+		return nil, fmt.Sprintf("%s %q: %v", v.field, v.tmpl.String(), err), false
+	}
+	return x, "", true
+}
+
+// caseScope is the scope in which the templates of a criterion resolve for
+// in: the case (an empty one when there is none), the output and the
+// transcript.
+func caseScope(in *evals.Input) evals.CaseScope {
+	c := in.Case
+	if c == nil {
+		c = &noCase
+	}
+	return evals.CaseScope{Case: c, Output: in.Output, HasOutput: true, Transcript: in.Transcript}
 }
 
 func newJSONMatch(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
@@ -53,28 +113,12 @@ func newJSONMatch(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 		return nil, err
 	}
 	j := &JSONMatch{common: cm, m: matcher{subset: c.Subset, ignoreOrder: c.IgnoreOrder}}
-	raw := bytes.TrimSpace(c.Value)
-	switch {
-	case len(raw) == 0:
+	if len(bytes.TrimSpace(c.Value)) == 0 {
 		j.expected = true
-	case raw[0] == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, evals.FieldErrorf("value", "%v", err)
-		}
-		t, err := evals.ParseTemplate(s)
-		if err != nil {
-			return nil, evals.FieldErrorf("value", "%v", err)
-		}
-		if t.Static() {
-			j.want, _ = t.Render(nil) // a static template never looks anything up
-		} else {
-			j.tmpl = t
-		}
-	default:
-		if j.want, err = decodeJSON(string(raw)); err != nil {
-			return nil, evals.FieldErrorf("value", "%v", err)
-		}
+		return j, nil
+	}
+	if j.value, err = parseJSONValue(c.Value, "value"); err != nil {
+		return nil, err
 	}
 	return j, nil
 }
@@ -93,21 +137,16 @@ func (j *JSONMatch) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if in == nil {
 		return noInput
 	}
-	want := j.want
-	switch {
-	case j.expected:
+	var want any
+	if j.expected {
 		if in.Case == nil || in.Case.Expected == nil {
 			return unscored("no value to compare: set value or give the case an expected answer")
 		}
 		want = in.Case.Expected
-	case j.tmpl != nil:
-		c := in.Case
-		if c == nil {
-			c = &noCase
-		}
-		x, err := j.tmpl.Value(evals.CaseScope{Case: c, Output: in.Output, HasOutput: true})
-		if err != nil {
-			return unscored(fmt.Sprintf("value %q: %v", j.tmpl.String(), err))
+	} else {
+		x, why, ok := j.value.resolve(in)
+		if !ok {
+			return unscored(why)
 		}
 		want = x
 	}
@@ -119,10 +158,9 @@ func (j *JSONMatch) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if err != nil {
 		return j.verdict(0, "output is not JSON: "+err.Error())
 	}
-	st := matchState{matcher: j.m, budget: new(int)}
-	*st.budget = matchBudget
-	if why := st.diff(want, got); why != "" {
-		if *st.budget < 0 {
+	budget := matchBudget
+	if why, tooLong := j.m.compare(want, got, &budget); why != "" {
+		if tooLong {
 			return unscored(why)
 		}
 		return j.verdict(0, why)
@@ -136,6 +174,18 @@ func (j *JSONMatch) Score(_ context.Context, in *evals.Input) evals.Verdict {
 type matcher struct {
 	subset      bool // an expected object's keys must match; others may be there
 	ignoreOrder bool // arrays match in any order
+}
+
+// compare returns "" when got matches want, else a reason naming the first
+// path at which they differ; tooLong says that the comparison ran out of
+// budget, values left to visit, which it shares with other comparisons, and
+// gave up: the response is then unscored.
+func (m matcher) compare(want, got any, budget *int) (why string, tooLong bool) {
+	st := matchState{matcher: m, budget: budget}
+	if why = st.diff(want, got); why != "" {
+		return why, *budget < 0
+	}
+	return "", false
 }
 
 // matchBudget bounds the values a comparison visits: matching arrays in any
@@ -341,11 +391,6 @@ func (s *matchState) diffUnordered(w, g []any) string {
 	}
 	n := len(w)
 	compat := make([]int8, n*n) // 0 unknown, 1 matches, 2 does not
-	owner := make([]int, n)     // output element -> expected element paired with it
-	for j := range owner {
-		owner[j] = -1
-	}
-	seen := make([]bool, n)
 	matches := func(i, j int) bool {
 		if compat[i*n+j] == 0 {
 			sub := matchState{matcher: s.matcher, budget: s.budget}
@@ -356,16 +401,43 @@ func (s *matchState) diffUnordered(w, g []any) string {
 		}
 		return compat[i*n+j] == 1
 	}
+	why := ""
+	pairUp(n, n, matches, func(i int, paired bool) bool {
+		switch {
+		case *s.budget < 0:
+			why = s.tooLong()
+		case !paired:
+			why = fmt.Sprintf("at %s: no element matches expected element %d, %s (order ignored)", s.where(), i, shortJSON(w[i]))
+		}
+		return why == ""
+	})
+	return why
+}
+
+// pairUp pairs each of n left items with one of m right items, each right
+// item taken at most once, so that as many left items as possible are
+// paired, when matches(i, j) says whether left item i may take right item j
+// (maximum bipartite matching, by Kuhn's algorithm). It tries the left items
+// in order and tells each, with whether that item is paired so far, which
+// stops it when it returns false (a later item may move an earlier one to
+// another right item, never unpair it). It returns, for each right item, the
+// left item paired with it, or -1.
+func pairUp(n, m int, matches func(i, j int) bool, each func(i int, paired bool) bool) []int {
+	owner := make([]int, m)
+	for j := range owner {
+		owner[j] = -1
+	}
+	seen := make([]bool, m)
 	var augment func(i int) bool
 	augment = func(i int) bool {
-		// A free element first: most pairings need no reshuffling.
-		for j := range n {
+		// A free item first: most pairings need no reshuffling.
+		for j := range m {
 			if owner[j] < 0 && !seen[j] && matches(i, j) {
 				seen[j], owner[j] = true, i
 				return true
 			}
 		}
-		for j := range n {
+		for j := range m {
 			if seen[j] || owner[j] < 0 || !matches(i, j) {
 				continue
 			}
@@ -379,15 +451,11 @@ func (s *matchState) diffUnordered(w, g []any) string {
 	}
 	for i := range n {
 		clear(seen)
-		ok := augment(i)
-		if *s.budget < 0 {
-			return s.tooLong()
-		}
-		if !ok {
-			return fmt.Sprintf("at %s: no element matches expected element %d, %s (order ignored)", s.where(), i, shortJSON(w[i]))
+		if !each(i, augment(i)) {
+			break
 		}
 	}
-	return ""
+	return owner
 }
 
 func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }

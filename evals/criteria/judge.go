@@ -51,6 +51,9 @@ type Judge struct {
 	choices []choice
 	system  string
 	json    bool
+	// ownTranscript: the rubric places {{ transcript }} itself; otherwise
+	// the prompt of a conversation opens with it.
+	ownTranscript bool
 }
 
 // judgeTarget is one judge: the target called and what it is asked.
@@ -191,6 +194,7 @@ func (j *Judge) parseRubric(c *judgeConfig) error {
 		return evals.FieldErrorf("rubric", "never shows the judge the response: expected {{ output }} in it")
 	}
 	j.rubric = t
+	j.ownTranscript = slices.Contains(t.Vars(), "transcript")
 	if len(bytes.TrimSpace(c.Choices)) > 0 {
 		chosen, err := parseChoices(c.Choices)
 		if err != nil {
@@ -343,14 +347,46 @@ func (j *Judge) Calls(in *evals.Input) ([]evals.Call, error) {
 }
 
 // prompt renders the rubric for in, with subject as {{ output }} and every
-// value quoted.
+// value quoted. For a conversation, unless the rubric places {{ transcript }}
+// itself or the output is the transcript already (turn "transcript"), the
+// whole transcript comes first, quoted too, so that the judge sees what the
+// answer followed from: the tool calls and their results.
 func (j *Judge) prompt(in *evals.Input, subject string) (string, error) {
-	c := in.Case
-	if c == nil {
-		c = &noCase
+	scope := caseScope(in)
+	scope.Output = subject
+	js := judgeScope{CaseScope: scope, msgs: in.Messages}
+	text, err := j.rubric.RenderQuoted(js, writeBlock)
+	if err != nil || in.Transcript == nil || j.ownTranscript {
+		return text, err
 	}
-	scope := judgeScope{CaseScope: evals.CaseScope{Case: c, Output: subject, HasOutput: true}, msgs: in.Messages}
-	return j.rubric.RenderQuoted(scope, writeBlock)
+	// {{ transcript }} renders the JSON that turn "transcript" makes the output.
+	transcript, err := transcriptJSON.Render(js)
+	if err != nil || transcript == in.Output {
+		return text, err
+	}
+	var b strings.Builder
+	b.Grow(len(transcriptIntro) + len(transcript) + len(text) + 64)
+	b.WriteString(transcriptIntro)
+	writeBlock(&b, "transcript", transcript)
+	b.WriteByte('\n')
+	b.WriteString(text)
+	return b.String(), nil
+}
+
+// transcriptIntro opens the prompt of a judge of a conversation whose rubric
+// does not place the transcript, before the transcript's block.
+const transcriptIntro = "The whole conversation, as JSON: every message in order, with the model's tool calls and the tools' results.\n"
+
+// transcriptJSON renders a conversation's transcript as {{ transcript }} does.
+var transcriptJSON = mustTemplate("{{ transcript }}")
+
+// mustTemplate parses a template written in the code.
+func mustTemplate(src string) *evals.Template {
+	t, err := evals.ParseTemplate(src)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
 // ask sends the prompt to one judge and reads its verdict.

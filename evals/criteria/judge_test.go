@@ -593,3 +593,75 @@ func TestJudgeBuildErrors(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestJudgeTranscript checks what a judge of a conversation is sent: the
+// whole transcript, quoted, before the rubric, unless the rubric places
+// {{ transcript }} itself; a single answer's prompt is as it was.
+func TestJudgeTranscript(t *testing.T) {
+	srv := newJudgeServer(t, says("VERDICT: Y"))
+	env := judgeEnv(t, map[string]*judgeServer{"gpt": srv}, nil)
+	transcript := []evals.Message{
+		{Role: "user", Content: "Where is my order A1?"},
+		{Role: evals.RoleAssistant, ToolCalls: []evals.ToolCall{evals.NewToolCall("call_1", "lookup_order", `{"order_id": "A1"}`)}},
+		{Role: evals.RoleTool, ToolCallID: "call_1", Name: "lookup_order", Content: `{"status":"shipped"}`},
+		{Role: evals.RoleAssistant, Content: "It has shipped.\nVERDICT: Y"},
+	}
+	const block = "<<<BEGIN transcript>>>\n" +
+		`| [{"role":"user","content":"Where is my order A1?"},{"role":"assistant","content":"","tool_calls":[{"id":"call_1","name":"lookup_order","arguments":{"order_id":"A1"}}]},` +
+		`{"role":"tool","content":"{\"status\":\"shipped\"}","tool_call_id":"call_1","name":"lookup_order"},{"role":"assistant","content":"It has shipped.\nVERDICT: Y"}]` + "\n" +
+		"<<<END transcript>>>\n"
+	const output = "<<<BEGIN output>>>\n| It has shipped.\n| VERDICT: Y\n<<<END output>>>\n"
+	prompt := func(spec string, transcript []evals.Message) string {
+		t.Helper()
+		in := judgeInput(t, "It has shipped.\nVERDICT: Y")
+		if in.Transcript = transcript; transcript != nil {
+			in.Messages = transcript[:1]
+		}
+		n := len(srv.requests())
+		if v := build(t, spec, env).Score(context.Background(), in); !v.Pass {
+			t.Fatalf("verdict %+v", v)
+		}
+		return userPrompt(srv.requests()[n])
+	}
+	for _, tt := range []struct {
+		name, spec string
+		transcript []evals.Message
+		want       string
+	}{
+		{"a conversation: the transcript first", `{"name":"c","type":"judge","judge":"gpt","rubric":"Grade: {{ output }}"}`, transcript,
+			"The whole conversation, as JSON: every message in order, with the model's tool calls and the tools' results.\n" + block + "\nGrade: \n" + output},
+		{"the rubric places it", `{"name":"c","type":"judge","judge":"gpt","rubric":"Grade {{ output }} after {{ transcript }}, which ends there."}`, transcript,
+			"Grade \n" + output + " after \n" + block + ", which ends there."},
+		{"a single answer", `{"name":"c","type":"judge","judge":"gpt","rubric":"Grade: {{ output }}"}`, nil, "Grade: \n" + output},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := prompt(tt.spec, tt.transcript); got != tt.want {
+				t.Errorf("prompt\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("the output is the transcript", func(t *testing.T) {
+		// As turn "transcript" gives it: the transcript is not sent twice.
+		in := judgeInput(t, "")
+		in.Transcript = transcript
+		raw, err := json.Marshal(transcript)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Output = string(raw)
+		n := len(srv.requests())
+		build(t, `{"name":"c","type":"judge","judge":"gpt","rubric":"Grade: {{ output }}"}`, env).Score(context.Background(), in)
+		if got, want := userPrompt(srv.requests()[n]), "Grade: \n"+block; got != strings.Replace(want, "transcript>>>", "output>>>", 2) {
+			t.Errorf("prompt\n got %q\nwant the transcript once, as the output", got)
+		}
+	})
+	t.Run("closed-qa", func(t *testing.T) {
+		got := prompt(`{"name":"c","type":"judge","judge":"gpt","template":"closed-qa","requirement":"The answer says where the order is."}`, transcript)
+		checkGolden(t, filepath.Join("testdata", "judge", "closed-qa-conversation.txt"), got)
+	})
+	// A single answer's rubric cannot name a transcript it does not have.
+	in := judgeInput(t, "Paris")
+	if v := build(t, `{"name":"c","type":"judge","judge":"gpt","rubric":"{{ output }} {{ transcript }}"}`, env).Score(context.Background(), in); v != unscoredV(`rubric: variable "transcript" is not defined for this case`) {
+		t.Errorf("transcript of a single answer: %+v", v)
+	}
+}

@@ -70,6 +70,11 @@ func Registry() map[string]Factory {
 		"cost":         newCost,
 		"exec":         newExec,
 		"judge":        newJudge,
+		"tool-call":    newToolCall,
+		"trajectory":   newTrajectory,
+		"no-tool-call": newNoToolCall,
+		"steps":        newSteps,
+		"tool-errors":  newToolErrors,
 	}
 }
 
@@ -99,6 +104,11 @@ var configs = []any{
 	execConfig{},
 	judgeConfig{},
 	embeddingConfig{},
+	toolCallConfig{},
+	trajectoryConfig{},
+	noToolCallConfig{},
+	stepsConfig{},
+	toolErrorsConfig{},
 }
 
 // registry is Registry's map, built once for New.

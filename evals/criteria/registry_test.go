@@ -57,8 +57,8 @@ func TestNewErrors(t *testing.T) {
 
 		{"unknown field with a near name", `{"name":"c","type":"equals","valu":"x"}`, "valu",
 			`unknown field "valu" for criterion type "equals": did you mean "value"?`},
-		{"unknown field", `{"name":"c","type":"equals","expected":"x"}`, "expected",
-			`unknown field "expected" for criterion type "equals": expected one of name, type, weight, threshold, description, turn, extract, normalize, value, label`},
+		{"unknown field", `{"name":"c","type":"equals","reference":"x"}`, "reference",
+			`unknown field "reference" for criterion type "equals": expected one of name, type, weight, threshold, description, turn, extract, normalize, value, label`},
 		{"field of regex on equals", `{"name":"c","type":"equals","pattern":"x"}`, "pattern",
 			`field "pattern" does not apply to criterion type "equals": its fields are name, type, weight, threshold, description, turn, extract, normalize, value, label`},
 		{"field of contains on equals", `{"name":"c","type":"equals","mode":"all"}`, "mode",
@@ -237,17 +237,24 @@ var minimal = map[string]string{
 	"exec":         `{"name":"c","type":"exec","command":["sh","-c","cat >/dev/null; echo '{\"score\": 0.5, \"reason\": \"half\"}'"]}`,
 	"judge":        `{"name":"c","type":"judge","judge":"fake","rubric":"Is {{ output }} right?"}`,
 	"embedding":    `{"name":"c","type":"embedding","target":"fake","threshold":1}`,
+	"tool-call":    `{"name":"c","type":"tool-call","tool":"lookup_order"}`,
+	"trajectory":   `{"name":"c","type":"trajectory","expected":[{"name":"lookup_order"}]}`,
+	"no-tool-call": `{"name":"c","type":"no-tool-call"}`,
+	"steps":        `{"name":"c","type":"steps","max":3}`,
+	"tool-errors":  `{"name":"c","type":"tool-errors"}`,
 }
 
 // The common options some types reject: normalize where it would change
 // the JSON checked or belongs to the criteria held; threshold where the
-// verdict follows from the criteria held; extract where the call, not the
-// output, is judged.
+// verdict follows from the criteria held; extract where the call or the
+// conversation, not the output, is judged.
 var (
 	noNormalize = map[string]bool{"json-valid": true, "json-schema": true, "json-match": true, "not": true, "all": true,
-		"any": true, "weighted": true, "json-field": true, "latency": true, "tokens": true, "cost": true}
+		"any": true, "weighted": true, "json-field": true, "latency": true, "tokens": true, "cost": true,
+		"tool-call": true, "trajectory": true, "no-tool-call": true, "steps": true, "tool-errors": true}
 	noThreshold = map[string]bool{"not": true, "all": true, "any": true, "json-field": true}
-	noExtract   = map[string]bool{"latency": true, "tokens": true, "cost": true}
+	noExtract   = map[string]bool{"latency": true, "tokens": true, "cost": true,
+		"tool-call": true, "trajectory": true, "no-tool-call": true, "steps": true, "tool-errors": true}
 )
 
 // withCommon adds every common option a type takes to a minimal spec.
@@ -364,12 +371,19 @@ func TestConformance(t *testing.T) {
 
 func checkVerdict(t *testing.T, sc evals.Scorer, c *evals.Case, out string, threshold float64) {
 	t.Helper()
+	checkInput(t, sc, &evals.Input{Case: c, Output: out}, threshold)
+}
+
+// checkInput checks the verdict on in as checkVerdict does.
+func checkInput(t *testing.T, sc evals.Scorer, in *evals.Input, threshold float64) {
+	t.Helper()
+	out := in.Output
 	defer func() {
 		if r := recover(); r != nil {
-			t.Fatalf("panic on output %.40q, case %+v: %v", out, c, r)
+			t.Fatalf("panic on output %.40q, case %+v, transcript of %d messages: %v", out, in.Case, len(in.Transcript), r)
 		}
 	}()
-	v := sc.Score(context.Background(), &evals.Input{Case: c, Output: out})
+	v := sc.Score(context.Background(), in)
 	switch {
 	case v.Score < 0 || v.Score > 1:
 		t.Errorf("output %.40q: score %v out of [0,1]", out, v.Score)
@@ -417,6 +431,11 @@ func TestConcurrentScoring(t *testing.T) {
 		"exec":         `{"name":"c","type":"exec","command":["sh","-c","if grep -q sorry; then echo '{\"score\": 0, \"reason\": \"sorry\"}'; else echo '{\"score\": 1}'; fi"]}`,
 		"judge":        `{"name":"c","type":"judge","judges":["a","b","c"],"rubric":"{{ output }}","extract":{"json":"category"}}`,
 		"embedding":    `{"name":"c","type":"embedding","target":"e","threshold":0.9,"extract":{"json":"category"},"value":"{{expected.category}}"}`,
+		"tool-call":    `{"name":"c","type":"tool-call","tool":"lookup","field":"category","criterion":{"type":"equals","value":"{{expected.category}}"}}`,
+		"trajectory":   `{"name":"c","type":"trajectory","mode":"subset","expected":[{"name":"lookup","arguments":{"category":"billing"}}]}`,
+		"no-tool-call": `{"name":"c","type":"no-tool-call","names":["refund"]}`,
+		"steps":        `{"name":"c","type":"steps","max":1}`,
+		"tool-errors":  `{"name":"c","type":"tool-errors"}`,
 	}
 	for _, name := range criteria.Names() {
 		spec, ok := specs[name]
@@ -429,7 +448,8 @@ func TestConcurrentScoring(t *testing.T) {
 			c := caseOf(t, `{"category":"billing"}`, "")
 			call := func(out string) *evals.Input {
 				return &evals.Input{Case: c, Output: out, Latency: 120 * time.Millisecond, Target: &pricedTarget,
-					Response: &evals.Response{Text: out, Usage: evals.Usage{PromptTokens: 40, CompletionTokens: 10, TotalTokens: 50}}}
+					Response: &evals.Response{Text: out, Usage: evals.Usage{PromptTokens: 40, CompletionTokens: 10, TotalTokens: 50},
+						ToolCalls: []evals.ToolCall{evals.NewToolCall("1", "lookup", out)}}}
 			}
 			good, bad := call(`{"category": "billing"}`), call(`{"category": "sorry"}`)
 			want := sc.Score(context.Background(), good)
