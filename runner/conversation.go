@@ -331,8 +331,11 @@ func scoreTurns(ctx context.Context, c Criterion, in *evals.Input) evals.Verdict
 	transcript := in.Transcript
 	if transcript == nil {
 		// A single answer is a conversation of one turn.
-		transcript = append(append(make([]evals.Message, 0, len(in.Messages)+1), in.Messages...),
-			evals.Message{Role: evals.RoleAssistant, Content: in.Output})
+		answer := evals.Message{Role: evals.RoleAssistant, Content: in.Output}
+		if in.Response != nil {
+			answer.ToolCalls = in.Response.ToolCalls
+		}
+		transcript = append(append(make([]evals.Message, 0, len(in.Messages)+1), in.Messages...), answer)
 	}
 	switch turn.Mode {
 	case evals.TurnTranscript:

@@ -483,3 +483,24 @@ func TestConversationSummary(t *testing.T) {
 		t.Fatalf("single answers: %+v, %v", plain.Targets[0].Conversations, err)
 	}
 }
+
+// TestTurnOfSingleAnswer: a single answer is a conversation of one turn,
+// its tool calls included, for a criterion that picks turns.
+func TestTurnOfSingleAnswer(t *testing.T) {
+	p := &evalstest.Provider{Respond: func(context.Context, int, *evals.Request) (*evals.Response, error) {
+		return &evals.Response{Text: "calling", ToolCalls: []evals.ToolCall{call("1", `{}`)}}, nil
+	}}
+	var saw []evals.Message
+	c := Criterion{Spec: evals.CriterionSpec{Name: "t", Type: "test", Turn: &evals.Turn{Mode: evals.TurnEach}},
+		Scorer: scoreFunc(func(in *evals.Input) evals.Verdict {
+			saw = in.Transcript
+			return evals.Verdict{Score: 1, Pass: true}
+		})}
+	r := runOne(t, testSuite(t), &evals.Case{ID: "c", Vars: map[string]any{"q": "x"}}, p, c)
+	if r.Transcript != nil {
+		t.Fatalf("a single answer recorded a transcript")
+	}
+	if roles(saw) != "user,assistant" || len(saw[1].ToolCalls) != 1 || saw[1].Content != "calling" {
+		t.Fatalf("the criterion saw %+v", saw)
+	}
+}

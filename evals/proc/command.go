@@ -116,5 +116,11 @@ func Resolve(name string, at Place) (string, error) {
 	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0:
 		return "", evals.FieldErrorf("command.0", "%q (%s) is not executable: make it so (chmod +x), or name its interpreter first: [\"python3\", %q]", name, p, name)
 	}
-	return p, nil
+	// Joined to a relative folder ("." for a suite in the current one),
+	// "./score.py" is "score.py", which os/exec would look up in PATH.
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", evals.FieldErrorf("command.0", "cannot run %q: %v", name, err)
+	}
+	return abs, nil
 }

@@ -261,6 +261,12 @@ func TestResolve(t *testing.T) {
 	if p, err := proc.Resolve("./model.py", at); err != nil || p != filepath.Join(dir, "model.py") {
 		t.Errorf("got %q, %v", p, err)
 	}
+	// A suite in the current folder has the folder ".": "./model.py" must
+	// still be that file, not a program looked up in PATH.
+	t.Chdir(dir)
+	if p, err := proc.Resolve("./model.py", proc.Place{Dir: "."}); err != nil || p != filepath.Join(dir, "model.py") {
+		t.Errorf("from the folder itself: got %q, %v; want the absolute path", p, err)
+	}
 	for _, tt := range []struct{ name, msg string }{
 		{"", "empty program name: expected a program in PATH or a path relative to the target's dir"},
 		{"no-such-model-xyz", `program "no-such-model-xyz" not found in PATH: write a path with a slash (./model.py) for a file in the target's dir`},
