@@ -186,6 +186,14 @@ var metrics = []metric{
 			}
 			return *m.crit.CorpusBLEU, nil, ""
 		}},
+	{name: "tool_call_f1", criterion: true, rng: unitRange,
+		doc: "For a `trajectory` criterion: the [tool-call F1](#trajectory) of all its responses, from their counts summed (micro-averaged).",
+		value: func(m *measured) (float64, *Interval, string) {
+			if m.crit.ToolCalls == nil {
+				return 0, nil, fmt.Sprintf("criterion %s has no tool-call F1 (only trajectory criteria do)", m.crit.Name)
+			}
+			return m.crit.ToolCalls.F1, nil, ""
+		}},
 	{name: "unscored_rate", criterion: true, slice: true, unscored: true, rng: unitRange,
 		doc: "The responses the criterion could not score (a judge whose answer named no verdict) / the responses it judged: gate on it to keep a judge reliable.",
 		value: func(m *measured) (float64, *Interval, string) {

@@ -204,6 +204,8 @@ type Verdict struct {
 	// BLEU is the counts behind a bleu criterion's score, which the report
 	// sums into the criterion's corpus BLEU.
 	BLEU *BLEUCounts
+	// Calls is a trajectory criterion's counts of tool calls.
+	Calls *CallCounts
 }
 
 // Embedder is a Provider that can also turn texts into embedding vectors (an

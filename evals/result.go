@@ -104,6 +104,32 @@ type Score struct {
 	// which the report sums into corpus BLEU. Nil for other criteria, and
 	// when unscored.
 	BLEU *BLEUCounts `json:"bleu,omitempty"`
+	// Calls is set by a trajectory criterion: the tool calls expected,
+	// made and paired, behind its tool-call precision, recall and F1,
+	// which the report sums over the target's responses.
+	Calls *CallCounts `json:"calls,omitempty"`
+}
+
+// CallCounts compare the tool calls a model made with those expected:
+// Matched calls are paired one to one with an expected call (same name,
+// the expected arguments a subset of the call's).
+type CallCounts struct {
+	Expected int `json:"expected"`
+	Made     int `json:"made"`
+	Matched  int `json:"matched"`
+}
+
+// PRF returns the precision (Matched / Made), recall (Matched / Expected)
+// and F1 (2 Matched / (Expected + Made)) of the counts; each is 1 when its
+// denominator is 0 (no call expected and none made is a perfect match).
+func (c CallCounts) PRF() (precision, recall, f1 float64) {
+	frac := func(a, b int) float64 {
+		if b == 0 {
+			return 1
+		}
+		return float64(a) / float64(b)
+	}
+	return frac(c.Matched, c.Made), frac(c.Matched, c.Expected), frac(2*c.Matched, c.Expected+c.Made)
 }
 
 // BLEUCounts are the sufficient statistics of BLEU for one response, as

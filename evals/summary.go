@@ -367,6 +367,19 @@ type CriterionSummary struct {
 	// (their n-gram counts and lengths summed, then scored once). Left out of
 	// slices' criteria.
 	CorpusBLEU *float64 `json:"corpus_bleu,omitempty"`
+	// ToolCalls is set for a trajectory criterion: its tool-call counts
+	// summed over the responses it scored, and the precision, recall and F1
+	// of the sums (micro-averaged). Left out of slices' criteria.
+	ToolCalls *ToolCallMetrics `json:"tool_calls,omitempty"`
+}
+
+// ToolCallMetrics are tool-call counts summed over responses, with the
+// precision, recall and F1 of the sums.
+type ToolCallMetrics struct {
+	CallCounts
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
 }
 
 // Classification measures a criterion's labels as a classifier's, with the

@@ -376,7 +376,7 @@ func scoreTurns(ctx context.Context, c Criterion, in *evals.Input) evals.Verdict
 				firstFail = fmt.Sprintf("turn %d: %s", i+1, v.Reason)
 			}
 		}
-		out.Label, out.Judge = v.Label, v.Judge
+		out.Label, out.Judge, out.Calls = v.Label, v.Judge, v.Calls
 	}
 	if scored == 0 {
 		return evals.Verdict{Unscored: true, Reason: firstUnscored}

@@ -319,7 +319,7 @@ func scoreResult(ctx context.Context, s *evals.Suite, criteria []Criterion, r *e
 		r.Scores[i] = evals.Score{
 			Name: c.Spec.Name, Type: c.Spec.Type, Weight: c.Spec.WeightOr(),
 			Score: v.Score, Pass: v.Pass && !v.Unscored, Unscored: v.Unscored, Reason: v.Reason,
-			Label: v.Label, Judge: v.Judge, BLEU: v.BLEU,
+			Label: v.Label, Judge: v.Judge, BLEU: v.BLEU, Calls: v.Calls,
 		}
 	}
 	if ctx.Err() != nil {

@@ -2,6 +2,7 @@ package criteria_test
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -81,7 +82,12 @@ func runToolTests(t *testing.T, tests []toolTest) {
 			case !tt.noResponse:
 				in.Response = &evals.Response{Text: in.Output, ToolCalls: tt.calls}
 			}
-			if got := sc.Score(context.Background(), in); !sameVerdict(got, tt.want) {
+			got := sc.Score(context.Background(), in)
+			if want := tt.want.Calls; want != nil && (got.Calls == nil || *got.Calls != *want) {
+				t.Errorf("spec %s: calls %+v, want %+v", tt.spec, got.Calls, want)
+			}
+			got.Calls, tt.want.Calls = nil, nil // checked above, where a row says
+			if !sameVerdict(got, tt.want) {
 				t.Errorf("spec %s\n got %+v\nwant %+v", tt.spec, got, tt.want)
 			}
 		})
@@ -171,7 +177,7 @@ func TestTrajectory(t *testing.T) {
 	// Precision, recall and F1 are of the best pairing, whatever the mode:
 	// F1 = 2 × pairs / (expected + made).
 	runToolTests(t, []toolTest{
-		{name: "exact", spec: traj("exact", ar), steps: one(callA, callR), want: pass()},
+		{name: "exact", spec: traj("exact", ar), steps: one(callA, callR), want: withCalls(pass(), 2, 2, 2)},
 		{name: "exact is the default", spec: `{"name":"c","type":"trajectory","expected":` + ar + `}`, steps: one(callR, callA),
 			want: fail(`0 of 2 expected calls matched (exact); call 1 is refund {"order_id":"A1","amount":5}, expected lookup_order {"order_id":"A1"}; ` + madeRA + `; tool-call precision 2/2, recall 2/2, F1 1`)},
 		{name: "exact, parallel calls in their order", spec: traj("exact", ar), steps: [][]evals.ToolCall{{callA, callR}}, want: pass()},
@@ -396,5 +402,36 @@ func TestConformanceTranscripts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// withCalls is v with the tool-call counts a trajectory records.
+func withCalls(v evals.Verdict, expected, made, matched int) evals.Verdict {
+	v.Calls = &evals.CallCounts{Expected: expected, Made: made, Matched: matched}
+	return v
+}
+
+// TestTrajectoryCorpus: the report's tool-call F1 is of the counts summed
+// over the responses (micro-averaged), not the mean of each one's F1.
+func TestTrajectoryCorpus(t *testing.T) {
+	sc := build(t, `{"name":"c","type":"trajectory","mode":"subset","expected":[{"name":"lookup_order"},{"name":"refund"}]}`, criteria.Env{Dir: t.TempDir()})
+	corpus := sc.(evals.CorpusScorer).NewCorpus()
+	for _, made := range [][]evals.ToolCall{
+		{callA, callR}, // 2 of 2, 2 made
+		{callA},        // 1 of 2, 1 made
+		{callA, callA, callA, evals.NewToolCall("x", "notify", `{}`)}, // 1 of 2, 4 made
+	} {
+		in := &evals.Input{Case: &evals.Case{ID: "1"}, Response: &evals.Response{ToolCalls: made}}
+		v := sc.Score(context.Background(), in)
+		corpus.Add(&evals.Score{Calls: v.Calls})
+	}
+	corpus.Add(&evals.Score{}) // a verdict without counts (unscored) adds nothing
+	var sum evals.CriterionSummary
+	corpus.Report(&sum)
+	got := sum.ToolCalls
+	// Expected 6, made 7, matched 4: precision 4/7, recall 4/6, F1 8/13.
+	if got == nil || got.CallCounts != (evals.CallCounts{Expected: 6, Made: 7, Matched: 4}) ||
+		math.Abs(got.Precision-4.0/7) > 1e-12 || math.Abs(got.Recall-4.0/6) > 1e-12 || math.Abs(got.F1-8.0/13) > 1e-12 {
+		t.Fatalf("tool calls %+v", got)
 	}
 }

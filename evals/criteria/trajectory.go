@@ -270,8 +270,11 @@ func (t *Trajectory) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if of > 0 {
 		score = float64(k) / float64(of)
 	}
+	counts := &evals.CallCounts{Expected: n, Made: m, Matched: pairs}
 	if score == 1 && pairs == n && pairs == m {
-		return t.verdict(1, "")
+		v := t.verdict(1, "")
+		v.Calls = counts
+		return v
 	}
 	f1 := 1.0
 	if n+m > 0 {
@@ -288,7 +291,43 @@ func (t *Trajectory) Score(_ context.Context, in *evals.Input) evals.Verdict {
 		b.WriteString(miss)
 	}
 	fmt.Fprintf(&b, "; %s; tool-call precision %d/%d, recall %d/%d, F1 %s", listCalls(calls), pairs, m, pairs, n, formatScore(f1))
-	return t.verdict(score, b.String())
+	v := t.verdict(score, b.String())
+	v.Calls = counts
+	return v
+}
+
+var _ evals.CorpusScorer = (*Trajectory)(nil)
+
+// NewCorpus implements evals.CorpusScorer: a trajectory criterion reports
+// the tool-call precision, recall and F1 of all its responses, from their
+// counts summed.
+func (t *Trajectory) NewCorpus() evals.Corpus { return &callCorpus{} }
+
+// callCorpus sums the tool-call counts of a trajectory criterion's verdicts.
+type callCorpus struct {
+	sum evals.CallCounts
+	n   int
+}
+
+// Add implements evals.Corpus.
+func (c *callCorpus) Add(sc *evals.Score) {
+	if sc.Calls == nil {
+		return
+	}
+	c.n++
+	c.sum.Expected += sc.Calls.Expected
+	c.sum.Made += sc.Calls.Made
+	c.sum.Matched += sc.Calls.Matched
+}
+
+// Report implements evals.Corpus.
+func (c *callCorpus) Report(sum *evals.CriterionSummary) {
+	if c.n == 0 {
+		return
+	}
+	m := &evals.ToolCallMetrics{CallCounts: c.sum}
+	m.Precision, m.Recall, m.F1 = c.sum.PRF()
+	sum.ToolCalls = m
 }
 
 // longestInOrder returns which expected calls a longest run of made calls
