@@ -92,7 +92,7 @@ func TestParseGateErrors(t *testing.T) {
 	const (
 		missingOp = `expected a comparison (>=, <=, >, <) followed by a number, as in "pass_rate >= 0.9"`
 		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC"
-		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.unscored_rate, criteria.NAME.macro_f1 or criteria.NAME.micro_f1"
+		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.tool_call_f1, criteria.NAME.unscored_rate, criteria.NAME.macro_f1 or criteria.NAME.micro_f1"
 	)
 	tests := []struct {
 		name    string
