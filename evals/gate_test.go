@@ -414,6 +414,7 @@ func TestMeasure(t *testing.T) {
 			Stream: &StreamSummary{Responses: 8, FirstTokenMS: LatencySummary{P50: 80, P95: 120, P99: 150, Mean: 90, Max: 160},
 				ContentResponses: 6, FirstContentMS: LatencySummary{P95: 700}, RatedResponses: 5, TokensPerSecond: 42.5},
 			Criteria: []CriterionSummary{{Name: "c", N: 8, PassRate: 0.75, Mean: 0.7, CorpusBLEU: &bleu}, {Name: "none"},
+				{Name: "traj", N: 3, ToolCalls: &ToolCallMetrics{F1: 0.625}},
 				{Name: "judge", N: 6, Unscored: 2}, {Name: "mute", Unscored: 8}}},
 		Slices: []SliceSummary{{Key: "lang", Value: "de", Figures: Figures{Cases: 4, Passed: 1, PassRate: 0.25, Cached: 3,
 			Stream:   &StreamSummary{Responses: 4, FirstTokenMS: LatencySummary{P95: 95}, ContentResponses: 0},
@@ -452,6 +453,8 @@ func TestMeasure(t *testing.T) {
 		{"criteria.c.corpus_bleu", 48.530827, ""},
 		{"criteria.c.mean.lower", 0, "the report has no interval for a criterion's mean"},
 		{"criteria.c.macro_f1", 0, "criterion c compares no labels (label: true)"},
+		{"criteria.traj.tool_call_f1", 0.625, ""},
+		{"criteria.c.tool_call_f1", 0, "criterion c has no tool-call F1 (only trajectory criteria do)"},
 		{"criteria.none.pass_rate", 0, "criterion none scored no response of the 10 cases"},
 		{"criteria.judge.unscored_rate", 0.25, ""},
 		{"criteria.mute.unscored_rate", 1, ""}, // scored nothing: the rate has data all the same
