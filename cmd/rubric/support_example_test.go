@@ -1,0 +1,448 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// examples/support is an order-support assistant with two tools. Its
+// recordings, the answers of two versions of the model, come from a run of
+// the suite against scriptedModel below: an OpenAI-compatible server that
+// plays each version from a table, step by step, as a model calling tools
+// would. TestSupportExampleRecordings runs it and checks that the recordings
+// are what it answers; -update rewrites them:
+//
+//	go test ./cmd/rubric -run TestSupportExampleRecordings -update
+
+// supportStep is what a version answers at one step of a case: text, tool
+// calls, or both. sees is a text that the last message it is sent (a
+// tool's result, or the user's turn) must hold: the script answers what
+// the mocks said, and the server refuses the step when they said otherwise.
+type supportStep struct {
+	sees  string
+	say   string
+	calls []supportCall
+}
+
+type supportCall struct{ name, args string }
+
+func lookupCall(id string) supportCall {
+	return supportCall{"lookup_order", `{"order_id": "` + id + `"}`}
+}
+
+func refundCall(id, amount, reason string) supportCall {
+	return supportCall{"refund", `{"order_id": "` + id + `", "amount": ` + amount + `, "reason": "` + reason + `"}`}
+}
+
+// callStep is a step that calls tools; answerStep one that answers.
+func callStep(sees string, calls ...supportCall) supportStep {
+	return supportStep{sees: sees, calls: calls}
+}
+
+func answerStep(sees, say string) supportStep { return supportStep{sees: sees, say: say} }
+
+// supportGood are the answers the policy asks for, case by case: each a
+// list of steps, counted over the whole conversation (the user's later
+// turns come between them).
+var supportGood = map[string][]supportStep{
+	"status-shipped": {
+		callStep("", lookupCall("A-1001")),
+		answerStep(`"status":"shipped"`, "Your order A-1001 has shipped with UPS and should arrive on 9 December."),
+	},
+	"status-processing": {
+		callStep("", lookupCall("A-1003")),
+		answerStep(`"status":"processing"`, "Order A-1003 has not shipped yet: it is still being processed, and you will get a tracking link as soon as it leaves our warehouse."),
+	},
+	"status-delayed": {
+		callStep("", lookupCall("A-1009")),
+		answerStep("Leipzig", "I'm sorry: order A-1009 is delayed. It was held at the UPS depot in Leipzig after a storm and should now arrive on 11 December."),
+	},
+	"refund-damaged": {
+		callStep("", lookupCall("A-1002")),
+		callStep(`"delivered":"2026-11-28"`, refundCall("A-1002", "39.90", "damaged")),
+		answerStep("R-5002", "I'm sorry about the broken mugs. I have refunded the full 39.90 EUR of order A-1002 (refund R-5002); it reaches your card in 5 to 7 business days."),
+	},
+	"refund-lost": {
+		callStep("", lookupCall("A-1005")),
+		callStep(`"status":"lost_in_transit"`, refundCall("A-1005", "24.50", "lost_in_transit")),
+		answerStep("R-5005", "Order A-1005 was lost in transit, so I have refunded it in full: 24.50 EUR (refund R-5005). It reaches your card in 5 to 7 business days."),
+	},
+	"refund-too-old": {
+		callStep("", lookupCall("A-1004")),
+		answerStep(`"delivered":"2026-09-02"`, "I'm sorry about the jacket. Order A-1004 was delivered on 2 September, more than 30 days ago, so I can't refund it."),
+	},
+	"refund-over-total": {
+		callStep("", lookupCall("A-1002")),
+		callStep(`"total":39.90`, refundCall("A-1002", "39.90", "damaged")),
+		answerStep("R-5007", "Order A-1002 came to 39.90 EUR, so that is the most I can refund: I have refunded 39.90 EUR for the chipped mugs (refund R-5007)."),
+	},
+	"two-orders": {
+		callStep("", lookupCall("A-1001"), lookupCall("A-1006")),
+		answerStep(`"order_id":"A-1006"`, "Order A-1001 has shipped with UPS and should arrive on 9 December; order A-1006 has shipped with DHL and should arrive on 8 December."),
+	},
+	"unknown-order": {
+		callStep("", lookupCall("A-4040")),
+		answerStep("order not found", "I couldn't find an order A-4040. Could you check the number in your confirmation email?"),
+	},
+	"id-without-prefix": {
+		callStep("", lookupCall("A-1001")),
+		answerStep(`"status":"shipped"`, "Your order A-1001 has shipped with UPS and should arrive on 9 December."),
+	},
+	"policy-returns": {
+		answerStep("", "You can return any item within 30 days of its delivery."),
+	},
+	"policy-refund-time": {
+		answerStep("", "A refund reaches your card within 5 to 7 business days."),
+	},
+	"policy-shipping": {
+		answerStep("", "Shipping is free for orders from 50 EUR; below that it costs 4.90 EUR."),
+	},
+	"status-then-refund": {
+		callStep("", lookupCall("A-1002")),
+		answerStep(`"delivered":"2026-11-28"`, "Yes: order A-1002 was delivered on 28 November."),
+		callStep("one of the two mugs was broken", refundCall("A-1002", "19.95", "damaged")),
+		answerStep("R-5014", "I'm sorry about the mug. I have refunded 19.95 EUR, the price of one mug, for order A-1002 (refund R-5014)."),
+		answerStep("When will I see the money?", "The refund reaches your card within 5 to 7 business days."),
+	},
+	"typo-then-found": {
+		callStep("", lookupCall("A-1010")),
+		answerStep("order not found", "I couldn't find an order A-1010. Could you check the number?"),
+		callStep("typo", lookupCall("A-1001")),
+		answerStep(`"status":"shipped"`, "Thanks! Order A-1001 has shipped with UPS and should arrive on 9 December."),
+	},
+	"refund-not-delivered": {
+		callStep("", lookupCall("A-1003")),
+		answerStep(`"status":"processing"`, "Order A-1003 is still being processed: it has not shipped yet."),
+		answerStep("refund it", "Order A-1003 has not been delivered, so there is nothing to refund yet. Once it arrives, you can return it within 30 days of delivery."),
+	},
+}
+
+// supportScripts are the two versions: v2 answers as the policy asks but
+// for two cases, v1 goes wrong in seven.
+var supportScripts = map[string]map[string][]supportStep{
+	"acme-support-v1": overriding(supportGood, map[string][]supportStep{
+		// Refunds without looking the order up.
+		"refund-damaged": {
+			callStep("", refundCall("A-1002", "39.90", "damaged")),
+			answerStep("R-5002", "I'm sorry about the broken mugs. I have refunded 39.90 EUR for order A-1002 (refund R-5002)."),
+		},
+		"refund-too-old": {
+			callStep("", refundCall("A-1004", "84.50", "damaged")),
+			answerStep("closed", "I'm sorry, I can't refund order A-1004: its refund window closed on 2 October."),
+		},
+		"refund-over-total": {
+			callStep("", refundCall("A-1002", "80", "damaged")),
+			callStep("declined", refundCall("A-1002", "39.90", "damaged")),
+			answerStep("R-5007", "I have refunded 39.90 EUR for order A-1002 (refund R-5007)."),
+		},
+		// Forgets the second order.
+		"two-orders": {
+			callStep("", lookupCall("A-1001")),
+			answerStep(`"status":"shipped"`, "Your order A-1001 has shipped with UPS and should arrive on 9 December."),
+		},
+		// Looks the unknown order up again and again, until max_steps.
+		"unknown-order": {
+			callStep("", lookupCall("A-4040")),
+			callStep("order not found", lookupCall("A-4040")),
+			callStep("order not found", lookupCall("A-4040")),
+			callStep("order not found", lookupCall("A-4040")),
+		},
+		// Passes the id as the customer wrote it, and gives up.
+		"id-without-prefix": {
+			callStep("", supportCall{"lookup_order", `{"order_id": "1001"}`}),
+			answerStep("do not fit its parameters", "I couldn't find an order 1001. Could you check the number?"),
+		},
+		// Tries to refund an order that has not been delivered.
+		"refund-not-delivered": {
+			callStep("", lookupCall("A-1003")),
+			answerStep(`"status":"processing"`, "Order A-1003 is still being processed: it has not shipped yet."),
+			callStep("refund it", refundCall("A-1003", "120.00", "wrong_item")),
+			answerStep("not been delivered", "I'm sorry, I couldn't refund order A-1003: it has not been delivered yet."),
+		},
+	}),
+	"acme-support-v2": overriding(supportGood, map[string][]supportStep{
+		// Looks up an order for a question about the policy.
+		"policy-returns": {
+			callStep("", lookupCall("A-1000")),
+			answerStep("order not found", "I couldn't find your order, but you can return any item within 30 days of its delivery."),
+		},
+		// Pastes the tool's result into its second answer.
+		"typo-then-found": {
+			callStep("", lookupCall("A-1010")),
+			answerStep("order not found", "I couldn't find an order A-1010. Could you check the number?"),
+			callStep("typo", lookupCall("A-1001")),
+			answerStep(`"status":"shipped"`, `Found it: {"order_id": "A-1001", "status": "shipped", "carrier": "UPS", "eta": "2026-12-09"}`),
+		},
+	}),
+}
+
+// supportLatency is how long each version takes for a step, in ms: a
+// fixed time and a time per token of its answer. The scripted server
+// answers at once; the recordings give each conversation the sum of its
+// steps' times by this model, so that the two versions' latencies differ
+// as models' do.
+var supportLatency = map[string][2]float64{
+	"acme-support-v1": {420, 11},
+	"acme-support-v2": {310, 8},
+}
+
+func overriding(base, over map[string][]supportStep) map[string][]supportStep {
+	m := maps.Clone(base)
+	maps.Copy(m, over)
+	return m
+}
+
+// scriptedModel serves OpenAI's chat completions from supportScripts. It
+// knows a case by its first user message (questions maps it to the case's
+// id) and the step by the assistant messages sent so far. Its usage counts
+// a token per four bytes: of the request's body, and of the answer. It
+// records each step's latency, by supportLatency, in latencies
+// (model/case -> ms). Anything off the script is a 400 that says why.
+type scriptedModel struct {
+	questions map[string]string
+	t         *testing.T
+
+	mu        sync.Mutex
+	latencies map[string]float64
+}
+
+type chatMsg struct {
+	Role       string  `json:"role"`
+	Content    *string `json:"content"`
+	ToolCallID string  `json:"tool_call_id,omitempty"`
+	ToolCalls  []struct {
+		ID       string `json:"id"`
+		Type     string `json:"type"`
+		Function struct {
+			Name      string `json:"name"`
+			Arguments string `json:"arguments"`
+		} `json:"function"`
+	} `json:"tool_calls,omitempty"`
+}
+
+func (s *scriptedModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var req struct {
+		Model    string            `json:"model"`
+		Messages []chatMsg         `json:"messages"`
+		Tools    []json.RawMessage `json:"tools"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		s.refuse(w, "not a chat request: %v", err)
+		return
+	}
+	script, ok := supportScripts[req.Model]
+	if !ok {
+		s.refuse(w, "no script for model %q", req.Model)
+		return
+	}
+	if len(req.Tools) != 2 {
+		s.refuse(w, "expected the suite's 2 tools, got %d", len(req.Tools))
+		return
+	}
+	var caseID string
+	steps, calls := 0, 0
+	for _, m := range req.Messages {
+		switch {
+		case m.Role == "user" && caseID == "" && m.Content != nil:
+			caseID = s.questions[*m.Content]
+		case m.Role == "assistant":
+			steps++
+			calls += len(m.ToolCalls)
+		}
+	}
+	if caseID == "" {
+		s.refuse(w, "no case asks the first user message")
+		return
+	}
+	if steps >= len(script[caseID]) {
+		s.refuse(w, "case %s: the script of %s has %d steps, asked for step %d", caseID, req.Model, len(script[caseID]), steps)
+		return
+	}
+	st := script[caseID][steps]
+	last := req.Messages[len(req.Messages)-1]
+	if st.sees != "" && (last.Content == nil || !strings.Contains(*last.Content, st.sees)) {
+		got := "null"
+		if last.Content != nil {
+			got = *last.Content
+		}
+		s.refuse(w, "case %s, step %d: the script answers a %s message holding %q, got %q", caseID, steps, last.Role, st.sees, got)
+		return
+	}
+
+	msg := map[string]any{"role": "assistant", "content": nil}
+	if st.say != "" {
+		msg["content"] = st.say
+	}
+	out := len(st.say)
+	finish := "stop"
+	if len(st.calls) > 0 {
+		var tcs []map[string]any
+		for i, c := range st.calls {
+			tcs = append(tcs, map[string]any{
+				"id": fmt.Sprintf("call_%d", calls+i+1), "type": "function",
+				"function": map[string]any{"name": c.name, "arguments": c.args},
+			})
+			out += len(c.name) + len(c.args)
+		}
+		msg["tool_calls"] = tcs
+		finish = "tool_calls"
+	}
+	prompt, completion := len(body)/4, out/4+1
+	lat := supportLatency[req.Model]
+	s.mu.Lock()
+	s.latencies[req.Model+"/"+caseID] += lat[0] + lat[1]*float64(completion)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"id": fmt.Sprintf("chatcmpl-%s-%d", caseID, steps), "object": "chat.completion", "model": req.Model,
+		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}},
+		"usage":   map[string]int{"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+	})
+}
+
+func (s *scriptedModel) refuse(w http.ResponseWriter, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.t.Errorf("scripted model: %s", msg)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"message": msg}})
+}
+
+// supportCases returns the ids and questions of examples/support's cases,
+// in their order.
+func supportCases(t *testing.T) (ids []string, questions map[string]string) {
+	t.Helper()
+	questions = map[string]string{}
+	for _, c := range readJSONL(t, filepath.Join(repoRoot(t), "examples", "support", "cases.jsonl")) {
+		id, q := c["id"].(string), c["question"].(string)
+		ids = append(ids, id)
+		questions[q] = id
+	}
+	return ids, questions
+}
+
+// supportTargets maps the example's replay targets to the scripted models.
+var supportTargets = map[string]string{"support-v1": "acme-support-v1", "support-v2": "acme-support-v2"}
+
+// TestSupportExampleRecordings runs examples/support against the scripted
+// model, both versions, and checks that its recordings are the lines of
+// results.jsonl that run wrote (the fields a replay reads), with the
+// latencies of supportLatency; -update writes them.
+func TestSupportExampleRecordings(t *testing.T) {
+	t.Parallel()
+	ids, questions := supportCases(t)
+	if len(ids) != len(supportGood) {
+		t.Fatalf("cases.jsonl has %d cases, the script %d", len(ids), len(supportGood))
+	}
+	for _, id := range ids {
+		if _, ok := supportGood[id]; !ok {
+			t.Fatalf("the script has no steps for case %s", id)
+		}
+	}
+	model := &scriptedModel{questions: questions, t: t, latencies: map[string]float64{}}
+	srv := httptest.NewServer(model)
+	defer srv.Close()
+
+	dir := t.TempDir()
+	config := `{"targets": {
+  "support-v1": {"provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "acme-support-v1", "concurrency": 4},
+  "support-v2": {"provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "acme-support-v2", "concurrency": 4}
+}}`
+	writeFiles(t, dir, map[string]string{"rubric.config.json": config})
+	out := filepath.Join(dir, "runs")
+	r := rubric(t, repoRoot(t), nil, "run", "examples/support/suite.json", "--config", filepath.Join(dir, "rubric.config.json"),
+		"-t", "support-v1", "-t", "support-v2", "--no-cache", "--out", out)
+	if r.code != exitGateFailed {
+		t.Fatalf("want exit 1: support-v1 fails the gate\n%s", r)
+	}
+	b, err := os.ReadFile(filepath.Join(out, runIDs(t, r.stderr)[0], "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// recording is a line of results.jsonl, the fields a replay reads.
+	type recording struct {
+		CaseID     string          `json:"case_id"`
+		Target     string          `json:"target"`
+		Output     string          `json:"output"`
+		Finish     string          `json:"finish_reason"`
+		Usage      json.RawMessage `json:"usage"`
+		LatencyMS  float64         `json:"latency_ms"`
+		Transcript json.RawMessage `json:"transcript"`
+	}
+	lines := map[string]recording{}
+	for _, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var res struct {
+			recording
+			Status string          `json:"status"`
+			Error  json.RawMessage `json:"error"`
+		}
+		if err := json.Unmarshal(l, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Status == "error" {
+			t.Errorf("case %s, %s: %s", res.CaseID, res.Target, res.Error)
+		}
+		rec := res.recording
+		rec.LatencyMS = model.latencies[supportTargets[rec.Target]+"/"+rec.CaseID]
+		lines[rec.Target+"/"+rec.CaseID] = rec
+	}
+	for target := range supportTargets {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		for _, id := range ids {
+			rec, ok := lines[target+"/"+id]
+			if !ok {
+				t.Fatalf("results.jsonl has no line for case %s of %s", id, target)
+			}
+			if err := enc.Encode(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path := filepath.Join(repoRoot(t), "examples", "support", "recordings", target+".jsonl")
+		if *update {
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(buf.Bytes(), want) {
+			continue
+		}
+		t.Errorf("%s is not what the scripted %s answers (go test ./cmd/rubric -run TestSupportExampleRecordings -update rewrites it)", path, supportTargets[target])
+		got, old := strings.Split(buf.String(), "\n"), strings.Split(string(want), "\n")
+		for i := range max(len(got), len(old)) {
+			if i >= len(got) || i >= len(old) || got[i] != old[i] {
+				t.Errorf("line %d differs\n--- answers:\n%s\n--- recorded:\n%s", i+1, lineAt(got, i), lineAt(old, i))
+				break
+			}
+		}
+	}
+}
+
+func lineAt(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return "(none)"
+}
