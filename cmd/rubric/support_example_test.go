@@ -10,9 +10,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/rubric-eval/rubric/evals"
 )
 
 // examples/support is an order-support assistant with two tools. Its
@@ -445,4 +448,224 @@ func lineAt(lines []string, i int) string {
 		return lines[i]
 	}
 	return "(none)"
+}
+
+// TestSupportExample runs examples/support offline as the README does:
+// validate, each recorded version (v1 fails the gate, v2 holds it against
+// v1 as baseline), compare, and the failures of v1 exported as chat data
+// and preference pairs with v2's conversations, checked against the
+// scripts the recordings came from.
+func TestSupportExample(t *testing.T) {
+	t.Parallel()
+	root, out := repoRoot(t), t.TempDir()
+	const suite = "examples/support/suite.json"
+
+	r := rubric(t, root, nil, "validate", suite)
+	if want := "ok  " + suite + ": 16 cases, 5 criteria, 1 target\n"; r.code != exitOK || r.stdout != want {
+		t.Fatalf("validate: want exit 0 and %q\n%s", want, r)
+	}
+
+	r = rubric(t, root, nil, "run", suite, "--target", "support-v1", "--out", out)
+	if r.code != exitGateFailed {
+		t.Fatalf("support-v1: want exit 1\n%s", r)
+	}
+	v1 := runIDs(t, r.stderr)[0]
+	wantLines(t, "support-v1's summary", r.stdout,
+		"  FAIL  support-v1: pass_rate >= 0.85: got 0.5625, off by 0.2875",
+		"  FAIL  support-v1: criteria.calls.tool_call_f1 >= 0.9: got 0.7, off by 0.2",
+		"    max_steps after 4 steps, 4 tool calls, 3 tool errors; the last 3 of 9 messages:",
+		"conversations support-v1: 16 cases, 2.5 steps a case, 21 tool calls, 8 tool errors, 1 hit max_steps")
+
+	r = rubric(t, root, nil, "run", suite, "--target", "support-v2", "--baseline", v1, "--out", out)
+	if r.code != exitOK {
+		t.Fatalf("support-v2: want exit 0\n%s", r)
+	}
+	v2 := runIDs(t, r.stderr)[0]
+
+	type figures struct {
+		passed     int
+		passRate   float64
+		conv       evals.ConversationSummary
+		calls      evals.CallCounts
+		regressed  []string
+		fixed      []string
+		gateHeld   bool
+		maxStepsOn string
+	}
+	fixes := []string{"id-without-prefix", "refund-damaged", "refund-not-delivered", "refund-over-total", "refund-too-old", "two-orders", "unknown-order"}
+	for _, tt := range []struct {
+		run, target string
+		want        figures
+	}{
+		{v1, "support-v1", figures{passed: 9, passRate: 0.5625,
+			conv:  evals.ConversationSummary{Cases: 16, Steps: 40, StepsMean: 2.5, ToolCalls: 21, ToolErrors: 8, MaxSteps: 1},
+			calls: evals.CallCounts{Expected: 19, Made: 21, Matched: 14}, maxStepsOn: "unknown-order"}},
+		{v2, "support-v2", figures{passed: 14, passRate: 0.875,
+			conv:      evals.ConversationSummary{Cases: 16, Steps: 39, StepsMean: 2.4375, ToolCalls: 20, ToolErrors: 3},
+			calls:     evals.CallCounts{Expected: 19, Made: 20, Matched: 19},
+			regressed: []string{"policy-returns", "typo-then-found"}, fixed: fixes, gateHeld: true}},
+	} {
+		var rep struct {
+			Targets []evals.TargetSummary `json:"targets"`
+			Gate    struct {
+				Held bool `json:"held"`
+			} `json:"gate"`
+		}
+		readJSON(t, filepath.Join(out, tt.run, "report.json"), &rep)
+		if len(rep.Targets) != 1 || rep.Targets[0].Name != tt.target {
+			t.Fatalf("%s: report.json has targets %+v", tt.target, rep.Targets)
+		}
+		s := rep.Targets[0]
+		got := figures{passed: s.Passed, passRate: s.PassRate, gateHeld: rep.Gate.Held}
+		if s.Conversations != nil {
+			got.conv = *s.Conversations
+		}
+		for _, c := range s.Criteria {
+			if c.Name == "calls" && c.ToolCalls != nil {
+				got.calls = c.ToolCalls.CallCounts
+			}
+		}
+		if c := s.Comparison; c != nil {
+			got.regressed, got.fixed = c.RegressionCases, c.FixCases
+			if c.Matched != 16 {
+				t.Errorf("%s: %d cases matched the baseline, want 16", tt.target, c.Matched)
+			}
+		}
+		for _, res := range readJSONL(t, filepath.Join(out, tt.run, "results.jsonl")) {
+			if _, ok := res["transcript"].([]any); !ok {
+				t.Errorf("%s, case %v: the result has no transcript", tt.target, res["case_id"])
+			}
+			if res["outcome"] == evals.OutcomeMaxSteps {
+				got.maxStepsOn = res["case_id"].(string)
+			}
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: report.json and results.jsonl give\n%+v\nwant\n%+v", tt.target, got, tt.want)
+		}
+	}
+
+	r = rubric(t, root, nil, "compare", v2, v1, "--out", out)
+	if r.code != exitOK {
+		t.Fatalf("compare: want exit 0\n%s", r)
+	}
+	wantLines(t, "compare", r.stdout,
+		"  2 regressions: policy-returns, typo-then-found",
+		"  7 fixes: "+strings.Join(fixes, ", "))
+	if r = rubric(t, root, nil, "compare", v2, v1, "--out", out, "--gate", "regressions <= 0"); r.code != exitGateFailed {
+		t.Errorf("compare --gate 'regressions <= 0': want exit 1\n%s", r)
+	}
+
+	r = rubric(t, root, nil, "run", suite, "-t", "support-v1", "-t", "support-v2", "--out", out)
+	if r.code != exitGateFailed {
+		t.Fatalf("both versions: want exit 1 (v1 fails the gate)\n%s", r)
+	}
+	both := runIDs(t, r.stderr)[0]
+	_, questions := supportCases(t)
+	v1Steps, v2Steps := supportScripts["acme-support-v1"], supportScripts["acme-support-v2"]
+	exported := func(format string) []map[string]any {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), format+".jsonl")
+		r := rubric(t, root, nil, "export", both, "--out", out, "--format", format, "--failed", "-t", "support-v1", "--chosen-target", "support-v2", "-o", file)
+		if r.code != exitOK {
+			t.Fatalf("export --format %s: want exit 0\n%s", format, r)
+		}
+		lines := readJSONL(t, file)
+		if len(lines) != len(fixes) {
+			t.Fatalf("export --format %s: %d lines, want one per case v1 failed and v2 passed, %d", format, len(lines), len(fixes))
+		}
+		return lines
+	}
+
+	// Chat data: v2's whole conversation for each case v1 failed, the
+	// tools it was offered (never their mocks), every assistant message but
+	// the last with weight 0.
+	for i, line := range exported("chat") {
+		msgs := line["messages"].([]any)
+		id := questions[msgs[1].(map[string]any)["content"].(string)]
+		if id != fixes[i] {
+			t.Errorf("chat line %d is case %q, want %s", i+1, id, fixes[i])
+			continue
+		}
+		checkExportedTools(t, fmt.Sprintf("chat line %d", i+1), line["tools"])
+		k := 0
+		for j, m := range msgs {
+			m := m.(map[string]any)
+			if m["role"] != "assistant" {
+				continue
+			}
+			if last := j == len(msgs)-1; (m["weight"] == nil) != last {
+				t.Errorf("%s, message %d: weight %v", id, j, m["weight"])
+			}
+			checkExportedStep(t, fmt.Sprintf("%s, step %d", id, k), m, v2Steps[id][k])
+			k++
+		}
+		if k != len(v2Steps[id]) {
+			t.Errorf("%s: %d assistant messages, v2's script has %d steps", id, k, len(v2Steps[id]))
+		}
+	}
+
+	// Preference pairs: the conversation up to where v1's and v2's part,
+	// then v2's step as chosen and v1's as rejected.
+	for i, line := range exported("preference-openai") {
+		input := line["input"].(map[string]any)
+		msgs := input["messages"].([]any)
+		id := questions[msgs[1].(map[string]any)["content"].(string)]
+		if id != fixes[i] {
+			t.Errorf("pair %d is case %q, want %s", i+1, id, fixes[i])
+			continue
+		}
+		checkExportedTools(t, fmt.Sprintf("pair %d", i+1), input["tools"])
+		k := 0
+		for _, m := range msgs {
+			if m.(map[string]any)["role"] == "assistant" {
+				k++
+			}
+		}
+		chosen, rejected := line["preferred_output"].([]any), line["non_preferred_output"].([]any)
+		if len(chosen) != 1 || len(rejected) != 1 {
+			t.Errorf("%s: %d chosen and %d rejected messages, want 1 each", id, len(chosen), len(rejected))
+			continue
+		}
+		checkExportedStep(t, id+": chosen", chosen[0].(map[string]any), v2Steps[id][k])
+		checkExportedStep(t, id+": rejected", rejected[0].(map[string]any), v1Steps[id][k])
+	}
+}
+
+// checkExportedTools checks the tools of an exported line: the suite's two
+// functions, without their mocks.
+func checkExportedTools(t *testing.T, where string, tools any) {
+	t.Helper()
+	b, _ := json.Marshal(tools)
+	var got []struct {
+		Type     string         `json:"type"`
+		Function map[string]any `json:"function"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil || len(got) != 2 ||
+		got[0].Function["name"] != "lookup_order" || got[1].Function["name"] != "refund" || strings.Contains(string(b), `"mock"`) {
+		t.Errorf("%s: tools %s, want the functions lookup_order and refund without their mocks", where, b)
+	}
+}
+
+// checkExportedStep checks an exported assistant message against the step
+// of the script it came from: its text, or its calls in OpenAI's layout
+// (arguments a string of the JSON the script wrote).
+func checkExportedStep(t *testing.T, where string, m map[string]any, want supportStep) {
+	t.Helper()
+	if text, _ := m["content"].(string); text != want.say {
+		t.Errorf("%s: content %q, want %q", where, text, want.say)
+	}
+	calls, _ := m["tool_calls"].([]any)
+	if len(calls) != len(want.calls) {
+		t.Errorf("%s: %d tool calls, want %d", where, len(calls), len(want.calls))
+		return
+	}
+	for i, c := range calls {
+		fn := c.(map[string]any)["function"].(map[string]any)
+		var got, exp any
+		args, _ := fn["arguments"].(string)
+		if json.Unmarshal([]byte(args), &got) != nil || json.Unmarshal([]byte(want.calls[i].args), &exp) != nil ||
+			fn["name"] != want.calls[i].name || !reflect.DeepEqual(got, exp) {
+			t.Errorf("%s, call %d: %v(%v), want %s(%s)", where, i+1, fn["name"], fn["arguments"], want.calls[i].name, want.calls[i].args)
+		}
+	}
 }
