@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -481,6 +483,7 @@ func TestSupportExample(t *testing.T) {
 		t.Fatalf("support-v2: want exit 0\n%s", r)
 	}
 	v2 := runIDs(t, r.stderr)[0]
+	checkReadmeShows(t, "order-support (version 1)  run ", r.stdout)
 
 	type figures struct {
 		passed     int
@@ -667,5 +670,42 @@ func checkExportedStep(t *testing.T, where string, m map[string]any, want suppor
 			fn["name"] != want.calls[i].name || !reflect.DeepEqual(got, exp) {
 			t.Errorf("%s, call %d: %v(%v), want %s(%s)", where, i+1, fn["name"], fn["arguments"], want.calls[i].name, want.calls[i].args)
 		}
+	}
+}
+
+// checkReadmeShows checks that each line of the README's output block that
+// starts with first is a line of stdout, in the same order; "..." stands
+// for lines left out, and run ids may differ.
+func checkReadmeShows(t *testing.T, first, stdout string) {
+	t.Helper()
+	runID := regexp.MustCompile(`\d{8}-\d{6}-[0-9a-f]{6}`)
+	lines := func(s string) []string {
+		ls := strings.Split(strings.TrimRight(runID.ReplaceAllString(s, "RUN_ID"), "\n"), "\n")
+		for i, l := range ls {
+			ls[i] = strings.TrimRight(l, " ")
+		}
+		return ls
+	}
+	var block string
+	for _, b := range readDocBlocks(t, filepath.Join(repoRoot(t), "README.md")) {
+		if b.lang == "" && strings.HasPrefix(b.text, first) {
+			block = b.text
+			break
+		}
+	}
+	if block == "" {
+		t.Fatalf("README.md shows no output that starts with %q", first)
+	}
+	got, at := lines(stdout), 0
+	for _, want := range lines(block) {
+		if want == "..." {
+			continue
+		}
+		i := slices.Index(got[at:], want)
+		if i < 0 {
+			t.Errorf("README.md shows %q, which the output does not have (after line %d):\n%s", want, at, stdout)
+			return
+		}
+		at += i + 1
 	}
 }
