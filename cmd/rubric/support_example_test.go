@@ -210,8 +210,10 @@ func overriding(base, over map[string][]supportStep) map[string][]supportStep {
 // scriptedModel serves OpenAI's chat completions from supportScripts. It
 // knows a case by its first user message (questions maps it to the case's
 // id) and the step by the assistant messages sent so far. Its usage counts
-// a token per four bytes: of the request's body, and of the answer. It
-// records each step's latency, by supportLatency, in latencies
+// a token per four bytes of the messages' texts and calls, four a message
+// and supportToolTokens for the tools, and a token per four bytes of the
+// answer: not of the request's body, so that how a provider encodes it
+// does not change the recordings. It records each step's latency, by supportLatency, in latencies
 // (model/case -> ms). Anything off the script is a 400 that says why.
 type scriptedModel struct {
 	questions map[string]string
@@ -307,7 +309,7 @@ func (s *scriptedModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		msg["tool_calls"] = tcs
 		finish = "tool_calls"
 	}
-	prompt, completion := len(body)/4, out/4+1
+	prompt, completion := promptTokens(req.Messages), out/4+1
 	lat := supportLatency[req.Model]
 	s.mu.Lock()
 	s.latencies[req.Model+"/"+caseID] += lat[0] + lat[1]*float64(completion)
@@ -318,6 +320,22 @@ func (s *scriptedModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}},
 		"usage":   map[string]int{"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
 	})
+}
+
+// supportToolTokens is what the suite's two tools count for in a prompt.
+const supportToolTokens = 150
+
+func promptTokens(msgs []chatMsg) int {
+	n := 0
+	for _, m := range msgs {
+		if m.Content != nil {
+			n += len(*m.Content)
+		}
+		for _, c := range m.ToolCalls {
+			n += len(c.Function.Name) + len(c.Function.Arguments)
+		}
+	}
+	return n/4 + 4*len(msgs) + supportToolTokens
 }
 
 func (s *scriptedModel) refuse(w http.ResponseWriter, format string, args ...any) {
