@@ -484,6 +484,11 @@ func TestSupportExample(t *testing.T) {
 	if want := "ok  " + suite + ": 16 cases, 5 criteria, 1 target\n"; r.code != exitOK || r.stdout != want {
 		t.Fatalf("validate: want exit 0 and %q\n%s", want, r)
 	}
+	// The config's live target loads too, without a server.
+	r = rubric(t, root, nil, "validate", suite, "-t", "support-v1", "-t", "support-v2", "-t", "candidate")
+	if want := "ok  " + suite + ": 16 cases, 5 criteria, 3 targets\n"; r.code != exitOK || r.stdout != want {
+		t.Fatalf("validate with every target of the config: want exit 0 and %q\n%s", want, r)
+	}
 
 	r = rubric(t, root, nil, "run", suite, "--target", "support-v1", "--out", out)
 	if r.code != exitGateFailed {
