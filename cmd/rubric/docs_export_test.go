@@ -47,23 +47,28 @@ func TestDocsExport(t *testing.T) {
 	}
 }
 
-// TestReadmeFeedbackCommands runs the README's retraining-feedback commands
-// as written, in a copy of the examples folder.
-func TestReadmeFeedbackCommands(t *testing.T) {
+// TestReadmeCommands runs the README's marked commands as written, in order,
+// in a copy of the examples they use: those of the conversation example,
+// then those of the retraining feedback.
+func TestReadmeCommands(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	copyDir(t, filepath.Join(repoRoot(t), "examples", "triage"), filepath.Join(dir, "examples", "triage"))
+	for _, ex := range []string{"triage", "support"} {
+		copyDir(t, filepath.Join(repoRoot(t), "examples", ex), filepath.Join(dir, "examples", ex))
+	}
 	ran := 0
 	for _, b := range readDocBlocks(t, filepath.Join(repoRoot(t), "README.md")) {
 		if b.marker == markRun {
 			ran += runDocCommands(t, "README.md:"+strconv.Itoa(b.line), dir, b.text, "go run ./cmd/rubric")
 		}
 	}
-	if ran < 5 {
-		t.Fatalf("ran %d commands from README.md: the marked block is gone", ran)
+	if ran < 12 {
+		t.Fatalf("ran %d commands from README.md: a marked block is gone", ran)
 	}
-	if recs := readJSONL(t, filepath.Join(dir, "pairs.jsonl")); len(recs) != 11 {
-		t.Errorf("pairs.jsonl has %d pairs, want 11", len(recs))
+	for name, want := range map[string]int{"pairs.jsonl": 11, "support-chat.jsonl": 7, "support-pairs.jsonl": 7} {
+		if recs := readJSONL(t, filepath.Join(dir, name)); len(recs) != want {
+			t.Errorf("%s has %d lines, want the %d README.md says", name, len(recs), want)
+		}
 	}
 }
 

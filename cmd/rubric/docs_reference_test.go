@@ -718,8 +718,8 @@ var notRubricFlags = []string{
 	"arg",       // jq, in the exec scorer in shell
 	"lines",     // the exec scorer in Python, kept running
 	// The servers docs/suite.md shows openai targets for.
-	"api-key", "reasoning-parser", // vllm serve
-	"port", "parallel", // llama-server
+	"api-key", "reasoning-parser", "enable-auto-tool-choice", "tool-call-parser", // vllm serve
+	"port", "parallel", "jinja", // llama-server
 	"gpus", "model-id", // docker run, text-generation-inference
 }
 
