@@ -221,7 +221,7 @@ func TestTrajectory(t *testing.T) {
 		{name: "malformed arguments match a name alone", spec: traj("exact", `[{"name":"lookup_order"}]`), steps: one(callX), want: pass()},
 		{name: "no calls expected, none made", spec: traj("exact", `[]`), steps: [][]evals.ToolCall{}, want: pass()},
 		{name: "no calls expected, one made", spec: traj("any_order", `[]`), steps: one(callS),
-			want: fail(`0 of 0 expected calls matched (any_order); call 1, search {"q":"x"}, was not expected; calls made: search {"q":"x"}; tool-call precision 0/1, recall 0/0, F1 0`)},
+			want: fail(`no call was expected (any_order); call 1, search {"q":"x"}, was not expected; calls made: search {"q":"x"}; tool-call precision 0/1, recall 0/0, F1 0`)},
 		{name: "calls expected, none made", spec: traj("subset", ar), steps: [][]evals.ToolCall{},
 			want: fail(`0 of 2 expected calls matched (subset); expected call 1, lookup_order {"order_id":"A1"}, was not made; no tool was called; tool-call precision 0/0, recall 0/2, F1 0`)},
 

@@ -281,9 +281,12 @@ func (t *Trajectory) Score(_ context.Context, in *evals.Input) evals.Verdict {
 		f1 = 2 * float64(pairs) / float64(n+m)
 	}
 	var b strings.Builder
-	if k == n && n > 0 {
+	switch {
+	case n == 0:
+		fmt.Fprintf(&b, "no call was expected (%s)", trajectoryModes[t.mode])
+	case k == n:
 		fmt.Fprintf(&b, "all %d expected calls matched (%s)", n, trajectoryModes[t.mode])
-	} else {
+	default:
 		fmt.Fprintf(&b, "%d of %d expected calls matched (%s)", k, n, trajectoryModes[t.mode])
 	}
 	if miss := t.firstMiss(want, calls, match, paired, inOrder, used); miss != "" {

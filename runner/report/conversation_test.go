@@ -175,3 +175,29 @@ func TestCSVConversation(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedCasesAligned: ids longer than the column's 10 runes widen it,
+// so that the statuses of the failures still line up.
+func TestFailedCasesAligned(t *testing.T) {
+	sum := &evals.Summary{Suite: "s", Targets: []evals.TargetSummary{{Name: "m", Figures: evals.Figures{Cases: 2, Failed: 2},
+		FailedCases: []evals.FailedCase{
+			{CaseID: "a", Status: evals.StatusFailed, Reason: "x"},
+			{CaseID: "refund-not-delivered", Status: evals.StatusError, Reason: "y"},
+		}}}}
+	var b bytes.Buffer
+	if err := Text(&b, sum, Style{}); err != nil {
+		t.Fatal(err)
+	}
+	var cols []int
+	for _, line := range strings.Split(b.String(), "\n") {
+		if i := strings.Index(line, " failed "); strings.HasPrefix(line, "  a ") && i > 0 {
+			cols = append(cols, i)
+		}
+		if i := strings.Index(line, " error "); strings.HasPrefix(line, "  refund-not-delivered ") && i > 0 {
+			cols = append(cols, i)
+		}
+	}
+	if len(cols) != 2 || cols[0] != cols[1] {
+		t.Fatalf("the statuses are not in one column (%v):\n%s", cols, b.String())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -117,8 +118,14 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 			fmt.Fprintf(ew, " (%d shown; all are in results.jsonl)", len(t.FailedCases))
 		}
 		fmt.Fprintln(ew)
+		// The ids' column is as wide as the longest shown, from 10 to 30
+		// runes, so that the statuses line up.
+		width := 10
 		for _, f := range t.FailedCases {
-			fmt.Fprintf(ew, "  %-10s %-8s %s\n", termSafe(caseName(f.CaseID, f.Repeat)), f.Status, termSafe(clip(f.Reason, 160)))
+			width = max(width, min(utf8.RuneCountInString(termSafe(caseName(f.CaseID, f.Repeat))), 30))
+		}
+		for _, f := range t.FailedCases {
+			fmt.Fprintf(ew, "  %-*s %-8s %s\n", width, termSafe(caseName(f.CaseID, f.Repeat)), f.Status, termSafe(clip(f.Reason, 160)))
 			if c := f.Conversation; c != nil {
 				fmt.Fprintf(ew, "    %s\n", termSafe(c.Heading()))
 				for _, line := range c.Last {
