@@ -81,10 +81,10 @@ type Place struct {
 	Example string // a program there, as a command names it: "./score.py"
 }
 
-// Resolve finds the program: a name with a slash is a path, relative to
-// at.Dir (where the program runs); any other name is looked up in PATH. It
-// must exist and be executable now, when the suite loads. Problems are
-// *evals.FieldError at command.0.
+// Resolve finds the program and returns its absolute path: a name with a
+// slash is a path relative to at.Dir (where the program runs); any other
+// name is looked up in PATH. It must exist and be executable now, when the
+// suite loads. Problems are *evals.FieldError at command.0.
 func Resolve(name string, at Place) (string, error) {
 	if name == "" {
 		return "", evals.FieldErrorf("command.0", "empty program name: expected a program in PATH or a path relative to %s", at.Folder)
@@ -116,5 +116,13 @@ func Resolve(name string, at Place) (string, error) {
 	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0:
 		return "", evals.FieldErrorf("command.0", "%q (%s) is not executable: make it so (chmod +x), or name its interpreter first: [\"python3\", %q]", name, p, name)
 	}
-	return p, nil
+	// Absolute, as Cmd.Path must be: exec reads a relative path against
+	// the folder the command runs in (Cmd.Dir, itself relative to ours:
+	// a suite loaded as sub/suite.json would run sub/sub/score.py), and
+	// looks a path without a slash (score.py, the suite in ours) up in PATH.
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", evals.FieldErrorf("command.0", "%v", err)
+	}
+	return abs, nil
 }
