@@ -349,7 +349,7 @@ func (j *Judge) prompt(in *evals.Input, subject string) (string, error) {
 	if c == nil {
 		c = &noCase
 	}
-	scope := judgeScope{CaseScope: evals.CaseScope{Case: c, Output: subject, HasOutput: true}, msgs: in.Messages}
+	scope := judgeScope{CaseScope: evals.CaseScope{Case: c, Output: subject, HasOutput: true, Transcript: in.Transcript}, msgs: in.Messages}
 	return j.rubric.RenderQuoted(scope, writeBlock)
 }
 
