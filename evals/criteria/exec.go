@@ -124,6 +124,9 @@ type execInput struct {
 	Vars     map[string]any  `json:"vars"`
 	Metadata map[string]any  `json:"metadata"`
 	Tags     []string        `json:"tags"`
+	// Transcript is a conversation's every message; omitted for a single
+	// answer.
+	Transcript []evals.Message `json:"transcript,omitempty"`
 }
 
 // execResult is the object a command prints on stdout.
@@ -142,7 +145,7 @@ func (e *Exec) Score(ctx context.Context, in *evals.Input) evals.Verdict {
 	if !ok {
 		return e.verdict(0, why)
 	}
-	doc := execInput{Input: in.Messages, Output: s, Vars: map[string]any{}, Metadata: map[string]any{}, Tags: []string{}}
+	doc := execInput{Input: in.Messages, Output: s, Vars: map[string]any{}, Metadata: map[string]any{}, Tags: []string{}, Transcript: in.Transcript}
 	if in.Case != nil {
 		doc.CaseID, doc.Expected = in.Case.ID, in.Case.Expected
 		if in.Case.Vars != nil {

@@ -267,6 +267,19 @@ func TestExecInput(t *testing.T) {
 	if got.Reason != want {
 		t.Errorf("stdin of a bare input\n got %s\nwant %s", got.Reason, want)
 	}
+	// A conversation adds its transcript.
+	in.Transcript = []evals.Message{in.Messages[0],
+		{Role: "assistant", ToolCalls: []evals.ToolCall{evals.NewToolCall("c1", "refund", `{"amount":12.5}`)}},
+		{Role: "tool", ToolCallID: "c1", Name: "refund", Content: "Error: too late", Error: "too late"},
+		{Role: "assistant", Content: "Refund \xff issued"}}
+	got = sc.Score(context.Background(), in)
+	want = `{"case_id":"case-1","input":[{"role":"user","content":"Ticket: <b>charged</b> twice"}],"output":"Refund \ufffd issued",` +
+		`"expected":{"amount":12.5,"intent":"refund"},"vars":{"ticket":"<b>charged</b> twice"},"metadata":{"source":"crm"},"tags":["smoke"],` +
+		`"transcript":[{"role":"user","content":"Ticket: <b>charged</b> twice"},{"role":"assistant","content":"","tool_calls":[{"id":"c1","name":"refund","arguments":{"amount":12.5}}]},` +
+		`{"role":"tool","content":"Error: too late","tool_call_id":"c1","name":"refund","error":"too late"},{"role":"assistant","content":"Refund \ufffd issued"}]}` + "\n"
+	if got.Reason != want {
+		t.Errorf("stdin of a conversation\n got %s\nwant %s", got.Reason, want)
+	}
 }
 
 // TestExecDir checks that the command runs in the suite's folder.
