@@ -1,0 +1,979 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/rubric-eval/rubric/evals"
+)
+
+// The conversation tests run a suite of tool-using cases through the
+// binary against a server that plays an agent: it reads the case from the
+// first user message and decides each answer from the conversation it is
+// sent (the tool results it got, the user's turns), as a model would, in
+// OpenAI's or Anthropic's wire format. The same agent, reading the same
+// conversations, must give the same transcripts whatever the format.
+
+// agentMsg is a message of a conversation as the agent reads it from
+// either wire format.
+type agentMsg struct {
+	Role, Content string
+	// CallID names the call a tool message answers; IsError is Anthropic's
+	// is_error on its result.
+	CallID  string
+	IsError bool
+	Calls   []agentCall
+}
+
+// agentCall is a tool call: its arguments as the text the model wrote.
+type agentCall struct{ ID, Name, Args string }
+
+// agentReply is the agent's answer: text, tool calls, or both.
+type agentReply struct {
+	text  string
+	calls []agentCall
+}
+
+// agentRequest is a request the agent server got.
+type agentRequest struct {
+	caseID, model string
+	// n counts the messages of the conversation sent (a system message,
+	// each tool result): the length of the transcript before the answer.
+	n        int
+	phase    int32
+	answered bool
+	stream   bool
+	body     map[string]any
+	raw      []byte
+}
+
+// agentServer plays the agent (model agentModel) and the judge (model
+// judgeModel) in OpenAI's chat completions format, or with anthropic set
+// in Anthropic's Messages format (streamed when the request asks).
+type agentServer struct {
+	*httptest.Server
+	anthropic bool
+	// version 1 is an earlier agent: it answers one-call without the
+	// tool, and loop after one call.
+	version int
+	// hang, before resumed() is called, leaves a request unanswered until
+	// the client goes away; fail answers it 500.
+	hang func(caseID string, n int) bool
+	fail func(caseID string, n int) bool
+	// hung is closed when the first request is left hanging.
+	hung     chan struct{}
+	hungOnce sync.Once
+	phase    atomic.Int32
+
+	mu     sync.Mutex
+	reqs   []agentRequest
+	judged map[string][]evals.Message // the transcript the judge read, by model's case
+}
+
+const (
+	agentSystem = "You are ACME's support assistant. Use the tools."
+	judgeModel  = "judge-1"
+)
+
+// firstUserCase finds the case id in the prompt "[ID] question".
+var firstUserCase = regexp.MustCompile(`^\[([a-z0-9-]+)\] `)
+
+func newAgentServer(t *testing.T, anthropic bool, opts ...func(*agentServer)) *agentServer {
+	s := &agentServer{anthropic: anthropic, version: 2, hung: make(chan struct{}), judged: map[string][]evals.Message{}}
+	for _, o := range opts {
+		o(s)
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// resumed marks the requests that come from now on as the resumed run's:
+// none hangs.
+func (s *agentServer) resumed() { s.phase.Store(1) }
+
+func (s *agentServer) requests() []agentRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.reqs)
+}
+
+// agentRequests returns the requests for the model under test, leaving
+// the judge's out.
+func (s *agentServer) agentRequests() []agentRequest {
+	return slices.DeleteFunc(s.requests(), func(q agentRequest) bool { return q.model == judgeModel })
+}
+
+func (s *agentServer) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		http.Error(w, "not JSON", http.StatusBadRequest)
+		return
+	}
+	model, _ := body["model"].(string)
+	stream, _ := body["stream"].(bool)
+	var msgs []agentMsg
+	if s.anthropic {
+		msgs = anthropicConversation(body)
+	} else {
+		msgs = openAIConversation(body)
+	}
+	var reply agentReply
+	caseID := ""
+	if model == judgeModel {
+		var transcript []evals.Message
+		caseID, transcript, reply = judgeReply(msgs)
+		s.mu.Lock()
+		s.judged[caseID] = transcript
+		s.mu.Unlock()
+	} else {
+		for _, m := range msgs {
+			if m.Role == evals.RoleUser {
+				if c := firstUserCase.FindStringSubmatch(m.Content); c != nil {
+					caseID = c[1]
+				}
+				break
+			}
+		}
+		reply = s.reply(caseID, msgs, stream)
+	}
+	phase := s.phase.Load()
+	s.mu.Lock()
+	i := len(s.reqs)
+	s.reqs = append(s.reqs, agentRequest{caseID: caseID, model: model, n: len(msgs), phase: phase, stream: stream, body: body, raw: raw})
+	s.mu.Unlock()
+
+	if phase == 0 && s.hang != nil && s.hang(caseID, len(msgs)) {
+		s.hungOnce.Do(func() { close(s.hung) })
+		<-r.Context().Done()
+		return
+	}
+	if s.fail != nil && s.fail(caseID, len(msgs)) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"error":{"message":"the agent crashed"}}`)
+		return
+	}
+	switch {
+	case !s.anthropic:
+		writeOpenAIReply(w, reply)
+	case stream:
+		writeAnthropicStream(w, model, reply)
+	default:
+		writeAnthropicReply(w, model, reply)
+	}
+	if http.NewResponseController(w).Flush() == nil {
+		s.mu.Lock()
+		s.reqs[i].answered = true
+		s.mu.Unlock()
+	}
+}
+
+// reply is the agent's answer for caseID to the conversation msgs.
+func (s *agentServer) reply(caseID string, msgs []agentMsg, stream bool) agentReply {
+	lastUser, users, step := -1, 0, 0
+	for i, m := range msgs {
+		switch m.Role {
+		case evals.RoleUser:
+			lastUser, users = i, users+1
+		case evals.RoleAssistant:
+			step++
+		}
+	}
+	// results are the tool messages of this turn: the calls answered.
+	var results []string
+	for _, m := range msgs[lastUser+1:] {
+		if m.Role == evals.RoleTool {
+			results = append(results, m.Content)
+		}
+	}
+	id := func(i int) string { return fmt.Sprintf("call_%s_%d_%d", caseID, step, i) }
+	call := func(name, args string) agentReply { return agentReply{calls: []agentCall{{id(0), name, args}}} }
+	text := func(s string) agentReply { return agentReply{text: s} }
+	first := len(results) == 0
+	switch caseID {
+	case "one-call":
+		switch {
+		case s.version == 1:
+			return text("I cannot look that up.")
+		case first:
+			return call("lookup_order", `{"order_id":"A1"}`)
+		}
+		return text("Order A1: " + results[0])
+	case "parallel":
+		if first {
+			return agentReply{text: "Let me check both.", calls: []agentCall{
+				{id(0), "lookup_order", `{"order_id":"B2"}`},
+				{id(1), "track_parcel", `{"order_id":"B2"}`},
+			}}
+		}
+		return text(fmt.Sprintf("Order B2: %s; parcel: %s", results[0], results[1]))
+	case "malformed":
+		if first {
+			// Cut off mid-object; the Messages API's whole answers carry
+			// an object, so they get one that does not fit the schema.
+			args := `{"order_id": "A1"`
+			if s.anthropic && !stream {
+				args = `{"order_id":7}`
+			}
+			return call("lookup_order", args)
+		}
+		return text("Sorry, that went wrong: " + results[0])
+	case "loop":
+		if s.version == 1 && !first {
+			return text("Order A1: " + results[0])
+		}
+		return call("lookup_order", `{"order_id":"A1"}`)
+	case "multi-turn":
+		switch {
+		case users == 1:
+			return text("Sure, what would you like to know about order A1?")
+		case first:
+			return call("check_return", `{"order_id":"A1"}`)
+		}
+		return text("Yes, you can return order A1: " + results[0])
+	case "no-rule":
+		if first {
+			return call("lookup_order", `{"order_id":"Z9"}`)
+		}
+		return text("I could not find order Z9. " + results[0])
+	case "unknown-tool":
+		if first {
+			return call("cancel_order", `{"order_id":"A1"}`)
+		}
+		return text("I cannot cancel orders. " + results[0])
+	case "refund":
+		if first {
+			return call("refund", `{"order_id":"A1"}`)
+		}
+		return text("A human agent will handle your refund. " + results[0])
+	}
+	return text("I know no case " + caseID + ".")
+}
+
+// judgeReply grades a conversation: Y when a tool answered a call without
+// an error. It returns the case and the transcript the judge was shown.
+func judgeReply(msgs []agentMsg) (string, []evals.Message, agentReply) {
+	prompt := ""
+	if n := len(msgs); n > 0 {
+		prompt = msgs[n-1].Content
+	}
+	var transcript []evals.Message
+	for _, m := range blockRE.FindAllStringSubmatch(prompt, -1) {
+		if m[1] == "transcript" {
+			_ = json.Unmarshal([]byte(strings.TrimPrefix(m[2], "| ")), &transcript)
+		}
+	}
+	caseID, verdict := "", "N"
+	for _, m := range transcript {
+		if c := firstUserCase.FindStringSubmatch(m.Content); c != nil && caseID == "" && m.Role == evals.RoleUser {
+			caseID = c[1]
+		}
+		if m.Role == evals.RoleTool && m.Error == "" {
+			verdict = "Y"
+		}
+	}
+	return caseID, transcript, agentReply{text: "Graded the conversation.\nVERDICT: " + verdict}
+}
+
+// openAIConversation reads a chat completions request's messages.
+func openAIConversation(body map[string]any) []agentMsg {
+	var out []agentMsg
+	msgs, _ := body["messages"].([]any)
+	for _, raw := range msgs {
+		m, _ := raw.(map[string]any)
+		am := agentMsg{Role: str(m["role"]), Content: str(m["content"]), CallID: str(m["tool_call_id"])}
+		calls, _ := m["tool_calls"].([]any)
+		for _, c := range calls {
+			c, _ := c.(map[string]any)
+			f, _ := c["function"].(map[string]any)
+			am.Calls = append(am.Calls, agentCall{str(c["id"]), str(f["name"]), str(f["arguments"])})
+		}
+		out = append(out, am)
+	}
+	return out
+}
+
+// anthropicConversation reads a Messages request's system and messages:
+// each tool_result block is a tool message, an assistant turn's text and
+// tool_use blocks one assistant message.
+func anthropicConversation(body map[string]any) []agentMsg {
+	var out []agentMsg
+	switch sys := body["system"].(type) {
+	case string:
+		out = append(out, agentMsg{Role: "system", Content: sys})
+	case []any:
+		for _, b := range sys {
+			b, _ := b.(map[string]any)
+			out = append(out, agentMsg{Role: "system", Content: str(b["text"])})
+		}
+	}
+	msgs, _ := body["messages"].([]any)
+	for _, raw := range msgs {
+		m, _ := raw.(map[string]any)
+		role := str(m["role"])
+		blocks, ok := m["content"].([]any)
+		if !ok {
+			out = append(out, agentMsg{Role: role, Content: str(m["content"])})
+			continue
+		}
+		asst := agentMsg{Role: role}
+		for _, b := range blocks {
+			b, _ := b.(map[string]any)
+			switch str(b["type"]) {
+			case "tool_result":
+				isErr, _ := b["is_error"].(bool)
+				out = append(out, agentMsg{Role: evals.RoleTool, CallID: str(b["tool_use_id"]), Content: str(b["content"]), IsError: isErr})
+			case "text":
+				if role == evals.RoleUser {
+					out = append(out, agentMsg{Role: role, Content: str(b["text"])})
+				} else {
+					asst.Content += str(b["text"])
+				}
+			case "tool_use":
+				input, _ := json.Marshal(b["input"])
+				asst.Calls = append(asst.Calls, agentCall{str(b["id"]), str(b["name"]), string(input)})
+			}
+		}
+		if role == evals.RoleAssistant {
+			out = append(out, asst)
+		}
+	}
+	return out
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// agentView is what the agent should read of a transcript: the messages a
+// request of step k carries, in the wire format's terms.
+func agentView(transcript []evals.Message, anthropic bool) []agentMsg {
+	var out []agentMsg
+	for _, m := range transcript {
+		am := agentMsg{Role: m.Role, Content: m.Content, CallID: m.ToolCallID, IsError: anthropic && m.Error != ""}
+		for _, c := range m.ToolCalls {
+			args := c.ArgumentsText()
+			if anthropic && (c.ArgumentsError != "" || !strings.HasPrefix(string(c.Arguments), "{")) {
+				args = "{}" // the Messages API takes only an object
+			}
+			am.Calls = append(am.Calls, agentCall{c.ID, c.Name, args})
+		}
+		out = append(out, am)
+	}
+	return out
+}
+
+func writeOpenAIReply(w http.ResponseWriter, reply agentReply) {
+	msg := map[string]any{"role": "assistant", "content": reply.text}
+	finish := "stop"
+	if len(reply.calls) > 0 {
+		if reply.text == "" {
+			msg["content"] = nil
+		}
+		var calls []any
+		for _, c := range reply.calls {
+			calls = append(calls, map[string]any{"id": c.ID, "type": "function", "function": map[string]any{"name": c.Name, "arguments": c.Args}})
+		}
+		msg["tool_calls"] = calls
+		finish = "tool_calls"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"id": "chatcmpl-agent", "object": "chat.completion",
+		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}},
+		"usage":   map[string]any{"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35},
+	})
+}
+
+// anthropicBlocks are the content blocks of a reply: its text, then a
+// tool_use block per call, whose input is the arguments (valid JSON).
+func anthropicBlocks(reply agentReply) (blocks []any, stop string) {
+	if reply.text != "" {
+		blocks = append(blocks, map[string]any{"type": "text", "text": reply.text})
+	}
+	for _, c := range reply.calls {
+		blocks = append(blocks, map[string]any{"type": "tool_use", "id": c.ID, "name": c.Name, "input": json.RawMessage(c.Args)})
+	}
+	if len(reply.calls) > 0 {
+		return blocks, "tool_use"
+	}
+	return blocks, "end_turn"
+}
+
+func writeAnthropicReply(w http.ResponseWriter, model string, reply agentReply) {
+	blocks, stop := anthropicBlocks(reply)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"id": "msg_agent", "type": "message", "role": "assistant", "model": model,
+		"content": blocks, "stop_reason": stop, "stop_sequence": nil,
+		"usage": map[string]any{"input_tokens": 40, "output_tokens": 20},
+	})
+}
+
+// writeAnthropicStream streams a reply as the Messages API does: a text
+// block in two deltas, then each tool_use block with its input in two
+// input_json_delta pieces (which need not be JSON on their own, nor
+// together: a model cut off writes half an object).
+func writeAnthropicStream(w http.ResponseWriter, model string, reply agentReply) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	event := func(name string, data any) {
+		b, _ := json.Marshal(data)
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, b)
+	}
+	type obj = map[string]any
+	event("message_start", obj{"type": "message_start", "message": obj{"id": "msg_agent", "type": "message", "role": "assistant",
+		"content": []any{}, "model": model, "stop_reason": nil, "stop_sequence": nil, "usage": obj{"input_tokens": 40, "output_tokens": 1}}})
+	index := 0
+	if reply.text != "" {
+		event("content_block_start", obj{"type": "content_block_start", "index": index, "content_block": obj{"type": "text", "text": ""}})
+		half := len(reply.text) / 2
+		for _, part := range []string{reply.text[:half], reply.text[half:]} {
+			event("content_block_delta", obj{"type": "content_block_delta", "index": index, "delta": obj{"type": "text_delta", "text": part}})
+		}
+		event("content_block_stop", obj{"type": "content_block_stop", "index": index})
+		index++
+	}
+	for _, c := range reply.calls {
+		event("content_block_start", obj{"type": "content_block_start", "index": index, "content_block": obj{"type": "tool_use", "id": c.ID, "name": c.Name, "input": obj{}}})
+		half := len(c.Args) / 2
+		for _, part := range []string{c.Args[:half], c.Args[half:]} {
+			event("content_block_delta", obj{"type": "content_block_delta", "index": index, "delta": obj{"type": "input_json_delta", "partial_json": part}})
+		}
+		event("content_block_stop", obj{"type": "content_block_stop", "index": index})
+		index++
+	}
+	_, stop := anthropicBlocks(reply)
+	event("message_delta", obj{"type": "message_delta", "delta": obj{"stop_reason": stop, "stop_sequence": nil}, "usage": obj{"output_tokens": 20}})
+	event("message_stop", obj{"type": "message_stop"})
+}
+
+// agentSuite is the conversation suite the agent plays: eight cases, each
+// a way a tool loop goes, with four tools whose mocks answer by rules, a
+// fixed result, an error (a case's mock) and a script.
+type agentSuite struct {
+	targets string // the suite's targets, a JSON array
+	judge   string // the judge target, a JSON object
+	gate    string // the gate, a JSON array; by default one that holds
+	extra   string // more top-level fields, each followed by a comma
+}
+
+const orderParams = `{"type": "object", "required": ["order_id"], "properties": {"order_id": {"type": "string"}}}`
+
+// write writes the suite to dir/suite.json, with its exec mock, and
+// returns the suite's path.
+func (a agentSuite) write(t *testing.T, dir string) string {
+	t.Helper()
+	gate := a.gate
+	if gate == "" {
+		gate = `["criteria.answer.pass_rate >= 0.75"]`
+	}
+	suite := `{
+  "name": "order-agent",
+  "messages": [
+    {"role": "system", "content": "` + agentSystem + `"},
+    {"role": "user", "content": "[{{ id }}] {{ question }}"}
+  ],
+  "tools": [
+    {"type": "function",
+     "function": {"name": "lookup_order", "description": "Find an order by id",
+                  "parameters": {"type": "object", "required": ["order_id"], "properties": {"order_id": {"type": "string", "pattern": "^[A-Z][0-9]$"}}}},
+     "mock": {"rules": [{"when": {"order_id": "A1"}, "result": {"status": "shipped"}},
+                        {"when": {"order_id": "B2"}, "result": {"status": "processing"}}]}},
+    {"type": "function", "function": {"name": "track_parcel", "description": "Where an order's parcel is", "parameters": ` + orderParams + `},
+     "mock": {"result": "In transit at the Oslo hub"}},
+    {"type": "function", "function": {"name": "refund", "description": "Refund an order", "parameters": ` + orderParams + `},
+     "mock": {"result": "refunded"}},
+    {"type": "function", "function": {"name": "check_return", "description": "Whether an order can be returned", "parameters": ` + orderParams + `},
+     "mock": {"exec": ["./check_return.sh"], "timeout": "10s"}}
+  ],
+  "tool_choice": "auto",
+  "max_steps": 3,
+  "dataset": {"cases": [
+    {"id": "one-call", "question": "Where is my order A1?", "expected": {"keyword": "shipped", "answer": "Order A1 has shipped."}, "tags": ["lookup"]},
+    {"id": "parallel", "question": "Where are order B2 and its parcel?", "expected": {"keyword": "Oslo", "answer": "Order B2 is being packed; its parcel is at the Oslo hub."}, "tags": ["lookup"]},
+    {"id": "malformed", "question": "Look up order A1, quickly.", "expected": {"keyword": "Sorry", "answer": "Order A1 has shipped."}, "tags": ["errors"]},
+    {"id": "loop", "question": "Keep an eye on order A1.", "expected": {"keyword": "shipped", "answer": "Order A1 has shipped."}, "tags": ["lookup"]},
+    {"id": "multi-turn", "question": "I have a question about order A1.", "order": "A1", "turns": ["Can I return order {{ order }}?"],
+     "expected": {"keyword": "return", "answer": "Yes: order A1 can be returned until 2027-01-31."}, "tags": ["multi"]},
+    {"id": "no-rule", "question": "Where is order Z9?", "expected": {"keyword": "could not find", "answer": "There is no order Z9."}, "tags": ["errors"]},
+    {"id": "unknown-tool", "question": "Cancel order A1.", "expected": {"keyword": "cannot cancel", "answer": "I cannot cancel orders; a human agent will."}, "tags": ["errors"]},
+    {"id": "refund", "question": "Refund order A1.", "mocks": {"refund": {"error": "refunds need a human agent"}},
+     "expected": {"keyword": "human agent", "answer": "A human agent will refund order A1."}, "tags": ["errors"]}
+  ]},
+  "criteria": [
+    {"name": "answer", "type": "contains", "value": "{{ expected.keyword }}"},
+    {"name": "each-turn", "type": "regex", "pattern": "^[A-Z]", "turn": "each"},
+    {"name": "turn-2", "type": "contains", "value": "return", "turn": 2},
+    {"name": "clean-tools", "type": "not-contains", "value": "\"error\":\"", "turn": "transcript"},
+    {"name": "grounded", "type": "judge", "judge": ` + a.judge + `,
+     "rubric": "Did the assistant use what a tool returned?\n\nIts answer:\n{{ output }}\n\nThe conversation, as JSON:\n{{ transcript }}"}
+  ],
+  "case_pass": "score",
+  "pass_score": 0.75,
+  "reference": "{{ expected.answer }}",
+  ` + a.extra + `
+  "targets": ` + a.targets + `,
+  "gate": ` + gate + `
+}
+`
+	writeFiles(t, dir, map[string]string{
+		"suite.json": suite,
+		// The exec mock answers with the call it read on stdin.
+		"check_return.sh": "#!/bin/sh\nread -r call\nprintf 'returnable until 2027-01-31; call: %s\\n' \"$call\"\n",
+	})
+	if err := os.Chmod(filepath.Join(dir, "check_return.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "suite.json")
+}
+
+// openAIAgent is an openai target of the agent server, model model.
+func openAIAgent(name, url, model string, concurrency int, extra string) string {
+	return fmt.Sprintf(`{"name": %q, "provider": "openai", "base_url": %q, "model": %q, "api_key_env": "RUBRIC_E2E_KEY",
+    "params": {"temperature": 0}, "retry": {"attempts": 3, "base_delay": "1ms", "max_delay": "5ms"}, %s
+    "concurrency": %d, "timeout": "10s"}`, name, url+"/v1", model, extra, concurrency)
+}
+
+// anthropicAgent is an anthropic target of the agent server.
+func anthropicAgent(name, url, model string, stream bool) string {
+	return fmt.Sprintf(`{"name": %q, "provider": "anthropic", "base_url": %q, "model": %q, "api_key_env": "RUBRIC_E2E_ANTHROPIC_KEY",
+    "params": {"max_tokens": 300}, "stream": %v, "retry": {"attempts": 2, "base_delay": "1ms"}, "concurrency": 4, "timeout": "10s"}`, name, url, model, stream)
+}
+
+// agentOutcome is how each case of the agent suite ends with the agent of
+// version 2: its status, counts and outcome, and each criterion's verdict
+// in the suite's order.
+type agentOutcome struct {
+	status                               evals.Status
+	steps, calls, toolErrors             int
+	outcome                              string
+	answer, each, turn2, clean, grounded string
+}
+
+var agentOutcomes = map[string]agentOutcome{
+	"one-call":     {evals.StatusPassed, 2, 1, 0, "", "pass", "pass", "unscored", "pass", "pass"},
+	"parallel":     {evals.StatusPassed, 2, 2, 0, "", "pass", "pass", "unscored", "pass", "pass"},
+	"malformed":    {evals.StatusFailed, 2, 1, 1, "", "pass", "pass", "unscored", "fail", "fail"},
+	"loop":         {evals.StatusFailed, 3, 3, 0, evals.OutcomeMaxSteps, "fail", "fail", "unscored", "pass", "pass"},
+	"multi-turn":   {evals.StatusPassed, 3, 1, 0, "", "pass", "pass", "pass", "pass", "pass"},
+	"no-rule":      {evals.StatusFailed, 2, 1, 1, "", "pass", "pass", "unscored", "fail", "fail"},
+	"unknown-tool": {evals.StatusFailed, 2, 1, 1, "", "pass", "pass", "unscored", "fail", "fail"},
+	"refund":       {evals.StatusFailed, 2, 1, 1, "", "pass", "pass", "unscored", "fail", "fail"},
+}
+
+// agentCaseIDs are the cases in the dataset's order.
+var agentCaseIDs = []string{"one-call", "parallel", "malformed", "loop", "multi-turn", "no-rule", "unknown-tool", "refund"}
+
+// wantAgentTranscripts are the transcripts of the agent of version 2, the
+// malformed case's call having arguments args answered with the tool error
+// argsErr.
+func wantAgentTranscripts(args, argsErr string) map[string][]evals.Message {
+	sys := evals.Message{Role: "system", Content: agentSystem}
+	user := func(s string) evals.Message { return evals.Message{Role: evals.RoleUser, Content: s} }
+	asst := func(text string, calls ...evals.ToolCall) evals.Message {
+		return evals.Message{Role: evals.RoleAssistant, Content: text, ToolCalls: calls}
+	}
+	call := func(id, name, args string) evals.ToolCall { return evals.NewToolCall(id, name, args) }
+	tool := func(id, name, content string) evals.Message {
+		return evals.Message{Role: evals.RoleTool, ToolCallID: id, Name: name, Content: content}
+	}
+	toolErr := func(id, name, msg string) evals.Message {
+		return evals.Message{Role: evals.RoleTool, ToolCallID: id, Name: name, Content: "Error: " + msg, Error: msg}
+	}
+	const shipped, processing, parcel = `{"status":"shipped"}`, `{"status":"processing"}`, "In transit at the Oslo hub"
+	returnable := `returnable until 2027-01-31; call: {"id":"call_multi-turn_1_0","name":"check_return","arguments":{"order_id":"A1"},` +
+		`"case":{"id":"multi-turn","vars":{"order":"A1","question":"I have a question about order A1."}}}`
+	noRule := `no rule of the mock of lookup_order matches the arguments {"order_id":"Z9"}`
+	noTool := `no tool named "cancel_order": the tools are "lookup_order", "track_parcel", "refund", "check_return"`
+	return map[string][]evals.Message{
+		"one-call": {sys, user("[one-call] Where is my order A1?"),
+			asst("", call("call_one-call_0_0", "lookup_order", `{"order_id":"A1"}`)),
+			tool("call_one-call_0_0", "lookup_order", shipped),
+			asst("Order A1: " + shipped)},
+		"parallel": {sys, user("[parallel] Where are order B2 and its parcel?"),
+			asst("Let me check both.", call("call_parallel_0_0", "lookup_order", `{"order_id":"B2"}`), call("call_parallel_0_1", "track_parcel", `{"order_id":"B2"}`)),
+			tool("call_parallel_0_0", "lookup_order", processing),
+			tool("call_parallel_0_1", "track_parcel", parcel),
+			asst("Order B2: " + processing + "; parcel: " + parcel)},
+		"malformed": {sys, user("[malformed] Look up order A1, quickly."),
+			asst("", call("call_malformed_0_0", "lookup_order", args)),
+			toolErr("call_malformed_0_0", "lookup_order", argsErr),
+			asst("Sorry, that went wrong: Error: " + argsErr)},
+		"loop": {sys, user("[loop] Keep an eye on order A1."),
+			asst("", call("call_loop_0_0", "lookup_order", `{"order_id":"A1"}`)),
+			tool("call_loop_0_0", "lookup_order", shipped),
+			asst("", call("call_loop_1_0", "lookup_order", `{"order_id":"A1"}`)),
+			tool("call_loop_1_0", "lookup_order", shipped),
+			asst("", call("call_loop_2_0", "lookup_order", `{"order_id":"A1"}`))},
+		"multi-turn": {sys, user("[multi-turn] I have a question about order A1."),
+			asst("Sure, what would you like to know about order A1?"),
+			user("Can I return order A1?"),
+			asst("", call("call_multi-turn_1_0", "check_return", `{"order_id":"A1"}`)),
+			tool("call_multi-turn_1_0", "check_return", returnable),
+			asst("Yes, you can return order A1: " + returnable)},
+		"no-rule": {sys, user("[no-rule] Where is order Z9?"),
+			asst("", call("call_no-rule_0_0", "lookup_order", `{"order_id":"Z9"}`)),
+			toolErr("call_no-rule_0_0", "lookup_order", noRule),
+			asst("I could not find order Z9. Error: " + noRule)},
+		"unknown-tool": {sys, user("[unknown-tool] Cancel order A1."),
+			asst("", call("call_unknown-tool_0_0", "cancel_order", `{"order_id":"A1"}`)),
+			toolErr("call_unknown-tool_0_0", "cancel_order", noTool),
+			asst("I cannot cancel orders. Error: " + noTool)},
+		"refund": {sys, user("[refund] Refund order A1."),
+			asst("", call("call_refund_0_0", "refund", `{"order_id":"A1"}`)),
+			toolErr("call_refund_0_0", "refund", "refunds need a human agent"),
+			asst("A human agent will handle your refund. Error: refunds need a human agent")},
+	}
+}
+
+// The malformed call as OpenAI sends it, and as a streamed Anthropic
+// answer does: JSON cut off.
+const (
+	cutArgs    = `{"order_id": "A1"`
+	cutArgsErr = "the arguments of lookup_order are not valid JSON: arguments are not JSON: unexpected end of JSON input"
+)
+
+// readResults reads a run's results.jsonl as results.
+func readResults(t *testing.T, runDir string) []evals.Result {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(runDir, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []evals.Result
+	for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+		var r evals.Result
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("results.jsonl:%d: %v", i+1, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// convReport is the part of report.json the conversation tests read.
+type convReport struct {
+	Complete    bool                  `json:"complete"`
+	Interrupted bool                  `json:"interrupted"`
+	Targets     []evals.TargetSummary `json:"targets"`
+	Gate        struct {
+		Held bool `json:"held"`
+	} `json:"gate"`
+}
+
+func readConvReport(t *testing.T, runDir string) convReport {
+	t.Helper()
+	var rep convReport
+	readJSON(t, filepath.Join(runDir, "report.json"), &rep)
+	return rep
+}
+
+// verdict is a score as agentOutcome writes it.
+func verdict(sc evals.Score) string {
+	switch {
+	case sc.Unscored:
+		return "unscored"
+	case sc.Pass:
+		return "pass"
+	}
+	return "fail"
+}
+
+// checkAgentResults checks target's results of a run of the agent suite
+// against want: one result per case (and repeat), none an error, each with
+// its transcript, counts, outcome, status and verdicts; and that the judge
+// was shown each transcript as recorded. It returns the results by case.
+func checkAgentResults(t *testing.T, results []evals.Result, target string, want map[string][]evals.Message, srv *agentServer) map[string]evals.Result {
+	t.Helper()
+	byCase := map[string]evals.Result{}
+	for _, r := range results {
+		if r.Target != target {
+			continue
+		}
+		if _, dup := byCase[r.CaseID]; dup {
+			t.Errorf("%s: %s has two results", target, r.CaseID)
+		}
+		byCase[r.CaseID] = r
+		o, ok := agentOutcomes[r.CaseID]
+		if !ok {
+			t.Errorf("%s: a result for an unknown case %q", target, r.CaseID)
+			continue
+		}
+		if r.Error != nil || r.Status != o.status {
+			t.Errorf("%s: %s: status %s, error %+v; want %s", target, r.CaseID, r.Status, r.Error, o.status)
+		}
+		if !reflect.DeepEqual(r.Transcript, want[r.CaseID]) {
+			got, _ := json.MarshalIndent(r.Transcript, "", "  ")
+			exp, _ := json.MarshalIndent(want[r.CaseID], "", "  ")
+			t.Errorf("%s: %s: transcript\n%s\nwant\n%s", target, r.CaseID, got, exp)
+		}
+		if r.Steps != o.steps || r.ToolCalls != o.calls || r.ToolErrors != o.toolErrors || r.Outcome != o.outcome {
+			t.Errorf("%s: %s: steps %d, tool calls %d, tool errors %d, outcome %q; want %d, %d, %d, %q",
+				target, r.CaseID, r.Steps, r.ToolCalls, r.ToolErrors, r.Outcome, o.steps, o.calls, o.toolErrors, o.outcome)
+		}
+		var got []string
+		for _, sc := range r.Scores {
+			got = append(got, sc.Name+":"+verdict(sc))
+		}
+		if w := []string{"answer:" + o.answer, "each-turn:" + o.each, "turn-2:" + o.turn2, "clean-tools:" + o.clean, "grounded:" + o.grounded}; !slices.Equal(got, w) {
+			t.Errorf("%s: %s: verdicts %q, want %q", target, r.CaseID, got, w)
+		}
+		// The output is the last assistant message's text.
+		if tr := r.Transcript; len(tr) > 0 && r.Output != tr[len(tr)-1].Content {
+			t.Errorf("%s: %s: output %q, want the last message's text", target, r.CaseID, r.Output)
+		}
+		srv.mu.Lock()
+		judged, seen := srv.judged[r.CaseID]
+		srv.mu.Unlock()
+		if !seen || !reflect.DeepEqual(judged, r.Transcript) {
+			t.Errorf("%s: %s: the judge read the transcript\n%+v\nwant\n%+v", target, r.CaseID, judged, r.Transcript)
+		}
+	}
+	for _, id := range agentCaseIDs {
+		if _, ok := byCase[id]; !ok {
+			t.Errorf("%s: no result for %s", target, id)
+		}
+	}
+	return byCase
+}
+
+// checkAgentRequests checks every request the agent server got for model:
+// each carries the conversation up to an assistant message of its case's
+// transcript (in the wire format's terms), and each case sent as many as
+// its steps, each step once.
+func checkAgentRequests(t *testing.T, srv *agentServer, model string, byCase map[string]evals.Result) {
+	t.Helper()
+	sent := map[string]int{}
+	for _, q := range srv.agentRequests() {
+		if q.model != model {
+			continue
+		}
+		key := fmt.Sprint(q.caseID, "/", q.n)
+		sent[key]++
+		if sent[key] > 1 {
+			t.Errorf("%s: step %s was sent %d times", model, key, sent[key])
+		}
+		tr := byCase[q.caseID].Transcript
+		if q.n >= len(tr) || tr[q.n].Role != evals.RoleAssistant {
+			t.Errorf("%s: a request for %s with %d messages answers no assistant message of the transcript", model, q.caseID, q.n)
+			continue
+		}
+		var got []agentMsg
+		if srv.anthropic {
+			got = anthropicConversation(q.body)
+		} else {
+			got = openAIConversation(q.body)
+		}
+		if want := agentView(tr[:q.n], srv.anthropic); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: request for %s with %d messages sent\n%+v\nwant\n%+v", model, q.caseID, q.n, got, want)
+		}
+	}
+	for id, r := range byCase {
+		n := 0
+		for key, c := range sent {
+			if strings.HasPrefix(key, id+"/") {
+				n += c
+			}
+		}
+		if n != r.Steps {
+			t.Errorf("%s: %s sent %d requests, its result counts %d steps", model, id, n, r.Steps)
+		}
+	}
+}
+
+// checkConversations checks a target's conversations in report.json.
+func checkConversations(t *testing.T, ts evals.TargetSummary, times int) {
+	t.Helper()
+	want := &evals.ConversationSummary{Cases: 8 * times, Steps: 18 * times, StepsMean: 2.25, ToolCalls: 11 * times, ToolErrors: 4 * times, MaxSteps: times}
+	if !reflect.DeepEqual(ts.Conversations, want) {
+		t.Errorf("%s: report conversations %+v, want %+v", ts.Name, ts.Conversations, want)
+	}
+}
+
+// TestConversationOpenAI runs the agent suite against an OpenAI-compatible
+// agent: one tool call, parallel calls, malformed arguments, a loop that
+// reaches max_steps, a second turn with a call answered by a script, a call
+// no mock rule answers, an unknown tool and a mock's error. Every case ends
+// with a recorded outcome and its exact transcript; the requests carry the
+// tools and the conversation; the report sums the conversations; criteria
+// score each turn, turn 2 and the transcript; a judge reads the transcript;
+// the gate decides the exit code; and a second run comes from the cache.
+func TestConversationOpenAI(t *testing.T) {
+	t.Parallel()
+	srv := newAgentServer(t, false)
+	dir := t.TempDir()
+	const model = "agent-openai"
+	agentSuite{
+		targets: "[" + openAIAgent("agent", srv.URL, model, 4, "") + "]",
+		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+	}.write(t, dir)
+	env := []string{"RUBRIC_E2E_KEY=" + e2eKey}
+	r := rubric(t, dir, env, "run", "suite.json", "--out", "runs")
+	if r.code != exitOK {
+		t.Fatalf("want exit 0 (the gate holds)\n%s", r)
+	}
+	id := runIDs(t, r.stderr)[0]
+	runDir := filepath.Join(dir, "runs", id)
+	runFiles(t, dir, "runs", id)
+	results := readResults(t, runDir)
+	if len(results) != len(agentCaseIDs) {
+		t.Errorf("results.jsonl has %d lines, want %d", len(results), len(agentCaseIDs))
+	}
+	byCase := checkAgentResults(t, results, "agent", wantAgentTranscripts(cutArgs, cutArgsErr), srv)
+	checkAgentRequests(t, srv, model, byCase)
+
+	// The wire format of a step after parallel calls, byte for byte: the
+	// assistant message with its text and both calls, then a tool message
+	// per call; the tools (without their mocks) and tool_choice after the
+	// messages, then the params.
+	tools := `"tools":[{"type":"function","function":{"name":"lookup_order","description":"Find an order by id","parameters":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string","pattern":"^[A-Z][0-9]$"}}}}},` +
+		`{"type":"function","function":{"name":"track_parcel","description":"Where an order's parcel is","parameters":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}}},` +
+		`{"type":"function","function":{"name":"refund","description":"Refund an order","parameters":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}}},` +
+		`{"type":"function","function":{"name":"check_return","description":"Whether an order can be returned","parameters":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}}}],` +
+		`"tool_choice":"auto","temperature":0`
+	wantBodies := map[string]string{
+		"parallel/5": `{"model":"agent-openai","messages":[{"role":"system","content":"You are ACME's support assistant. Use the tools."},` +
+			`{"role":"user","content":"[parallel] Where are order B2 and its parcel?"},` +
+			`{"role":"assistant","content":"Let me check both.","tool_calls":[{"id":"call_parallel_0_0","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\":\"B2\"}"}},` +
+			`{"id":"call_parallel_0_1","type":"function","function":{"name":"track_parcel","arguments":"{\"order_id\":\"B2\"}"}}]},` +
+			`{"role":"tool","content":"{\"status\":\"processing\"}","tool_call_id":"call_parallel_0_0"},` +
+			`{"role":"tool","content":"In transit at the Oslo hub","tool_call_id":"call_parallel_0_1"}],` + tools + `}`,
+		// Malformed arguments go back as the model wrote them, a tool
+		// error as the content the model is told.
+		"malformed/4": `{"model":"agent-openai","messages":[{"role":"system","content":"You are ACME's support assistant. Use the tools."},` +
+			`{"role":"user","content":"[malformed] Look up order A1, quickly."},` +
+			`{"role":"assistant","content":null,"tool_calls":[{"id":"call_malformed_0_0","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\": \"A1\""}}]},` +
+			`{"role":"tool","content":"Error: ` + strings.ReplaceAll(cutArgsErr, `"`, `\"`) + `","tool_call_id":"call_malformed_0_0"}],` + tools + `}`,
+	}
+	for _, q := range srv.agentRequests() {
+		key := fmt.Sprint(q.caseID, "/", q.n)
+		if want, ok := wantBodies[key]; ok {
+			delete(wantBodies, key)
+			if string(q.raw) != want {
+				t.Errorf("request %s:\n got %s\nwant %s", key, q.raw, want)
+			}
+		}
+		if !bytes.HasSuffix(q.raw, []byte("],"+tools+"}")) {
+			t.Errorf("request %s/%d does not end with the tools, tool_choice and params: %s", q.caseID, q.n, q.raw)
+		}
+	}
+	for key := range wantBodies {
+		t.Errorf("no request %s", key)
+	}
+	// A result records the last request and sums the usage of all.
+	for id, res := range byCase {
+		var body struct {
+			Messages []json.RawMessage `json:"messages"`
+		}
+		if res.Request == nil || json.Unmarshal(res.Request.Body, &body) != nil || res.Request.URL != srv.URL+"/v1/chat/completions" {
+			t.Errorf("%s: recorded request %+v", id, res.Request)
+		} else if n := len(body.Messages); n != lastAsked(res.Transcript) {
+			t.Errorf("%s: the recorded request has %d messages, the last step sent %d", id, n, lastAsked(res.Transcript))
+		}
+		if want := (evals.Usage{PromptTokens: 30 * res.Steps, CompletionTokens: 5 * res.Steps, TotalTokens: 35 * res.Steps}); res.Usage != want {
+			t.Errorf("%s: usage %+v, want %+v", id, res.Usage, want)
+		}
+		if res.Attempts != res.Steps || res.Cached {
+			t.Errorf("%s: attempts %d, cached %v; want %d, false", id, res.Attempts, res.Cached, res.Steps)
+		}
+	}
+
+	// Per-turn criteria say which turn.
+	reasons := map[string]string{}
+	for _, id := range []string{"multi-turn", "loop", "one-call", "malformed"} {
+		for _, sc := range byCase[id].Scores {
+			reasons[id+"/"+sc.Name] = sc.Reason
+		}
+	}
+	for key, want := range map[string]string{
+		"multi-turn/each-turn": "2 of 2 turns passed",
+		"multi-turn/turn-2":    "",
+		"loop/each-turn":       `1 of 1 turns failed; turn 1: no match for /^[A-Z]/ in ""`,
+		"one-call/turn-2":      "turn 2: the conversation has 1 turn(s)",
+		"loop/answer":          `got "", expected it to contain "shipped"`,
+	} {
+		if reasons[key] != want {
+			t.Errorf("%s: reason %q, want %q", key, reasons[key], want)
+		}
+	}
+	if reason := reasons["malformed/clean-tools"]; !strings.HasPrefix(reason, `found "\"error\":\"" in `) {
+		t.Errorf("malformed/clean-tools: reason %q does not quote the tool error", reason)
+	}
+
+	rep := readConvReport(t, runDir)
+	if len(rep.Targets) != 1 || !rep.Complete || !rep.Gate.Held {
+		t.Fatalf("report: complete %v, gate held %v, %d targets", rep.Complete, rep.Gate.Held, len(rep.Targets))
+	}
+	ts := rep.Targets[0]
+	checkConversations(t, ts, 1)
+	if ts.Cases != 8 || ts.Passed != 3 || ts.Failed != 5 || ts.Errored != 0 || ts.Unscored != 0 {
+		t.Errorf("report: %d cases, %d passed, %d failed, %d errored, %d unscored; want 8, 3, 5, 0, 0", ts.Cases, ts.Passed, ts.Failed, ts.Errored, ts.Unscored)
+	}
+	crit := map[string]evals.CriterionSummary{}
+	for _, c := range ts.Criteria {
+		crit[c.Name] = c
+	}
+	// turn 2 exists in one conversation; the others leave it unscored.
+	if c := crit["turn-2"]; c.N != 1 || c.Passed != 1 || c.Unscored != 7 {
+		t.Errorf("report: turn-2 scored %d, passed %d, unscored %d; want 1, 1, 7", c.N, c.Passed, c.Unscored)
+	}
+	if c := crit["answer"]; c.N != 8 || c.Passed != 7 {
+		t.Errorf("report: answer scored %d, passed %d; want 8, 7", c.N, c.Passed)
+	}
+	if ts.Judges == nil || ts.Judges.Calls != 8 {
+		t.Errorf("report: judges %+v, want 8 calls", ts.Judges)
+	}
+	// The summary shows how each failed conversation ended.
+	wantLines(t, "stdout", r.stdout,
+		"gate held",
+		"    max_steps after 3 steps, 3 tool calls; the last 3 of 7 messages:",
+		`      assistant: → lookup_order({"order_id":"A1"})`,
+	)
+
+	// The same run again comes from the cache, tool calls and all: nothing
+	// is sent, the transcripts are the same, and a gate that fails exits 1.
+	before := len(srv.requests())
+	r = rubric(t, dir, env, "run", "suite.json", "--out", "runs", "--gate", "pass_rate >= 0.5")
+	if r.code != exitGateFailed {
+		t.Fatalf("want exit 1 (pass_rate 0.375 < 0.5)\n%s", r)
+	}
+	wantLines(t, "stdout", r.stdout, "  FAIL  agent: pass_rate >= 0.5: got 0.375, off by 0.125")
+	if n := len(srv.requests()) - before; n != 0 {
+		t.Errorf("the cached run sent %d requests, want none", n)
+	}
+	again := readResults(t, filepath.Join(dir, "runs", runIDs(t, r.stderr)[0]))
+	checkAgentResults(t, again, "agent", wantAgentTranscripts(cutArgs, cutArgsErr), srv)
+	for _, res := range again {
+		if !res.Cached || res.Attempts != 0 {
+			t.Errorf("%s: cached %v, attempts %d in the cached run", res.CaseID, res.Cached, res.Attempts)
+		}
+	}
+	checkNoKey(t, r, filepath.Join(dir, "runs", runIDs(t, r.stderr)[0]))
+}
+
+// lastAsked is how many messages the last request of a conversation sent:
+// those before its last assistant message.
+func lastAsked(transcript []evals.Message) int {
+	for i := len(transcript) - 1; i >= 0; i-- {
+		if transcript[i].Role == evals.RoleAssistant {
+			return i
+		}
+	}
+	return 0
+}
