@@ -80,7 +80,7 @@ type agentServer struct {
 
 	mu     sync.Mutex
 	reqs   []agentRequest
-	judged map[string][]evals.Message // the transcript the judge read, by model's case
+	judged map[string][][]evals.Message // the transcripts the judge read, by case
 }
 
 const (
@@ -92,7 +92,7 @@ const (
 var firstUserCase = regexp.MustCompile(`^\[([a-z0-9-]+)\] `)
 
 func newAgentServer(t *testing.T, anthropic bool, opts ...func(*agentServer)) *agentServer {
-	s := &agentServer{anthropic: anthropic, version: 2, hung: make(chan struct{}), judged: map[string][]evals.Message{}}
+	s := &agentServer{anthropic: anthropic, version: 2, hung: make(chan struct{}), judged: map[string][][]evals.Message{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -138,7 +138,7 @@ func (s *agentServer) serve(w http.ResponseWriter, r *http.Request) {
 		var transcript []evals.Message
 		caseID, transcript, reply = judgeReply(msgs)
 		s.mu.Lock()
-		s.judged[caseID] = transcript
+		s.judged[caseID] = append(s.judged[caseID], transcript)
 		s.mu.Unlock()
 	} else {
 		for _, m := range msgs {
@@ -739,10 +739,10 @@ func checkAgentResults(t *testing.T, results []evals.Result, target string, want
 			t.Errorf("%s: %s: output %q, want the last message's text", target, r.CaseID, r.Output)
 		}
 		srv.mu.Lock()
-		judged, seen := srv.judged[r.CaseID]
+		judged := srv.judged[r.CaseID]
 		srv.mu.Unlock()
-		if !seen || !reflect.DeepEqual(judged, r.Transcript) {
-			t.Errorf("%s: %s: the judge read the transcript\n%+v\nwant\n%+v", target, r.CaseID, judged, r.Transcript)
+		if !slices.ContainsFunc(judged, func(tr []evals.Message) bool { return reflect.DeepEqual(tr, r.Transcript) }) {
+			t.Errorf("%s: %s: the judge never read the transcript; it read\n%+v", target, r.CaseID, judged)
 		}
 	}
 	for _, id := range agentCaseIDs {
@@ -753,17 +753,15 @@ func checkAgentResults(t *testing.T, results []evals.Result, target string, want
 	return byCase
 }
 
-// checkAgentRequests checks every request the agent server got for model:
-// each carries the conversation up to an assistant message of its case's
-// transcript (in the wire format's terms), and each case sent as many as
-// its steps, each step once.
-func checkAgentRequests(t *testing.T, srv *agentServer, model string, byCase map[string]evals.Result) {
+// checkAgentRequests checks the requests reqs of the target whose results
+// are byCase: each carries the conversation up to an assistant message of
+// its case's transcript (in the wire format's terms), and each case sent
+// as many as its steps, each step once.
+func checkAgentRequests(t *testing.T, srv *agentServer, reqs []agentRequest, byCase map[string]evals.Result) {
 	t.Helper()
 	sent := map[string]int{}
-	for _, q := range srv.agentRequests() {
-		if q.model != model {
-			continue
-		}
+	for _, q := range reqs {
+		model := q.model
 		key := fmt.Sprint(q.caseID, "/", q.n)
 		sent[key]++
 		if sent[key] > 1 {
@@ -792,7 +790,7 @@ func checkAgentRequests(t *testing.T, srv *agentServer, model string, byCase map
 			}
 		}
 		if n != r.Steps {
-			t.Errorf("%s: %s sent %d requests, its result counts %d steps", model, id, n, r.Steps)
+			t.Errorf("%s: %s sent %d requests, its result counts %d steps", r.Target, id, n, r.Steps)
 		}
 	}
 }
@@ -836,7 +834,7 @@ func TestConversationOpenAI(t *testing.T) {
 		t.Errorf("results.jsonl has %d lines, want %d", len(results), len(agentCaseIDs))
 	}
 	byCase := checkAgentResults(t, results, "agent", wantAgentTranscripts(cutArgs, cutArgsErr), srv)
-	checkAgentRequests(t, srv, model, byCase)
+	checkAgentRequests(t, srv, srv.agentRequests(), byCase)
 
 	// The wire format of a step after parallel calls, byte for byte: the
 	// assistant message with its text and both calls, then a tool message
@@ -976,4 +974,121 @@ func lastAsked(transcript []evals.Message) int {
 		}
 	}
 	return 0
+}
+
+// TestConversationAnthropic runs the agent suite against the same agent
+// speaking Anthropic's Messages API, whole and streamed, in one run: the
+// calls come as tool_use blocks (stop_reason tool_use), parallel ones in one
+// answer; their results go back as tool_result blocks in one user message,
+// tool errors with is_error. The transcripts are the OpenAI run's, but for
+// the malformed call: a whole answer's input is an object, here one that
+// does not fit the tool's parameters, while a stream's is cut off mid-JSON.
+func TestConversationAnthropic(t *testing.T) {
+	t.Parallel()
+	srv := newAgentServer(t, true)
+	dir := t.TempDir()
+	const model = "agent-claude"
+	agentSuite{
+		targets: "[" + anthropicAgent("claude", srv.URL, model, false) + ",\n" + anthropicAgent("claude-stream", srv.URL, model, true) + "]",
+		judge: `{"name": "grader", "provider": "anthropic", "base_url": "` + srv.URL + `", "model": "` + judgeModel +
+			`", "api_key_env": "RUBRIC_E2E_ANTHROPIC_KEY", "params": {"max_tokens": 200}}`,
+	}.write(t, dir)
+	r := rubric(t, dir, []string{"RUBRIC_E2E_ANTHROPIC_KEY=" + anthropicKey}, "run", "suite.json", "--out", "runs")
+	if r.code != exitOK {
+		t.Fatalf("want exit 0\n%s", r)
+	}
+	id := runIDs(t, r.stderr)[0]
+	runDir := filepath.Join(dir, "runs", id)
+	runFiles(t, dir, "runs", id)
+	results := readResults(t, runDir)
+	if len(results) != 2*len(agentCaseIDs) {
+		t.Errorf("results.jsonl has %d lines, want %d", len(results), 2*len(agentCaseIDs))
+	}
+	const schemaErr = "the arguments of lookup_order do not fit its parameters: order_id: Invalid type. Expected: string, given: integer"
+	whole := checkAgentResults(t, results, "claude", wantAgentTranscripts(`{"order_id":7}`, schemaErr), srv)
+	streamed := checkAgentResults(t, results, "claude-stream", wantAgentTranscripts(cutArgs, cutArgsErr), srv)
+	reqs := srv.agentRequests()
+	isStream := func(q agentRequest) bool { return q.stream }
+	checkAgentRequests(t, srv, slices.DeleteFunc(slices.Clone(reqs), isStream), whole)
+	checkAgentRequests(t, srv, slices.DeleteFunc(slices.Clone(reqs), func(q agentRequest) bool { return !q.stream }), streamed)
+
+	for target, byCase := range map[string]map[string]evals.Result{"claude": whole, "claude-stream": streamed} {
+		for id, res := range byCase {
+			finish := "end_turn"
+			if id == "loop" {
+				finish = "tool_use"
+			}
+			if res.Finish != finish || res.Request == nil || res.Request.URL != srv.URL+"/v1/messages" {
+				t.Errorf("%s: %s: finish_reason %q, request %+v; want %q", target, id, res.Finish, res.Request, finish)
+			}
+			if want := (evals.Usage{PromptTokens: 40 * res.Steps, CompletionTokens: 20 * res.Steps, TotalTokens: 60 * res.Steps}); res.Usage != want {
+				t.Errorf("%s: %s: usage %+v, want %+v", target, id, res.Usage, want)
+			}
+			if (res.Stream != nil) != (target == "claude-stream") {
+				t.Errorf("%s: %s: stream timings %+v", target, id, res.Stream)
+			}
+		}
+	}
+
+	// The Messages API's shapes, byte for byte: an assistant turn of a text
+	// block and a tool_use block per call, then one user turn holding a
+	// tool_result per call; a tool error's result has is_error; the tools
+	// have input_schema, and tool_choice is {"type": "auto"}.
+	tools := `"tools":[{"name":"lookup_order","description":"Find an order by id","input_schema":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string","pattern":"^[A-Z][0-9]$"}}}},` +
+		`{"name":"track_parcel","description":"Where an order's parcel is","input_schema":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}},` +
+		`{"name":"refund","description":"Refund an order","input_schema":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}},` +
+		`{"name":"check_return","description":"Whether an order can be returned","input_schema":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}}],` +
+		`"tool_choice":{"type":"auto"}`
+	head := `{"model":"agent-claude","max_tokens":300,"system":"You are ACME's support assistant. Use the tools.","messages":[`
+	wantBodies := map[string]string{
+		"parallel/5": head + `{"role":"user","content":"[parallel] Where are order B2 and its parcel?"},` +
+			`{"role":"assistant","content":[{"type":"text","text":"Let me check both."},{"type":"tool_use","id":"call_parallel_0_0","name":"lookup_order","input":{"order_id":"B2"}},` +
+			`{"type":"tool_use","id":"call_parallel_0_1","name":"track_parcel","input":{"order_id":"B2"}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"call_parallel_0_0","content":"{\"status\":\"processing\"}"},` +
+			`{"type":"tool_result","tool_use_id":"call_parallel_0_1","content":"In transit at the Oslo hub"}]}],` + tools + `}`,
+		"no-rule/4": head + `{"role":"user","content":"[no-rule] Where is order Z9?"},` +
+			`{"role":"assistant","content":[{"type":"tool_use","id":"call_no-rule_0_0","name":"lookup_order","input":{"order_id":"Z9"}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"call_no-rule_0_0","content":"Error: no rule of the mock of lookup_order matches the arguments {\"order_id\":\"Z9\"}","is_error":true}]}],` + tools + `}`,
+	}
+	checked := 0
+	for _, q := range reqs {
+		key := fmt.Sprint(q.caseID, "/", q.n)
+		want, ok := wantBodies[key]
+		if !ok {
+			continue
+		}
+		checked++
+		if q.stream {
+			want = strings.TrimSuffix(want, "}") + `,"stream":true}`
+		}
+		if string(q.raw) != want {
+			t.Errorf("request %s (stream %v):\n got %s\nwant %s", key, q.stream, q.raw, want)
+		}
+	}
+	if checked != 2*len(wantBodies) {
+		t.Errorf("%d requests checked byte for byte, want %d", checked, 2*len(wantBodies))
+	}
+	// A call cut off mid-JSON goes back with an empty input; one whose
+	// input does not fit the schema, as it came.
+	for _, q := range reqs {
+		want := map[bool]string{true: `{}`, false: `{"order_id":7}`}[q.stream]
+		if q.caseID == "malformed" && q.n == 4 &&
+			!bytes.Contains(q.raw, []byte(`{"type":"tool_use","id":"call_malformed_0_0","name":"lookup_order","input":`+want+`}`)) {
+			t.Errorf("the malformed call went back as %s", q.raw)
+		}
+	}
+
+	rep := readConvReport(t, runDir)
+	if len(rep.Targets) != 2 || !rep.Complete || !rep.Gate.Held {
+		t.Fatalf("report: complete %v, gate held %v, %d targets", rep.Complete, rep.Gate.Held, len(rep.Targets))
+	}
+	for _, ts := range rep.Targets {
+		checkConversations(t, ts, 1)
+		if ts.Provider != "anthropic" || ts.Passed != 3 || ts.Errored != 0 {
+			t.Errorf("report: %s: provider %s, %d passed, %d errored", ts.Name, ts.Provider, ts.Passed, ts.Errored)
+		}
+	}
+	if found := findSecrets(t, []string{anthropicKey}, runDir); len(found) > 0 {
+		t.Errorf("the API key is stored:\n%s", strings.Join(found, "\n"))
+	}
 }
