@@ -67,8 +67,11 @@ type agentServer struct {
 	*httptest.Server
 	anthropic bool
 	// version 1 is an earlier agent: it answers one-call without the
-	// tool, and loop after one call.
-	version int
+	// tool, and loop after one call. With flaky, version 2 answers the
+	// second request for parallel without looking anything up.
+	version atomic.Int32
+	flaky   bool
+	openers atomic.Int32 // the parallel case's first steps
 	// hang, before resumed() is called, leaves a request unanswered until
 	// the client goes away; fail answers it 500.
 	hang func(caseID string, n int) bool
@@ -92,7 +95,8 @@ const (
 var firstUserCase = regexp.MustCompile(`^\[([a-z0-9-]+)\] `)
 
 func newAgentServer(t *testing.T, anthropic bool, opts ...func(*agentServer)) *agentServer {
-	s := &agentServer{anthropic: anthropic, version: 2, hung: make(chan struct{}), judged: map[string][][]evals.Message{}}
+	s := &agentServer{anthropic: anthropic, hung: make(chan struct{}), judged: map[string][][]evals.Message{}}
+	s.version.Store(2)
 	for _, o := range opts {
 		o(s)
 	}
@@ -208,13 +212,16 @@ func (s *agentServer) reply(caseID string, msgs []agentMsg, stream bool) agentRe
 	switch caseID {
 	case "one-call":
 		switch {
-		case s.version == 1:
+		case s.version.Load() == 1:
 			return text("I cannot look that up.")
 		case first:
 			return call("lookup_order", `{"order_id":"A1"}`)
 		}
 		return text("Order A1: " + results[0])
 	case "parallel":
+		if first && s.flaky && s.version.Load() == 2 && s.openers.Add(1) == 2 {
+			return text("I do not know.")
+		}
 		if first {
 			return agentReply{text: "Let me check both.", calls: []agentCall{
 				{id(0), "lookup_order", `{"order_id":"B2"}`},
@@ -234,7 +241,7 @@ func (s *agentServer) reply(caseID string, msgs []agentMsg, stream bool) agentRe
 		}
 		return text("Sorry, that went wrong: " + results[0])
 	case "loop":
-		if s.version == 1 && !first {
+		if s.version.Load() == 1 && !first {
 			return text("Order A1: " + results[0])
 		}
 		return call("lookup_order", `{"order_id":"A1"}`)
@@ -1090,5 +1097,137 @@ func TestConversationAnthropic(t *testing.T) {
 	}
 	if found := findSecrets(t, []string{anthropicKey}, runDir); len(found) > 0 {
 		t.Errorf("the API key is stored:\n%s", strings.Join(found, "\n"))
+	}
+}
+
+// TestConversationCompare runs the agent suite twice with repeat: 2, with
+// an earlier agent and then the current one (which answers the second
+// repeat of parallel badly), and compares them: the report's statistics,
+// slices, repeats and conversations count every repeat; --baseline and
+// rubric compare find the regressions (both repeats of loop, the second of
+// parallel) and the fixes (one-call); a slice gate on the cases of a tag
+// holds or fails. One request at a time, so that the second repeat of
+// parallel is the second one sent.
+func TestConversationCompare(t *testing.T) {
+	t.Parallel()
+	srv := newAgentServer(t, false, func(s *agentServer) { s.flaky = true })
+	srv.version.Store(1)
+	dir := t.TempDir()
+	agentSuite{
+		targets: "[" + openAIAgent("agent", srv.URL, "agent-compare", 1, "") + "]",
+		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+		extra:   `"repeat": 2,`,
+		gate:    `["criteria.answer.pass_rate >= 0.75", "slice(tag=multi).pass_rate >= 1"]`,
+	}.write(t, dir)
+	env := []string{"RUBRIC_E2E_KEY=" + e2eKey}
+	// The runs differ only by the agent: no cache.
+	r := rubric(t, dir, env, "run", "suite.json", "--out", "runs", "--no-cache")
+	if r.code != exitOK {
+		t.Fatalf("v1: want exit 0\n%s", r)
+	}
+	v1 := runIDs(t, r.stderr)[0]
+	if n := len(srv.agentRequests()); n != 2*16 {
+		t.Errorf("v1: %d requests to the agent, want 32 (16 steps, twice)", n)
+	}
+
+	srv.version.Store(2)
+	before := len(srv.requests())
+	r = rubric(t, dir, env, "run", "suite.json", "--out", "runs", "--no-cache", "--baseline", v1, "--gate", "slice(tag=lookup).pass_rate >= 1")
+	if r.code != exitGateFailed {
+		t.Fatalf("v2: want exit 1 (the lookup slice fails)\n%s", r)
+	}
+	v2 := runIDs(t, r.stderr)[0]
+	wantLines(t, "stdout", r.stdout,
+		"  ok    agent: slice(tag=multi).pass_rate >= 1: 1 (margin 0)",
+		"  FAIL  agent: slice(tag=lookup).pass_rate >= 1: got 0.5, off by 0.5",
+	)
+	// Each step of each repeat was sent once: every (case, step) twice.
+	steps := map[string]int{}
+	for _, q := range srv.requests()[before:] {
+		if q.model != judgeModel {
+			steps[fmt.Sprint(q.caseID, "/", q.n)]++
+		}
+	}
+	for key, n := range steps {
+		if n != 2 && !strings.HasPrefix(key, "parallel/") {
+			t.Errorf("v2: step %s sent %d times, want 2 (one per repeat)", key, n)
+		}
+	}
+	if steps["parallel/2"] != 2 || steps["parallel/5"] != 1 {
+		t.Errorf("v2: parallel's steps sent %d and %d times, want 2 and 1 (one repeat did not call the tools)", steps["parallel/2"], steps["parallel/5"])
+	}
+
+	runDir := filepath.Join(dir, "runs", v2)
+	results := readResults(t, runDir)
+	if len(results) != 16 {
+		t.Fatalf("v2: %d results, want 16", len(results))
+	}
+	passed := map[string]int{}
+	for _, res := range results {
+		if res.Transcript == nil || res.Steps == 0 {
+			t.Errorf("v2: %s repeat %d has no conversation", res.CaseID, res.Repeat)
+		}
+		if res.Status == evals.StatusPassed {
+			passed[res.CaseID]++
+		}
+	}
+	if want := map[string]int{"one-call": 2, "multi-turn": 2, "parallel": 1}; !reflect.DeepEqual(passed, want) {
+		t.Errorf("v2: passing repeats by case %v, want %v", passed, want)
+	}
+
+	rep := readConvReport(t, runDir)
+	ts := rep.Targets[0]
+	// One repeat of parallel ended at its first step, without its two
+	// calls: a step and 2 calls fewer than twice a run's.
+	want := &evals.ConversationSummary{Cases: 16, Steps: 35, StepsMean: 35.0 / 16, ToolCalls: 20, ToolErrors: 8, MaxSteps: 2}
+	if !reflect.DeepEqual(ts.Conversations, want) {
+		t.Errorf("v2: conversations %+v, want %+v", ts.Conversations, want)
+	}
+	if ts.Cases != 16 || ts.Passed != 5 || ts.PassRateCI == nil || ts.PassRateCI.Method != "wilson" ||
+		!(ts.PassRateCI.Lo < ts.PassRate && ts.PassRate < ts.PassRateCI.Hi) || ts.MeanCI == nil {
+		t.Errorf("v2: %d cases, %d passed, pass rate %v in %+v, mean interval %+v", ts.Cases, ts.Passed, ts.PassRate, ts.PassRateCI, ts.MeanCI)
+	}
+	for _, c := range ts.Criteria {
+		if c.Name == "turn-2" && (c.N != 2 || c.Unscored != 14) {
+			t.Errorf("v2: turn-2 scored %d, unscored %d; want 2, 14", c.N, c.Unscored)
+		}
+	}
+	slicesByName := map[string][2]int{}
+	for _, sl := range ts.Slices {
+		slicesByName[sl.Name()] = [2]int{sl.Cases, sl.Passed}
+	}
+	if want := map[string][2]int{"tag=lookup": {6, 3}, "tag=multi": {2, 2}, "tag=errors": {8, 0}}; !reflect.DeepEqual(slicesByName, want) {
+		t.Errorf("v2: slices (cases, passed) %v, want %v", slicesByName, want)
+	}
+	rs := ts.Repeats
+	if rs == nil || rs.N != 2 || rs.Cases != 8 || rs.Flaky != 1 || !slices.Equal(rs.FlakyCases, []string{"parallel"}) || !slices.Equal(rs.PassCounts, []int{5, 1, 2}) {
+		t.Errorf("v2: repeats %+v, want 2 repeats of 8 cases, parallel flaky, pass counts [5 1 2]", rs)
+	}
+
+	cmp := ts.Comparison
+	// Repeats are compared one to one.
+	if cmp == nil || cmp.AgainstRun != v1 || cmp.Matched != 16 || cmp.Regressions != 3 || cmp.Fixes != 2 ||
+		!slices.Equal(cmp.RegressionCases, []string{"loop", "loop#1", "parallel#1"}) || !slices.Equal(cmp.FixCases, []string{"one-call", "one-call#1"}) {
+		t.Fatalf("v2: comparison %+v, want 16 matched, regressions loop, loop#1 and parallel#1, fixes one-call and one-call#1", cmp)
+	}
+	wantLines(t, "stdout", r.stdout,
+		"compare agent vs agent (run "+v1+"): 16 cases matched",
+		"  3 regressions: loop, loop#1, parallel#1",
+		"  2 fixes: one-call, one-call#1",
+	)
+
+	for _, tc := range []struct {
+		gate string
+		code int
+		line string
+	}{
+		{"regressions <= 0", exitGateFailed, "  FAIL  agent: regressions <= 0: got 3, off by 3"},
+		{"fixes >= 1", exitOK, "  ok    agent: fixes >= 1: 2 (margin 1)"},
+	} {
+		r := rubric(t, dir, nil, "compare", v2, v1, "--out", "runs", "--gate", tc.gate)
+		if r.code != tc.code {
+			t.Errorf("compare --gate %q: want exit %d\n%s", tc.gate, tc.code, r)
+		}
+		wantLines(t, "compare's stdout", r.stdout, tc.line)
 	}
 }
