@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rubric-eval/rubric/evals"
 )
@@ -1230,4 +1231,184 @@ func TestConversationCompare(t *testing.T) {
 		}
 		wantLines(t, "compare's stdout", r.stdout, tc.line)
 	}
+}
+
+// TestConversationResume interrupts a run of the agent suite while a
+// conversation waits for its third step, then resumes it: the cases
+// recorded before the interrupt are not sent again, the interrupted one
+// starts over with its two finished steps from the response cache, and the
+// server answers no step of any case twice.
+func TestConversationResume(t *testing.T) {
+	t.Parallel()
+	// multi-turn's third step: the prompt, the first answer, the second
+	// turn, the call and its result.
+	const hangAt = 6
+	srv := newAgentServer(t, false, func(s *agentServer) {
+		s.hang = func(caseID string, n int) bool { return caseID == "multi-turn" && n == hangAt }
+	})
+	dir := t.TempDir()
+	agentSuite{
+		// One case at a time: the four before multi-turn are recorded,
+		// those after it not started.
+		targets: "[" + openAIAgent("agent", srv.URL, "agent-resume", 1, "") + "]",
+		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+	}.write(t, dir)
+	cmd, stdout, stderr, waitLines := startRun(t, dir, "run", "suite.json", "--out", "runs", "--grace", "100ms", "--no-progress")
+	select {
+	case <-srv.hung:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("multi-turn's third step never came\nstderr:\n%s", stderr)
+	}
+	runDir := waitLines(4)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	r := cmdResult{waitExit(t, cmd, 10*time.Second), stdout.String(), stderr.String()}
+	checkNoRace(t, r.stderr)
+	if r.code != exitInterrupted {
+		t.Fatalf("want exit 130\n%s", r)
+	}
+	id := filepath.Base(runDir)
+	recorded := map[string]bool{}
+	for _, res := range readResults(t, runDir) {
+		recorded[res.CaseID] = true
+	}
+	if want := map[string]bool{"one-call": true, "parallel": true, "malformed": true, "loop": true}; !reflect.DeepEqual(recorded, want) {
+		t.Fatalf("recorded at the interrupt: %v, want %v", recorded, want)
+	}
+	if rep := readConvReport(t, runDir); !rep.Interrupted || rep.Complete {
+		t.Errorf("report at the interrupt: interrupted %v, complete %v", rep.Interrupted, rep.Complete)
+	}
+	srv.resumed()
+
+	r = rubric(t, dir, []string{"RUBRIC_E2E_KEY=" + e2eKey}, "run", "--resume", id, "--out", "runs", "--no-progress")
+	if r.code != exitOK {
+		t.Fatalf("resume: want exit 0\n%s", r)
+	}
+	if want := fmt.Sprintf("rubric: resuming run %s (4 results recorded): suite order-agent, 8 cases x 1 target (agent)\n", id); !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("stderr does not start with\n%s%s", want, r)
+	}
+	results := readResults(t, runDir)
+	if len(results) != len(agentCaseIDs) {
+		t.Errorf("results.jsonl has %d lines, want %d", len(results), len(agentCaseIDs))
+	}
+	byCase := checkAgentResults(t, results, "agent", wantAgentTranscripts(cutArgs, cutArgsErr), srv)
+	if rep := readConvReport(t, runDir); !rep.Complete || rep.Interrupted || len(rep.Targets) != 1 {
+		t.Errorf("report after the resume: complete %v, interrupted %v", rep.Complete, rep.Interrupted)
+	} else {
+		checkConversations(t, rep.Targets[0], 1)
+	}
+	// The interrupted case sent its third step only: one attempt, not
+	// all from the cache.
+	if mt := byCase["multi-turn"]; mt.Attempts != 1 || mt.Cached {
+		t.Errorf("multi-turn: attempts %d, cached %v; want 1, false", mt.Attempts, mt.Cached)
+	}
+
+	answered := map[string]int{}
+	for _, q := range srv.requests() {
+		key := fmt.Sprint(q.model, " ", q.caseID, "/", q.n)
+		if q.answered {
+			answered[key]++
+		}
+		if q.phase == 1 && recorded[q.caseID] {
+			t.Errorf("resume: %s was recorded before the interrupt and sent again (%s)", q.caseID, key)
+		}
+		if q.phase == 1 && q.caseID == "multi-turn" && q.model != judgeModel && q.n != hangAt {
+			t.Errorf("resume: multi-turn's finished step with %d messages was sent again, not taken from the cache", q.n)
+		}
+		if q.phase == 0 && q.caseID == "multi-turn" && q.n == hangAt && q.answered {
+			t.Errorf("the step left hanging was answered")
+		}
+	}
+	for key, n := range answered {
+		if n != 1 {
+			t.Errorf("%s was answered %d times", key, n)
+		}
+	}
+	// Every step of every case, and one judge's call per case, answered.
+	if want := 18 + len(agentCaseIDs); len(answered) != want {
+		t.Errorf("%d requests answered, want %d", len(answered), want)
+	}
+}
+
+// TestConversationStepFails has the server fail a later step of a
+// conversation with 500s until the retries run out: the case ends with
+// status error, keeping the transcript up to the step that failed, and the
+// others run on.
+func TestConversationStepFails(t *testing.T) {
+	t.Parallel()
+	srv := newAgentServer(t, false, func(s *agentServer) {
+		s.fail = func(caseID string, n int) bool { return caseID == "parallel" && n == 5 }
+	})
+	dir := t.TempDir()
+	agentSuite{
+		targets: "[" + openAIAgent("agent", srv.URL, "agent-fails", 4, "") + "]",
+		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+	}.write(t, dir)
+	r := rubric(t, dir, []string{"RUBRIC_E2E_KEY=" + e2eKey}, "run", "suite.json", "--out", "runs")
+	if r.code != exitOK {
+		t.Fatalf("want exit 0 (one error, within the gate)\n%s", r)
+	}
+	runDir := filepath.Join(dir, "runs", runIDs(t, r.stderr)[0])
+	results := readResults(t, runDir)
+	if len(results) != len(agentCaseIDs) {
+		t.Errorf("results.jsonl has %d lines, want %d", len(results), len(agentCaseIDs))
+	}
+	var failed evals.Result
+	for _, res := range results {
+		if res.CaseID == "parallel" {
+			failed = res
+			continue
+		}
+		if res.Status == evals.StatusError || res.Status != agentOutcomes[res.CaseID].status {
+			t.Errorf("%s: status %s, error %+v", res.CaseID, res.Status, res.Error)
+		}
+	}
+	want := wantAgentTranscripts(cutArgs, cutArgsErr)["parallel"]
+	want = want[:len(want)-1] // no answer to the step that failed
+	if !reflect.DeepEqual(failed.Transcript, want) {
+		t.Errorf("parallel: transcript\n%+v\nwant\n%+v", failed.Transcript, want)
+	}
+	if e := failed.Error; failed.Status != evals.StatusError || e == nil || e.Kind != evals.ErrKindHTTP || e.Status != 500 || !strings.Contains(e.Message, "the agent crashed") {
+		t.Errorf("parallel: status %s, error %+v; want an http_status 500 error", failed.Status, e)
+	}
+	if failed.Steps != 2 || failed.ToolCalls != 2 || failed.ToolErrors != 0 || failed.Outcome != "" || failed.Scores != nil || failed.Score != nil {
+		t.Errorf("parallel: steps %d, tool calls %d, tool errors %d, outcome %q, scores %v", failed.Steps, failed.ToolCalls, failed.ToolErrors, failed.Outcome, failed.Scores)
+	}
+	// The first step once, the second three times (the retries).
+	if failed.Attempts != 4 {
+		t.Errorf("parallel: attempts %d, want 4", failed.Attempts)
+	}
+	// What was sent last is the step that failed; there is no answer.
+	var body struct {
+		Messages []json.RawMessage `json:"messages"`
+	}
+	if failed.Request == nil || json.Unmarshal(failed.Request.Body, &body) != nil || len(body.Messages) != 5 {
+		t.Errorf("parallel: recorded request %+v, want the failed step's (5 messages)", failed.Request)
+	}
+	if failed.Output != "" || failed.Finish != "" {
+		t.Errorf("parallel: output %q, finish_reason %q; want none for an error", failed.Output, failed.Finish)
+	}
+	sent := 0
+	for _, q := range srv.agentRequests() {
+		if q.caseID == "parallel" && q.n == 5 {
+			sent++
+			if q.answered {
+				t.Errorf("the server answered the step it fails")
+			}
+		}
+	}
+	if sent != 3 {
+		t.Errorf("the failing step was sent %d times, want 3", sent)
+	}
+	rep := readConvReport(t, runDir)
+	ts := rep.Targets[0]
+	if ts.Errored != 1 || !reflect.DeepEqual(ts.Errors, map[string]int{"http_status": 1}) {
+		t.Errorf("report: %d errored, errors %v", ts.Errored, ts.Errors)
+	}
+	wantLines(t, "stdout", r.stdout, "errors agent: http_status 1",
+		"  parallel   error    http_status: gave up after 3 attempts: the agent crashed",
+		"    2 steps, 2 tool calls; the last 3 of 5 messages:",
+		`      assistant: Let me check both. → lookup_order({"order_id":"B2"}) → track_parcel({"order_id":"B2"})`,
+	)
 }
