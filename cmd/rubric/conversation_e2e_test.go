@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -551,6 +552,15 @@ func (a agentSuite) write(t *testing.T, dir string) string {
 	return filepath.Join(dir, "suite.json")
 }
 
+// agentToolsJSON is the suite's tools as OpenAI's API and its fine-tuning
+// data write them: without their mocks.
+const agentToolsJSON = `[{"type":"function","function":{"name":"lookup_order","description":"Find an order by id","parameters":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string","pattern":"^[A-Z][0-9]$"}}}}},` +
+	`{"type":"function","function":{"name":"track_parcel","description":"Where an order's parcel is","parameters":` + orderParamsJSON + `}},` +
+	`{"type":"function","function":{"name":"refund","description":"Refund an order","parameters":` + orderParamsJSON + `}},` +
+	`{"type":"function","function":{"name":"check_return","description":"Whether an order can be returned","parameters":` + orderParamsJSON + `}}]`
+
+const orderParamsJSON = `{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}`
+
 // openAIAgent is an openai target of the agent server, model model.
 func openAIAgent(name, url, model string, concurrency int, extra string) string {
 	return fmt.Sprintf(`{"name": %q, "provider": "openai", "base_url": %q, "model": %q, "api_key_env": "RUBRIC_E2E_KEY",
@@ -848,11 +858,7 @@ func TestConversationOpenAI(t *testing.T) {
 	// assistant message with its text and both calls, then a tool message
 	// per call; the tools (without their mocks) and tool_choice after the
 	// messages, then the params.
-	tools := `"tools":[{"type":"function","function":{"name":"lookup_order","description":"Find an order by id","parameters":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string","pattern":"^[A-Z][0-9]$"}}}}},` +
-		`{"type":"function","function":{"name":"track_parcel","description":"Where an order's parcel is","parameters":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}}},` +
-		`{"type":"function","function":{"name":"refund","description":"Refund an order","parameters":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}}},` +
-		`{"type":"function","function":{"name":"check_return","description":"Whether an order can be returned","parameters":{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}}}],` +
-		`"tool_choice":"auto","temperature":0`
+	tools := `"tools":` + agentToolsJSON + `,"tool_choice":"auto","temperature":0`
 	wantBodies := map[string]string{
 		"parallel/5": `{"model":"agent-openai","messages":[{"role":"system","content":"You are ACME's support assistant. Use the tools."},` +
 			`{"role":"user","content":"[parallel] Where are order B2 and its parcel?"},` +
@@ -1411,4 +1417,161 @@ func TestConversationStepFails(t *testing.T) {
 		"    2 steps, 2 tool calls; the last 3 of 5 messages:",
 		`      assistant: Let me check both. → lookup_order({"order_id":"B2"}) → track_parcel({"order_id":"B2"})`,
 	)
+}
+
+// TestConversationExport exports a run of the agent suite as training
+// data: chat fine-tuning lines with the tools and the assistant's tool
+// calls (the earlier assistant messages weighted 0, the reference answer
+// last), and preference pairs whose prompt is the conversation up to the
+// last assistant message; every line passes the format's checks.
+func TestConversationExport(t *testing.T) {
+	t.Parallel()
+	srv := newAgentServer(t, false)
+	dir := t.TempDir()
+	agentSuite{
+		targets: "[" + openAIAgent("agent", srv.URL, "agent-export", 4, "") + "]",
+		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+	}.write(t, dir)
+	r := rubric(t, dir, []string{"RUBRIC_E2E_KEY=" + e2eKey}, "run", "suite.json", "--out", "runs")
+	if r.code != exitOK {
+		t.Fatalf("want exit 0\n%s", r)
+	}
+	id := runIDs(t, r.stderr)[0]
+	export := func(format string, args ...string) (cmdResult, []map[string]any) {
+		t.Helper()
+		r := rubric(t, dir, nil, append([]string{"export", id, "--out", "runs", "--format", format, "-o", format + ".jsonl"}, args...)...)
+		if r.code != exitOK {
+			t.Fatalf("export %s: want exit 0\n%s", format, r)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, format+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, exportLines(t, format, string(b))
+	}
+	results := map[string]evals.Result{}
+	for _, res := range readResults(t, filepath.Join(dir, "runs", id)) {
+		results[res.CaseID] = res
+	}
+	var tools []any
+	if err := json.Unmarshal([]byte(agentToolsJSON), &tools); err != nil {
+		t.Fatal(err)
+	}
+	references := map[string]string{
+		"loop": "Order A1 has shipped.", "multi-turn": "Yes: order A1 can be returned until 2027-01-31.",
+		"no-rule": "There is no order Z9.", "one-call": "Order A1 has shipped.", "parallel": "Order B2 is being packed; its parcel is at the Oslo hub.",
+		"refund": "A human agent will refund order A1.", "unknown-tool": "I cannot cancel orders; a human agent will.",
+	}
+	// caseOf finds a line's case by its first user message.
+	caseOf := func(msgs []any) string {
+		for _, m := range openAIConversation(map[string]any{"messages": msgs}) {
+			if c := firstUserCase.FindStringSubmatch(m.Content); c != nil && m.Role == evals.RoleUser {
+				return c[1]
+			}
+		}
+		return ""
+	}
+	// checkPrompt checks that msgs are the conversation before the case's
+	// last assistant message, in OpenAI's format.
+	checkPrompt := func(format, caseID string, msgs []any) {
+		t.Helper()
+		tr := results[caseID].Transcript
+		if got, want := openAIConversation(map[string]any{"messages": msgs}), agentView(tr[:lastAsked(tr)], false); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %s: prompt\n%+v\nwant\n%+v", format, caseID, got, want)
+		}
+	}
+	assistant := func(text string) []any { return []any{map[string]any{"role": "assistant", "content": text}} }
+
+	// Chat data: every case but the malformed call's, by case id.
+	r, chat := export("chat")
+	if want := "7 written, 1 skipped\n  1 skipped: a tool call's arguments are not a JSON object (first: malformed (target agent, repeat 0))\n"; !strings.Contains(r.stderr, want) {
+		t.Errorf("export chat: stderr lacks %q\n%s", want, r.stderr)
+	}
+	var order []string
+	for _, line := range chat {
+		msgs, _ := line["messages"].([]any)
+		id := caseOf(msgs)
+		order = append(order, id)
+		if !reflect.DeepEqual(line["tools"], tools) {
+			t.Errorf("chat: %s: tools %v", id, line["tools"])
+		}
+		if len(msgs) == 0 || !reflect.DeepEqual(msgs[len(msgs)-1], assistant(references[id])[0]) {
+			t.Errorf("chat: %s does not end with the reference answer: %v", id, msgs)
+			continue
+		}
+		// The earlier assistant messages are context: weight 0.
+		var prompt []any
+		for _, m := range msgs[:len(msgs)-1] {
+			m := maps.Clone(m.(map[string]any))
+			if m["role"] == evals.RoleAssistant {
+				if m["weight"] != 0.0 {
+					t.Errorf("chat: %s: an earlier assistant message has weight %v, want 0", id, m["weight"])
+				}
+				delete(m, "weight")
+			}
+			prompt = append(prompt, m)
+		}
+		checkPrompt("chat", id, prompt)
+	}
+	if want := []string{"loop", "multi-turn", "no-rule", "one-call", "parallel", "refund", "unknown-tool"}; !slices.Equal(order, want) {
+		t.Errorf("chat: lines for %q, want %q", order, want)
+	}
+	// One line whole: parallel calls, each answered by its id.
+	var want map[string]any
+	if err := json.Unmarshal([]byte(`{"messages":[{"role":"system","content":"You are ACME's support assistant. Use the tools."},`+
+		`{"role":"user","content":"[parallel] Where are order B2 and its parcel?"},`+
+		`{"role":"assistant","content":"Let me check both.","tool_calls":[{"id":"call_parallel_0_0","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\":\"B2\"}"}},`+
+		`{"id":"call_parallel_0_1","type":"function","function":{"name":"track_parcel","arguments":"{\"order_id\":\"B2\"}"}}],"weight":0},`+
+		`{"role":"tool","content":"{\"status\":\"processing\"}","tool_call_id":"call_parallel_0_0"},`+
+		`{"role":"tool","content":"In transit at the Oslo hub","tool_call_id":"call_parallel_0_1"},`+
+		`{"role":"assistant","content":"Order B2 is being packed; its parcel is at the Oslo hub."}],"tools":`+agentToolsJSON+`}`), &want); err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.Index(order, "parallel"); i < 0 || !reflect.DeepEqual(chat[i], want) {
+		t.Errorf("chat: parallel's line\n%v\nwant\n%v", chat[max(i, 0)], want)
+	}
+
+	// Preference pairs of the failed cases: the conversation up to the last
+	// assistant message, the reference preferred to the model's answer (a
+	// tool call, for the loop cut off at max_steps).
+	_, pairs := export("preference-openai", "--failed")
+	order = nil
+	for _, line := range pairs {
+		input, _ := line["input"].(map[string]any)
+		msgs, _ := input["messages"].([]any)
+		id := caseOf(msgs)
+		order = append(order, id)
+		checkPrompt("preference-openai", id, msgs)
+		if !reflect.DeepEqual(input["tools"], tools) {
+			t.Errorf("preference-openai: %s: tools %v", id, input["tools"])
+		}
+		if !reflect.DeepEqual(line["preferred_output"], assistant(references[id])) {
+			t.Errorf("preference-openai: %s: preferred %v", id, line["preferred_output"])
+		}
+		tr := results[id].Transcript
+		rejected, _ := line["non_preferred_output"].([]any)
+		if got, want := openAIConversation(map[string]any{"messages": rejected}), agentView(tr[len(tr)-1:], false); !reflect.DeepEqual(got, want) {
+			t.Errorf("preference-openai: %s: rejected %+v, want the model's last message %+v", id, got, want)
+		}
+	}
+	if want := []string{"loop", "no-rule", "refund", "unknown-tool"}; !slices.Equal(order, want) {
+		t.Errorf("preference-openai: pairs for %q, want %q", order, want)
+	}
+
+	// TRL's layout: arguments as objects, tool messages named.
+	_, trl := export("preference-trl", "--failed")
+	if len(trl) != 4 {
+		t.Fatalf("preference-trl: %d pairs, want 4", len(trl))
+	}
+	want = nil
+	if err := json.Unmarshal([]byte(`{"prompt":[{"role":"system","content":"You are ACME's support assistant. Use the tools."},{"role":"user","content":"[no-rule] Where is order Z9?"},`+
+		`{"role":"assistant","tool_calls":[{"id":"call_no-rule_0_0","type":"function","function":{"name":"lookup_order","arguments":{"order_id":"Z9"}}}]},`+
+		`{"role":"tool","content":"Error: no rule of the mock of lookup_order matches the arguments {\"order_id\":\"Z9\"}","tool_call_id":"call_no-rule_0_0","name":"lookup_order"}],`+
+		`"chosen":[{"role":"assistant","content":"There is no order Z9."}],`+
+		`"rejected":[{"role":"assistant","content":"I could not find order Z9. Error: no rule of the mock of lookup_order matches the arguments {\"order_id\":\"Z9\"}"}],"tools":`+agentToolsJSON+`}`), &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(trl[1], want) {
+		t.Errorf("preference-trl: no-rule's pair\n%v\nwant\n%v", trl[1], want)
+	}
 }
