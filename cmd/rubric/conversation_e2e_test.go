@@ -977,6 +977,27 @@ func TestConversationOpenAI(t *testing.T) {
 		}
 	}
 	checkNoKey(t, r, filepath.Join(dir, "runs", runIDs(t, r.stderr)[0]))
+
+	// The recorded run replays offline: each step answered from the
+	// transcripts, the calls by the mocks again, the same conversations.
+	recorded, err := os.ReadFile(filepath.Join(runDir, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{
+		"recorded.jsonl":     string(recorded),
+		"rubric.config.json": `{"targets": {"replayed": {"provider": "replay", "path": "recorded.jsonl", "replay_as": "agent"}}}`,
+	})
+	before = len(srv.agentRequests())
+	r = rubric(t, dir, env, "run", "suite.json", "--out", "runs", "--target", "replayed")
+	if r.code != exitOK {
+		t.Fatalf("replay: want exit 0\n%s", r)
+	}
+	replayed := readResults(t, filepath.Join(dir, "runs", runIDs(t, r.stderr)[0]))
+	checkAgentResults(t, replayed, "replayed", wantAgentTranscripts(cutArgs, cutArgsErr), srv)
+	if n := len(srv.agentRequests()) - before; n != 0 {
+		t.Errorf("the replay sent %d requests to the agent, want none", n)
+	}
 }
 
 // lastAsked is how many messages the last request of a conversation sent:
