@@ -175,6 +175,8 @@ func (s *agentServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case !s.anthropic && stream:
+		writeOpenAIStream(w, reply)
 	case !s.anthropic:
 		writeOpenAIReply(w, reply)
 	case stream:
@@ -408,6 +410,44 @@ func writeOpenAIReply(w http.ResponseWriter, reply agentReply) {
 		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}},
 		"usage":   map[string]any{"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35},
 	})
+}
+
+// writeOpenAIStream streams a reply as chat completion chunks: the text in
+// two pieces, then each call, its id and name first and its arguments in
+// two more pieces (which need not be JSON on their own, nor together);
+// then the finish reason, the usage and [DONE].
+func writeOpenAIStream(w http.ResponseWriter, reply agentReply) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	type obj = map[string]any
+	send := func(data any) {
+		b, _ := json.Marshal(data)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+	}
+	delta := func(d obj, finish any) {
+		send(obj{"id": "chatcmpl-agent", "object": "chat.completion.chunk", "choices": []any{obj{"index": 0, "delta": d, "finish_reason": finish}}})
+	}
+	delta(obj{"role": "assistant", "content": ""}, nil)
+	half := len(reply.text) / 2
+	for _, part := range []string{reply.text[:half], reply.text[half:]} {
+		if part != "" {
+			delta(obj{"content": part}, nil)
+		}
+	}
+	for i, c := range reply.calls {
+		delta(obj{"tool_calls": []any{obj{"index": i, "id": c.ID, "type": "function", "function": obj{"name": c.Name, "arguments": ""}}}}, nil)
+		half := len(c.Args) / 2
+		for _, part := range []string{c.Args[:half], c.Args[half:]} {
+			delta(obj{"tool_calls": []any{obj{"index": i, "function": obj{"arguments": part}}}}, nil)
+		}
+	}
+	finish := "stop"
+	if len(reply.calls) > 0 {
+		finish = "tool_calls"
+	}
+	delta(obj{}, finish)
+	send(obj{"id": "chatcmpl-agent", "object": "chat.completion.chunk", "choices": []any{},
+		"usage": obj{"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35}})
+	fmt.Fprint(w, "data: [DONE]\n\n")
 }
 
 // anthropicBlocks are the content blocks of a reply: its text, then a
@@ -998,6 +1038,48 @@ func TestConversationOpenAI(t *testing.T) {
 	if n := len(srv.agentRequests()) - before; n != 0 {
 		t.Errorf("the replay sent %d requests to the agent, want none", n)
 	}
+}
+
+// TestConversationOpenAIStream runs the agent suite with a streamed
+// OpenAI-compatible target: the calls come in pieces of delta.tool_calls,
+// parallel ones by their index, malformed arguments cut off, and the
+// conversations are the same as whole answers give.
+func TestConversationOpenAIStream(t *testing.T) {
+	t.Parallel()
+	srv := newAgentServer(t, false)
+	dir := t.TempDir()
+	agentSuite{
+		targets: "[" + openAIAgent("agent", srv.URL, "agent-stream", 4, `"stream": true,`) + "]",
+		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+	}.write(t, dir)
+	r := rubric(t, dir, []string{"RUBRIC_E2E_KEY=" + e2eKey}, "run", "suite.json", "--out", "runs")
+	if r.code != exitOK {
+		t.Fatalf("want exit 0\n%s", r)
+	}
+	runDir := filepath.Join(dir, "runs", runIDs(t, r.stderr)[0])
+	results := readResults(t, runDir)
+	if len(results) != len(agentCaseIDs) {
+		t.Errorf("results.jsonl has %d lines, want %d", len(results), len(agentCaseIDs))
+	}
+	byCase := checkAgentResults(t, results, "agent", wantAgentTranscripts(cutArgs, cutArgsErr), srv)
+	reqs := srv.agentRequests()
+	for _, q := range reqs {
+		if !q.stream {
+			t.Errorf("request %s/%d was not streamed", q.caseID, q.n)
+		}
+	}
+	checkAgentRequests(t, srv, reqs, byCase)
+	for id, res := range byCase {
+		finish := map[bool]string{true: "tool_calls", false: "stop"}[id == "loop"]
+		if res.Finish != finish || res.Stream == nil || res.Usage.TotalTokens != 35*res.Steps {
+			t.Errorf("%s: finish_reason %q, stream %+v, usage %+v; want %q, timings, %d tokens", id, res.Finish, res.Stream, res.Usage, finish, 35*res.Steps)
+		}
+	}
+	rep := readConvReport(t, runDir)
+	if len(rep.Targets) != 1 || rep.Targets[0].Stream == nil || rep.Targets[0].Stream.Responses != 8 {
+		t.Fatalf("report: targets %+v", rep.Targets)
+	}
+	checkConversations(t, rep.Targets[0], 1)
 }
 
 // lastAsked is how many messages the last request of a conversation sent:
