@@ -62,9 +62,9 @@ type agentRequest struct {
 	raw      []byte
 }
 
-// agentServer plays the agent (model agentModel) and the judge (model
-// judgeModel) in OpenAI's chat completions format, or with anthropic set
-// in Anthropic's Messages format (streamed when the request asks).
+// agentServer plays the agent (any model but judgeModel) and the judge
+// (judgeModel) in OpenAI's chat completions format, or with anthropic set
+// in Anthropic's Messages format; streamed when the request asks.
 type agentServer struct {
 	*httptest.Server
 	anthropic bool
@@ -608,6 +608,11 @@ func openAIAgent(name, url, model string, concurrency int, extra string) string 
     "concurrency": %d, "timeout": "10s"}`, name, url+"/v1", model, extra, concurrency)
 }
 
+// openAIJudge is the judge target of the agent server: model judgeModel.
+func openAIJudge(url string) string {
+	return `{"name": "grader", "provider": "openai", "base_url": "` + url + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`
+}
+
 // anthropicAgent is an anthropic target of the agent server.
 func anthropicAgent(name, url, model string, stream bool) string {
 	return fmt.Sprintf(`{"name": %q, "provider": "anthropic", "base_url": %q, "model": %q, "api_key_env": "RUBRIC_E2E_ANTHROPIC_KEY",
@@ -877,7 +882,7 @@ func TestConversationOpenAI(t *testing.T) {
 	const model = "agent-openai"
 	agentSuite{
 		targets: "[" + openAIAgent("agent", srv.URL, model, 4, "") + "]",
-		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+		judge:   openAIJudge(srv.URL),
 	}.write(t, dir)
 	env := []string{"RUBRIC_E2E_KEY=" + e2eKey}
 	r := rubric(t, dir, env, "run", "suite.json", "--out", "runs")
@@ -1050,7 +1055,7 @@ func TestConversationOpenAIStream(t *testing.T) {
 	dir := t.TempDir()
 	agentSuite{
 		targets: "[" + openAIAgent("agent", srv.URL, "agent-stream", 4, `"stream": true,`) + "]",
-		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+		judge:   openAIJudge(srv.URL),
 	}.write(t, dir)
 	r := rubric(t, dir, []string{"RUBRIC_E2E_KEY=" + e2eKey}, "run", "suite.json", "--out", "runs")
 	if r.code != exitOK {
@@ -1225,7 +1230,7 @@ func TestConversationCompare(t *testing.T) {
 	dir := t.TempDir()
 	agentSuite{
 		targets: "[" + openAIAgent("agent", srv.URL, "agent-compare", 1, "") + "]",
-		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+		judge:   openAIJudge(srv.URL),
 		extra:   `"repeat": 2,`,
 		gate:    `["criteria.answer.pass_rate >= 0.75", "slice(tag=multi).pass_rate >= 1"]`,
 	}.write(t, dir)
@@ -1360,7 +1365,7 @@ func TestConversationResume(t *testing.T) {
 		// One case at a time: the four before multi-turn are recorded,
 		// those after it not started.
 		targets: "[" + openAIAgent("agent", srv.URL, "agent-resume", 1, "") + "]",
-		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+		judge:   openAIJudge(srv.URL),
 	}.write(t, dir)
 	cmd, stdout, stderr, waitLines := startRun(t, dir, "run", "suite.json", "--out", "runs", "--grace", "100ms", "--no-progress")
 	select {
@@ -1452,7 +1457,7 @@ func TestConversationStepFails(t *testing.T) {
 	dir := t.TempDir()
 	agentSuite{
 		targets: "[" + openAIAgent("agent", srv.URL, "agent-fails", 4, "") + "]",
-		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+		judge:   openAIJudge(srv.URL),
 	}.write(t, dir)
 	r := rubric(t, dir, []string{"RUBRIC_E2E_KEY=" + e2eKey}, "run", "suite.json", "--out", "runs")
 	if r.code != exitOK {
@@ -1533,7 +1538,7 @@ func TestConversationExport(t *testing.T) {
 	dir := t.TempDir()
 	agentSuite{
 		targets: "[" + openAIAgent("agent", srv.URL, "agent-export", 4, "") + "]",
-		judge:   `{"name": "grader", "provider": "openai", "base_url": "` + srv.URL + `/v1", "model": "` + judgeModel + `", "api_key_env": "RUBRIC_E2E_KEY"}`,
+		judge:   openAIJudge(srv.URL),
 	}.write(t, dir)
 	r := rubric(t, dir, []string{"RUBRIC_E2E_KEY=" + e2eKey}, "run", "suite.json", "--out", "runs")
 	if r.code != exitOK {
