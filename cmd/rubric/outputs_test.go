@@ -130,14 +130,15 @@ func TestCIOutputsInGitHubActions(t *testing.T) {
 		t.Errorf("junit test cases: %+v", cases)
 	}
 	rows := readCSV(t, c)
-	if len(rows) != 3 || rows[0][11] != "exact.score" {
+	// The conversation columns (11 to 14) are empty for single answers.
+	if len(rows) != 3 || strings.Join(rows[0][11:16], ",") != "steps,tool_calls,tool_errors,outcome,exact.score" {
 		t.Fatalf("csv: %q", rows)
 	}
 	row := rows[1]
 	if row[3] != "b" {
 		row = rows[2]
 	}
-	if row[3] != "b" || row[5] != "failed" || row[11] != "0" || row[0] != id {
+	if row[3] != "b" || row[5] != "failed" || strings.Join(row[11:15], "") != "" || row[15] != "0" || row[0] != id {
 		t.Errorf("csv: %q", rows)
 	}
 	summary := readFile(t, md)
@@ -206,7 +207,7 @@ func TestCIOutputsSeveralSuites(t *testing.T) {
 		t.Errorf("junit suites %v, tests %d, failures %d", names, doc.Tests, doc.Failures)
 	}
 	rows := readCSV(t, c)
-	if len(rows) != 5 || strings.Join(rows[0][11:], ",") != "exact.score,exact.reason,yes.score,yes.reason" {
+	if len(rows) != 5 || strings.Join(rows[0][15:], ",") != "exact.score,exact.reason,yes.score,yes.reason" {
 		t.Fatalf("csv: %q", rows)
 	}
 	// Within a suite, rows come in the order the results completed.
@@ -216,7 +217,7 @@ func TestCIOutputsSeveralSuites(t *testing.T) {
 			"t/a": {"1", "", "", ""}, "t/b": {"1", "", "", ""},
 			"u/a": {"", "", "1", ""}, "u/b": {"", "", "0", `no match for /^y/ in "no"`},
 		}[key]
-		if got := [4]string(row[11:15]); got != want {
+		if got := [4]string(row[15:19]); got != want {
 			t.Errorf("csv row %s: criteria %q, want %q", key, got, want)
 		}
 	}
