@@ -278,7 +278,15 @@ func (cv *conversation) finish() {
 		r.Cached = true
 		r.OriginalLatencyMS = ms(cv.original)
 	}
-	if cv.last != nil {
+	switch {
+	case r.Error != nil:
+		// As for a single answer: the request that failed (send recorded
+		// it), no output. A turn that failed before it was sent (its
+		// template, the simulated user) keeps the last request sent.
+		if r.Request == nil && cv.last != nil {
+			r.Request = cv.last.Sent
+		}
+	case cv.last != nil:
 		r.Request = cv.last.Sent
 		r.Finish = cv.last.Finish
 		r.Output = finalAnswer(cv.transcript)

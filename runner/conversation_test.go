@@ -276,12 +276,16 @@ func TestConversationTurnsAndPerTurnCriteria(t *testing.T) {
 }
 
 func TestConversationFailedStepKeepsTranscript(t *testing.T) {
-	boom := &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 500, Message: "boom"}
+	failed := &evals.SentRequest{URL: "u", Body: json.RawMessage(`{"step":1}`)}
+	boom := &evals.ProviderError{Kind: evals.ErrKindHTTP, Status: 500, Message: "boom", Sent: failed}
 	p := &evalstest.Provider{Respond: func(_ context.Context, _ int, req *evals.Request) (*evals.Response, error) {
 		if req.Step == 1 {
 			return nil, boom
 		}
-		return calls(call("1", `{"order_id": "A1"}`)), nil
+		resp := calls(call("1", `{"order_id": "A1"}`))
+		resp.Text = "Looking."
+		resp.Sent = &evals.SentRequest{URL: "u", Body: json.RawMessage(`{"step":0}`)}
+		return resp, nil
 	}}
 	r := runOne(t, toolSuite(t), &evals.Case{ID: "c", Vars: map[string]any{"q": "x"}}, p)
 	if r.Status != evals.StatusError || r.Error == nil || r.Error.Status != 500 {
@@ -289,6 +293,10 @@ func TestConversationFailedStepKeepsTranscript(t *testing.T) {
 	}
 	if got := roles(r.Transcript); got != "user,assistant,tool" || r.Steps != 2 {
 		t.Errorf("transcript %s after %d steps", got, r.Steps)
+	}
+	// Like a single answer's error: the request that failed, no output.
+	if r.Request != failed || r.Output != "" || r.Finish != "" {
+		t.Errorf("request %+v, output %q, finish %q; want the failed step's request, no output", r.Request, r.Output, r.Finish)
 	}
 }
 

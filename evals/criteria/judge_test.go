@@ -268,6 +268,30 @@ func TestJudgeRequest(t *testing.T) {
 	}
 }
 
+// TestJudgeTranscript checks that a rubric's {{ transcript }} shows the
+// judge a conversation's messages as JSON, quoted like any value.
+func TestJudgeRubricTranscript(t *testing.T) {
+	srv := newJudgeServer(t, says("VERDICT: Y"))
+	sc := build(t, `{"name":"c","type":"judge","judge":"gpt","rubric":"Answer: {{ output }}\nConversation: {{ transcript }}"}`,
+		judgeEnv(t, map[string]*judgeServer{"gpt": srv}, nil))
+	in := judgeInput(t, "Shipped.")
+	in.Transcript = []evals.Message{
+		{Role: "user", Content: "Where is A1?"},
+		{Role: "assistant", ToolCalls: []evals.ToolCall{evals.NewToolCall("c1", "lookup", `{"id":"A1"}`)}},
+		{Role: "tool", ToolCallID: "c1", Name: "lookup", Content: "shipped"},
+		{Role: "assistant", Content: "Shipped."},
+	}
+	if v := sc.Score(context.Background(), in); !v.Pass {
+		t.Fatalf("verdict %+v", v)
+	}
+	want := "Answer: \n<<<BEGIN output>>>\n| Shipped.\n<<<END output>>>\n\nConversation: \n<<<BEGIN transcript>>>\n" +
+		`| [{"role":"user","content":"Where is A1?"},{"role":"assistant","content":"","tool_calls":[{"id":"c1","name":"lookup","arguments":{"id":"A1"}}]},` +
+		`{"role":"tool","content":"shipped","tool_call_id":"c1","name":"lookup"},{"role":"assistant","content":"Shipped."}]` + "\n<<<END transcript>>>\n"
+	if got := userPrompt(srv.requests()[0]); got != want {
+		t.Errorf("prompt\n got %q\nwant %q", got, want)
+	}
+}
+
 // TestJudgeQuotesEveryLineBreak checks that each kind of line break in a
 // value starts a new quoted line, so that none can end the block.
 func TestJudgeQuotesEveryLineBreak(t *testing.T) {

@@ -280,6 +280,38 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestResolveRelativeFolder runs a program named relative to a folder
+// that is itself relative to the working directory, as for a suite loaded
+// as sub/suite.json, or as suite.json: the path Resolve returns is
+// absolute, so it runs from that folder and is never looked up in PATH.
+func TestResolveRelativeFolder(t *testing.T) {
+	bin, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(bin, filepath.Join(root, "sub", "tool")); err != nil {
+		t.Skip("no symlinks:", err)
+	}
+	for _, tt := range []struct{ cwd, dir string }{{root, "sub"}, {filepath.Join(root, "sub"), "."}} {
+		t.Run(tt.dir, func(t *testing.T) {
+			t.Chdir(tt.cwd)
+			p, err := proc.Resolve("./tool", proc.Place{Dir: tt.dir, Folder: "the suite's folder", Beside: "next to the suite", Example: "./tool"})
+			if want := filepath.Join(root, "sub", "tool"); err != nil || p != want {
+				t.Errorf("got %q, %v; want %s", p, err, want)
+			}
+			cmd := &proc.Cmd{Path: p, Dir: tt.dir, Timeout: 2 * time.Second, MaxStdout: 64}
+			out, _, err := cmd.Run(t.Context(), []string{helperEnv + "=echo", "GORACE=atexit_sleep_ms=0"}, []byte("ran\n"))
+			if err != nil || string(out) != "ran\n" {
+				t.Errorf("got %q, %v; want the program to run", out, err)
+			}
+		})
+	}
+}
+
 func TestEnviron(t *testing.T) {
 	environ := []string{"PATH=/bin", "OPENAI_API_KEY=sk", "HOME=/h", "PATH=/usr/bin"}
 	for _, tt := range []struct {

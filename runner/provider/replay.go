@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -259,8 +260,9 @@ func parseRecording(line []byte, target string) (key replayKey, rec recording, u
 		return key, rec, false, errors.New("stream: first_token_ms, first_content_ms and tokens_per_second may not be less than 0")
 	}
 	rec = recording{
-		usage:   l.Usage.usage(),
-		latency: time.Duration(l.LatencyMS * float64(time.Millisecond)),
+		usage: l.Usage.usage(),
+		// Rounded: 1.021 ms is 1020999.9999999999 ns as a float64.
+		latency: time.Duration(math.Round(l.LatencyMS * float64(time.Millisecond))),
 		stream:  l.Stream,
 	}
 	if len(l.Transcript) == 0 {

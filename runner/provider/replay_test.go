@@ -119,6 +119,21 @@ func TestReplay(t *testing.T) {
 	}
 }
 
+// TestReplayLatencyExact replays a recorded latency to the nanosecond: a
+// number of milliseconds such as 1.021, not exact as a float, is not cut
+// to 1.020999 ms.
+func TestReplayLatencyExact(t *testing.T) {
+	dir := writeFile(t, "r.jsonl", `{"case_id":"a","output":"x","latency_ms":1.021}`+"\n")
+	p, err := newReplay(replaySpec(dir, "r.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := complete(t, p, "a", 0)
+	if err != nil || resp.Latency != 1021*time.Microsecond {
+		t.Fatalf("latency %v, %v; want 1.021ms", resp.Latency, err)
+	}
+}
+
 func TestReplayResultsFile(t *testing.T) {
 	// Lines as rubric writes them to results.jsonl, including failures.
 	results := strings.Join([]string{
