@@ -6,8 +6,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -197,5 +199,56 @@ func TestViewErrors(t *testing.T) {
 		if code != exitBadInput || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
 		}
+	}
+}
+
+// TestViewReviewRoundTrip: a verdict given in the viewer reaches the review
+// sheet of rubric export, and import-review turns it into a case.
+func TestViewReviewRoundTrip(t *testing.T) {
+	out := triageRuns(t)
+	url, _ := startView(t, "--no-open", "--out", out)
+	// The run of triage-v2 fails T-1030 on its priority.
+	var run string
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if b, _ := os.ReadFile(filepath.Join(out, e.Name(), "report.json")); strings.Contains(string(b), `"name": "triage-v2"`) {
+			run = e.Name()
+		}
+	}
+	status, page := httpGet(t, http.DefaultClient, url+"runs/"+run+"/case?target=triage-v2&id=T-1030")
+	if status != http.StatusOK {
+		t.Fatalf("case page: %d", status)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no csrf token in the review form")
+	}
+	corrected := `{"category": "technical", "priority": "urgent", "reply": "Sorry: we are on it."}`
+	form := neturl.Values{"csrf": {m[1]}, "target": {"triage-v2"}, "id": {"T-1030"}, "repeat": {"0"}, "verdict": {"accept"}, "corrected": {corrected}}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(url+"runs/"+run+"/review", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("review: %d", resp.StatusCode)
+	}
+	sheet := filepath.Join(t.TempDir(), "review.csv")
+	if code, _, stderr := runInProcess(t, "export", "--out", out, run, "--format", "review-csv", "--failed", "-o", sheet); code != exitOK {
+		t.Fatalf("export: %d %s", code, stderr)
+	}
+	b, _ := os.ReadFile(sheet)
+	if !strings.Contains(string(b), `,accept,"{""category"": ""technical""`) {
+		t.Errorf("the sheet lacks the review:\n%s", b)
+	}
+	dataset := filepath.Join(t.TempDir(), "reviewed.jsonl")
+	code, _, stderr := runInProcess(t, "import-review", sheet, "-o", dataset)
+	if code != exitOK || !strings.Contains(stderr, "1 of 2 rows written as cases (1 with a corrected answer)") {
+		t.Fatalf("import-review: %d %s", code, stderr)
+	}
+	cases := readJSONL(t, dataset)
+	if len(cases) != 1 || cases[0]["id"] != "T-1030" || cases[0]["expected"].(map[string]any)["priority"] != "urgent" {
+		t.Errorf("dataset %v", cases)
 	}
 }
