@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -102,6 +103,9 @@ func viewRuns(cliCtx *cli.Context) error {
 		// Only this machine's names: a site whose name points at 127.0.0.1
 		// cannot read the pages.
 		opts.Hosts = view.LoopbackHosts(addr)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(view.MemoryLimit)
 	}
 	s, err := view.New(ctx, opts)
 	if err != nil {

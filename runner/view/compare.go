@@ -196,7 +196,7 @@ func outcomes(x *caseIndex, target string) runner.Outcomes {
 		if score != score { // NaN: no score
 			score = 0
 		}
-		o[runner.CaseKey{CaseID: string(x.ids.get(e.id)), Repeat: int(e.repeat)}] = runner.Outcome{Pass: int(e.status) == passed, Score: score}
+		o[runner.CaseKey{CaseID: string(x.idOf(e)), Repeat: int(e.repeat)}] = runner.Outcome{Pass: int(e.status) == passed, Score: score}
 	}
 	return o
 }

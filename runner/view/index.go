@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,66 +17,75 @@ import (
 	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
-// A run's case index, held compactly: a fixed-size entry per result (48
+// A run's case index, held compactly: a fixed-size entry per result (40
 // bytes), its case id in an arena of bytes and its slices in an arena of
 // small numbers, the names (targets, statuses, criteria, slices, error
-// kinds) once each. A million cases take about 60 MB, and the pages filter
+// kinds) once each. A million cases take about 55 MB, and the pages filter
 // them in memory; the results themselves stay in results.jsonl and are read
 // by offset when a page wants them.
 
 // entry is one result of the index.
 type entry struct {
 	off    int64  // where its line starts in results.jsonl
-	failed uint64 // the criteria that failed, by bit (the first 64; more in caseIndex.more)
-	id     ref    // the case id in caseIndex.ids
-	sl     ref    // the slices in caseIndex.sl
+	failed uint32 // the criteria that failed, by bit (the first 32; more in caseIndex.more)
 	len    uint32 // its line's length
 	score  float32
 	repeat int32
+	id     uint32 // the case id in caseIndex.ids, idN bytes
+	sl     uint32 // the slices in caseIndex.sl, slN of them
+	idN    uint16
+	slN    uint8
 	target uint8
 	status uint8
 	errKnd uint8 // 0: none; else errKinds.list[errKnd-1]
-	_      uint8
 }
 
-// ref is a run of values in an arena: the chunk, the offset in it and the
-// count.
-type ref struct {
-	chunk uint16
-	n     uint16
-	off   uint32
-}
+// failedBits is the number of criteria an entry's bits hold.
+const failedBits = 32
 
-// arenaChunk is the size of an arena's chunks: growing an arena never
-// copies what it holds.
-const arenaChunk = 1 << 20
+// Arenas are chunks of arenaChunk values; a place in one is the chunk
+// (12 bits) and the offset in it (20 bits), so that growing an arena never
+// copies what it holds. A value longer than a chunk gets a chunk of its
+// own.
+const (
+	arenaShift = 20
+	arenaChunk = 1 << arenaShift
+	maxChunks  = 1 << (32 - arenaShift)
+)
 
 // arena holds runs of values in chunks.
 type arena[T any] struct{ chunks [][]T }
 
-// add stores v and returns where; a run longer than a chunk gets a chunk
-// of its own. At most 65,535 values a run: longer runs are cut.
-func (a *arena[T]) add(v []T) ref {
-	v = v[:min(len(v), math.MaxUint16)]
+// add stores v, cut to max values, and returns where and how many.
+func (a *arena[T]) add(v []T, max int) (at uint32, n int, err error) {
+	v = v[:min(len(v), max)]
 	if len(v) == 0 {
-		return ref{}
+		return 0, 0, nil
 	}
 	last := len(a.chunks) - 1
 	if last < 0 || len(a.chunks[last])+len(v) > cap(a.chunks[last]) {
-		a.chunks = append(a.chunks, make([]T, 0, max(arenaChunk, len(v))))
+		if len(a.chunks) == maxChunks {
+			return 0, 0, errors.New("the run is too big to index: its case ids take more than 4 GB")
+		}
+		size := arenaChunk
+		if len(v) > size {
+			size = len(v)
+		}
+		a.chunks = append(a.chunks, make([]T, 0, size))
 		last++
 	}
 	c := a.chunks[last]
-	r := ref{chunk: uint16(last), n: uint16(len(v)), off: uint32(len(c))}
+	at = uint32(last)<<arenaShift | uint32(len(c))
 	a.chunks[last] = append(c, v...)
-	return r
+	return at, len(v), nil
 }
 
-func (a *arena[T]) get(r ref) []T {
-	if r.n == 0 {
+func (a *arena[T]) get(at uint32, n int) []T {
+	if n == 0 {
 		return nil
 	}
-	return a.chunks[r.chunk][r.off : r.off+uint32(r.n)]
+	off := at & (arenaChunk - 1)
+	return a.chunks[at>>arenaShift][off : off+uint32(n)]
 }
 
 // entryChunk is the number of entries of a chunk.
@@ -122,7 +133,7 @@ type caseIndex struct {
 	n      int
 	ids    arena[byte]
 	sl     arena[uint16]
-	// more holds the failed criteria past the 64th, by entry number.
+	// more holds the failed criteria past the 32nd, by entry number.
 	more map[int][]uint16
 	// order is the entries in target, case id and repeat order when they
 	// did not come in it; nil when they did.
@@ -197,7 +208,7 @@ func (b *indexer) add(c *history.Case) error {
 		k := x.criteria.id(f)
 		switch {
 		case k < 0:
-		case k < 64:
+		case k < failedBits:
 			e.failed |= 1 << k
 		default:
 			more = append(more, uint16(k))
@@ -218,8 +229,15 @@ func (b *indexer) add(c *history.Case) error {
 			b.slBuf = append(b.slBuf, uint16(k))
 		}
 	}
-	e.sl = x.sl.add(b.slBuf)
-	e.id = x.ids.add([]byte(c.CaseID))
+	at, n, err := x.sl.add(b.slBuf, math.MaxUint8)
+	if err != nil {
+		return err
+	}
+	e.sl, e.slN = at, uint8(n)
+	if at, n, err = x.ids.add([]byte(c.CaseID), math.MaxUint16); err != nil {
+		return err
+	}
+	e.id, e.idN = at, uint16(n)
 	if x.n%entryChunk == 0 {
 		x.chunks = append(x.chunks, make([]entry, 0, entryChunk))
 		x.bytes += entryChunk * int64(entrySize)
@@ -234,7 +252,7 @@ func (b *indexer) add(c *history.Case) error {
 }
 
 // entrySize is the size of an entry in memory.
-const entrySize = 48
+const entrySize = 40
 
 func caseLess(a, b *history.Case) bool {
 	return cmp.Or(strings.Compare(a.Target, b.Target), strings.Compare(a.CaseID, b.CaseID), cmp.Compare(a.Repeat, b.Repeat)) < 0
@@ -261,13 +279,13 @@ func (b *indexer) done() *caseIndex {
 	slices.SortFunc(order, func(i, j uint32) int {
 		a, b := x.at(int(i)), x.at(int(j))
 		return cmp.Or(strings.Compare(x.targets.list[a.target], x.targets.list[b.target]),
-			bytes.Compare(x.ids.get(a.id), x.ids.get(b.id)), cmp.Compare(a.repeat, b.repeat), cmp.Compare(a.off, b.off))
+			bytes.Compare(x.idOf(a), x.idOf(b)), cmp.Compare(a.repeat, b.repeat), cmp.Compare(a.off, b.off))
 	})
 	kept := order[:0]
 	for k, i := range order {
 		if k+1 < len(order) {
 			a, b := x.at(int(i)), x.at(int(order[k+1]))
-			if a.target == b.target && a.repeat == b.repeat && bytes.Equal(x.ids.get(a.id), x.ids.get(b.id)) {
+			if a.target == b.target && a.repeat == b.repeat && bytes.Equal(x.idOf(a), x.idOf(b)) {
 				continue
 			}
 		}
@@ -286,10 +304,14 @@ func (x *caseIndex) len() int {
 	return x.n
 }
 
+func (x *caseIndex) idOf(e *entry) []byte { return x.ids.get(e.id, int(e.idN)) }
+
+func (x *caseIndex) slicesOf(e *entry) []uint16 { return x.sl.get(e.sl, int(e.slN)) }
+
 // caseOf returns the entry at i as a history.Case of run.
 func (x *caseIndex) caseOf(run string, i int) history.Case {
 	e := x.at(i)
-	c := history.Case{RunID: run, Target: x.targets.list[e.target], CaseID: string(x.ids.get(e.id)), Repeat: int(e.repeat),
+	c := history.Case{RunID: run, Target: x.targets.list[e.target], CaseID: string(x.idOf(e)), Repeat: int(e.repeat),
 		Status: x.statuses.list[e.status], Off: e.off, Len: int(e.len)}
 	if !math.IsNaN(float64(e.score)) {
 		s := float64(e.score)
@@ -299,7 +321,7 @@ func (x *caseIndex) caseOf(run string, i int) history.Case {
 		c.ErrorKind = x.errKinds.list[e.errKnd-1]
 	}
 	c.Failed = x.failedNames(i, e)
-	for _, k := range x.sl.get(e.sl) {
+	for _, k := range x.slicesOf(e) {
 		c.Slices = append(c.Slices, x.slices.list[k])
 	}
 	return c
@@ -308,7 +330,7 @@ func (x *caseIndex) caseOf(run string, i int) history.Case {
 func (x *caseIndex) failedNames(i int, e *entry) []string {
 	var out []string
 	for f := e.failed; f != 0; f &= f - 1 {
-		out = append(out, x.criteria.list[bitIndex(f)])
+		out = append(out, x.criteria.list[bits.TrailingZeros32(f)])
 	}
 	for _, k := range x.more[i] {
 		out = append(out, x.criteria.list[k])
@@ -316,18 +338,9 @@ func (x *caseIndex) failedNames(i int, e *entry) []string {
 	return out
 }
 
-func bitIndex(f uint64) int {
-	n := 0
-	for f&1 == 0 {
-		f >>= 1
-		n++
-	}
-	return n
-}
-
 // hasCriterion reports whether criterion k failed in entry i.
 func (x *caseIndex) hasCriterion(i int, e *entry, k int) bool {
-	if k < 64 {
+	if k < failedBits {
 		return e.failed&(1<<k) != 0
 	}
 	return slices.Contains(x.more[i], uint16(k))

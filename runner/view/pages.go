@@ -602,7 +602,7 @@ func (x *caseIndex) find(target, id string) (start, end int) {
 		if c := strings.Compare(x.targets.list[e.target], target); c != 0 {
 			return c
 		}
-		return bytes.Compare(x.ids.get(e.id), []byte(id))
+		return bytes.Compare(x.idOf(e), []byte(id))
 	}
 	n := x.len()
 	start = sort.Search(n, func(p int) bool { return cmpAt(p) >= 0 })

@@ -205,7 +205,7 @@ func (m *matcher) fields(x *caseIndex, i int, e *entry) bool {
 		return false
 	}
 	if m.slice >= 0 {
-		for _, k := range x.sl.get(e.sl) {
+		for _, k := range x.slicesOf(e) {
 			if int(k) == m.slice {
 				return true
 			}
@@ -253,7 +253,7 @@ func (x *caseIndex) page(run string, q caseQuery, read outputReader) (*casePage,
 		if !m.fields(x, i, e) {
 			continue
 		}
-		if m.text != nil && !m.text(x.ids.get(e.id)) {
+		if m.text != nil && !m.text(x.idOf(e)) {
 			continue
 		}
 		if p.Total >= skip && len(p.Cases) < PageSize {
@@ -278,7 +278,7 @@ func (x *caseIndex) searchOutputs(run string, q caseQuery, m *matcher, read outp
 		if !m.fields(x, i, e) {
 			continue
 		}
-		hit := m.text(x.ids.get(e.id))
+		hit := m.text(x.idOf(e))
 		if !hit {
 			if reads >= maxOutputReads || (reads%64 == 0 && time.Since(start) > maxOutputTime) {
 				break
@@ -290,7 +290,7 @@ func (x *caseIndex) searchOutputs(run string, q caseQuery, m *matcher, read outp
 			}
 			out, err := outputField(line)
 			if err != nil {
-				return nil, fmt.Errorf("the result of case %s at byte %d: %w", x.ids.get(e.id), e.off, err)
+				return nil, fmt.Errorf("the result of case %s at byte %d: %w", x.idOf(e), e.off, err)
 			}
 			hit = m.text(out)
 		}

@@ -42,6 +42,14 @@ type Options struct {
 // DefaultIndexBytes is the memory the case indexes may keep by default.
 const DefaultIndexBytes = 64 << 20
 
+// MemoryLimit is the soft memory limit rubric view sets for itself (unless
+// GOMEMLIMIT sets one): the garbage collector then runs before the heap
+// doubles, so that building a million-case index, which leaves garbage
+// behind each result it decodes, stays under 100 MB. Past it (two such
+// indexes held for a comparison) the collector works harder but the
+// viewer goes on.
+const MemoryLimit = 80 << 20
+
 // Server is the viewer: an http.Handler.
 type Server struct {
 	opts    Options
