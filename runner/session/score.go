@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
@@ -224,7 +223,7 @@ func logReader(path string, m *datasets.Mapping, s *evals.Suite, target string, 
 					Text:    rec.Output,
 					Usage:   rec.Usage,
 					Sent:    &evals.SentRequest{URL: url + strconv.Itoa(r.Line()), Body: body},
-					Latency: time.Duration(rec.LatencyMS * float64(time.Millisecond)),
+					Latency: evals.Millis(rec.LatencyMS),
 				},
 			})
 			if err != nil {
