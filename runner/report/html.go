@@ -53,13 +53,18 @@ const (
 	htmlReason   = 2000 // a criterion's reason, an error message
 	htmlOutput   = 4000 // a model's output
 	htmlLabelLen = 40   // a classification label
-	htmlLabels   = 20   // the largest confusion matrix shown
-	chartWidth   = 640  // the charts' width, in pixels
-	chartLabelW  = 190  // the charts' label column
-	chartValueW  = 120  // the charts' value column
-	chartRowH    = 24   // a chart's row
-	chartAxisH   = 26   // a chart's axis
-	chartMinAbs  = 0.05 // the smallest half-range of a chart of differences
+	htmlLabels   = 20   // the labels of the largest confusion matrix shown
+)
+
+// The charts' layout, in pixels, and the smallest half-range of a chart of
+// differences.
+const (
+	chartWidth  = 640
+	chartLabelW = 190 // the names' column
+	chartValueW = 120 // the values' column
+	chartRowH   = 24
+	chartAxisH  = 26
+	chartMinAbs = 0.05
 )
 
 //go:embed html.tmpl html.css
@@ -205,7 +210,7 @@ type htmlClassification struct {
 	Summary           string
 	Labels            []htmlLabel
 	More              string
-	// Matrix is the confusion matrix; nil with a Note when too large.
+	// Matrix is the confusion matrix; nil, with MatrixNote, when too large.
 	Matrix     [][]int
 	MatrixHead []string
 	MatrixNote string

@@ -163,7 +163,7 @@ func hostileFixture(in string) (*evals.Summary, []*evals.Result) {
 
 // checkInert checks that page is the writer's markup only: its elements
 // are those the template writes, no attribute is an event handler, every
-// link is to an anchor of the page, there is no script, and no control
+// link is to an element of the page, there is no script, and no control
 // character but tab and newline.
 func checkInert(t *testing.T, page string) {
 	t.Helper()
@@ -200,7 +200,22 @@ func checkInert(t *testing.T, page string) {
 			}
 		}
 	}
-	// A ">" only ends a tag: none from the data is left raw.
+	// Every link lands on an element of the page, and ids are unique.
+	ids := map[string]int{}
+	for _, m := range regexp.MustCompile(`\sid="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		ids[m[1]]++
+	}
+	for id, n := range ids {
+		if n > 1 {
+			t.Errorf("id %q is on %d elements", id, n)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\shref="#([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		if ids[m[1]] == 0 {
+			t.Errorf("a link to #%s, which no element has", m[1])
+		}
+	}
+	// No control character is left raw.
 	for i, r := range page {
 		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f {
 			t.Fatalf("raw control %U at byte %d: %q", r, i, page[max(0, i-40):min(len(page), i+40)])
