@@ -16,11 +16,12 @@ import (
 func reportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
-		Usage:     "write the summary, JUnit, Markdown or CSV of finished runs, from their run folders, without running anything",
+		Usage:     "write the summary, JUnit, Markdown, CSV or HTML of finished runs, from their run folders, without running anything",
 		ArgsUsage: "RUN...",
 		Description: `RUN is a run folder, a run id under --out, or latest. With no output flag, the
-terminal summary of each run goes to stdout. One of --junit, --markdown and
---csv may be '-' for stdout. Several runs go into one file, a suite each.
+terminal summary of each run goes to stdout. One of --junit, --markdown,
+--csv and --html may be '-' for stdout. Several runs go into one file, a
+suite each.
 
 The exit code is the runs' verdict, read from their report.json, as rubric
 run exited: 0 every gate held; 1 a gate failed; 3 a run did not complete or
