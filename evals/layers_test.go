@@ -25,7 +25,7 @@ var layers = map[string][]string{
 	"datasets":                  {"evals"},
 	"runner/stats":              {},
 	"runner/store":              {"evals"},
-	"runner/history":            {"evals", "runner/rundir"},
+	"runner/history":            {"evals", "runner/rundir", "runner/store"},
 	"runner/provider":           {"evals", "evals/proc", "runner/store"},
 	"runner/report":             {"evals"},
 	"runner/rundir":             {"evals"},
