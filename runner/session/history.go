@@ -1,0 +1,106 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/runner/history"
+	"github.com/rubric-eval/rubric/runner/rundir"
+)
+
+// record records the run whose report sum is, in the run folder dir, in
+// opts.History: what ran and how it ended, and the index of its cases,
+// read from its journal. s is the suite it ran (its folder says which
+// commit; its slices, which slices the cases are in). A history that cannot
+// be opened or written is a warning on stderr: the run itself is done.
+func record(ctx context.Context, s *evals.Suite, sum *evals.Summary, dir string, opts Options) {
+	if opts.History == nil {
+		return
+	}
+	// An interrupted run is recorded too, however its context ended.
+	ctx = context.WithoutCancel(ctx)
+	if err := recordRun(ctx, s, sum, dir, opts); err != nil {
+		fmt.Fprintf(opts.stderr(), "rubric: history: %v\n", err)
+	}
+}
+
+func recordRun(ctx context.Context, s *evals.Suite, sum *evals.Summary, dir string, opts Options) error {
+	h, err := opts.History()
+	if err != nil {
+		return err
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	r := runRecord(sum, dir)
+	if m, err := rundir.ReadManifest(dir); err == nil {
+		r.SuiteSHA256, r.DatasetSHA256 = m.SuiteSHA256, m.DatasetSHA256
+		if m.Kind != "" {
+			r.Kind = m.Kind
+		}
+	}
+	suiteDir := s.Dir
+	if suiteDir == "" {
+		suiteDir = filepath.Dir(s.Path)
+	}
+	r.GitCommit, r.GitBranch = history.Git(ctx, suiteDir, opts.getenv)
+	if r.Report, err = os.ReadFile(filepath.Join(dir, rundir.ReportFile)); err != nil {
+		return err
+	}
+	results := filepath.Join(dir, rundir.ResultsFile)
+	return h.Record(ctx, r, func(add func(history.Case) error) error {
+		_, err := rundir.ScanJournal(results, func(res *evals.Result, sp rundir.Span) error {
+			return add(indexCase(res, sp, s.Slices))
+		})
+		return err
+	})
+}
+
+// runRecord is the history's record of the run whose report is sum, in
+// the run folder dir, without what the report does not say: the hashes of
+// the inputs (run.json), the commit, the report's bytes.
+func runRecord(sum *evals.Summary, dir string) *history.Run {
+	r := &history.Run{
+		ID: sum.RunID, Kind: "run", Suite: sum.Suite, SuiteVersion: sum.SuiteVersion,
+		Started: sum.Started, Finished: sum.Finished, Complete: sum.Complete, Dir: dir,
+	}
+	// A gate that held with no gate checked is no gate at all; one that
+	// did not hold failed, whether on a threshold, an interrupt or the
+	// error budget.
+	if held := sum.Gate.Held; len(sum.Gate.Results) > 0 || !held {
+		r.GateHeld = &held
+	}
+	for _, t := range sum.Targets {
+		ht := history.Target{Name: t.Name, Provider: t.Provider, Model: t.Model, Cases: t.Cases, Passed: t.Passed,
+			PassRate: t.PassRate, PassRateLo: t.PassRate, PassRateHi: t.PassRate, Mean: t.Mean}
+		if ci := t.PassRateCI; ci != nil {
+			ht.PassRateLo, ht.PassRateHi = ci.Lo, ci.Hi
+		}
+		r.Targets = append(r.Targets, ht)
+	}
+	return r
+}
+
+// indexCase is the case index's entry for result r, whose line is at sp in
+// the journal; fields are the metadata fields the suite slices by.
+func indexCase(r *evals.Result, sp rundir.Span, fields []string) history.Case {
+	c := history.Case{
+		RunID: r.RunID, Target: r.Target, CaseID: r.CaseID, Repeat: r.Repeat, Status: string(r.Status),
+		Score: r.Score, Slices: runner.SliceNames(r, fields), Off: sp.Off, Len: sp.Len,
+	}
+	if r.Error != nil {
+		c.ErrorKind = r.Error.Kind
+	}
+	for _, sc := range r.Scores {
+		if (!sc.Pass || sc.Unscored) && !slices.Contains(c.Failed, sc.Name) {
+			c.Failed = append(c.Failed, sc.Name)
+		}
+	}
+	return c
+}
