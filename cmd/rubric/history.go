@@ -61,18 +61,12 @@ func listHistory(cliCtx *cli.Context) error {
 	if h != nil {
 		defer h.Close()
 		if cliCtx.Bool("prune") {
-			n, err := prune(ctx, h, f)
-			if err != nil {
+			if err := prune(ctx, h, f, stderr); err != nil {
 				return withCode(exitIncomplete, err)
 			}
-			gone := "whose folders are gone"
-			if n == 1 {
-				gone = "whose folder is gone"
-			}
-			fmt.Fprintf(stderr, "rubric: history: forgot %s %s\n", plural(n, "run"), gone)
 		}
 		if runs, err = h.Runs(ctx, f); err != nil {
-			return withCode(exitIncomplete, err)
+			return withCode(exitBadInput, err)
 		}
 	}
 	if cliCtx.Bool("json") {
@@ -95,24 +89,19 @@ func listHistory(cliCtx *cli.Context) error {
 	return historyTable(stdout, runs)
 }
 
-// prune forgets the runs f selects (whatever its limit) whose folder is
-// gone, and returns how many.
-func prune(ctx context.Context, h history.Store, f history.Filter) (int, error) {
-	f.Limit = 0
-	runs, err := h.Runs(ctx, f)
+// prune forgets the runs f selects whose folder is gone, and says how
+// many on stderr.
+func prune(ctx context.Context, h history.Store, f history.Filter, stderr io.Writer) error {
+	gone, err := history.Prune(ctx, h, f)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var ids []string
-	for _, r := range runs {
-		if r.Missing {
-			ids = append(ids, r.ID)
-		}
+	what := "whose folders are gone"
+	if len(gone) == 1 {
+		what = "whose folder is gone"
 	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	return len(ids), h.Forget(ctx, ids...)
+	fmt.Fprintf(stderr, "rubric: history: forgot %s %s\n", plural(len(gone), "run"), what)
+	return nil
 }
 
 func filterText(f history.Filter) string {

@@ -85,9 +85,11 @@ func Find(ctx context.Context, s Store, ref Ref) (*Run, error) {
 	return r, nil
 }
 
-// Prune forgets the runs whose folders are gone, and returns them.
-func Prune(ctx context.Context, s Store) ([]Run, error) {
-	runs, err := s.Runs(ctx, Filter{})
+// Prune forgets the runs f selects, whatever its Limit, whose folders are
+// gone, and returns them.
+func Prune(ctx context.Context, s Store, f Filter) ([]Run, error) {
+	f.Limit = 0
+	runs, err := s.Runs(ctx, f)
 	if err != nil {
 		return nil, err
 	}

@@ -331,14 +331,18 @@ func TestMissingAndPrune(t *testing.T) {
 	if r, err := s.Get(ctx, "moved"); err != nil || !r.Missing {
 		t.Errorf("Get(moved): missing %v, %v", r != nil && r.Missing, err)
 	}
-	gone, err := Prune(ctx, s)
-	if err != nil || len(gone) != 2 {
-		t.Fatalf("Prune: %d runs, %v", len(gone), err)
+	// Of one suite only, whatever the limit.
+	gone, err := Prune(ctx, s, Filter{Suite: "triage", Limit: 1})
+	if err != nil || len(gone) != 1 || gone[0].ID != "moved" {
+		t.Fatalf("Prune of triage: %+v, %v", gone, err)
+	}
+	if gone, err = Prune(ctx, s, Filter{}); err != nil || len(gone) != 1 || gone[0].ID != "deleted" {
+		t.Fatalf("Prune: %+v, %v", gone, err)
 	}
 	if runs, _ := s.Runs(ctx, Filter{}); len(runs) != 1 || runs[0].ID != "kept" {
 		t.Errorf("after Prune: %+v", runs)
 	}
-	if gone, err := Prune(ctx, s); err != nil || len(gone) != 0 {
+	if gone, err := Prune(ctx, s, Filter{}); err != nil || len(gone) != 0 {
 		t.Errorf("Prune again: %d, %v", len(gone), err)
 	}
 	if err := s.Forget(ctx, "kept", "never-recorded"); err != nil {
