@@ -175,8 +175,8 @@ func (s *SQLite) fail(what string, err error) error {
 // stageBatch is the number of cases one INSERT statement stages.
 const stageBatch = 64
 
-// Record implements Store. The case index is first written to temporary
-// tables of the writing connection, which take no lock on the file, so that
+// Record implements Store. The case index is first written to a temporary
+// table of the writing connection, which takes no lock on the file, so that
 // reading a large journal does not hold the history's write lock; then one
 // transaction replaces the run's record, the index copied in.
 func (s *SQLite) Record(ctx context.Context, r *Run, cases func(add func(Case) error) error) error {
