@@ -18,7 +18,8 @@ func reportCommand() *cli.Command {
 		Name:      "report",
 		Usage:     "write the summary, JUnit, Markdown, CSV or HTML of finished runs, from their run folders, without running anything",
 		ArgsUsage: "RUN...",
-		Description: `RUN is a run folder, a run id under --out, or latest. With no output flag, the
+		Description: `RUN is a run folder, a run id, latest (the newest under --out), SUITE@latest or
+SUITE@~N (the Nth run of suite SUITE before its latest). With no output flag, the
 terminal summary of each run goes to stdout. One of --junit, --markdown,
 --csv and --html may be '-' for stdout. Several runs go into one file, a
 suite each.
@@ -39,7 +40,7 @@ broke its error budget.`,
 			}
 			runs := make([]*rundir.Finished, cliCtx.NArg())
 			for i, ref := range cliCtx.Args().Slice() {
-				if runs[i], err = rundir.ReadRun(ref, cliCtx.String("out")); err != nil {
+				if runs[i], err = readRun(cliCtx.Context, ref, cliCtx.String("out")); err != nil {
 					return withCode(exitBadInput, err)
 				}
 			}

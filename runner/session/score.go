@@ -119,7 +119,7 @@ func score(ctx context.Context, s *build.Suite, rec Recordings, opts Options) (*
 	}
 	sum.ResultsFile = rundir.ResultsFile
 	runner.Judge(sum, s.Suite.Gates)
-	if err := writeRun(sum, f.dir, opts); err != nil {
+	if err := writeRun(ctx, s.Suite, sum, f.dir, opts); err != nil {
 		return sum, err
 	}
 	switch {
