@@ -25,7 +25,7 @@ var layers = map[string][]string{
 	"datasets":                  {"evals"},
 	"runner/stats":              {},
 	"runner/store":              {"evals"},
-	"runner/history":            {"evals", "runner", "runner/rundir"},
+	"runner/history":            {"evals", "runner", "runner/rundir", "runner/store"},
 	"runner/provider":           {"evals", "evals/proc", "runner/store"},
 	"runner/report":             {"evals"},
 	"runner/rundir":             {"evals"},
@@ -35,7 +35,7 @@ var layers = map[string][]string{
 	"runner/view": {"evals", "datasets", "runner", "runner/history", "runner/rundir"},
 	// The packages that drive a run.
 	"runner/build":     {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
-	"runner/session":   {"evals", "datasets", "runner", "runner/build", "runner/rundir", "runner/report"},
+	"runner/session":   {"evals", "datasets", "runner", "runner/build", "runner/rundir", "runner/report", "runner/history"},
 	"cmd/rubric":       nil, // nil: anything
 	"cmd/rubric-bench": nil,
 }
