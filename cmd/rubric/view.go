@@ -21,11 +21,13 @@ func viewCommand() *cli.Command {
 		Name:      "view",
 		Usage:     "serve a local web app to browse runs, their cases, comparisons and trends, and review cases",
 		ArgsUsage: "[RUN...]",
-		Description: `RUN is a run folder or a run id under --out; with none, every run under --out.
-The viewer listens on 127.0.0.1, on a free port unless --port, prints its URL
-and opens it in the browser unless --no-open. It reads the run folders and
-changes nothing in them but reviews.jsonl, where the verdicts given in the
-browser go (rubric export --format review-csv shows them). Ctrl-C stops it.
+		Description: `The viewer shows the runs of the run history and, besides, the runs given: a
+run folder, a run id, latest, SUITE@latest or SUITE@~N; with none, every run
+folder under --out. It listens on 127.0.0.1, on a free port unless --port,
+prints its URL and opens it in the browser unless --no-open. It reads the
+history and the run folders and changes nothing in them but reviews.jsonl,
+where the verdicts given in the browser go (rubric export --format
+review-csv shows them). Ctrl-C stops it.
 
 --host ADDR listens on another address (0.0.0.0 for every interface): the
 viewer then wants a token that it prints in its URL, and every request must
@@ -66,7 +68,7 @@ func viewRuns(cliCtx *cli.Context) error {
 	out := cliCtx.String("out")
 	var dirs []string
 	for _, ref := range cliCtx.Args().Slice() {
-		dir, err := rundir.Find(ref, out)
+		dir, err := findRun(ctx, ref, out)
 		if err != nil {
 			return withCode(exitBadInput, fmt.Errorf("view: %w", err))
 		}
@@ -92,7 +94,17 @@ func viewRuns(cliCtx *cli.Context) error {
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
+	h, err := openHistoryToRead()
+	if err != nil {
+		return withCode(exitBadInput, fmt.Errorf("view: %w", err))
+	}
+	if h != nil {
+		defer h.Close()
+	}
 	opts := view.Options{Runs: dirs, Token: token}
+	if h != nil {
+		opts.History = h
+	}
 	url := "http://" + addr + "/"
 	if token != "" {
 		url += "?token=" + token
@@ -111,7 +123,11 @@ func viewRuns(cliCtx *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, fmt.Errorf("view: %w", err))
 	}
-	fmt.Fprintf(stderr, "rubric: view: %s; Ctrl-C stops it\n", plural(len(dirs), "run folder"))
+	what := plural(len(dirs), "run folder")
+	if h != nil {
+		what = "the history " + h.Path() + " and " + what
+	}
+	fmt.Fprintf(stderr, "rubric: view: %s; Ctrl-C stops it\n", what)
 	fmt.Fprintln(stdout, url)
 	if !cliCtx.Bool("no-open") {
 		if err := openBrowser(url); err != nil {

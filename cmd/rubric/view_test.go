@@ -92,9 +92,11 @@ func startView(t *testing.T, args ...string) (url string, stop func() (int, stri
 }
 
 // triageRuns runs examples/triage with both of its recorded targets into
-// a runs folder and returns it.
+// a runs folder, recording them in a history of the test's own, and
+// returns the folder.
 func triageRuns(t *testing.T) string {
 	t.Helper()
+	t.Setenv("RUBRIC_HISTORY", filepath.Join(t.TempDir(), "history.db"))
 	out := t.TempDir()
 	for _, target := range []string{"triage-v1", "triage-v2"} {
 		if code, _, stderr := runInProcess(t, "run", "--out", out, "--target", target, "../../examples/triage/suite.json"); code > 1 {
@@ -102,6 +104,19 @@ func triageRuns(t *testing.T) string {
 		}
 	}
 	return out
+}
+
+// triageRun returns the folder of the run of target under out.
+func triageRun(t *testing.T, out, target string) string {
+	t.Helper()
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if b, _ := os.ReadFile(filepath.Join(out, e.Name(), "report.json")); strings.Contains(string(b), `"name": "`+target+`"`) {
+			return filepath.Join(out, e.Name())
+		}
+	}
+	t.Fatalf("no run of %s in %s", target, out)
+	return ""
 }
 
 func httpGet(t *testing.T, c *http.Client, url string, host ...string) (int, string) {
@@ -147,7 +162,7 @@ func TestView(t *testing.T) {
 		t.Errorf("another Host: %d, want 421", status)
 	}
 	code, stderr := stop()
-	if code != exitOK || !strings.Contains(stderr, "rubric: view: 2 run folders") || !strings.Contains(stderr, "rubric: view: stopped") {
+	if code != exitOK || !strings.Contains(stderr, "history.db and 2 run folders") || !strings.Contains(stderr, "rubric: view: stopped") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
@@ -156,6 +171,7 @@ func TestView(t *testing.T) {
 // are the ones shown.
 func TestViewRunArgs(t *testing.T) {
 	out := triageRuns(t)
+	t.Setenv("RUBRIC_HISTORY", filepath.Join(t.TempDir(), "none.db")) // no history: only the runs given
 	entries, _ := os.ReadDir(out)
 	url, _ := startView(t, "--no-open", "--out", out, entries[1].Name())
 	_, body := httpGet(t, http.DefaultClient, url)
@@ -165,6 +181,30 @@ func TestViewRunArgs(t *testing.T) {
 	url, _ = startView(t, "--no-open", filepath.Join(out, entries[0].Name()))
 	if _, body := httpGet(t, http.DefaultClient, url); !strings.Contains(body, `data-run="`+entries[0].Name()+`"`) {
 		t.Errorf("by folder:\n%s", body)
+	}
+}
+
+// TestViewHistory: the history's runs are shown without their folders
+// being named, a moved folder as missing; a run named SUITE@~1 is found
+// through the history.
+func TestViewHistory(t *testing.T) {
+	out := triageRuns(t)
+	url, _ := startView(t, "--no-open", "--out", t.TempDir())
+	_, body := httpGet(t, http.DefaultClient, url)
+	if n := strings.Count(body, `<tr class="run"`); n != 2 {
+		t.Errorf("%d runs of the history shown, want 2", n)
+	}
+	moved := filepath.Join(t.TempDir(), "moved")
+	if err := os.Rename(triageRun(t, out, "triage-v2"), moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := httpGet(t, http.DefaultClient, url); !strings.Contains(body, "folder missing") {
+		t.Error("a moved run folder is not marked missing")
+	}
+	// The run before the latest of the suite.
+	url, _ = startView(t, "--no-open", "--out", out, "support-triage@~1")
+	if _, body := httpGet(t, http.DefaultClient, url); strings.Count(body, `<tr class="run"`) != 2 {
+		t.Errorf("support-triage@~1:\n%s", body)
 	}
 }
 
@@ -208,13 +248,7 @@ func TestViewReviewRoundTrip(t *testing.T) {
 	out := triageRuns(t)
 	url, _ := startView(t, "--no-open", "--out", out)
 	// The run of triage-v2 fails T-1030 on its priority.
-	var run string
-	entries, _ := os.ReadDir(out)
-	for _, e := range entries {
-		if b, _ := os.ReadFile(filepath.Join(out, e.Name(), "report.json")); strings.Contains(string(b), `"name": "triage-v2"`) {
-			run = e.Name()
-		}
-	}
+	run := filepath.Base(triageRun(t, out, "triage-v2"))
 	status, page := httpGet(t, http.DefaultClient, url+"runs/"+run+"/case?target=triage-v2&id=T-1030")
 	if status != http.StatusOK {
 		t.Fatalf("case page: %d", status)

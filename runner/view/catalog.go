@@ -317,11 +317,10 @@ func indexFolder(ctx context.Context, fr *folderRun) (*caseIndex, error) {
 	b := newIndexer()
 	path := filepath.Join(fr.run.Dir, rundir.ResultsFile)
 	n := 0
-	_, err := rundir.ScanJournal(path, func(r *evals.Result, sp rundir.Span) error {
+	_, err := history.ScanJournal(path, fr.sliceBy, func(c history.Case) error {
 		if n++; n%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		c := IndexCase(r, sp, fr.sliceBy)
 		return b.add(&c)
 	})
 	if err != nil {

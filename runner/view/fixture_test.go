@@ -9,13 +9,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner/history"
 	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
@@ -227,59 +225,6 @@ func get(t testing.TB, ts *httptest.Server, path string) (int, string) {
 	}
 	return resp.StatusCode, string(b)
 }
-
-// memHistory is a history.Store in memory.
-type memHistory struct {
-	runs  []history.Run
-	cases map[string][]history.Case
-}
-
-func (m *memHistory) Record(_ context.Context, r *history.Run, cases func(add func(history.Case) error) error) error {
-	m.runs = slices.DeleteFunc(m.runs, func(x history.Run) bool { return x.ID == r.ID })
-	m.runs = append(m.runs, *r)
-	if m.cases == nil {
-		m.cases = map[string][]history.Case{}
-	}
-	m.cases[r.ID] = nil
-	return cases(func(c history.Case) error { m.cases[r.ID] = append(m.cases[r.ID], c); return nil })
-}
-
-func (m *memHistory) Runs(_ context.Context, f history.Filter) ([]history.Run, error) {
-	var out []history.Run
-	for _, r := range m.runs {
-		if f.Suite != "" && r.Suite != f.Suite {
-			continue
-		}
-		r.Report = nil
-		out = append(out, r)
-	}
-	slices.SortFunc(out, func(a, b history.Run) int { return b.Started.Compare(a.Started) })
-	return out, nil
-}
-
-func (m *memHistory) Get(_ context.Context, id string) (*history.Run, error) {
-	for _, r := range m.runs {
-		if r.ID == id {
-			return &r, nil
-		}
-	}
-	return nil, history.ErrNotFound
-}
-
-func (m *memHistory) Cases(_ context.Context, id string, fn func(history.Case) error) error {
-	for _, c := range m.cases[id] {
-		if err := fn(c); err != nil {
-			if err == history.ErrStop {
-				return nil
-			}
-			return err
-		}
-	}
-	return nil
-}
-
-func (m *memHistory) Forget(context.Context, ...string) error { return nil }
-func (m *memHistory) Close() error                            { return nil }
 
 // query builds a path with a query.
 func query(path string, kv ...string) string {

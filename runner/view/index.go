@@ -3,18 +3,14 @@ package view
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner/history"
-	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // A run's case index, held compactly: a fixed-size entry per result (40
@@ -359,52 +355,4 @@ func (x *caseIndex) walk(run string, fn func(history.Case) error) error {
 		}
 	}
 	return nil
-}
-
-// IndexCase is the case index's record of a result r whose line is at sp
-// in its journal: its status, score, the criteria that failed or could not
-// score, its error's kind, and its slices: a tag KEY=VALUE is the slice
-// KEY=VALUE, another tag the slice tag=TAG, and each metadata field of
-// sliceBy with a scalar value the slice FIELD=VALUE, as a report's slices
-// name them.
-func IndexCase(r *evals.Result, sp rundir.Span, sliceBy []string) history.Case {
-	c := history.Case{RunID: r.RunID, Target: r.Target, CaseID: r.CaseID, Repeat: r.Repeat, Status: string(r.Status),
-		Score: r.Score, Off: sp.Off, Len: sp.Len}
-	for _, s := range r.Scores {
-		if !s.Pass || s.Unscored {
-			c.Failed = append(c.Failed, s.Name)
-		}
-	}
-	if r.Error != nil {
-		c.ErrorKind = r.Error.Kind
-	}
-	for _, t := range r.Tags {
-		if k, v, ok := strings.Cut(t, "="); ok && k != "" && v != "" {
-			c.Slices = append(c.Slices, t)
-		} else {
-			c.Slices = append(c.Slices, "tag="+t)
-		}
-	}
-	for _, k := range sliceBy {
-		if v, ok := sliceValue(r.Metadata[k]); ok {
-			c.Slices = append(c.Slices, k+"="+v)
-		}
-	}
-	return c
-}
-
-// sliceValue is a metadata value as a slice names it; objects, arrays and
-// null make no slice.
-func sliceValue(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return v, true
-	case bool:
-		return strconv.FormatBool(v), true
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64), true
-	case json.Number:
-		return v.String(), true
-	}
-	return "", false
 }

@@ -156,6 +156,8 @@ func (s *Server) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, history.ErrNotFound):
 		s.fail(w, r, http.StatusNotFound, "no run "+r.PathValue("run")+" in the history or among the folders given")
+	case errors.Is(err, fs.ErrNotExist):
+		s.fail(w, r, http.StatusNotFound, err.Error())
 	case errors.Is(err, context.Canceled):
 	default:
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
@@ -624,6 +626,9 @@ func (s *Server) readResults(ctx context.Context, run *history.Run, target, id s
 		return nil, nil
 	}
 	f, err := os.Open(resultsPath(run))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("run %s: its folder %s is gone (moved or deleted), and its results with it; rubric history --prune forgets such runs: %w", run.ID, run.Dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("run %s: its results cannot be read: %w", run.ID, err)
 	}
