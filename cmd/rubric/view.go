@@ -101,7 +101,9 @@ func viewRuns(cliCtx *cli.Context) error {
 	if h != nil {
 		defer h.Close()
 	}
-	opts := view.Options{Runs: dirs, Token: token}
+	// The runs given are indexed as the viewer starts; those found under
+	// --out when a page wants them.
+	opts := view.Options{Runs: dirs, Token: token, IndexAtStart: cliCtx.NArg() > 0}
 	if h != nil {
 		opts.History = h
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rubric-eval/rubric/runner/history"
 	"github.com/rubric-eval/rubric/runner/rundir"
@@ -90,5 +91,31 @@ func TestHistory(t *testing.T) {
 	}
 	if status, _ := get(t, ts, "/runs/r1/cases?q=sure"); status != http.StatusNotFound {
 		t.Errorf("a search in a missing run's outputs: %d, want 404", status)
+	}
+}
+
+// TestIndexAtStart: the folders given are indexed as the viewer starts.
+func TestIndexAtStart(t *testing.T) {
+	dirs := fixtureRuns(t)
+	s, _ := newTestServer(t, Options{IndexAtStart: true}, dirs)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.cat.mu.Lock()
+		n := 0
+		for _, slot := range s.cat.indexes {
+			select {
+			case <-slot.ready:
+				n++
+			default:
+			}
+		}
+		s.cat.mu.Unlock()
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 runs indexed", n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

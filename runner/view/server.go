@@ -32,6 +32,10 @@ type Options struct {
 	// Hosts, when set, are the only Host headers accepted: a page of
 	// another site that a DNS name made to point at loopback is refused.
 	Hosts []string
+	// IndexAtStart indexes the run folders of Runs that the history lacks
+	// as the viewer starts, one after the other in the background, rather
+	// than when a page first wants their cases.
+	IndexAtStart bool
 	// MaxIndexBytes bounds the memory of the case indexes kept; 0 for
 	// DefaultIndexBytes. The two last used are kept whatever their size.
 	MaxIndexBytes int64
@@ -79,6 +83,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, cat: cat, pages: pages, csrf: NewToken()}
 	s.handler = s.routes()
+	if opts.IndexAtStart {
+		go func() {
+			for _, fr := range cat.folders {
+				if _, err := cat.index(ctx, fr.run.ID); err != nil && ctx.Err() != nil {
+					return // stopped; another error shows on the run's pages
+				}
+			}
+		}()
+	}
 	return s, nil
 }
 

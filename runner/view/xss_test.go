@@ -144,6 +144,14 @@ func TestXSS(t *testing.T) {
 	if !strings.Contains(texts(body), xssAll) {
 		t.Errorf("the case page does not show the output as text")
 	}
+	// The transcript too: the user's turn, the tool call with its
+	// arguments, the tool's result and its error.
+	for _, want := range []string{`<li class="msg role-tool">`, `<div class="call">calls <b>&lt;script&gt;alert(1)&lt;/script&gt;</b>`,
+		`answering &#34;&gt;&lt;img src=x onerror=alert(1)&gt;`, `<p class="error">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</p>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the case page's transcript lacks %q", want)
+		}
+	}
 	_, body = get(t, ts, "/runs/h2/cases")
 	if n := strings.Count(body, `<tr class="case`); n != xssCaseIDs {
 		t.Errorf("%d cases listed, want %d", n, xssCaseIDs)
