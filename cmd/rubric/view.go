@@ -33,7 +33,7 @@ review-csv shows them). Ctrl-C stops it.
 viewer then wants a token that it prints in its URL, and every request must
 carry it.`,
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "port", Usage: "listen on `PORT` (default: a free one)"},
+			&cli.IntFlag{Name: "port", DefaultText: "a free one", Usage: "listen on `PORT`"},
 			&cli.StringFlag{Name: "host", Usage: "listen on `ADDR` instead of 127.0.0.1, with a token that every request must carry"},
 			&cli.BoolFlag{Name: "no-open", Usage: "do not open the browser"},
 			outFlag("`DIR` where run ids are looked up, and whose runs are shown when no RUN is given"),
