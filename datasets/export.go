@@ -78,6 +78,11 @@ type Example struct {
 	Vars     map[string]any
 	Tags     []string
 	Metadata map[string]any
+	// Verdict, Corrected and Comment are a reviewer's, when the result was
+	// reviewed in rubric view; review sheets fill their columns with them.
+	Verdict   string
+	Corrected string
+	Comment   string
 }
 
 // Invalid is an example that a format cannot hold, and why; nothing was
@@ -345,7 +350,10 @@ func reviewJSON(e *Example) *ReviewRow {
 	r := &ReviewRow{
 		CaseID: e.CaseID, Target: e.Target, Repeat: e.Repeat, Status: e.Status, Score: e.Score,
 		Prompt: e.Prompt, Response: e.Response, Expected: e.Expected, Scores: []ReviewScore{},
-		Vars: e.Vars, Tags: e.Tags, Metadata: e.Metadata, Corrected: "",
+		Vars: e.Vars, Tags: e.Tags, Metadata: e.Metadata, Verdict: e.Verdict, Corrected: "", Comment: e.Comment,
+	}
+	if v := correctedText(e.Corrected); v != nil {
+		r.Corrected = v // a JSON object or array as that value, as import-review reads a CSV cell
 	}
 	for _, s := range e.Scores {
 		rs := ReviewScore{Name: s.Name, Pass: s.Pass, Unscored: s.Unscored, Reason: s.Reason}
@@ -409,7 +417,9 @@ func (x *ExportWriter) reviewRecord(e *Example) []string {
 	if e.Metadata != nil {
 		md = CellText(e.Metadata)
 	}
-	return append(rec, vars, strings.Join(e.Tags, ";"), md, "", "", "")
+	// The corrected answer is written as the reviewer typed it, so that
+	// import-review reads it back unchanged.
+	return append(rec, vars, strings.Join(e.Tags, ";"), md, e.Verdict, e.Corrected, noFormula(e.Comment))
 }
 
 func (x *ExportWriter) writeCSV(rec []string) error {

@@ -31,6 +31,8 @@ var layers = map[string][]string{
 	"runner/rundir":             {"evals"},
 	"runner":                    {"evals", "evals/mock", "runner/stats"},
 	"runner/export":             {"evals", "datasets", "runner/rundir"},
+	// rubric view: reads the history and run folders, compares with runner.
+	"runner/view": {"evals", "datasets", "runner", "runner/history", "runner/rundir"},
 	// The packages that drive a run.
 	"runner/build":     {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
 	"runner/session":   {"evals", "datasets", "runner", "runner/build", "runner/rundir", "runner/report", "runner/history"},

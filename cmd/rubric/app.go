@@ -203,6 +203,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			scoreCommand(),
 			exportCommand(),
 			importReviewCommand(),
+			viewCommand(),
 		},
 		OnUsageError: onUsageError,
 		Flags:        []cli.Flag{profileFlag()},

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -137,6 +138,13 @@ func Run(opts Options) (*Stats, error) {
 		return nil, err
 	}
 	defer f.Close()
+	reviews := map[rundir.ReviewKey]rundir.Review{}
+	if datasets.IsReview(opts.Format) {
+		// The verdicts given in rubric view, kept in the run folder.
+		if reviews, err = rundir.ReadReviews(filepath.Dir(opts.Results)); err != nil {
+			return nil, err
+		}
+	}
 	var buf []byte
 	seen := map[[sha256.Size]byte]struct{}{}
 	for _, e := range picked {
@@ -148,6 +156,9 @@ func Run(opts Options) (*Stats, error) {
 		ex, id, reason, err := build(opts, r, f, chosen, &buf)
 		if err != nil {
 			return nil, err
+		}
+		if rv, ok := reviews[rundir.ReviewKey{CaseID: r.CaseID, Target: r.Target, Repeat: r.Repeat}]; ok && ex != nil {
+			ex.Verdict, ex.Corrected, ex.Comment = rv.Verdict, rv.Corrected, rv.Comment
 		}
 		if reason == "" && !opts.KeepDuplicates {
 			if _, dup := seen[id]; dup {

@@ -2,17 +2,20 @@ package export
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // res builds a result: the prompt asks about the case, the criteria are x
@@ -304,5 +307,64 @@ func TestExportReviewKeepsErrorsAndColumns(t *testing.T) {
 	}
 	if !slices.Contains(strings.Split(out, "\n"), `c4,a,0,error,,"[system]`) {
 		t.Errorf("no row for the error c4:\n%s", out)
+	}
+}
+
+// TestExportReviewsFromView: the verdicts given in rubric view, in the run
+// folder's reviews.jsonl, fill the review sheet's columns, and the sheet
+// imports as one filled in by hand.
+func TestExportReviewsFromView(t *testing.T) {
+	results := writeResults(t, fixture())
+	dir := filepath.Dir(results)
+	for _, rv := range []rundir.Review{
+		{CaseID: "c2", Target: "a", Verdict: "reject", Comment: "=HYPERLINK(\"x\")"},
+		{CaseID: "c5", Target: "a", Verdict: "accept", Corrected: "wrong first"},
+		{CaseID: "c5", Target: "a", Verdict: "accept", Corrected: `{"answer": "c5, corrected"}`, Comment: "the last review counts"},
+		{CaseID: "c7", Target: "a", Verdict: "skip"},
+		{CaseID: "c7", Target: "a"}, // cleared
+	} {
+		if err := rundir.AppendReview(dir, &rv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sel := Selection{Targets: []string{"a"}, Failed: true}
+	out, _ := export(t, results, Options{Format: datasets.ExportReviewCSV, Select: sel})
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := recs[0]
+	col := func(name string) int { return slices.Index(cols, name) }
+	got := map[string][3]string{}
+	for _, r := range recs[1:] {
+		got[r[col("case_id")]] = [3]string{r[col("verdict")], r[col("corrected")], r[col("comment")]}
+	}
+	want := map[string][3]string{
+		"c2": {"reject", "", `'=HYPERLINK("x")`}, // a comment is kept from running as a formula
+		"c5": {"accept", `{"answer": "c5, corrected"}`, "the last review counts"},
+		"c6": {}, "c7": {},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("reviews in the sheet:\n got %v\nwant %v", got, want)
+	}
+	out, _ = export(t, results, Options{Format: datasets.ExportReviewJSONL, Select: Selection{Targets: []string{"a"}, Criteria: []string{"x"}}})
+	if !strings.Contains(out, `"verdict":"accept","corrected":{"answer":"c5, corrected"},"comment":"the last review counts"`) {
+		t.Errorf("review-jsonl:\n%s", out)
+	}
+	// The sheet imports: c5 with its corrected answer; c2 rejected; the
+	// others not reviewed.
+	sheet := filepath.Join(t.TempDir(), "review.csv")
+	csvOut, _ := export(t, results, Options{Format: datasets.ExportReviewCSV, Select: sel})
+	if err := os.WriteFile(sheet, []byte(csvOut), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ds bytes.Buffer
+	st, err := datasets.ImportReview(sheet, &ds, datasets.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Written != 1 || st.Corrected != 1 || st.Rejected != 1 || !strings.Contains(ds.String(), `"id":"c5"`) ||
+		!strings.Contains(ds.String(), `"expected":{"answer":"c5, corrected"}`) {
+		t.Errorf("import: %+v\n%s", st, ds.String())
 	}
 }

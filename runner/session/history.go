@@ -2,14 +2,11 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/history"
 	"github.com/rubric-eval/rubric/runner/rundir"
 )
@@ -56,62 +53,9 @@ func recordRun(ctx context.Context, s *evals.Suite, sum *evals.Summary, dir stri
 	}
 	results := filepath.Join(dir, rundir.ResultsFile)
 	return h.Record(ctx, r, func(add func(history.Case) error) error {
-		_, err := rundir.ScanJournalAs(results, func(res *indexed, sp rundir.Span) error {
-			c, err := res.index(sp, s.Slices)
-			if err != nil {
-				return fmt.Errorf("%s: the result at byte %d: %w", results, sp.Off, err)
-			}
-			return add(c)
-		})
+		_, err := history.ScanJournal(results, s.Slices, add)
 		return err
 	})
-}
-
-// indexed is the part of a result that the case index reads, decoded from
-// the journal several times faster than a whole evals.Result: its request,
-// output and transcript are skipped, and its metadata is decoded only when
-// the suite slices by some of it.
-type indexed struct {
-	RunID    string          `json:"run_id"`
-	CaseID   string          `json:"case_id"`
-	Target   string          `json:"target"`
-	Repeat   int             `json:"repeat"`
-	Tags     []string        `json:"tags"`
-	Metadata json.RawMessage `json:"metadata"`
-	Scores   []struct {
-		Name     string `json:"name"`
-		Pass     bool   `json:"pass"`
-		Unscored bool   `json:"unscored"`
-	} `json:"scores"`
-	Score  *float64     `json:"score"`
-	Status evals.Status `json:"status"`
-	Error  *struct {
-		Kind string `json:"kind"`
-	} `json:"error"`
-}
-
-// index is the case index's entry for the result, whose line is at sp in
-// the journal; fields are the metadata fields the suite slices by.
-func (r *indexed) index(sp rundir.Span, fields []string) (history.Case, error) {
-	res := evals.Result{Tags: r.Tags}
-	if len(fields) > 0 && len(r.Metadata) > 0 {
-		if err := json.Unmarshal(r.Metadata, &res.Metadata); err != nil {
-			return history.Case{}, fmt.Errorf("metadata: %w", err)
-		}
-	}
-	c := history.Case{
-		RunID: r.RunID, Target: r.Target, CaseID: r.CaseID, Repeat: r.Repeat, Status: string(r.Status),
-		Score: r.Score, Slices: runner.SliceNames(&res, fields), Off: sp.Off, Len: sp.Len,
-	}
-	if r.Error != nil {
-		c.ErrorKind = r.Error.Kind
-	}
-	for _, sc := range r.Scores {
-		if (!sc.Pass || sc.Unscored) && !slices.Contains(c.Failed, sc.Name) {
-			c.Failed = append(c.Failed, sc.Name)
-		}
-	}
-	return c, nil
 }
 
 // runRecord is the history's record of the run whose report is sum, in
