@@ -1,0 +1,19 @@
+package history_test
+
+import (
+	"testing"
+
+	"github.com/rubric-eval/rubric/runner/history"
+	"github.com/rubric-eval/rubric/runner/history/historytest"
+)
+
+// Every store runs the same conformance suite.
+
+func TestMemStoreConformance(t *testing.T) {
+	historytest.Run(t, func(*testing.T) history.Store { return history.NewMemStore() })
+}
+
+func TestPostgresConformance(t *testing.T) {
+	historytest.PostgresServer(t) // skips (or fails in CI) once, not per test
+	historytest.Run(t, historytest.OpenPostgres)
+}
