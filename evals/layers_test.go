@@ -26,7 +26,7 @@ var layers = map[string][]string{
 	"runner/stats":               {},
 	"runner/store":               {"evals"},
 	"runner/history":             {"evals", "runner", "runner/rundir", "runner/store"},
-	"runner/history/historytest": {"runner/history"},
+	"runner/history/historytest": {"runner/history", "runner/rundir"},
 	"runner/provider":            {"evals", "evals/proc", "runner/store"},
 	"runner/report":              {"evals"},
 	"runner/rundir":              {"evals"},

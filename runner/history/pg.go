@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"iter"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/rundir"
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
@@ -178,13 +179,16 @@ const migrateLock int64 = 0x7275627269630001 // "rubric" 0001
 
 // pgMigrations are the schema changes, in order; schema_version holds how
 // many have been applied. Append new ones; never edit one that has
-// shipped. The tables and columns are the local history's (sqlite.go), in
-// PostgreSQL's types: times as timestamptz (microseconds), the report as
-// json (kept as written, and open to SQL), lists as text arrays. Ids sort
-// by their bytes (COLLATE "C"), as in SQLite and Go.
+// shipped. The tables, columns and indexes are the local history's
+// (sqlite.go: runs, run_targets, cases, case_failed, case_slices, with the
+// same names), in PostgreSQL's types: a run's n is an identity column, its
+// report json (kept as written, and open to SQL), a case's failed and
+// slices text arrays. Ids, names and slices sort by their bytes
+// (COLLATE "C"), as in SQLite and Go, whatever the database's locale.
 var pgMigrations = []string{
 	`CREATE TABLE runs (
-		run_id         text COLLATE "C" PRIMARY KEY,
+		n              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		id             text COLLATE "C" NOT NULL UNIQUE,
 		kind           text NOT NULL,
 		suite          text COLLATE "C" NOT NULL,
 		suite_version  text NOT NULL,
@@ -192,17 +196,17 @@ var pgMigrations = []string{
 		dataset_sha256 text NOT NULL,
 		git_commit     text NOT NULL,
 		git_branch     text NOT NULL,
-		started        timestamptz NOT NULL,
-		finished       timestamptz,
+		started_ns     bigint NOT NULL,
+		finished_ns    bigint NOT NULL,
 		complete       boolean NOT NULL,
 		gate_held      boolean,
 		dir            text NOT NULL,
 		report         json
 	);
-	CREATE INDEX runs_started ON runs (started DESC, run_id DESC);
-	CREATE INDEX runs_suite_started ON runs (suite, started DESC, run_id DESC);
+	CREATE INDEX runs_started ON runs (started_ns, n);
+	CREATE INDEX runs_suite ON runs (suite, started_ns, n);
 	CREATE TABLE run_targets (
-		run_id       text COLLATE "C" NOT NULL REFERENCES runs ON DELETE CASCADE,
+		run          bigint NOT NULL,
 		pos          integer NOT NULL,
 		name         text COLLATE "C" NOT NULL,
 		provider     text NOT NULL,
@@ -213,22 +217,37 @@ var pgMigrations = []string{
 		pass_rate_lo double precision NOT NULL,
 		pass_rate_hi double precision NOT NULL,
 		mean         double precision NOT NULL,
-		PRIMARY KEY (run_id, pos)
+		PRIMARY KEY (run, pos)
 	);
-	CREATE INDEX run_targets_name ON run_targets (name);
+	CREATE INDEX run_targets_name ON run_targets (name, run);
 	CREATE TABLE cases (
-		run_id     text COLLATE "C" NOT NULL,
+		run        bigint NOT NULL,
+		n          integer NOT NULL,
 		target     text COLLATE "C" NOT NULL,
 		case_id    text COLLATE "C" NOT NULL,
 		repeat     integer NOT NULL,
 		status     text NOT NULL,
 		score      double precision,
-		failed     text[],
 		error_kind text NOT NULL,
+		failed     text[],
 		slices     text[],
 		off        bigint NOT NULL,
 		len        integer NOT NULL,
-		PRIMARY KEY (run_id, target, case_id, repeat)
+		PRIMARY KEY (run, n)
+	);
+	CREATE UNIQUE INDEX cases_case ON cases (run, target, case_id, repeat);
+	CREATE INDEX cases_status ON cases (run, target, status);
+	CREATE TABLE case_failed (
+		run       bigint NOT NULL,
+		criterion text COLLATE "C" NOT NULL,
+		n         integer NOT NULL,
+		PRIMARY KEY (run, criterion, n)
+	);
+	CREATE TABLE case_slices (
+		run   bigint NOT NULL,
+		slice text COLLATE "C" NOT NULL,
+		n     integer NOT NULL,
+		PRIMARY KEY (run, slice, n)
 	)`,
 }
 
@@ -296,12 +315,23 @@ func (p *Postgres) migrate(ctx context.Context) error {
 func (p *Postgres) Where() string { return p.where }
 
 // Record adds r, or replaces the run with its id, and its case index, in
-// one transaction: the cases stream into one COPY, never held in memory.
-// (cases has no foreign key to runs: checking one per copied row doubled
-// the time of a 100,000-case Record; Record and Forget keep the two
-// tables together, one run id at a time.)
+// one transaction: the cases stream through one COPY into a temporary
+// table, never held in memory, and from there into cases, a case given
+// twice keeping its first entry (as in SQLite). The tables have no foreign
+// keys: Record and Forget keep them together, one run id at a time.
 func (p *Postgres) Record(ctx context.Context, r *Run, cases func(add func(Case) error) error) error {
-	return p.wrap(p.record(ctx, r, cases))
+	if r.ID == "" {
+		return errors.New("history: a run without an id")
+	}
+	err := p.record(ctx, r, cases)
+	var ce *caseError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("history: recording run %s: %w", r.ID, ce.err)
+	}
+	if err != nil {
+		return p.wrap(fmt.Errorf("recording run %s: %w", r.ID, err))
+	}
+	return nil
 }
 
 func (p *Postgres) record(ctx context.Context, r *Run, cases func(add func(Case) error) error) error {
@@ -309,65 +339,103 @@ func (p *Postgres) record(ctx context.Context, r *Run, cases func(add func(Case)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(ctx)
+	defer tx.Rollback(context.WithoutCancel(ctx))
 	// Writers of one run take turns (two pushes of a run at once), so that
-	// the second replaces the first rather than failing on its key.
+	// the second replaces the first rather than failing on its id.
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, r.ID); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM runs WHERE run_id = $1`, r.ID); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM cases WHERE run_id = $1`, r.ID); err != nil {
+	if err := pgForget(ctx, tx, []string{r.ID}); err != nil {
 		return err
 	}
 	var report any
 	if len(r.Report) > 0 {
 		report = string(r.Report)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO runs (run_id, kind, suite, suite_version, suite_sha256,
-		dataset_sha256, git_commit, git_branch, started, finished, complete, gate_held, dir, report)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+	var n int64
+	if err := tx.QueryRow(ctx, `INSERT INTO runs (id, kind, suite, suite_version, suite_sha256,
+		dataset_sha256, git_commit, git_branch, started_ns, finished_ns, complete, gate_held, dir, report)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING n`,
 		r.ID, r.Kind, r.Suite, r.SuiteVersion, r.SuiteSHA256, r.DatasetSHA256, r.GitCommit, r.GitBranch,
-		r.Started, nullTime(r.Finished), r.Complete, r.GateHeld, r.Dir, report); err != nil {
-		return fmt.Errorf("run %s: %w", r.ID, err)
+		unixNano(r.Started), unixNano(r.Finished), r.Complete, r.GateHeld, r.Dir, report).Scan(&n); err != nil {
+		return err
 	}
 	if len(r.Targets) > 0 {
 		var b pgx.Batch
 		for i, t := range r.Targets {
-			b.Queue(`INSERT INTO run_targets (run_id, pos, name, provider, model, cases, passed,
+			b.Queue(`INSERT INTO run_targets (run, pos, name, provider, model, cases, passed,
 				pass_rate, pass_rate_lo, pass_rate_hi, mean) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				r.ID, i, t.Name, t.Provider, t.Model, t.Cases, t.Passed, t.PassRate, t.PassRateLo, t.PassRateHi, t.Mean)
+				n, i, t.Name, t.Provider, t.Model, t.Cases, t.Passed, t.PassRate, t.PassRateLo, t.PassRateHi, t.Mean)
 		}
 		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-			return fmt.Errorf("run %s: targets: %w", r.ID, err)
+			return fmt.Errorf("targets: %w", err)
 		}
 	}
-	src := newCaseSource(r.ID, cases)
+	if cases == nil {
+		return tx.Commit(ctx)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_cases (
+		n integer NOT NULL, target text NOT NULL, case_id text NOT NULL, repeat integer NOT NULL,
+		status text NOT NULL, score double precision, error_kind text NOT NULL, failed text[], slices text[],
+		off bigint NOT NULL, len integer NOT NULL) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	src := newCaseSource(cases)
 	defer src.stop()
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cases"}, caseColumns, src); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_cases"}, stageColumns, src); err != nil {
 		if src.err != nil {
-			return src.err // the caller's error, not how COPY ended
+			return &caseError{src.err} // the caller's error, not how COPY ended
 		}
-		return fmt.Errorf("run %s: cases: %w", r.ID, err)
+		return fmt.Errorf("cases: %w", err)
+	}
+	// One statement: the cases kept, then their criteria and slices from
+	// what was inserted, each table filled in its key's order.
+	if _, err := tx.Exec(ctx, `WITH kept AS (
+			INSERT INTO cases (run, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len)
+			SELECT $1, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len
+			FROM stage_cases ORDER BY n ON CONFLICT DO NOTHING
+			RETURNING n, failed, slices
+		), failed AS (
+			INSERT INTO case_failed (run, criterion, n)
+			SELECT DISTINCT $1::bigint, f, n FROM kept, unnest(failed) AS f ORDER BY 2, 3
+		)
+		INSERT INTO case_slices (run, slice, n)
+		SELECT DISTINCT $1::bigint, sl, n FROM kept, unnest(slices) AS sl ORDER BY 2, 3`, n); err != nil {
+		return fmt.Errorf("cases: %w", err)
 	}
 	return tx.Commit(ctx)
 }
 
-var caseColumns = []string{"run_id", "target", "case_id", "repeat", "status", "score", "failed", "error_kind", "slices", "off", "len"}
+// pgForget removes the runs ids and their indexes, in tx.
+func pgForget(ctx context.Context, tx pgx.Tx, ids []string) error {
+	for _, q := range []string{
+		`DELETE FROM case_slices WHERE run IN (SELECT n FROM runs WHERE id = ANY($1))`,
+		`DELETE FROM case_failed WHERE run IN (SELECT n FROM runs WHERE id = ANY($1))`,
+		`DELETE FROM cases WHERE run IN (SELECT n FROM runs WHERE id = ANY($1))`,
+		`DELETE FROM run_targets WHERE run IN (SELECT n FROM runs WHERE id = ANY($1))`,
+		`DELETE FROM runs WHERE id = ANY($1)`,
+	} {
+		if _, err := tx.Exec(ctx, q, ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var stageColumns = []string{"n", "target", "case_id", "repeat", "status", "score", "error_kind", "failed", "slices", "off", "len"}
 
 // caseSource turns the cases callback, which pushes, into the rows COPY
 // pulls, with iter.Pull: one case at a time, on the callback's own stack.
 type caseSource struct {
-	runID string
-	next  func() (Case, bool)
-	stop  func()
-	c     Case
-	err   error // the callback's
+	next func() (Case, bool)
+	stop func()
+	c    Case
+	n    int   // the cases given so far: a case's n
+	err  error // the callback's
 }
 
-func newCaseSource(runID string, cases func(add func(Case) error) error) *caseSource {
-	s := &caseSource{runID: runID}
+func newCaseSource(cases func(add func(Case) error) error) *caseSource {
+	s := &caseSource{}
 	s.next, s.stop = iter.Pull(func(yield func(Case) bool) {
 		err := cases(func(c Case) error {
 			if !yield(c) {
@@ -388,13 +456,14 @@ var errCopyEnded = errors.New("the copy of the cases has ended")
 func (s *caseSource) Next() bool {
 	var ok bool
 	s.c, ok = s.next()
+	s.n++
 	return ok
 }
 
 func (s *caseSource) Values() ([]any, error) {
 	c := &s.c
-	return []any{s.runID, c.Target, c.CaseID, c.Repeat, c.Status, c.Score, nilIfEmpty(c.Failed),
-		c.ErrorKind, nilIfEmpty(c.Slices), c.Off, c.Len}, nil
+	return []any{s.n, c.Target, c.CaseID, c.Repeat, c.Status, c.Score, c.ErrorKind,
+		nilIfEmpty(c.Failed), nilIfEmpty(c.Slices), c.Off, c.Len}, nil
 }
 
 func (s *caseSource) Err() error { return s.err }
@@ -406,26 +475,22 @@ func nilIfEmpty(s []string) []string {
 	return s
 }
 
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-const runColumns = `run_id, kind, suite, suite_version, suite_sha256, dataset_sha256, git_commit,
-	git_branch, started, finished, complete, gate_held, dir`
+const pgRunColumns = `n, id, kind, suite, suite_version, suite_sha256, dataset_sha256, git_commit,
+	git_branch, started_ns, finished_ns, complete, gate_held, dir`
 
 // Runs lists the runs f selects, newest first, with their targets.
 func (p *Postgres) Runs(ctx context.Context, f Filter) ([]Run, error) {
 	runs, err := p.runs(ctx, f)
-	return runs, p.wrap(err)
+	if err != nil {
+		return nil, p.wrap(fmt.Errorf("listing runs: %w", err))
+	}
+	return runs, nil
 }
 
 func (p *Postgres) runs(ctx context.Context, f Filter) ([]Run, error) {
-	q := `SELECT ` + runColumns + ` FROM runs r WHERE ($1 = '' OR suite = $1)
-		AND ($2 = '' OR EXISTS (SELECT 1 FROM run_targets t WHERE t.run_id = r.run_id AND t.name = $2))
-		ORDER BY started DESC, run_id DESC`
+	q := `SELECT ` + pgRunColumns + ` FROM runs WHERE ($1 = '' OR suite = $1)
+		AND ($2 = '' OR n IN (SELECT run FROM run_targets WHERE name = $2))
+		ORDER BY started_ns DESC, n DESC`
 	args := []any{f.Suite, f.Target}
 	if f.Limit > 0 {
 		q += ` LIMIT $3`
@@ -435,134 +500,149 @@ func (p *Postgres) runs(ctx context.Context, f Filter) ([]Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Run, error) {
-		var r Run
-		return r, scanRun(row, &r)
-	})
-	if err != nil {
+	var runs []Run
+	var ns []int64
+	at := map[int64]int{}
+	for rows.Next() {
+		n, r, err := pgScanRun(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		at[n] = len(runs)
+		ns = append(ns, n)
+		runs = append(runs, *r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if len(runs) == 0 {
-		return nil, nil
+		return runs, nil
 	}
-	ids := make([]string, len(runs))
-	at := make(map[string]int, len(runs))
-	for i, r := range runs {
-		ids[i] = r.ID
-		at[r.ID] = i
-	}
-	if err := p.targets(ctx, ids, func(id string, t Target) { runs[at[id]].Targets = append(runs[at[id]].Targets, t) }); err != nil {
+	if err := p.targets(ctx, ns, func(n int64, t Target) { runs[at[n]].Targets = append(runs[at[n]].Targets, t) }); err != nil {
 		return nil, err
 	}
 	return runs, nil
 }
 
-// scanRun reads the columns runColumns names, and sees whether the run's
-// folder is still there.
-func scanRun(row pgx.Row, r *Run) error {
-	var finished *time.Time
-	if err := row.Scan(&r.ID, &r.Kind, &r.Suite, &r.SuiteVersion, &r.SuiteSHA256, &r.DatasetSHA256,
-		&r.GitCommit, &r.GitBranch, &r.Started, &finished, &r.Complete, &r.GateHeld, &r.Dir); err != nil {
-		return err
+// pgScanRun reads the columns pgRunColumns names, then extra, and sees
+// whether the run's folder is still there.
+func pgScanRun(row pgx.Row, extra ...any) (int64, *Run, error) {
+	var (
+		r                 Run
+		n                 int64
+		started, finished int64
+	)
+	dest := append([]any{&n, &r.ID, &r.Kind, &r.Suite, &r.SuiteVersion, &r.SuiteSHA256, &r.DatasetSHA256,
+		&r.GitCommit, &r.GitBranch, &started, &finished, &r.Complete, &r.GateHeld, &r.Dir}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return 0, nil, err
 	}
-	r.Started = r.Started.UTC()
-	if finished != nil {
-		r.Finished = finished.UTC()
-	}
+	r.Started, r.Finished = fromUnixNano(started), fromUnixNano(finished)
 	r.Missing = folderGone(r.Dir)
-	return nil
+	return n, &r, nil
 }
 
-// folderGone reports whether a run's folder is known and no longer there.
-// A folder that cannot be looked at (permissions) is not called gone.
+// folderGone reports whether the run folder dir no longer holds a journal.
 func folderGone(dir string) bool {
-	if dir == "" {
-		return false
-	}
-	_, err := os.Stat(dir)
-	return errors.Is(err, fs.ErrNotExist)
+	_, err := os.Stat(filepath.Join(dir, rundir.ResultsFile))
+	return err != nil
 }
 
-// targets calls add with the targets of the runs ids, in report order.
-func (p *Postgres) targets(ctx context.Context, ids []string, add func(id string, t Target)) error {
-	rows, err := p.pool.Query(ctx, `SELECT run_id, name, provider, model, cases, passed, pass_rate,
-		pass_rate_lo, pass_rate_hi, mean FROM run_targets WHERE run_id = ANY($1) ORDER BY run_id, pos`, ids)
+// targets calls add with the targets of the runs ns, in report order.
+func (p *Postgres) targets(ctx context.Context, ns []int64, add func(n int64, t Target)) error {
+	rows, err := p.pool.Query(ctx, `SELECT run, name, provider, model, cases, passed, pass_rate,
+		pass_rate_lo, pass_rate_hi, mean FROM run_targets WHERE run = ANY($1) ORDER BY run, pos`, ns)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id string
+		var n int64
 		var t Target
-		if err := rows.Scan(&id, &t.Name, &t.Provider, &t.Model, &t.Cases, &t.Passed, &t.PassRate,
+		if err := rows.Scan(&n, &t.Name, &t.Provider, &t.Model, &t.Cases, &t.Passed, &t.PassRate,
 			&t.PassRateLo, &t.PassRateHi, &t.Mean); err != nil {
 			return err
 		}
-		add(id, t)
+		add(n, t)
 	}
 	return rows.Err()
 }
 
 // Get returns the run id, with its report; ErrNotFound when there is none.
 func (p *Postgres) Get(ctx context.Context, id string) (*Run, error) {
-	r, err := p.get(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	return r, p.wrap(err)
-}
-
-func (p *Postgres) get(ctx context.Context, id string) (*Run, error) {
-	var r Run
 	var report *string
-	row := p.pool.QueryRow(ctx, `SELECT `+runColumns+`, report FROM runs WHERE run_id = $1`, id)
-	err := scanRun(rowFunc(func(dest ...any) error { return row.Scan(append(dest, &report)...) }), &r)
+	n, r, err := pgScanRun(p.pool.QueryRow(ctx, `SELECT `+pgRunColumns+`, report FROM runs WHERE id = $1`, id), &report)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if report != nil {
+	if err == nil && report != nil {
 		r.Report = []byte(*report)
 	}
-	if err := p.targets(ctx, []string{id}, func(_ string, t Target) { r.Targets = append(r.Targets, t) }); err != nil {
-		return nil, err
+	if err == nil {
+		err = p.targets(ctx, []int64{n}, func(_ int64, t Target) { r.Targets = append(r.Targets, t) })
 	}
-	return &r, nil
+	if err != nil {
+		return nil, p.wrap(fmt.Errorf("reading run %s: %w", id, err))
+	}
+	return r, nil
 }
 
-// rowFunc is a pgx.Row made of a Scan function.
-type rowFunc func(dest ...any) error
-
-func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
-
 // Cases calls fn with the indexed cases of a run, in target, case id and
-// repeat order (by their bytes), as they stream from the server.
+// repeat order (by their bytes), as they stream from the server, in one
+// read-only transaction: a run recorded again meanwhile is seen whole,
+// before or after. ErrNotFound when the run is not in the history.
 func (p *Postgres) Cases(ctx context.Context, runID string, fn func(Case) error) error {
-	rows, err := p.pool.Query(ctx, `SELECT target, case_id, repeat, status, score, failed, error_kind,
-		slices, off, len FROM cases WHERE run_id = $1 ORDER BY target, case_id, repeat`, runID)
+	err := p.cases(ctx, runID, fn)
+	var ce *caseError
+	switch {
+	case err == nil, errors.Is(err, ErrNotFound):
+		return err
+	case errors.As(err, &ce):
+		return ce.err
+	}
+	return p.wrap(fmt.Errorf("reading the cases of run %s: %w", runID, err))
+}
+
+func (p *Postgres) cases(ctx context.Context, runID string, fn func(Case) error) error {
+	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return p.wrap(err)
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var n int64
+	err = tx.QueryRow(ctx, `SELECT n FROM runs WHERE id = $1`, runID).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("run %s: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT target, case_id, repeat, status, score, error_kind, failed,
+		slices, off, len FROM cases WHERE run = $1 ORDER BY target, case_id, repeat`, n)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		c := Case{RunID: runID}
-		if err := rows.Scan(&c.Target, &c.CaseID, &c.Repeat, &c.Status, &c.Score, &c.Failed, &c.ErrorKind,
+		if err := rows.Scan(&c.Target, &c.CaseID, &c.Repeat, &c.Status, &c.Score, &c.ErrorKind, &c.Failed,
 			&c.Slices, &c.Off, &c.Len); err != nil {
-			return p.wrap(err)
+			return err
 		}
 		if err := fn(c); err != nil {
 			if errors.Is(err, ErrStop) {
 				return nil
 			}
-			return err
+			return &caseError{err}
 		}
 	}
-	return p.wrap(rows.Err())
+	return rows.Err()
 }
 
-// Forget removes runs and their case indexes.
+// Forget removes runs and their case indexes, in one transaction; ids not
+// in the history are ignored.
 func (p *Postgres) Forget(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
@@ -570,25 +650,40 @@ func (p *Postgres) Forget(ctx context.Context, ids ...string) error {
 	ids = slices.Clone(ids)
 	slices.Sort(ids) // locks taken in one order: no deadlock between two Forgets
 	ids = slices.Compact(ids)
-	tx, err := p.pool.Begin(ctx)
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(id, 0)) FROM unnest($1::text[]) AS id`, ids); err != nil {
+			return err
+		}
+		return pgForget(ctx, tx, ids)
+	})
 	if err != nil {
-		return p.wrap(err)
+		return p.wrap(fmt.Errorf("forgetting runs: %w", err))
 	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(id, 0)) FROM unnest($1::text[]) AS id`, ids); err != nil {
-		return p.wrap(err)
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM runs WHERE run_id = ANY($1)`, ids); err != nil {
-		return p.wrap(err)
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM cases WHERE run_id = ANY($1)`, ids); err != nil {
-		return p.wrap(err)
-	}
-	return p.wrap(tx.Commit(ctx))
+	return nil
 }
 
 // Close closes the connections.
 func (p *Postgres) Close() error {
 	p.pool.Close()
 	return nil
+}
+
+// caseError is an error of the caller's cases function or of a Cases
+// callback, passed on as it is.
+type caseError struct{ err error }
+
+func (e *caseError) Error() string { return e.err.Error() }
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -24,12 +25,21 @@ type memStore struct {
 }
 
 func (m *memStore) Record(_ context.Context, r *Run, cases func(add func(Case) error) error) error {
-	var got []Case
-	if err := cases(func(c Case) error { c.RunID = r.ID; got = append(got, c); return nil }); err != nil {
-		return err
+	if r.ID == "" {
+		return errors.New("a run without an id")
 	}
-	slices.SortFunc(got, func(a, b Case) int {
+	var got []Case
+	if cases != nil {
+		if err := cases(func(c Case) error { c.RunID = r.ID; got = append(got, c); return nil }); err != nil {
+			return err
+		}
+	}
+	// In order, a case given twice keeping its first entry.
+	slices.SortStableFunc(got, func(a, b Case) int {
 		return cmp.Or(strings.Compare(a.Target, b.Target), strings.Compare(a.CaseID, b.CaseID), cmp.Compare(a.Repeat, b.Repeat))
+	})
+	got = slices.CompactFunc(got, func(a, b Case) bool {
+		return a.Target == b.Target && a.CaseID == b.CaseID && a.Repeat == b.Repeat
 	})
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -78,8 +88,11 @@ func (m *memStore) Get(_ context.Context, id string) (*Run, error) {
 
 func (m *memStore) Cases(_ context.Context, id string, fn func(Case) error) error {
 	m.mu.Lock()
-	cases := m.cases[id]
+	cases, ok := m.cases[id]
 	m.mu.Unlock()
+	if !ok {
+		return ErrNotFound
+	}
 	for _, c := range cases {
 		if err := fn(c); err != nil {
 			if err == ErrStop {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rubric-eval/rubric/runner/history"
+	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
 // Open opens a fresh, empty Store for one test. It registers with t what
@@ -50,10 +51,10 @@ func Run(t *testing.T, open Open) {
 	}
 }
 
-// day is a start time: a day of December 2026 at a time with microseconds,
-// the precision every store keeps.
+// day is a start time: a day of December 2026, to the nanosecond, the
+// precision every store keeps.
 func day(d int) time.Time {
-	return time.Date(2026, 12, d, 10, 30, 15, 123456000, time.UTC)
+	return time.Date(2026, 12, d, 10, 30, 15, 123456789, time.UTC)
 }
 
 // sampleRun returns a run with every field set.
@@ -109,8 +110,19 @@ func casesOf(t *testing.T, s history.Store, id string) []history.Case {
 
 func score(v float64) *float64 { return &v }
 
+// runFolder returns a new folder holding an empty journal: a run's folder
+// that is there.
+func runFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, rundir.ResultsFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // sameRun reports how got differs from want, "" when it does not; the
-// report is compared as JSON, times by the instant.
+// report is compared as JSON, times by the instant, Missing not at all.
 func sameRun(got, want *history.Run, withReport bool) string {
 	var diffs []string
 	if !got.Started.Equal(want.Started) {
@@ -130,8 +142,9 @@ func sameRun(got, want *history.Run, withReport bool) string {
 		diffs = append(diffs, fmt.Sprintf("report %s, want none in a list", got.Report))
 	}
 	g, w := *got, *want
-	g.Started, g.Finished, g.GateHeld, g.Report = time.Time{}, time.Time{}, nil, nil
-	w.Started, w.Finished, w.GateHeld, w.Report = time.Time{}, time.Time{}, nil, nil
+	// Missing has a test of its own.
+	g.Started, g.Finished, g.GateHeld, g.Report, g.Missing = time.Time{}, time.Time{}, nil, nil, false
+	w.Started, w.Finished, w.GateHeld, w.Report, w.Missing = time.Time{}, time.Time{}, nil, nil, false
 	if len(g.Targets) == 0 {
 		g.Targets = nil
 	}
@@ -192,7 +205,7 @@ func sameCases(got, want []history.Case) string {
 func testRecordGet(t *testing.T, s history.Store) {
 	ctx := context.Background()
 	r := sampleRun("r1", "qa", 1, "candidate", "baseline")
-	r.Dir = t.TempDir()
+	r.Dir = runFolder(t)
 	cases := []history.Case{
 		{RunID: "r1", Target: "candidate", CaseID: "a", Repeat: 0, Status: "passed", Score: score(1), Slices: []string{"tag=x", "domain=billing"}, Off: 0, Len: 120},
 		{RunID: "r1", Target: "candidate", CaseID: "b", Repeat: 0, Status: "failed", Score: score(0.25), Failed: []string{"exact", "judge"}, Off: 121, Len: 99},
@@ -213,7 +226,9 @@ func testRecordGet(t *testing.T, s history.Store) {
 
 	// An interrupted run: no end, no gate, no report, no targets.
 	bare := &history.Run{ID: "r2", Kind: "score", Suite: "qa", Started: day(2)}
-	record(t, s, bare)
+	if err := s.Record(ctx, bare, nil); err != nil {
+		t.Fatalf("Record without a cases function: %v", err)
+	}
 	got, err = s.Get(ctx, "r2")
 	if err != nil {
 		t.Fatalf("Get: %v", err)
@@ -226,6 +241,10 @@ func testRecordGet(t *testing.T, s history.Store) {
 	}
 	if cs := casesOf(t, s, "r2"); len(cs) != 0 {
 		t.Errorf("a run recorded without cases has %d", len(cs))
+	}
+	// A run needs an id.
+	if err := s.Record(ctx, &history.Run{Suite: "qa", Started: day(4)}, nil); err == nil {
+		t.Error("a run without an id was recorded")
 	}
 	// A gate that failed is false, not absent.
 	held := false
@@ -242,8 +261,8 @@ func testGetUnknown(t *testing.T, s history.Store) {
 	if r, err := s.Get(context.Background(), "nope"); !errors.Is(err, history.ErrNotFound) {
 		t.Errorf("Get of an unknown id: %+v, %v; want ErrNotFound", r, err)
 	}
-	if cs := casesOf(t, s, "nope"); len(cs) != 0 {
-		t.Errorf("Cases of an unknown id: %v", cs)
+	if err := s.Cases(context.Background(), "nope", func(history.Case) error { return nil }); !errors.Is(err, history.ErrNotFound) {
+		t.Errorf("Cases of an unknown id: %v; want ErrNotFound", err)
 	}
 }
 
@@ -311,6 +330,16 @@ func testRecordFailsWhole(t *testing.T, s history.Store) {
 	}
 	if d := sameCases(casesOf(t, s, "r1"), first); d != "" {
 		t.Errorf("a failed Record changed the cases: %s", d)
+	}
+	// A case given twice keeps its first entry.
+	dup := []history.Case{
+		{RunID: "dup", Target: "t", CaseID: "a", Status: "failed", Failed: []string{"first"}, Slices: []string{"s=1"}},
+		{RunID: "dup", Target: "t", CaseID: "b", Status: "passed"},
+		{RunID: "dup", Target: "t", CaseID: "a", Status: "passed", Failed: []string{"second"}, Slices: []string{"s=2"}},
+	}
+	record(t, s, sampleRun("dup", "qa", 3, "t"), dup...)
+	if d := sameCases(casesOf(t, s, "dup"), dup[:2]); d != "" {
+		t.Errorf("a case given twice: %s", d)
 	}
 	// And a new run whose cases fail is not recorded at all.
 	if err := s.Record(ctx, sampleRun("r2", "qa", 2), func(func(history.Case) error) error { return boom }); !errors.Is(err, boom) {
@@ -391,19 +420,26 @@ func testRunsFilter(t *testing.T, s history.Store) {
 
 func testMissing(t *testing.T, s history.Store) {
 	ctx := context.Background()
+	// A run folder is there while it holds its journal.
 	root := t.TempDir()
-	kept, moved := filepath.Join(root, "kept"), filepath.Join(root, "moved")
-	for _, d := range []string{kept, moved} {
+	kept, moved, emptied := filepath.Join(root, "kept"), filepath.Join(root, "moved"), filepath.Join(root, "emptied")
+	for _, d := range []string{kept, moved, emptied} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.WriteFile(filepath.Join(d, rundir.ResultsFile), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for i, dir := range []string{kept, moved, ""} {
+	for i, dir := range []string{kept, moved, emptied} {
 		r := sampleRun(fmt.Sprint("r", i), "qa", i+1)
 		r.Dir = dir
 		record(t, s, r)
 	}
 	if err := os.Rename(moved, moved+".elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(emptied, rundir.ResultsFile)); err != nil {
 		t.Fatal(err)
 	}
 	runs, err := s.Runs(ctx, history.Filter{})
@@ -414,10 +450,10 @@ func testMissing(t *testing.T, s history.Store) {
 	for _, r := range runs {
 		missing[r.ID] = r.Missing
 	}
-	want := map[string]bool{"r0": false, "r1": true, "r2": false}
+	want := map[string]bool{"r0": false, "r1": true, "r2": true}
 	for id, m := range want {
 		if missing[id] != m {
-			t.Errorf("Runs: %s missing %v, want %v (r0's folder is there, r1's moved, r2 has none)", id, missing[id], m)
+			t.Errorf("Runs: %s missing %v, want %v (r0's folder is there, r1's moved, r2's journal deleted)", id, missing[id], m)
 		}
 	}
 	for id, m := range want {
@@ -519,8 +555,8 @@ func testForget(t *testing.T, s history.Store) {
 	if _, err := s.Get(ctx, "r0"); !errors.Is(err, history.ErrNotFound) {
 		t.Errorf("Get of a forgotten run: %v; want ErrNotFound", err)
 	}
-	if cs := casesOf(t, s, "r0"); len(cs) != 0 {
-		t.Errorf("a forgotten run's cases are still there: %v", cs)
+	if err := s.Cases(ctx, "r0", func(history.Case) error { return errors.New("a forgotten run's case") }); !errors.Is(err, history.ErrNotFound) {
+		t.Errorf("Cases of a forgotten run: %v; want ErrNotFound", err)
 	}
 	if cs := casesOf(t, s, "r1"); len(cs) != 1 {
 		t.Errorf("Forget took another run's cases: %v", cs)
