@@ -34,7 +34,7 @@ var layers = map[string][]string{
 	"runner/export":              {"evals", "datasets", "runner/rundir"},
 	// The packages that drive a run.
 	"runner/build":     {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
-	"runner/session":   {"evals", "datasets", "runner", "runner/build", "runner/rundir", "runner/report"},
+	"runner/session":   {"evals", "datasets", "runner", "runner/build", "runner/rundir", "runner/report", "runner/history"},
 	"cmd/rubric":       nil, // nil: anything
 	"cmd/rubric-bench": nil,
 }

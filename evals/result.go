@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 )
 
 // Status is a result's final state.
@@ -280,4 +282,11 @@ type StreamTiming struct {
 	// TokensPerSecond is the output tokens per second after the first
 	// token, from the usage the stream reported; 0 when it reported none.
 	TokensPerSecond float64 `json:"tokens_per_second,omitempty"`
+}
+
+// Millis turns milliseconds as results record them (LatencyMS) into a
+// duration, rounded to the nanosecond: 1.021 ms is 1,021,000 ns, not the
+// 1,020,999 that truncating its binary value gives.
+func Millis(ms float64) time.Duration {
+	return time.Duration(math.Round(ms * float64(time.Millisecond)))
 }

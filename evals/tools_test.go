@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewToolCall(t *testing.T) {
@@ -145,5 +146,18 @@ func TestCaseTools(t *testing.T) {
 	}
 	if !s.Conversational(&Case{}) || (&Suite{}).Conversational(&Case{}) {
 		t.Error("Conversational: a suite with tools is one, a bare suite is not")
+	}
+}
+
+func TestMillis(t *testing.T) {
+	for _, tc := range []struct {
+		ms   float64
+		want time.Duration
+	}{
+		{1.021, 1_021_000}, {0.001, 1000}, {952.123456, 952_123_456}, {0, 0}, {30000, 30 * time.Second},
+	} {
+		if got := Millis(tc.ms); got != tc.want {
+			t.Errorf("Millis(%v) = %d, want %d", tc.ms, got, tc.want)
+		}
 	}
 }

@@ -342,3 +342,38 @@ func TestStreamTimings(t *testing.T) {
 		t.Errorf("past %d responses: %+v, want the sketch's percentiles", MaxExactLatencies, sum)
 	}
 }
+
+// TestSliceNamesMatchReport: SliceNames puts each result in the slices the
+// report counts it in, under the report's names, so that the history's
+// case index filters by the slices a report lists.
+func TestSliceNamesMatchReport(t *testing.T) {
+	list := []*evals.Case{
+		{ID: "c000", Vars: map[string]any{"q": "0"}, Tags: []string{"lang=de", "smoke"}, Metadata: map[string]any{"tier": "gold", "lang": "de"}},
+		{ID: "c001", Vars: map[string]any{"q": "1"}, Tags: []string{"lang=de"}, Metadata: map[string]any{"tier": "gold", "n": 3.5}},
+		{ID: "c002", Vars: map[string]any{"q": "2"}, Tags: []string{"vip"}, Metadata: map[string]any{"tier": true, "obj": map[string]any{}}},
+		{ID: "c003", Vars: map[string]any{"q": "3"}},
+	}
+	s := testSuite(t)
+	s.Slices = []string{"tier", "lang", "n", "obj"}
+	sink := &memSink{}
+	sum, err := Run(context.Background(), Options{
+		Suite: s, Targets: []Target{target("m", byRepeat(map[string]string{"c000": "P", "c001": "F", "c002": "P", "c003": "F"}), 2)}, Criteria: []Criterion{crit("ok", passWord{})},
+		Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: sink,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	for _, sl := range sum.Targets[0].Slices {
+		want[sl.Name()] = sl.Cases
+	}
+	got := map[string]int{}
+	for _, r := range sink.results {
+		for _, n := range SliceNames(r, s.Slices) {
+			got[n]++
+		}
+	}
+	if !reflect.DeepEqual(got, want) || len(want) != 6 {
+		t.Errorf("SliceNames counted %v; the report %v", got, want)
+	}
+}

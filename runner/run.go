@@ -247,9 +247,9 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 		if r.Status == evals.StatusError {
 			return r, nil
 		}
-		lat := time.Duration(r.LatencyMS * float64(time.Millisecond))
+		lat := evals.Millis(r.LatencyMS)
 		if r.Cached {
-			lat = time.Duration(r.OriginalLatencyMS * float64(time.Millisecond))
+			lat = evals.Millis(r.OriginalLatencyMS)
 		}
 		in := &evals.Input{Case: j.c, Messages: promptOf(r.Transcript), Output: r.Output, Transcript: r.Transcript,
 			Target: &t.Spec, Latency: lat, Repeat: j.repeat, SecretEnv: t.SecretEnv}
@@ -300,7 +300,7 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 	if c, ok := t.Spec.Cost(resp.Usage); ok {
 		r.Cost = &c
 	}
-	lat := time.Duration(r.LatencyMS * float64(time.Millisecond))
+	lat := evals.Millis(r.LatencyMS)
 	if resp.Cached {
 		lat = resp.OriginalLatency
 	}

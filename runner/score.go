@@ -189,14 +189,14 @@ func RecordedResult(r *evals.Result) (*Recorded, error) {
 			Finish:   r.Finish,
 			Usage:    r.Usage,
 			Sent:     r.Request,
-			Latency:  time.Duration(r.LatencyMS * float64(time.Millisecond)),
+			Latency:  evals.Millis(r.LatencyMS),
 			Attempts: r.Attempts,
 			Stream:   r.Stream,
 		},
 	}
 	if r.Cached {
 		rec.Response.Cached = true
-		rec.Response.OriginalLatency = time.Duration(r.OriginalLatencyMS * float64(time.Millisecond))
+		rec.Response.OriginalLatency = evals.Millis(r.OriginalLatencyMS)
 	}
 	if r.Transcript != nil {
 		rec.Conversation = &Conversation{Transcript: r.Transcript, Steps: r.Steps, ToolCalls: r.ToolCalls, ToolErrors: r.ToolErrors, Outcome: r.Outcome}

@@ -2,8 +2,11 @@ package runner
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/rubric-eval/rubric/evals"
 )
 
 // sliceKey names a slice: "tag" and a tag, or a metadata field and a value.
@@ -55,4 +58,27 @@ func (a *aggregate) slice(k sliceKey) *tally {
 	t := newTally(a.criteria, a.stats)
 	a.slices[k] = &t
 	return &t
+}
+
+// SliceNames are the slices result r is in, named as gates and reports
+// name them (evals.SliceSummary.Name): "tag=TAG" for a tag, or the tag
+// itself when it is KEY=VALUE, and "FIELD=VALUE" for each metadata field
+// of fields that r has; each once. Unlike the report's slices, values are
+// not capped at MaxSliceValues.
+func SliceNames(r *evals.Result, fields []string) []string {
+	var names []string
+	add := func(k sliceKey) {
+		if n := k.key + "=" + k.value; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, tag := range r.Tags {
+		add(tagSlice(tag))
+	}
+	for _, field := range fields {
+		if v, ok := sliceValue(r.Metadata[field]); ok {
+			add(sliceKey{field, v})
+		}
+	}
+	return names
 }

@@ -27,7 +27,7 @@
 // scenario's concurrency, two criteria: equals on the JSON field "label" and
 // a regex) to a temporary folder, and runs
 //
-//	rubric run suite.json --no-cache --no-progress --out TMP/runs
+//	rubric run suite.json --no-cache --no-progress --no-history --out TMP/runs
 //
 // timing the process from start to exit and reading its peak RSS from
 // wait4's rusage. A run counts only if rubric exits 0, the endpoint served
@@ -713,7 +713,9 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	out := filepath.Join(dir, "runs")
 	b.ep.reset(s.Latency)
 
-	args := []string{"run", suite, "--no-cache", "--no-progress", "--out", out}
+	// --no-history: the runs are thrown away, and indexing a million
+	// results is not what the figures measure.
+	args := []string{"run", suite, "--no-cache", "--no-progress", "--no-history", "--out", out}
 	if b.profiles != "" {
 		args = append([]string{"--cpuprofile", filepath.Join(b.profiles, s.Name+".pprof")}, args...)
 	}

@@ -198,6 +198,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			cacheCommand(),
 			reportCommand(),
 			compareCommand(),
+			historyCommand(),
 			scoreCommand(),
 			exportCommand(),
 			importReviewCommand(),

@@ -11,7 +11,6 @@ import (
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/report"
-	"github.com/rubric-eval/rubric/runner/rundir"
 	"github.com/rubric-eval/rubric/runner/session"
 )
 
@@ -20,7 +19,8 @@ func compareCommand() *cli.Command {
 		Name:      "compare",
 		Usage:     "compare two finished runs case by case, without running anything",
 		ArgsUsage: "RUN BASELINE",
-		Description: "RUN and BASELINE are run folders, their report.json, run ids under --out, or latest.\n" +
+		Description: "RUN and BASELINE are run folders, their report.json, run ids, latest (under --out),\n" +
+			"or SUITE@latest and SUITE@~N (the Nth run of suite SUITE before its latest, from the history).\n" +
 			"Each target of RUN is matched with the baseline target of the same name, or\n" +
 			"with the baseline's only target. Exit code 1 when a --gate fails.",
 		Flags: []cli.Flag{
@@ -43,11 +43,11 @@ func compareRuns(cliCtx *cli.Context) error {
 		return err
 	}
 	out := cliCtx.String("out")
-	cur, err := rundir.ReadRun(cliCtx.Args().Get(0), out)
+	cur, err := readRun(cliCtx.Context, cliCtx.Args().Get(0), out)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	base, err := rundir.ReadRun(cliCtx.Args().Get(1), out)
+	base, err := readRun(cliCtx.Context, cliCtx.Args().Get(1), out)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}

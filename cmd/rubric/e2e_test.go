@@ -62,6 +62,10 @@ func TestMain(m *testing.M) {
 	// and in the binary, out of the user's cache folder. (Not by moving
 	// XDG_CACHE_HOME: go build keeps its cache there.)
 	os.Setenv("RUBRIC_DB", filepath.Join(d, "rubric.db"))
+	// The run history too: every run the tests make is recorded there, never
+	// in the user's. A test that reads the history gives its own file.
+	os.Setenv("RUBRIC_HISTORY", filepath.Join(d, "history.db"))
+	os.Unsetenv("RUBRIC_NO_HISTORY")
 	// When the tests themselves run in GitHub Actions, rubric must not
 	// annotate or append to the step summary of the job running them.
 	for _, v := range []string{"GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE"} {

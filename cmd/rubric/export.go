@@ -22,7 +22,7 @@ func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "write a run's selected results as training data: chat fine-tuning JSONL, preference pairs, or a review sheet",
-		ArgsUsage: "RUN (a run's folder, its id under --out, or latest)",
+		ArgsUsage: "RUN (a run's folder, its id, latest, SUITE@latest or SUITE@~N)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "`FORMAT`: " + strings.Join(datasets.ExportFormats, ", ")},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "write to `FILE`; '-' is stdout"},
@@ -30,7 +30,7 @@ func exportCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "criterion", Usage: "select results on which criterion `NAME` failed (repeatable: each must have failed)"},
 			&cli.Float64Flag{Name: "below", DefaultText: "none", Usage: "select results whose case score is below `SCORE`"},
 			&cli.BoolFlag{Name: "unscored", Usage: "select results on which some criterion could not score"},
-			&cli.StringFlag{Name: "regressed", Usage: "select results that fail now and passed in run `BASELINE` (its id, its folder, or latest), matched by case, target and repeat"},
+			&cli.StringFlag{Name: "regressed", Usage: "select results that fail now and passed in run `BASELINE` (its id, its folder, latest, SUITE@latest or SUITE@~N), matched by case, target and repeat"},
 			&cli.StringFlag{Name: "baseline-target", Usage: "with --regressed, match against target `NAME` of the baseline, whatever the target now"},
 			&cli.StringSliceFlag{Name: "slice", Usage: "select results in slice `SLICE`: tag=TAG, metadata.FIELD=VALUE, or a tag such as domain=billing (repeatable: in every slice)"},
 			&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "select results of target `NAME` (repeatable: any of them)"},
@@ -62,7 +62,7 @@ func exportRun(cliCtx *cli.Context) error {
 	if _, err := datasets.NewExportWriter(io.Discard, format, nil); err != nil {
 		return usageError("export: --format: %v", err)
 	}
-	dir, err := rundir.Find(cliCtx.Args().First(), runs)
+	dir, err := findRun(cliCtx.Context, cliCtx.Args().First(), runs)
 	if err != nil {
 		return withCode(exitBadInput, fmt.Errorf("export: %w", err))
 	}
@@ -101,7 +101,7 @@ func exportOptions(cliCtx *cli.Context, dir, runs, format string) (export.Option
 		opts.Select.Below = &b
 	}
 	if ref := cliCtx.String("regressed"); ref != "" {
-		base, err := rundir.Find(ref, runs)
+		base, err := findRun(cliCtx.Context, ref, runs)
 		if err != nil {
 			return opts, withCode(exitBadInput, fmt.Errorf("export --regressed: %w", err))
 		}

@@ -20,14 +20,15 @@ import (
 )
 
 // The outputs for CI that rubric run and rubric report write besides the run
-// folder: --junit, --markdown and --csv files, and, when rubric run is in
-// GitHub Actions, the step summary and ::error annotations.
+// folder: --junit, --markdown, --csv and --html files, and, when rubric run
+// is in GitHub Actions, the step summary and ::error annotations.
 
 func ciFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE`: a test suite per suite and target, a test case per case and repeat"},
 		&cli.StringFlag{Name: "markdown", Usage: "write a Markdown summary to `FILE`, for a pull-request comment (in GitHub Actions, rubric run also appends it to the step summary)"},
 		&cli.StringFlag{Name: "csv", Usage: "write a CSV row per case and repeat to `FILE`"},
+		&cli.StringFlag{Name: "html", Usage: "write a self-contained HTML report to `FILE`: figures, criteria, slices, comparisons, gates and failed cases, viewable offline"},
 	}
 }
 
@@ -35,16 +36,17 @@ func ciFlags() []cli.Flag {
 // holds every suite, and appears, whole, when the last suite is written. A
 // nil *ciOutputs writes nothing.
 type ciOutputs struct {
-	paths [3]string // --junit, --markdown, --csv; "" when not asked for
+	paths [4]string // --junit, --markdown, --csv, --html; "" when not asked for
 	// stepSummary is $GITHUB_STEP_SUMMARY, which the Markdown is appended to.
 	stepSummary string
 	// annotate is set in GitHub Actions: failed gates become ::error lines.
 	annotate       bool
 	stdout, stderr io.Writer
 
-	files   [3]*pending
+	files   [4]*pending
 	step    *os.File
 	junit   *report.JUnit
+	html    *report.HTML
 	writers []report.SuiteWriter
 	suites  int
 }
@@ -53,9 +55,10 @@ const (
 	outJUnit = iota
 	outMarkdown
 	outCSV
+	outHTML
 )
 
-var ciFlagNames = [3]string{"junit", "markdown", "csv"}
+var ciFlagNames = [4]string{"junit", "markdown", "csv", "html"}
 
 // newCIOutputs reads the flags. stdoutOK says whether "-" may name stdout:
 // rubric run's stdout carries the terminal summary, so only rubric report
@@ -95,7 +98,7 @@ func newCIOutputs(cliCtx *cli.Context, stdoutOK, github bool) (*ciOutputs, error
 
 // any reports whether o writes anything.
 func (o *ciOutputs) any() bool {
-	return o != nil && (o.paths != [3]string{} || o.stepSummary != "" || o.annotate)
+	return o != nil && (o.paths != [4]string{} || o.stepSummary != "" || o.annotate)
 }
 
 // firstSeen returns names without repeats, in the order they first appear.
@@ -261,6 +264,10 @@ func (o *ciOutputs) open(criteria []string) error {
 		}
 		o.writers = append(o.writers, c)
 	}
+	if o.files[outHTML] != nil {
+		o.html = report.NewHTML()
+		o.writers = append(o.writers, o.html)
+	}
 	return nil
 }
 
@@ -298,9 +305,12 @@ func (o *ciOutputs) finish(err error) error {
 		}
 		werr = errors.Join(werr, o.junit.Close())
 	}
+	if f := o.files[outHTML]; f != nil && o.suites > 0 && werr == nil {
+		werr = o.html.Finish(f.w)
+	}
 	if o.suites == 0 || werr != nil {
-		// Nothing ran, or the JUnit is incomplete: leave no file that a CI
-		// reader could take for a report.
+		// Nothing ran, or the JUnit or HTML is incomplete: leave no file
+		// that a CI reader could take for a report.
 		o.discard()
 	}
 	for i, f := range o.files {

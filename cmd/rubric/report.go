@@ -16,11 +16,13 @@ import (
 func reportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
-		Usage:     "write the summary, JUnit, Markdown or CSV of finished runs, from their run folders, without running anything",
+		Usage:     "write the summary, JUnit, Markdown, CSV or HTML of finished runs, from their run folders, without running anything",
 		ArgsUsage: "RUN...",
-		Description: `RUN is a run folder, a run id under --out, or latest. With no output flag, the
-terminal summary of each run goes to stdout. One of --junit, --markdown and
---csv may be '-' for stdout. Several runs go into one file, a suite each.
+		Description: `RUN is a run folder, a run id, latest (the newest under --out), SUITE@latest or
+SUITE@~N (the Nth run of suite SUITE before its latest). With no output flag, the
+terminal summary of each run goes to stdout. One of --junit, --markdown,
+--csv and --html may be '-' for stdout. Several runs go into one file, a
+suite each.
 
 The exit code is the runs' verdict, read from their report.json, as rubric
 run exited: 0 every gate held; 1 a gate failed; 3 a run did not complete or
@@ -38,7 +40,7 @@ broke its error budget.`,
 			}
 			runs := make([]*rundir.Finished, cliCtx.NArg())
 			for i, ref := range cliCtx.Args().Slice() {
-				if runs[i], err = rundir.ReadRun(ref, cliCtx.String("out")); err != nil {
+				if runs[i], err = readRun(cliCtx.Context, ref, cliCtx.String("out")); err != nil {
 					return withCode(exitBadInput, err)
 				}
 			}

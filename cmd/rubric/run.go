@@ -55,7 +55,7 @@ func runCommand() *cli.Command {
 		ArgsUsage: "SUITE... | --resume RUN",
 		Flags: append(append(targetFlags(), ciFlags()...),
 			outFlag("folder for run outputs; each run writes `DIR`/RUN_ID/{results.jsonl,report.json,run.json}"),
-			&cli.StringFlag{Name: "resume", Usage: "finish the interrupted or crashed run `RUN` (its id under --out, its folder, or latest) without resending a recorded case"},
+			&cli.StringFlag{Name: "resume", Usage: "finish the interrupted or crashed run `RUN` (its id, its folder, latest, SUITE@latest or SUITE@~N) without resending a recorded case"},
 			&cli.IntFlag{Name: "limit", DefaultText: "every case", Usage: "run only the first `N` cases of each dataset"},
 			&cli.IntFlag{Name: "repeat", DefaultText: "the suite's repeat, else 1", Usage: "send each case `N` times (overrides the suite's repeat)"},
 			&cli.Float64Flag{Name: "error-budget", Value: -1, DefaultText: "the suite's", Usage: "largest share `RATE` of cases per target that may end in an error before the run exits 3"},
@@ -64,7 +64,8 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "grace", Value: 5 * time.Second, Usage: "after Ctrl-C, how long (`DURATION`) requests in flight may finish"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
-			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, id under --out, or latest) case by case; gates on delta.*, regressions and fixes read this comparison"},
+			noHistoryFlag(),
+			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, id, latest, SUITE@latest or SUITE@~N) case by case; gates on delta.*, regressions and fixes read this comparison"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "check the suites and render every case, send nothing, and print per target and judge the requests, estimated tokens and cost; no run folder is written"},
 			&cli.BoolFlag{Name: "json", Usage: "with --dry-run, print the estimates as JSON"},
 		),
@@ -79,8 +80,15 @@ func runCommand() *cli.Command {
 			cache := newCache(cliCtx.Bool("no-cache"), opts.Stderr)
 			defer cache.close()
 			opts.Build.Cache = cache.open
-			if id := cliCtx.String("resume"); id != "" {
-				return ci.finish(session.Resume(cliCtx.Context, id, opts).Err)
+			var closeHistory func()
+			opts.History, closeHistory = historyOption(cliCtx)
+			defer closeHistory()
+			if ref := cliCtx.String("resume"); ref != "" {
+				dir, err := runRef(cliCtx.Context, ref, opts.Out)
+				if err != nil {
+					return withCode(exitBadInput, fmt.Errorf("resume: %w", err))
+				}
+				return ci.finish(session.Resume(cliCtx.Context, dir, opts).Err)
 			}
 			suites, err := build.LoadAll(cliCtx.Context, cliCtx.Args().Slice(), opts.Build)
 			if err != nil {
@@ -144,7 +152,7 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 		opts.Outputs = ci
 	}
 	if b := cliCtx.String("baseline"); b != "" {
-		base, err := rundir.ReadRun(b, opts.Out)
+		base, err := readRun(cliCtx.Context, b, opts.Out)
 		if err != nil {
 			return opts, nil, withCode(exitBadInput, fmt.Errorf("--baseline: %w", err))
 		}

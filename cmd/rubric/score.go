@@ -9,7 +9,6 @@ import (
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner/build"
-	"github.com/rubric-eval/rubric/runner/rundir"
 	"github.com/rubric-eval/rubric/runner/session"
 )
 
@@ -19,7 +18,7 @@ func scoreCommand() *cli.Command {
 		Usage:     "score recorded responses with a suite's criteria, without calling the model: a log of interactions, or an earlier run",
 		ArgsUsage: "SUITE LOG.jsonl | SUITE --run RUN",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "run", Usage: "rescore the responses of run `RUN` (its id under --out, its folder, or latest) with the suite's current criteria"},
+			&cli.StringFlag{Name: "run", Usage: "rescore the responses of run `RUN` (its id, its folder, latest, SUITE@latest or SUITE@~N) with the suite's current criteria"},
 			&cli.StringFlag{Name: "preset", Value: "plain", Usage: "the log's layout: `NAME` is plain ({input, output, expected}), chat ({messages: [..., assistant]}), openai ({request, response}) or none (--map gives every field)"},
 			&cli.StringSliceFlag{Name: "map", Usage: "where a field is on a log line: `FIELD=PATH`, a dotted path such as response.choices.0.message.content; FIELD is id, messages, input, output, expected, vars, tags, metadata, target, usage, latency_ms, vars.NAME or metadata.NAME (repeatable; replaces the preset's path)"},
 			&cli.BoolFlag{Name: "skip-invalid", Usage: "skip log lines that are not JSON or lack a mapped field, and count them, instead of stopping with exit 2"},
@@ -29,6 +28,7 @@ func scoreCommand() *cli.Command {
 			configFlag(),
 			gateFlag(),
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
+			noHistoryFlag(),
 		},
 		Action: func(cliCtx *cli.Context) error {
 			rec, err := scoreFlags(cliCtx)
@@ -46,6 +46,9 @@ func scoreCommand() *cli.Command {
 			if !cliCtx.Bool("no-progress") && isTerminal(stderr) {
 				opts.Progress = func() session.Progress { return newProgressLine(stderr) }
 			}
+			var closeHistory func()
+			opts.History, closeHistory = historyOption(cliCtx)
+			defer closeHistory()
 			// Neither the targets (nothing is sent) nor the dataset (the
 			// recordings hold the cases) are built.
 			s, err := build.Load(cliCtx.Context, cliCtx.Args().First(), opts.Build)
@@ -79,7 +82,7 @@ func scoreFlags(cliCtx *cli.Context) (session.Recordings, error) {
 				return rec, usageError("score: --%s reads a log; with --run the responses come from the run", f)
 			}
 		}
-		dir, err := rundir.Find(run, cliCtx.String("out"))
+		dir, err := findRun(cliCtx.Context, run, cliCtx.String("out"))
 		if err != nil {
 			return rec, withCode(exitBadInput, fmt.Errorf("score --run: %w", err))
 		}

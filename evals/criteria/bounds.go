@@ -77,7 +77,7 @@ func newLatency(spec evals.CriterionSpec, _ Env) (evals.Scorer, error) {
 		if !(*b.v > 0) || *b.v > float64(24*time.Hour/time.Millisecond) {
 			return nil, evals.FieldErrorf(b.field, "expected a number of milliseconds above 0 and at most a day, got %v", *b.v)
 		}
-		*b.dst = time.Duration(*b.v * float64(time.Millisecond))
+		*b.dst = evals.Millis(*b.v)
 	}
 	return l, nil
 }
@@ -100,7 +100,7 @@ func (l *Latency) Score(_ context.Context, in *evals.Input) evals.Verdict {
 		if in.Response == nil || in.Response.Stream == nil {
 			return unscored("no time to first token: the response was not streamed (set \"stream\": true on the target)")
 		}
-		ttft := time.Duration(in.Response.Stream.FirstTokenMS * float64(time.Millisecond))
+		ttft := evals.Millis(in.Response.Stream.FirstTokenMS)
 		if ttft > l.maxTTFT {
 			over = append(over, fmt.Sprintf("first token after %s ms, expected within %s ms", millis(ttft), millis(l.maxTTFT)))
 		}

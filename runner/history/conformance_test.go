@@ -1,6 +1,7 @@
 package history_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/rubric-eval/rubric/runner/history"
@@ -11,6 +12,16 @@ import (
 
 func TestMemStoreConformance(t *testing.T) {
 	historytest.Run(t, func(*testing.T) history.Store { return history.NewMemStore() })
+}
+
+func TestSQLiteConformance(t *testing.T) {
+	historytest.Run(t, func(t *testing.T) history.Store {
+		s, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }
 
 func TestPostgresConformance(t *testing.T) {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -20,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rubric-eval/rubric/evals"
-	"github.com/rubric-eval/rubric/runner/rundir"
 	"github.com/rubric-eval/rubric/runner/store"
 )
 
@@ -540,14 +537,8 @@ func pgScanRun(row pgx.Row, extra ...any) (int64, *Run, error) {
 		return 0, nil, err
 	}
 	r.Started, r.Finished = fromUnixNano(started), fromUnixNano(finished)
-	r.Missing = folderGone(r.Dir)
+	r.Missing = missing(r.Dir)
 	return n, &r, nil
-}
-
-// folderGone reports whether the run folder dir no longer holds a journal.
-func folderGone(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, rundir.ResultsFile))
-	return err != nil
 }
 
 // targets calls add with the targets of the runs ns, in report order.
@@ -666,24 +657,4 @@ func (p *Postgres) Forget(ctx context.Context, ids ...string) error {
 func (p *Postgres) Close() error {
 	p.pool.Close()
 	return nil
-}
-
-// caseError is an error of the caller's cases function or of a Cases
-// callback, passed on as it is.
-type caseError struct{ err error }
-
-func (e *caseError) Error() string { return e.err.Error() }
-
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromUnixNano(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, ns).UTC()
 }

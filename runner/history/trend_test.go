@@ -64,7 +64,7 @@ func (m *memStore) Runs(_ context.Context, f Filter) ([]Run, error) {
 			continue
 		}
 		r.Report = nil
-		r.Missing = folderGone(r.Dir)
+		r.Missing = missing(r.Dir)
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b Run) int { return cmp.Or(b.Started.Compare(a.Started), strings.Compare(b.ID, a.ID)) })
@@ -79,7 +79,7 @@ func (m *memStore) Get(_ context.Context, id string) (*Run, error) {
 	defer m.mu.Unlock()
 	for _, r := range m.runs {
 		if r.ID == id {
-			r.Missing = folderGone(r.Dir)
+			r.Missing = missing(r.Dir)
 			return &r, nil
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -262,7 +261,7 @@ func parseRecording(line []byte, target string) (key replayKey, rec recording, u
 	rec = recording{
 		usage: l.Usage.usage(),
 		// Rounded: 1.021 ms is 1020999.9999999999 ns as a float64.
-		latency: time.Duration(math.Round(l.LatencyMS * float64(time.Millisecond))),
+		latency: evals.Millis(l.LatencyMS),
 		stream:  l.Stream,
 	}
 	if len(l.Transcript) == 0 {

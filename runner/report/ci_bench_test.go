@@ -107,3 +107,46 @@ func BenchmarkWriteSuiteJournal(b *testing.B) {
 		ju.Close()
 	}
 }
+
+// BenchmarkHTMLWrite measures one result passed to the HTML writer that
+// the page does not list: the cost per result of a big run's journal.
+func BenchmarkHTMLWrite(b *testing.B) {
+	s, _ := ciFixture()
+	h := NewHTML()
+	if err := h.Begin(s); err != nil {
+		b.Fatal(err)
+	}
+	r := benchResult()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h.Write(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHTMLPage measures the page of the fixtures' three suites,
+// from their summaries and results to the written page.
+func BenchmarkHTMLPage(b *testing.B) {
+	type suite struct {
+		s  *evals.Summary
+		rs []*evals.Result
+	}
+	var suites []suite
+	for _, f := range []func() (*evals.Summary, []*evals.Result){ciFixture, richFixture, convFixture} {
+		s, rs := f()
+		suites = append(suites, suite{s, rs})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		h := NewHTML()
+		for _, st := range suites {
+			if err := WriteSuite(st.s, sliceResults(st.rs), h); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := h.Finish(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -200,3 +200,26 @@ func termSafe(s string) string {
 		return r
 	})
 }
+
+// pageText returns s as the HTML report shows it: as termSafe, but for tab
+// and newline, which stay, so that an output keeps its lines, and a carriage
+// return before a newline, which goes (HTML would drop it); a lone one
+// shows as "␍". U+FFFE and U+FFFF, which HTML forbids, become U+FFFD too.
+// What is left is escaped by html/template: a model's escape sequences and
+// markup show as text.
+func pageText(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return shown(s, func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n':
+			return r
+		case r < 0x20:
+			return 0x2400 + r
+		case r == 0x7F:
+			return 0x2421
+		case r >= 0x80 && r <= 0x9F, r == 0xFFFE, r == 0xFFFF:
+			return utf8.RuneError
+		}
+		return r
+	})
+}

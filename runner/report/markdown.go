@@ -208,33 +208,57 @@ func (m *Markdown) End() error {
 }
 
 // verdictMark and verdictText say how the suite's gate came out.
-func verdictMark(s *evals.Summary) string {
-	switch {
-	case s.Gate.Note != "":
-		return "⚠️"
-	case !s.Gate.Held:
-		return "❌"
-	case len(s.Gate.Results) == 0:
-		return "ℹ️"
-	}
-	return "✅"
-}
+func verdictMark(s *evals.Summary) string { return mdMarks[suiteOutcome(s).class] }
 
 func verdictText(s *evals.Summary) string {
-	switch {
-	case s.Gate.Note != "":
+	if s.Gate.Note != "" {
 		return "gate not held: " + mdText(s.Gate.Note)
-	case !s.Gate.Held:
-		return "gate failed"
-	case len(s.Gate.Results) == 0:
-		return "no gate"
 	}
-	return "gate held"
+	return suiteOutcome(s).text
 }
 
 // targetVerdict says how a target's gates came out, or that it broke the
 // error budget.
 func targetVerdict(s *evals.Summary, target string) string {
+	o := targetOutcome(s, target)
+	if m := mdMarks[o.class]; m != "" && o.class != outcomeNone {
+		return m + " " + o.text
+	}
+	return o.text
+}
+
+// mdMarks are the marks of the outcomes' classes.
+var mdMarks = map[string]string{
+	outcomeHeld: "✅", outcomeFailed: "❌", outcomeWarn: "⚠️", outcomeNone: "ℹ️",
+}
+
+// outcome is how a gate came out, for people: a class (one of the
+// outcome constants, which the HTML report styles) and words.
+type outcome struct{ class, text string }
+
+const (
+	outcomeHeld   = "held"
+	outcomeFailed = "failed"
+	outcomeWarn   = "warn" // not held for a reason other than a gate: interrupted, error budget
+	outcomeNone   = "none" // no gate
+)
+
+// suiteOutcome says how the suite's gate came out.
+func suiteOutcome(s *evals.Summary) outcome {
+	switch {
+	case s.Gate.Note != "":
+		return outcome{outcomeWarn, "gate not held: " + s.Gate.Note}
+	case !s.Gate.Held:
+		return outcome{outcomeFailed, "gate failed"}
+	case len(s.Gate.Results) == 0:
+		return outcome{outcomeNone, "no gate"}
+	}
+	return outcome{outcomeHeld, "gate held"}
+}
+
+// targetOutcome says how a target's gates came out, or that it broke the
+// error budget.
+func targetOutcome(s *evals.Summary, target string) outcome {
 	n, failed := 0, 0
 	for _, g := range s.Gate.Results {
 		if g.Target == target {
@@ -245,15 +269,15 @@ func targetVerdict(s *evals.Summary, target string) string {
 		}
 	}
 	if s.ErrorBudget != nil && slices.ContainsFunc(s.ErrorBudget.Over, func(b evals.BudgetBreach) bool { return b.Target == target }) {
-		return "⚠️ error budget exceeded"
+		return outcome{outcomeWarn, "error budget exceeded"}
 	}
 	switch {
 	case failed > 0:
-		return fmt.Sprintf("❌ %d of %d gates failed", failed, n)
+		return outcome{outcomeFailed, fmt.Sprintf("%d of %d gates failed", failed, n)}
 	case s.Gate.Note != "":
-		return "⚠️ not held"
+		return outcome{outcomeWarn, "not held"}
 	case n == 0:
-		return "no gate"
+		return outcome{outcomeNone, "no gate"}
 	}
-	return "✅ gate held"
+	return outcome{outcomeHeld, "gate held"}
 }

@@ -11,8 +11,8 @@ import (
 type Results func(fn func(*evals.Result) error) error
 
 // SuiteWriter is an output that takes runs one suite at a time: Begin with
-// the suite's summary, every result of the suite, then End. The JUnit, CSV
-// and Markdown outputs are SuiteWriters, so that one reading of a journal
+// the suite's summary, every result of the suite, then End. The JUnit, CSV,
+// Markdown and HTML outputs are SuiteWriters, so that one reading of a journal
 // feeds them all and none holds the results in memory.
 type SuiteWriter interface {
 	Begin(s *evals.Summary) error

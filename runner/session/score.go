@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
@@ -120,7 +119,7 @@ func score(ctx context.Context, s *build.Suite, rec Recordings, opts Options) (*
 	}
 	sum.ResultsFile = rundir.ResultsFile
 	runner.Judge(sum, s.Suite.Gates)
-	if err := writeRun(sum, f.dir, opts); err != nil {
+	if err := writeRun(ctx, s.Suite, sum, f.dir, opts); err != nil {
 		return sum, err
 	}
 	switch {
@@ -224,7 +223,7 @@ func logReader(path string, m *datasets.Mapping, s *evals.Suite, target string, 
 					Text:    rec.Output,
 					Usage:   rec.Usage,
 					Sent:    &evals.SentRequest{URL: url + strconv.Itoa(r.Line()), Body: body},
-					Latency: time.Duration(rec.LatencyMS * float64(time.Millisecond)),
+					Latency: evals.Millis(rec.LatencyMS),
 				},
 			})
 			if err != nil {

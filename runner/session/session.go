@@ -16,6 +16,7 @@ import (
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/build"
+	"github.com/rubric-eval/rubric/runner/history"
 	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
@@ -55,6 +56,15 @@ type Options struct {
 	Stderr io.Writer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// History, when set, returns the run history (opening it on first
+	// use), in which each run is recorded once its report is written,
+	// an interrupted run too; a resumed run replaces its record. A
+	// history that cannot be opened or written is a warning, never a
+	// failed run.
+	History func() (history.Store, error)
+	// Getenv reads the environment (GITHUB_SHA and GITHUB_REF_NAME for
+	// the history, outside a repository); os.Getenv when nil.
+	Getenv func(string) string
 }
 
 // Progress shows one run's progress.
@@ -88,6 +98,13 @@ func (o Options) now() time.Time {
 		return o.Now()
 	}
 	return time.Now()
+}
+
+func (o Options) getenv(key string) string {
+	if o.Getenv != nil {
+		return o.Getenv(key)
+	}
+	return os.Getenv(key)
 }
 
 func (o Options) stderr() io.Writer {
@@ -290,7 +307,7 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	if err := finish(sum, s.Suite.Gates, budget, f.results(), base, closeErr == nil, opts); err != nil {
 		return sum, err
 	}
-	if err := writeRun(sum, f.dir, opts); err != nil {
+	if err := writeRun(ctx, s.Suite, sum, f.dir, opts); err != nil {
 		return sum, err
 	}
 	return sum, runError(ctx, s, sum, runErr, closeErr, f, opts)
@@ -364,12 +381,16 @@ func finish(sum *evals.Summary, gates []evals.Gate, budget *float64, results str
 }
 
 // writeRun writes report.json in the run folder dir, shows the summary and
-// says where the files are, and hands the run to the outputs.
-func writeRun(sum *evals.Summary, dir string, opts Options) error {
+// says where the files are, hands the run to the outputs, and records the
+// run of suite s in the history.
+func writeRun(ctx context.Context, s *evals.Suite, sum *evals.Summary, dir string, opts Options) error {
 	reportPath := filepath.Join(dir, rundir.ReportFile)
 	if err := rundir.WriteReport(reportPath, sum); err != nil {
 		return WithCode(ExitIncomplete, fmt.Errorf("writing the report: %w", err))
 	}
+	// Last, so that the summary is not kept waiting; whether or not the
+	// outputs could be written: the run is.
+	defer record(ctx, s, sum, dir, opts)
 	if opts.Summary != nil {
 		if err := opts.Summary(sum); err != nil {
 			return WithCode(ExitIncomplete, err)

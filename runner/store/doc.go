@@ -1,5 +1,6 @@
-// Package store keeps rubric's state on disk in one SQLite database: today the
-// response cache, later the history of runs and their results.
+// Package store keeps rubric's response cache on disk in a SQLite database,
+// and opens each of rubric's SQLite files the same way (OpenSQLite): the
+// cache here, the run history in runner/history.
 //
 // # Engine
 //
@@ -31,8 +32,10 @@
 //
 // The schema_version table holds the number of migrations applied; Open
 // applies the missing ones in one transaction, and refuses a database written
-// by a newer rubric. New tables (runs, results) are added as new migrations,
-// never by editing an old one.
+// by a newer rubric. New tables are added as new migrations, never by editing
+// an old one. OpenSQLite does the same for every file given its migrations;
+// a file it opens read-only is neither created nor migrated, and must have
+// this rubric's schema.
 //
 // # Response cache
 //

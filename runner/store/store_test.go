@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -368,4 +369,50 @@ func TestMigrateAddsToolCalls(t *testing.T) {
 	}
 	defer db.Close()
 	sameResponse(t, "reopened", mustGet(t, db, testKey("calls", 2)), calls)
+}
+
+// TestOpenSQLiteReadOnly opens a file read-only: it must exist, it is not
+// migrated, an older schema is ErrOutdated and a newer one refused; a file
+// up to date reads, and refuses writes.
+func TestOpenSQLiteReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	s := Schema{Migrations: []string{`CREATE TABLE a (x INTEGER)`, `CREATE TABLE b (y INTEGER)`}, Env: "RUBRIC_TEST"}
+	path := filepath.Join(dir, "f.db")
+	if _, err := OpenSQLite(path, s, true); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a file that does not exist, read-only: err %v, want ErrNotExist", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("a read-only open created the file")
+	}
+	old := Schema{Migrations: s.Migrations[:1], Env: s.Env}
+	f, err := OpenSQLite(path, old, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := OpenSQLite(path, s, true); !errors.Is(err, ErrOutdated) || !strings.Contains(err.Error(), "schema version 1; this rubric's is 2") {
+		t.Fatalf("an older file, read-only: err %v, want ErrOutdated naming the versions", err)
+	}
+	if f, err = OpenSQLite(path, s, false); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ro, err := OpenSQLite(path, s, true)
+	if err != nil {
+		t.Fatalf("an up-to-date file, read-only: %v", err)
+	}
+	defer ro.Close()
+	if ro.Write != nil {
+		t.Error("a read-only file has a writing connection")
+	}
+	var n int
+	if err := ro.Read.QueryRow(`SELECT count(*) FROM b`).Scan(&n); err != nil {
+		t.Errorf("reading: %v", err)
+	}
+	if _, err := ro.Read.Exec(`INSERT INTO b VALUES (1)`); err == nil {
+		t.Error("a read-only file took a write")
+	}
+	if _, err := OpenSQLite(path, old, true); err == nil || !strings.Contains(err.Error(), "written by a newer rubric (schema version 2; this rubric knows 1): upgrade rubric, or set RUBRIC_TEST") {
+		t.Errorf("a newer file, read-only: err %v", err)
+	}
 }

@@ -1,0 +1,140 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/runner/history"
+	"github.com/rubric-eval/rubric/runner/rundir"
+)
+
+// record records the run whose report sum is, in the run folder dir, in
+// opts.History: what ran and how it ended, and the index of its cases,
+// read from its journal. s is the suite it ran (its folder says which
+// commit; its slices, which slices the cases are in). A history that cannot
+// be opened or written is a warning on stderr: the run itself is done.
+func record(ctx context.Context, s *evals.Suite, sum *evals.Summary, dir string, opts Options) {
+	if opts.History == nil {
+		return
+	}
+	// An interrupted run is recorded too, however its context ended.
+	ctx = context.WithoutCancel(ctx)
+	if err := recordRun(ctx, s, sum, dir, opts); err != nil {
+		fmt.Fprintf(opts.stderr(), "rubric: history: %v\n", err)
+	}
+}
+
+func recordRun(ctx context.Context, s *evals.Suite, sum *evals.Summary, dir string, opts Options) error {
+	h, err := opts.History()
+	if err != nil {
+		return err
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	r := runRecord(sum, dir)
+	if m, err := rundir.ReadManifest(dir); err == nil {
+		r.SuiteSHA256, r.DatasetSHA256 = m.SuiteSHA256, m.DatasetSHA256
+		if m.Kind != "" {
+			r.Kind = m.Kind
+		}
+	}
+	suiteDir := s.Dir
+	if suiteDir == "" {
+		suiteDir = filepath.Dir(s.Path)
+	}
+	r.GitCommit, r.GitBranch = history.Git(ctx, suiteDir, opts.getenv)
+	if r.Report, err = os.ReadFile(filepath.Join(dir, rundir.ReportFile)); err != nil {
+		return err
+	}
+	results := filepath.Join(dir, rundir.ResultsFile)
+	return h.Record(ctx, r, func(add func(history.Case) error) error {
+		_, err := rundir.ScanJournalAs(results, func(res *indexed, sp rundir.Span) error {
+			c, err := res.index(sp, s.Slices)
+			if err != nil {
+				return fmt.Errorf("%s: the result at byte %d: %w", results, sp.Off, err)
+			}
+			return add(c)
+		})
+		return err
+	})
+}
+
+// indexed is the part of a result that the case index reads, decoded from
+// the journal several times faster than a whole evals.Result: its request,
+// output and transcript are skipped, and its metadata is decoded only when
+// the suite slices by some of it.
+type indexed struct {
+	RunID    string          `json:"run_id"`
+	CaseID   string          `json:"case_id"`
+	Target   string          `json:"target"`
+	Repeat   int             `json:"repeat"`
+	Tags     []string        `json:"tags"`
+	Metadata json.RawMessage `json:"metadata"`
+	Scores   []struct {
+		Name     string `json:"name"`
+		Pass     bool   `json:"pass"`
+		Unscored bool   `json:"unscored"`
+	} `json:"scores"`
+	Score  *float64     `json:"score"`
+	Status evals.Status `json:"status"`
+	Error  *struct {
+		Kind string `json:"kind"`
+	} `json:"error"`
+}
+
+// index is the case index's entry for the result, whose line is at sp in
+// the journal; fields are the metadata fields the suite slices by.
+func (r *indexed) index(sp rundir.Span, fields []string) (history.Case, error) {
+	res := evals.Result{Tags: r.Tags}
+	if len(fields) > 0 && len(r.Metadata) > 0 {
+		if err := json.Unmarshal(r.Metadata, &res.Metadata); err != nil {
+			return history.Case{}, fmt.Errorf("metadata: %w", err)
+		}
+	}
+	c := history.Case{
+		RunID: r.RunID, Target: r.Target, CaseID: r.CaseID, Repeat: r.Repeat, Status: string(r.Status),
+		Score: r.Score, Slices: runner.SliceNames(&res, fields), Off: sp.Off, Len: sp.Len,
+	}
+	if r.Error != nil {
+		c.ErrorKind = r.Error.Kind
+	}
+	for _, sc := range r.Scores {
+		if (!sc.Pass || sc.Unscored) && !slices.Contains(c.Failed, sc.Name) {
+			c.Failed = append(c.Failed, sc.Name)
+		}
+	}
+	return c, nil
+}
+
+// runRecord is the history's record of the run whose report is sum, in
+// the run folder dir, without what the report does not say: the hashes of
+// the inputs (run.json), the commit, the report's bytes.
+func runRecord(sum *evals.Summary, dir string) *history.Run {
+	r := &history.Run{
+		ID: sum.RunID, Kind: "run", Suite: sum.Suite, SuiteVersion: sum.SuiteVersion,
+		Started: sum.Started, Finished: sum.Finished, Complete: sum.Complete, Dir: dir,
+	}
+	// A gate that held with no gate checked is no gate at all; one that
+	// did not hold failed, whether on a threshold, an interrupt or the
+	// error budget.
+	if held := sum.Gate.Held; len(sum.Gate.Results) > 0 || !held {
+		r.GateHeld = &held
+	}
+	for _, t := range sum.Targets {
+		ht := history.Target{Name: t.Name, Provider: t.Provider, Model: t.Model, Cases: t.Cases, Passed: t.Passed,
+			PassRate: t.PassRate, PassRateLo: t.PassRate, PassRateHi: t.PassRate, Mean: t.Mean}
+		if ci := t.PassRateCI; ci != nil {
+			ht.PassRateLo, ht.PassRateHi = ci.Lo, ci.Hi
+		}
+		r.Targets = append(r.Targets, ht)
+	}
+	return r
+}
