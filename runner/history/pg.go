@@ -40,9 +40,18 @@ var _ Store = (*Postgres)(nil)
 // hang.
 const connectTimeout = 10 * time.Second
 
-// IsPostgresURL reports whether s, a value of RUBRIC_DB, names a
-// PostgreSQL database (postgres:// or postgresql://) rather than a file.
-func IsPostgresURL(s string) bool { return store.IsPostgresURL(s) }
+// TeamURL returns $RUBRIC_DB when it is a PostgreSQL URL (postgres:// or
+// postgresql://): the history is then the team's, in that database, and
+// not history.db; "" otherwise.
+func TeamURL(getenv func(string) string) string {
+	if u := getenv(store.EnvPath); store.IsPostgresURL(u) {
+		return u
+	}
+	return ""
+}
+
+// ErrBadURL is the error of a PostgreSQL URL that does not parse.
+var ErrBadURL = errors.New("not a valid PostgreSQL URL")
 
 // RedactURL returns a PostgreSQL URL as it may be shown: its password, in
 // the user part or as a password parameter, replaced by [REDACTED].
@@ -103,9 +112,13 @@ func redactURL(raw string) (shown string, secrets []string) {
 func OpenPostgres(ctx context.Context, rawURL string) (*Postgres, error) {
 	where, secrets := redactURL(rawURL)
 	p := &Postgres{where: where, secrets: secrets}
+	// pgx takes the scheme in lower case only.
+	if scheme, rest, ok := strings.Cut(rawURL, "://"); ok {
+		rawURL = strings.ToLower(scheme) + "://" + rest
+	}
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
-		return nil, p.wrap(fmt.Errorf("not a valid PostgreSQL URL (%s): check %s", parseProblem(err), store.EnvPath))
+		return nil, p.wrap(fmt.Errorf("%w (%s): check %s", ErrBadURL, parseProblem(err), store.EnvPath))
 	}
 	if !strings.Contains(rawURL, "connect_timeout=") {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
