@@ -199,6 +199,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			reportCommand(),
 			compareCommand(),
 			historyCommand(),
+			trendCommand(),
 			pushCommand(),
 			scoreCommand(),
 			exportCommand(),

@@ -48,11 +48,15 @@ func writeTrends(w io.Writer, trends []history.Trend) error {
 			if c := p.Change; c != nil {
 				change = fmt.Sprintf("%+.4g", c.Delta)
 				tested = tested || c.Tested
-				switch {
-				case c.Significant && c.Delta > 0:
-					change += fmt.Sprintf(" ▲ p=%.3g", c.P)
-				case c.Significant:
-					change += fmt.Sprintf(" ▼ p=%.3g", c.P)
+				if c.Significant {
+					mark := " ▼"
+					if c.Delta > 0 {
+						mark = " ▲"
+					}
+					change += mark
+					if c.P > 0 { // McNemar's, for a pass rate
+						change += fmt.Sprintf(" p=%.3g", c.P)
+					}
 				}
 			}
 			commit := p.GitCommit
