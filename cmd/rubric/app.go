@@ -200,6 +200,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			compareCommand(),
 			historyCommand(),
 			trendCommand(),
+			pushCommand(),
 			scoreCommand(),
 			exportCommand(),
 			importReviewCommand(),

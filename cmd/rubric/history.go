@@ -47,15 +47,15 @@ func listHistory(cliCtx *cli.Context) error {
 		return usageError("history: --limit must be 0 (all) or more, got %d", f.Limit)
 	}
 	ctx, stdout, stderr := cliCtx.Context, cliCtx.App.Writer, cliCtx.App.ErrWriter
-	var h *history.SQLite
+	var h history.Store
 	var err error
 	if cliCtx.Bool("prune") {
-		h, err = openHistory()
+		h, err = openHistory(ctx)
 	} else {
-		h, err = openHistoryToRead()
+		h, err = openHistoryToRead(ctx)
 	}
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return withCode(historyErrorCode(err), err)
 	}
 	var runs []history.Run
 	if h != nil {
@@ -82,7 +82,7 @@ func listHistory(cliCtx *cli.Context) error {
 		if h == nil {
 			fmt.Fprintf(stderr, "rubric: no run recorded yet (the history will be %s)\n", path)
 		} else {
-			fmt.Fprintf(stderr, "rubric: no run in the history %s%s\n", h.Path(), filterText(f))
+			fmt.Fprintf(stderr, "rubric: no run in the history %s%s\n", historyWhere(h), filterText(f))
 		}
 		return nil
 	}
@@ -172,19 +172,37 @@ func dash(s string) string {
 	return s
 }
 
-// openHistory opens the run history for writing, creating it if need be.
-func openHistory() (*history.SQLite, error) {
+// openHistory opens the run history for writing, creating it if need be:
+// the team's in PostgreSQL when $RUBRIC_DB is a postgres:// URL, else the
+// SQLite file.
+func openHistory(ctx context.Context) (history.Store, error) {
+	// Each returns a nil interface with an error, not a nil pointer in one.
+	if u := history.TeamURL(os.Getenv); u != "" {
+		h, err := history.OpenPostgres(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		return h, nil
+	}
 	path, err := history.DefaultPath(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return history.Open(path)
+	h, err := history.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // openHistoryToRead opens the run history for reading, while runs may
 // record in it; nil when there is none yet. A file of an older schema is
-// opened for writing once, which brings it up to date.
-func openHistoryToRead() (*history.SQLite, error) {
+// opened for writing once, which brings it up to date; so is a team's
+// database, whose schema PostgreSQL keeps apart from what runs write.
+func openHistoryToRead(ctx context.Context) (history.Store, error) {
+	if history.TeamURL(os.Getenv) != "" {
+		return openHistory(ctx)
+	}
 	path, err := history.DefaultPath(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -194,16 +212,40 @@ func openHistoryToRead() (*history.SQLite, error) {
 	case errors.Is(err, os.ErrNotExist):
 		return nil, nil
 	case errors.Is(err, store.ErrOutdated):
-		return history.Open(path)
+		return openHistory(ctx)
+	case err != nil:
+		return nil, err
 	}
-	return h, err
+	return h, nil
+}
+
+// historyErrorCode is the exit code of a history that could not be opened
+// or read: 3 for a team database that could not be reached (the run could
+// not complete), 2 for a file or a URL that is wrong.
+func historyErrorCode(err error) int {
+	if history.TeamURL(os.Getenv) != "" && !errors.Is(err, history.ErrBadURL) {
+		return exitIncomplete
+	}
+	return exitBadInput
+}
+
+// historyWhere names a history in messages: its file, or its database's
+// URL without the password.
+func historyWhere(h history.Store) string {
+	switch h := h.(type) {
+	case *history.SQLite:
+		return h.Path()
+	case *history.Postgres:
+		return h.Where()
+	}
+	return "(the history)"
 }
 
 // historyRecorder is the run history a command records its runs in,
 // opened the first time a run ends.
 type historyRecorder struct {
 	once sync.Once
-	h    *history.SQLite
+	h    history.Store
 	err  error
 }
 
@@ -216,7 +258,8 @@ func historyOption(cliCtx *cli.Context) (open func() (history.Store, error), clo
 	}
 	r := &historyRecorder{}
 	open = func() (history.Store, error) {
-		r.once.Do(func() { r.h, r.err = openHistory() })
+		// A run interrupted by Ctrl-C is recorded too.
+		r.once.Do(func() { r.h, r.err = openHistory(context.WithoutCancel(cliCtx.Context)) })
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -245,7 +288,7 @@ func runRef(ctx context.Context, ref, out string) (string, error) {
 		return ref, nil
 	}
 	named, isRef := history.ParseRef(ref)
-	h, err := openHistoryToRead()
+	h, err := openHistoryToRead(ctx)
 	if !isRef {
 		if err != nil || h == nil {
 			return ref, nil

@@ -38,9 +38,9 @@ func showTrend(cliCtx *cli.Context) error {
 	if limit < 0 {
 		return usageError("trend: --limit must be 0 (all) or more, got %d", limit)
 	}
-	h, err := openHistoryToRead()
+	h, err := openHistoryToRead(cliCtx.Context)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return withCode(historyErrorCode(err), err)
 	}
 	if h == nil {
 		return withCode(exitBadInput, fmt.Errorf("trend: the run history is empty: runs are recorded as rubric run ends"))

@@ -94,7 +94,7 @@ func viewRuns(cliCtx *cli.Context) error {
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
-	h, err := openHistoryToRead()
+	h, err := openHistoryToRead(ctx)
 	if err != nil {
 		return withCode(exitBadInput, fmt.Errorf("view: %w", err))
 	}
@@ -127,7 +127,7 @@ func viewRuns(cliCtx *cli.Context) error {
 	}
 	what := plural(len(dirs), "run folder")
 	if h != nil {
-		what = "the history " + h.Path() + " and " + what
+		what = "the history " + historyWhere(h) + " and " + what
 	}
 	fmt.Fprintf(stderr, "rubric: view: %s; Ctrl-C stops it\n", what)
 	fmt.Fprintln(stdout, url)

@@ -1,35 +1,60 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rubric-eval/rubric/evals"
 )
 
-// memStore is a Store in memory, for the tests of what reads a history.
+// memStore is a Store in memory, for the tests of what reads a history. It
+// passes the stores' conformance suite (conformance_test.go).
 type memStore struct {
+	mu    sync.Mutex
 	runs  []Run
 	cases map[string][]Case
 }
 
 func (m *memStore) Record(_ context.Context, r *Run, cases func(add func(Case) error) error) error {
+	if r.ID == "" {
+		return errors.New("a run without an id")
+	}
+	var got []Case
+	if cases != nil {
+		if err := cases(func(c Case) error { c.RunID = r.ID; got = append(got, c); return nil }); err != nil {
+			return err
+		}
+	}
+	// In order, a case given twice keeping its first entry.
+	slices.SortStableFunc(got, func(a, b Case) int {
+		return cmp.Or(strings.Compare(a.Target, b.Target), strings.Compare(a.CaseID, b.CaseID), cmp.Compare(a.Repeat, b.Repeat))
+	})
+	got = slices.CompactFunc(got, func(a, b Case) bool {
+		return a.Target == b.Target && a.CaseID == b.CaseID && a.Repeat == b.Repeat
+	})
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.runs = slices.DeleteFunc(m.runs, func(x Run) bool { return x.ID == r.ID })
 	m.runs = append(m.runs, *r)
 	if m.cases == nil {
 		m.cases = map[string][]Case{}
 	}
-	m.cases[r.ID] = nil
-	return cases(func(c Case) error { m.cases[r.ID] = append(m.cases[r.ID], c); return nil })
+	m.cases[r.ID] = got
+	return nil
 }
 
 func (m *memStore) Runs(_ context.Context, f Filter) ([]Run, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var out []Run
 	for _, r := range m.runs {
 		if f.Suite != "" && r.Suite != f.Suite {
@@ -39,9 +64,10 @@ func (m *memStore) Runs(_ context.Context, f Filter) ([]Run, error) {
 			continue
 		}
 		r.Report = nil
+		r.Missing = missing(r.Dir)
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b Run) int { return b.Started.Compare(a.Started) })
+	slices.SortFunc(out, func(a, b Run) int { return cmp.Or(b.Started.Compare(a.Started), strings.Compare(b.ID, a.ID)) })
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit]
 	}
@@ -49,8 +75,11 @@ func (m *memStore) Runs(_ context.Context, f Filter) ([]Run, error) {
 }
 
 func (m *memStore) Get(_ context.Context, id string) (*Run, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, r := range m.runs {
 		if r.ID == id {
+			r.Missing = missing(r.Dir)
 			return &r, nil
 		}
 	}
@@ -58,7 +87,13 @@ func (m *memStore) Get(_ context.Context, id string) (*Run, error) {
 }
 
 func (m *memStore) Cases(_ context.Context, id string, fn func(Case) error) error {
-	for _, c := range m.cases[id] {
+	m.mu.Lock()
+	cases, ok := m.cases[id]
+	m.mu.Unlock()
+	if !ok {
+		return ErrNotFound
+	}
+	for _, c := range cases {
 		if err := fn(c); err != nil {
 			if err == ErrStop {
 				return nil
@@ -70,7 +105,12 @@ func (m *memStore) Cases(_ context.Context, id string, fn func(Case) error) erro
 }
 
 func (m *memStore) Forget(_ context.Context, ids ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.runs = slices.DeleteFunc(m.runs, func(r Run) bool { return slices.Contains(ids, r.ID) })
+	for _, id := range ids {
+		delete(m.cases, id)
+	}
 	return nil
 }
 

@@ -32,9 +32,22 @@ func recordRun(ctx context.Context, s *evals.Suite, sum *evals.Summary, dir stri
 	if err != nil {
 		return err
 	}
-	dir, err = filepath.Abs(dir)
+	suiteDir := s.Dir
+	if suiteDir == "" {
+		suiteDir = filepath.Dir(s.Path)
+	}
+	_, err = recordIn(ctx, h, sum, dir, filepath.Join(dir, rundir.ResultsFile), s.Slices, suiteDir, opts.getenv)
+	return err
+}
+
+// recordIn records in h the run whose report is sum, in the run folder
+// dir, with the index of its journal results; fields are the metadata
+// fields the suite slices by, suiteDir the suite's folder (for its
+// commit).
+func recordIn(ctx context.Context, h history.Store, sum *evals.Summary, dir, results string, fields []string, suiteDir string, getenv func(string) string) (*history.Run, error) {
+	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := runRecord(sum, dir)
 	if m, err := rundir.ReadManifest(dir); err == nil {
@@ -43,17 +56,12 @@ func recordRun(ctx context.Context, s *evals.Suite, sum *evals.Summary, dir stri
 			r.Kind = m.Kind
 		}
 	}
-	suiteDir := s.Dir
-	if suiteDir == "" {
-		suiteDir = filepath.Dir(s.Path)
-	}
-	r.GitCommit, r.GitBranch = history.Git(ctx, suiteDir, opts.getenv)
+	r.GitCommit, r.GitBranch = history.Git(ctx, suiteDir, getenv)
 	if r.Report, err = os.ReadFile(filepath.Join(dir, rundir.ReportFile)); err != nil {
-		return err
+		return nil, err
 	}
-	results := filepath.Join(dir, rundir.ResultsFile)
-	return h.Record(ctx, r, func(add func(history.Case) error) error {
-		_, err := history.ScanJournal(results, s.Slices, add)
+	return r, h.Record(ctx, r, func(add func(history.Case) error) error {
+		_, err := history.ScanJournal(results, fields, add)
 		return err
 	})
 }

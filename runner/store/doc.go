@@ -11,7 +11,8 @@
 //
 // # Location
 //
-// DefaultPath is $RUBRIC_DB when it is set, otherwise rubric/rubric.db under
+// DefaultPath is $RUBRIC_DB when it is set to a path, otherwise (unset, or a
+// postgres:// URL, which names a team's history) rubric/rubric.db under
 // the user's cache directory (os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on
 // Linux, ~/Library/Caches on macOS, %LocalAppData% on Windows). Open creates
 // the file and its folders (mode 0700 and 0600: the file holds prompts and

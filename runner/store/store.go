@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	// modernc.org/sqlite is SQLite in pure Go: no cgo, so `go install` works
@@ -44,9 +45,11 @@ type DB struct {
 }
 
 // DefaultPath returns the database rubric uses when none is given: the value
-// of $RUBRIC_DB, or rubric/rubric.db under the user's cache directory.
+// of $RUBRIC_DB, or rubric/rubric.db under the user's cache directory. A
+// $RUBRIC_DB that is a PostgreSQL URL names a team's history
+// (runner/history), not this file, which then stays at its default place.
 func DefaultPath(getenv func(string) string) (string, error) {
-	if p := getenv(EnvPath); p != "" {
+	if p := getenv(EnvPath); p != "" && !IsPostgresURL(p) {
 		return p, nil
 	}
 	dir, err := os.UserCacheDir()
@@ -54,6 +57,13 @@ func DefaultPath(getenv func(string) string) (string, error) {
 		return "", fmt.Errorf("no place for rubric's database: %w; set %s to a file path", err, EnvPath)
 	}
 	return filepath.Join(dir, "rubric", "rubric.db"), nil
+}
+
+// IsPostgresURL reports whether s, a value of RUBRIC_DB, is a PostgreSQL
+// URL (postgres:// or postgresql://, in any case) rather than a file path.
+func IsPostgresURL(s string) bool {
+	scheme, _, ok := strings.Cut(s, "://")
+	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
 }
 
 // Open opens the database at path, creating it and its folders if need be,

@@ -239,6 +239,31 @@ func TestDefaultPath(t *testing.T) {
 	if p, err := DefaultPath(os.Getenv); err != nil || p != want {
 		t.Errorf("DefaultPath() = %q, %v; want %q", p, err, want)
 	}
+	// A PostgreSQL URL names a team's history: the cache stays at its
+	// default place, and the URL is never taken for a file.
+	for _, u := range []string{"postgres://u:pw@db.example/rubric", "postgresql://db/rubric?sslmode=disable", "Postgres://db/x"} {
+		t.Setenv(EnvPath, u)
+		if p, err := DefaultPath(os.Getenv); err != nil || p != want {
+			t.Errorf("with $%s=%s: DefaultPath() = %q, %v; want %q", EnvPath, u, p, err, want)
+		}
+	}
+}
+
+func TestIsPostgresURL(t *testing.T) {
+	for s, want := range map[string]bool{
+		"postgres://h/db":       true,
+		"postgresql://u@h/db":   true,
+		"POSTGRESQL://h/db":     true,
+		"/var/lib/rubric.db":    false,
+		"postgres.db":           false,
+		"./postgres://x":        false,
+		"file:///tmp/rubric.db": false,
+		"":                      false,
+	} {
+		if got := IsPostgresURL(s); got != want {
+			t.Errorf("IsPostgresURL(%q) = %v, want %v", s, got, want)
+		}
+	}
 }
 
 func TestCloseTwice(t *testing.T) {
