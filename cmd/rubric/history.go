@@ -24,8 +24,10 @@ func historyCommand() *cli.Command {
 		Name:  "history",
 		Usage: "list the runs recorded in the run history, newest first",
 		Description: `Every rubric run and rubric score is recorded, when it ends, in history.db
-next to the response cache (or at $RUBRIC_HISTORY). Runs whose folder was
-moved or deleted are listed as missing; --prune forgets them.`,
+next to the response cache (or at $RUBRIC_HISTORY). Runs of this host whose
+folder was moved or deleted are listed as missing; --prune forgets them.
+A run recorded or pushed on another host is listed "on HOST" and never
+missing: its folder is there, and --prune keeps it.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "suite", Usage: "only the runs of suite `NAME` (its name, not its file)"},
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "only the runs that ran target `NAME`"},
@@ -119,7 +121,8 @@ func filterText(f history.Filter) string {
 }
 
 // historyTable prints the runs, a line per target, the run's own columns
-// on its first, and last what is amiss with it: incomplete, missing.
+// on its first, and last what is amiss with it: incomplete, missing, or
+// on another host (pushed from there: its folder is there).
 func historyTable(w io.Writer, runs []history.Run) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "run\twhen\tsuite\tkind\ttarget\tmodel\tpass rate\tgate\tcommit\tbranch")
@@ -138,6 +141,9 @@ func historyTable(w io.Writer, runs []history.Run) error {
 		}
 		if r.Missing {
 			notes = append(notes, "missing")
+		}
+		if r.Elsewhere() {
+			notes = append(notes, "on "+r.Host)
 		}
 		targets := r.Targets
 		if len(targets) == 0 {

@@ -109,6 +109,32 @@ func TestPushEndToEnd(t *testing.T) {
 	if len(ti) != 40 || strings.Join(li, "\n") != strings.Join(ti, "\n") {
 		t.Errorf("pushed case index (%d cases) differs from the local one (%d):\n%s\n---\n%s", len(ti), len(li), strings.Join(ti, "\n"), strings.Join(li, "\n"))
 	}
+	// The push stores each result's line with its case; the local record,
+	// made as the run ended, does not. Both name this host.
+	journal, err := os.ReadFile(filepath.Join(runDir, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	if err := ts.Cases(ctx, id, func(c history.Case) error {
+		line, err := ts.Result(ctx, id, c.Target, c.CaseID, c.Repeat)
+		if err != nil {
+			return err
+		}
+		if want := strings.TrimRight(string(journal[c.Off:c.Off+int64(c.Len)]), "\n"); string(line) != want {
+			t.Errorf("pushed result of %s: %.60q, want the journal's line %.60q", c.CaseID, line, want)
+		}
+		if local, err := ls.Result(ctx, id, c.Target, c.CaseID, c.Repeat); err != nil || local != nil {
+			t.Errorf("local result of %s: %.60q, %v; want none stored", c.CaseID, local, err)
+		}
+		stored++
+		return nil
+	}); err != nil || stored != 40 {
+		t.Errorf("pushed results: %d, %v; want 40", stored, err)
+	}
+	if lr.Host != history.Hostname() || tr.Host != history.Hostname() {
+		t.Errorf("hosts: local %q, pushed %q; want %q", lr.Host, tr.Host, history.Hostname())
+	}
 
 	// Runs that are not finished: killed (no report.json) and interrupted.
 	killed := filepath.Join(tmp, "killed")

@@ -15,6 +15,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"sync"
 	"time"
 )
 
@@ -42,10 +44,15 @@ type Run struct {
 	// gate's verdict (nil when the run has no gate).
 	Complete bool  `json:"complete"`
 	GateHeld *bool `json:"gate_held,omitempty"`
-	// Dir is the run folder, an absolute path. Missing is set by Runs and
-	// Get when the folder is gone (moved or deleted): the record stays
-	// until Prune forgets it.
+	// Dir is the run folder, an absolute path on Host, the machine that
+	// recorded or pushed the run (os.Hostname; "" for a run recorded before
+	// rubric recorded hosts, taken for this machine's). Missing is set by
+	// Runs and Get when the folder of a run of this machine is gone (moved
+	// or deleted): the record stays until Prune forgets it. A run of
+	// another machine is never missing: its folder is elsewhere
+	// (Run.Elsewhere).
 	Dir     string `json:"dir"`
+	Host    string `json:"host,omitempty"`
 	Missing bool   `json:"missing,omitempty"`
 	// Report is the run's report.json, the aggregates as the run wrote
 	// them; nil in the lists Runs returns, which leave it out to stay
@@ -85,6 +92,12 @@ type Case struct {
 	Slices []string `json:"slices,omitempty"`
 	Off    int64    `json:"off"`
 	Len    int      `json:"len"`
+	// Result is the result's line of results.jsonl, stored with the index
+	// when Record is given it (rubric push does, so that a team's viewer
+	// shows the cases of a run whose folder is on another machine; a run
+	// recorded where it ran does not, to keep the local history small).
+	// Cases leaves it out: Store.Result reads it.
+	Result []byte `json:"-"`
 }
 
 // Filter selects runs; its zero value selects all of them.
@@ -109,10 +122,25 @@ type Store interface {
 	// and repeat order, until fn returns an error (returned, unless it is
 	// ErrStop).
 	Cases(ctx context.Context, runID string, fn func(Case) error) error
+	// Result returns the result's line stored with the case of run runID
+	// (Case.Result), nil when the run was recorded without results;
+	// ErrNotFound when the history has no such run or case.
+	Result(ctx context.Context, runID, target, caseID string, repeat int) ([]byte, error)
 	// Forget removes runs and their case indexes.
 	Forget(ctx context.Context, ids ...string) error
 	Close() error
 }
+
+// Elsewhere reports whether r was recorded on another machine than this
+// one: its folder is there, not here, and never missing.
+func (r *Run) Elsewhere() bool { return r.Host != "" && r.Host != Hostname() }
+
+// Hostname is this machine's name, as runs record it (os.Hostname; "" when
+// it cannot be had).
+var Hostname = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	return h
+})
 
 // ErrNotFound is the error of a run that is not in the history.
 var ErrNotFound = errors.New("no such run in the history")

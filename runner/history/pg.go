@@ -259,6 +259,10 @@ var pgMigrations = []string{
 		n     integer NOT NULL,
 		PRIMARY KEY (run, slice, n)
 	)`,
+	// 2: as the local history's second migration: the machine that
+	// recorded a run, and a case's result (DEFLATE-compressed).
+	`ALTER TABLE runs ADD COLUMN host text NOT NULL DEFAULT '';
+	ALTER TABLE cases ADD COLUMN result bytea`,
 }
 
 // PostgresSchemaVersion is the number of migrations this build of rubric
@@ -364,10 +368,10 @@ func (p *Postgres) record(ctx context.Context, r *Run, cases func(add func(Case)
 	}
 	var n int64
 	if err := tx.QueryRow(ctx, `INSERT INTO runs (id, kind, suite, suite_version, suite_sha256,
-		dataset_sha256, git_commit, git_branch, started_ns, finished_ns, complete, gate_held, dir, report)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING n`,
+		dataset_sha256, git_commit, git_branch, started_ns, finished_ns, complete, gate_held, dir, host, report)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING n`,
 		r.ID, r.Kind, r.Suite, r.SuiteVersion, r.SuiteSHA256, r.DatasetSHA256, r.GitCommit, r.GitBranch,
-		unixNano(r.Started), unixNano(r.Finished), r.Complete, r.GateHeld, r.Dir, report).Scan(&n); err != nil {
+		unixNano(r.Started), unixNano(r.Finished), r.Complete, r.GateHeld, r.Dir, r.Host, report).Scan(&n); err != nil {
 		return err
 	}
 	if len(r.Targets) > 0 {
@@ -387,7 +391,7 @@ func (p *Postgres) record(ctx context.Context, r *Run, cases func(add func(Case)
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_cases (
 		n integer NOT NULL, target text NOT NULL, case_id text NOT NULL, repeat integer NOT NULL,
 		status text NOT NULL, score double precision, error_kind text NOT NULL, failed text[], slices text[],
-		off bigint NOT NULL, len integer NOT NULL) ON COMMIT DROP`); err != nil {
+		off bigint NOT NULL, len integer NOT NULL, result bytea) ON COMMIT DROP`); err != nil {
 		return err
 	}
 	src := newCaseSource(cases)
@@ -401,8 +405,8 @@ func (p *Postgres) record(ctx context.Context, r *Run, cases func(add func(Case)
 	// One statement: the cases kept, then their criteria and slices from
 	// what was inserted, each table filled in its key's order.
 	if _, err := tx.Exec(ctx, `WITH kept AS (
-			INSERT INTO cases (run, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len)
-			SELECT $1, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len
+			INSERT INTO cases (run, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len, result)
+			SELECT $1, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len, result
 			FROM stage_cases ORDER BY n ON CONFLICT DO NOTHING
 			RETURNING n, failed, slices
 		), failed AS (
@@ -432,7 +436,7 @@ func pgForget(ctx context.Context, tx pgx.Tx, ids []string) error {
 	return nil
 }
 
-var stageColumns = []string{"n", "target", "case_id", "repeat", "status", "score", "error_kind", "failed", "slices", "off", "len"}
+var stageColumns = []string{"n", "target", "case_id", "repeat", "status", "score", "error_kind", "failed", "slices", "off", "len", "result"}
 
 // caseSource turns the cases callback, which pushes, into the rows COPY
 // pulls, with iter.Pull: one case at a time, on the callback's own stack.
@@ -473,7 +477,7 @@ func (s *caseSource) Next() bool {
 func (s *caseSource) Values() ([]any, error) {
 	c := &s.c
 	return []any{s.n, c.Target, c.CaseID, c.Repeat, c.Status, c.Score, c.ErrorKind,
-		nilIfEmpty(c.Failed), nilIfEmpty(c.Slices), c.Off, c.Len}, nil
+		nilIfEmpty(c.Failed), nilIfEmpty(c.Slices), c.Off, c.Len, packResult(c.Result)}, nil
 }
 
 func (s *caseSource) Err() error { return s.err }
@@ -486,7 +490,7 @@ func nilIfEmpty(s []string) []string {
 }
 
 const pgRunColumns = `n, id, kind, suite, suite_version, suite_sha256, dataset_sha256, git_commit,
-	git_branch, started_ns, finished_ns, complete, gate_held, dir`
+	git_branch, started_ns, finished_ns, complete, gate_held, dir, host`
 
 // Runs lists the runs f selects, newest first, with their targets.
 func (p *Postgres) Runs(ctx context.Context, f Filter) ([]Run, error) {
@@ -545,12 +549,12 @@ func pgScanRun(row pgx.Row, extra ...any) (int64, *Run, error) {
 		started, finished int64
 	)
 	dest := append([]any{&n, &r.ID, &r.Kind, &r.Suite, &r.SuiteVersion, &r.SuiteSHA256, &r.DatasetSHA256,
-		&r.GitCommit, &r.GitBranch, &started, &finished, &r.Complete, &r.GateHeld, &r.Dir}, extra...)
+		&r.GitCommit, &r.GitBranch, &started, &finished, &r.Complete, &r.GateHeld, &r.Dir, &r.Host}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return 0, nil, err
 	}
 	r.Started, r.Finished = fromUnixNano(started), fromUnixNano(finished)
-	r.Missing = missing(r.Dir)
+	r.Missing = missing(&r)
 	return n, &r, nil
 }
 
@@ -643,6 +647,24 @@ func (p *Postgres) cases(ctx context.Context, runID string, fn func(Case) error)
 		}
 	}
 	return rows.Err()
+}
+
+// Result returns the result stored with a case, nil when the run was
+// recorded without results; ErrNotFound when there is no such case.
+func (p *Postgres) Result(ctx context.Context, runID, target, caseID string, repeat int) ([]byte, error) {
+	var packed []byte
+	err := p.pool.QueryRow(ctx, `SELECT c.result FROM runs r JOIN cases c ON c.run = r.n
+		WHERE r.id = $1 AND c.target = $2 AND c.case_id = $3 AND c.repeat = $4`, runID, target, caseID, repeat).Scan(&packed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("run %s: case %q of target %q, repeat %d: %w", runID, caseID, target, repeat, ErrNotFound)
+	}
+	if err == nil {
+		var line []byte
+		if line, err = unpackResult(packed); err == nil {
+			return line, nil
+		}
+	}
+	return nil, p.wrap(fmt.Errorf("reading case %s of run %s: %w", caseID, runID, err))
 }
 
 // Forget removes runs and their case indexes, in one transaction; ids not

@@ -96,7 +96,7 @@ func Prune(ctx context.Context, s Store, f Filter) ([]Run, error) {
 	var gone []Run
 	var ids []string
 	for _, r := range runs {
-		if r.Missing {
+		if r.Missing && !r.Elsewhere() {
 			gone = append(gone, r)
 			ids = append(ids, r.ID)
 		}

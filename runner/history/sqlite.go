@@ -117,6 +117,11 @@ var migrations = []string{
 		n     INTEGER NOT NULL,
 		PRIMARY KEY (run, slice, n)
 	) WITHOUT ROWID`,
+	// 2: the machine that recorded a run (Run.Host), and a case's result
+	// stored with its index (Case.Result, DEFLATE-compressed), as rubric
+	// push stores it.
+	`ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT '';
+	ALTER TABLE cases ADD COLUMN result BLOB`,
 }
 
 // SchemaVersion is the number of migrations this build of rubric knows.
@@ -217,7 +222,7 @@ func stage(ctx context.Context, conn *sql.Conn, cases func(add func(Case) error)
 		CREATE TEMP TABLE IF NOT EXISTS stage_cases (
 			n INTEGER PRIMARY KEY, target TEXT NOT NULL, case_id TEXT NOT NULL, repeat INTEGER NOT NULL,
 			status TEXT NOT NULL, score REAL, error_kind TEXT NOT NULL, failed TEXT, slices TEXT,
-			off INTEGER NOT NULL, len INTEGER NOT NULL);
+			off INTEGER NOT NULL, len INTEGER NOT NULL, result BLOB);
 		DELETE FROM temp.stage_cases`); err != nil {
 		return err
 	}
@@ -264,7 +269,7 @@ type stager struct {
 	err   error // the first error of a write, which ends the walk
 }
 
-const caseCols = 11
+const caseCols = 12
 
 func newStager(ctx context.Context, conn *sql.Conn) (*stager, error) {
 	st := &stager{conn: conn}
@@ -275,7 +280,7 @@ func newStager(ctx context.Context, conn *sql.Conn) (*stager, error) {
 
 func insertCases(rows int) string {
 	tuple := "(" + strings.Repeat("?, ", caseCols-1) + "?)"
-	return `INSERT INTO temp.stage_cases (n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len) VALUES ` +
+	return `INSERT INTO temp.stage_cases (n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len, result) VALUES ` +
 		strings.Repeat(tuple+", ", rows-1) + tuple
 }
 
@@ -289,7 +294,7 @@ func (st *stager) add(ctx context.Context, c Case) error {
 		score = *c.Score
 	}
 	st.rows = append(st.rows, st.n, c.Target, c.CaseID, c.Repeat, c.Status, score, c.ErrorKind,
-		jsonList(c.Failed), jsonList(c.Slices), c.Off, c.Len)
+		jsonList(c.Failed), jsonList(c.Slices), c.Off, c.Len, packResult(c.Result))
 	if st.nRows++; st.nRows == stageBatch {
 		st.err = st.flush(ctx)
 	}
@@ -338,10 +343,10 @@ func replace(ctx context.Context, conn *sql.Conn, r *Run) error {
 		gate = *r.GateHeld
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, kind, suite, suite_version, suite_sha256, dataset_sha256,
-		git_commit, git_branch, started_ns, finished_ns, complete, gate_held, dir, report)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		git_commit, git_branch, started_ns, finished_ns, complete, gate_held, dir, host, report)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Kind, r.Suite, r.SuiteVersion, r.SuiteSHA256, r.DatasetSHA256, r.GitCommit, r.GitBranch,
-		unixNano(r.Started), unixNano(r.Finished), r.Complete, gate, r.Dir, []byte(r.Report))
+		unixNano(r.Started), unixNano(r.Finished), r.Complete, gate, r.Dir, r.Host, []byte(r.Report))
 	if err != nil {
 		return err
 	}
@@ -360,8 +365,8 @@ func replace(ctx context.Context, conn *sql.Conn, r *Run) error {
 	// first entry: the unique index cases_case ignores the second. The
 	// criteria and slices are read back from the cases kept.
 	for _, q := range []string{
-		`INSERT OR IGNORE INTO cases (run, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len)
-			SELECT ?1, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len FROM temp.stage_cases ORDER BY n`,
+		`INSERT OR IGNORE INTO cases (run, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len, result)
+			SELECT ?1, n, target, case_id, repeat, status, score, error_kind, failed, slices, off, len, result FROM temp.stage_cases ORDER BY n`,
 		`INSERT OR IGNORE INTO case_failed (run, criterion, n)
 			SELECT ?1, j.value, c.n FROM cases c, json_each(c.failed) j WHERE c.run = ?1 AND c.failed IS NOT NULL ORDER BY 2, 3`,
 		`INSERT OR IGNORE INTO case_slices (run, slice, n)
@@ -414,7 +419,7 @@ func fromUnixNano(ns int64) time.Time {
 
 // runColumns are the columns scanRun reads, in its order.
 const runColumns = `n, id, kind, suite, suite_version, suite_sha256, dataset_sha256, git_commit, git_branch,
-	started_ns, finished_ns, complete, gate_held, dir`
+	started_ns, finished_ns, complete, gate_held, dir, host`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -426,7 +431,7 @@ func scanRun(sc scanner, extra ...any) (int64, *Run, error) {
 		gate              sql.NullBool
 	)
 	dest := append([]any{&n, &r.ID, &r.Kind, &r.Suite, &r.SuiteVersion, &r.SuiteSHA256, &r.DatasetSHA256,
-		&r.GitCommit, &r.GitBranch, &started, &finished, &r.Complete, &gate, &r.Dir}, extra...)
+		&r.GitCommit, &r.GitBranch, &started, &finished, &r.Complete, &gate, &r.Dir, &r.Host}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return 0, nil, err
 	}
@@ -434,13 +439,17 @@ func scanRun(sc scanner, extra ...any) (int64, *Run, error) {
 	if gate.Valid {
 		r.GateHeld = &gate.Bool
 	}
-	r.Missing = missing(r.Dir)
+	r.Missing = missing(&r)
 	return n, &r, nil
 }
 
-// missing reports whether the run folder dir no longer holds a journal.
-func missing(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, rundir.ResultsFile))
+// missing reports whether r is a run of this machine whose folder no
+// longer holds a journal. A run of another machine is never missing.
+func missing(r *Run) bool {
+	if r.Elsewhere() {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(r.Dir, rundir.ResultsFile))
 	return err != nil
 }
 
@@ -586,6 +595,24 @@ func (s *SQLite) Cases(ctx context.Context, runID string, fn func(Case) error) e
 		return s.fail("reading the cases of run "+runID, err)
 	}
 	return nil
+}
+
+// Result implements Store.
+func (s *SQLite) Result(ctx context.Context, runID, target, caseID string, repeat int) ([]byte, error) {
+	var packed []byte
+	err := s.f.Read.QueryRowContext(ctx, `SELECT c.result FROM runs r JOIN cases c ON c.run = r.n
+		WHERE r.id = ? AND c.target = ? AND c.case_id = ? AND c.repeat = ?`, runID, target, caseID, repeat).Scan(&packed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("run %s: case %q of target %q, repeat %d: %w", runID, caseID, target, repeat, ErrNotFound)
+	}
+	if err != nil {
+		return nil, s.fail("reading a result of run "+runID, err)
+	}
+	line, err := unpackResult(packed)
+	if err != nil {
+		return nil, s.fail(fmt.Sprintf("reading case %s of run %s", caseID, runID), err)
+	}
+	return line, nil
 }
 
 func parseList(s sql.NullString) ([]string, error) {

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -30,7 +31,7 @@ func (m *memStore) Record(_ context.Context, r *Run, cases func(add func(Case) e
 	}
 	var got []Case
 	if cases != nil {
-		if err := cases(func(c Case) error { c.RunID = r.ID; got = append(got, c); return nil }); err != nil {
+		if err := cases(func(c Case) error { c.RunID, c.Result = r.ID, bytes.Clone(c.Result); got = append(got, c); return nil }); err != nil {
 			return err
 		}
 	}
@@ -64,7 +65,7 @@ func (m *memStore) Runs(_ context.Context, f Filter) ([]Run, error) {
 			continue
 		}
 		r.Report = nil
-		r.Missing = missing(r.Dir)
+		r.Missing = missing(&r)
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b Run) int { return cmp.Or(b.Started.Compare(a.Started), strings.Compare(b.ID, a.ID)) })
@@ -79,7 +80,7 @@ func (m *memStore) Get(_ context.Context, id string) (*Run, error) {
 	defer m.mu.Unlock()
 	for _, r := range m.runs {
 		if r.ID == id {
-			r.Missing = missing(r.Dir)
+			r.Missing = missing(&r)
 			return &r, nil
 		}
 	}
@@ -94,6 +95,7 @@ func (m *memStore) Cases(_ context.Context, id string, fn func(Case) error) erro
 		return ErrNotFound
 	}
 	for _, c := range cases {
+		c.Result = nil
 		if err := fn(c); err != nil {
 			if err == ErrStop {
 				return nil
@@ -102,6 +104,20 @@ func (m *memStore) Cases(_ context.Context, id string, fn func(Case) error) erro
 		}
 	}
 	return nil
+}
+
+func (m *memStore) Result(_ context.Context, id, target, caseID string, repeat int) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.cases[id] {
+		if c.Target == target && c.CaseID == caseID && c.Repeat == repeat {
+			if len(bytes.TrimSpace(c.Result)) == 0 {
+				return nil, nil
+			}
+			return bytes.TrimRight(c.Result, "\r\n"), nil
+		}
+	}
+	return nil, ErrNotFound
 }
 
 func (m *memStore) Forget(_ context.Context, ids ...string) error {

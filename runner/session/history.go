@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner/history"
@@ -36,15 +37,17 @@ func recordRun(ctx context.Context, s *evals.Suite, sum *evals.Summary, dir stri
 	if suiteDir == "" {
 		suiteDir = filepath.Dir(s.Path)
 	}
-	_, err = recordIn(ctx, h, sum, dir, filepath.Join(dir, rundir.ResultsFile), s.Slices, suiteDir, opts.getenv)
+	_, err = recordIn(ctx, h, sum, dir, filepath.Join(dir, rundir.ResultsFile), s.Slices, suiteDir, opts.getenv, false)
 	return err
 }
 
 // recordIn records in h the run whose report is sum, in the run folder
 // dir, with the index of its journal results; fields are the metadata
 // fields the suite slices by, suiteDir the suite's folder (for its
-// commit).
-func recordIn(ctx context.Context, h history.Store, sum *evals.Summary, dir, results string, fields []string, suiteDir string, getenv func(string) string) (*history.Run, error) {
+// commit). withResults stores each result's line with its case, as rubric
+// push does; a run recorded where it ran leaves them in its folder, to keep
+// the local history small and the end of a run quick.
+func recordIn(ctx context.Context, h history.Store, sum *evals.Summary, dir, results string, fields []string, suiteDir string, getenv func(string) string, withResults bool) (*history.Run, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -60,8 +63,26 @@ func recordIn(ctx context.Context, h history.Store, sum *evals.Summary, dir, res
 	if r.Report, err = os.ReadFile(filepath.Join(dir, rundir.ReportFile)); err != nil {
 		return nil, err
 	}
+	r.Host = history.Hostname()
 	return r, h.Record(ctx, r, func(add func(history.Case) error) error {
-		_, err := history.ScanJournal(results, fields, add)
+		if !withResults {
+			_, err := history.ScanJournal(results, fields, add)
+			return err
+		}
+		f, err := os.Open(results)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var line []byte
+		_, err = history.ScanJournal(results, fields, func(c history.Case) error {
+			line = slices.Grow(line[:0], c.Len)[:c.Len]
+			if _, err := f.ReadAt(line, c.Off); err != nil {
+				return fmt.Errorf("%s: the result at byte %d: %w", results, c.Off, err)
+			}
+			c.Result = line
+			return add(c)
+		})
 		return err
 	})
 }

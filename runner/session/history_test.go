@@ -144,7 +144,7 @@ func TestRecordRun(t *testing.T) {
 		Targets: []history.Target{{Name: "echo", Provider: "openai", Model: "echo-1", Cases: 4, Passed: 3, PassRate: 0.75,
 			PassRateLo: ci.Lo, PassRateHi: ci.Hi, Mean: 0.75}},
 		GitCommit: "c0ffee", GitBranch: "main", Started: sum.Started, Finished: sum.Finished,
-		Complete: true, GateHeld: &held, Dir: runDir, Report: report,
+		Complete: true, GateHeld: &held, Dir: runDir, Host: history.Hostname(), Report: report,
 	}
 	if m.SuiteSHA256 == "" || m.DatasetSHA256 == "" || !filepath.IsAbs(runDir) {
 		t.Fatalf("the manifest has no hashes, or the folder is relative: %+v %s", m, runDir)

@@ -15,7 +15,8 @@ import (
 // job's runs to a team's history. Only a finished run is recorded: one
 // whose report says it was interrupted is refused (fin exists only for a
 // folder with its report.json). Recording a run again replaces its
-// record.
+// record. Each result's line is stored with its case, so that the team's
+// viewer shows the cases of a run whose folder is on the CI machine.
 //
 // The suite is not read (it may have changed since, or not be there): the
 // metadata fields the cases are sliced by are those the report has slices
@@ -31,7 +32,7 @@ func RecordFinished(ctx context.Context, h history.Store, fin *rundir.Finished, 
 	if m, err := rundir.ReadManifest(dir); err == nil && m.Suite != "" {
 		suiteDir = filepath.Dir(m.Suite)
 	}
-	return recordIn(ctx, h, sum, dir, fin.Results, reportFields(fin), suiteDir, getenv)
+	return recordIn(ctx, h, sum, dir, fin.Results, reportFields(fin), suiteDir, getenv, true)
 }
 
 // reportFields are the metadata fields the run's report has slices of:

@@ -227,6 +227,15 @@ func (c *catalog) Cases(ctx context.Context, id string, fn func(history.Case) er
 	return x.walk(id, fn)
 }
 
+// Result returns a case's result as the history stores it; nil for a run
+// known from its folder alone, whose results are in its journal.
+func (c *catalog) Result(ctx context.Context, id, target, caseID string, repeat int) ([]byte, error) {
+	if _, ok := c.byID[id]; ok || c.hist == nil {
+		return nil, nil
+	}
+	return c.hist.Result(ctx, id, target, caseID, repeat)
+}
+
 // index returns the case index of run id, building it when it is not held
 // or is stale.
 func (c *catalog) index(ctx context.Context, id string) (*caseIndex, error) {

@@ -2,7 +2,9 @@ package view
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/rubric-eval/rubric/runner/history"
 	"github.com/rubric-eval/rubric/runner/rundir"
+	"github.com/rubric-eval/rubric/runner/session"
 )
 
 // recordFolder records the run of a folder in h, as rubric run does.
@@ -117,5 +120,96 @@ func TestIndexAtStart(t *testing.T) {
 			t.Fatalf("%d of 4 runs indexed", n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPushedRunWithoutFolder: a run that rubric push uploaded keeps its
+// results in the history, so its case pages and comparisons work on a
+// machine without its folder; it cannot be reviewed there, reviews being
+// kept in the folder. A run of another machine is read from the history
+// even when a folder of the same path is here.
+func TestPushedRunWithoutFolder(t *testing.T) {
+	dirs := fixtureRuns(t)
+	path := filepath.Join(t.TempDir(), "history.db")
+	w, err := history.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"r1", "r2"} {
+		fin, err := rundir.ReadRun(dirs[id], "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := session.RecordFinished(context.Background(), w, fin, func(string) string { return "" }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// r2 as CI pushed it: from another machine, whose folder path is here
+	// too, holding other results.
+	r2, err := w.Get(context.Background(), "r2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Host = "ci-runner-" + history.Hostname()
+	err = w.Record(context.Background(), r2, func(add func(history.Case) error) error {
+		return w.Cases(context.Background(), "r2", func(c history.Case) error {
+			line, err := w.Result(context.Background(), "r2", c.Target, c.CaseID, c.Repeat)
+			c.Result = line
+			if err != nil {
+				return err
+			}
+			return add(c)
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if err := os.RemoveAll(dirs["r1"]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirs["r2"], rundir.ResultsFile), []byte("not the results\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := history.OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	srv, ts := newTestServer(t, Options{History: h}, nil)
+	for _, run := range []string{"r1", "r2"} {
+		status, body := get(t, ts, query("/runs/"+run+"/case", "target", "small", "id", "c100"))
+		if status != http.StatusOK {
+			t.Fatalf("%s's case, its results in the history: %d, %s", run, status, body)
+		}
+		mustContain(t, run+"'s case", body, "question 100?", "polite", "judge-1")
+		if strings.Contains(body, `name="verdict"`) {
+			t.Errorf("%s's case offers a review, which its folder, not here, would keep", run)
+		}
+	}
+	status, body := get(t, ts, query("/compare/case", "a", "r1", "b", "r2", "target", "small", "id", "c100"))
+	if status != http.StatusOK || strings.Count(body, `<pre class="output">`) != 2 || strings.Contains(body, "no such case") {
+		t.Errorf("comparing a case of two pushed runs: %d", status)
+	}
+	for _, run := range []string{"r1", "r2"} {
+		form := url.Values{"csrf": {srv.csrf}, "target": {"small"}, "id": {"c100"}, "repeat": {"0"}, "verdict": {"accept"}}
+		req, err := http.NewRequest(http.MethodPost, ts.URL+"/runs/"+run+"/review", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(string(b), "not on this machine") {
+			t.Errorf("a review of %s, whose folder is not here: %d, %s", run, resp.StatusCode, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dirs["r2"], rundir.ReviewsFile)); err == nil {
+		t.Error("a review of another machine's run was written in a folder of the same path here")
 	}
 }

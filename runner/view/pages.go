@@ -625,8 +625,21 @@ func (s *Server) readResults(ctx context.Context, run *history.Run, target, id s
 	if start == end {
 		return nil, nil
 	}
+	// A run of another machine is read from the history only: its folder
+	// is there, and a folder of the same name here is not it.
+	if run.Elsewhere() {
+		out, err := s.storedResults(ctx, run, x, start, end)
+		if err == nil && out == nil {
+			err = fmt.Errorf("run %s was recorded on %s, and its results are in its folder there (%s): the history holds them for a run that rubric push uploaded", run.ID, run.Host, run.Dir)
+		}
+		return out, err
+	}
 	f, err := os.Open(resultsPath(run))
 	if errors.Is(err, fs.ErrNotExist) {
+		// A pushed run keeps its results in the history too.
+		if out, serr := s.storedResults(ctx, run, x, start, end); serr != nil || out != nil {
+			return out, serr
+		}
 		return nil, fmt.Errorf("run %s: its folder %s is gone (moved or deleted), and its results with it; rubric history --prune forgets such runs: %w", run.ID, run.Dir, err)
 	}
 	if err != nil {
@@ -643,6 +656,30 @@ func (s *Server) readResults(ctx context.Context, run *history.Run, target, id s
 			return nil, fmt.Errorf("%s: %w", resultsPath(run), err)
 		}
 		out = append(out, res)
+	}
+	return out, nil
+}
+
+// storedResults reads the results at positions start to end of the index
+// x from the history, where rubric push stores them; nil when the run was
+// recorded without them.
+func (s *Server) storedResults(ctx context.Context, run *history.Run, x *caseIndex, start, end int) ([]*evals.Result, error) {
+	var out []*evals.Result
+	for p := start; p < end; p++ {
+		_, e := x.pos(p)
+		target, id := x.targets.list[e.target], string(x.idOf(e))
+		line, err := s.cat.Result(ctx, run.ID, target, id, int(e.repeat))
+		if err != nil {
+			return nil, err
+		}
+		if line == nil {
+			return nil, nil
+		}
+		var res evals.Result
+		if err := json.Unmarshal(line, &res); err != nil {
+			return nil, fmt.Errorf("run %s: the stored result of case %s of target %s: %w", run.ID, id, target, err)
+		}
+		out = append(out, &res)
 	}
 	return out, nil
 }
@@ -680,7 +717,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	d := caseData{Run: run, Target: target, CaseID: caseID, Reviewable: !run.Missing, Action: "/runs/" + url.PathEscape(id) + "/review"}
+	d := caseData{Run: run, Target: target, CaseID: caseID, Reviewable: reviewable(run), Action: "/runs/" + url.PathEscape(id) + "/review"}
 	selected := false
 	for _, res := range results {
 		v := repeatView{Result: res, Selected: res.Repeat == repeat}

@@ -7,8 +7,13 @@ import (
 	"strings"
 
 	"github.com/rubric-eval/rubric/datasets"
+	"github.com/rubric-eval/rubric/runner/history"
 	"github.com/rubric-eval/rubric/runner/rundir"
 )
+
+// reviewable reports whether a run's folder, where reviews are kept, is on
+// this machine.
+func reviewable(run *history.Run) bool { return !run.Missing && !run.Elsewhere() }
 
 // maxReviewBytes bounds a review's form.
 const maxReviewBytes = 1 << 20
@@ -30,6 +35,10 @@ func (s *Server) review(w http.ResponseWriter, r *http.Request) {
 	run, err := s.cat.Get(ctx, id)
 	if err != nil {
 		s.failErr(w, r, err)
+		return
+	}
+	if !reviewable(run) {
+		s.fail(w, r, http.StatusConflict, fmt.Sprintf("run %s cannot be reviewed here: reviews are kept in its folder, %s, which is not on this machine", id, run.Dir))
 		return
 	}
 	f := r.PostForm

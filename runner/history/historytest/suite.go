@@ -37,6 +37,8 @@ func Run(t *testing.T, open Open) {
 		{"RunsNewestFirst", testRunsNewestFirst},
 		{"RunsFilter", testRunsFilter},
 		{"Missing", testMissing},
+		{"MissingOnlyHere", testMissingOnlyHere},
+		{"Results", testResults},
 		{"CasesOrder", testCasesOrder},
 		{"CasesStop", testCasesStop},
 		{"Forget", testForget},
@@ -63,7 +65,7 @@ func sampleRun(id, suite string, d int, targets ...string) *history.Run {
 	r := &history.Run{
 		ID: id, Kind: "run", Suite: suite, SuiteVersion: "1.2", SuiteSHA256: "ab12", DatasetSHA256: "cd34",
 		GitCommit: "0123abc", GitBranch: "main", Started: day(d), Finished: day(d).Add(90 * time.Second),
-		Complete: true, GateHeld: &held, Dir: "",
+		Complete: true, GateHeld: &held, Dir: "", Host: history.Hostname(),
 		Report: json.RawMessage(`{"suite":"` + suite + `","targets":[{"name":"x","pass_rate":0.75}],"n":1e-7}`),
 	}
 	if len(targets) == 0 {
@@ -661,5 +663,126 @@ func testManyCases(t *testing.T, s history.Store) {
 	}
 	if i != n {
 		t.Errorf("%d cases back, want %d", i, n)
+	}
+}
+
+// testMissingOnlyHere: a run recorded on another machine is elsewhere,
+// never missing, and Prune keeps it; a run of this machine (or of none
+// named, recorded before hosts were) is missing when its folder is gone.
+func testMissingOnlyHere(t *testing.T, s history.Store) {
+	ctx := context.Background()
+	gone := filepath.Join(t.TempDir(), "gone")
+	for _, r := range []struct{ id, host string }{
+		{"here", history.Hostname()},
+		{"unnamed", ""},
+		{"ci", "ci-runner-" + history.Hostname()},
+	} {
+		run := sampleRun(r.id, "qa", 1)
+		run.Dir, run.Host = gone, r.host
+		record(t, s, run)
+	}
+	kept := sampleRun("ci-kept", "qa", 2)
+	kept.Dir, kept.Host = runFolder(t), "ci-runner-2"
+	record(t, s, kept)
+	want := map[string]bool{"here": true, "unnamed": true, "ci": false, "ci-kept": false}
+	runs, err := s.Runs(ctx, history.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.Missing != want[r.ID] {
+			t.Errorf("Runs: %s (host %q) missing %v, want %v", r.ID, r.Host, r.Missing, want[r.ID])
+		}
+		if r.Elsewhere() != (r.ID == "ci" || r.ID == "ci-kept") {
+			t.Errorf("Runs: %s (host %q) elsewhere %v", r.ID, r.Host, r.Elsewhere())
+		}
+	}
+	for id, m := range want {
+		if r, err := s.Get(ctx, id); err != nil || r.Missing != m {
+			t.Errorf("Get %s: %+v, %v; want missing %v", id, r, err, m)
+		}
+	}
+	if r, err := s.Get(ctx, "ci"); err != nil || r.Host != "ci-runner-"+history.Hostname() {
+		t.Errorf("Get ci: host %q, %v", r.Host, err)
+	}
+	pruned, err := history.Prune(ctx, s, history.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(pruned); got != "unnamed,here" && got != "here,unnamed" {
+		t.Errorf("Prune forgot %q; want here and unnamed, this machine's runs whose folder is gone", got)
+	}
+	if runs, err := s.Runs(ctx, history.Filter{}); err != nil || ids(runs) != "ci-kept,ci" {
+		t.Errorf("after Prune: %s, %v; want ci-kept,ci (another machine's runs are kept)", ids(runs), err)
+	}
+}
+
+// testResults: a case's result given to Record comes back from Result,
+// byte for byte without its newline; Cases leaves it out.
+func testResults(t *testing.T, s history.Store) {
+	ctx := context.Background()
+	big := `{"case_id":"b","output":"` + strings.Repeat("all work and no play ", 5000) + `é日本\u003c"}`
+	cases := []history.Case{
+		{RunID: "r1", Target: "m", CaseID: "a", Status: "passed", Off: 0, Len: 20, Result: []byte(`{"case_id":"a","repeat":0}` + "\n")},
+		{RunID: "r1", Target: "m", CaseID: "a", Repeat: 1, Status: "failed", Off: 21, Len: 20, Result: []byte(`{"case_id":"a","repeat":1}`)},
+		{RunID: "r1", Target: "m", CaseID: "b", Status: "passed", Off: 42, Len: len(big), Result: []byte(big)},
+		{RunID: "r1", Target: "m", CaseID: "c", Status: "passed", Off: 9000, Len: 3},
+	}
+	// The caller may reuse a case's buffer once add returns.
+	buf := make([]byte, 0, 64)
+	err := s.Record(ctx, sampleRun("r1", "qa", 1), func(add func(history.Case) error) error {
+		for _, c := range cases {
+			buf = append(buf[:0], c.Result...)
+			if c.Result != nil {
+				c.Result = buf
+			}
+			if err := add(c); err != nil {
+				return err
+			}
+			clear(buf[:cap(buf)])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		target, id string
+		repeat     int
+		want       string
+	}{
+		{"m", "a", 0, `{"case_id":"a","repeat":0}`},
+		{"m", "a", 1, `{"case_id":"a","repeat":1}`},
+		{"m", "b", 0, big},
+		{"m", "c", 0, ""}, // indexed without its result
+	} {
+		got, err := s.Result(ctx, "r1", tc.target, tc.id, tc.repeat)
+		if err != nil || string(got) != tc.want || (tc.want == "") != (got == nil) {
+			t.Errorf("Result %s/%s/%d: %.80q, %v; want %.80q", tc.target, tc.id, tc.repeat, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		run, target, id string
+		repeat          int
+	}{
+		{"r1", "m", "a", 2}, {"r1", "x", "a", 0}, {"r1", "m", "z", 0}, {"nope", "m", "a", 0},
+	} {
+		if got, err := s.Result(ctx, tc.run, tc.target, tc.id, tc.repeat); !errors.Is(err, history.ErrNotFound) {
+			t.Errorf("Result %+v: %.40q, %v; want ErrNotFound", tc, got, err)
+		}
+	}
+	for _, c := range casesOf(t, s, "r1") {
+		if c.Result != nil {
+			t.Errorf("Cases gave case %s/%d with its result %.40q; Result reads it", c.CaseID, c.Repeat, c.Result)
+		}
+	}
+	if d := sameCases(casesOf(t, s, "r1"), cases); d != "" {
+		t.Error(d)
+	}
+	// Recorded again without results (as a run is where it ran), the run
+	// has none.
+	record(t, s, sampleRun("r1", "qa", 1), history.Case{RunID: "r1", Target: "m", CaseID: "a", Status: "passed"})
+	if got, err := s.Result(ctx, "r1", "m", "a", 0); err != nil || got != nil {
+		t.Errorf("Result after a Record without results: %q, %v; want nil", got, err)
 	}
 }
