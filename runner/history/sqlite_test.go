@@ -597,3 +597,47 @@ func TestDefaultPath(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateFromVersion1: a history written before runs had a host and
+// cases a stored result opens, keeps its runs and cases, and takes both
+// afterwards.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	f, err := store.OpenSQLite(path, store.Schema{Migrations: migrations[:1], Env: EnvPath}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &SQLite{f: f}
+	_, err = f.Write.Exec(`INSERT INTO runs (id, kind, suite, suite_version, suite_sha256, dataset_sha256, git_commit, git_branch, started_ns, finished_ns, complete, dir, report)
+		VALUES ('r1', 'run', 's', '', '', '', '', '', 1, 2, 1, '/gone', '{}')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("opening a version-1 history: %v", err)
+	}
+	defer s.Close()
+	r, err := s.Get(context.Background(), "r1")
+	if err != nil || r.Host != "" || r.Suite != "s" {
+		t.Fatalf("the old run after the upgrade: %+v, %v", r, err)
+	}
+	var v int
+	if err := s.f.Read.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil || v != SchemaVersion() {
+		t.Errorf("schema version %d (%v), want %d", v, err, SchemaVersion())
+	}
+	nr := testRun(t, "r2", "s", time.Now())
+	nr.Host = "ci-7"
+	cs := testCases()
+	cs[0].Result = []byte(`{"case_id":"x"}` + "\n")
+	if err := s.Record(context.Background(), nr, feed(cs)); err != nil {
+		t.Fatalf("recording after the upgrade: %v", err)
+	}
+	got, err := s.Get(context.Background(), "r2")
+	if err != nil || got.Host != "ci-7" {
+		t.Errorf("host after the upgrade: %+v, %v", got, err)
+	}
+}
