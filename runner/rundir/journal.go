@@ -35,9 +35,25 @@ func ScanJournal(path string, fn func(*evals.Result, Span) error) (int64, error)
 }
 
 // ScanJournalAs is ScanJournal that decodes each line into a T: a struct
-// of the fields a reader needs decodes much faster than a whole
-// evals.Result, whose request and output it skips.
+// with only the fields the caller reads decodes faster than a whole
+// evals.Result.
 func ScanJournalAs[T any](path string, fn func(*T, Span) error) (int64, error) {
+	return ScanJournalLines(path, func(line []byte, sp Span) (bool, error) {
+		var res T
+		if err := json.Unmarshal(line, &res); err != nil {
+			return false, err
+		}
+		return true, fn(&res, sp)
+	})
+}
+
+// ScanJournalLines is the loop of ScanJournal over the raw lines, for a
+// caller that reads them its own way: fn is given each non-blank line,
+// newline included, and its place, and says whether it could read it (ok
+// false and the reason as err when the line is not a result) or, ok, the
+// error that stops the scan. A line it cannot read is a torn last line when
+// it is the last, and an error naming the line otherwise.
+func ScanJournalLines(path string, fn func(line []byte, sp Span) (ok bool, err error)) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
@@ -56,14 +72,14 @@ func ScanJournalAs[T any](path string, fn func(*T, Span) error) (int64, error) {
 			return good, err
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
-			var res T
-			if err := json.Unmarshal(b, &res); err != nil {
+			ok, err := fn(b, Span{Off: good, Len: len(b)})
+			switch {
+			case !ok:
 				if _, perr := r.Peek(1); errors.Is(perr, io.EOF) {
 					return good, nil // torn last line that ends in a newline by chance
 				}
 				return good, fmt.Errorf("%s:%d: not a result: %v", path, line, err)
-			}
-			if err := fn(&res, Span{Off: good, Len: len(b)}); err != nil {
+			case err != nil:
 				return good, err
 			}
 		}
