@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,14 +15,14 @@ import (
 
 // shardRun runs examples/triage against triage-v2 (replayed, offline) with
 // args, in out, and returns its run folder.
-func shardRun(t *testing.T, out string, env []string, args ...string) string {
+func shardRun(t *testing.T, out string, env []string, args ...string) (dir, stderr string) {
 	t.Helper()
 	root := repoRoot(t)
 	r := rubric(t, root, env, append([]string{"run", "examples/triage/suite.json", "-t", "triage-v2", "--no-history", "--out", out}, args...)...)
 	if r.code != 0 && r.code != 1 {
 		t.Fatalf("rubric run %v: %s", args, r)
 	}
-	return filepath.Join(out, runIDs(t, r.stderr)[0])
+	return filepath.Join(out, runIDs(t, r.stderr)[0]), r.stderr
 }
 
 // shardIDs returns the case ids of a run folder's journal, in order.
@@ -55,9 +56,13 @@ func TestShardRunsPartition(t *testing.T) {
 	var dirs []string
 	for k := 1; k <= 3; k++ {
 		arg := []string{"1/3", "2/3", "3/3"}[k-1]
-		dir := shardRun(t, out, nil, "--shard", arg)
+		dir, stderr := shardRun(t, out, nil, "--shard", arg)
 		dirs = append(dirs, dir)
 		ids := shardIDs(t, dir)
+		// The count announced (and the progress total) is the shard's.
+		if want := fmt.Sprintf(", %d cases of shard %s x 1 target", len(ids), arg); !strings.Contains(stderr, want) {
+			t.Errorf("shard %s: stderr does not say %q:\n%s", arg, want, stderr)
+		}
 		if len(ids) == 0 || len(ids) >= 40 {
 			t.Errorf("shard %s ran %d cases, want some of the 40", arg, len(ids))
 		}
@@ -80,7 +85,7 @@ func TestShardRunsPartition(t *testing.T) {
 	}
 
 	// auto/3 takes K from a Kubernetes Indexed Job's completion index.
-	auto := shardRun(t, out, []string{"JOB_COMPLETION_INDEX=1"}, "--shard", "auto/3")
+	auto, _ := shardRun(t, out, []string{"JOB_COMPLETION_INDEX=1"}, "--shard", "auto/3")
 	got, want := shardIDs(t, auto), shardIDs(t, dirs[1])
 	slices.Sort(got)
 	slices.Sort(want)
