@@ -18,6 +18,9 @@ type Summary struct {
 	Finished      time.Time `json:"finished"`
 	Complete      bool      `json:"complete"`
 	Interrupted   bool      `json:"interrupted,omitempty"`
+	// Shard is the part of the dataset's cases the run ran (--shard K/N),
+	// nil for all of them; rubric merge checks it.
+	Shard *Shard `json:"shard,omitempty"`
 	// ResultsFile is the results journal, relative to the report.
 	ResultsFile string `json:"results_file,omitempty"`
 	// Statistics says how the confidence intervals were computed.

@@ -50,7 +50,7 @@ func dryRunArgs(cliCtx *cli.Context) error {
 		}
 		return nil
 	}
-	for _, f := range append([]string{"resume", "baseline"}, ciFlagNames[:]...) {
+	for _, f := range append([]string{"resume", "baseline", "shard"}, ciFlagNames[:]...) {
 		if cliCtx.IsSet(f) {
 			return usageError("run: --dry-run sends nothing and writes no results: --%s has nothing to work on", f)
 		}

@@ -57,6 +57,7 @@ func runCommand() *cli.Command {
 			outFlag("folder for run outputs; each run writes `DIR`/RUN_ID/{results.jsonl,report.json,run.json}"),
 			&cli.StringFlag{Name: "resume", Usage: "finish the interrupted or crashed run `RUN` (its id, its folder, latest, SUITE@latest or SUITE@~N) without resending a recorded case"},
 			&cli.IntFlag{Name: "limit", DefaultText: "every case", Usage: "run only the first `N` cases of each dataset"},
+			&cli.StringFlag{Name: "shard", Usage: "run only the cases whose id hashes to shard `K/N` (K from 1), or auto/N to take K from $" + evals.ShardIndexEnv + " + 1 (a Kubernetes Indexed Job); join the shards' runs with rubric merge"},
 			&cli.IntFlag{Name: "repeat", DefaultText: "the suite's repeat, else 1", Usage: "send each case `N` times (overrides the suite's repeat)"},
 			&cli.Float64Flag{Name: "error-budget", Value: -1, DefaultText: "the suite's", Usage: "largest share `RATE` of cases per target that may end in an error before the run exits 3"},
 			&cli.DurationFlag{Name: "max-duration", DefaultText: "no limit", Usage: "stop dispatching after `DURATION`, keep what completed and exit 3 (resume with --resume)"},
@@ -144,6 +145,13 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 	if err := runArgs(cliCtx); err != nil {
 		return opts, nil, err
 	}
+	if arg := cliCtx.String("shard"); cliCtx.IsSet("shard") {
+		shard, err := evals.ParseShard(arg, os.Getenv)
+		if err != nil {
+			return opts, nil, usageError("run: %v", err)
+		}
+		opts.Shard = &shard
+	}
 	ci, err := newCIOutputs(cliCtx, false, true)
 	if err != nil {
 		return opts, nil, err
@@ -180,7 +188,7 @@ func runArgs(cliCtx *cli.Context) error {
 		return usageError("run: --resume takes the suite and options from the run it resumes; give no suite files")
 	}
 	// --set may give again the secrets run.json does not keep.
-	for _, f := range []string{"config", "target", "gate", "limit", "repeat", "baseline"} {
+	for _, f := range []string{"config", "target", "gate", "limit", "repeat", "shard", "baseline"} {
 		if cliCtx.IsSet(f) {
 			return usageError("run: --resume keeps the options the run started with; --%s cannot change them", f)
 		}

@@ -31,6 +31,9 @@ type Manifest struct {
 	SecretSet []string `json:"secret_set,omitempty"`
 	Limit     int      `json:"limit,omitempty"`
 	Repeat    int      `json:"repeat"`
+	// Shard is --shard: the part of the cases (those of the first Limit,
+	// with a limit) the run sends; nil for all. A resumed run keeps it.
+	Shard *evals.Shard `json:"shard,omitempty"`
 	// Baseline is the report of the run compared with (--baseline), an
 	// absolute path; ErrorBudget is --error-budget. A resumed run keeps both.
 	Baseline string `json:"baseline,omitempty"`

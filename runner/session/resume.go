@@ -64,7 +64,7 @@ func resume(ctx context.Context, ref string, opts Options) (*evals.Summary, erro
 	bo.Load.Overrides = overrides
 	bo.Load.RequireTargets, bo.Targets, bo.Dataset = true, true, true
 	opts.Build = bo
-	opts.Limit, opts.Repeat = m.Limit, m.Repeat
+	opts.Limit, opts.Repeat, opts.Shard = m.Limit, m.Repeat, m.Shard
 	if opts.ErrorBudget == nil {
 		opts.ErrorBudget = m.ErrorBudget
 	}

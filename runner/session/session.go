@@ -28,6 +28,9 @@ type Options struct {
 	Limit int
 	// Repeat sends each case this many times; 0 takes the suite's repeat.
 	Repeat int
+	// Shard, when set, runs only the cases of that shard (of the first
+	// Limit, with a limit); the report and run.json record it.
+	Shard *evals.Shard
 	// ErrorBudget replaces the suite's error budget when set.
 	ErrorBudget *float64
 	// MaxDuration stops dispatch after this long; 0 for no limit.
@@ -235,7 +238,7 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		budget = opts.ErrorBudget
 	}
 	if f == nil {
-		m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, ErrorBudget: opts.ErrorBudget, MaxCost: opts.maxCost()}
+		m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, Shard: opts.Shard, ErrorBudget: opts.ErrorBudget, MaxCost: opts.maxCost()}
 		if opts.Baseline != nil {
 			m.Baseline = opts.Baseline.Report
 		}
@@ -245,7 +248,11 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		}
 	}
 	defer f.close()
-	announce(s, opts, f, repeat)
+	n, err := cases(ctx, s, opts)
+	if err != nil {
+		return nil, err
+	}
+	announce(s, opts, f, n, repeat)
 
 	runCtx := ctx
 	if opts.MaxDuration > 0 {
@@ -263,14 +270,11 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		Targets:  targets(s),
 		Criteria: s.Criteria,
 		Open: func() (runner.CaseSource, error) {
-			r, err := datasets.Open(s.Suite)
-			if err != nil || opts.Limit == 0 {
-				return r, err
-			}
-			return &limited{Reader: r, left: opts.Limit}, nil
+			r, err := openCases(s, opts)
+			return r, err
 		},
 		Sink:    f.journal,
-		Total:   cases(s, opts) * len(s.Targets) * repeat,
+		Total:   n * len(s.Targets) * repeat,
 		Grace:   opts.Grace,
 		Repeat:  repeat,
 		MaxCost: opts.maxCost(),
@@ -300,6 +304,7 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	if f.resumed {
 		sum.Started = f.started
 	}
+	sum.Shard = opts.Shard
 	var base *rundir.Finished
 	if closeErr == nil {
 		base = opts.Baseline
@@ -313,8 +318,8 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	return sum, runError(ctx, s, sum, runErr, closeErr, f, opts)
 }
 
-// announce says on stderr what runs.
-func announce(s *build.Suite, opts Options, f *folder, repeat int) {
+// announce says on stderr what runs: n cases of suite s.
+func announce(s *build.Suite, opts Options, f *folder, n, repeat int) {
 	names := make([]string, len(s.Targets))
 	for i, t := range s.Targets {
 		names[i] = t.Spec.Name
@@ -327,8 +332,12 @@ func announce(s *build.Suite, opts Options, f *folder, repeat int) {
 	if repeat > 1 {
 		reps = fmt.Sprintf(" x %d repeats", repeat)
 	}
-	fmt.Fprintf(opts.stderr(), "rubric: %s suite %s, %s x %s%s (%s)\n", verb, s.Suite.Name,
-		plural(cases(s, opts), "case"), plural(len(s.Targets), "target"), reps, strings.Join(names, ", "))
+	shard := ""
+	if opts.Shard != nil {
+		shard = fmt.Sprintf(" of shard %s", opts.Shard)
+	}
+	fmt.Fprintf(opts.stderr(), "rubric: %s suite %s, %s%s x %s%s (%s)\n", verb, s.Suite.Name,
+		plural(n, "case"), shard, plural(len(s.Targets), "target"), reps, strings.Join(names, ", "))
 }
 
 // repeatOf is the times a run of s sends each case to each target.
@@ -339,12 +348,47 @@ func repeatOf(s *build.Suite, opts Options) int {
 	return max(s.Suite.Repeat, 1)
 }
 
-// cases is the number of cases a run of s reads.
-func cases(s *build.Suite, opts Options) int {
-	if opts.Limit > 0 && opts.Limit < s.Cases {
-		return opts.Limit
+// cases is the number of cases a run of s sends: those of its shard, which
+// takes another pass over the dataset, or else those the check counted.
+func cases(ctx context.Context, s *build.Suite, opts Options) (int, error) {
+	if opts.Shard == nil {
+		if opts.Limit > 0 && opts.Limit < s.Cases {
+			return opts.Limit, nil
+		}
+		return s.Cases, nil
 	}
-	return s.Cases
+	r, err := openCases(s, opts)
+	if err != nil {
+		return 0, WithCode(ExitIncomplete, err)
+	}
+	defer r.Close()
+	for n := 0; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return 0, &build.Interrupted{Path: s.Suite.Path}
+		}
+		switch _, err := r.Next(); {
+		case err == io.EOF:
+			return n, nil
+		case err != nil:
+			return 0, WithCode(ExitIncomplete, err)
+		}
+	}
+}
+
+// openCases opens the cases a run of s sends: the first Limit of the
+// dataset, with a limit, and of those the shard's.
+func openCases(s *build.Suite, opts Options) (datasets.Reader, error) {
+	r, err := datasets.Open(s.Suite)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limit > 0 {
+		r = &limited{Reader: r, left: opts.Limit}
+	}
+	if opts.Shard != nil {
+		r = &sharded{Reader: r, shard: *opts.Shard}
+	}
+	return r, nil
 }
 
 // targets are the suite's endpoints as the runner takes them.
@@ -440,6 +484,21 @@ func (l *limited) Next() (*evals.Case, error) {
 	}
 	l.left--
 	return l.Reader.Next()
+}
+
+// sharded keeps the cases of a shard.
+type sharded struct {
+	datasets.Reader
+	shard evals.Shard
+}
+
+func (s *sharded) Next() (*evals.Case, error) {
+	for {
+		c, err := s.Reader.Next()
+		if err != nil || s.shard.Has(c.ID) {
+			return c, err
+		}
+	}
 }
 
 func plural(n int, word string) string {
