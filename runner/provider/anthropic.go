@@ -392,6 +392,7 @@ func systemRole(role string) bool { return role == "system" || role == "develope
 // them aside) make one turn (appendTurnContent), as the API would combine
 // them itself, and as it requires of the results of parallel tool calls.
 func appendAnthropicMessages(b []byte, msgs []evals.Message) ([]byte, error) {
+	msgs = dropEmptyAnswers(msgs)
 	nsys, nconv := 0, 0
 	for i, m := range msgs {
 		switch {
@@ -474,6 +475,27 @@ func anthropicRole(role string) string {
 // then for each other message a text block, and for an assistant message
 // with tool calls a text block only when it has text (the API rejects an
 // empty one), then a tool_use block per call.
+// dropEmptyAnswers leaves out the assistant messages with neither text nor
+// a tool call (a model that answered nothing, sent back in a later turn of
+// a conversation): the Messages API refuses empty content, and takes the
+// user messages around one as one turn. msgs is returned as it is when it
+// has none.
+func dropEmptyAnswers(msgs []evals.Message) []evals.Message {
+	empty := func(m *evals.Message) bool {
+		return m.Role == evals.RoleAssistant && len(m.ToolCalls) == 0 && strings.TrimSpace(m.Content) == ""
+	}
+	if !slices.ContainsFunc(msgs, func(m evals.Message) bool { return empty(&m) }) {
+		return msgs
+	}
+	out := make([]evals.Message, 0, len(msgs))
+	for i := range msgs {
+		if !empty(&msgs[i]) {
+			out = append(out, msgs[i])
+		}
+	}
+	return out
+}
+
 func appendTurnContent(b []byte, msgs []evals.Message) []byte {
 	n, plain := 0, true
 	var one *evals.Message

@@ -1290,3 +1290,23 @@ func TestAnthropicRecordingReplays(t *testing.T) {
 		t.Errorf("replayed %+v, %v; want the recorded %q %q %+v", got, err, resp.Text, resp.Finish, resp.Usage)
 	}
 }
+
+// TestAnthropicEmptyAnswer: an answer with neither text nor a tool call,
+// sent back in a later turn of a conversation, is left out, since the
+// Messages API refuses empty content; the user's messages around it make
+// one turn.
+func TestAnthropicEmptyAnswer(t *testing.T) {
+	p := newAnthropic(t, anthropicSpec(serve(t, answer(200, anthropicBody("x")))))
+	req := &evals.Request{Target: "t", CaseID: "c", Step: 1, Messages: []evals.Message{
+		msg("system", "S"), msg("user", "Where is A1?"), msg("assistant", " \n"), msg("user", "Hello?")}}
+	b, err := p.RequestBody(req)
+	want := `{"model":"claude-test","max_tokens":64,"system":"S","messages":[{"role":"user","content":[{"type":"text","text":"Where is A1?"},{"type":"text","text":"Hello?"}]}]}`
+	if err != nil || string(b) != want {
+		t.Errorf("RequestBody\n got %s (%v)\nwant %s", b, err, want)
+	}
+	// Only empty answers go: one with text stays, and so does the request.
+	req.Messages[2].Content = "Hi."
+	if b, err := p.RequestBody(req); err != nil || !strings.Contains(string(b), `{"role":"assistant","content":"Hi."}`) {
+		t.Errorf("an answer with text: %s (%v)", b, err)
+	}
+}
