@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/xeipuuv/gojsonschema"
 )
@@ -432,4 +433,15 @@ func within(field string, err error) *FieldError {
 		return &FieldError{Field: field + "." + fe.Field, Err: fe.Err}
 	}
 	return &FieldError{Field: field, Err: err}
+}
+
+// TranscriptJSON writes a transcript as {{ transcript }} renders it, and as
+// a criterion with turn "transcript" gets it in place of the output: one
+// line of JSON, with <, > and & left as they are.
+func TranscriptJSON(transcript []Message) string {
+	var b strings.Builder
+	if writeJSON(&b, transcript) != nil {
+		return ""
+	}
+	return b.String()
 }

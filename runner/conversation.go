@@ -1,9 +1,7 @@
 package runner
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -306,18 +304,6 @@ func finalAnswer(transcript []evals.Message) string {
 	return ""
 }
 
-// transcriptJSON is a transcript as criteria with turn "transcript" see
-// it in place of the output.
-func transcriptJSON(transcript []evals.Message) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // a transcript is not HTML: keep <, > and & readable
-	if err := enc.Encode(transcript); err != nil {
-		return ""
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
 // promptOf is what the final answer of a transcript answered: the messages
 // before its last assistant message.
 func promptOf(transcript []evals.Message) []evals.Message {
@@ -348,7 +334,7 @@ func scoreTurns(ctx context.Context, c Criterion, in *evals.Input) evals.Verdict
 	switch turn.Mode {
 	case evals.TurnTranscript:
 		at := *in
-		at.Output = transcriptJSON(transcript)
+		at.Output = evals.TranscriptJSON(transcript)
 		at.Transcript = transcript
 		return c.Scorer.Score(ctx, &at)
 	case evals.TurnIndex:

@@ -359,10 +359,10 @@ func (j *Judge) prompt(in *evals.Input, subject string) (string, error) {
 	if err != nil || in.Transcript == nil || j.ownTranscript {
 		return text, err
 	}
-	// {{ transcript }} renders the JSON that turn "transcript" makes the output.
-	transcript, err := transcriptJSON.Render(js)
-	if err != nil || transcript == in.Output {
-		return text, err
+	// The output already is the transcript with turn "transcript".
+	transcript := evals.TranscriptJSON(in.Transcript)
+	if transcript == in.Output {
+		return text, nil
 	}
 	var b strings.Builder
 	b.Grow(len(transcriptIntro) + len(transcript) + len(text) + 64)
@@ -376,18 +376,6 @@ func (j *Judge) prompt(in *evals.Input, subject string) (string, error) {
 // transcriptIntro opens the prompt of a judge of a conversation whose rubric
 // does not place the transcript, before the transcript's block.
 const transcriptIntro = "The whole conversation, as JSON: every message in order, with the model's tool calls and the tools' results.\n"
-
-// transcriptJSON renders a conversation's transcript as {{ transcript }} does.
-var transcriptJSON = mustTemplate("{{ transcript }}")
-
-// mustTemplate parses a template written in the code.
-func mustTemplate(src string) *evals.Template {
-	t, err := evals.ParseTemplate(src)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
 
 // ask sends the prompt to one judge and reads its verdict.
 func (j *Judge) ask(ctx context.Context, jt *judgeTarget, caseID string, repeat int, msgs []evals.Message) vote {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -281,19 +282,13 @@ func rename(err error) error {
 	return &evals.FieldError{Field: "exec", Err: err}
 }
 
-// withoutSecrets drops the variables that hold credentials: those named
-// secret, and those the target's keys are in.
+// withoutSecrets is environ as a command inherits it by default
+// (proc.Environ: without the variables named like credentials), less those
+// the targets' keys are in.
 func withoutSecrets(environ, secret []string) []string {
-	out := make([]string, 0, len(environ))
-	for _, kv := range environ {
+	env, _ := proc.Environ(nil, nil, environ) // inherit everything safe: no error to give
+	return slices.DeleteFunc(env, func(kv string) bool {
 		name, _, _ := strings.Cut(kv, "=")
-		drop := proc.SecretName(name)
-		for _, s := range secret {
-			drop = drop || name == s
-		}
-		if !drop {
-			out = append(out, kv)
-		}
-	}
-	return out
+		return slices.Contains(secret, name)
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -25,7 +24,7 @@ func ScanJournal(path string, fields []string, fn func(Case) error) (int64, erro
 	// recording a run cost a fifth of the run.
 	var meta []string
 	for _, f := range fields {
-		meta = append(meta, gjsonEscape(f))
+		meta = append(meta, gjson.Escape(f))
 	}
 	return rundir.ScanJournalLines(path, func(line []byte, sp rundir.Span) (bool, error) {
 		if !gjson.ValidBytes(line) {
@@ -117,18 +116,4 @@ func indexLine(line []byte, sp rundir.Span, fields, meta []string) (Case, error)
 		return true
 	})
 	return c, bad
-}
-
-// gjsonEscape escapes the characters a gjson path gives a meaning to, so
-// that a metadata field named "a.b" is that field, not b inside a.
-func gjsonEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '.', '*', '?', '|', '#', '@', '\\', '!', '=', '<', '>', '%', ':':
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
