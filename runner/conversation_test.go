@@ -512,3 +512,22 @@ func TestTurnOfSingleAnswer(t *testing.T) {
 		t.Fatalf("the criterion saw %+v", saw)
 	}
 }
+
+// TestConversationResponseForCriteria: criteria that read the response
+// (tokens, cost, time to first token) see the conversation's: its usage
+// summed over the steps, its last answer.
+func TestConversationResponseForCriteria(t *testing.T) {
+	p := &evalstest.Provider{Respond: script(calls(call("1", `{"order_id": "A1"}`)), say("It has shipped."))}
+	var got *evals.Response
+	r := runOne(t, toolSuite(t), &evals.Case{ID: "c", Vars: map[string]any{"q": "x"}}, p,
+		crit("usage", scoreFunc(func(in *evals.Input) evals.Verdict {
+			got = in.Response
+			return evals.Verdict{Score: 1, Pass: true}
+		})))
+	if got == nil || got.Usage.TotalTokens != 24 || got.Text != "It has shipped." || got.Finish != "stop" || got.ToolCalls != nil {
+		t.Fatalf("the criterion saw the response %+v; want the last answer with 2 steps' usage (24 tokens)", got)
+	}
+	if r.Usage.TotalTokens != 24 {
+		t.Errorf("result usage %+v", r.Usage)
+	}
+}

@@ -251,8 +251,17 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 		if r.Cached {
 			lat = evals.Millis(r.OriginalLatencyMS)
 		}
-		in := &evals.Input{Case: j.c, Messages: promptOf(r.Transcript), Output: r.Output, Transcript: r.Transcript,
-			Target: &t.Spec, Latency: lat, Repeat: j.repeat, SecretEnv: t.SecretEnv}
+		// The conversation's response, as a result records it: the last
+		// answer, the usage summed over the steps, the first step's stream
+		// timings; criteria of tokens, cost and time to first token read it.
+		resp := &evals.Response{Text: r.Output, Finish: r.Finish, Usage: r.Usage, Sent: r.Request,
+			Attempts: r.Attempts, Cached: r.Cached, Stream: r.Stream}
+		prompt := promptOf(r.Transcript)
+		if len(prompt) < len(r.Transcript) {
+			resp.ToolCalls = r.Transcript[len(prompt)].ToolCalls
+		}
+		in := &evals.Input{Case: j.c, Messages: prompt, Output: r.Output, Transcript: r.Transcript,
+			Response: resp, Target: &t.Spec, Latency: lat, Repeat: j.repeat, SecretEnv: t.SecretEnv}
 		if !scoreResult(ctx, opts.Suite, opts.Criteria, r, in) {
 			return nil, nil
 		}
