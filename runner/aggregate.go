@@ -7,16 +7,18 @@ import (
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/stats"
 )
 
 // aggregate accumulates one target's results. Only the collector goroutine
 // touches it, so it needs no lock.
 type aggregate struct {
-	spec   evals.TargetSpec
-	stats  evals.Statistics
-	target tally
-	failed []evals.FailedCase  // see keepFailed
-	judges *evals.JudgeSummary // nil until a criterion calls a judge
+	spec      evals.TargetSpec
+	stats     evals.Statistics
+	target    tally
+	failed    []evals.FailedCase  // see keepFailed
+	judges    *evals.JudgeSummary // nil until a criterion calls a judge
+	judgeCost stats.Sum           // its Cost, added exactly
 	// criteria are the suite's, for the tallies of new slices.
 	criteria []Criterion
 	// corpus holds, for each criterion whose scorer is an
@@ -126,7 +128,7 @@ func (a *aggregate) addJudges(scores []evals.Score) {
 				if j.Cost == nil {
 					j.Cost, j.Currency = new(float64), v.Currency
 				}
-				*j.Cost += *v.Cost
+				a.judgeCost.Add(*v.Cost)
 			}
 		}
 	}
@@ -239,7 +241,7 @@ func (a *aggregate) summary() evals.TargetSummary {
 	if a.judges != nil {
 		j := *a.judges
 		if j.Cost != nil {
-			c := *j.Cost
+			c := a.judgeCost.Value()
 			j.Cost = &c
 		}
 		s.Judges = &j

@@ -13,8 +13,9 @@ import (
 type latencies struct {
 	ms       []float32 // for the percentiles, until the sketch takes over
 	sketch   *stats.Sketch
-	n        int
-	sum, max float64
+	n   int
+	sum stats.Sum // exact, so that the mean does not depend on the results' order
+	max float64
 }
 
 // MaxExactLatencies is how many latencies a target or slice keeps for exact
@@ -38,7 +39,7 @@ func (l *latencies) add(r *evals.Result) {
 // addMS records a latency in milliseconds.
 func (l *latencies) addMS(lat float64) {
 	l.n++
-	l.sum += lat
+	l.sum.Add(lat)
 	l.max = math.Max(l.max, lat)
 	switch {
 	case l.sketch != nil:
@@ -60,7 +61,7 @@ func (l *latencies) summary() evals.LatencySummary {
 	if l.n == 0 {
 		return s
 	}
-	s.Mean, s.Max = round3(l.sum/float64(l.n)), l.max
+	s.Mean, s.Max = round3(l.sum.Value()/float64(l.n)), l.max
 	if l.sketch != nil {
 		s.Sketch = true
 		q := [3]float64{}

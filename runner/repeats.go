@@ -16,8 +16,8 @@ type caseRepeats struct {
 // repeatAgg accumulates the reduced verdicts of cases whose repeats are all in.
 type repeatAgg struct {
 	cases, passed, flaky int
-	scoreSum             float64 // of the reduced case scores
-	hist                 []int   // hist[c]: cases with c passing repeats
+	scoreSum             stats.Sum // of the reduced case scores
+	hist                 []int     // hist[c]: cases with c passing repeats
 	flakyIDs             []string
 }
 
@@ -44,7 +44,7 @@ func (a *aggregate) addRepeat(r *evals.Result) {
 	delete(a.open, r.CaseID)
 	ra := &a.reduced
 	ra.cases++
-	ra.scoreSum += reduceScores(a.reduce, cr.scores)
+	ra.scoreSum.Add(reduceScores(a.reduce, cr.scores))
 	ra.hist[min(cr.passed, a.repeat)]++
 	if reducedPass(a.reduce, cr.passed, cr.n) {
 		ra.passed++
@@ -117,7 +117,7 @@ func (a *aggregate) repeatSummary() *evals.RepeatSummary {
 	if ra.cases == 0 {
 		return rs
 	}
-	rs.Mean = ra.scoreSum / float64(ra.cases)
+	rs.Mean = ra.scoreSum.Value() / float64(ra.cases)
 	for _, k := range reportedKs(a.repeat) {
 		at, hat, ok := rs.PassK(k)
 		if ok {

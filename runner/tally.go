@@ -4,6 +4,7 @@ import (
 	"maps"
 
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/stats"
 )
 
 // tally counts the figures of a set of results: a target's, or one slice's.
@@ -15,7 +16,7 @@ type tally struct {
 	scores sample
 	lat    latencies
 	stream streamTimes
-	cost   float64
+	cost   stats.Sum
 	crit   []critAgg
 }
 
@@ -67,7 +68,7 @@ func (t *tally) add(r *evals.Result) {
 		f.Cached++
 	}
 	if r.Cost != nil {
-		t.cost += *r.Cost
+		t.cost.Add(*r.Cost)
 	}
 	f.Usage.Add(r.Usage)
 	addScores(t.crit, r.Scores)
@@ -107,7 +108,7 @@ func (t *tally) figures(price *evals.PriceSpec, st evals.Statistics, critInterva
 	f.Errors = maps.Clone(f.Errors)
 	f.LatencyMS = t.lat.summary()
 	f.Stream = t.stream.summary()
-	f.Cost = costSummary(price, t.cost, f.Cases-f.Errored)
+	f.Cost = costSummary(price, t.cost.Value(), f.Cases-f.Errored)
 	f.Criteria = critSummaries(t.crit, st, critIntervals)
 	return f
 }

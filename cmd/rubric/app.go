@@ -202,6 +202,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			trendCommand(),
 			pushCommand(),
 			scoreCommand(),
+			mergeCommand(),
 			exportCommand(),
 			importReviewCommand(),
 			viewCommand(),

@@ -50,10 +50,17 @@ type Manifest struct {
 	Kind    string `json:"kind,omitempty"`
 	Source  string `json:"source,omitempty"`
 	Mapping string `json:"mapping,omitempty"`
+	// Merged are the run folders (absolute paths) whose journals a run of
+	// kind "merge" joined, shard 1 first.
+	Merged []string `json:"merged,omitempty"`
 }
 
-// KindScore marks the runs rubric score writes.
-const KindScore = "score"
+// KindScore marks the runs rubric score writes; KindMerge those rubric
+// merge writes from the runs of a suite's shards.
+const (
+	KindScore = "score"
+	KindMerge = "merge"
+)
 
 // Prepare completes the manifest of a new run of suite s, whose options the
 // caller has set (RunID, Started, Load, Limit, Repeat, ErrorBudget,
