@@ -11,11 +11,11 @@ import (
 // the values themselves up to MaxExactLatencies, for exact percentiles, then
 // a stats.Sketch, so that memory does not grow with the number of cases.
 type latencies struct {
-	ms       []float32 // for the percentiles, until the sketch takes over
-	sketch   *stats.Sketch
-	n   int
-	sum stats.Sum // exact, so that the mean does not depend on the results' order
-	max float64
+	ms     []float32 // for the percentiles, until the sketch takes over
+	sketch *stats.Sketch
+	n      int
+	sum    stats.Sum // exact, so that the mean does not depend on the results' order
+	max    float64
 }
 
 // MaxExactLatencies is how many latencies a target or slice keeps for exact
