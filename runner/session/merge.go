@@ -114,7 +114,7 @@ func merge(ctx context.Context, dirs []string, mo MergeOptions, opts Options) (*
 		return nil, err
 	}
 	so := runner.SummarizeOptions{RunID: f.id, Suite: s.Suite, Criteria: s.Criteria, Targets: s.Suite.ResolvedTargets,
-		Repeat: first.Repeat, Started: shards[0].sum.Started, Finished: shards[0].sum.Finished,
+		Repeat: first.Repeat, Statistics: shards[0].sum.Statistics, Started: shards[0].sum.Started, Finished: shards[0].sum.Finished,
 		Read: func(add func(*evals.Result)) error {
 			_, err := rundir.ReadJournal(f.results(), func(r *evals.Result) error { add(r); return nil })
 			return err
@@ -184,6 +184,8 @@ func readShards(dirs []string) ([]shardRun, error) {
 			return nil, fmt.Errorf("run %s (shard %s) ran another version of the dataset than run %s (shard %s): dataset_sha256 %s, not %s", sh.dir, m.Shard, first.dir, first.m.Shard, short(m.DatasetSHA256), short(first.m.DatasetSHA256))
 		case m.Limit != first.m.Limit || m.Repeat != first.m.Repeat:
 			return nil, fmt.Errorf("run %s (shard %s) ran with limit %d and repeat %d, run %s (shard %s) with limit %d and repeat %d: the shards of one run share them", sh.dir, m.Shard, m.Limit, m.Repeat, first.dir, first.m.Shard, first.m.Limit, first.m.Repeat)
+		case sh.sum.Statistics != first.sum.Statistics:
+			return nil, fmt.Errorf("run %s (shard %s) reports with other statistics (seed, resamples, confidence) than run %s (shard %s): they were run by different versions of rubric", sh.dir, m.Shard, first.dir, first.m.Shard)
 		case !slices.Equal(m.Load.Targets, first.m.Load.Targets) || !slices.Equal(m.Load.Overrides, first.m.Load.Overrides):
 			return nil, fmt.Errorf("run %s (shard %s) ran other targets or --set than run %s (shard %s): the shards of one run share them", sh.dir, m.Shard, first.dir, first.m.Shard)
 		}
