@@ -104,7 +104,15 @@ func merge(ctx context.Context, dirs []string, mo MergeOptions, opts Options) (*
 	}
 	defer f.close()
 	fmt.Fprintf(opts.stderr(), "rubric: run %s: suite %s, merging %d shards (%s)\n", f.id, s.Suite.Name, len(shards), plural(len(want.keys), "result"))
-	err = join(ctx, shards, f, want)
+	// One pass: each result is checked, written to the merged journal and
+	// counted in the aggregates.
+	so := runner.SummarizeOptions{RunID: f.id, Suite: s.Suite, Criteria: s.Criteria, Targets: s.Suite.ResolvedTargets,
+		Repeat: first.Repeat, Statistics: shards[0].sum.Statistics, Started: shards[0].sum.Started, Finished: shards[0].sum.Finished,
+		Read: func(add func(*evals.Result)) error { return join(ctx, shards, f, want, add) }}
+	for _, sh := range shards[1:] {
+		so.Started, so.Finished = minTime(so.Started, sh.sum.Started), maxTime(so.Finished, sh.sum.Finished)
+	}
+	sum, err := runner.Summarize(so)
 	if closeErr := f.journal.Close(); err == nil && closeErr != nil {
 		err = WithCode(ExitIncomplete, fmt.Errorf("merge: writing results: %w", closeErr))
 	}
@@ -112,20 +120,6 @@ func merge(ctx context.Context, dirs []string, mo MergeOptions, opts Options) (*
 		// Half a journal is no run: the shards keep every result.
 		os.RemoveAll(f.dir)
 		return nil, err
-	}
-	so := runner.SummarizeOptions{RunID: f.id, Suite: s.Suite, Criteria: s.Criteria, Targets: s.Suite.ResolvedTargets,
-		Repeat: first.Repeat, Statistics: shards[0].sum.Statistics, Started: shards[0].sum.Started, Finished: shards[0].sum.Finished,
-		Read: func(add func(*evals.Result)) error {
-			_, err := rundir.ReadJournal(f.results(), func(r *evals.Result) error { add(r); return nil })
-			return err
-		}}
-	for _, sh := range shards[1:] {
-		so.Started, so.Finished = minTime(so.Started, sh.sum.Started), maxTime(so.Finished, sh.sum.Finished)
-	}
-	sum, err := runner.Summarize(so)
-	if err != nil {
-		os.RemoveAll(f.dir)
-		return nil, WithCode(ExitIncomplete, fmt.Errorf("merge: %w", err))
 	}
 	budget := s.Suite.ErrorBudget
 	if first.ErrorBudget != nil {
@@ -315,9 +309,10 @@ func resultName(target, id string, repeat int) string {
 }
 
 // join copies the shards' journals, in shard order, into the merged run's,
-// each result under the merged run's id, checking each against w: of the
-// run, in its shard, and not seen before; then that none is missing.
-func join(ctx context.Context, shards []shardRun, f *folder, w *want) error {
+// each result under the merged run's id and given to add, checking each
+// against w: of the run, in its shard, and not seen before; then that none
+// is missing.
+func join(ctx context.Context, shards []shardRun, f *folder, w *want, add func(*evals.Result)) error {
 	n := 0
 	for _, sh := range shards {
 		results := filepath.Join(sh.dir, rundir.ResultsFile)
@@ -337,12 +332,20 @@ func join(ctx context.Context, shards []shardRun, f *folder, w *want) error {
 			}
 			w.seen[i] = true
 			r.RunID = f.id
-			return f.journal.Write(r)
+			if err := f.journal.Write(r); err != nil {
+				return &writeError{err}
+			}
+			add(r)
+			return nil
 		})
 		if ctx.Err() != nil {
 			return &build.Interrupted{Path: results}
 		}
-		if err != nil {
+		var we *writeError
+		switch {
+		case errors.As(err, &we):
+			return WithCode(ExitIncomplete, fmt.Errorf("merge: writing results: %w", we.err))
+		case err != nil:
 			return WithCode(ExitBadInput, fmt.Errorf("merge: %w", err))
 		}
 	}
@@ -394,3 +397,8 @@ func suitePath(first shardRun, mo MergeOptions) string {
 	}
 	return first.m.Suite
 }
+
+// writeError is the merged journal failing, which is no fault of the shards.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
