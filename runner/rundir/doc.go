@@ -16,6 +16,9 @@ const (
 	ManifestFile = "run.json"
 	ResultsFile  = "results.jsonl"
 	ReportFile   = "report.json"
+	// BatchFile holds the answers a run's batches returned (docs/batch.md),
+	// a response cache of the run's own (runner/store).
+	BatchFile = "batch.db"
 )
 
 // DefaultOut is the runs folder when none is given.
