@@ -5,6 +5,7 @@
 //	DIR/RUN_ID/results.jsonl  the journal: one result per line, as each completes
 //	DIR/RUN_ID/report.json    the summary (evals.Summary), written when the run ends
 //	DIR/RUN_ID/run.lock       held by the process writing in the folder
+//	DIR/RUN_ID/batch.db       the answers of the run's batches (docs/batch.md)
 //
 // A run is named by its folder, its id under the runs folder, or "latest"
 // (Find, ReadRun). The journal survives a crash: a torn last line is cut
