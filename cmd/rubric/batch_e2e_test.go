@@ -206,3 +206,25 @@ func checkBatchKeyAbsent(t *testing.T, runDir string) {
 		return nil
 	})
 }
+
+// TestBatchLoadProblemsE2E: batch on a provider without a batch API, or
+// with stream, is invalid input: exit 2, located in the file.
+func TestBatchLoadProblemsE2E(t *testing.T) {
+	for _, tc := range []struct{ target, want string }{
+		{`{"name": "h", "provider": "http", "url": "http://127.0.0.1:9/x", "response": {"text": "a"}, "batch": true}`, `$.targets[0].batch: field does not apply to provider "http"`},
+		{`{"name": "o", "provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1", "stream": true, "batch": true}`, `$.targets[0].batch: cannot be set with stream`},
+	} {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{"suite.json": `{
+  "name": "s",
+  "messages": [{"role": "user", "content": "hi"}],
+  "dataset": {"cases": [{"id": "a"}]},
+  "criteria": [{"name": "any", "type": "regex", "pattern": "."}],
+  "targets": [` + tc.target + `]
+}`})
+		r := rubric(t, dir, nil, "run", "--no-history", "--out", "runs", "suite.json")
+		if r.code != 2 || !strings.Contains(r.stderr, "suite.json:6:") || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: exit %d, want 2 with %q at suite.json:6\nstderr:\n%s", tc.target, r.code, tc.want, r.stderr)
+		}
+	}
+}

@@ -44,9 +44,9 @@ func newFixture(t *testing.T, n int, expire func(i int) bool) *fixture {
 	path := filepath.Join(t.TempDir(), "suite.json")
 	if err := os.WriteFile(path, []byte(`{
   "name": "s", "messages": [{"role": "user", "content": "{{ q }}"}],
-  "dataset": {"cases": [` + strings.Join(cases, ",") + `]},
+  "dataset": {"cases": [`+strings.Join(cases, ",")+`]},
   "criteria": [{"name": "any", "type": "regex", "pattern": "."}],
-  "targets": [{"name": "t", "provider": "openai", "model": "m", "base_url": "` + srv.URL + `/v1", "batch": true}]
+  "targets": [{"name": "t", "provider": "openai", "model": "m", "base_url": "`+srv.URL+`/v1", "batch": true}]
 }`), 0o644); err != nil {
 		t.Fatal(err)
 	}
