@@ -30,6 +30,10 @@ type Endpoint struct {
 	// it holds nothing. The endpoint's owner closes it once, when the run
 	// ends.
 	Closer interface{ Close() error }
+	// Batch is the provider's batch API (a provider.BatchAPI) when the
+	// target sets batch: true; nil otherwise. The run sends the target's
+	// requests through it before the pipeline (docs/batch.md).
+	Batch any
 }
 
 // Close releases the provider's resources.

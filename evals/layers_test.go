@@ -28,6 +28,7 @@ var layers = map[string][]string{
 	"runner/history":             {"evals", "runner", "runner/rundir", "runner/store"},
 	"runner/history/historytest": {"runner/history", "runner/rundir"},
 	"runner/provider":            {"evals", "evals/proc", "runner/store"},
+	"runner/provider/batchfake":  {},
 	"runner/report":              {"evals"},
 	"runner/rundir":              {"evals"},
 	"runner":                     {"evals", "evals/mock", "runner/stats"},
@@ -36,7 +37,8 @@ var layers = map[string][]string{
 	"runner/view": {"evals", "datasets", "runner", "runner/history", "runner/rundir"},
 	// The packages that drive a run.
 	"runner/build":     {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
-	"runner/session":   {"evals", "datasets", "runner", "runner/build", "runner/rundir", "runner/report", "runner/history"},
+	"runner/batch":     {"evals", "datasets", "runner/provider", "runner/rundir", "runner/store"},
+	"runner/session":   {"evals", "datasets", "runner", "runner/batch", "runner/build", "runner/rundir", "runner/report", "runner/history"},
 	"cmd/rubric":       nil, // nil: anything
 	"cmd/rubric-bench": nil,
 }

@@ -64,6 +64,9 @@ func runCommand() *cli.Command {
 			&cli.Float64Flag{Name: "max-cost", DefaultText: "no limit", Usage: "stop dispatching once the calls made have cost `AMOUNT` at the price tables (in their currency; cache hits are free), keep what completed and exit 3 (resume with --resume and a higher --max-cost)"},
 			&cli.DurationFlag{Name: "grace", Value: 5 * time.Second, Usage: "after Ctrl-C, how long (`DURATION`) requests in flight may finish"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
+			&cli.BoolFlag{Name: "detach", Usage: "submit the requests of targets with batch: true and exit 4 (submitted, results pending) without waiting; rubric run --resume RUN collects them"},
+			&cli.BoolFlag{Name: "no-batch", Usage: "submit no new batch: what earlier batches did not answer is sent live (with --resume)"},
+			&cli.DurationFlag{Name: "batch-poll", Value: 10 * time.Second, Usage: "first wait (`DURATION`) between checks of a batch; it grows by half each time, to 5m"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},
 			noHistoryFlag(),
 			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, id, latest, SUITE@latest or SUITE@~N) case by case; gates on delta.*, regressions and fixes read this comparison"},
@@ -121,6 +124,14 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 	opts.Build.Load.RequireTargets = true
 	if !cliCtx.Bool("no-progress") && isTerminal(stderr) {
 		opts.Progress = func() session.Progress { return newProgressLine(stderr) }
+		opts.BatchProgress = func(line string) { fmt.Fprint(stderr, "\r\x1b[K"+line) }
+	}
+	opts.Detach, opts.NoBatch, opts.BatchPoll = cliCtx.Bool("detach"), cliCtx.Bool("no-batch"), cliCtx.Duration("batch-poll")
+	if opts.BatchPoll <= 0 {
+		return opts, nil, usageError("run: --batch-poll must be more than 0, got %v", opts.BatchPoll)
+	}
+	if opts.Detach && opts.NoBatch {
+		return opts, nil, usageError("run: --detach submits batches and --no-batch submits none; give one of them")
 	}
 	if c := cliCtx.Float64("max-cost"); cliCtx.IsSet("max-cost") {
 		if !(c >= 0) {

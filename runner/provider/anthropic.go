@@ -33,6 +33,7 @@ type Anthropic struct {
 	recExtra  map[string]any // extra_body as recorded, nil when it holds no credential
 	recSuffix []byte         // suffix with recExtra, nil likewise
 	stream    bool
+	batch     *anthropicBatch // nil unless the target sets batch
 }
 
 var (
@@ -40,6 +41,7 @@ var (
 	_ Cacheable      = (*Anthropic)(nil)
 	_ SecretHolder   = (*Anthropic)(nil)
 	_ io.Closer      = (*Anthropic)(nil)
+	_ Batcher        = (*Anthropic)(nil)
 )
 
 // Defaults of an anthropic target.
@@ -68,6 +70,9 @@ type AnthropicConfig struct {
 	// Stream asks for the answer as server-sent events and records when
 	// its tokens came (evals.StreamTiming).
 	Stream bool `json:"stream,omitempty"`
+	// Batch sends the requests through the Message Batches API
+	// (docs/batch.md).
+	Batch bool `json:"batch,omitempty"`
 }
 
 // NewAnthropic builds a provider of Anthropic's Messages API. It reads the
@@ -140,6 +145,9 @@ func NewAnthropic(cfg AnthropicConfig, spec evals.TargetSpec, env Env) (*Anthrop
 	secrets = append(secrets, hsecrets...)
 	errs = append(errs, herrs...)
 
+	if cfg.Batch && cfg.Stream {
+		errs = append(errs, evals.FieldErrorf("batch", "cannot be set with stream: a batch's answers do not stream; set one of them"))
+	}
 	errs = append(errs, anthropicParamErrors(spec.Params)...)
 	suffix, serrs := anthropicSuffix(spec.Params, cfg.Stream, cfg.ExtraBody)
 	errs = append(errs, serrs...)
@@ -160,6 +168,9 @@ func NewAnthropic(cfg AnthropicConfig, spec evals.TargetSpec, env Env) (*Anthrop
 	p.apiError = func(body []byte) (string, bool) {
 		var e anthropicError
 		return e.parse(body)
+	}
+	if cfg.Batch {
+		p.batch = newAnthropicBatch(p)
 	}
 	return p, nil
 }

@@ -36,6 +36,9 @@ type AzureConfig struct {
 	Headers   map[string]string `json:"headers,omitempty"`
 	ExtraBody map[string]any    `json:"extra_body,omitempty"`
 	Stream    bool              `json:"stream,omitempty"`
+	// Batch sends the requests through Azure's global batch (the files and
+	// batches of the resource; docs/batch.md).
+	Batch bool `json:"batch,omitempty"`
 }
 
 // NewAzure builds an Azure OpenAI provider: the OpenAI provider, sending to
@@ -48,7 +51,8 @@ func NewAzure(cfg AzureConfig, spec evals.TargetSpec, env Env) (*OpenAI, error) 
 		errs = append(errs, err)
 	}
 	c := compatible{keyHeader: "Api-Key", sendModel: true,
-		apiKeyEnv: cfg.APIKeyEnv, headers: cfg.Headers, extraBody: cfg.ExtraBody, stream: cfg.Stream}
+		apiKeyEnv: cfg.APIKeyEnv, headers: cfg.Headers, extraBody: cfg.ExtraBody, stream: cfg.Stream,
+		batch: cfg.Batch, batchTrim: "/chat/completions", batchLine: "/chat/completions"}
 	switch {
 	case cfg.Deployment == "":
 		if spec.Model == "" {
@@ -63,8 +67,14 @@ func NewAzure(cfg AzureConfig, spec evals.TargetSpec, env Env) (*OpenAI, error) 
 		if cfg.APIVersion == "" {
 			errs = append(errs, evals.FieldErrorf("api_version", "required with deployment: the API version of the deployments path, such as 2024-10-21"))
 		}
-		// The deployment's path names the model; the body does not.
+		// The deployment's path names the model; the body does not, but
+		// in a batch, whose lines all go to the resource's files and
+		// batches, where the body names the (global batch) deployment.
 		c.sendModel = false
+		if cfg.Batch {
+			c.sendModel, c.model = true, cfg.Deployment
+			c.batchTrim = "/deployments/" + cfg.Deployment + "/chat/completions"
+		}
 		if base != nil {
 			base = base.JoinPath("openai", "deployments", cfg.Deployment)
 		}

@@ -16,6 +16,8 @@ import "github.com/rubric-eval/rubric/evals"
 //     answer for it; Routed when its requests go to URLs of their own.
 //   - StructuredOutputter: it can ask for an answer that fits a JSON Schema.
 //   - SecretHolder: it reads secrets from the environment.
+//   - Batcher: it can send its requests as batches (batch.go), when the
+//     target sets batch; the endpoint's Batch is its BatchAPI.
 //   - io.Closer: it holds resources (idle connections) until closed.
 
 // Remote is a provider that sends requests to an endpoint over the network.

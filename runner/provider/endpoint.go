@@ -63,6 +63,11 @@ func Decorate(base evals.Provider, spec evals.TargetSpec, opts Options) *evals.E
 	if cl, ok := base.(io.Closer); ok {
 		ep.Closer = cl
 	}
+	if b, ok := base.(Batcher); ok {
+		if api := b.Batch(); api != nil {
+			ep.Batch = api
+		}
+	}
 	return ep
 }
 

@@ -49,6 +49,9 @@ type OpenAI struct {
 	// stream: chat completions are asked for as server-sent events
 	// (openai_stream.go).
 	stream bool
+	// batch is the target's Batch API, nil when it does not set batch
+	// (openai_batch.go).
+	batch *openaiBatch
 }
 
 var (
@@ -57,6 +60,7 @@ var (
 	_ StructuredOutputter = (*OpenAI)(nil)
 	_ SecretHolder        = (*OpenAI)(nil)
 	_ io.Closer           = (*OpenAI)(nil)
+	_ Batcher             = (*OpenAI)(nil)
 )
 
 // Response size limits: a completion larger than maxResponseBody is reported
@@ -83,6 +87,8 @@ type OpenAIConfig struct {
 	// Stream asks for each answer as server-sent events, and records when
 	// its tokens came (evals.StreamTiming).
 	Stream bool `json:"stream,omitempty"`
+	// Batch sends the requests through the Batch API (docs/batch.md).
+	Batch bool `json:"batch,omitempty"`
 }
 
 // NewOpenAI builds an OpenAI-compatible provider. It reads the API key and
@@ -106,6 +112,7 @@ func NewOpenAI(cfg OpenAIConfig, spec evals.TargetSpec, env Env) (*OpenAI, error
 		base: cfg.BaseURL, chat: chat,
 		keyHeader: "Authorization", keyPrefix: "Bearer ", sendModel: true,
 		apiKeyEnv: cfg.APIKeyEnv, headers: cfg.Headers, extraBody: cfg.ExtraBody, stream: cfg.Stream,
+		batch: cfg.Batch, batchTrim: "/chat/completions", batchLine: "/v1/chat/completions",
 	}, errs, spec, env)
 }
 
@@ -130,6 +137,13 @@ type compatible struct {
 	headers   map[string]string
 	extraBody map[string]any
 	stream    bool
+	// batch: the target sends its requests as batches, to the files and
+	// batches under the chat completions URL without batchTrim; each
+	// line's url is batchLine.
+	batch                bool
+	batchTrim, batchLine string
+	// model is the body's model when not the target's ("" for it).
+	model string
 }
 
 // newCompatible builds the provider c describes for spec; errs are the
@@ -193,6 +207,9 @@ func newCompatible(c compatible, errs []error, spec evals.TargetSpec, env Env) (
 
 	suffix, serrs := bodyTail(spec.Params, c.extraBody, c.stream)
 	errs = append(errs, serrs...)
+	if c.batch && c.stream {
+		errs = append(errs, evals.FieldErrorf("batch", "cannot be set with stream: a batch's answers do not stream; set one of them"))
+	}
 	if err := joinErrors(errs); err != nil {
 		return nil, err
 	}
@@ -206,7 +223,11 @@ func newCompatible(c compatible, errs []error, spec evals.TargetSpec, env Env) (
 
 	p.prefix = []byte(`{`)
 	if c.sendModel {
-		p.prefix = append([]byte(`{"model":`), appendString(nil, spec.Model)...)
+		model := spec.Model
+		if c.model != "" {
+			model = c.model
+		}
+		p.prefix = append([]byte(`{"model":`), appendString(nil, model)...)
 		p.prefix = append(p.prefix, ',')
 	}
 	p.prefix = append(p.prefix, `"messages":`...)
@@ -214,6 +235,9 @@ func newCompatible(c compatible, errs []error, spec evals.TargetSpec, env Env) (
 	p.params, p.extra, p.model = spec.Params, c.extraBody, spec.Model
 	p.baseURL, p.keyEnv = c.base, c.apiKeyEnv
 	p.client = newClient(spec, host, secrets, "the endpoint redirects to %s; set base_url to the final address")
+	if c.batch {
+		p.batch = newOpenAIBatch(p, c.batchTrim, c.batchLine)
+	}
 	return p, nil
 }
 

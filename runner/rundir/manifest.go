@@ -53,6 +53,30 @@ type Manifest struct {
 	// Merged are the run folders (absolute paths) whose journals a run of
 	// kind "merge" joined, shard 1 first.
 	Merged []string `json:"merged,omitempty"`
+	// Batches are the batches the run submitted (targets with batch:
+	// true), in order; --resume collects those not yet collected.
+	Batches []Batch `json:"batches,omitempty"`
+}
+
+// Batch is one batch a run submitted to a target's batch API.
+type Batch struct {
+	// ID is the batch's id at the API; API names it (openai, anthropic).
+	ID  string `json:"id"`
+	API string `json:"api"`
+	// Target is the target (or judge) it was sent to; Phase "answers" for
+	// the targets' answers, "judges" for the requests of LLM judges.
+	Target string `json:"target"`
+	Phase  string `json:"phase"`
+	// Requests counts the requests in it.
+	Requests  int       `json:"requests"`
+	Submitted time.Time `json:"submitted"`
+	// State is the API's last word on it; Collected is set once its
+	// results are read, with the requests Answered and those left
+	// Unanswered (expired, canceled, errored, malformed).
+	State      string `json:"state,omitempty"`
+	Collected  bool   `json:"collected,omitempty"`
+	Answered   int    `json:"answered,omitempty"`
+	Unanswered int    `json:"unanswered,omitempty"`
 }
 
 // KindScore marks the runs rubric score writes; KindMerge those rubric
@@ -122,7 +146,29 @@ func WriteManifest(dir string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, ManifestFile), append(b, '\n'), 0o644)
+	// Written whole or not at all: a run that records its batches
+	// rewrites it, and a crash must not lose their ids.
+	tmp, err := os.CreateTemp(dir, ManifestFile+".*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), filepath.Join(dir, ManifestFile))
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+	}
+	return werr
 }
 
 // ReadManifest reads the run.json of the run folder dir.

@@ -9,10 +9,13 @@ import (
 
 // Exit codes, as the README documents them.
 const (
-	ExitOK          = 0
-	ExitGateFailed  = 1
-	ExitBadInput    = 2
-	ExitIncomplete  = 3
+	ExitOK         = 0
+	ExitGateFailed = 1
+	ExitBadInput   = 2
+	ExitIncomplete = 3
+	// ExitSubmitted: the run's batches are submitted and their results
+	// pending (--detach); rubric run --resume RUN collects them.
+	ExitSubmitted   = 4
 	ExitInterrupted = 130
 )
 

@@ -54,7 +54,7 @@ func resume(ctx context.Context, ref string, opts Options) (*evals.Summary, erro
 		}
 		return nil, WithCode(ExitBadInput, err)
 	}
-	f.id, f.started = m.RunID, m.Started
+	f.id, f.started, f.manifest = m.RunID, m.Started, m
 	overrides, err := m.Overrides(opts.Build.Load.Overrides, resumeCommand(m.RunID, opts))
 	if err != nil {
 		return nil, WithCode(ExitBadInput, err)

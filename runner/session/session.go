@@ -15,6 +15,7 @@ import (
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
+	"github.com/rubric-eval/rubric/runner/batch"
 	"github.com/rubric-eval/rubric/runner/build"
 	"github.com/rubric-eval/rubric/runner/history"
 	"github.com/rubric-eval/rubric/runner/rundir"
@@ -68,6 +69,16 @@ type Options struct {
 	// Getenv reads the environment (GITHUB_SHA and GITHUB_REF_NAME for
 	// the history, outside a repository); os.Getenv when nil.
 	Getenv func(string) string
+	// Detach submits the batches of targets with batch: true and ends the
+	// run with ExitSubmitted, without waiting for them (--detach).
+	Detach bool
+	// NoBatch submits no new batch: what the batches submitted before did
+	// not answer is sent live (--no-batch).
+	NoBatch bool
+	// BatchPoll is the first wait between checks of a batch; 10s when 0.
+	BatchPoll time.Duration
+	// BatchProgress, when set, shows a line while batches are waited for.
+	BatchProgress func(line string)
 }
 
 // Progress shows one run's progress.
@@ -135,7 +146,7 @@ func Run(ctx context.Context, suites []*build.Suite, opts Options) *Outcome {
 	if out.Err = checkMaxCost(suites, opts); out.Err != nil {
 		return out
 	}
-	var failed []error
+	var failed, submitted []error
 	for _, s := range suites {
 		sum, err := runSuite(ctx, s, opts, nil)
 		_ = s.Close() // its scorer processes end with it, before the next suite
@@ -147,12 +158,17 @@ func Run(ctx context.Context, suites []*build.Suite, opts Options) *Outcome {
 		case err == nil:
 		case errors.As(err, &ee) && ee.Code == ExitGateFailed:
 			failed = append(failed, err)
+		case errors.As(err, &ee) && ee.Code == ExitSubmitted:
+			submitted = append(submitted, err) // the next suite submits too
 		default:
 			out.Err = err
 			return out
 		}
 	}
-	if len(failed) > 0 {
+	switch {
+	case len(submitted) > 0:
+		out.Err = WithCode(ExitSubmitted, errors.Join(append(submitted, failed...)...))
+	case len(failed) > 0:
 		out.Err = WithCode(ExitGateFailed, errors.Join(failed...))
 	}
 	return out
@@ -182,6 +198,8 @@ type folder struct {
 	journal *rundir.Journal
 	done    doneSet // the results recorded before, for a resumed run
 	resumed bool
+	// manifest is run.json as read or written, which records the batches.
+	manifest *rundir.Manifest
 }
 
 func (f *folder) results() string { return filepath.Join(f.dir, rundir.ResultsFile) }
@@ -191,7 +209,7 @@ func (f *folder) results() string { return filepath.Join(f.dir, rundir.ResultsFi
 // journal. verb names the command in a refusal.
 func create(ctx context.Context, s *build.Suite, opts Options, verb string, m *rundir.Manifest) (*folder, error) {
 	now := opts.now()
-	f := &folder{id: NewRunID(now), started: now.UTC()}
+	f := &folder{id: NewRunID(now), started: now.UTC(), manifest: m}
 	m.RunID, m.Started = f.id, f.started
 	if err := m.Prepare(ctx, s.Suite); err != nil {
 		return nil, &build.Interrupted{Path: s.Suite.Path}
@@ -254,6 +272,27 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	}
 	announce(s, opts, f, n, repeat)
 
+	done := func(target, caseID string, repeat int) bool {
+		return f.resumed && f.done.has(target, caseID, repeat)
+	}
+	batches, err := batch.Answers(ctx, batch.Options{
+		RunID: f.id, Dir: f.dir, Manifest: f.manifest, Suite: s.Suite, Targets: s.Targets,
+		Open:   func() (datasets.Reader, error) { return openCases(s, opts) },
+		Repeat: repeat, Done: done, Cache: opts.Build.Cache,
+		NoSubmit: opts.NoBatch, Detach: opts.Detach, Poll: opts.BatchPoll,
+		Progress: opts.BatchProgress, Stderr: opts.stderr(), Now: opts.Now,
+	})
+	defer batches.Close()
+	hint := resumeCommand(f.id, opts)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, WithCode(ExitInterrupted, fmt.Errorf("interrupted while the run's batches were under way (they are recorded in %s); collect them with: %s", rundir.ManifestFile, hint))
+	case err != nil:
+		return nil, WithCode(ExitIncomplete, fmt.Errorf("run %s: batches: %w; once the API answers, %s", f.id, err, hint))
+	case batches.Detached:
+		return nil, WithCode(ExitSubmitted, fmt.Errorf("run %s: %d requests in batches, results pending; collect them with: %s", f.id, batches.InFlight, hint))
+	}
+
 	runCtx := ctx
 	if opts.MaxDuration > 0 {
 		var cancel context.CancelFunc
@@ -286,8 +325,13 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	if prog != nil {
 		ro.Progress = prog.Update
 	}
+	for i, ep := range s.Targets {
+		ro.Targets[i].Provider = batches.Wrap(ep)
+	}
+	ro.Done = func(target, caseID string, repeat int) bool {
+		return done(target, caseID, repeat) || batches.Pending(target, caseID, repeat)
+	}
 	if f.resumed {
-		ro.Done = f.done.has
 		ro.Prior = func(add func(*evals.Result)) error {
 			_, err := rundir.ReadJournal(f.results(), func(r *evals.Result) error { add(r); return nil })
 			return err
@@ -304,6 +348,10 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	if f.resumed {
 		sum.Started = f.started
 	}
+	if batches.Unanswered > 0 {
+		// What the batches did not answer is for --resume to send.
+		sum.Complete, sum.Interrupted = false, true
+	}
 	sum.Shard = opts.Shard
 	var base *rundir.Finished
 	if closeErr == nil {
@@ -314,6 +362,9 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	}
 	if err := writeRun(ctx, s.Suite, sum, f.dir, opts); err != nil {
 		return sum, err
+	}
+	if batches.Unanswered > 0 && runErr == nil && closeErr == nil {
+		return sum, WithCode(ExitIncomplete, fmt.Errorf("run %s: %w", f.id, batches.Problem(hint)))
 	}
 	return sum, runError(ctx, s, sum, runErr, closeErr, f, opts)
 }

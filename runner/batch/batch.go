@@ -1,0 +1,509 @@
+// Package batch sends a run's requests through the batch APIs of the
+// targets that set batch: true (docs/batch.md), before the pipeline runs:
+// it renders each case not yet recorded nor cached, writes the requests,
+// submits them within each API's limits, records the batches in run.json,
+// waits for them, polling with backoff, and keeps each answer in the run's
+// own store (rundir.BatchFile) and in the response cache, where the
+// pipeline then finds it (Wrap), so that the journal and the report are a
+// live run's. Requests a batch did not answer are never sent live here:
+// Pending names them, and the run ends incomplete until --resume sends them
+// again (as a new batch, or live with --no-batch). Nothing answered is
+// ever sent again.
+package batch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rubric-eval/rubric/datasets"
+	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/runner/provider"
+	"github.com/rubric-eval/rubric/runner/rundir"
+	"github.com/rubric-eval/rubric/runner/store"
+)
+
+// Phases of a run's batches.
+const (
+	PhaseAnswers = "answers"
+)
+
+// Options say what a run's batch phase sends and how.
+type Options struct {
+	RunID string
+	// Dir is the run folder; Manifest its run.json, which records the
+	// batches and is written again as each is submitted and collected.
+	Dir      string
+	Manifest *rundir.Manifest
+	Suite    *evals.Suite
+	// Targets are the run's endpoints; those whose Batch is set batch.
+	Targets []*evals.Endpoint
+	// Open opens the run's cases; Repeat is how often each is sent.
+	Open   func() (datasets.Reader, error)
+	Repeat int
+	// Done reports the results recorded already, which are not sent.
+	Done func(target, caseID string, repeat int) bool
+	// Cache opens the response cache (nil, or a nil database, for none):
+	// what it holds is not sent, and what the batches answer goes in it.
+	Cache func() *store.DB
+	// NoSubmit collects the batches submitted before, but submits no new
+	// one: what they did not answer is sent live (--no-batch).
+	NoSubmit bool
+	// Detach submits, or checks the batches once, and returns without
+	// waiting for them to end (--detach).
+	Detach bool
+	// Poll is the first wait between checks of a batch (it grows by half
+	// each time, to MaxPoll); 10s and 5m when zero.
+	Poll, MaxPoll time.Duration
+	// Progress, when set, shows a line of progress as the batches are
+	// waited for (on a terminal); nil shows nothing between checks.
+	Progress func(line string)
+	// Stderr takes what the phase says: batches submitted and ended.
+	Stderr io.Writer
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Options) say(format string, args ...any) {
+	if o.Stderr != nil {
+		fmt.Fprintf(o.Stderr, "rubric: "+format+"\n", args...)
+	}
+}
+
+// Result is what the phase left for the pipeline.
+type Result struct {
+	db      *store.DB
+	apis    map[string]provider.BatchAPI // by target
+	pending map[string]bool              // pendingKey(target, case, repeat)
+	// Unanswered counts the requests a batch did not answer, which the run
+	// does not send; Reasons counts them by why.
+	Unanswered int
+	Reasons    map[string]int
+	// Detached is set when batches were left running (--detach): the run
+	// stops here, submitted, its results pending; InFlight counts their
+	// requests.
+	Detached bool
+	InFlight int
+}
+
+// Wrap returns the provider of ep for the pipeline: answering from the
+// run's batches first, when ep's target batches.
+func (r *Result) Wrap(ep *evals.Endpoint) evals.Provider {
+	if r == nil || r.db == nil {
+		return ep.Provider
+	}
+	api, ok := r.apis[ep.Spec.Name]
+	if !ok {
+		return ep.Provider
+	}
+	return provider.Answered(ep.Provider, api, r.db, ep.Spec)
+}
+
+// Pending reports a request a batch did not answer: the run does not
+// send it, so that --resume can.
+func (r *Result) Pending(target, caseID string, repeat int) bool {
+	return r != nil && r.pending[pendingKey(target, caseID, repeat)]
+}
+
+// Close closes the run's store of answers.
+func (r *Result) Close() error {
+	if r == nil || r.db == nil {
+		return nil
+	}
+	return r.db.Close()
+}
+
+// Problem returns the error a run whose batches left requests unanswered
+// ends with, nil when they answered all; resume is the command that
+// resumes the run.
+func (r *Result) Problem(resume string) error {
+	if r == nil || r.Unanswered == 0 {
+		return nil
+	}
+	var why []string
+	for _, k := range slices.Sorted(maps.Keys(r.Reasons)) {
+		why = append(why, fmt.Sprintf("%d %s", r.Reasons[k], k))
+	}
+	return fmt.Errorf("%d requests got no answer from their batch (%s) and were not sent; send them again as a new batch with: %s, or live with: %s --no-batch",
+		r.Unanswered, strings.Join(why, ", "), resume, resume)
+}
+
+func pendingKey(target, caseID string, repeat int) string {
+	return fmt.Sprintf("%s\x00%s\x00%d", target, caseID, repeat)
+}
+
+// request is one request a target's batch sends.
+type request struct {
+	id     string // custom id
+	key    [32]byte
+	body   []byte
+	caseID string
+	repeat int
+}
+
+// lane is one batching target's part of the phase.
+type lane struct {
+	ep    *evals.Endpoint
+	api   provider.BatchAPI
+	cache *store.DB // the response cache, when the target uses it
+	reqs  map[string]*request
+	order []string // custom ids, in the order of the cases
+	// reasons are why requests got no answer, by custom id.
+	reasons   map[string]string
+	collected bool // a batch of it was collected by this process
+}
+
+// Answers runs the phase of the targets' answers: see the package's doc.
+// An error is one of the API, of the run's store, or ctx's end; the
+// batches submitted are in run.json by then, and --resume collects them.
+func Answers(ctx context.Context, opts Options) (*Result, error) {
+	res := &Result{apis: map[string]provider.BatchAPI{}, pending: map[string]bool{}, Reasons: map[string]int{}}
+	var lanes []*lane
+	for _, ep := range opts.Targets {
+		api, ok := ep.Batch.(provider.BatchAPI)
+		if !ok || api == nil {
+			continue
+		}
+		res.apis[ep.Spec.Name] = api
+		lanes = append(lanes, &lane{ep: ep, api: api, reqs: map[string]*request{}, reasons: map[string]string{}})
+	}
+	if len(lanes) == 0 {
+		return res, nil
+	}
+	db, err := store.Open(filepath.Join(opts.Dir, rundir.BatchFile))
+	if err != nil {
+		return nil, fmt.Errorf("the run's batch answers: %w", err)
+	}
+	res.db = db
+	var shared *store.DB
+	if opts.Cache != nil {
+		shared = opts.Cache()
+	}
+	for _, l := range lanes {
+		if l.ep.Spec.CacheOr() {
+			l.cache = shared
+		}
+	}
+	if err := requests(ctx, &opts, db, lanes); err != nil {
+		return res, err
+	}
+	// Collect what earlier attempts submitted, then submit what is left,
+	// then collect that.
+	for round := 0; ; round++ {
+		inFlight, err := collect(ctx, &opts, db, lanes)
+		if err != nil {
+			return res, err
+		}
+		if inFlight > 0 {
+			res.Detached, res.InFlight = true, inFlight
+			return res, nil
+		}
+		if round > 0 || opts.NoSubmit {
+			break
+		}
+		submitted := 0
+		for _, l := range lanes {
+			if l.collected {
+				continue // what it did not answer waits for --resume
+			}
+			n, err := submit(ctx, &opts, l, db)
+			if err != nil {
+				return res, err
+			}
+			submitted += n
+		}
+		if submitted == 0 {
+			break
+		}
+		if opts.Detach {
+			res.Detached, res.InFlight = true, submitted
+			return res, nil
+		}
+	}
+	if opts.NoSubmit {
+		return res, nil // the pipeline sends the rest live
+	}
+	for _, l := range lanes {
+		left, err := unanswered(ctx, l, db)
+		if err != nil {
+			return res, err
+		}
+		for _, rq := range left {
+			id := rq.id
+			res.pending[pendingKey(l.ep.Spec.Name, rq.caseID, rq.repeat)] = true
+			res.Unanswered++
+			why := l.reasons[id]
+			if why == "" {
+				why = "without a line in the results"
+			}
+			res.Reasons[reasonClass(why)]++
+		}
+	}
+	return res, nil
+}
+
+// reasonClass is the word a reason is counted under: expired, canceled,
+// errored, malformed.
+func reasonClass(why string) string {
+	for _, w := range []string{"expired", "canceled", "errored", "malformed"} {
+		if strings.HasPrefix(why, w) {
+			return w
+		}
+	}
+	return why
+}
+
+// customID is the custom id of a request: a hash of (run, case, target,
+// repeat), which fits every API's pattern (^[a-zA-Z0-9_-]{1,64}$) whatever
+// the case's id, and is unique within the run.
+func customID(run, target, caseID string, repeat int) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d", run, target, caseID, repeat)
+	return "r-" + hex.EncodeToString(h.Sum(nil)[:24])
+}
+
+// requests renders the cases and keeps, for each batching target, the
+// requests neither recorded, nor answered by a batch, nor cached.
+// Conversations are not batched: their steps depend on one another.
+func requests(ctx context.Context, opts *Options, db *store.DB, lanes []*lane) error {
+	src, err := opts.Open()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	for n := 0; ; n++ {
+		if n%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c, err := src.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if opts.Suite.Conversational(c) {
+			continue
+		}
+		msgs, err := opts.Suite.Render(c)
+		if err != nil {
+			continue // recorded as the case's error by the pipeline
+		}
+		for _, l := range lanes {
+			name := l.ep.Spec.Name
+			for rep := range max(opts.Repeat, 1) {
+				if opts.Done != nil && opts.Done(name, c.ID, rep) {
+					continue
+				}
+				req := &evals.Request{Target: name, CaseID: c.ID, Repeat: rep, Messages: msgs, Vars: c.Vars}
+				body, recorded, err := l.api.BatchBody(req)
+				if err != nil {
+					continue // the pipeline records the case's error
+				}
+				key := provider.BatchKey(l.api, l.ep.Spec, recorded, rep)
+				id := customID(opts.RunID, name, c.ID, rep)
+				rq := &request{id: id, key: key, body: body, caseID: c.ID, repeat: rep}
+				if _, dup := l.reqs[id]; dup {
+					return fmt.Errorf("case %q: its batch request's custom id %s is another's", c.ID, id)
+				}
+				l.reqs[id] = rq
+				l.order = append(l.order, id)
+			}
+		}
+	}
+}
+
+// unanswered returns the requests of l that neither the run's batches nor
+// the response cache answer.
+func unanswered(ctx context.Context, l *lane, db *store.DB) ([]*request, error) {
+	var out []*request
+	for _, id := range l.order {
+		rq := l.reqs[id]
+		_, ok, err := db.GetResponse(ctx, rq.key)
+		if err != nil {
+			return nil, err
+		}
+		if !ok && l.cache != nil {
+			_, ok, _ = l.cache.GetResponse(ctx, rq.key)
+		}
+		if !ok {
+			out = append(out, rq)
+		}
+	}
+	return out, nil
+}
+
+// submit sends l's unanswered requests as batches within the API's limits,
+// recording each in run.json as soon as it is made; it returns the requests
+// submitted.
+func submit(ctx context.Context, opts *Options, l *lane, db *store.DB) (int, error) {
+	todo, err := unanswered(ctx, l, db)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, part := range split(todo, l.api) {
+		items := make([]provider.BatchItem, len(part))
+		for i, rq := range part {
+			items[i] = provider.BatchItem{CustomID: rq.id, Body: rq.body}
+		}
+		id, err := l.api.Submit(ctx, items)
+		if err != nil {
+			return total, fmt.Errorf("target %s: %w", l.ep.Spec.Name, err)
+		}
+		opts.Manifest.Batches = append(opts.Manifest.Batches, rundir.Batch{
+			ID: id, API: l.api.API(), Target: l.ep.Spec.Name, Phase: PhaseAnswers,
+			Requests: len(items), Submitted: opts.now().UTC(),
+		})
+		if err := rundir.WriteManifest(opts.Dir, opts.Manifest); err != nil {
+			return total, fmt.Errorf("recording batch %s in %s: %w", id, rundir.ManifestFile, err)
+		}
+		opts.say("target %s: submitted batch %s, %d requests", l.ep.Spec.Name, id, len(items))
+		total += len(items)
+	}
+	return total, nil
+}
+
+// split parts reqs into batches within api's limits, in order.
+func split(reqs []*request, api provider.BatchAPI) [][]*request {
+	lim := api.Limits()
+	var parts [][]*request
+	var cur []*request
+	var size int64
+	for _, rq := range reqs {
+		n := api.Size(provider.BatchItem{CustomID: rq.id, Body: rq.body})
+		if len(cur) > 0 && (len(cur) >= lim.Requests || size+n > lim.Bytes) {
+			parts = append(parts, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, rq)
+		size += n
+	}
+	if len(cur) > 0 {
+		parts = append(parts, cur)
+	}
+	return parts
+}
+
+// collect waits for the batches in run.json not yet collected, of the
+// batching targets, and collects each as it ends; with Detach it checks
+// them once. It returns the requests of the batches still running.
+func collect(ctx context.Context, opts *Options, db *store.DB, lanes []*lane) (int, error) {
+	byName := map[string]*lane{}
+	for _, l := range lanes {
+		byName[l.ep.Spec.Name] = l
+	}
+	wait := opts.Poll
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	maxWait := opts.MaxPoll
+	if maxWait <= 0 {
+		maxWait = 5 * time.Minute
+	}
+	for {
+		inFlight := 0
+		var progress []string
+		for i := range opts.Manifest.Batches {
+			b := &opts.Manifest.Batches[i]
+			l := byName[b.Target]
+			if b.Collected || b.Phase != PhaseAnswers || l == nil {
+				continue
+			}
+			st, err := l.api.Status(ctx, b.ID)
+			if err != nil {
+				return 0, fmt.Errorf("target %s: %w", b.Target, err)
+			}
+			b.State = st.State
+			if !st.Ended {
+				inFlight += b.Requests
+				progress = append(progress, fmt.Sprintf("%s %s %d/%d", b.ID, st.State, st.Succeeded+st.Failed, b.Requests))
+				continue
+			}
+			if err := collectOne(ctx, opts, db, l, b, st); err != nil {
+				return 0, err
+			}
+		}
+		if inFlight == 0 || opts.Detach {
+			if opts.Progress != nil {
+				opts.Progress("")
+			}
+			return inFlight, nil
+		}
+		if opts.Progress != nil {
+			opts.Progress(fmt.Sprintf("  batches: %s; next check in %s", strings.Join(progress, ", "), wait.Round(time.Second)))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if opts.Progress != nil {
+				opts.Progress("")
+			}
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(wait*3/2, maxWait)
+	}
+}
+
+// collectOne reads the results of the ended batch b of l into the run's
+// store (and the response cache), then marks it collected in run.json.
+func collectOne(ctx context.Context, opts *Options, db *store.DB, l *lane, b *rundir.Batch, st *provider.BatchStatus) error {
+	answered, unanswered := 0, 0
+	err := l.api.Results(ctx, st, func(a provider.BatchAnswer) error {
+		rq := l.reqs[a.CustomID]
+		if rq == nil {
+			if a.Malformed && a.CustomID == "" {
+				unanswered++
+			}
+			return nil // recorded since, or not this run's
+		}
+		if a.Response == nil {
+			unanswered++
+			l.reasons[rq.id] = a.Reason
+			return nil
+		}
+		answered++
+		ans := provider.StoredAnswer(a.Response)
+		if err := db.PutResponse(ctx, rq.key, ans); err != nil {
+			return err
+		}
+		if l.cache != nil {
+			_ = l.cache.PutResponse(ctx, rq.key, ans) // the cache never fails a run
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("target %s: %w", b.Target, err)
+	}
+	// The answers are on disk before run.json says they are collected.
+	if err := db.Flush(); err != nil {
+		return fmt.Errorf("the run's batch answers: %w", err)
+	}
+	b.Collected, b.Answered, b.Unanswered = true, answered, max(unanswered, b.Requests-answered)
+	l.collected = true
+	if err := rundir.WriteManifest(opts.Dir, opts.Manifest); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("target %s: batch %s %s: %d of %d requests answered", b.Target, b.ID, st.State, answered, b.Requests)
+	if st.Error != "" {
+		msg += ": " + st.Error
+	}
+	opts.say("%s", msg)
+	return nil
+}
