@@ -19,8 +19,8 @@ type Index struct {
 	Entries int
 	// NGrams says whether the n-grams were read.
 	NGrams bool
-	sums    []Sum
-	ngrams  []uint64
+	sums   []Sum
+	ngrams []uint64
 }
 
 // Load reads the manifests at paths, streaming each line by line, and,

@@ -25,10 +25,10 @@ type Header struct {
 	Normalization string `json:"normalization"`
 	// Run is the id of the run exported, Suite its suite's name and Format
 	// the export's format.
-	Run    string    `json:"run"`
-	Suite  string    `json:"suite"`
-	Format string    `json:"format"`
-	Export string    `json:"export,omitempty"` // the export's file name
+	Run     string    `json:"run"`
+	Suite   string    `json:"suite"`
+	Format  string    `json:"format"`
+	Export  string    `json:"export,omitempty"` // the export's file name
 	Created time.Time `json:"created"`
 	// NGrams is the file of the exported prompts' n-grams, relative to the
 	// manifest's folder; Tokenizer and N say how they were made.
