@@ -56,6 +56,7 @@ type Entry struct {
 type Writer struct {
 	w      *bufio.Writer
 	run    string
+	lines  int
 	ngrams NGramSet
 	err    error
 }
@@ -90,12 +91,16 @@ func (mw *Writer) line(v any) {
 func (mw *Writer) Add(prompt []evals.Message, caseID, target string) error {
 	for _, n := range Points(prompt) {
 		mw.line(Entry{Hash: Hash(prompt[:n]).String(), Case: caseID, Run: mw.run, Target: target, Messages: n})
+		mw.lines++
 	}
 	for _, m := range prompt {
 		NGrams(m.Content, mw.ngrams.Add)
 	}
 	return mw.err
 }
+
+// Entries counts the entries written.
+func (mw *Writer) Entries() int { return mw.lines }
 
 // Flush writes what is buffered.
 func (mw *Writer) Flush() error {
