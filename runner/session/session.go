@@ -14,6 +14,7 @@ import (
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/leak"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/build"
 	"github.com/rubric-eval/rubric/runner/history"
@@ -68,6 +69,9 @@ type Options struct {
 	// Getenv reads the environment (GITHUB_SHA and GITHUB_REF_NAME for
 	// the history, outside a repository); os.Getenv when nil.
 	Getenv func(string) string
+	// Leaks, when set, checks every suite's cases against manifests of
+	// training data before anything runs (CheckLeaks).
+	Leaks *LeakOptions
 }
 
 // Progress shows one run's progress.
@@ -135,9 +139,14 @@ func Run(ctx context.Context, suites []*build.Suite, opts Options) *Outcome {
 	if out.Err = checkMaxCost(suites, opts); out.Err != nil {
 		return out
 	}
+	leaks, err := CheckLeaks(ctx, suites, opts)
+	if err != nil {
+		out.Err = err
+		return out
+	}
 	var failed []error
 	for _, s := range suites {
-		sum, err := runSuite(ctx, s, opts, nil)
+		sum, err := runSuite(ctx, s, opts, nil, leaks[s])
 		_ = s.Close() // its scorer processes end with it, before the next suite
 		if sum != nil {
 			out.Runs = append(out.Runs, sum)
@@ -231,7 +240,7 @@ func lockError(verb string, err error) error {
 
 // runSuite runs one built suite in a new run folder, or in the folder of the
 // run it resumes.
-func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*evals.Summary, error) {
+func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder, leaks *leak.Report) (*evals.Summary, error) {
 	repeat := repeatOf(s, opts)
 	budget := s.Suite.ErrorBudget
 	if opts.ErrorBudget != nil {
@@ -239,6 +248,9 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	}
 	if f == nil {
 		m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, Shard: opts.Shard, ErrorBudget: opts.ErrorBudget, MaxCost: opts.maxCost()}
+		if leaks != nil { // checked: a resumed run checks again
+			m.Leaks = opts.Leaks
+		}
 		if opts.Baseline != nil {
 			m.Baseline = opts.Baseline.Report
 		}
@@ -280,6 +292,9 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		MaxCost: opts.maxCost(),
 		Tools:   s.Tools,
 	}
+	if leaks != nil && len(leaks.Findings) > 0 {
+		ro.Leaked = leaks.Leaked()
+	}
 	if s.Simulator != nil {
 		ro.Simulator = s.Simulator
 	}
@@ -305,6 +320,7 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		sum.Started = f.started
 	}
 	sum.Shard = opts.Shard
+	sum.LeakCheck = leakCheck(s, opts.Leaks, leaks)
 	var base *rundir.Finished
 	if closeErr == nil {
 		base = opts.Baseline
