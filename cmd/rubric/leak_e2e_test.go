@@ -221,6 +221,11 @@ func TestLeakManifestErrors(t *testing.T) {
 			t.Errorf("validate %v: exit %d, want 2 and the line\n%s\n%s", tc.args, r.code, tc.want, r.stderr)
 		}
 	}
+	// --allow-leaks with no manifest anywhere checks nothing, and says so.
+	r := rubric(t, dir, nil, "validate", "suite.json", "--allow-leaks")
+	if want := "rubric: warning: --allow-leaks and --leak-ngrams apply to the leak check, and no training manifest was given (--training-manifest) or listed in the config (training_manifests): nothing was checked"; r.code != exitOK || !hasLine(r.stderr, want) {
+		t.Errorf("validate --allow-leaks without a manifest: exit %d, want 0 and\n%s\n%s", r.code, want, r.stderr)
+	}
 }
 
 func mapKeys(m map[string]string) func(func(string) bool) {

@@ -257,8 +257,14 @@ func TestCheck(t *testing.T) {
 	if f := got["conv"]; !f.Exact || f.Refs[0].Line != 2 {
 		t.Errorf("conv: %+v; want exact, from its conversation's first point (line 2)", f)
 	}
-	// One shared 13-gram: counted, but under the threshold.
-	cases = caseList{{ID: "one-shared", Vars: map[string]any{"q": "A different question that happens to quote " + shared + " in its middle and then goes on for a good many more words of its own"}}}
+	// One shared 13-gram: under the default threshold, not flagged; at a
+	// threshold of 1%, flagged with 1 of its 24 13-grams.
+	oneShared := &evals.Case{ID: "one-shared", Vars: map[string]any{"q": "A different question that happens to quote " + shared + " in its middle and then goes on for a good many more words of its own"}}
+	cases = caseList{oneShared}
+	if rep, err = Check(context.Background(), s, &cases, x, Options{NGrams: true}); err != nil || len(rep.Findings) != 0 {
+		t.Errorf("one-shared at the default threshold: %+v, %v; want no finding", rep, err)
+	}
+	cases = caseList{oneShared}
 	rep, err = Check(context.Background(), s, &cases, x, Options{NGrams: true, Threshold: 0.01})
 	if err != nil {
 		t.Fatal(err)

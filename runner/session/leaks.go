@@ -76,6 +76,9 @@ func CheckLeaks(ctx context.Context, suites []*build.Suite, opts Options) (Leaks
 			found = append(found, fmt.Sprintf("%s of suite %s", plural(len(rep.Findings), "case"), s.Suite.Name))
 		}
 	}
+	if len(out) == 0 && (lo.Allow || lo.NGrams) {
+		fmt.Fprintln(opts.stderr(), "rubric: warning: --allow-leaks and --leak-ngrams apply to the leak check, and no training manifest was given (--training-manifest) or listed in the config (training_manifests): nothing was checked")
+	}
 	if len(found) > 0 && !lo.Allow {
 		return out, WithCode(ExitBadInput, fmt.Errorf("%s found in training data (listed above): take them out of the suite or out of the training data, or run anyway with --allow-leaks, which marks their results and reports pass rates with and without them", strings.Join(found, " and ")))
 	}
