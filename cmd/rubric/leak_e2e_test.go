@@ -51,6 +51,15 @@ func TestLeakGuard(t *testing.T) {
 		t.Errorf("export does not say it wrote the manifest:\n%s", r.stderr)
 	}
 
+	// To stdout, --manifest names the manifest; its n-grams go beside it.
+	r = rubric(t, dir, nil, "export", "latest", "--out", out, "--format", "chat", "--failed", "-t", "triage-v1", "--chosen-target", "triage-v2", "--manifest", "stdout.manifest.jsonl")
+	if r.code != exitOK || !strings.Contains(r.stderr, "rubric: wrote stdout.manifest.jsonl (11 prompts) and stdout.ngrams\n") {
+		t.Errorf("export to stdout with --manifest:\n%s", r.stderr)
+	}
+	if m, err := os.ReadFile(filepath.Join(dir, "stdout.manifest.jsonl")); err != nil || strings.Count(string(m), "\n") != 12 {
+		t.Errorf("stdout.manifest.jsonl: %v, %d lines; want a header and 11 prompts", err, strings.Count(string(m), "\n"))
+	}
+
 	// The manifest: a header, then a line per exported example, whose
 	// cases are v1's failures that v2 passed (the examples written).
 	runs, _ := os.ReadDir(out)
