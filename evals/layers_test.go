@@ -22,6 +22,7 @@ var layers = map[string][]string{
 	"evals/proc":                 {"evals"},
 	"evals/mock":                 {"evals", "evals/proc"},
 	"evals/evalstest":            {"evals"},
+	"evals/leak":                 {"evals"},
 	"datasets":                   {"evals"},
 	"runner/stats":               {},
 	"runner/store":               {"evals"},
@@ -32,13 +33,13 @@ var layers = map[string][]string{
 	"runner/report":              {"evals"},
 	"runner/rundir":              {"evals"},
 	"runner":                     {"evals", "evals/mock", "runner/stats"},
-	"runner/export":              {"evals", "datasets", "runner/rundir"},
+	"runner/export":              {"evals", "evals/leak", "datasets", "runner/rundir"},
 	// rubric view: reads the history and run folders, compares with runner.
 	"runner/view": {"evals", "datasets", "runner", "runner/history", "runner/rundir"},
 	// The packages that drive a run.
 	"runner/build":     {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
 	"runner/batch":     {"evals", "datasets", "runner/provider", "runner/rundir", "runner/store"},
-	"runner/session":   {"evals", "datasets", "runner", "runner/batch", "runner/build", "runner/rundir", "runner/report", "runner/history"},
+	"runner/session":   {"evals", "evals/leak", "datasets", "runner", "runner/batch", "runner/build", "runner/rundir", "runner/report", "runner/history"},
 	"cmd/rubric":       nil, // nil: anything
 	"cmd/rubric-bench": nil,
 }

@@ -64,6 +64,9 @@ type Result struct {
 	Score      *float64     `json:"score,omitempty"`
 	Status     Status       `json:"status"`
 	Error      *ResultError `json:"error,omitempty"`
+	// Leaked marks the result of a case whose prompt is in the training
+	// data of a manifest the run was checked against (--allow-leaks).
+	Leaked bool `json:"leaked,omitempty"`
 }
 
 // SentRequest is the exact request sent to the endpoint, without secrets: the URL

@@ -48,6 +48,10 @@ type Suite struct {
 	// ResolvedTargets are the targets to run, after merging the project config
 	// and command-line overrides.
 	ResolvedTargets []TargetSpec `json:"-"`
+	// TrainingManifests are the manifests of training data the project
+	// config lists (training_manifests), resolved against its folder: the
+	// leakage check reads them.
+	TrainingManifests []string `json:"-"`
 
 	// src is the suite file, for locating the problems found after Parse;
 	// probs are Parse's, for Sound; resolve resolves the targets criteria

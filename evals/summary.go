@@ -37,6 +37,37 @@ type Summary struct {
 	// records; nil in the reports of rubric score. When it did not hold, Gate
 	// is not held either.
 	ErrorBudget *ErrorBudget `json:"error_budget,omitempty"`
+	// LeakCheck says what the cases were checked against for leaks into
+	// training data (--training-manifest); nil when they were not.
+	LeakCheck *LeakCheck `json:"leak_check,omitempty"`
+}
+
+// LeakCheck is the leakage check a run's cases went through
+// (docs/leakage.md): the manifests, whether their 13-grams were compared
+// and from what share a case was flagged, and how many cases were found.
+// The run went on with them (--allow-leaks); each target's Leaks compares
+// its pass rate with and without them.
+type LeakCheck struct {
+	Manifests []string `json:"manifests"`
+	NGrams    bool     `json:"ngrams,omitempty"`
+	Threshold float64  `json:"ngram_threshold,omitempty"`
+	// Leaked counts the cases found.
+	Leaked int `json:"leaked"`
+}
+
+// LeakSummary is a target's pass rate with and without the results of the
+// cases found in training data: PassRate over all its results is the
+// target's own; CleanPassRate leaves the leaked results out.
+type LeakSummary struct {
+	// Cases and Passed count the results of leaked cases.
+	Cases  int `json:"cases"`
+	Passed int `json:"passed"`
+	// CleanCases and CleanPassed count the others; CleanPassRate is
+	// CleanPassed / CleanCases (0 when none).
+	CleanCases    int     `json:"clean_cases"`
+	CleanPassed   int     `json:"clean_passed"`
+	PassRate      float64 `json:"pass_rate"`
+	CleanPassRate float64 `json:"clean_pass_rate"`
 }
 
 // ErrorBudget is the verdict on a run's errors. A target whose error rate is
@@ -133,6 +164,9 @@ type TargetSummary struct {
 	Conversations *ConversationSummary `json:"conversations,omitempty"`
 	// Comparison is this target against the baseline run, when there is one.
 	Comparison *Comparison `json:"comparison,omitempty"`
+	// Leaks compares the pass rate with and without the cases found in
+	// training data; nil when the run found none (or was not checked).
+	Leaks *LeakSummary `json:"leaks,omitempty"`
 	// FailedCases are up to MaxFailedCases cases that did not pass, those with
 	// the smallest ids, with why; results.jsonl has them all.
 	FailedCases []FailedCase `json:"failed_cases,omitempty"`

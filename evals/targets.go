@@ -91,8 +91,9 @@ func findConfig(explicit, suiteDir string) string {
 	return ""
 }
 
-// loadConfig reads the project config's targets.
-func loadConfig(path string) (map[string]targetDef, []Problem) {
+// loadConfig reads the project config's targets, and the training
+// manifests it lists (relative to its folder) into manifests.
+func loadConfig(path string, manifests *[]string) (map[string]targetDef, []Problem) {
 	src, probs := readSource(path, false)
 	if src == nil {
 		return nil, probs
@@ -105,10 +106,17 @@ func loadConfig(path string) (map[string]targetDef, []Problem) {
 		return nil, probs
 	}
 	var cfg struct {
-		Targets map[string]json.RawMessage `json:"targets"`
+		Targets           map[string]json.RawMessage `json:"targets"`
+		TrainingManifests []string                   `json:"training_manifests"`
 	}
 	if err := json.Unmarshal(src.data, &cfg); err != nil {
 		return nil, []Problem{src.problem("", false, "%s", err)}
+	}
+	for _, m := range cfg.TrainingManifests {
+		if !filepath.IsAbs(m) {
+			m = filepath.Join(filepath.Dir(path), m)
+		}
+		*manifests = append(*manifests, m)
 	}
 	defs := map[string]targetDef{}
 	for name, raw := range cfg.Targets {
@@ -131,7 +139,7 @@ func loadConfig(path string) (map[string]targetDef, []Problem) {
 func projectTargets(s *Suite, opts LoadOptions) (defs map[string]targetDef, probs []Problem, ok bool) {
 	defs = map[string]targetDef{}
 	if cfgPath := findConfig(opts.ConfigPath, s.Dir); cfgPath != "" {
-		cfg, p := loadConfig(cfgPath)
+		cfg, p := loadConfig(cfgPath, &s.TrainingManifests)
 		if cfg == nil {
 			return nil, p, false
 		}

@@ -33,6 +33,10 @@ type aggregate struct {
 
 	conv *evals.ConversationSummary // nil until a result has a transcript
 
+	// leaked and leakedPassed count the results of cases found in
+	// training data, and those that passed.
+	leaked, leakedPassed int
+
 	repeat  int // repeats per case; > 1 turns on the repeats section
 	reduce  string
 	open    map[string]*caseRepeats // cases with repeats still to come
@@ -76,6 +80,12 @@ func newAggregate(spec evals.TargetSpec, criteria []Criterion, suite *evals.Suit
 
 func (a *aggregate) add(r *evals.Result) {
 	a.target.add(r)
+	if r.Leaked {
+		a.leaked++
+		if r.Status == evals.StatusPassed {
+			a.leakedPassed++
+		}
+	}
 	if r.Status != evals.StatusPassed {
 		a.keepFailed(r)
 	}
@@ -233,6 +243,13 @@ func (a *aggregate) summary() evals.TargetSummary {
 		}
 		return 0
 	})
+	if a.leaked > 0 {
+		l := &evals.LeakSummary{Cases: a.leaked, Passed: a.leakedPassed,
+			CleanCases: s.Cases - a.leaked, CleanPassed: s.Passed - a.leakedPassed}
+		l.PassRate = ratio(l.Passed, l.Cases)
+		l.CleanPassRate = ratio(l.CleanPassed, l.CleanCases)
+		s.Leaks = l
+	}
 	if a.conv != nil {
 		c := *a.conv
 		c.StepsMean = float64(c.Steps) / float64(c.Cases)

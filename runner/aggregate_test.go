@@ -377,3 +377,50 @@ func TestSliceNamesMatchReport(t *testing.T) {
 		t.Errorf("SliceNames counted %v; the report %v", got, want)
 	}
 }
+
+// TestLeakedCases: the results of the cases Options.Leaked names are
+// marked, and the target's Leaks gives its pass rate with and without them.
+func TestLeakedCases(t *testing.T) {
+	list := []*evals.Case{
+		{ID: "c000", Vars: map[string]any{"q": "0"}},
+		{ID: "c001", Vars: map[string]any{"q": "1"}},
+		{ID: "c002", Vars: map[string]any{"q": "2"}},
+		{ID: "c003", Vars: map[string]any{"q": "3"}},
+	}
+	p := byRepeat(map[string]string{"c000": "PP", "c001": "PP", "c002": "FP", "c003": "FF"})
+	sink := &memSink{}
+	sum, err := Run(context.Background(), Options{
+		Suite: testSuite(t), Targets: []Target{target("m", p, 2)}, Criteria: []Criterion{crit("ok", passWord{})},
+		Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: sink, Repeat: 2,
+		Leaked: map[string]bool{"c000": true, "c001": true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := map[string]int{}
+	for _, r := range sink.results {
+		if r.Leaked {
+			marked[r.CaseID]++
+		}
+	}
+	if !reflect.DeepEqual(marked, map[string]int{"c000": 2, "c001": 2}) {
+		t.Errorf("leaked results %v, want both repeats of c000 and c001", marked)
+	}
+	// 8 results, 5 passed; leaked: 4, all passed; clean: 4, 1 passed.
+	want := &evals.LeakSummary{Cases: 4, Passed: 4, PassRate: 1, CleanCases: 4, CleanPassed: 1, CleanPassRate: 0.25}
+	tg := sum.Targets[0]
+	if !reflect.DeepEqual(tg.Leaks, want) || tg.PassRate != 5.0/8 {
+		t.Errorf("leaks %+v, pass rate %v; want %+v, 5/8", tg.Leaks, tg.PassRate, want)
+	}
+
+	sum, err = Run(context.Background(), Options{
+		Suite: testSuite(t), Targets: []Target{target("m", p, 2)}, Criteria: []Criterion{crit("ok", passWord{})},
+		Open: func() (CaseSource, error) { return &cases{list: list}, nil }, Sink: &memSink{}, Repeat: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Targets[0].Leaks != nil {
+		t.Errorf("no leaks, yet %+v", sum.Targets[0].Leaks)
+	}
+}

@@ -84,6 +84,9 @@ type Options struct {
 	// requests in flight finish and are recorded, and Run returns a
 	// *CostLimitError unless every result expected (Total) is done.
 	MaxCost float64
+	// Leaked are the ids of the cases found in training data, whose
+	// results are marked (evals.Result.Leaked); nil for none.
+	Leaked map[string]bool
 }
 
 // ErrInterrupted is returned, wrapped, when ctx was canceled before the run
@@ -232,6 +235,7 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 		Expected: j.c.Expected,
 		Tags:     j.c.Tags,
 		Metadata: j.c.Metadata,
+		Leaked:   opts.Leaked[j.c.ID],
 	}
 	msgs, err := opts.Suite.Render(j.c)
 	if err != nil {

@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/leak"
 	"github.com/rubric-eval/rubric/runner/build"
 	"github.com/rubric-eval/rubric/runner/export"
 	"github.com/rubric-eval/rubric/runner/rundir"
@@ -36,6 +38,7 @@ func exportCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "target", Aliases: []string{"t"}, Usage: "select results of target `NAME` (repeatable: any of them)"},
 			&cli.StringFlag{Name: "chosen-target", Usage: "the answer to learn is the passing answer of target `NAME` for the same case, instead of the reference answer"},
 			&cli.BoolFlag{Name: "keep-duplicates", Usage: "write every selected result, even when an earlier one had the same prompt"},
+			&cli.StringFlag{Name: "manifest", Usage: "write the manifest of the exported prompts, for rubric run --training-manifest, to `FILE` (default: the output's name + " + leakManifestExt + "; none when the output is stdout unless given)"},
 			&cli.StringFlag{Name: "suite", Usage: "suite `FILE` whose reference template gives the reference answers (default: the run's suite, named in its run.json)"},
 			outFlag("`DIR` where run ids (and latest) are looked up, as given to rubric run --out"),
 			// --runs was the name of --out before the commands agreed on one.
@@ -70,14 +73,109 @@ func exportRun(cliCtx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	manifest := exportManifestPath(cliCtx)
 	return writeOutput(cliCtx, "output", func(w io.Writer) (string, error) {
 		opts.Out = w
+		var m *manifestFiles
+		if manifest != "" {
+			var err error
+			if m, err = createManifest(cliCtx, manifest, dir, format); err != nil {
+				return "", err
+			}
+			defer m.discard()
+			opts.Manifest = m.writer
+		}
 		st, err := export.Run(opts)
 		if err != nil {
 			return "", withCode(exitBadInput, fmt.Errorf("export: %w", err))
 		}
-		return "rubric: export " + format + " from " + dir + ": " + strings.Join(st.Summary(), "\n"), nil
+		summary := "rubric: export " + format + " from " + dir + ": " + strings.Join(st.Summary(), "\n")
+		if m == nil {
+			return summary + "\nrubric: no manifest of the exported prompts: the export went to stdout; give --manifest FILE for one (see docs/leakage.md)", nil
+		}
+		if err := m.commit(); err != nil {
+			return "", withCode(exitIncomplete, fmt.Errorf("export: writing %s: %w", manifest, err))
+		}
+		return summary + fmt.Sprintf("\nrubric: wrote %s (%s) and %s", manifest, plural(m.writer.Entries(), "prompt"), m.ngrams.path), nil
 	})
+}
+
+// leakManifestExt ends the name of an export's manifest, after the
+// export's own name; leakNGramsExt that of its n-grams.
+const (
+	leakManifestExt = ".manifest.jsonl"
+	leakNGramsExt   = ".ngrams"
+)
+
+// exportManifestPath is where an export's manifest goes: --manifest, or
+// beside the output file; "" for none (the output is stdout).
+func exportManifestPath(cliCtx *cli.Context) string {
+	if m := cliCtx.String("manifest"); m != "" {
+		return m
+	}
+	if out := cliCtx.String("output"); out != "-" {
+		return out + leakManifestExt
+	}
+	return ""
+}
+
+// manifestFiles are an export's manifest and n-gram file, written beside
+// their names and put in place by commit.
+type manifestFiles struct {
+	manifest, ngrams *pending
+	writer           *leak.Writer
+}
+
+// createManifest starts the manifest at path of an export of the run in
+// dir, and its n-gram file beside it.
+func createManifest(cliCtx *cli.Context, path, dir, format string) (*manifestFiles, error) {
+	ngrams := strings.TrimSuffix(path, leakManifestExt) + leakNGramsExt
+	m := &manifestFiles{}
+	var err error
+	if m.manifest, err = createPending(path, nil); err == nil {
+		if m.ngrams, err = createPending(ngrams, nil); err != nil {
+			m.manifest.discard()
+		}
+	}
+	if err != nil {
+		return nil, withCode(exitBadInput, fmt.Errorf("export: --manifest %s: %w", path, err))
+	}
+	h := leak.Header{Run: filepath.Base(dir), Format: format, Export: filepath.Base(cliCtx.String("output")),
+		Created: time.Now().UTC().Truncate(time.Second), NGrams: filepath.Base(ngrams)}
+	if rm, err := rundir.ReadManifest(dir); err == nil {
+		h.Run = rm.RunID
+	}
+	if run, err := rundir.ReadRun(dir, ""); err == nil {
+		h.Suite = run.Summary.Suite
+	}
+	if m.writer, err = leak.NewWriter(m.manifest.w, h); err != nil {
+		m.discard()
+		return nil, withCode(exitIncomplete, fmt.Errorf("export: writing %s: %w", path, err))
+	}
+	return m, nil
+}
+
+// commit writes the n-grams and puts both files in place.
+func (m *manifestFiles) commit() error {
+	if err := m.writer.Flush(); err != nil {
+		return err
+	}
+	if err := leak.WriteNGrams(m.ngrams.w, m.writer.NGrams()); err != nil {
+		return err
+	}
+	if err := m.ngrams.commit(); err != nil {
+		return err
+	}
+	m.ngrams.file = nil
+	err := m.manifest.commit()
+	m.manifest.file = nil
+	return err
+}
+
+// discard removes what commit did not put in place.
+func (m *manifestFiles) discard() {
+	m.manifest.discard()
+	m.ngrams.discard()
 }
 
 // exportOptions reads the selection flags of an export of the run in dir.

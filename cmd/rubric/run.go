@@ -53,7 +53,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run suites against their targets, score, report and gate",
 		ArgsUsage: "SUITE... | --resume RUN",
-		Flags: append(append(targetFlags(), ciFlags()...),
+		Flags: append(append(append(targetFlags(), ciFlags()...), leakFlags()...),
 			outFlag("folder for run outputs; each run writes `DIR`/RUN_ID/{results.jsonl,report.json,run.json}"),
 			&cli.StringFlag{Name: "resume", Usage: "finish the interrupted or crashed run `RUN` (its id, its folder, latest, SUITE@latest or SUITE@~N) without resending a recorded case"},
 			&cli.IntFlag{Name: "limit", DefaultText: "every case", Usage: "run only the first `N` cases of each dataset"},
@@ -170,6 +170,9 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 	if ci.any() {
 		opts.Outputs = ci
 	}
+	if opts.Leaks, err = leakOptions(cliCtx); err != nil {
+		return opts, nil, err
+	}
 	if b := cliCtx.String("baseline"); b != "" {
 		base, err := readRun(cliCtx.Context, b, opts.Out)
 		if err != nil {
@@ -199,7 +202,7 @@ func runArgs(cliCtx *cli.Context) error {
 		return usageError("run: --resume takes the suite and options from the run it resumes; give no suite files")
 	}
 	// --set may give again the secrets run.json does not keep.
-	for _, f := range []string{"config", "target", "gate", "limit", "repeat", "shard", "baseline"} {
+	for _, f := range []string{"config", "target", "gate", "limit", "repeat", "shard", "baseline", "training-manifest", "allow-leaks", "leak-ngrams", "leak-ngram-threshold"} {
 		if cliCtx.IsSet(f) {
 			return usageError("run: --resume keeps the options the run started with; --%s cannot change them", f)
 		}

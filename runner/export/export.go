@@ -23,6 +23,7 @@ import (
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/leak"
 	"github.com/rubric-eval/rubric/runner/rundir"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	// had the same prompt.
 	KeepDuplicates bool
 	Out            io.Writer
+	// Manifest, when set, records the prompt of each example written, for
+	// the leakage check of rubric run and validate.
+	Manifest *leak.Writer
 }
 
 // Stats say what an export wrote and what it skipped, and why.
@@ -176,6 +180,11 @@ func Run(opts Options) (*Stats, error) {
 			default:
 				seen[id] = struct{}{}
 				st.Written++
+				if opts.Manifest != nil {
+					if err := opts.Manifest.Add(ex.Prompt, r.CaseID, r.Target); err != nil {
+						return nil, err
+					}
+				}
 				continue
 			}
 		}

@@ -100,6 +100,14 @@ func (m *Markdown) End() error {
 			mdText(t.Name), targetVerdict(s, t.Name), t.Cases, t.Passed, t.Failed, t.Errored, t.Unscored,
 			pct(t.PassRate), span(t.PassRateCI), t.Mean, ms(t.LatencyMS.P50, got), ms(t.LatencyMS.P95, got), t.Usage.TotalTokens)
 	}
+	if lc := s.LeakCheck; lc != nil {
+		fmt.Fprintf(ew, "\n**Leak check:** %s.\n", mdText(LeakCheckText(lc)))
+		for _, t := range s.Targets {
+			if l := t.Leaks; l != nil {
+				fmt.Fprintf(ew, "- %s: %s\n", mdText(t.Name), mdText(LeakText(t.PassRate, l)))
+			}
+		}
+	}
 	if s.ErrorBudget != nil {
 		for _, br := range s.ErrorBudget.Over {
 			fmt.Fprintf(ew, "\n**Error budget exceeded, %s:** %s.\n", mdText(br.Target), mdText(br.Reason))

@@ -204,3 +204,38 @@ func TestTextInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestLeakLines: a run checked for leaks says so under the table, in the
+// terminal and in Markdown, with each target's pass rate with and without
+// the leaked cases; a run not checked says nothing (the goldens).
+func TestLeakLines(t *testing.T) {
+	s := summary()
+	s.LeakCheck = &evals.LeakCheck{Manifests: []string{"train.jsonl.manifest.jsonl"}, Leaked: 3}
+	s.Targets[0].Leaks = &evals.LeakSummary{Cases: 3, Passed: 3, PassRate: 1, CleanCases: 37, CleanPassed: 26, CleanPassRate: 26.0 / 37}
+	var b bytes.Buffer
+	if err := Text(&b, s, Style{}); err != nil {
+		t.Fatal(err)
+	}
+	name := s.Targets[0].Name
+	want := "\nleak check: 3 cases found in training data (1 manifest); their results are marked leaked\n  " + name +
+		": pass rate " + pct(s.Targets[0].PassRate) + " with them, 70.3% without them (26 of 37), 100.0% on them (3 of 3)\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("terminal report lacks %q:\n%s", want, b.String())
+	}
+	var md bytes.Buffer
+	m := NewMarkdown(&md)
+	if err := m.Begin(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.End(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "**Leak check:** 3 cases found in training data (1 manifest); their results are marked leaked.\n- "+name+": pass rate") ||
+		!strings.Contains(md.String(), "70.3% without them (26 of 37)") {
+		t.Errorf("Markdown lacks the leak check:\n%s", md.String())
+	}
+	s.LeakCheck.Leaked, s.LeakCheck.NGrams, s.LeakCheck.Threshold, s.Targets[0].Leaks = 0, true, 0.5, nil
+	if got := LeakCheckText(s.LeakCheck); got != "no case found in training data (1 manifest, 13-grams from 50%)" {
+		t.Errorf("LeakCheckText = %q", got)
+	}
+}

@@ -75,6 +75,7 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 	tw.Flush()
 	cachedText(ew, s, st)
 	streamText(ew, s, st)
+	leaksText(ew, s, st)
 
 	if len(s.Targets) > 0 && len(s.Targets[0].Criteria) > 0 {
 		fmt.Fprintln(ew)
@@ -162,6 +163,46 @@ func Text(w io.Writer, s *evals.Summary, st Style) error {
 		gateText(ew, s.Gate, s.ErrorBudget, st)
 	}
 	return ew.err
+}
+
+// leaksText says how many cases were found in training data and each
+// target's pass rate without them (rubric run --allow-leaks).
+func leaksText(w io.Writer, s *evals.Summary, st Style) {
+	lc := s.LeakCheck
+	if lc == nil {
+		return
+	}
+	fmt.Fprintf(w, "\n%s %s\n", st.bold("leak check:"), LeakCheckText(lc))
+	for _, t := range s.Targets {
+		if l := t.Leaks; l != nil {
+			fmt.Fprintf(w, "  %s: %s\n", t.Name, LeakText(t.PassRate, l))
+		}
+	}
+}
+
+// LeakCheckText says in one line what the leakage check found.
+func LeakCheckText(lc *evals.LeakCheck) string {
+	what := fmt.Sprintf("%d manifest", len(lc.Manifests))
+	if len(lc.Manifests) != 1 {
+		what += "s"
+	}
+	if lc.NGrams {
+		what += fmt.Sprintf(", 13-grams from %.0f%%", 100*lc.Threshold)
+	}
+	switch lc.Leaked {
+	case 0:
+		return "no case found in training data (" + what + ")"
+	case 1:
+		return "1 case found in training data (" + what + "); its results are marked leaked"
+	}
+	return fmt.Sprintf("%d cases found in training data (%s); their results are marked leaked", lc.Leaked, what)
+}
+
+// LeakText compares a target's pass rate with and without the leaked
+// cases' results.
+func LeakText(passRate float64, l *evals.LeakSummary) string {
+	return fmt.Sprintf("pass rate %s with them, %s without them (%d of %d), %s on them (%d of %d)",
+		pct(passRate), pct(l.CleanPassRate), l.CleanPassed, l.CleanCases, pct(l.PassRate), l.Passed, l.Cases)
 }
 
 // ConversationText says in one line how a target's conversations went:

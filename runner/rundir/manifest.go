@@ -56,6 +56,25 @@ type Manifest struct {
 	// Batches are the batches the run submitted (targets with batch:
 	// true), in order; --resume collects those not yet collected.
 	Batches []Batch `json:"batches,omitempty"`
+	// Leaks are the options of the leakage check the run's cases went
+	// through; a resumed run checks them again with the same.
+	Leaks *LeakOptions `json:"leaks,omitempty"`
+}
+
+// LeakOptions say what the cases of a run are checked against for leaks
+// into training data (docs/leakage.md), besides the manifests each
+// suite's project config lists.
+type LeakOptions struct {
+	// Manifests are the manifests given (--training-manifest); run.json
+	// has them absolute.
+	Manifests []string `json:"manifests,omitempty"`
+	// NGrams compares the cases' 13-grams too (--leak-ngrams), flagging
+	// a case from Threshold (the default when 0).
+	NGrams    bool    `json:"ngrams,omitempty"`
+	Threshold float64 `json:"ngram_threshold,omitempty"`
+	// Allow runs the suites anyway, their leaked cases' results marked
+	// (--allow-leaks); otherwise a leak fails with exit 2.
+	Allow bool `json:"allow,omitempty"`
 }
 
 // Batch is one batch a run submitted to a target's batch API.
@@ -96,6 +115,14 @@ func (m *Manifest) Prepare(ctx context.Context, s *evals.Suite) error {
 	m.Suite = abs(s.Path)
 	if m.Load.ConfigPath != "" {
 		m.Load.ConfigPath = abs(m.Load.ConfigPath)
+	}
+	if m.Leaks != nil {
+		lo := *m.Leaks
+		lo.Manifests = make([]string, len(m.Leaks.Manifests))
+		for i, p := range m.Leaks.Manifests {
+			lo.Manifests[i] = abs(p)
+		}
+		m.Leaks = &lo
 	}
 	given := m.Load.Overrides
 	m.Load.Overrides, m.SecretSet = nil, nil

@@ -86,6 +86,13 @@ func resume(ctx context.Context, ref string, opts Options) (*evals.Summary, erro
 	if err := checkMaxCost([]*build.Suite{s}, opts); err != nil {
 		return nil, err
 	}
+	// The cases are checked again, as the run began: a manifest written
+	// since may list more of them.
+	opts.Leaks = m.Leaks
+	leaks, err := CheckLeaks(ctx, []*build.Suite{s}, opts)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Outputs != nil {
 		if err := opts.Outputs.Open([]*build.Suite{s}); err != nil {
 			return nil, err
@@ -94,7 +101,7 @@ func resume(ctx context.Context, ref string, opts Options) (*evals.Summary, erro
 	if err := f.readJournal(ctx); err != nil {
 		return nil, err
 	}
-	return runSuite(ctx, s, opts, f)
+	return runSuite(ctx, s, opts, f, leaks[s])
 }
 
 // readJournal reads the results the run recorded and opens its journal for

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rubric-eval/rubric/datasets"
 	"github.com/rubric-eval/rubric/evals"
+	"github.com/rubric-eval/rubric/evals/leak"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/batch"
 	"github.com/rubric-eval/rubric/runner/build"
@@ -79,6 +80,9 @@ type Options struct {
 	BatchPoll time.Duration
 	// BatchProgress, when set, shows a line while batches are waited for.
 	BatchProgress func(line string)
+	// Leaks, when set, checks every suite's cases against manifests of
+	// training data before anything runs (CheckLeaks).
+	Leaks *LeakOptions
 }
 
 // Progress shows one run's progress.
@@ -146,9 +150,14 @@ func Run(ctx context.Context, suites []*build.Suite, opts Options) *Outcome {
 	if out.Err = checkMaxCost(suites, opts); out.Err != nil {
 		return out
 	}
+	leaks, err := CheckLeaks(ctx, suites, opts)
+	if err != nil {
+		out.Err = err
+		return out
+	}
 	var failed, submitted []error
 	for _, s := range suites {
-		sum, err := runSuite(ctx, s, opts, nil)
+		sum, err := runSuite(ctx, s, opts, nil, leaks[s])
 		_ = s.Close() // its scorer processes end with it, before the next suite
 		if sum != nil {
 			out.Runs = append(out.Runs, sum)
@@ -249,7 +258,7 @@ func lockError(verb string, err error) error {
 
 // runSuite runs one built suite in a new run folder, or in the folder of the
 // run it resumes.
-func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*evals.Summary, error) {
+func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder, leaks *leak.Report) (*evals.Summary, error) {
 	repeat := repeatOf(s, opts)
 	budget := s.Suite.ErrorBudget
 	if opts.ErrorBudget != nil {
@@ -257,6 +266,9 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	}
 	if f == nil {
 		m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, Shard: opts.Shard, ErrorBudget: opts.ErrorBudget, MaxCost: opts.maxCost()}
+		if leaks != nil { // checked: a resumed run checks again
+			m.Leaks = opts.Leaks
+		}
 		if opts.Baseline != nil {
 			m.Baseline = opts.Baseline.Report
 		}
@@ -319,6 +331,9 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		MaxCost: opts.maxCost(),
 		Tools:   s.Tools,
 	}
+	if leaks != nil && len(leaks.Findings) > 0 {
+		ro.Leaked = leaks.Leaked()
+	}
 	if s.Simulator != nil {
 		ro.Simulator = s.Simulator
 	}
@@ -353,6 +368,7 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 		sum.Complete, sum.Interrupted = false, true
 	}
 	sum.Shard = opts.Shard
+	sum.LeakCheck = leakCheck(s, opts.Leaks, leaks)
 	var base *rundir.Finished
 	if closeErr == nil {
 		base = opts.Baseline
