@@ -24,9 +24,10 @@ func TestCohenKappa(t *testing.T) {
 		// proposals, yes/yes 20, yes/no 5, no/yes 10, no/no 15; κ = 0.4.
 		{"50 proposals", [][]int{{20, 5}, {10, 15}},
 			0.7, 0.5, 0.4, 0.12699606293110035, 0.15109229047666108, 0.64890770952333892, nil},
-		// examples/judge's reviewed sheet: 8 results, 2 disagreements.
-		{"the judge example", [][]int{{4, 1}, {1, 2}},
-			0.75, 0.53125, 0.4666666666666667, 0.3227046197452684, -0.16582276567875265, 1, nil},
+		// examples/judge's reviewed sheet: 5 results, the judge passes one
+		// the reviewer fails; κ = (4/5 − 12/25)/(1 − 12/25) = 8/13.
+		{"the judge example", [][]int{{2, 1}, {0, 2}},
+			0.8, 0.48, 0.6153846153846154, 0.31754811514789913, -0.006998253663844945, 1, nil},
 		{"perfect", [][]int{{3, 0}, {0, 3}}, 1, 0.5, 1, 0, 1, 1, nil},
 		{"perfectly opposed", [][]int{{0, 3}, {3, 0}}, 0, 0.5, -1, 0, -1, -1, nil},
 		// One rater says yes to everything: agreement no better than

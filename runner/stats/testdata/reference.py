@@ -215,7 +215,7 @@ d = [x - y for x, y in zip(a, bb)]
 est, lo, hi, rej = bootstrap(d, 11, 1500, 0.95)
 print(f"Paired bootstrap(seed 11, 1500 resamples) a={a} b={bb}: est {est!r} lo {lo!r} hi {hi!r}")
 print("# Cohen's kappa: p_o, p_e, kappa, SE (Fleiss, Cohen and Everitt 1969), 95% interval")
-for table in [[[75, 1, 4], [5, 4, 1], [0, 0, 10]], [[20, 5], [10, 15]], [[4, 1], [1, 2]], [[3, 0], [0, 3]], [[0, 3], [3, 0]], [[9, 1], [0, 0]]]:
+for table in [[[75, 1, 4], [5, 4, 1], [0, 0, 10]], [[20, 5], [10, 15]], [[2, 1], [0, 2]], [[3, 0], [0, 3]], [[0, 3], [3, 0]], [[9, 1], [0, 0]]]:
     po, pe, kap, se, lo, hi = kappa(table, "0.95")
     print(f"kappa({table}): p_o {float(po)!r} p_e {float(pe)!r} kappa {float(kap)!r} se {mpmath.nstr(se, 17)} ci [{mpmath.nstr(lo, 17)}, {mpmath.nstr(hi, 17)}]")
 print("# Krippendorff's alpha, nominal")
