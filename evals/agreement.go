@@ -56,15 +56,20 @@ func (k JudgeKey) Hashes() (key, targets, rubric string) {
 }
 
 // sha is the SHA-256 of v's canonical JSON: compact, object keys sorted
-// (encoding/json sorts a map's keys), numbers in their shortest form.
+// (encoding/json sorts a map's keys), numbers in their shortest form, text
+// in UTF-8 without escapes beyond JSON's own: what Python's json.dumps(v,
+// sort_keys=True, separators=(",", ":"), ensure_ascii=False) writes.
 func sha(v any) string {
 	b, _ := json.Marshal(v) // the key's types always encode
 	var tree any
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	_ = dec.Decode(&tree) // what Marshal wrote decodes
-	b, _ = json.Marshal(tree)
-	sum := sha256.Sum256(b)
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(tree)
+	sum := sha256.Sum256(bytes.TrimSuffix(out.Bytes(), []byte("\n")))
 	return hex.EncodeToString(sum[:])
 }
 
