@@ -149,20 +149,32 @@ const (
 	AgreementNone    = "none"    // never recorded
 )
 
-// JudgeAgreement is, in a run's report, the agreement with people of a
-// judge criterion that a gate names, as the history had it when the run
-// ended: the values of the judge.NAME gates.
+// JudgeAgreement is, in a run's report, a judge criterion's key as the run
+// asked it, and its agreement with people as the history had it when the
+// run ended: the values of the judge.NAME gates, and what rubric agreement
+// records its measure under.
 type JudgeAgreement struct {
 	Judge string `json:"judge"`
-	// Key is the hash of the judge's JudgeKey in this run.
-	Key string `json:"key"`
+	// Key, TargetsSHA256 and RubricSHA256 are the judge's JudgeKey.Hashes
+	// in this run; Targets its targets.
+	Key           string           `json:"key"`
+	TargetsSHA256 string           `json:"targets_sha256"`
+	RubricSHA256  string           `json:"rubric_sha256"`
+	Targets       []JudgeKeyTarget `json:"targets"`
 	// Status is current, stale or none; Why says, for the last two, what
-	// changed or how to record one.
-	Status string `json:"status"`
+	// changed or how to record one. Empty when the history was not read.
+	Status string `json:"status,omitempty"`
 	Why    string `json:"why,omitempty"`
 	// Agreement is the figures recorded for this key (without their
 	// disagreements), when Status is current.
 	Agreement *Agreement `json:"agreement,omitempty"`
+}
+
+// NewJudgeAgreement returns the entry of judge, whose key is k, without
+// its agreement.
+func NewJudgeAgreement(judge string, k JudgeKey) JudgeAgreement {
+	key, targets, rubric := k.Hashes()
+	return JudgeAgreement{Judge: judge, Key: key, TargetsSHA256: targets, RubricSHA256: rubric, Targets: k.Targets}
 }
 
 // AgreementHint is how to record a judge's agreement, for messages.

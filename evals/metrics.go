@@ -563,6 +563,9 @@ func (m MetricRef) MeasureJudge(judges []JudgeAgreement) (float64, bool, string)
 	case in.agreement == nil:
 		return 0, false, NoAgreement(m.Judge)
 	case in.agreement.Status != AgreementCurrent || in.agreement.Agreement == nil:
+		if in.agreement.Why == "" {
+			return 0, false, NoAgreement(m.Judge)
+		}
 		return 0, false, in.agreement.Why
 	}
 	return m.value(d, &in)
