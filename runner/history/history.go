@@ -141,6 +141,10 @@ type Store interface {
 	Close() error
 }
 
+// Agreement is an LLM judge's agreement with people as the history keeps
+// it: evals.Agreement, which rubric agreement measures and reports read.
+type Agreement = evals.Agreement
+
 // AgreementFilter selects agreements; its zero value selects all of them.
 type AgreementFilter struct {
 	Suite string // of the suite with this name

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner/history"
 	"github.com/rubric-eval/rubric/runner/rundir"
 )
@@ -790,21 +789,28 @@ func testResults(t *testing.T, s history.Store) {
 }
 
 // agreement returns an agreement with every field set.
-func agreement(suite, judge, key, run string, d int, kappa float64) *evals.Agreement {
-	agree, tpr, fpr, se := 0.8, 0.75, 1.0/3, 0.3175
-	return &evals.Agreement{
-		Judge: judge, Suite: suite, RunID: run, Key: key, TargetsSHA256: "t-" + key, RubricSHA256: "r-" + key,
-		Targets:   []evals.JudgeKeyTarget{{Provider: "openai", Model: "grader", Params: &evals.Params{Seed: new(int64)}}},
-		Reviewers: []string{"reviewed.csv"}, Measured: day(d), N: 5, NoReview: 1, NoVerdict: 2,
-		Agreement: &agree, Kappa: &kappa, KappaSE: &se, KappaCI: &evals.Interval{Lo: -0.007, Hi: 1, Method: "fleiss-cohen-everitt"},
-		Confusion: [2][2]int{{2, 1}, {0, 2}}, TPR: &tpr, FPR: &fpr,
-		Disagreements: []evals.Disagreement{{CaseID: "Q-4", Target: "v1", JudgePass: true, JudgeScore: 0.75, Humans: []string{"fail"}, Reason: "verdict B"}},
+func agreement(suite, judge, key, run string, d int, kappa float64) *history.Agreement {
+	var a history.Agreement
+	err := json.Unmarshal([]byte(fmt.Sprintf(`{"judge": %q, "suite": %q, "run_id": %q, "key": %q,
+		"targets_sha256": "t-%s", "rubric_sha256": "r-%s",
+		"targets": [{"provider": "openai", "model": "grader", "params": {"seed": 0}}],
+		"reviewers": ["reviewed.csv"], "n": 5, "no_review": 1, "split": 1, "no_verdict": 2,
+		"agreement": 0.8, "kappa": %v, "kappa_se": 0.3175, "kappa_ci": {"lo": -0.007, "hi": 1, "method": "fleiss-cohen-everitt"},
+		"alpha": 0.5, "reviewers_alpha": 0.75,
+		"confusion": [[2, 1], [0, 2]], "tpr": 0.75, "fpr": 0.3333333333333333,
+		"disagreements": [{"case_id": "Q-4", "target": "v1", "repeat": 0, "judge_pass": true, "judge_score": 0.75,
+			"human_pass": false, "humans": ["fail"], "reason": "verdict B"}]}`,
+		judge, suite, run, key, key, key, kappa)), &a)
+	if err != nil {
+		panic(err) // the literal above
 	}
+	a.Measured = day(d)
+	return &a
 }
 
 func testAgreements(t *testing.T, s history.Store) {
 	ctx := context.Background()
-	list := func(f history.AgreementFilter) []evals.Agreement {
+	list := func(f history.AgreementFilter) []history.Agreement {
 		t.Helper()
 		got, err := s.Agreements(ctx, f)
 		if err != nil {
@@ -816,7 +822,7 @@ func testAgreements(t *testing.T, s history.Store) {
 		t.Fatalf("a new store has %d agreements", len(got))
 	}
 	a := agreement("qa", "facts", "k1", "r1", 1, 0.6153846153846154)
-	for _, x := range []*evals.Agreement{
+	for _, x := range []*history.Agreement{
 		a,
 		agreement("qa", "facts", "k2", "r2", 3, 0.9),  // the rubric changed
 		agreement("qa", "tone", "k3", "r2", 2, -0.25), // another judge
@@ -835,7 +841,7 @@ func testAgreements(t *testing.T, s history.Store) {
 	if !bytes.Equal(gj, wj) {
 		t.Errorf("agreement\n got %s\nwant %s", gj, wj)
 	}
-	ids := func(as []evals.Agreement) string {
+	ids := func(as []history.Agreement) string {
 		var out []string
 		for _, a := range as {
 			out = append(out, a.Suite+"/"+a.Judge+"/"+a.Key)
@@ -875,7 +881,7 @@ func testAgreements(t *testing.T, s history.Store) {
 		t.Errorf("after forgetting run r1: %d agreements, want 1", len(got))
 	}
 	// An agreement needs a judge, a key and a run.
-	if err := s.RecordAgreement(ctx, &evals.Agreement{Judge: "facts", RunID: "r1"}); err == nil {
+	if err := s.RecordAgreement(ctx, &history.Agreement{Judge: "facts", RunID: "r1"}); err == nil {
 		t.Error("an agreement without a key was recorded")
 	}
 }
