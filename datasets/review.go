@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/rubric-eval/rubric/evals"
@@ -50,6 +51,8 @@ type ImportStats struct {
 type reviewed struct {
 	line      int
 	caseID    string
+	target    string
+	repeat    int
 	vars      map[string]any
 	expected  any
 	tags      []string
@@ -67,24 +70,11 @@ type reviewed struct {
 // error wrapping ErrNotReviewed, and nothing is written.
 func ImportReview(path string, w io.Writer, opts ImportOptions) (ImportStats, error) {
 	var st ImportStats
-	format, ok := evals.FormatOf(path)
-	if !ok || format == evals.FormatJSON {
-		return st, fmt.Errorf("%s: cannot tell the sheet's format from its extension: expected .csv, .jsonl or .ndjson", path)
-	}
-	f, err := os.Open(path)
+	next, closeSheet, err := openSheet(path)
 	if err != nil {
 		return st, err
 	}
-	defer f.Close()
-	var next func() (*reviewed, error)
-	if format == evals.FormatCSV {
-		next, err = csvSheet(path, f)
-		if err != nil {
-			return st, err
-		}
-	} else {
-		next = jsonlSheet(path, f)
-	}
+	defer closeSheet()
 	bw := bufio.NewWriter(w)
 	written := map[string]struct {
 		line int
@@ -100,14 +90,9 @@ func ImportReview(path string, w io.Writer, opts ImportOptions) (ImportStats, er
 		}
 		st.Rows++
 		where := fmt.Sprintf("%s:%d", path, r.line)
-		verdict := strings.ToLower(strings.TrimSpace(r.verdict))
-		switch verdict {
-		case "", VerdictAccept, VerdictReject, VerdictSkip:
-		default:
-			return st, fmt.Errorf("%s: %s: got %q, expected %s, %s, %s or nothing", where, ColVerdict, r.verdict, VerdictAccept, VerdictReject, VerdictSkip)
-		}
-		if r.corrected != nil && (verdict == VerdictReject || verdict == VerdictSkip) {
-			return st, fmt.Errorf("%s: verdict %s with a corrected answer: clear one of them", where, verdict)
+		verdict, err := r.checkVerdict(where)
+		if err != nil {
+			return st, err
 		}
 		switch {
 		case verdict == VerdictReject:
@@ -163,6 +148,98 @@ func ImportReview(path string, w io.Writer, opts ImportOptions) (ImportStats, er
 			path, st.Rows, ColVerdict, ColCorrected, ErrNotReviewed, ColVerdict, VerdictAccept, VerdictReject, VerdictSkip, ColCorrected)
 	}
 	return st, bw.Flush()
+}
+
+// openSheet opens the reviewed sheet at path, CSV or JSONL by its
+// extension, and returns its rows one by one (io.EOF after the last) and
+// what closes it.
+func openSheet(path string) (next func() (*reviewed, error), closeSheet func(), err error) {
+	format, ok := evals.FormatOf(path)
+	if !ok || format == evals.FormatJSON {
+		return nil, nil, fmt.Errorf("%s: cannot tell the sheet's format from its extension: expected .csv, .jsonl or .ndjson", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if format == evals.FormatCSV {
+		next, err = csvSheet(path, f)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+	} else {
+		next = jsonlSheet(path, f)
+	}
+	return next, func() { f.Close() }, nil
+}
+
+// checkVerdict returns the row's verdict in lower case, or why it is not
+// one; where is its file and line.
+func (r *reviewed) checkVerdict(where string) (string, error) {
+	verdict := strings.ToLower(strings.TrimSpace(r.verdict))
+	switch verdict {
+	case "", VerdictAccept, VerdictReject, VerdictSkip:
+	default:
+		return "", fmt.Errorf("%s: %s: got %q, expected %s, %s, %s or nothing", where, ColVerdict, r.verdict, VerdictAccept, VerdictReject, VerdictSkip)
+	}
+	if r.corrected != nil && (verdict == VerdictReject || verdict == VerdictSkip) {
+		return "", fmt.Errorf("%s: verdict %s with a corrected answer: clear one of them", where, verdict)
+	}
+	return verdict, nil
+}
+
+// ReviewVerdict is a reviewer's verdict on one result, a row of a reviewed
+// sheet.
+type ReviewVerdict struct {
+	// Line is the row's line in the sheet (its first, for a CSV row over
+	// several lines).
+	Line   int
+	CaseID string
+	// Target is "" in a sheet without a target column; Repeat 0 without a
+	// repeat column.
+	Target string
+	Repeat int
+	// Verdict is accept, reject or skip, in lower case, or "" for none;
+	// Corrected reports a corrected answer.
+	Verdict   string
+	Corrected bool
+}
+
+// ReviewVerdicts calls fn with the verdict of each row of the reviewed
+// sheet at path, a .csv or .jsonl sheet as rubric export writes it and
+// import-review reads it, in order, checked as import-review checks them.
+// An error names the file, the line and the column.
+func ReviewVerdicts(path string, fn func(ReviewVerdict) error) error {
+	next, closeSheet, err := openSheet(path)
+	if err != nil {
+		return err
+	}
+	defer closeSheet()
+	for {
+		r, err := next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		where := fmt.Sprintf("%s:%d", path, r.line)
+		verdict, err := r.checkVerdict(where)
+		if err != nil {
+			return err
+		}
+		if r.caseID == "" {
+			return fmt.Errorf("%s: %s: empty: expected the case's id", where, ColCaseID)
+		}
+		if r.repeat < 0 {
+			return fmt.Errorf("%s: %s: expected a whole number from 0, got %d", where, ColRepeat, r.repeat)
+		}
+		if err := fn(ReviewVerdict{Line: r.line, CaseID: r.caseID, Target: r.target, Repeat: r.repeat,
+			Verdict: verdict, Corrected: r.corrected != nil}); err != nil {
+			return err
+		}
+	}
 }
 
 func marshalLine(v any) ([]byte, error) {
@@ -247,9 +324,18 @@ func csvSheet(path string, f io.Reader) (func() (*reviewed, error), error) {
 		rv := &reviewed{
 			line:      line,
 			caseID:    strings.TrimSpace(cell(ColCaseID)),
+			target:    strings.TrimSpace(cell(ColTarget)),
 			expected:  cellValue(cell(ColExpected)),
 			verdict:   cell(ColVerdict),
 			corrected: correctedText(cell(ColCorrected)),
+		}
+		if rep := strings.TrimSpace(cell(ColRepeat)); rep != "" {
+			n, err := strconv.Atoi(rep)
+			if err != nil || n < 0 {
+				_, c := r.FieldPos(col[ColRepeat])
+				return nil, fmt.Errorf("%s:%d:%d: %s: expected a whole number from 0, got %s", path, line, c, ColRepeat, quoteShort(rep))
+			}
+			rv.repeat = n
 		}
 		for _, t := range strings.Split(cell(ColTags), ";") {
 			if t = strings.TrimSpace(t); t != "" {
@@ -292,7 +378,7 @@ func jsonlSheet(path string, f io.Reader) func() (*reviewed, error) {
 				}
 				return nil, fmt.Errorf("%s:%d: expected a review row object: %v", path, line, err)
 			}
-			rv := &reviewed{line: line, caseID: row.CaseID, vars: row.Vars, expected: row.Expected,
+			rv := &reviewed{line: line, caseID: row.CaseID, target: row.Target, repeat: row.Repeat, vars: row.Vars, expected: row.Expected,
 				tags: row.Tags, metadata: row.Metadata, verdict: row.Verdict, corrected: row.Corrected}
 			if s, ok := rv.corrected.(string); ok {
 				rv.corrected = correctedText(s)

@@ -16,6 +16,7 @@ import (
 // may be written as a percentage ("90%"). METRIC is
 //
 //	[slice(KEY=VALUE).][criteria.NAME.]STAT[.lower|.upper]
+//	judge.NAME.STAT[.lower|.upper]
 //
 // The STATs of a target, of a slice of its cases (slice(tag=billing),
 // slice(language=de)) and of a criterion (criteria.NAME.) are the table
@@ -36,8 +37,10 @@ type MetricRef struct {
 	// SliceKey and SliceValue select a slice: "tag" and a tag, or a metadata
 	// field and its value (as text). Empty for the whole target.
 	SliceKey, SliceValue string
-	// Criterion names the criterion for criteria.NAME metrics.
+	// Criterion names the criterion for criteria.NAME metrics; Judge the
+	// judge criterion for judge.NAME metrics, its agreement with people.
 	Criterion string
+	Judge     string
 	// Stat is the statistic: "pass_rate", "latency.p95", "pass@k", ...
 	// (pass@K and pass^K are "pass@k" and "pass^k", with K in K).
 	Stat string
@@ -162,6 +165,24 @@ func ParseMetric(m string) (MetricRef, *metricError) {
 			return ref, &metricError{at, fmt.Sprintf("expected a metric after slice(%s), as in slice(%s).pass_rate", r[:end], r[:end])}
 		}
 		at++
+	}
+	if r, ok := strings.CutPrefix(rest, "judge."); ok {
+		if ref.SliceKey != "" {
+			return ref, &metricError{at, "a judge's agreement is not measured per slice: write judge.NAME.STAT without slice(...)"}
+		}
+		parts := strings.Split(r, ".")
+		if n := len(parts); n >= 2 && (parts[n-1] == "lower" || parts[n-1] == "upper") {
+			ref.Bound, parts = parts[n-1], parts[:n-1]
+		}
+		n := len(parts)
+		if n < 2 || parts[0] == "" || !slices.Contains(JudgeMetrics, parts[n-1]) {
+			return ref, &metricError{at, fmt.Sprintf("unknown metric %q: expected %s, where NAME is a judge criterion", m, orList(judgeForms()))}
+		}
+		ref.Judge, ref.Stat = strings.Join(parts[:n-1], "."), parts[n-1]
+		if d := ref.lookup(); ref.Bound != "" && !d.bounds {
+			return ref, &metricError{at, fmt.Sprintf("judge.NAME.%s has no confidence interval: .%s applies to judge.NAME.kappa", ref.Stat, ref.Bound)}
+		}
+		return ref, nil
 	}
 	if r, ok := strings.CutPrefix(rest, "criteria."); ok {
 		parts := strings.Split(r, ".")

@@ -34,6 +34,9 @@ func TestParseGate(t *testing.T) {
 		{"negative delta", "delta.mean > -1", Gate{Expr: "delta.mean > -1", Metric: "delta.mean", Op: ">", Value: -1}},
 		{"large latency", "latency.p95 <= 2000", Gate{Expr: "latency.p95 <= 2000", Metric: "latency.p95", Op: "<=", Value: 2000}},
 		{"explicit plus", "mean >= +1", Gate{Expr: "mean >= +1", Metric: "mean", Op: ">=", Value: 1}},
+		{"judge kappa", "judge.facts.kappa >= 0.6", Gate{Expr: "judge.facts.kappa >= 0.6", Metric: "judge.facts.kappa", Op: ">=", Value: 0.6}},
+		{"negative kappa", "judge.facts.kappa > -0.5", Gate{Expr: "judge.facts.kappa > -0.5", Metric: "judge.facts.kappa", Op: ">", Value: -0.5}},
+		{"judge n", "judge.facts.n >= 200", Gate{Expr: "judge.facts.n >= 200", Metric: "judge.facts.n", Op: ">=", Value: 200}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,6 +77,10 @@ func TestParseMetric(t *testing.T) {
 		{"slice(tag=billing).pass_rate", MetricRef{SliceKey: "tag", SliceValue: "billing", Stat: "pass_rate"}},
 		{"slice(language = de).mean.lower", MetricRef{SliceKey: "language", SliceValue: "de", Stat: "mean", Bound: "lower"}},
 		{"slice(tier=gold).criteria.tone.pass_rate", MetricRef{SliceKey: "tier", SliceValue: "gold", Criterion: "tone", Stat: "pass_rate"}},
+		{"judge.facts.kappa", MetricRef{Judge: "facts", Stat: "kappa"}},
+		{"judge.facts.kappa.lower", MetricRef{Judge: "facts", Stat: "kappa", Bound: "lower"}},
+		{"judge.facts.agreement", MetricRef{Judge: "facts", Stat: "agreement"}},
+		{"judge.a.b.n", MetricRef{Judge: "a.b", Stat: "n"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.metric, func(t *testing.T) {
@@ -91,7 +98,7 @@ func TestParseMetric(t *testing.T) {
 func TestParseGateErrors(t *testing.T) {
 	const (
 		missingOp = `expected a comparison (>=, <=, >, <) followed by a number, as in "pass_rate >= 0.9"`
-		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC"
+		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, judge.NAME.kappa, judge.NAME.agreement, judge.NAME.n, slice(KEY=VALUE).METRIC"
 		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.tool_call_f1, criteria.NAME.unscored_rate, criteria.NAME.macro_f1 or criteria.NAME.micro_f1"
 	)
 	tests := []struct {
@@ -112,8 +119,8 @@ func TestParseGateErrors(t *testing.T) {
 		{"criterion without operator", "criteria.tone.mean", 18, missingOp,
 			`gate "criteria.tone.mean": ` + missingOp + ` at character 19`},
 		{"no metric", ">= 0.9", 0,
-			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC)",
-			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, slice(KEY=VALUE).METRIC) at character 1`},
+			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, judge.NAME.kappa, judge.NAME.agreement, judge.NAME.n, slice(KEY=VALUE).METRIC)",
+			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, judge.NAME.kappa, judge.NAME.agreement, judge.NAME.n, slice(KEY=VALUE).METRIC) at character 1`},
 		{"typo in a metric", "passrate >= 0.9", 0, `unknown metric "passrate": did you mean "pass_rate"?`,
 			`gate "passrate >= 0.9": unknown metric "passrate": did you mean "pass_rate"? at character 1`},
 		{"unknown metric after spaces", "  accuracy >= 1", 2, `unknown metric "accuracy": ` + oneOf,
@@ -190,6 +197,16 @@ func TestParseGateErrors(t *testing.T) {
 			`gate "latency.max <= +Inf": expected a finite number after "<=", got "+Inf" at character 16`},
 		{"unicode in the number", "mean >= ½", 8, `expected a number after ">=", got "½"`,
 			`gate "mean >= ½": expected a number after ">=", got "½" at character 9`},
+		{"judge without a metric", "judge.facts >= 0.6", 0, `unknown metric "judge.facts": expected judge.NAME.kappa, judge.NAME.agreement or judge.NAME.n, where NAME is a judge criterion`,
+			`gate "judge.facts >= 0.6": unknown metric "judge.facts": expected judge.NAME.kappa, judge.NAME.agreement or judge.NAME.n, where NAME is a judge criterion at character 1`},
+		{"judge with an unknown metric", "judge.facts.alpha >= 0.6", 0, `unknown metric "judge.facts.alpha": expected judge.NAME.kappa, judge.NAME.agreement or judge.NAME.n, where NAME is a judge criterion`,
+			`gate "judge.facts.alpha >= 0.6": unknown metric "judge.facts.alpha": expected judge.NAME.kappa, judge.NAME.agreement or judge.NAME.n, where NAME is a judge criterion at character 1`},
+		{"judge agreement with a bound", "judge.facts.agreement.lower >= 0.6", 0, `judge.NAME.agreement has no confidence interval: .lower applies to judge.NAME.kappa`,
+			`gate "judge.facts.agreement.lower >= 0.6": judge.NAME.agreement has no confidence interval: .lower applies to judge.NAME.kappa at character 1`},
+		{"judge of a slice", "slice(lang=de).judge.facts.kappa >= 0.6", 15, `a judge's agreement is not measured per slice: write judge.NAME.STAT without slice(...)`,
+			`gate "slice(lang=de).judge.facts.kappa >= 0.6": a judge's agreement is not measured per slice: write judge.NAME.STAT without slice(...) at character 16`},
+		{"kappa beyond 1", "judge.facts.kappa >= 1.5", 21, `judge.facts.kappa is from -1 to 1, got 1.5: a threshold outside that always holds or never does`,
+			`gate "judge.facts.kappa >= 1.5": judge.facts.kappa is from -1 to 1, got 1.5: a threshold outside that always holds or never does at character 22`},
 		{"unicode metric and operator", "critères ≥ 90 %", 18, missingOp,
 			`gate "critères ≥ 90 %": ` + missingOp + ` at character 16`},
 	}
@@ -477,5 +494,46 @@ func TestMeasure(t *testing.T) {
 		if ok != (tc.why == "") || ok && math.Abs(v-tc.want) > 1e-12 || !ok && why != tc.why {
 			t.Errorf("%s: %v, %v, %q; want %v, %q", tc.metric, v, ok, why, tc.want, tc.why)
 		}
+	}
+}
+
+func TestMeasureJudge(t *testing.T) {
+	kappa, agree := 0.6153846153846154, 0.8
+	current := JudgeAgreement{Judge: "facts", Key: "k1", Status: AgreementCurrent, Agreement: &Agreement{
+		Judge: "facts", N: 5, Agreement: &agree, Kappa: &kappa, KappaCI: &Interval{Lo: -0.007, Hi: 1, Method: "fleiss-cohen-everitt"}}}
+	undefined := JudgeAgreement{Judge: "tone", Key: "k2", Status: AgreementCurrent, Agreement: &Agreement{
+		Judge: "tone", N: 4, Agreement: &agree, KappaUndefined: "every result passed, for the judge and for people"}}
+	stale := JudgeAgreement{Judge: "style", Key: "k3", Status: AgreementStale, Why: "the rubric changed since the agreement of run r1"}
+	judges := []JudgeAgreement{current, undefined, stale}
+	tests := []struct {
+		metric string
+		want   float64
+		ok     bool
+		why    string
+	}{
+		{"judge.facts.kappa", kappa, true, ""},
+		{"judge.facts.kappa.lower", -0.007, true, ""},
+		{"judge.facts.kappa.upper", 1, true, ""},
+		{"judge.facts.agreement", 0.8, true, ""},
+		{"judge.facts.n", 5, true, ""},
+		{"judge.tone.kappa", 0, false, "kappa of judge tone is undefined: every result passed, for the judge and for people"},
+		{"judge.tone.n", 4, true, ""},
+		{"judge.style.kappa", 0, false, "the rubric changed since the agreement of run r1"},
+		{"judge.other.n", 0, false, "no agreement recorded for judge other with this rubric and target; run: rubric agreement RUN --reviews SHEET"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.metric, func(t *testing.T) {
+			ref, perr := ParseMetric(tc.metric)
+			if perr != nil {
+				t.Fatal(perr.Msg)
+			}
+			got, ok, why := ref.MeasureJudge(judges)
+			if got != tc.want || ok != tc.ok || why != tc.why {
+				t.Errorf("MeasureJudge = %v, %v, %q; want %v, %v, %q", got, ok, why, tc.want, tc.ok, tc.why)
+			}
+			if _, ok, _ := ref.Measure(&TargetSummary{}); ok {
+				t.Error("a judge's metric measured on a target")
+			}
+		})
 	}
 }

@@ -336,8 +336,14 @@ func checkGates(src *source, s *Suite, cli []string) []Problem {
 				}
 				continue
 			}
+			msg := ""
 			if name, _, ok := g.Criterion(); ok && !hasCriterion(s, name) {
-				msg := fmt.Sprintf("gate %q names criterion %q, which the suite does not define (it has: %s)", e, name, criterionNames(s))
+				msg = fmt.Sprintf("gate %q names criterion %q, which the suite does not define (it has: %s)", e, name, criterionNames(s))
+			}
+			if name := g.Ref.Judge; name != "" && !hasJudge(s, name) {
+				msg = fmt.Sprintf("gate %q names judge %q, which is not a judge criterion of the suite (%s)", e, name, judgeNames(s))
+			}
+			if msg != "" {
 				if file, _ := at(i); file == "" {
 					probs = append(probs, src.problem(fmt.Sprintf("/gate/%d", i), false, "%s", msg))
 				} else {
@@ -362,6 +368,30 @@ func hasCriterion(s *Suite, name string) bool {
 		}
 	}
 	return false
+}
+
+// hasJudge reports whether the suite has a judge criterion named name.
+func hasJudge(s *Suite, name string) bool {
+	for _, c := range s.Criteria {
+		if c.Name == name && c.Type == "judge" {
+			return true
+		}
+	}
+	return false
+}
+
+// judgeNames says which judge criteria the suite has.
+func judgeNames(s *Suite) string {
+	var names []string
+	for _, c := range s.Criteria {
+		if c.Type == "judge" {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "it has none"
+	}
+	return "it has: " + strings.Join(names, ", ")
 }
 
 func criterionNames(s *Suite) string {

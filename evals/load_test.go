@@ -496,6 +496,20 @@ func TestLoadProblems(t *testing.T) {
 			want: []string{`suite.json:6:30: $.gate[1]: gate "criteria.tone.mean >= 0.5" names criterion "tone", which the suite does not define (it has: c, d)`},
 		},
 		{
+			name: "gate naming a judge that is not one",
+			suite: `{
+  "name": "s",
+  "messages": [{"role": "user", "content": "{{ q }}"}],
+  "dataset": {"cases": [{"q": "hi"}]},
+  "criteria": [{"name": "c", "type": "equals"}],
+  "gate": ["judge.c.kappa >= 0.6", "judge.x.n >= 10"]
+}`,
+			want: []string{
+				`suite.json:6:12: $.gate[0]: gate "judge.c.kappa >= 0.6" names judge "c", which is not a judge criterion of the suite (it has none)`,
+				`suite.json:6:36: $.gate[1]: gate "judge.x.n >= 10" names judge "x", which is not a judge criterion of the suite (it has none)`,
+			},
+		},
+		{
 			name:  "bad --gate",
 			suite: validSuite,
 			opts:  LoadOptions{Gates: []string{"mean >= 0.5", "pass_rate", "criteria.x.mean >= 1"}},

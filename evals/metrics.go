@@ -19,8 +19,10 @@ type metric struct {
 	// writes pass@5 and MetricRef.Stat holds as "pass@k". A criterion's
 	// metric is written criteria.NAME.<name>.
 	name string
-	// criterion marks a criterion's metric.
+	// criterion marks a criterion's metric; judge a judge criterion's
+	// agreement with people (judge.NAME.<name>), which the history holds.
 	criterion bool
+	judge     bool
 	// slice: the metric applies to the cases of a slice too
 	// (slice(KEY=VALUE).<name>), not only to a target.
 	slice bool
@@ -56,6 +58,7 @@ var (
 	deltaRange = metricRange{-1, 1, "a difference of two rates, from -1 to 1"}
 	countRange = metricRange{0, math.Inf(1), "never negative"}
 	bleuRange  = metricRange{0, 100, "from 0 to 100, as sacrebleu prints BLEU"}
+	kappaRange = metricRange{-1, 1, "from -1 to 1"}
 )
 
 // measured is what a metric is computed from.
@@ -71,6 +74,8 @@ type measured struct {
 	crit *CriterionSummary
 	// k is the K of pass@K.
 	k int
+	// agreement is the judge's of a judge metric.
+	agreement *JudgeAgreement
 }
 
 // metrics are the gate metrics: a target's (which, marked slice, a slice's
@@ -204,6 +209,30 @@ var metrics = []metric{
 		}},
 	classification("macro_f1", func(c *Classification) float64 { return c.MacroF1 }),
 	classification("micro_f1", func(c *Classification) float64 { return c.MicroF1 }),
+
+	{name: "kappa", judge: true, bounds: true, rng: kappaRange,
+		doc: "Cohen's kappa of the judge's verdicts and people's, as [`rubric agreement`](judges.md) recorded it for this rubric and target; `.lower` and `.upper` bound its interval.",
+		value: func(m *measured) (float64, *Interval, string) {
+			a := m.agreement.Agreement
+			if a.Kappa == nil {
+				return 0, nil, fmt.Sprintf("kappa of judge %s is undefined: %s", m.agreement.Judge, a.KappaUndefined)
+			}
+			return *a.Kappa, a.KappaCI, ""
+		}},
+	{name: "agreement", judge: true, rng: unitRange,
+		doc: "The share of the results on which the judge and people agree.",
+		value: func(m *measured) (float64, *Interval, string) {
+			a := m.agreement.Agreement
+			if a.Agreement == nil {
+				return 0, nil, fmt.Sprintf("judge %s and people rated no result in common", m.agreement.Judge)
+			}
+			return *a.Agreement, nil, ""
+		}},
+	{name: "n", judge: true, rng: countRange,
+		doc: "The number of results both the judge and people rated, which `kappa` and `agreement` are of.",
+		value: func(m *measured) (float64, *Interval, string) {
+			return float64(m.agreement.Agreement.N), nil, ""
+		}},
 }
 
 const (
@@ -352,9 +381,9 @@ func (d *metric) stat() string {
 
 // lookup returns the metric m names, nil for none.
 func (m MetricRef) lookup() *metric {
-	crit := m.Criterion != ""
+	crit, judge := m.Criterion != "", m.Judge != ""
 	for i := range metrics {
-		if d := &metrics[i]; d.criterion == crit && d.stat() == m.Stat {
+		if d := &metrics[i]; d.criterion == crit && d.judge == judge && d.stat() == m.Stat {
 			return d
 		}
 	}
@@ -375,25 +404,42 @@ func metricNames(keep func(*metric) bool) []string {
 
 // GateMetrics lists the metrics of a target a gate may name, but pass@K
 // and pass^K, which take a number.
-var GateMetrics = metricNames(func(d *metric) bool { return !d.criterion && !d.perK() })
+var GateMetrics = metricNames(func(d *metric) bool { return target(d) && !d.perK() })
+
+// target reports whether d is a target's metric.
+func target(d *metric) bool { return !d.criterion && !d.judge }
 
 // SliceMetrics lists the metrics of a slice.
-var SliceMetrics = metricNames(func(d *metric) bool { return !d.criterion && d.slice })
+var SliceMetrics = metricNames(func(d *metric) bool { return target(d) && d.slice })
 
 // CriterionMetrics lists the per-criterion metrics a gate may name.
 var CriterionMetrics = metricNames(func(d *metric) bool { return d.criterion })
 
-// boundable lists the statistics that have a confidence interval.
-var boundable = metricNames(func(d *metric) bool { return d.bounds })
+// JudgeMetrics lists a judge criterion's agreement metrics.
+var JudgeMetrics = metricNames(func(d *metric) bool { return d.judge })
+
+// boundable lists the statistics of targets and criteria that have a
+// confidence interval.
+var boundable = metricNames(func(d *metric) bool { return d.bounds && !d.judge })
 
 // metricForms lists the metrics a gate may name, for errors: the target's,
 // a criterion's that every criterion has (those of slices too), and
 // slices. Consecutive metrics with the same doc and a common prefix are
 // written together: latency.p50|p95|p99|mean|max.
-var metricForms = strings.Join(append(append(
-	forms(func(d *metric) bool { return !d.criterion }, ""),
+var metricForms = strings.Join(append(append(append(
+	forms(target, ""),
 	forms(func(d *metric) bool { return d.criterion && d.slice }, "criteria.NAME.")...),
+	judgeForms()...),
 	"slice(KEY=VALUE).METRIC"), ", ")
+
+// judgeForms lists a judge criterion's metrics, for errors.
+func judgeForms() []string {
+	out := make([]string, len(JudgeMetrics))
+	for i, n := range JudgeMetrics {
+		out[i] = "judge.NAME." + n
+	}
+	return out
+}
 
 // forms writes the metrics for which keep is true, each after prefix; the
 // metrics of a docs row together when they share a prefix: with prefix
@@ -465,6 +511,9 @@ func (m MetricRef) Measure(t *TargetSummary) (float64, bool, string) {
 	if d == nil {
 		return 0, false, "unknown metric"
 	}
+	if m.Judge != "" {
+		return 0, false, "a judge's agreement is a run's, not a target's"
+	}
 	in := measured{target: t, f: &t.Figures, k: m.K}
 	if m.SliceKey != "" {
 		var sl *SliceSummary
@@ -492,7 +541,39 @@ func (m MetricRef) Measure(t *TargetSummary) (float64, bool, string) {
 			return 0, false, fmt.Sprintf("criterion %s scored no response of the %d cases%s", m.Criterion, in.f.Cases, in.where)
 		}
 	}
-	v, ci, why := d.value(&in)
+	return m.value(d, &in)
+}
+
+// MeasureJudge returns the value of the judge.NAME metric m from the
+// judges' agreements a run's report holds and, when there is no data for
+// it, false and why: no agreement recorded for the judge's rubric and
+// target, a stale one, an undefined kappa.
+func (m MetricRef) MeasureJudge(judges []JudgeAgreement) (float64, bool, string) {
+	d := m.lookup()
+	if d == nil || m.Judge == "" {
+		return 0, false, "not a judge's metric"
+	}
+	var in measured
+	for i := range judges {
+		if judges[i].Judge == m.Judge {
+			in.agreement = &judges[i]
+		}
+	}
+	switch {
+	case in.agreement == nil:
+		return 0, false, NoAgreement(m.Judge)
+	case in.agreement.Status != AgreementCurrent || in.agreement.Agreement == nil:
+		if in.agreement.Why == "" {
+			return 0, false, NoAgreement(m.Judge)
+		}
+		return 0, false, in.agreement.Why
+	}
+	return m.value(d, &in)
+}
+
+// value is d's value on in, or its bound that m names.
+func (m MetricRef) value(d *metric, in *measured) (float64, bool, string) {
+	v, ci, why := d.value(in)
 	if why != "" {
 		return 0, false, why
 	}

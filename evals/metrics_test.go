@@ -106,13 +106,14 @@ func TestDocsGateTables(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		header string
-		crit   bool
+		keep   func(*metric) bool
 	}{
-		{"| metric | value for one target | slice | `.lower`, `.upper` |", false},
-		{"| metric | value for one criterion | slice | `.lower`, `.upper` |", true},
+		{"| metric | value for one target | slice | `.lower`, `.upper` |", target},
+		{"| metric | value for one criterion | slice | `.lower`, `.upper` |", func(d *metric) bool { return d.criterion }},
+		{"| metric | value for one judge criterion | slice | `.lower`, `.upper` |", func(d *metric) bool { return d.judge }},
 	} {
 		var want []string
-		for _, row := range docRows(func(d *metric) bool { return d.criterion == tc.crit }) {
+		for _, row := range docRows(tc.keep) {
 			names := make([]string, len(row))
 			for i, d := range row {
 				names[i] = "`" + d.name + "`"

@@ -32,7 +32,11 @@ type Summary struct {
 	// Comparisons compare, when a run has several targets, each target after
 	// the first with the first, case by case.
 	Comparisons []Comparison `json:"comparisons,omitempty"`
-	Gate        GateVerdict  `json:"gate"`
+	// JudgeAgreement holds, for each judge criterion a gate names
+	// (judge.NAME.kappa), its agreement with people as the history had it:
+	// the gates' values.
+	JudgeAgreement []JudgeAgreement `json:"judge_agreement,omitempty"`
+	Gate           GateVerdict      `json:"gate"`
 	// ErrorBudget is the verdict on the targets' errors, which rubric run
 	// records; nil in the reports of rubric score. When it did not hold, Gate
 	// is not held either.
@@ -474,10 +478,12 @@ type GateVerdict struct {
 	Results []GateResult `json:"results,omitempty"`
 }
 
-// GateResult is one gate checked on one target.
+// GateResult is one gate checked on one target, or on a judge criterion
+// (a judge.NAME gate, checked once a run: Target is then "").
 type GateResult struct {
 	Expr   string   `json:"expr"`
 	Target string   `json:"target"`
+	Judge  string   `json:"judge,omitempty"`
 	Value  *float64 `json:"value"`
 	Held   bool     `json:"held"`
 	// Margin is how far the value is from the threshold, positive when the

@@ -8,34 +8,63 @@ import (
 )
 
 // CheckGates checks every gate on every target. A gate on a metric with no
-// data fails: a gate nobody could measure has not held.
+// data fails: a gate nobody could measure has not held. A judge.NAME gate
+// has no data here: its value is a run's (checkGates).
 func CheckGates(gates []evals.Gate, targets []evals.TargetSummary) evals.GateVerdict {
+	return checkGates(gates, targets, nil)
+}
+
+// checkGates checks the gates of targets on every target, and those of
+// judges (judge.NAME) once, on judges, the agreements the run's report
+// holds.
+func checkGates(gates []evals.Gate, targets []evals.TargetSummary, judges []evals.JudgeAgreement) evals.GateVerdict {
 	v := evals.GateVerdict{Held: true}
 	for ti := range targets {
 		t := &targets[ti]
 		for _, g := range gates {
-			r := evals.GateResult{Expr: g.Expr, Target: t.Name}
-			val, ok, why := g.Ref.Measure(t)
-			if !ok {
-				r.Message = fmt.Sprintf("%s: %s: no data (%s)", t.Name, g.Expr, why)
-			} else {
-				r.Value = &val
-				r.Held = g.Holds(val)
-				r.Margin = val - g.Value
-				if strings.HasPrefix(g.Op, "<") {
-					r.Margin = g.Value - val
-				}
-				if r.Held {
-					r.Message = fmt.Sprintf("%s: %s: %s (margin %s)", t.Name, g.Expr, fmtNum(val), fmtNum(r.Margin))
-				} else {
-					r.Message = fmt.Sprintf("%s: %s: got %s, off by %s", t.Name, g.Expr, fmtNum(val), fmtNum(-r.Margin))
-				}
+			if g.Ref.Judge != "" {
+				continue
 			}
+			val, ok, why := g.Ref.Measure(t)
+			r := gateResult(g, t.Name, val, ok, why)
+			r.Target = t.Name
 			v.Held = v.Held && r.Held
 			v.Results = append(v.Results, r)
 		}
 	}
+	for _, g := range gates {
+		if g.Ref.Judge == "" {
+			continue
+		}
+		val, ok, why := g.Ref.MeasureJudge(judges)
+		r := gateResult(g, "judge "+g.Ref.Judge, val, ok, why)
+		r.Judge = g.Ref.Judge
+		v.Held = v.Held && r.Held
+		v.Results = append(v.Results, r)
+	}
 	return v
+}
+
+// gateResult is gate g checked on what its message calls who: val, or no
+// data, and why.
+func gateResult(g evals.Gate, who string, val float64, ok bool, why string) evals.GateResult {
+	r := evals.GateResult{Expr: g.Expr}
+	if !ok {
+		r.Message = fmt.Sprintf("%s: %s: no data (%s)", who, g.Expr, why)
+		return r
+	}
+	r.Value = &val
+	r.Held = g.Holds(val)
+	r.Margin = val - g.Value
+	if strings.HasPrefix(g.Op, "<") {
+		r.Margin = g.Value - val
+	}
+	if r.Held {
+		r.Message = fmt.Sprintf("%s: %s: %s (margin %s)", who, g.Expr, fmtNum(val), fmtNum(r.Margin))
+	} else {
+		r.Message = fmt.Sprintf("%s: %s: got %s, off by %s", who, g.Expr, fmtNum(val), fmtNum(-r.Margin))
+	}
+	return r
 }
 
 // CheckErrorBudget checks each target's errors against budget, the largest

@@ -206,6 +206,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			exportCommand(),
 			importReviewCommand(),
 			viewCommand(),
+			agreementCommand(),
 		},
 		OnUsageError: onUsageError,
 		Flags:        []cli.Flag{profileFlag()},

@@ -53,7 +53,7 @@ func TestDocsExport(t *testing.T) {
 func TestReadmeCommands(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	for _, ex := range []string{"triage", "support"} {
+	for _, ex := range []string{"triage", "support", "judge"} {
 		copyDir(t, filepath.Join(repoRoot(t), "examples", ex), filepath.Join(dir, "examples", ex))
 	}
 	ran := 0
@@ -62,7 +62,7 @@ func TestReadmeCommands(t *testing.T) {
 			ran += runDocCommands(t, "README.md:"+strconv.Itoa(b.line), dir, b.text, "go run ./cmd/rubric")
 		}
 	}
-	if ran < 12 {
+	if ran < 16 {
 		t.Fatalf("ran %d commands from README.md: a marked block is gone", ran)
 	}
 	for name, want := range map[string]int{"pairs.jsonl": 11, "support-chat.jsonl": 7, "support-pairs.jsonl": 7} {
@@ -95,13 +95,40 @@ func runDocCommands(t *testing.T, where, dir, text, prefix string) int {
 				t.Fatalf("%s: bad exit code in %q", where, line)
 			}
 		}
-		r := rubric(t, dir, nil, strings.Fields(rest)...)
+		r := rubric(t, dir, nil, shellFields(rest)...)
 		if r.code != want {
 			t.Fatalf("%s: %s: want exit %d\n%s", where, cmdline, want, r)
 		}
 		n++
 	}
 	return n
+}
+
+// shellFields splits a command line into words as a shell does for the
+// docs' commands: at spaces, a single-quoted part kept whole.
+func shellFields(s string) []string {
+	var words []string
+	var w strings.Builder
+	in, quoted := false, false
+	for _, r := range s {
+		switch {
+		case r == '\'':
+			quoted, in = !quoted, true
+		case r == ' ' && !quoted:
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+			}
+			in = false
+		default:
+			w.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words
 }
 
 func copyDir(t *testing.T, from, to string) {

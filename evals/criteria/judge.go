@@ -54,7 +54,17 @@ type Judge struct {
 	// ownTranscript: the rubric places {{ transcript }} itself; otherwise
 	// the prompt of a conversation opens with it.
 	ownTranscript bool
+	// key is what the verdicts depend on (JudgeKey).
+	key evals.JudgeKey
 }
+
+var _ evals.JudgeKeyer = (*Judge)(nil)
+
+// JudgeKey implements evals.JudgeKeyer: the judges' providers, models and
+// params as their targets set them, the rubric as resolved (a built-in
+// template with its requirement), the choices, the threshold and the
+// output.
+func (j *Judge) JudgeKey() evals.JudgeKey { return j.key }
 
 // judgeTarget is one judge: the target called and what it is asked.
 type judgeTarget struct {
@@ -125,6 +135,14 @@ func newJudge(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 			}
 		}
 		j.judges = append(j.judges, jt)
+		j.key.Targets = append(j.key.Targets, evals.JudgeKeyTarget{Provider: ts.Provider, Model: ts.Model, Params: ts.Params})
+	}
+	j.key.Threshold = cm.threshold
+	for _, ch := range j.choices {
+		j.key.Choices = append(j.key.Choices, evals.JudgeChoice{Name: ch.name, Score: ch.score})
+	}
+	if j.json {
+		j.key.Output = "json"
 	}
 	return j, nil
 }
@@ -190,6 +208,7 @@ func (j *Judge) parseRubric(c *judgeConfig) error {
 	if err != nil {
 		return evals.FieldErrorf(field, "%v", err)
 	}
+	j.key.Rubric = src
 	if field == "rubric" && !slices.Contains(t.Vars(), "output") {
 		return evals.FieldErrorf("rubric", "never shows the judge the response: expected {{ output }} in it")
 	}

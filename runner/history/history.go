@@ -18,6 +18,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/rubric-eval/rubric/evals"
 )
 
 // Run is one recorded run: what ran, when, where its folder is, and its
@@ -126,9 +128,34 @@ type Store interface {
 	// (Case.Result), nil when the run was recorded without results;
 	// ErrNotFound when the history has no such run or case.
 	Result(ctx context.Context, runID, target, caseID string, repeat int) ([]byte, error)
-	// Forget removes runs and their case indexes.
+	// Forget removes runs and their case indexes (not the agreements
+	// measured on them, which belong to their judges).
 	Forget(ctx context.Context, ids ...string) error
+	// RecordAgreement adds an LLM judge's agreement with people, measured
+	// on a run (rubric agreement), in place of one of the same run, judge
+	// and key.
+	RecordAgreement(ctx context.Context, a *evals.Agreement) error
+	// Agreements lists the agreements f selects, newest first (by when
+	// they were measured).
+	Agreements(ctx context.Context, f AgreementFilter) ([]evals.Agreement, error)
 	Close() error
+}
+
+// Agreement is an LLM judge's agreement with people as the history keeps
+// it: evals.Agreement, which rubric agreement measures and reports read.
+type Agreement = evals.Agreement
+
+// AgreementFilter selects agreements; its zero value selects all of them.
+type AgreementFilter struct {
+	Suite string // of the suite with this name
+	Judge string // of the judge criterion with this name
+	Key   string // of a judge with this key (evals.JudgeKey.Hashes)
+	Limit int    // at most this many, newest first; 0 for all
+}
+
+// matches reports whether f selects a.
+func (f AgreementFilter) matches(a *evals.Agreement) bool {
+	return (f.Suite == "" || a.Suite == f.Suite) && (f.Judge == "" || a.Judge == f.Judge) && (f.Key == "" || a.Key == f.Key)
 }
 
 // Elsewhere reports whether r was recorded on another machine than this

@@ -263,6 +263,24 @@ var pgMigrations = []string{
 	// recorded a run, and a case's result (DEFLATE-compressed).
 	`ALTER TABLE runs ADD COLUMN host text NOT NULL DEFAULT '';
 	ALTER TABLE cases ADD COLUMN result bytea`,
+	// 3: as the local history's third: judges' agreements with people.
+	`CREATE TABLE agreements (
+		n              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		suite          text COLLATE "C" NOT NULL,
+		judge          text COLLATE "C" NOT NULL,
+		key            text COLLATE "C" NOT NULL,
+		targets_sha256 text NOT NULL,
+		rubric_sha256  text NOT NULL,
+		run_id         text COLLATE "C" NOT NULL,
+		measured_ns    bigint NOT NULL,
+		rated          integer NOT NULL,
+		agreement      double precision,
+		kappa          double precision,
+		record         json NOT NULL
+	);
+	CREATE UNIQUE INDEX agreements_run ON agreements (run_id, judge, key);
+	CREATE INDEX agreements_key ON agreements (judge, key, measured_ns);
+	CREATE INDEX agreements_suite ON agreements (suite, judge, measured_ns)`,
 }
 
 // PostgresSchemaVersion is the number of migrations this build of rubric
@@ -686,6 +704,61 @@ func (p *Postgres) Forget(ctx context.Context, ids ...string) error {
 		return p.wrap(fmt.Errorf("forgetting runs: %w", err))
 	}
 	return nil
+}
+
+// RecordAgreement adds an agreement, in place of one of the same run,
+// judge and key, in one transaction.
+func (p *Postgres) RecordAgreement(ctx context.Context, a *evals.Agreement) error {
+	rec, err := agreementRecord(a)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM agreements WHERE run_id = $1 AND judge = $2 AND key = $3`, a.RunID, a.Judge, a.Key); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO agreements (suite, judge, key, targets_sha256, rubric_sha256, run_id,
+			measured_ns, rated, agreement, kappa, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			a.Suite, a.Judge, a.Key, a.TargetsSHA256, a.RubricSHA256, a.RunID, unixNano(a.Measured), a.N,
+			a.Agreement, a.Kappa, rec)
+		return err
+	})
+	if err != nil {
+		return p.wrap(fmt.Errorf("recording an agreement: %w", err))
+	}
+	return nil
+}
+
+// Agreements lists the agreements f selects, newest first.
+func (p *Postgres) Agreements(ctx context.Context, f AgreementFilter) ([]evals.Agreement, error) {
+	q := `SELECT record::text FROM agreements WHERE ($1 = '' OR suite = $1) AND ($2 = '' OR judge = $2)
+		AND ($3 = '' OR key = $3) ORDER BY measured_ns DESC, n DESC`
+	args := []any{f.Suite, f.Judge, f.Key}
+	if f.Limit > 0 {
+		q += ` LIMIT $4`
+		args = append(args, f.Limit)
+	}
+	rows, err := p.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, p.wrap(fmt.Errorf("reading agreements: %w", err))
+	}
+	defer rows.Close()
+	var out []evals.Agreement
+	for rows.Next() {
+		var rec string
+		if err := rows.Scan(&rec); err != nil {
+			return nil, p.wrap(fmt.Errorf("reading agreements: %w", err))
+		}
+		a, err := parseAgreement(rec)
+		if err != nil {
+			return nil, p.wrap(fmt.Errorf("reading agreements: %w", err))
+		}
+		out = append(out, *a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, p.wrap(fmt.Errorf("reading agreements: %w", err))
+	}
+	return out, nil
 }
 
 // Close closes the connections.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner/rundir"
 	"github.com/rubric-eval/rubric/runner/store"
 )
@@ -122,6 +123,27 @@ var migrations = []string{
 	// push stores it.
 	`ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT '';
 	ALTER TABLE cases ADD COLUMN result BLOB`,
+	// 3: LLM judges' agreements with people (rubric agreement), each the
+	// whole evals.Agreement as JSON in record, with the columns that
+	// select it and the headline figures; measured on a run, but kept
+	// when the run is forgotten.
+	`CREATE TABLE agreements (
+		n              INTEGER PRIMARY KEY,
+		suite          TEXT NOT NULL,
+		judge          TEXT NOT NULL,
+		key            TEXT NOT NULL,
+		targets_sha256 TEXT NOT NULL,
+		rubric_sha256  TEXT NOT NULL,
+		run_id         TEXT NOT NULL,
+		measured_ns    INTEGER NOT NULL,
+		rated          INTEGER NOT NULL,
+		agreement      REAL,
+		kappa          REAL,
+		record         TEXT NOT NULL
+	);
+	CREATE UNIQUE INDEX agreements_run ON agreements (run_id, judge, key);
+	CREATE INDEX agreements_key ON agreements (judge, key, measured_ns);
+	CREATE INDEX agreements_suite ON agreements (suite, judge, measured_ns)`,
 }
 
 // SchemaVersion is the number of migrations this build of rubric knows.
@@ -643,4 +665,84 @@ func (s *SQLite) Forget(ctx context.Context, ids ...string) error {
 		return s.fail("forgetting runs", err)
 	}
 	return nil
+}
+
+// RecordAgreement implements Store.
+func (s *SQLite) RecordAgreement(ctx context.Context, a *evals.Agreement) error {
+	if s.f.Write == nil {
+		return errReadOnly
+	}
+	rec, err := agreementRecord(a)
+	if err != nil {
+		return err
+	}
+	tx, err := s.f.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail("recording an agreement", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM agreements WHERE run_id = ? AND judge = ? AND key = ?`, a.RunID, a.Judge, a.Key); err != nil {
+		return s.fail("recording an agreement", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO agreements (suite, judge, key, targets_sha256, rubric_sha256, run_id,
+		measured_ns, rated, agreement, kappa, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.Suite, a.Judge, a.Key, a.TargetsSHA256, a.RubricSHA256, a.RunID, unixNano(a.Measured), a.N,
+		a.Agreement, a.Kappa, rec); err != nil {
+		return s.fail("recording an agreement", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail("recording an agreement", err)
+	}
+	return nil
+}
+
+// Agreements implements Store.
+func (s *SQLite) Agreements(ctx context.Context, f AgreementFilter) ([]evals.Agreement, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.f.Read.QueryContext(ctx, `SELECT record FROM agreements
+		WHERE (?1 = '' OR suite = ?1) AND (?2 = '' OR judge = ?2) AND (?3 = '' OR key = ?3)
+		ORDER BY measured_ns DESC, n DESC LIMIT ?4`, f.Suite, f.Judge, f.Key, limit)
+	if err != nil {
+		return nil, s.fail("reading agreements", err)
+	}
+	defer rows.Close()
+	var out []evals.Agreement
+	for rows.Next() {
+		var rec string
+		if err := rows.Scan(&rec); err != nil {
+			return nil, s.fail("reading agreements", err)
+		}
+		a, err := parseAgreement(rec)
+		if err != nil {
+			return nil, s.fail("reading agreements", err)
+		}
+		out = append(out, *a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("reading agreements", err)
+	}
+	return out, nil
+}
+
+// agreementRecord is a's JSON, as the record column holds it.
+func agreementRecord(a *evals.Agreement) (string, error) {
+	if a.Judge == "" || a.Key == "" || a.RunID == "" {
+		return "", errors.New("history: an agreement without a judge, a key or a run")
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return "", fmt.Errorf("history: an agreement: %w", err)
+	}
+	return string(b), nil
+}
+
+func parseAgreement(rec string) (*evals.Agreement, error) {
+	var a evals.Agreement
+	if err := json.Unmarshal([]byte(rec), &a); err != nil {
+		return nil, fmt.Errorf("a stored agreement: %w", err)
+	}
+	return &a, nil
 }

@@ -20,9 +20,39 @@ import (
 // memStore is a Store in memory, for the tests of what reads a history. It
 // passes the stores' conformance suite (conformance_test.go).
 type memStore struct {
-	mu    sync.Mutex
-	runs  []Run
-	cases map[string][]Case
+	mu     sync.Mutex
+	runs   []Run
+	cases  map[string][]Case
+	agreed []evals.Agreement
+}
+
+func (m *memStore) RecordAgreement(_ context.Context, a *evals.Agreement) error {
+	if _, err := agreementRecord(a); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.agreed = slices.DeleteFunc(m.agreed, func(x evals.Agreement) bool {
+		return x.RunID == a.RunID && x.Judge == a.Judge && x.Key == a.Key
+	})
+	m.agreed = append(m.agreed, *a)
+	return nil
+}
+
+func (m *memStore) Agreements(_ context.Context, f AgreementFilter) ([]evals.Agreement, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []evals.Agreement
+	for i := len(m.agreed) - 1; i >= 0; i-- { // the last recorded first among equals
+		if a := m.agreed[i]; f.matches(&a) {
+			out = append(out, a)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b evals.Agreement) int { return b.Measured.Compare(a.Measured) })
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
 }
 
 func (m *memStore) Record(_ context.Context, r *Run, cases func(add func(Case) error) error) error {

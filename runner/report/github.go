@@ -24,7 +24,7 @@ func Annotations(w io.Writer, s *evals.Summary, file string, src []byte) error {
 		if g.Held {
 			continue
 		}
-		props := [][2]string{{"file", file}, {"line", ""}, {"title", fmt.Sprintf("rubric: %s: gate %s failed on %s", s.Suite, g.Expr, g.Target)}}
+		props := [][2]string{{"file", file}, {"line", ""}, {"title", fmt.Sprintf("rubric: %s: gate %s failed on %s", s.Suite, g.Expr, gateSubject(g))}}
 		if file != "" {
 			if n := exprLine(src, g.Expr); n > 0 {
 				props[1][1] = fmt.Sprint(n)
@@ -44,6 +44,15 @@ func Annotations(w io.Writer, s *evals.Summary, file string, src []byte) error {
 		fmt.Fprintln(ew, workflowCommand("error", props, s.Gate.Note))
 	}
 	return ew.err
+}
+
+// gateSubject is what a gate was checked on: its target, or "judge NAME"
+// for a judge.NAME gate, checked once a run.
+func gateSubject(g evals.GateResult) string {
+	if g.Judge != "" {
+		return "judge " + g.Judge
+	}
+	return g.Target
 }
 
 // gateMessage describes a failed gate with its value and margin.

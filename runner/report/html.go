@@ -630,7 +630,7 @@ func (v *htmlSuite) gate(s *evals.Summary) {
 		}
 	}
 	for _, g := range s.Gate.Results {
-		hg := htmlGate{Outcome: htmlOutcome{outcomeHeld, "held"}, Target: line(g.Target, htmlName), Expr: line(g.Expr, htmlLine),
+		hg := htmlGate{Outcome: htmlOutcome{outcomeHeld, "held"}, Target: line(gateSubject(g), htmlName), Expr: line(g.Expr, htmlLine),
 			Value: "no data", Margin: "—", Message: line(g.Message, htmlLine)}
 		if !g.Held {
 			hg.Outcome = htmlOutcome{outcomeFailed, "failed"}

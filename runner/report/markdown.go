@@ -178,7 +178,7 @@ func (m *Markdown) End() error {
 					margin = "+" + margin
 				}
 			}
-			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s |\n", mark, mdText(g.Target), mdCode(g.Expr, mdReason), value, margin)
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s |\n", mark, mdText(gateSubject(g)), mdCode(g.Expr, mdReason), value, margin)
 		}
 	}
 

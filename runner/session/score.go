@@ -118,6 +118,7 @@ func score(ctx context.Context, s *build.Suite, rec Recordings, opts Options) (*
 		}
 	}
 	sum.ResultsFile = rundir.ResultsFile
+	judgeAgreements(ctx, s, sum, opts)
 	runner.Judge(sum, s.Suite.Gates)
 	if err := writeRun(ctx, s.Suite, sum, f.dir, opts); err != nil {
 		return sum, err

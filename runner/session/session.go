@@ -373,6 +373,7 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder, leak
 	if closeErr == nil {
 		base = opts.Baseline
 	}
+	judgeAgreements(ctx, s, sum, opts)
 	if err := finish(sum, s.Suite.Gates, budget, f.results(), base, closeErr == nil, opts); err != nil {
 		return sum, err
 	}
@@ -469,7 +470,8 @@ func targets(s *build.Suite) []runner.Target {
 
 // finish completes a summary with what needs the whole run: the comparisons
 // (between targets, and with the baseline), then the gate's verdict, once,
-// with all of them and the error budget. compare is false when the journal
+// with all of them, the judges' agreements (judgeAgreements, before) and
+// the error budget. compare is false when the journal
 // cannot be read back (it failed to close).
 func finish(sum *evals.Summary, gates []evals.Gate, budget *float64, results string, base *rundir.Finished, compare bool, opts Options) error {
 	sum.ResultsFile = rundir.ResultsFile

@@ -166,6 +166,17 @@ func (c *catalog) Record(context.Context, *history.Run, func(func(history.Case) 
 // Forget is refused: the viewer does not change the history.
 func (c *catalog) Forget(context.Context, ...string) error { return errReadOnly }
 
+// RecordAgreement is refused: the viewer does not change the history.
+func (c *catalog) RecordAgreement(context.Context, *evals.Agreement) error { return errReadOnly }
+
+// Agreements lists the history's agreements; none without a history.
+func (c *catalog) Agreements(ctx context.Context, f history.AgreementFilter) ([]evals.Agreement, error) {
+	if c.hist == nil {
+		return nil, nil
+	}
+	return c.hist.Agreements(ctx, f)
+}
+
 // Close closes nothing: the history is its opener's to close.
 func (c *catalog) Close() error { return nil }
 

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Open) {
 		{"Forget", testForget},
 		{"Concurrent", testConcurrent},
 		{"ManyCases", testManyCases},
+		{"Agreements", testAgreements},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -784,5 +785,103 @@ func testResults(t *testing.T, s history.Store) {
 	record(t, s, sampleRun("r1", "qa", 1), history.Case{RunID: "r1", Target: "m", CaseID: "a", Status: "passed"})
 	if got, err := s.Result(ctx, "r1", "m", "a", 0); err != nil || got != nil {
 		t.Errorf("Result after a Record without results: %q, %v; want nil", got, err)
+	}
+}
+
+// agreement returns an agreement with every field set.
+func agreement(suite, judge, key, run string, d int, kappa float64) *history.Agreement {
+	var a history.Agreement
+	err := json.Unmarshal([]byte(fmt.Sprintf(`{"judge": %q, "suite": %q, "run_id": %q, "key": %q,
+		"targets_sha256": "t-%s", "rubric_sha256": "r-%s",
+		"targets": [{"provider": "openai", "model": "grader", "params": {"seed": 0}}],
+		"reviewers": ["reviewed.csv"], "n": 5, "no_review": 1, "split": 1, "no_verdict": 2,
+		"agreement": 0.8, "kappa": %v, "kappa_se": 0.3175, "kappa_ci": {"lo": -0.007, "hi": 1, "method": "fleiss-cohen-everitt"},
+		"alpha": 0.5, "reviewers_alpha": 0.75,
+		"confusion": [[2, 1], [0, 2]], "tpr": 0.75, "fpr": 0.3333333333333333,
+		"disagreements": [{"case_id": "Q-4", "target": "v1", "repeat": 0, "judge_pass": true, "judge_score": 0.75,
+			"human_pass": false, "humans": ["fail"], "reason": "verdict B"}]}`,
+		judge, suite, run, key, key, key, kappa)), &a)
+	if err != nil {
+		panic(err) // the literal above
+	}
+	a.Measured = day(d)
+	return &a
+}
+
+func testAgreements(t *testing.T, s history.Store) {
+	ctx := context.Background()
+	list := func(f history.AgreementFilter) []history.Agreement {
+		t.Helper()
+		got, err := s.Agreements(ctx, f)
+		if err != nil {
+			t.Fatalf("Agreements(%+v): %v", f, err)
+		}
+		return got
+	}
+	if got := list(history.AgreementFilter{}); len(got) != 0 {
+		t.Fatalf("a new store has %d agreements", len(got))
+	}
+	a := agreement("qa", "facts", "k1", "r1", 1, 0.6153846153846154)
+	for _, x := range []*history.Agreement{
+		a,
+		agreement("qa", "facts", "k2", "r2", 3, 0.9),  // the rubric changed
+		agreement("qa", "tone", "k3", "r2", 2, -0.25), // another judge
+		agreement("other", "facts", "k1", "r9", 4, 0.5),
+	} {
+		if err := s.RecordAgreement(ctx, x); err != nil {
+			t.Fatalf("RecordAgreement %s/%s: %v", x.Judge, x.Key, err)
+		}
+	}
+	got := list(history.AgreementFilter{Suite: "qa", Judge: "facts", Key: "k1"})
+	if len(got) != 1 {
+		t.Fatalf("by suite, judge and key: %d agreements, want 1", len(got))
+	}
+	gj, _ := json.Marshal(got[0])
+	wj, _ := json.Marshal(a)
+	if !bytes.Equal(gj, wj) {
+		t.Errorf("agreement\n got %s\nwant %s", gj, wj)
+	}
+	ids := func(as []history.Agreement) string {
+		var out []string
+		for _, a := range as {
+			out = append(out, a.Suite+"/"+a.Judge+"/"+a.Key)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		f    history.AgreementFilter
+		want string
+	}{
+		{history.AgreementFilter{}, "other/facts/k1 qa/facts/k2 qa/tone/k3 qa/facts/k1"},
+		{history.AgreementFilter{Suite: "qa", Judge: "facts"}, "qa/facts/k2 qa/facts/k1"},
+		{history.AgreementFilter{Judge: "facts", Key: "k1"}, "other/facts/k1 qa/facts/k1"},
+		{history.AgreementFilter{Judge: "facts", Limit: 1}, "other/facts/k1"},
+		{history.AgreementFilter{Judge: "nope"}, ""},
+	} {
+		if g := ids(list(tc.f)); g != tc.want {
+			t.Errorf("Agreements(%+v) = %q, want %q", tc.f, g, tc.want)
+		}
+	}
+	// Measured again on the same run: replaced, not added.
+	again := agreement("qa", "facts", "k1", "r1", 5, 0.7)
+	again.Kappa, again.KappaCI, again.KappaSE, again.KappaUndefined = nil, nil, nil, "every result passed"
+	if err := s.RecordAgreement(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	got = list(history.AgreementFilter{Suite: "qa", Judge: "facts", Key: "k1"})
+	if len(got) != 1 || got[0].Kappa != nil || got[0].KappaUndefined != "every result passed" || !got[0].Measured.Equal(day(5)) {
+		t.Errorf("after measuring again: %+v", got)
+	}
+	// Forgetting the run keeps the agreements measured on it.
+	record(t, s, sampleRun("r1", "qa", 1))
+	if err := s.Forget(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(history.AgreementFilter{Key: "k1", Suite: "qa"}); len(got) != 1 {
+		t.Errorf("after forgetting run r1: %d agreements, want 1", len(got))
+	}
+	// An agreement needs a judge, a key and a run.
+	if err := s.RecordAgreement(ctx, &history.Agreement{Judge: "facts", RunID: "r1"}); err == nil {
+		t.Error("an agreement without a key was recorded")
 	}
 }

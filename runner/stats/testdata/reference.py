@@ -124,6 +124,45 @@ def bootstrap(xs, seed, resamples, level):
     return est / n, q(alpha / 2), q(1 - alpha / 2), rejected
 
 
+
+def kappa(table, level):
+    # Cohen (1960) from the cell proportions, and the large-sample variance of
+    # Fleiss, Cohen and Everitt (1969) in exact fractions; z from mpmath.
+    k = len(table)
+    n = sum(sum(r) for r in table)
+    p = [[F(c, n) for c in r] for r in table]
+    rows = [sum(r) for r in p]
+    cols = [sum(p[i][j] for i in range(k)) for j in range(k)]
+    po = sum(p[i][i] for i in range(k))
+    pe = sum(rows[i] * cols[i] for i in range(k))
+    kap = (po - pe) / (1 - pe)
+    a = sum(p[i][i] * (1 - (rows[i] + cols[i]) * (1 - kap)) ** 2 for i in range(k))
+    b = (1 - kap) ** 2 * sum(p[i][j] * (cols[i] + rows[j]) ** 2 for i in range(k) for j in range(k) if i != j)
+    c = (kap - pe * (1 - kap)) ** 2
+    var = (a + b - c) / (n * (1 - pe) ** 2)
+    se = mpmath.sqrt(mpmath.mpf(var.numerator) / var.denominator)
+    kf = mpmath.mpf(kap.numerator) / kap.denominator
+    return po, pe, kap, se, max(-1, kf - z(level) * se), min(1, kf + z(level) * se)
+
+
+def alpha_nominal(units):
+    # Krippendorff (2011), section C: the coincidence matrix in fractions.
+    vals = sorted({v for u in units if len(u) > 1 for v in u})
+    o = {(c, d): F(0) for c in vals for d in vals}
+    for u in units:
+        m = len(u)
+        if m < 2:
+            continue
+        for i, c in enumerate(u):
+            for j, d in enumerate(u):
+                if i != j:
+                    o[c, d] += F(1, m - 1)
+    nc = {c: sum(o[c, d] for d in vals) for c in vals}
+    n = sum(nc.values())
+    do = sum(v for (c, d), v in o.items() if c != d)
+    de = sum(nc[c] * nc[d] for c in vals for d in vals if c != d)
+    return 1 - (n - 1) * do / de
+
 def show(name, v):
     print(f"{name} = {mpmath.nstr(mpmath.mpf(v.numerator) / v.denominator if isinstance(v, F) else v, 17)}")
 
@@ -175,3 +214,18 @@ bb = [0.8, 0.85, 0.9, 0.5, 0.95, 0.55, 0.7, 0.92]
 d = [x - y for x, y in zip(a, bb)]
 est, lo, hi, rej = bootstrap(d, 11, 1500, 0.95)
 print(f"Paired bootstrap(seed 11, 1500 resamples) a={a} b={bb}: est {est!r} lo {lo!r} hi {hi!r}")
+print("# Cohen's kappa: p_o, p_e, kappa, SE (Fleiss, Cohen and Everitt 1969), 95% interval")
+for table in [[[75, 1, 4], [5, 4, 1], [0, 0, 10]], [[20, 5], [10, 15]], [[2, 1], [0, 2]], [[3, 0], [0, 3]], [[0, 3], [3, 0]], [[9, 1], [0, 0]]]:
+    po, pe, kap, se, lo, hi = kappa(table, "0.95")
+    print(f"kappa({table}): p_o {float(po)!r} p_e {float(pe)!r} kappa {float(kap)!r} se {mpmath.nstr(se, 17)} ci [{mpmath.nstr(lo, 17)}, {mpmath.nstr(hi, 17)}]")
+print("# Krippendorff's alpha, nominal")
+# Krippendorff (2011), section C: 4 observers, 12 units, missing values.
+A = [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None]
+B = [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3]
+C = [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None]
+D = [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]
+units = [[v for v in col if v is not None] for col in zip(A, B, C, D)]
+show("alpha(Krippendorff 2011, C)", alpha_nominal(units))
+# Krippendorff (2011), section A: binary data, two observers, 10 units.
+units = [list(u) for u in zip([0, 1, 0, 0, 0, 0, 0, 0, 1, 0], [1, 1, 1, 0, 0, 1, 0, 0, 0, 0])]
+show("alpha(Krippendorff 2011, A)", alpha_nominal(units))
