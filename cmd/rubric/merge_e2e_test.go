@@ -71,7 +71,14 @@ func TestMergeShardsEqualsOneRun(t *testing.T) {
 		return r
 	}
 	base := filepath.Join(out, runIDs(t, run("-t", "triage-v1").stderr)[0])
-	args := append(slices.Clone(mergeTargets), "--baseline", base)
+	// The failures of an earlier run exported as training data, so that
+	// the runs check their cases for leaks and report with and without.
+	seed := filepath.Join(out, runIDs(t, run(mergeTargets...).stderr)[0])
+	train := filepath.Join(t.TempDir(), "train.jsonl")
+	if r := rubric(t, root, nil, "export", seed, "--format", "chat", "--failed", "-t", "triage-v1", "--chosen-target", "triage-v2", "-o", train); r.code != 0 {
+		t.Fatalf("export: %s", r)
+	}
+	args := append(slices.Clone(mergeTargets), "--baseline", base, "--training-manifest", train+".manifest.jsonl", "--allow-leaks")
 	one := run(args...)
 	oneDir := filepath.Join(out, runIDs(t, one.stderr)[0])
 	var shards []string
@@ -99,6 +106,9 @@ func TestMergeShardsEqualsOneRun(t *testing.T) {
 	}
 	if _, ok := want["comparisons"]; !ok {
 		t.Error("the one run's report has no comparisons: the test checks less than it says")
+	}
+	if lc, ok := want["leak_check"].(map[string]any); !ok || lc["leaked"] != 11.0 {
+		t.Errorf("the one run's report has leak_check %v, want 11 cases leaked: the test checks less than it says", want["leak_check"])
 	}
 	if _, ok := want["baseline"]; !ok {
 		t.Error("the one run's report has no baseline: the test checks less than it says")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -125,6 +126,8 @@ func merge(ctx context.Context, dirs []string, mo MergeOptions, opts Options) (*
 	if first.ErrorBudget != nil {
 		budget = first.ErrorBudget
 	}
+	sum.LeakCheck = mergeLeakChecks(shards)
+	judgeAgreements(ctx, s, sum, opts)
 	if err := finish(sum, s.Suite.Gates, budget, f.results(), base, true, opts); err != nil {
 		return sum, err
 	}
@@ -180,6 +183,8 @@ func readShards(dirs []string) ([]shardRun, error) {
 			return nil, fmt.Errorf("run %s (shard %s) ran with limit %d and repeat %d, run %s (shard %s) with limit %d and repeat %d: the shards of one run share them", sh.dir, m.Shard, m.Limit, m.Repeat, first.dir, first.m.Shard, first.m.Limit, first.m.Repeat)
 		case sh.sum.Statistics != first.sum.Statistics:
 			return nil, fmt.Errorf("run %s (shard %s) reports with other statistics (seed, resamples, confidence) than run %s (shard %s): they were run by different versions of rubric", sh.dir, m.Shard, first.dir, first.m.Shard)
+		case !sameLeakCheck(sh.sum.LeakCheck, first.sum.LeakCheck):
+			return nil, fmt.Errorf("run %s (shard %s) checked its cases for leaks into training data otherwise than run %s (shard %s) (--training-manifest, --leak-ngrams): the shards of one run share the check", sh.dir, m.Shard, first.dir, first.m.Shard)
 		case !slices.Equal(m.Load.Targets, first.m.Load.Targets) || !slices.Equal(m.Load.Overrides, first.m.Load.Overrides):
 			return nil, fmt.Errorf("run %s (shard %s) ran other targets or --set than run %s (shard %s): the shards of one run share them", sh.dir, m.Shard, first.dir, first.m.Shard)
 		}
@@ -402,3 +407,28 @@ func suitePath(first shardRun, mo MergeOptions) string {
 type writeError struct{ err error }
 
 func (e *writeError) Error() string { return e.err.Error() }
+
+// sameLeakCheck reports whether two shards checked their cases for leaks
+// alike, whatever each found.
+func sameLeakCheck(a, b *evals.LeakCheck) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, y := *a, *b
+	x.Leaked, y.Leaked = 0, 0
+	return reflect.DeepEqual(x, y)
+}
+
+// mergeLeakChecks is the leak check of the merged run: the shards', each of
+// which checked its own cases, with the cases found added up.
+func mergeLeakChecks(shards []shardRun) *evals.LeakCheck {
+	if shards[0].sum.LeakCheck == nil {
+		return nil
+	}
+	lc := *shards[0].sum.LeakCheck
+	lc.Leaked = 0
+	for _, sh := range shards {
+		lc.Leaked += sh.sum.LeakCheck.Leaked
+	}
+	return &lc
+}
