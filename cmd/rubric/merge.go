@@ -16,12 +16,14 @@ func mergeCommand() *cli.Command {
 		Name:      "merge",
 		Usage:     "join the runs of a suite's shards (rubric run --shard K/N) into one run: its report, gate verdict and CI outputs, as if it ran in one process",
 		ArgsUsage: "RUN...",
+		Description: "Each RUN is a shard's run: its folder, its id under --out, latest, or from the run history SUITE@latest or SUITE@~N.\n" +
+			"Nothing is sent: the shards' results are checked, joined and aggregated.",
 		Flags: append(ciFlags(),
 			outFlag("folder for run outputs; the merged run goes to `DIR`/RUN_ID/{results.jsonl,report.json,run.json}, and RUN ids are looked up in it"),
 			&cli.StringFlag{Name: "suite", Usage: "the suite `FILE` the shards ran, when it is not at the path their run.json names (another machine's checkout); it must hash the same"},
 			configFlag(),
 			gateFlag(),
-			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (default: the run the shards were compared with, if any)"},
+			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, id, latest, SUITE@latest or SUITE@~N; default: the run the shards were compared with, if any)"},
 			noHistoryFlag(),
 		),
 		Action: func(cliCtx *cli.Context) error {
