@@ -71,7 +71,9 @@ func judgeFake() *batchfake.Server {
 // batch, then the judge's requests in a second one, which expires two: the
 // run exits 3 with the eight cases it could score; --resume --no-batch
 // sends only those two judge requests live, and the report is then the
-// report of a run with live judges, field for field.
+// report of a run with live judges, field for field. --detach exits 4 in
+// the judges' phase as in the answers'; and live answers with batched
+// judges are each sent once.
 func TestBatchJudgesE2E(t *testing.T) {
 	fake := judgeFake()
 	srv := httptest.NewServer(fake)
@@ -131,6 +133,49 @@ func TestBatchJudgesE2E(t *testing.T) {
 	}
 	if got := judgedRun(t, runDir); !reflect.DeepEqual(got, want) {
 		t.Errorf("the report with batched judges differs from the live run's:\nbatch: %v\nlive:  %v", got, want)
+	}
+
+	// --detach in either phase exits 4; --resume then goes on.
+	fake.Expire, fake.Polls = nil, 0
+	detDir := t.TempDir()
+	batchJudgeSuite(t, detDir, base, true, true)
+	liveBefore, batchesBefore, _ := fake.Counts()
+	r = rubric(t, detDir, env, "run", "--no-cache", "--detach", "--out", "runs", "suite.json")
+	if r.code != 4 || !strings.Contains(r.stderr, "10 requests in batches, results pending") {
+		t.Fatalf("--detach: exit %d, want 4\nstderr:\n%s", r.code, r.stderr)
+	}
+	detRun := onlyRun(t, filepath.Join(detDir, "runs"))
+	r = rubric(t, detDir, env, "run", "--detach", "--out", "runs", "--resume", filepath.Base(detRun))
+	if r.code != 4 || !strings.Contains(r.stderr, "judge grader: submitted batch") {
+		t.Fatalf("--resume --detach, the answers in: exit %d, want 4 with the judges' batch submitted\nstderr:\n%s", r.code, r.stderr)
+	}
+	if n := len(readJSONL(t, filepath.Join(detRun, rundir.ResultsFile))); n != 0 {
+		t.Errorf("the judges' batch pending, %d results recorded; want none", n)
+	}
+	r = rubric(t, detDir, env, "run", "--batch-poll", "10ms", "--out", "runs", "--resume", filepath.Base(detRun))
+	if r.code != 0 {
+		t.Fatalf("--resume: exit %d, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	if live, batches, _ := fake.Counts(); live != liveBefore || batches != batchesBefore+2 {
+		t.Errorf("detached run: %d live requests, %d batches; want none live, 2 batches", live-liveBefore, batches-batchesBefore)
+	}
+	if got := judgedRun(t, detRun); !reflect.DeepEqual(got, want) {
+		t.Errorf("the detached run's report differs from the live run's:\nbatch: %v\nlive:  %v", got, want)
+	}
+
+	// Answers live, judges batched: each answer is sent once.
+	mixDir := t.TempDir()
+	batchJudgeSuite(t, mixDir, base, false, true)
+	liveBefore, batchesBefore, reqsBefore := fake.Counts()
+	r = rubric(t, mixDir, env, "run", "--no-cache", "--batch-poll", "10ms", "--out", "runs", "suite.json")
+	if r.code != 0 {
+		t.Fatalf("live answers, batched judges: exit %d, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	if live, batches, reqs := fake.Counts(); live-liveBefore != 10 || batches-batchesBefore != 1 || reqs-reqsBefore != 10 {
+		t.Errorf("live answers, batched judges: %d live requests, %d batches of %d requests; want the 10 answers live once, 1 batch of 10 judge requests", live-liveBefore, batches-batchesBefore, reqs-reqsBefore)
+	}
+	if got := judgedRun(t, onlyRun(t, filepath.Join(mixDir, "runs"))); !reflect.DeepEqual(got, want) {
+		t.Errorf("the report of live answers with batched judges differs from the live run's:\nbatch: %v\nlive:  %v", got, want)
 	}
 	if refused := fake.Refused(); len(refused) > 0 {
 		t.Errorf("the fake refused: %q", refused)
