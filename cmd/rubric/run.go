@@ -64,7 +64,7 @@ func runCommand() *cli.Command {
 			&cli.Float64Flag{Name: "max-cost", DefaultText: "no limit", Usage: "stop dispatching once the calls made have cost `AMOUNT` at the price tables (in their currency; cache hits are free), keep what completed and exit 3 (resume with --resume and a higher --max-cost)"},
 			&cli.DurationFlag{Name: "grace", Value: 5 * time.Second, Usage: "after Ctrl-C, how long (`DURATION`) requests in flight may finish"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
-			&cli.BoolFlag{Name: "detach", Usage: "submit the requests of targets with batch: true and exit 4 (submitted, results pending) without waiting; rubric run --resume RUN collects them"},
+			&cli.BoolFlag{Name: "detach", Usage: "submit the requests of targets and judges with batch: true and exit 4 (submitted, results pending) without waiting; rubric run --resume RUN collects them"},
 			&cli.BoolFlag{Name: "no-batch", Usage: "submit no new batch: what earlier batches did not answer is sent live (with --resume)"},
 			&cli.DurationFlag{Name: "batch-poll", Value: 10 * time.Second, Usage: "first wait (`DURATION`) between checks of a batch; it grows by half each time, to 5m"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line, even on a terminal"},

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rubric-eval/rubric/datasets"
@@ -33,6 +34,7 @@ import (
 // Phases of a run's batches.
 const (
 	PhaseAnswers = "answers"
+	PhaseJudges  = "judges"
 )
 
 // Options say what a run's batch phase sends and how.
@@ -84,11 +86,19 @@ func (o *Options) say(format string, args ...any) {
 	}
 }
 
-// Result is what the phase left for the pipeline.
+// Result is what the phases left for the pipeline.
 type Result struct {
+	opts    Options
 	db      *store.DB
+	shared  *store.DB                    // the response cache, nil for none
 	apis    map[string]provider.BatchAPI // by target
 	pending map[string]bool              // pendingKey(target, case, repeat)
+	// judged are the cases (pendingKey("", case, repeat)) of which a
+	// judge's batch left a request unanswered: not scored, for any target.
+	judged map[string]bool
+	// kept: the pipeline's own requests are kept in db as they are
+	// answered (a judge phase replays them; see keep).
+	kept bool
 	// Unanswered counts the requests a batch did not answer, which the run
 	// does not send; Reasons counts them by why.
 	Unanswered int
@@ -100,23 +110,31 @@ type Result struct {
 	InFlight int
 }
 
-// Wrap returns the provider of ep for the pipeline: answering from the
-// run's batches first, when ep's target batches.
+// Wrap returns the provider of ep, a target or the user simulator, for
+// the pipeline: answering from the run's batches first, when ep's target
+// batches; and, when the judges batch, from what an earlier pass over the
+// cases was answered (keep).
 func (r *Result) Wrap(ep *evals.Endpoint) evals.Provider {
 	if r == nil || r.db == nil {
 		return ep.Provider
 	}
-	api, ok := r.apis[ep.Spec.Name]
-	if !ok {
-		return ep.Provider
+	p := ep.Provider
+	if sw, ok := p.(*provider.Switch); ok {
+		p = sw.Live() // the simulator, which a judge may share
 	}
-	return provider.Answered(ep.Provider, api, r.db, ep.Spec)
+	if r.kept {
+		p = &keep{p: p, db: r.db, target: ep.Spec.Name}
+	}
+	if api, ok := r.apis[ep.Spec.Name]; ok {
+		p = provider.Answered(p, api, r.db, ep.Spec)
+	}
+	return p
 }
 
-// Pending reports a request a batch did not answer: the run does not
-// send it, so that --resume can.
+// Pending reports a request a batch did not answer, of the target's or of
+// a judge of the case: the run does not send it, so that --resume can.
 func (r *Result) Pending(target, caseID string, repeat int) bool {
-	return r != nil && r.pending[pendingKey(target, caseID, repeat)]
+	return r != nil && (r.pending[pendingKey(target, caseID, repeat)] || r.judged[pendingKey("", caseID, repeat)])
 }
 
 // Close closes the run's store of answers.
@@ -153,13 +171,23 @@ type request struct {
 	body   []byte
 	caseID string
 	repeat int
+	// also are the other cases whose judge sends the same request.
+	also []caseRepeat
 }
 
-// lane is one batching target's part of the phase.
+type caseRepeat struct {
+	caseID string
+	repeat int
+}
+
+// lane is one batching target's part of a phase: a target's answers, or a
+// judge's verdicts.
 type lane struct {
 	ep    *evals.Endpoint
 	api   provider.BatchAPI
+	phase string
 	cache *store.DB // the response cache, when the target uses it
+	mu    sync.Mutex
 	reqs  map[string]*request
 	order []string // custom ids, in the order of the cases
 	// reasons are why requests got no answer, by custom id.
@@ -171,7 +199,7 @@ type lane struct {
 // An error is one of the API, of the run's store, or ctx's end; the
 // batches submitted are in run.json by then, and --resume collects them.
 func Answers(ctx context.Context, opts Options) (*Result, error) {
-	res := &Result{apis: map[string]provider.BatchAPI{}, pending: map[string]bool{}, Reasons: map[string]int{}}
+	res := &Result{opts: opts, apis: map[string]provider.BatchAPI{}, pending: map[string]bool{}, judged: map[string]bool{}, Reasons: map[string]int{}}
 	var lanes []*lane
 	for _, ep := range opts.Targets {
 		api, ok := ep.Batch.(provider.BatchAPI)
@@ -179,38 +207,66 @@ func Answers(ctx context.Context, opts Options) (*Result, error) {
 			continue
 		}
 		res.apis[ep.Spec.Name] = api
-		lanes = append(lanes, &lane{ep: ep, api: api, reqs: map[string]*request{}, reasons: map[string]string{}})
+		lanes = append(lanes, newLane(ep, api, PhaseAnswers))
 	}
 	if len(lanes) == 0 {
 		return res, nil
 	}
-	db, err := store.Open(filepath.Join(opts.Dir, rundir.BatchFile))
-	if err != nil {
-		return nil, fmt.Errorf("the run's batch answers: %w", err)
+	if err := res.open(); err != nil {
+		return nil, err
 	}
-	res.db = db
-	var shared *store.DB
-	if opts.Cache != nil {
-		shared = opts.Cache()
-	}
-	for _, l := range lanes {
-		if l.ep.Spec.CacheOr() {
-			l.cache = shared
-		}
-	}
-	if err := requests(ctx, &opts, db, lanes); err != nil {
+	res.caches(lanes)
+	if err := requests(ctx, &opts, lanes); err != nil {
 		return res, err
 	}
-	// Collect what earlier attempts submitted, then submit what is left,
-	// then collect that.
+	err := res.run(ctx, lanes, func(l *lane, rq *request) {
+		res.pending[pendingKey(l.ep.Spec.Name, rq.caseID, rq.repeat)] = true
+	})
+	return res, err
+}
+
+func newLane(ep *evals.Endpoint, api provider.BatchAPI, phase string) *lane {
+	return &lane{ep: ep, api: api, phase: phase, reqs: map[string]*request{}, reasons: map[string]string{}}
+}
+
+// open opens the run's store of batch answers, and the response cache.
+func (r *Result) open() error {
+	if r.db != nil {
+		return nil
+	}
+	db, err := store.Open(filepath.Join(r.opts.Dir, rundir.BatchFile))
+	if err != nil {
+		return fmt.Errorf("the run's batch answers: %w", err)
+	}
+	r.db = db
+	if r.opts.Cache != nil {
+		r.shared = r.opts.Cache()
+	}
+	return nil
+}
+
+// caches gives the lanes whose target uses the response cache the cache.
+func (r *Result) caches(lanes []*lane) {
+	for _, l := range lanes {
+		if l.ep.Spec.CacheOr() {
+			l.cache = r.shared
+		}
+	}
+}
+
+// run collects what earlier attempts submitted of the lanes' phase, submits
+// what is left, and collects that; pending is told of each request left
+// unanswered, unless NoSubmit leaves those to the pipeline to send live.
+func (r *Result) run(ctx context.Context, lanes []*lane, pending func(*lane, *request)) error {
+	opts := &r.opts
 	for round := 0; ; round++ {
-		inFlight, err := collect(ctx, &opts, db, lanes)
+		inFlight, err := collect(ctx, opts, r.db, lanes)
 		if err != nil {
-			return res, err
+			return err
 		}
 		if inFlight > 0 {
-			res.Detached, res.InFlight = true, inFlight
-			return res, nil
+			r.Detached, r.InFlight = true, inFlight
+			return nil
 		}
 		if round > 0 || opts.NoSubmit {
 			break
@@ -220,9 +276,9 @@ func Answers(ctx context.Context, opts Options) (*Result, error) {
 			if l.collected {
 				continue // what it did not answer waits for --resume
 			}
-			n, err := submit(ctx, &opts, l, db)
+			n, err := submit(ctx, opts, l, r.db)
 			if err != nil {
-				return res, err
+				return err
 			}
 			submitted += n
 		}
@@ -230,30 +286,29 @@ func Answers(ctx context.Context, opts Options) (*Result, error) {
 			break
 		}
 		if opts.Detach {
-			res.Detached, res.InFlight = true, submitted
-			return res, nil
+			r.Detached, r.InFlight = true, submitted
+			return nil
 		}
 	}
 	if opts.NoSubmit {
-		return res, nil // the pipeline sends the rest live
+		return nil // the pipeline sends the rest live
 	}
 	for _, l := range lanes {
-		left, err := unanswered(ctx, l, db)
+		left, err := unanswered(ctx, l, r.db)
 		if err != nil {
-			return res, err
+			return err
 		}
 		for _, rq := range left {
-			id := rq.id
-			res.pending[pendingKey(l.ep.Spec.Name, rq.caseID, rq.repeat)] = true
-			res.Unanswered++
-			why := l.reasons[id]
+			pending(l, rq)
+			r.Unanswered++
+			why := l.reasons[rq.id]
 			if why == "" {
 				why = "without a line in the results"
 			}
-			res.Reasons[reasonClass(why)]++
+			r.Reasons[reasonClass(why)]++
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // reasonClass is the word a reason is counted under: expired, canceled,
@@ -279,7 +334,7 @@ func customID(run, target, caseID string, repeat int) string {
 // requests renders the cases and keeps, for each batching target, the
 // requests neither recorded, nor answered by a batch, nor cached.
 // Conversations are not batched: their steps depend on one another.
-func requests(ctx context.Context, opts *Options, db *store.DB, lanes []*lane) error {
+func requests(ctx context.Context, opts *Options, lanes []*lane) error {
 	src, err := opts.Open()
 	if err != nil {
 		return err
@@ -363,16 +418,16 @@ func submit(ctx context.Context, opts *Options, l *lane, db *store.DB) (int, err
 		}
 		id, err := l.api.Submit(ctx, items)
 		if err != nil {
-			return total, fmt.Errorf("target %s: %w", l.ep.Spec.Name, err)
+			return total, fmt.Errorf("%s: %w", l.label(), err)
 		}
 		opts.Manifest.Batches = append(opts.Manifest.Batches, rundir.Batch{
-			ID: id, API: l.api.API(), Target: l.ep.Spec.Name, Phase: PhaseAnswers,
+			ID: id, API: l.api.API(), Target: l.ep.Spec.Name, Phase: l.phase,
 			Requests: len(items), Submitted: opts.now().UTC(),
 		})
 		if err := rundir.WriteManifest(opts.Dir, opts.Manifest); err != nil {
 			return total, fmt.Errorf("recording batch %s in %s: %w", id, rundir.ManifestFile, err)
 		}
-		opts.say("target %s: submitted batch %s, %d requests", l.ep.Spec.Name, id, len(items))
+		opts.say("%s: submitted batch %s, %d requests", l.label(), id, len(items))
 		total += len(items)
 	}
 	return total, nil
@@ -400,12 +455,14 @@ func split(reqs []*request, api provider.BatchAPI) [][]*request {
 }
 
 // collect waits for the batches in run.json not yet collected, of the
-// batching targets, and collects each as it ends; with Detach it checks
-// them once. It returns the requests of the batches still running.
+// lanes (all of one phase), and collects each as it ends; with Detach it
+// checks them once. It returns the requests of the batches still running.
 func collect(ctx context.Context, opts *Options, db *store.DB, lanes []*lane) (int, error) {
 	byName := map[string]*lane{}
+	phase := ""
 	for _, l := range lanes {
 		byName[l.ep.Spec.Name] = l
+		phase = l.phase
 	}
 	wait := opts.Poll
 	if wait <= 0 {
@@ -421,12 +478,12 @@ func collect(ctx context.Context, opts *Options, db *store.DB, lanes []*lane) (i
 		for i := range opts.Manifest.Batches {
 			b := &opts.Manifest.Batches[i]
 			l := byName[b.Target]
-			if b.Collected || b.Phase != PhaseAnswers || l == nil {
+			if b.Collected || b.Phase != phase || l == nil {
 				continue
 			}
 			st, err := l.api.Status(ctx, b.ID)
 			if err != nil {
-				return 0, fmt.Errorf("target %s: %w", b.Target, err)
+				return 0, fmt.Errorf("%s: %w", l.label(), err)
 			}
 			b.State = st.State
 			if !st.Ended {
@@ -489,7 +546,7 @@ func collectOne(ctx context.Context, opts *Options, db *store.DB, l *lane, b *ru
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("target %s: %w", b.Target, err)
+		return fmt.Errorf("%s: %w", l.label(), err)
 	}
 	// The answers are on disk before run.json says they are collected.
 	if err := db.Flush(); err != nil {
@@ -500,7 +557,7 @@ func collectOne(ctx context.Context, opts *Options, db *store.DB, l *lane, b *ru
 	if err := rundir.WriteManifest(opts.Dir, opts.Manifest); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("target %s: batch %s %s: %d of %d requests answered", b.Target, b.ID, st.State, answered, b.Requests)
+	msg := fmt.Sprintf("%s: batch %s %s: %d of %d requests answered", l.label(), b.ID, st.State, answered, b.Requests)
 	if st.Error != "" {
 		msg += ": " + st.Error
 	}

@@ -62,7 +62,8 @@ type Suite struct {
 	Suite    *evals.Suite
 	Targets  []*evals.Endpoint
 	Criteria []evals.Criterion
-	// Judges are the endpoints criteria call, in order of first use.
+	// Judges are the endpoints criteria call, in order of first use; the
+	// Provider of each is a *provider.Switch, which the run may route.
 	Judges []*evals.Endpoint
 	// Cases is the number of cases the dataset check read.
 	Cases int
@@ -260,6 +261,9 @@ func (b *builder) judge(c evals.CriterionSpec, field string, ref json.RawMessage
 	if err != nil {
 		return nil, evals.Problems(spec.Problems(err))
 	}
+	// A run routes its judges' requests when they answer in batches
+	// (runner/batch): the criteria hold the switch.
+	ep.Provider = provider.NewSwitch(ep.Provider)
 	b.out.Judges = append(b.out.Judges, ep)
 	if named {
 		b.named[name] = ep

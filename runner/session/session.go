@@ -296,13 +296,8 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder, leak
 	})
 	defer batches.Close()
 	hint := resumeCommand(f.id, opts)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return nil, WithCode(ExitInterrupted, fmt.Errorf("interrupted while the run's batches were under way (they are recorded in %s); collect them with: %s", rundir.ManifestFile, hint))
-	case err != nil:
-		return nil, WithCode(ExitIncomplete, fmt.Errorf("run %s: batches: %w; once the API answers, %s", f.id, err, hint))
-	case batches.Detached:
-		return nil, WithCode(ExitSubmitted, fmt.Errorf("run %s: %d requests in batches, results pending; collect them with: %s", f.id, batches.InFlight, hint))
+	if err := batchError(ctx, err, batches, f.id, hint); err != nil {
+		return nil, err
 	}
 
 	runCtx := ctx
@@ -311,20 +306,14 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder, leak
 		runCtx, cancel = context.WithTimeout(ctx, opts.MaxDuration)
 		defer cancel()
 	}
-	var prog Progress
-	if opts.Progress != nil {
-		prog = opts.Progress()
-	}
 	ro := runner.Options{
 		RunID:    f.id,
 		Suite:    s.Suite,
-		Targets:  targets(s),
 		Criteria: s.Criteria,
 		Open: func() (runner.CaseSource, error) {
 			r, err := openCases(s, opts)
 			return r, err
 		},
-		Sink:    f.journal,
 		Total:   n * len(s.Targets) * repeat,
 		Grace:   opts.Grace,
 		Repeat:  repeat,
@@ -334,18 +323,52 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder, leak
 	if leaks != nil && len(leaks.Findings) > 0 {
 		ro.Leaked = leaks.Leaked()
 	}
-	if s.Simulator != nil {
-		ro.Simulator = s.Simulator
-	}
-	if prog != nil {
-		ro.Progress = prog.Update
-	}
-	for i, ep := range s.Targets {
-		ro.Targets[i].Provider = batches.Wrap(ep)
+	// The pipeline's endpoints, answered from the run's batches where they
+	// batch; wired again once the judges' phase has said how.
+	wire := func(o *runner.Options) {
+		o.Targets = targets(s)
+		for i, ep := range s.Targets {
+			o.Targets[i].Provider = batches.Wrap(ep)
+		}
+		if s.Simulator != nil {
+			sim := *s.Simulator
+			sim.Provider = batches.Wrap(s.Simulator)
+			o.Simulator = &sim
+		}
 	}
 	ro.Done = func(target, caseID string, repeat int) bool {
 		return done(target, caseID, repeat) || batches.Pending(target, caseID, repeat)
 	}
+	// Judges whose targets batch: a pass finds their requests, which go in
+	// batches before the pipeline runs for real.
+	err = batches.Judges(runCtx, s.Judges, func(ctx context.Context) error {
+		find := ro
+		wire(&find)
+		find.Sink = discard{}
+		var prog Progress
+		if opts.Progress != nil {
+			prog = opts.Progress()
+			find.Progress = prog.Update
+		}
+		_, err := runner.Run(ctx, find)
+		if prog != nil {
+			prog.Done()
+		}
+		return err
+	})
+	if err := batchError(ctx, err, batches, f.id, hint); err != nil {
+		return nil, err
+	}
+
+	var prog Progress
+	if opts.Progress != nil {
+		prog = opts.Progress()
+	}
+	ro.Sink = f.journal
+	if prog != nil {
+		ro.Progress = prog.Update
+	}
+	wire(&ro)
 	if f.resumed {
 		ro.Prior = func(add func(*evals.Result)) error {
 			_, err := rundir.ReadJournal(f.results(), func(r *evals.Result) error { add(r); return nil })
@@ -385,6 +408,27 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder, leak
 	}
 	return sum, runError(ctx, s, sum, runErr, closeErr, f, opts)
 }
+
+// batchError is the error a run ends with after a phase of its batches:
+// err, the phase's own, with its exit code, or that it left batches
+// running (--detach); nil to go on.
+func batchError(ctx context.Context, err error, batches *batch.Result, id, hint string) error {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return WithCode(ExitInterrupted, fmt.Errorf("interrupted while the run's batches were under way (they are recorded in %s); collect them with: %s", rundir.ManifestFile, hint))
+	case err != nil:
+		return WithCode(ExitIncomplete, fmt.Errorf("run %s: batches: %w; once the API answers, %s", id, err, hint))
+	case batches.Detached:
+		return WithCode(ExitSubmitted, fmt.Errorf("run %s: %d requests in batches, results pending; collect them with: %s", id, batches.InFlight, hint))
+	}
+	return nil
+}
+
+// discard is the sink of the pass that finds the judges' requests: its
+// results are not recorded.
+type discard struct{}
+
+func (discard) Write(*evals.Result) error { return nil }
 
 // announce says on stderr what runs: n cases of suite s.
 func announce(s *build.Suite, opts Options, f *folder, n, repeat int) {

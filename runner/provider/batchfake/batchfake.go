@@ -134,6 +134,12 @@ func (s *Server) answer(body []byte) string {
 	if s.Answer != nil {
 		return s.Answer(body)
 	}
+	return LastUser(body)
+}
+
+// LastUser is the text of the last user message of a request body, of
+// either API: what the fake answers when Answer is nil.
+func LastUser(body []byte) string {
 	var req struct {
 		Messages []struct {
 			Role    string          `json:"role"`
