@@ -35,8 +35,11 @@ var layers = map[string][]string{
 	// rubric view: reads the history and run folders, compares with runner.
 	"runner/view": {"evals", "datasets", "runner", "runner/history", "runner/rundir"},
 	// The packages that drive a run.
-	"runner/build":     {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
-	"runner/session":   {"evals", "datasets", "runner", "runner/build", "runner/rundir", "runner/report", "runner/history"},
+	"runner/build":   {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
+	"runner/session": {"evals", "datasets", "runner", "runner/build", "runner/rundir", "runner/report", "runner/history", "runner/queue"},
+	// Workers on a shared queue: they build a run's suite and run its
+	// cases one job at a time.
+	"runner/queue":     {"evals", "datasets", "runner", "runner/build", "runner/history", "runner/provider", "runner/rundir"},
 	"cmd/rubric":       nil, // nil: anything
 	"cmd/rubric-bench": nil,
 }

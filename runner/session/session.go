@@ -68,6 +68,13 @@ type Options struct {
 	// Getenv reads the environment (GITHUB_SHA and GITHUB_REF_NAME for
 	// the history, outside a repository); os.Getenv when nil.
 	Getenv func(string) string
+	// Queue, when set, is the URL of a job queue in PostgreSQL (rubric run
+	// --queue): each suite's cases are enqueued for rubric worker
+	// processes, and the run waits for their results (see queued.go).
+	Queue string
+	// QueuePoll is how often a queued run reads the results that came;
+	// 0 for a quarter of a second.
+	QueuePoll time.Duration
 }
 
 // Progress shows one run's progress.
@@ -182,6 +189,9 @@ type folder struct {
 	journal *rundir.Journal
 	done    doneSet // the results recorded before, for a resumed run
 	resumed bool
+	// collected is set once a queued run has every result in its journal:
+	// it then finishes as a resumed run that has nothing left to send.
+	collected bool
 }
 
 func (f *folder) results() string { return filepath.Join(f.dir, rundir.ResultsFile) }
@@ -237,13 +247,12 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	if opts.ErrorBudget != nil {
 		budget = opts.ErrorBudget
 	}
+	if opts.Queue != "" && (f == nil || !f.collected) {
+		return runQueued(ctx, s, opts, f)
+	}
 	if f == nil {
-		m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, Shard: opts.Shard, ErrorBudget: opts.ErrorBudget, MaxCost: opts.maxCost()}
-		if opts.Baseline != nil {
-			m.Baseline = opts.Baseline.Report
-		}
 		var err error
-		if f, err = create(ctx, s, opts, "run", m); err != nil {
+		if f, err = create(ctx, s, opts, "run", newManifest(opts, repeat)); err != nil {
 			return nil, err
 		}
 	}
@@ -318,6 +327,18 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder) (*ev
 	return sum, runError(ctx, s, sum, runErr, closeErr, f, opts)
 }
 
+// newManifest is the manifest of a new run with opts, before Prepare.
+func newManifest(opts Options, repeat int) *rundir.Manifest {
+	m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, Shard: opts.Shard, ErrorBudget: opts.ErrorBudget, MaxCost: opts.maxCost()}
+	if opts.Baseline != nil {
+		m.Baseline = opts.Baseline.Report
+	}
+	if opts.Queue != "" {
+		m.Queue = history.RedactURL(opts.Queue)
+	}
+	return m
+}
+
 // announce says on stderr what runs: n cases of suite s.
 func announce(s *build.Suite, opts Options, f *folder, n, repeat int) {
 	names := make([]string, len(s.Targets))
@@ -325,7 +346,10 @@ func announce(s *build.Suite, opts Options, f *folder, n, repeat int) {
 		names[i] = t.Spec.Name
 	}
 	verb := "run " + f.id + ":"
-	if f.resumed {
+	switch {
+	case f.collected:
+		verb = fmt.Sprintf("run %s: every result in from the workers (%d):", f.id, len(f.done))
+	case f.resumed:
 		verb = fmt.Sprintf("resuming run %s (%d results recorded):", f.id, len(f.done))
 	}
 	reps := ""
