@@ -64,7 +64,12 @@ func Work(ctx context.Context, q *Queue, opts WorkerOptions) error {
 	defer w.close()
 	workers := river.NewWorkers()
 	river.AddWorker[Job](workers, w)
+	var cooldown time.Duration
+	if opts.Fetch > 0 {
+		cooldown = min(opts.Fetch, river.FetchCooldownDefault)
+	}
 	client, err := river.NewClient(riverpgxv5.New(q.pool), &river.Config{
+		FetchCooldown:        cooldown,
 		Logger:               q.log,
 		Queues:               map[string]river.QueueConfig{Name: {MaxWorkers: opts.Concurrency}},
 		Workers:              workers,
