@@ -48,9 +48,11 @@ func worker(cliCtx *cli.Context) error {
 		return usageError("worker: --concurrency must be 1 or more and --lease above 0, got %d and %s", n, lease)
 	}
 	ctx := cliCtx.Context
-	// Each job takes a connection to store its result, and its rate
-	// limits one each; River holds a few.
-	q, err := queue.Open(ctx, u, 2*n+4, stderr)
+	// A job holds a connection only to check for and store its result,
+	// and to take its rate limits' turns, not while it waits for the
+	// endpoint: a few connections serve many jobs, and PostgreSQL's
+	// connections are few (100 by default) for every worker together.
+	q, err := queue.Open(ctx, u, min(n+4, 16), stderr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return withCode(exitInterrupted, err)
