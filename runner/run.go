@@ -220,6 +220,21 @@ func feedCases(ctx context.Context, opts Options, ti int, queue func(work) bool)
 	}
 }
 
+// RunCase sends case c, repeat rep, to target ti of opts and scores the
+// response, exactly as Run does for each of its cases (opts.Open, Sink,
+// Done, Prior and the progress are not used): a worker of a shared queue
+// runs a run's cases one job at a time with it. The result is nil when ctx
+// ended before the case was done, which is then not to be recorded; the
+// error is the target's *evals.UnreachableError when its endpoint could
+// not be reached, the case not sent.
+func RunCase(ctx context.Context, opts Options, ti int, c *evals.Case, rep int) (*evals.Result, error) {
+	r, ue := execute(ctx, opts, ti, work{c: c, repeat: rep})
+	if ue != nil {
+		return nil, ue
+	}
+	return r, nil
+}
+
 // execute runs one job: render, request, score. It returns no result when
 // the request was cut short by an interrupt, or found the target's endpoint
 // unreachable (then it returns that error, with the target named), so that

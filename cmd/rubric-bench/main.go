@@ -54,6 +54,11 @@
 //	              throughput at least 95% of the ideal
 //	bare-stream-instant, bare-stream-latency  the bare client, streaming, on
 //	              their cases (not in the default set)
+//	queue-single, queue-1, queue-3  50 ms latency, 100,000 cases,
+//	              concurrency 64, in one process, then through the job
+//	              queue at $RUBRIC_BENCH_QUEUE (a PostgreSQL URL) to one
+//	              rubric worker and to three (docs/workers.md); no target,
+//	              not in the default set
 //	tool-loop     0 ms latency, 20,000 cases, concurrency 64, each case a
 //	              conversation of 3 steps: the endpoint calls the suite's
 //	              tool twice (mocked), then answers: cases/s at least 25%
@@ -137,6 +142,11 @@ type scenario struct {
 	// replaces MinCasesPerSec.
 	Ref       string
 	MinRefPct float64
+	// Workers, when above 0, sends the run through the job queue at
+	// $RUBRIC_BENCH_QUEUE (rubric run --queue) to that many rubric worker
+	// processes, each of the scenario's concurrency, started before the
+	// run and stopped after it; the wall time is the coordinator's.
+	Workers int
 	// Steps is the requests of each case: with 3, the suite offers a tool
 	// and the endpoint answers a case's first two requests with a call of
 	// it, which the suite's mock answers; 0 means 1, a single answer.
@@ -159,7 +169,15 @@ var scenarios = []scenario{
 	{Name: "bare-stream-latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, Bare: true, Stream: true},
 	{Name: "stream-latency", Cases: 5_000, Concurrency: 64, Latency: 50 * time.Millisecond, Stream: true, MinIdealPct: 95},
 	{Name: "tool-loop", Cases: 20_000, Concurrency: 64, Steps: 3, MinCasesPerSec: 2_500, Ref: "instant", MinRefPct: 25},
+	// Workers on a shared queue (docs/workers.md): the same 100,000 cases
+	// in one process, through the queue to one worker, and to three.
+	{Name: "queue-single", Cases: 100_000, Concurrency: 64, Latency: 50 * time.Millisecond},
+	{Name: "queue-1", Cases: 100_000, Concurrency: 64, Latency: 50 * time.Millisecond, Workers: 1},
+	{Name: "queue-3", Cases: 100_000, Concurrency: 64, Latency: 50 * time.Millisecond, Workers: 3},
 }
+
+// queueEnv names the PostgreSQL database the queue scenarios use.
+const queueEnv = "RUBRIC_BENCH_QUEUE"
 
 const defaultScenarios = "bare-instant,instant,bare-latency,latency,memory-5k,stream-instant,stream-latency,tool-loop"
 
@@ -172,7 +190,7 @@ func (s scenario) ideal() time.Duration {
 	if s.Latency == 0 || s.Concurrency == 0 {
 		return 0
 	}
-	return time.Duration(int64(s.Cases) * int64(s.Latency) / int64(s.Concurrency))
+	return time.Duration(int64(s.Cases) * int64(s.Latency) / int64(s.Concurrency*max(s.Workers, 1)))
 }
 
 // target describes the scenario's targets, for the table; bare and ref say
@@ -719,6 +737,14 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 	if b.profiles != "" {
 		args = append([]string{"--cpuprofile", filepath.Join(b.profiles, s.Name+".pprof")}, args...)
 	}
+	if s.Workers > 0 {
+		stop, err := b.startWorkers(ctx, dir, s)
+		if err != nil {
+			return res, err
+		}
+		defer stop()
+		args = append(args, "--queue", os.Getenv(queueEnv))
+	}
 	cmd := exec.CommandContext(ctx, b.bin, args...)
 	if s.Bare {
 		self, err := os.Executable()
@@ -798,6 +824,48 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 		return res, fmt.Errorf("report.json: stream %+v; want the timings of %d streamed responses", st, s.Cases)
 	}
 	return res, nil
+}
+
+// startWorkers starts the scenario's rubric worker processes, and returns
+// what stops them (SIGTERM, then waits).
+func (b *bench) startWorkers(ctx context.Context, dir string, s scenario) (stop func(), err error) {
+	url := os.Getenv(queueEnv)
+	if url == "" {
+		return nil, fmt.Errorf("scenario %s needs a PostgreSQL database for its queue: set $%s to its URL", s.Name, queueEnv)
+	}
+	var cmds []*exec.Cmd
+	stop = func() {
+		for _, c := range cmds {
+			_ = c.Process.Signal(syscall.SIGTERM)
+		}
+		for _, c := range cmds {
+			_ = c.Wait()
+		}
+	}
+	for i := range s.Workers {
+		c := exec.CommandContext(ctx, b.bin, "worker", "--queue", url, "--no-cache", "--concurrency", strconv.Itoa(s.Concurrency))
+		c.Dir = dir
+		c.Stderr = &prefixed{w: os.Stderr, prefix: fmt.Sprintf("worker %d: ", i+1)}
+		if err := c.Start(); err != nil {
+			stop()
+			return nil, err
+		}
+		cmds = append(cmds, c)
+	}
+	return stop, nil
+}
+
+// prefixed writes what a worker says, each write after a prefix.
+type prefixed struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixed) Write(b []byte) (int, error) {
+	if _, err := fmt.Fprintf(p.w, "%s%s", p.prefix, b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // tail returns the end of a command's output, enough to see why it failed.

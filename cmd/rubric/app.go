@@ -201,6 +201,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			historyCommand(),
 			trendCommand(),
 			pushCommand(),
+			workerCommand(),
 			scoreCommand(),
 			mergeCommand(),
 			exportCommand(),

@@ -12,6 +12,7 @@ import (
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner"
 	"github.com/rubric-eval/rubric/runner/build"
+	"github.com/rubric-eval/rubric/runner/history"
 	"github.com/rubric-eval/rubric/runner/report"
 	"github.com/rubric-eval/rubric/runner/rundir"
 	"github.com/rubric-eval/rubric/runner/session"
@@ -72,6 +73,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, id, latest, SUITE@latest or SUITE@~N) case by case; gates on delta.*, regressions and fixes read this comparison"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "check the suites and render every case, send nothing, and print per target and judge the requests, estimated tokens and cost; no run folder is written"},
 			&cli.BoolFlag{Name: "json", Usage: "with --dry-run, print the estimates as JSON"},
+			&cli.StringFlag{Name: "queue", Usage: "send the cases through the job queue in the PostgreSQL database at `URL` (postgres://...) to rubric worker processes, wait for their results, then report as a normal run; with --resume, the URL again when it has a password"},
 		),
 		Action: func(cliCtx *cli.Context) error {
 			opts, ci, err := runFlags(cliCtx)
@@ -116,6 +118,7 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 		Limit:       cliCtx.Int("limit"),
 		Repeat:      cliCtx.Int("repeat"),
 		MaxDuration: cliCtx.Duration("max-duration"),
+		Queue:       cliCtx.String("queue"),
 		Grace:       cliCtx.Duration("grace"),
 		Build:       build.Options{Load: loadOptions(cliCtx), Targets: true, Dataset: true, Environ: os.Environ},
 		Summary:     summaryPrinter(stdout),
@@ -154,6 +157,9 @@ func runFlags(cliCtx *cli.Context) (session.Options, *ciOutputs, error) {
 		}
 	}
 	if err := runArgs(cliCtx); err != nil {
+		return opts, nil, err
+	}
+	if err := queueArgs(cliCtx); err != nil {
 		return opts, nil, err
 	}
 	if arg := cliCtx.String("shard"); cliCtx.IsSet("shard") {
@@ -205,6 +211,33 @@ func runArgs(cliCtx *cli.Context) error {
 	for _, f := range []string{"config", "target", "gate", "limit", "repeat", "shard", "baseline", "training-manifest", "allow-leaks", "leak-ngrams", "leak-ngram-threshold"} {
 		if cliCtx.IsSet(f) {
 			return usageError("run: --resume keeps the options the run started with; --%s cannot change them", f)
+		}
+	}
+	return nil
+}
+
+// queueArgs refuses what a run sent through a queue cannot do: its limits
+// of time and cost stop this process's dispatch, and the workers' is not
+// this process's.
+func queueArgs(cliCtx *cli.Context) error {
+	u := cliCtx.String("queue")
+	if !cliCtx.IsSet("queue") {
+		return nil
+	}
+	if !store.IsPostgresURL(u) {
+		return usageError("run: --queue takes a PostgreSQL URL, as in --queue postgres://USER@HOST/DB, got %q", history.RedactURL(u))
+	}
+	for _, f := range []string{"max-duration", "max-cost", "dry-run", "detach", "no-batch"} {
+		if cliCtx.IsSet(f) {
+			return usageError("run: --%s cannot be used with --queue: the workers send the cases", f)
+		}
+	}
+	if cliCtx.IsSet("allow-leaks") {
+		return usageError("run: --allow-leaks cannot be used with --queue: the workers do not mark the leaked cases' results; check without --allow-leaks, or run in one process")
+	}
+	for _, set := range cliCtx.StringSlice("set") {
+		if _, secret := evals.RedactOverride(set); secret {
+			return usageError("run: --queue: --set %s holds a secret, which the workers could not be given: name the environment variable that holds it instead (api_key_env)", evals.OverrideField(set))
 		}
 	}
 	return nil

@@ -36,6 +36,10 @@ type Options struct {
 	Cache func() *store.DB
 	// Retry are options of every endpoint's retries, for tests.
 	Retry []provider.RetryOption
+	// Buckets, when set, makes the buckets of each endpoint's rate limit,
+	// given the endpoint: the target's name, or "judge " and the name of
+	// a judge's; nil keeps them in this process.
+	Buckets func(endpoint string) provider.Buckets
 	// Environ is the environment, as os.Environ lists it: providers read
 	// their API keys in it, and scorer processes inherit from it. The
 	// process's own when nil.
@@ -241,8 +245,16 @@ func (b *builder) targets() []evals.Problem {
 // endpoint builds the endpoint of spec; judges get a cap on their requests
 // in flight, since the workers of every target call them.
 func (b *builder) endpoint(spec evals.TargetSpec, judge bool) (*evals.Endpoint, error) {
-	return provider.Endpoint(spec, provider.Options{Cache: b.opts.Cache, Limit: judge, Retry: b.opts.Retry,
-		Env: provider.Env{LookupEnv: b.opts.lookupEnv, Environ: b.opts.Environ}})
+	opts := provider.Options{Cache: b.opts.Cache, Limit: judge, Retry: b.opts.Retry,
+		Env: provider.Env{LookupEnv: b.opts.lookupEnv, Environ: b.opts.Environ}}
+	if b.opts.Buckets != nil {
+		name := spec.Name
+		if judge {
+			name = "judge " + name
+		}
+		opts.Buckets = b.opts.Buckets(name)
+	}
+	return provider.Endpoint(spec, opts)
 }
 
 // judge returns the endpoint a criterion's reference names, building it the

@@ -60,6 +60,12 @@ func RedactURL(raw string) string {
 	return shown
 }
 
+// RedactURLSecrets returns a PostgreSQL URL as RedactURL shows it, and its
+// passwords, as the URL spells them and decoded, for scrubbing them from
+// text that may quote them (another package's errors about the same
+// database).
+func RedactURLSecrets(raw string) (shown string, secrets []string) { return redactURL(raw) }
+
 // redactURL returns raw with its passwords redacted, and the passwords as
 // raw spells them and decoded. It works on the text, not through
 // url.Parse, so that a URL too broken to parse is redacted all the same.

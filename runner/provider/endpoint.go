@@ -20,6 +20,9 @@ type Options struct {
 	Limit bool
 	// Retry are options of the retry decorator, for tests.
 	Retry []RetryOption
+	// Buckets makes the buckets of the target's rate limit; nil makes
+	// LocalBucket's, this process's own.
+	Buckets Buckets
 	// Env is what the provider reads of its environment when it is built;
 	// the zero Env reads the process's.
 	Env Env
@@ -35,7 +38,7 @@ type Options struct {
 // the same decorators, sharing their state, but not the cache. The endpoint
 // closes base, when base is an io.Closer.
 func Decorate(base evals.Provider, spec evals.TargetSpec, opts Options) *evals.Endpoint {
-	c := newChain(base, spec, opts.Retry)
+	c := newChain(base, spec, opts.Buckets, opts.Retry)
 	var p evals.Provider = c.complete
 	var e evals.Embedder
 	if be, ok := base.(evals.Embedder); ok {

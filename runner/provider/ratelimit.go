@@ -25,8 +25,8 @@ const DefaultCompletionTokens = 256
 // limiter is the Provider RateLimit returns.
 type limiter struct {
 	p         evals.Provider
-	requests  *rate.Limiter // nil: no request limit
-	tokens    *rate.Limiter // nil: no token limit
+	requests  Bucket // nil: no request limit
+	tokens    Bucket // nil: no token limit
 	spec      evals.RateLimitSpec
 	maxTokens int
 
@@ -66,19 +66,68 @@ func RateLimit(p evals.Provider, spec *evals.RateLimitSpec, maxTokens int) evals
 	if spec == nil || spec.RequestsPerMinute <= 0 && spec.TokensPerMinute <= 0 {
 		return p
 	}
-	return newLimiter(p, spec, maxTokens)
+	return newLimiter(p, spec, maxTokens, nil)
 }
 
-// newLimiter is RateLimit's result, as its type, for a spec that sets a rate.
-func newLimiter(p evals.Provider, spec *evals.RateLimitSpec, maxTokens int) *limiter {
+// newLimiter is RateLimit's result, as its type, for a spec that sets a
+// rate; buckets makes its buckets, nil for LocalBucket.
+func newLimiter(p evals.Provider, spec *evals.RateLimitSpec, maxTokens int, buckets Buckets) *limiter {
+	if buckets == nil {
+		buckets = LocalBucket
+	}
 	l := &limiter{p: p, spec: *spec, maxTokens: maxTokens}
 	if rpm := spec.RequestsPerMinute; rpm > 0 {
-		l.requests = rate.NewLimiter(rate.Limit(rpm/60), 1)
+		l.requests = buckets(RateRequests, rpm/60, 1)
 	}
 	if tpm := spec.TokensPerMinute; tpm > 0 {
-		l.tokens = rate.NewLimiter(rate.Limit(tpm/60), tokenBurst(tpm))
+		l.tokens = buckets(RateTokens, tpm/60, tokenBurst(tpm))
 	}
 	return l
+}
+
+// Bucket is a token bucket a rate limit takes its turns from: LocalBucket,
+// in this process, or one that several processes share (runner/queue's, in
+// PostgreSQL), which then holds the rate across all of them.
+type Bucket interface {
+	// WaitN takes n units (at most Burst) and waits until the rate allows
+	// them. It fails at once when ctx's deadline would pass first, and
+	// when ctx ends; what it took is not given back.
+	WaitN(ctx context.Context, n int) error
+	// Book takes n units at once, without waiting: a debt that later
+	// waits pay off.
+	Book(ctx context.Context, n int)
+	// Burst is the most the bucket holds.
+	Burst() int
+}
+
+// Buckets makes the bucket of one of a target's rates: rate is
+// RateRequests or RateTokens, perSecond its rate and burst the bucket's
+// size.
+type Buckets func(rate string, perSecond float64, burst int) Bucket
+
+// The rates of a rate_limit, as Buckets names them.
+const (
+	RateRequests = "requests"
+	RateTokens   = "tokens"
+)
+
+// LocalBucket is a bucket of this process (golang.org/x/time/rate's).
+func LocalBucket(_ string, perSecond float64, burst int) Bucket {
+	return localBucket{rate.NewLimiter(rate.Limit(perSecond), burst)}
+}
+
+type localBucket struct{ *rate.Limiter }
+
+// Book reserves n now; a reservation may not exceed the burst, so a large
+// debt is booked in burst-sized parts.
+func (b localBucket) Book(_ context.Context, n int) {
+	burst := b.Limiter.Burst()
+	now := time.Now()
+	for n > 0 {
+		part := min(n, burst)
+		b.ReserveN(now, part)
+		n -= part
+	}
 }
 
 // tokenBurst is one second's tokens, at least 1.
@@ -101,7 +150,7 @@ func (l *limiter) Complete(ctx context.Context, req *evals.Request) (*evals.Resp
 		return resp, err
 	}
 	if used, ok := l.observe(resp.Usage); ok {
-		l.book(used - estimate)
+		l.tokens.Book(ctx, used-estimate)
 	}
 	return resp, nil
 }
@@ -133,7 +182,7 @@ func (x limiterEmbed) Embed(ctx context.Context, req *evals.EmbedRequest) (*eval
 		return resp, err
 	}
 	if used := resp.Usage.TotalTokens; used > 0 {
-		l.book(used - estimate)
+		l.tokens.Book(ctx, used-estimate)
 	}
 	return resp, nil
 }
@@ -146,10 +195,10 @@ func (l *limiter) admit(ctx context.Context, estimate int) error {
 		if err := l.tokens.WaitN(ctx, min(estimate, burst)); err != nil {
 			return waitError(ctx, fmt.Sprintf("%v tokens per minute", l.spec.TokensPerMinute))
 		}
-		l.book(estimate - burst)
+		l.tokens.Book(ctx, estimate-burst)
 	}
 	if l.requests != nil {
-		if err := l.requests.Wait(ctx); err != nil {
+		if err := l.requests.WaitN(ctx, 1); err != nil {
 			return waitError(ctx, fmt.Sprintf("%v requests per minute", l.spec.RequestsPerMinute))
 		}
 	}
@@ -194,19 +243,6 @@ func (l *limiter) observe(u evals.Usage) (used int, ok bool) {
 		used = u.PromptTokens + u.CompletionTokens
 	}
 	return used, true
-}
-
-// book takes n tokens now without waiting, leaving the bucket in debt that
-// later requests wait off. A reservation may not exceed the burst, so a large
-// debt is booked in burst-sized parts.
-func (l *limiter) book(n int) {
-	burst := l.tokens.Burst()
-	now := time.Now()
-	for n > 0 {
-		part := min(n, burst)
-		l.tokens.ReserveN(now, part)
-		n -= part
-	}
 }
 
 // waitError describes a wait for admission cut short by ctx: of kind

@@ -32,7 +32,7 @@ import (
 // decorators of a whole endpoint, an Embed chain and the cache among them,
 // and says what the provider can do.
 func Wrap(p evals.Provider, spec evals.TargetSpec, opts ...RetryOption) evals.Provider {
-	return newChain(p, spec, opts).complete
+	return newChain(p, spec, nil, opts).complete
 }
 
 // chain is the decorators of one target, composed here and nowhere else:
@@ -46,8 +46,9 @@ type chain struct {
 	adaptive *AdaptiveLimiter // nil unless the target's rate limit is adaptive
 }
 
-// newChain decorates p as Wrap documents.
-func newChain(p evals.Provider, spec evals.TargetSpec, opts []RetryOption) *chain {
+// newChain decorates p as Wrap documents; buckets makes the rate limit's
+// buckets, nil for LocalBucket.
+func newChain(p evals.Provider, spec evals.TargetSpec, buckets Buckets, opts []RetryOption) *chain {
 	var tr *reach
 	if r, ok := p.(Remote); ok {
 		tr = newReach(r.BaseURL(), spec.ConcurrencyOr())
@@ -63,7 +64,7 @@ func newChain(p evals.Provider, spec evals.TargetSpec, opts []RetryOption) *chai
 			if spec.Params != nil && spec.Params.MaxTokens != nil {
 				maxTokens = *spec.Params.MaxTokens
 			}
-			c.limiter = newLimiter(p, rl, maxTokens)
+			c.limiter = newLimiter(p, rl, maxTokens, buckets)
 			p = c.limiter
 		}
 	}

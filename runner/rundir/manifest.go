@@ -45,6 +45,10 @@ type Manifest struct {
 	// MaxCost is --max-cost, 0 for none. A resumed run keeps it unless
 	// given another.
 	MaxCost float64 `json:"max_cost,omitempty"`
+	// Queue is the URL of the job queue the run's cases were sent through
+	// (rubric run --queue), its password redacted; empty for a run of
+	// this process alone.
+	Queue string `json:"queue,omitempty"`
 	// Kind is "score" for a run that rubric score wrote, from Source: a log
 	// read with Mapping, or an earlier run's folder.
 	Kind    string `json:"kind,omitempty"`
@@ -133,10 +137,10 @@ func (m *Manifest) Prepare(ctx context.Context, s *evals.Suite) error {
 			m.SecretSet = append(m.SecretSet, f)
 		}
 	}
-	m.SuiteSHA256, _ = fileSHA256(ctx, s.Path)
+	m.SuiteSHA256, _ = FileSHA256(ctx, s.Path)
 	if s.Dataset.Path != "" {
 		m.Dataset = abs(s.Resolve(s.Dataset.Path))
-		m.DatasetSHA256, _ = fileSHA256(ctx, m.Dataset)
+		m.DatasetSHA256, _ = FileSHA256(ctx, m.Dataset)
 	}
 	if m.Baseline != "" {
 		m.Baseline = abs(m.Baseline)
@@ -152,9 +156,9 @@ func abs(path string) string {
 	return path
 }
 
-// fileSHA256 hashes the file at path, streaming: a dataset may be large,
+// FileSHA256 hashes the file at path, streaming: a dataset may be large,
 // so it stops when ctx ends.
-func fileSHA256(ctx context.Context, path string) (string, error) {
+func FileSHA256(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -222,7 +226,7 @@ func (m *Manifest) CheckInputs(ctx context.Context) error {
 	if m.Kind == KindScore {
 		return fmt.Errorf("resume %s: the run was written by rubric score, which reads recordings and sends nothing: score %s again", m.RunID, m.Source)
 	}
-	sum, err := fileSHA256(ctx, m.Suite)
+	sum, err := FileSHA256(ctx, m.Suite)
 	if err != nil {
 		return fmt.Errorf("resume %s: suite %s: %w", m.RunID, m.Suite, err)
 	}
@@ -230,7 +234,7 @@ func (m *Manifest) CheckInputs(ctx context.Context) error {
 		return fmt.Errorf("resume %s: suite %s changed since the run started; its results would mix two versions of the suite: start a new run", m.RunID, m.Suite)
 	}
 	if m.Dataset != "" {
-		sum, err := fileSHA256(ctx, m.Dataset)
+		sum, err := FileSHA256(ctx, m.Dataset)
 		if err != nil {
 			return fmt.Errorf("resume %s: dataset %s: %w", m.RunID, m.Dataset, err)
 		}

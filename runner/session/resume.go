@@ -65,6 +65,9 @@ func resume(ctx context.Context, ref string, opts Options) (*evals.Summary, erro
 	bo.Load.RequireTargets, bo.Targets, bo.Dataset = true, true, true
 	opts.Build = bo
 	opts.Limit, opts.Repeat, opts.Shard = m.Limit, m.Repeat, m.Shard
+	if opts.Queue, err = queueURL(m, opts.Queue); err != nil {
+		return nil, WithCode(ExitBadInput, err)
+	}
 	if opts.ErrorBudget == nil {
 		opts.ErrorBudget = m.ErrorBudget
 	}

@@ -83,6 +83,13 @@ type Options struct {
 	// Leaks, when set, checks every suite's cases against manifests of
 	// training data before anything runs (CheckLeaks).
 	Leaks *LeakOptions
+	// Queue, when set, is the URL of a job queue in PostgreSQL (rubric run
+	// --queue): each suite's cases are enqueued for rubric worker
+	// processes, and the run waits for their results (see queued.go).
+	Queue string
+	// QueuePoll is how often a queued run reads the results that came;
+	// 0 for a quarter of a second.
+	QueuePoll time.Duration
 }
 
 // Progress shows one run's progress.
@@ -209,6 +216,9 @@ type folder struct {
 	resumed bool
 	// manifest is run.json as read or written, which records the batches.
 	manifest *rundir.Manifest
+	// collected is set once a queued run has every result in its journal:
+	// it then finishes as a resumed run that has nothing left to send.
+	collected bool
 }
 
 func (f *folder) results() string { return filepath.Join(f.dir, rundir.ResultsFile) }
@@ -264,16 +274,12 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder, leak
 	if opts.ErrorBudget != nil {
 		budget = opts.ErrorBudget
 	}
+	if opts.Queue != "" && (f == nil || !f.collected) {
+		return runQueued(ctx, s, opts, f, leaks)
+	}
 	if f == nil {
-		m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, Shard: opts.Shard, ErrorBudget: opts.ErrorBudget, MaxCost: opts.maxCost()}
-		if leaks != nil { // checked: a resumed run checks again
-			m.Leaks = opts.Leaks
-		}
-		if opts.Baseline != nil {
-			m.Baseline = opts.Baseline.Report
-		}
 		var err error
-		if f, err = create(ctx, s, opts, "run", m); err != nil {
+		if f, err = create(ctx, s, opts, "run", newManifest(opts, repeat, leaks)); err != nil {
 			return nil, err
 		}
 	}
@@ -430,6 +436,23 @@ type discard struct{}
 
 func (discard) Write(*evals.Result) error { return nil }
 
+// newManifest is the manifest of a new run with opts, before Prepare;
+// leaks is the leak check its cases went through, if any, which a resumed
+// run does again.
+func newManifest(opts Options, repeat int, leaks *leak.Report) *rundir.Manifest {
+	m := &rundir.Manifest{Load: opts.Build.Load, Limit: opts.Limit, Repeat: repeat, Shard: opts.Shard, ErrorBudget: opts.ErrorBudget, MaxCost: opts.maxCost()}
+	if leaks != nil {
+		m.Leaks = opts.Leaks
+	}
+	if opts.Baseline != nil {
+		m.Baseline = opts.Baseline.Report
+	}
+	if opts.Queue != "" {
+		m.Queue = history.RedactURL(opts.Queue)
+	}
+	return m
+}
+
 // announce says on stderr what runs: n cases of suite s.
 func announce(s *build.Suite, opts Options, f *folder, n, repeat int) {
 	names := make([]string, len(s.Targets))
@@ -437,7 +460,10 @@ func announce(s *build.Suite, opts Options, f *folder, n, repeat int) {
 		names[i] = t.Spec.Name
 	}
 	verb := "run " + f.id + ":"
-	if f.resumed {
+	switch {
+	case f.collected:
+		verb = fmt.Sprintf("run %s: every result in from the workers (%d):", f.id, len(f.done))
+	case f.resumed:
 		verb = fmt.Sprintf("resuming run %s (%d results recorded):", f.id, len(f.done))
 	}
 	reps := ""
