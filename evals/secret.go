@@ -89,6 +89,10 @@ func (o *override) redact() {
 		}
 	case (top == "extra_body" || top == "body") && slices.ContainsFunc(o.field[1:], SecretName):
 		v = redactAll(o.value, &secrets)
+	case SecretName(o.field[len(o.field)-1]):
+		// A field that targets do not have, named as a credential (a key
+		// typed in place of api_key_env): its value is one.
+		v = redactAll(o.value, &secrets)
 	default:
 		v = redactTree(o.value, &secrets)
 	}

@@ -50,6 +50,10 @@ func TestRedactOverride(t *testing.T) {
 		{"x.body.api_key=sk-1234", "x.body.api_key=[REDACTED]", true},
 		{"x.body.input={{ prompt }}", "x.body.input={{ prompt }}", false},
 		{`x.body={"input":"{{ prompt }}","client_secret":"sk-1234"}`, `x.body={"client_secret":"[REDACTED]","input":"{{ prompt }}"}`, true},
+		// A field named as a credential, which no target has.
+		{"x.api_key=sk-1234", "x.api_key=[REDACTED]", true},
+		{"x.params.access_token=sk-1234", "x.params.access_token=[REDACTED]", true},
+		{"x.params.max_tokens=20", "x.params.max_tokens=20", false},
 		// An api_key_env that is no variable's name: a key.
 		{"x.api_key_env=sk-1234", "x.api_key_env=[REDACTED]", true},
 		// Arguments that do not parse.
