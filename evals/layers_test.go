@@ -37,12 +37,12 @@ var layers = map[string][]string{
 	// rubric view: reads the history and run folders, compares with runner.
 	"runner/view": {"evals", "datasets", "runner", "runner/history", "runner/rundir"},
 	// The packages that drive a run.
-	"runner/build":     {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
-	"runner/batch":     {"evals", "datasets", "runner/provider", "runner/rundir", "runner/store"},
-	"runner/session":   {"evals", "evals/leak", "datasets", "runner", "runner/batch", "runner/build", "runner/rundir", "runner/report", "runner/history", "runner/queue"},
+	"runner/build":   {"evals", "evals/criteria", "evals/mock", "datasets", "runner/provider", "runner/store"},
+	"runner/batch":   {"evals", "datasets", "runner/provider", "runner/rundir", "runner/store"},
+	"runner/session": {"evals", "evals/leak", "datasets", "runner", "runner/batch", "runner/build", "runner/rundir", "runner/report", "runner/history", "runner/queue"},
 	// Workers on a shared queue: they build a run's suite and run its
 	// cases one job at a time.
-	"runner/queue": {"evals", "datasets", "runner", "runner/build", "runner/history", "runner/provider", "runner/rundir"},
+	"runner/queue":     {"evals", "datasets", "runner", "runner/build", "runner/history", "runner/provider", "runner/rundir"},
 	"cmd/rubric":       nil, // nil: anything
 	"cmd/rubric-bench": nil,
 }
