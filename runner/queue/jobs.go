@@ -184,8 +184,7 @@ func (q *Queue) Now(ctx context.Context) (time.Time, error) {
 }
 
 // Finish removes what the queue keeps of run id once its coordinator has
-// every result: its results, its rate buckets and its source. River's
-// cleaner removes its completed jobs a day later.
+// every result: its results, its rate buckets, its source and its jobs.
 func (q *Queue) Finish(ctx context.Context, id string) error {
 	return q.wrap(pgx.BeginFunc(ctx, q.pool, func(tx pgx.Tx) error {
 		for _, t := range []string{"rubric_queue_results", "rubric_queue_rates", "rubric_queue_runs"} {
@@ -193,6 +192,11 @@ func (q *Queue) Finish(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		return nil
+		// The run's jobs, done: River would keep them a day, which for a
+		// queue of many large runs is a table of millions of rows to no
+		// use (the run's results are in its journal).
+		_, err := tx.Exec(ctx, `DELETE FROM river_job WHERE kind = $1 AND args @> jsonb_build_object('run', $2::text)
+			AND state IN ('completed', 'cancelled', 'discarded')`, Job{}.Kind(), id)
+		return err
 	}))
 }

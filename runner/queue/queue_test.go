@@ -236,6 +236,33 @@ func TestOneResultPerCase(t *testing.T) {
 	if rows != n {
 		t.Errorf("%d rows in rubric_queue_results, want %d", rows, n)
 	}
+	// Every job completes (River's batched completions), and once the
+	// coordinator has the results, Finish leaves nothing of the run.
+	waitJobs := time.Now().Add(10 * time.Second)
+	for {
+		var left int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE args @> '{"run":"once"}' AND state <> 'completed'`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(waitJobs) {
+			t.Fatalf("%d jobs of run once not completed", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := q.Finish(ctx, "once"); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"river_job WHERE args @> '{\"run\":\"once\"}'", "rubric_queue_results WHERE run = 'once'", "rubric_queue_runs WHERE run = 'once'"} {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 0 {
+			t.Errorf("after Finish, %d rows in %s", rows, table)
+		}
+	}
 }
 
 // TestOpenRedactsPassword opens queues that cannot be reached or parsed:
