@@ -159,7 +159,7 @@ func (q *Queue) migrate(ctx context.Context) error {
 		return err
 	}
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("River's tables: %w", err)
+		return fmt.Errorf("migrating River's tables: %w", err)
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {

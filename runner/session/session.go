@@ -300,7 +300,9 @@ func runSuite(ctx context.Context, s *build.Suite, opts Options, f *folder, leak
 		NoSubmit: opts.NoBatch, Detach: opts.Detach, Poll: opts.BatchPoll,
 		Progress: opts.BatchProgress, Stderr: opts.stderr(), Now: opts.Now,
 	})
-	defer batches.Close()
+	// A result comes with an error too, its batch.db open: close it
+	// either way (Close takes a nil Result).
+	defer func() { _ = batches.Close() }()
 	hint := resumeCommand(f.id, opts)
 	if err := batchError(ctx, err, batches, f.id, hint); err != nil {
 		return nil, err
