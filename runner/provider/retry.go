@@ -117,7 +117,7 @@ func newRetrier(p evals.Provider, spec *evals.RetrySpec, opts []RetryOption) *re
 		maxWait:  DefaultMaxWait,
 		base:     DefaultBaseDelay,
 		maxDelay: DefaultMaxDelay,
-		sleep:    sleep,
+		sleep:    Sleep,
 		int64n:   rand.Int64N,
 		now:      time.Now,
 	}
@@ -303,8 +303,9 @@ func attempts(n int) string {
 	return fmt.Sprintf("%d attempts", n)
 }
 
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx ends, and returns ctx's error if it ends
+// first.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

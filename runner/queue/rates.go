@@ -85,14 +85,7 @@ func (b *bucket) WaitN(ctx context.Context, n int) error {
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
 		return errors.New("the rate limit's turn comes after the deadline")
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return provider.Sleep(ctx, wait)
 }
 
 // Book takes n units without waiting.
