@@ -55,6 +55,9 @@ type Response struct {
 	// the latency of the call that was cached.
 	Cached          bool
 	OriginalLatency time.Duration
+	// Batch marks an answer that came from a batch API (batch: true), which
+	// bills it at BatchPriceFactor of the live price.
+	Batch bool
 	// Stream holds the timings of a streamed response; nil when the response
 	// came whole.
 	Stream *StreamTiming

@@ -46,6 +46,9 @@ type Result struct {
 	// cached.
 	Cached            bool    `json:"cached,omitempty"`
 	OriginalLatencyMS float64 `json:"original_latency_ms,omitempty"`
+	// Batch marks a response that came from a batch API (docs/batch.md):
+	// its Cost is BatchPriceFactor of the live price.
+	Batch bool `json:"batch,omitempty"`
 	// Stream holds when a streamed response's tokens came; nil when the
 	// response was not streamed.
 	Stream *StreamTiming `json:"stream,omitempty"`

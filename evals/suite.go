@@ -236,6 +236,20 @@ func (t TargetSpec) Cost(u Usage) (cost float64, ok bool) {
 	return (float64(u.PromptTokens)*t.Price.Input + float64(u.CompletionTokens)*t.Price.Output) / 1e6, true
 }
 
+// BatchPriceFactor is what a batch API bills of the live price: OpenAI's
+// Batch API (Azure's global batch too) and Anthropic's Message Batches
+// bill half.
+const BatchPriceFactor = 0.5
+
+// ResponseCost is what r cost at the target's prices: Cost of its usage,
+// at BatchPriceFactor of it when r came from a batch.
+func (t TargetSpec) ResponseCost(r *Response) (cost float64, ok bool) {
+	if cost, ok = t.Cost(r.Usage); ok && r.Batch {
+		cost *= BatchPriceFactor
+	}
+	return cost, ok
+}
+
 // CacheOr reports whether the target's responses are cached, the default.
 func (t TargetSpec) CacheOr() bool { return t.Cache == nil || *t.Cache }
 

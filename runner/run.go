@@ -325,7 +325,8 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 		r.OriginalLatencyMS = ms(resp.OriginalLatency)
 	}
 	r.Stream = resp.Stream
-	if c, ok := t.Spec.Cost(resp.Usage); ok {
+	r.Batch = resp.Batch
+	if c, ok := t.Spec.ResponseCost(resp); ok {
 		r.Cost = &c
 	}
 	lat := evals.Millis(r.LatencyMS)

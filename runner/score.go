@@ -162,6 +162,7 @@ func scoreRecorded(ctx context.Context, opts ScoreOptions, rec *Recorded) *evals
 		r.OriginalLatencyMS = ms(resp.OriginalLatency)
 	}
 	r.Stream = resp.Stream
+	r.Batch = resp.Batch
 	lat := resp.Latency
 	if resp.Cached {
 		lat = resp.OriginalLatency
@@ -192,6 +193,7 @@ func RecordedResult(r *evals.Result) (*Recorded, error) {
 			Latency:  evals.Millis(r.LatencyMS),
 			Attempts: r.Attempts,
 			Stream:   r.Stream,
+			Batch:    r.Batch,
 		},
 	}
 	if r.Cached {

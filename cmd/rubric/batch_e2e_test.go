@@ -82,6 +82,11 @@ func TestBatchPartialExpiryE2E(t *testing.T) {
 			if len(results) != 8 {
 				t.Fatalf("journal has %d results after the partial expiry, want the 8 answered", len(results))
 			}
+			for _, res := range results {
+				if res["batch"] != true {
+					t.Errorf("result %v of a batch answer is not marked batch: true", res["case_id"])
+				}
+			}
 			m, err := rundir.ReadManifest(runDir)
 			if err != nil {
 				t.Fatal(err)
@@ -100,6 +105,15 @@ func TestBatchPartialExpiryE2E(t *testing.T) {
 				t.Fatalf("--resume --no-batch sent %d live requests and made %d batches; want the 2 unanswered live, no new batch", live, batches)
 			}
 			batched := reportOf(t, runDir)
+			nBatch := 0
+			for _, res := range readJSONL(t, filepath.Join(runDir, rundir.ResultsFile)) {
+				if res["batch"] == true {
+					nBatch++
+				}
+			}
+			if nBatch != 8 {
+				t.Errorf("%d results marked batch after --no-batch, want the 8 from the batch (the 2 sent live are not)", nBatch)
+			}
 
 			// The same suite, live.
 			liveDir := t.TempDir()

@@ -198,12 +198,13 @@ func judgedRun(t *testing.T, runDir string) map[string]any {
 	return map[string]any{"report": rep, "results": results}
 }
 
-// strip deletes, at every depth, the fields that differ between runs.
+// strip deletes, at every depth, the fields that differ between runs, and
+// batch, which marks the answers that came from a batch.
 func strip(v any) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			if k == "run_id" || k == "started" || k == "finished" || k == "duration_ms" || k == "suite_path" || strings.Contains(k, "latency") || strings.Contains(k, "time") {
+			if k == "run_id" || k == "batch" || k == "started" || k == "finished" || k == "duration_ms" || k == "suite_path" || strings.Contains(k, "latency") || strings.Contains(k, "time") {
 				delete(v, k)
 				continue
 			}

@@ -267,6 +267,9 @@ func (c *Cost) Score(_ context.Context, in *evals.Input) evals.Verdict {
 		return unscored(fmt.Sprintf("the endpoint reported only a total of %d tokens: the cost needs the prompt and completion counts", u.TotalTokens))
 	}
 	cost, _ := in.Target.Cost(u)
+	if in.Response != nil && in.Response.Batch {
+		cost *= evals.BatchPriceFactor
+	}
 	if cost > c.max {
 		cur := ""
 		if in.Target.Price.Currency != "" {

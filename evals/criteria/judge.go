@@ -409,7 +409,7 @@ func (j *Judge) ask(ctx context.Context, jt *judgeTarget, caseID string, repeat 
 		u := resp.Usage
 		v.rec.Usage = &u
 	}
-	if c, ok := jt.spec.Cost(resp.Usage); ok {
+	if c, ok := jt.spec.ResponseCost(resp); ok {
 		v.rec.Cost, v.rec.Currency = &c, jt.spec.Price.Currency
 		if v.rec.Currency == "" {
 			v.rec.Currency = "USD"

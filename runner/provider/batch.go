@@ -135,6 +135,7 @@ func (a *fromBatch) Complete(ctx context.Context, req *evals.Request) (*evals.Re
 		Sent:     &evals.SentRequest{URL: a.api.SentURL(), Body: body},
 		Latency:  cr.Latency,
 		Attempts: 1,
+		Batch:    true,
 	}, nil
 }
 

@@ -63,7 +63,11 @@ type Estimate struct {
 	// endpoint's max_tokens for each request. Nil when it sets none, and
 	// for an embeddings endpoint.
 	MaxCompletionTokens *int `json:"max_completion_tokens,omitempty"`
-	// Cost is the estimate at the price table; nil without one.
+	// Batch says the endpoint sends its requests as batches (batch: true),
+	// which cost evals.BatchPriceFactor of the price table.
+	Batch bool `json:"batch,omitempty"`
+	// Cost is the estimate at the price table (at half of it for a batch);
+	// nil without one.
 	Cost *Cost `json:"cost,omitempty"`
 
 	judge, chat bool // a judge's estimate; one that makes chat calls
@@ -124,7 +128,7 @@ func planSuite(ctx context.Context, s *build.Suite, opts Options, tc *tokenCount
 	p := &planner{s: s, repeat: repeatOf(s, opts), tc: tc, judges: map[string]*Estimate{}, jcodecs: map[string]tokenizer.Codec{}}
 	for _, ep := range s.Targets {
 		c := tc.forModel(ep.Model)
-		p.targets = append(p.targets, Estimate{Name: ep.Spec.Name, Provider: ep.Spec.Provider, Model: ep.Model, Tokenizer: c.GetName()})
+		p.targets = append(p.targets, Estimate{Name: ep.Spec.Name, Provider: ep.Spec.Provider, Model: ep.Model, Tokenizer: c.GetName(), Batch: ep.Batch != nil})
 		p.codecs = append(p.codecs, c)
 		if mt := maxTokens(ep.Spec); mt >= 0 && p.maxResponse >= 0 {
 			p.maxResponse += p.repeat * mt
@@ -134,7 +138,7 @@ func planSuite(ctx context.Context, s *build.Suite, opts Options, tc *tokenCount
 	}
 	for _, ep := range s.Judges {
 		c := tc.forModel(ep.Model)
-		p.judges[ep.Spec.Name] = &Estimate{Name: ep.Spec.Name, Provider: ep.Spec.Provider, Model: ep.Model, Tokenizer: c.GetName(), judge: true}
+		p.judges[ep.Spec.Name] = &Estimate{Name: ep.Spec.Name, Provider: ep.Spec.Provider, Model: ep.Model, Tokenizer: c.GetName(), Batch: ep.Batch != nil, judge: true}
 		p.jcodecs[ep.Spec.Name] = c
 		p.order = append(p.order, ep.Spec.Name)
 	}
@@ -261,8 +265,12 @@ func (e *Estimate) bound(spec evals.TargetSpec) {
 	if e.MaxCompletionTokens != nil {
 		output = *e.MaxCompletionTokens
 	}
+	amount := (float64(input)*spec.Price.Input + float64(output)*spec.Price.Output) / 1e6
+	if e.Batch {
+		amount *= evals.BatchPriceFactor
+	}
 	e.Cost = &Cost{
-		Amount:   (float64(input)*spec.Price.Input + float64(output)*spec.Price.Output) / 1e6,
+		Amount:   amount,
 		Currency: currency(spec.Price),
 		AtLeast:  open && e.Requests > 0,
 	}

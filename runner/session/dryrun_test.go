@@ -229,3 +229,18 @@ func show(e Estimate) string {
 	}
 	return fmt.Sprintf("%+v (max response %v, max completion %v)", e, p(e.MaxResponseTokens), p(e.MaxCompletionTokens))
 }
+
+// A batch endpoint's requests are estimated at the batch APIs' half price.
+func TestDryRunBatchCost(t *testing.T) {
+	spec := evals.TargetSpec{Price: &evals.PriceSpec{Input: 2, Output: 8}}
+	for _, tc := range []struct {
+		batch bool
+		want  float64
+	}{{false, 2}, {true, 1}} {
+		e := &Estimate{Requests: 4, PromptTokens: 1_000_000, chat: true, Batch: tc.batch}
+		e.bound(spec)
+		if e.Cost == nil || e.Cost.Amount != tc.want {
+			t.Errorf("batch %v: cost %+v, want %v", tc.batch, e.Cost, tc.want)
+		}
+	}
+}
