@@ -59,6 +59,9 @@
 //	              queue at $RUBRIC_BENCH_QUEUE (a PostgreSQL URL) to one
 //	              rubric worker and to three (docs/workers.md); no target,
 //	              not in the default set
+//	merge         0 ms latency, 300,000 cases run in 3 shards (--shard K/3,
+//	              not timed), then rubric merge of the three runs, timed:
+//	              results merged a second >= 10,000 (not in the default set)
 //	tool-loop     0 ms latency, 20,000 cases, concurrency 64, each case a
 //	              conversation of 3 steps: the endpoint calls the suite's
 //	              tool twice (mocked), then answers: cases/s at least 25%
@@ -147,6 +150,9 @@ type scenario struct {
 	// processes, each of the scenario's concurrency, started before the
 	// run and stopped after it; the wall time is the coordinator's.
 	Workers int
+	// Shards, when above 0, runs the cases in that many shards (rubric run
+	// --shard K/N, not timed), then times rubric merge of their runs.
+	Shards int
 	// Steps is the requests of each case: with 3, the suite offers a tool
 	// and the endpoint answers a case's first two requests with a call of
 	// it, which the suite's mock answers; 0 means 1, a single answer.
@@ -174,6 +180,8 @@ var scenarios = []scenario{
 	{Name: "queue-single", Cases: 100_000, Concurrency: 64, Latency: 50 * time.Millisecond},
 	{Name: "queue-1", Cases: 100_000, Concurrency: 64, Latency: 50 * time.Millisecond, Workers: 1},
 	{Name: "queue-3", Cases: 100_000, Concurrency: 64, Latency: 50 * time.Millisecond, Workers: 3},
+	// rubric merge of the runs of 3 shards (docs/shards.md).
+	{Name: "merge", Cases: 300_000, Concurrency: 64, Shards: 3, MinCasesPerSec: 10_000},
 }
 
 // queueEnv names the PostgreSQL database the queue scenarios use.
@@ -745,6 +753,12 @@ func (b *bench) run(ctx context.Context, s scenario) (result, error) {
 		defer stop()
 		args = append(args, "--queue", os.Getenv(queueEnv))
 	}
+	if s.Shards > 0 {
+		if args, err = b.runShards(ctx, dir, suite, s); err != nil {
+			return res, err
+		}
+		args = append(args, "--no-history", "--out", out)
+	}
 	cmd := exec.CommandContext(ctx, b.bin, args...)
 	if s.Bare {
 		self, err := os.Executable()
@@ -1027,9 +1041,35 @@ func benchmarkProfiled(ctx context.Context, picked []scenario, bin string, keep 
 		if !s.Bare {
 			ran[s.Name] = &r
 		}
-		fmt.Fprintf(log, "rubric-bench: %s: %d requests on %d connections in %.3fs; %s used %.2fs of CPU (%.0f µs a case), peak RSS %d KiB\n",
-			s.Name, r.Served, r.Conns, r.Wall.Seconds(), who, r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(s.Cases), r.MaxRSSKB)
+		if s.Shards > 0 {
+			fmt.Fprintf(log, "rubric-bench: %s: %d requests in %d shards, then rubric merge in %.3fs, which used %.2fs of CPU (%.0f µs a result), peak RSS %d KiB\n",
+				s.Name, r.Served, s.Shards, r.Wall.Seconds(), r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(s.Cases), r.MaxRSSKB)
+		} else {
+			fmt.Fprintf(log, "rubric-bench: %s: %d requests on %d connections in %.3fs; %s used %.2fs of CPU (%.0f µs a case), peak RSS %d KiB\n",
+				s.Name, r.Served, r.Conns, r.Wall.Seconds(), who, r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(s.Cases), r.MaxRSSKB)
+		}
 		results = append(results, r)
 	}
 	return results, nil
+}
+
+// runShards runs the scenario's cases in s.Shards shards, each in a runs
+// folder of its own under dir, and returns the rubric merge command of
+// their runs.
+func (b *bench) runShards(ctx context.Context, dir, suite string, s scenario) ([]string, error) {
+	args := []string{"merge"}
+	for k := 1; k <= s.Shards; k++ {
+		out := filepath.Join(dir, fmt.Sprintf("shard-%d", k))
+		cmd := exec.CommandContext(ctx, b.bin, "run", suite, "--no-cache", "--no-progress", "--no-history", "--out", out, "--shard", fmt.Sprintf("%d/%d", k, s.Shards))
+		cmd.Dir = dir
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("shard %d/%d: %w\n%s", k, s.Shards, err, tail(string(msg)))
+		}
+		runs, _ := filepath.Glob(filepath.Join(out, "*", "report.json"))
+		if len(runs) != 1 {
+			return nil, fmt.Errorf("shard %d/%d: want one run under %s, found %d", k, s.Shards, out, len(runs))
+		}
+		args = append(args, filepath.Dir(runs[0]))
+	}
+	return args, nil
 }

@@ -289,3 +289,22 @@ func TestBenchStream(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchMerge runs a tiny merge scenario: the shards send every case
+// once between them (the endpoint counts), and the merged run's report,
+// which the bench checks, has every case passed.
+func TestBenchMerge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the rubric binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := scenario{Name: "tiny-merge", Cases: 300, Concurrency: 8, Shards: 3, MinCasesPerSec: 1}
+	results, err := benchmark(ctx, []scenario{s}, "", false, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := results[0]; r.Served != 300 || r.Wall <= 0 || !r.pass() {
+		t.Errorf("merge: %d requests served, wall %v, pass %v; want 300, a time, pass", r.Served, r.Wall, r.pass())
+	}
+}
