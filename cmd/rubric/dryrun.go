@@ -120,7 +120,11 @@ func estimateTable(w io.Writer, head string, es []session.Estimate) {
 		if e.MaxCompletionTokens != nil {
 			completion = strconv.Itoa(*e.MaxCompletionTokens)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t\n", e.Name, e.Provider, e.Model, e.Requests, e.PromptTokens, completion, costText(e.Cost))
+		cost := costText(e.Cost)
+		if e.Batch && e.Cost != nil {
+			cost += " (batch: half price)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t\n", e.Name, e.Provider, e.Model, e.Requests, e.PromptTokens, completion, cost)
 	}
 	tw.Flush()
 }

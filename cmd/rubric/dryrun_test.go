@@ -30,9 +30,11 @@ func TestPrintPlan(t *testing.T) {
 				Targets: []session.Estimate{{Name: "local", Provider: "openai", Model: "tiny-1", Requests: 1, Tokenizer: "o200k_base", PromptTokens: 20,
 					MaxCompletionTokens: n(20), Cost: &session.Cost{Amount: 0, Currency: "USD"}},
 					{Name: "cheap", Provider: "openai", Model: "tiny-2", Requests: 1, Tokenizer: "o200k_base", PromptTokens: 36,
-						Cost: &session.Cost{Amount: 0.000036, Currency: "USD", AtLeast: true}}}},
+						Cost: &session.Cost{Amount: 0.000036, Currency: "USD", AtLeast: true}},
+					{Name: "nightly", Provider: "anthropic", Model: "tiny-3", Requests: 1, Tokenizer: "o200k_base", PromptTokens: 36,
+						MaxCompletionTokens: n(20), Batch: true, Cost: &session.Cost{Amount: 0.00004, Currency: "USD"}}}},
 		},
-		Costs: []session.Cost{{Amount: 0.040536, Currency: "USD", AtLeast: true}, {Amount: 0.00468, Currency: "EUR", AtLeast: true}},
+		Costs: []session.Cost{{Amount: 0.040576, Currency: "USD", AtLeast: true}, {Amount: 0.00468, Currency: "EUR", AtLeast: true}},
 	}
 	var b bytes.Buffer
 	if err := printPlan(&b, plan); err != nil {
