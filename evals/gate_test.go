@@ -98,7 +98,7 @@ func TestParseMetric(t *testing.T) {
 func TestParseGateErrors(t *testing.T) {
 	const (
 		missingOp = `expected a comparison (>=, <=, >, <) followed by a number, as in "pass_rate >= 0.9"`
-		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, judge.NAME.kappa, judge.NAME.agreement, judge.NAME.n, slice(KEY=VALUE).METRIC"
+		oneOf     = "expected one of pass_rate, mean, error_rate, unscored_rate, cached_rate, clean_pass_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, judge.NAME.kappa, judge.NAME.agreement, judge.NAME.n, slice(KEY=VALUE).METRIC"
 		perCrit   = "expected criteria.NAME.pass_rate or criteria.NAME.mean (or either ending in .lower or .upper), criteria.NAME.corpus_bleu, criteria.NAME.tool_call_f1, criteria.NAME.unscored_rate, criteria.NAME.macro_f1 or criteria.NAME.micro_f1"
 	)
 	tests := []struct {
@@ -119,8 +119,8 @@ func TestParseGateErrors(t *testing.T) {
 		{"criterion without operator", "criteria.tone.mean", 18, missingOp,
 			`gate "criteria.tone.mean": ` + missingOp + ` at character 19`},
 		{"no metric", ">= 0.9", 0,
-			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, judge.NAME.kappa, judge.NAME.agreement, judge.NAME.n, slice(KEY=VALUE).METRIC)",
-			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, judge.NAME.kappa, judge.NAME.agreement, judge.NAME.n, slice(KEY=VALUE).METRIC) at character 1`},
+			"expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, clean_pass_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, judge.NAME.kappa, judge.NAME.agreement, judge.NAME.n, slice(KEY=VALUE).METRIC)",
+			`gate ">= 0.9": expected a metric before the comparison (one of pass_rate, mean, error_rate, unscored_rate, cached_rate, clean_pass_rate, latency.p50|p95|p99|mean|max, ttft.p50|p95|p99|mean|max, ttfc.p50|p95|p99|mean|max, tokens_per_s.mean, tokens.total|prompt|completion|mean, cost.total|mean, pass@K, pass^K, flaky_rate, delta.pass_rate, delta.mean, regressions, fixes, criteria.NAME.pass_rate|mean, criteria.NAME.unscored_rate, judge.NAME.kappa, judge.NAME.agreement, judge.NAME.n, slice(KEY=VALUE).METRIC) at character 1`},
 		{"typo in a metric", "passrate >= 0.9", 0, `unknown metric "passrate": did you mean "pass_rate"?`,
 			`gate "passrate >= 0.9": unknown metric "passrate": did you mean "pass_rate"? at character 1`},
 		{"unknown metric after spaces", "  accuracy >= 1", 2, `unknown metric "accuracy": ` + oneOf,
@@ -485,6 +485,7 @@ func TestMeasure(t *testing.T) {
 		{"slice(lang=fr).error_rate", 0, "no case is in slice lang=fr"},
 		{"slice(lang=de).cached_rate", 0.75, ""},
 		{"slice(lang=xx).cached_rate", 0, "no response was received in slice lang=xx"},
+		{"clean_pass_rate", 0.7, ""}, // no leak check: the pass rate
 	} {
 		ref, err := ParseMetric(tc.metric)
 		if err != nil {
@@ -494,6 +495,20 @@ func TestMeasure(t *testing.T) {
 		if ok != (tc.why == "") || ok && math.Abs(v-tc.want) > 1e-12 || !ok && why != tc.why {
 			t.Errorf("%s: %v, %v, %q; want %v, %q", tc.metric, v, ok, why, tc.want, tc.why)
 		}
+	}
+	// With leaked cases: the pass rate without them, and no data when
+	// every case leaked.
+	ref, err := ParseMetric("clean_pass_rate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt.Leaks = &LeakSummary{Cases: 2, Passed: 2, CleanCases: 8, CleanPassed: 5, PassRate: 1, CleanPassRate: 0.625}
+	if v, ok, why := ref.Measure(tgt); !ok || v != 0.625 {
+		t.Errorf("clean_pass_rate with leaks: %v, %v, %q; want 0.625", v, ok, why)
+	}
+	tgt.Leaks = &LeakSummary{Cases: 10, Passed: 7}
+	if v, ok, why := ref.Measure(tgt); ok || why != "every case of 10 was found in training data" {
+		t.Errorf("clean_pass_rate, every case leaked: %v, %v, %q", v, ok, why)
 	}
 }
 

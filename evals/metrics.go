@@ -108,6 +108,18 @@ var metrics = []metric{
 			}
 			return ratio(m.f.Cached, received), nil, ""
 		}},
+	{name: "clean_pass_rate", rng: unitRange,
+		doc: "passed cases / all cases, leaving out the cases found in training data (`--training-manifest` with `--allow-leaks`, [leakage.md](leakage.md)); the pass rate when none was found or no check ran.",
+		value: func(m *measured) (float64, *Interval, string) {
+			l := m.target.Leaks
+			if l == nil {
+				return caseRate(func(f *Figures) (float64, *Interval) { return f.PassRate, nil })(m)
+			}
+			if l.CleanCases == 0 {
+				return 0, nil, fmt.Sprintf("every case of %d was found in training data", l.Cases)
+			}
+			return l.CleanPassRate, nil, ""
+		}},
 	latency("latency.p50", func(l LatencySummary) float64 { return l.P50 }),
 	latency("latency.p95", func(l LatencySummary) float64 { return l.P95 }),
 	latency("latency.p99", func(l LatencySummary) float64 { return l.P99 }),
