@@ -135,7 +135,9 @@ func summarize(id, suite string, started time.Time, results []*evals.Result) *ev
 	sum := &evals.Summary{ReportVersion: evals.ReportVersion, RunID: id, Suite: suite, SuiteVersion: "1.0", Started: started,
 		Finished: started.Add(time.Minute), Complete: true, Statistics: evals.DefaultStatistics(), Targets: []evals.TargetSummary{t},
 		Gate: evals.GateVerdict{Held: held, Results: []evals.GateResult{{Expr: "pass_rate >= 0.5", Target: "small", Value: &v, Held: held,
-			Margin: v - 0.5, Message: fmt.Sprintf("pass_rate %.3f, needs >= 0.5", v)}}}}
+			Margin: v - 0.5, Message: fmt.Sprintf("pass_rate %.3f, needs >= 0.5", v)},
+			// A gate of the run, on no target: a judge's agreement.
+			{Expr: "judge.fact.kappa >= 0.6", Judge: "fact", Message: "judge fact: judge.fact.kappa >= 0.6: no data (no agreement recorded)"}}}}
 	return sum
 }
 

@@ -287,6 +287,9 @@ type runData struct {
 	// comparison; "" when there is none.
 	Previous, Compare, Trend string
 	Targets                  []targetView
+	// RunGates are the gates checked once a run, on no target (a judge's
+	// agreement with people).
+	RunGates []evals.GateResult
 }
 
 type targetView struct {
@@ -412,6 +415,11 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			d.Targets = append(d.Targets, tv)
+		}
+		for _, g := range sum.Gate.Results {
+			if g.Target == "" {
+				d.RunGates = append(d.RunGates, g)
+			}
 		}
 	}
 	s.render(w, r, http.StatusOK, "run", &page{Title: "Run " + id, Crumbs: []crumb{{"Runs", "/"}}, D: d})

@@ -76,6 +76,7 @@ func TestRunPage(t *testing.T) {
 		"73.3%",                                          // 88 of 120 pass
 		"65.3–81.3%",                                     // its interval
 		"<code>pass_rate &gt;= 0.5</code>", "&#43;0.233", // the gate and its margin
+		`<section id="run-gates">`, "<code>judge.fact.kappa &gt;= 0.6</code>", // a judge's gate, on no target
 		`href="/runs/r3/cases?criterion=fact"`,                          // a criterion's failed cases
 		`href="/runs/r3/cases?slice=topic%3Dbilling&amp;status=failed"`, // a slice's failed cases
 		`href="/runs/r3/cases?error=timeout"`,                           // the errors by kind
