@@ -21,7 +21,7 @@ func mergeCommand() *cli.Command {
 		Flags: append(ciFlags(),
 			outFlag("folder for run outputs; the merged run goes to `DIR`/RUN_ID/{results.jsonl,report.json,run.json}, and RUN ids are looked up in it"),
 			&cli.StringFlag{Name: "suite", Usage: "the suite `FILE` the shards ran, when it is not at the path their run.json names (another machine's checkout); it must hash the same"},
-			configFlag(),
+			&cli.StringFlag{Name: "config", Usage: "the project config `FILE` the shards ran with, when it is not at the path their run.json names (default: that path)"},
 			gateFlag(),
 			&cli.StringFlag{Name: "baseline", Usage: "compare with the earlier run `RUN` (its folder, report.json, id, latest, SUITE@latest or SUITE@~N; default: the run the shards were compared with, if any)"},
 			noHistoryFlag(),
