@@ -19,7 +19,7 @@ const batchTestKey = "sk-batch-unit-0123456789abcdef"
 
 // batchAPIOf builds the batch API of a target of provider at base, with
 // the key in BATCH_TEST_KEY.
-func batchAPIOf(t *testing.T, provider, base string, extra string) BatchAPI {
+func batchAPIOf(t testing.TB, provider, base string, extra string) BatchAPI {
 	t.Helper()
 	obj := `{"name": "t", "provider": "` + provider + `", "model": "m", "api_key_env": "BATCH_TEST_KEY", "batch": true` + extra
 	if provider == "anthropic" {

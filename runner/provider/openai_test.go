@@ -63,7 +63,7 @@ func withConfig(spec evals.TargetSpec, cfg any) evals.TargetSpec {
 
 // targetOf decodes a target object as the loader does: the common fields,
 // and the whole object in Config.
-func targetOf(t *testing.T, obj string) evals.TargetSpec {
+func targetOf(t testing.TB, obj string) evals.TargetSpec {
 	t.Helper()
 	var spec evals.TargetSpec
 	if err := json.Unmarshal([]byte(obj), &spec); err != nil {
