@@ -24,6 +24,10 @@ type JudgeKey struct {
 	Threshold float64       `json:"threshold"`
 	// Output is "json" for structured outputs, "" for a verdict line.
 	Output string `json:"output,omitempty"`
+	// Shown is what of the response the judge is shown, when the
+	// criterion narrows it: its extract, normalize and turn, as written in
+	// the suite; nil (and out of the hash) when it sees the whole output.
+	Shown json.RawMessage `json:"shown,omitempty"`
 }
 
 // JudgeKeyTarget is a judge's target as far as its verdicts depend on it.

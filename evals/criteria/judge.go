@@ -144,6 +144,18 @@ func newJudge(spec evals.CriterionSpec, env Env) (evals.Scorer, error) {
 	if j.json {
 		j.key.Output = "json"
 	}
+	if c.Extract != nil || len(c.Normalize) > 0 || c.Turn != nil {
+		// What the judge sees changes its verdicts as much as its rubric.
+		shown, err := json.Marshal(struct {
+			Extract   *extractConfig `json:"extract,omitempty"`
+			Normalize []string       `json:"normalize,omitempty"`
+			Turn      *evals.Turn    `json:"turn,omitempty"`
+		}{c.Extract, c.Normalize, c.Turn})
+		if err != nil {
+			return nil, err
+		}
+		j.key.Shown = shown
+	}
 	return j, nil
 }
 

@@ -35,6 +35,10 @@ func TestJudgeKey(t *testing.T) {
 		{"another model", strings.Replace(base, `"gpt"`, `"other"`, 1), true, true, false},
 		{"the target's params", strings.Replace(base, `"gpt"`, `"warm"`, 1), true, true, false},
 		{"two judges", strings.Replace(base, `"judge":"gpt"`, `"judges":["gpt","warm"]`, 1), true, true, false},
+		// What of the response the judge is shown.
+		{"an extract", strings.Replace(base, `"type"`, `"extract":{"last_line":true},"type"`, 1), true, false, true},
+		{"a normalize", strings.Replace(base, `"type"`, `"normalize":["lowercase"],"type"`, 1), true, false, true},
+		{"a turn", strings.Replace(base, `"type"`, `"turn":"each","type"`, 1), true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k, tg, r := key(tc.spec)
