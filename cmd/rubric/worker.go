@@ -31,6 +31,7 @@ the command line; 3 the queue could not be reached.`,
 			&cli.IntFlag{Name: "concurrency", Value: evals.DefaultConcurrency, Usage: "run up to `N` jobs at once (a target's own concurrency bounds its requests in flight as well)"},
 			&cli.DurationFlag{Name: "lease", Value: queue.DefaultLease, Usage: "how long (`DURATION`) a job may take: past it, it is canceled and tried again; a job whose worker died is tried again a little after it"},
 			&cli.DurationFlag{Name: "grace", Value: 30 * time.Second, Usage: "once interrupted, how long (`DURATION`) the jobs in flight may finish"},
+			&cli.DurationFlag{Name: "idle", Value: queue.DefaultIdle, Usage: "close a run's suite (its scorer processes, its cases in memory) after `DURATION` with no job of the run; a later job builds it again"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
 		},
 		Action: worker,
@@ -43,9 +44,9 @@ func worker(cliCtx *cli.Context) error {
 	if !store.IsPostgresURL(u) {
 		return usageError("worker: --queue takes a PostgreSQL URL, as in --queue postgres://USER@HOST/DB, got %q", history.RedactURL(u))
 	}
-	n, lease := cliCtx.Int("concurrency"), cliCtx.Duration("lease")
-	if n < 1 || lease <= 0 {
-		return usageError("worker: --concurrency must be 1 or more and --lease above 0, got %d and %s", n, lease)
+	n, lease, idle := cliCtx.Int("concurrency"), cliCtx.Duration("lease"), cliCtx.Duration("idle")
+	if n < 1 || lease <= 0 || idle <= 0 {
+		return usageError("worker: --concurrency must be 1 or more, --lease and --idle above 0, got %d, %s and %s", n, lease, idle)
 	}
 	ctx := cliCtx.Context
 	// A job holds a connection only to check for and store its result,
@@ -64,7 +65,7 @@ func worker(cliCtx *cli.Context) error {
 	defer cache.close()
 	fmt.Fprintf(stderr, "rubric: worker: taking jobs from %s (%d at once, lease %s)\n", q.Where(), n, lease)
 	err = queue.Work(ctx, q, queue.WorkerOptions{
-		Concurrency: n, Lease: lease, Grace: cliCtx.Duration("grace"), Stderr: stderr,
+		Concurrency: n, Lease: lease, Grace: cliCtx.Duration("grace"), Idle: idle, Stderr: stderr,
 		Build: build.Options{Cache: cache.open, Environ: os.Environ},
 	})
 	if err != nil {

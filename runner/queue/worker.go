@@ -39,7 +39,15 @@ type WorkerOptions struct {
 	// Fetch is how often the worker looks for jobs when none was
 	// announced (River's FetchPollInterval); 0 for River's second.
 	Fetch time.Duration
+	// Idle is how long a run's suite stays built with no job of the run
+	// in flight before the worker closes it (its scorer processes, its
+	// cases in memory); DefaultIdle when 0. A later job of the run builds
+	// it again.
+	Idle time.Duration
 }
+
+// DefaultIdle is how long a worker keeps a run's suite with no job of it.
+const DefaultIdle = 10 * time.Minute
 
 // fetchCooldown is the least time between two fetches of jobs.
 const fetchCooldown = 10 * time.Millisecond
@@ -62,8 +70,27 @@ func Work(ctx context.Context, q *Queue, opts WorkerOptions) error {
 	if opts.Stderr == nil {
 		opts.Stderr = io.Discard
 	}
+	if opts.Idle <= 0 {
+		opts.Idle = DefaultIdle
+	}
 	w := &worker{q: q, opts: opts, runs: map[string]*loaded{}}
 	defer w.close()
+	// A worker runs for days, taking the jobs of many runs: the suites of
+	// runs it has had no job of for opts.Idle are closed.
+	go func() {
+		tick := time.NewTicker(max(opts.Idle/4, 10*time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				for _, l := range w.evict(now, opts.Idle) {
+					_ = l.s.Close()
+				}
+			}
+		}
+	}()
 	workers := river.NewWorkers()
 	river.AddWorker[Job](workers, w)
 	// A job takes about as long as its request: River's default pause of
@@ -110,6 +137,11 @@ type worker struct {
 
 // loaded is a run's suite, built, and its cases by id.
 type loaded struct {
+	// inflight counts the jobs using it, and last is when the last one
+	// ended; both under the worker's mu. A suite in use is never closed.
+	inflight int
+	last     time.Time
+
 	ready   chan struct{}
 	err     error
 	s       *build.Suite
@@ -146,6 +178,7 @@ func (w *worker) work(ctx context.Context, job *river.Job[Job]) error {
 	if err != nil {
 		return err
 	}
+	defer w.release(l)
 	c, ok := l.cases[a.Case]
 	if !ok {
 		return river.JobCancel(fmt.Errorf("run %s: the dataset has no case %q", a.Run, a.Case))
@@ -192,7 +225,9 @@ func (w *worker) complete(ctx context.Context, job *river.Job[Job], r *evals.Res
 	return w.q.wrap(err)
 }
 
-// load returns run id's suite, loading it the first time.
+// load returns run id's suite, loading it the first time, and counts the
+// job that asked as using it until it calls release (only when load
+// returns no error).
 func (w *worker) load(ctx context.Context, id string) (*loaded, error) {
 	w.mu.Lock()
 	l, ok := w.runs[id]
@@ -212,13 +247,47 @@ func (w *worker) load(ctx context.Context, id string) (*loaded, error) {
 			}
 		}()
 	}
+	l.inflight++
 	w.mu.Unlock()
 	select {
 	case <-l.ready:
-		return l, l.err
+		if l.err != nil {
+			w.release(l)
+			return nil, l.err
+		}
+		return l, nil
 	case <-ctx.Done():
+		w.release(l)
 		return nil, ctx.Err()
 	}
+}
+
+// release ends a job's use of l.
+func (w *worker) release(l *loaded) {
+	w.mu.Lock()
+	l.inflight--
+	l.last = time.Now()
+	w.mu.Unlock()
+}
+
+// evict forgets the suites built that no job has used for idle at now and
+// returns them, for the caller to close.
+func (w *worker) evict(now time.Time, idle time.Duration) []*loaded {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []*loaded
+	for id, l := range w.runs {
+		select {
+		case <-l.ready:
+		default:
+			continue // being built
+		}
+		if l.err == nil && l.inflight == 0 && now.Sub(l.last) >= idle {
+			delete(w.runs, id)
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // build loads and builds the suite of run id, after checking that its files
