@@ -68,7 +68,10 @@ func merge(ctx context.Context, dirs []string, mo MergeOptions, opts Options) (*
 	}
 	load.RequireTargets = true
 	bo := opts.Build
-	bo.Load, bo.Targets, bo.Dataset = load, false, true
+	// Neither targets (nothing is sent) nor the dataset check: the
+	// dataset is the one the shards ran (its hash, below), and expected
+	// reads it.
+	bo.Load, bo.Targets, bo.Dataset = load, false, false
 	path := suitePath(shards[0], mo)
 	s, err := build.Load(ctx, path, bo)
 	if err != nil {
@@ -85,9 +88,6 @@ func merge(ctx context.Context, dirs []string, mo MergeOptions, opts Options) (*
 	for _, sh := range shards {
 		m.Merged = append(m.Merged, sh.dir)
 	}
-	if err := sameInputs(ctx, s.Suite, shards); err != nil {
-		return nil, err
-	}
 	base, err := mergeBaseline(shards, opts)
 	if err != nil {
 		return nil, err
@@ -95,15 +95,26 @@ func merge(ctx context.Context, dirs []string, mo MergeOptions, opts Options) (*
 	if base != nil {
 		m.Baseline = base.Report
 	}
-	want, err := expected(ctx, s, first)
-	if err != nil {
-		return nil, err
-	}
+	// create hashes the suite and the dataset into m, which must be the
+	// files the shards ran; until the journal is whole, a failure leaves
+	// no run folder: the shards keep every result.
 	f, err := create(ctx, s, opts, "merge", m)
 	if err != nil {
 		return nil, err
 	}
 	defer f.close()
+	fail := func(err error) (*evals.Summary, error) {
+		_ = f.journal.Close()
+		os.RemoveAll(f.dir)
+		return nil, err
+	}
+	if err := sameInputs(m, s.Suite, first); err != nil {
+		return fail(err)
+	}
+	want, err := expected(ctx, s, first)
+	if err != nil {
+		return fail(err)
+	}
 	fmt.Fprintf(opts.stderr(), "rubric: run %s: suite %s, merging %d shards (%s)\n", f.id, s.Suite.Name, len(shards), plural(len(want.keys), "result"))
 	// One pass: each result is checked, written to the merged journal and
 	// counted in the aggregates.
@@ -114,13 +125,12 @@ func merge(ctx context.Context, dirs []string, mo MergeOptions, opts Options) (*
 		so.Started, so.Finished = minTime(so.Started, sh.sum.Started), maxTime(so.Finished, sh.sum.Finished)
 	}
 	sum, err := runner.Summarize(so)
-	if closeErr := f.journal.Close(); err == nil && closeErr != nil {
-		err = WithCode(ExitIncomplete, fmt.Errorf("merge: writing results: %w", closeErr))
-	}
 	if err != nil {
-		// Half a journal is no run: the shards keep every result.
+		return fail(err)
+	}
+	if err := f.journal.Close(); err != nil {
 		os.RemoveAll(f.dir)
-		return nil, err
+		return nil, WithCode(ExitIncomplete, fmt.Errorf("merge: writing results: %w", err))
 	}
 	budget := s.Suite.ErrorBudget
 	if first.ErrorBudget != nil {
@@ -209,13 +219,9 @@ func short(sha string) string {
 }
 
 // sameInputs checks that the suite read, and its dataset, are the files the
-// shards ran, by hash.
-func sameInputs(ctx context.Context, s *evals.Suite, shards []shardRun) error {
-	here := &rundir.Manifest{}
-	if err := here.Prepare(ctx, s); err != nil {
-		return &build.Interrupted{Path: s.Path}
-	}
-	ran := shards[0].m
+// shards ran, by the hashes in here, the merged run's manifest, and ran, a
+// shard's.
+func sameInputs(here *rundir.Manifest, s *evals.Suite, ran *rundir.Manifest) error {
 	switch {
 	case here.SuiteSHA256 != ran.SuiteSHA256:
 		return WithCode(ExitBadInput, fmt.Errorf("merge: suite %s is not the one the shards ran (suite_sha256 %s, not %s); give the suite they ran with --suite", s.Path, short(here.SuiteSHA256), short(ran.SuiteSHA256)))
