@@ -241,10 +241,16 @@ func (t TargetSpec) Cost(u Usage) (cost float64, ok bool) {
 // bill half.
 const BatchPriceFactor = 0.5
 
-// ResponseCost is what r cost at the target's prices: Cost of its usage,
-// at BatchPriceFactor of it when r came from a batch.
+// ResponseCost is what r cost at the target's prices: BilledCost of its
+// usage.
 func (t TargetSpec) ResponseCost(r *Response) (cost float64, ok bool) {
-	if cost, ok = t.Cost(r.Usage); ok && r.Batch {
+	return t.BilledCost(r.Usage, r.Batch)
+}
+
+// BilledCost is what usage u cost at the target's prices: Cost, at
+// BatchPriceFactor of it when the calls went in a batch.
+func (t TargetSpec) BilledCost(u Usage, batch bool) (cost float64, ok bool) {
+	if cost, ok = t.Cost(u); ok && batch {
 		cost *= BatchPriceFactor
 	}
 	return cost, ok

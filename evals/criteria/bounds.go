@@ -266,10 +266,7 @@ func (c *Cost) Score(_ context.Context, in *evals.Input) evals.Verdict {
 	if u.PromptTokens <= 0 && u.CompletionTokens <= 0 {
 		return unscored(fmt.Sprintf("the endpoint reported only a total of %d tokens: the cost needs the prompt and completion counts", u.TotalTokens))
 	}
-	cost, _ := in.Target.Cost(u)
-	if in.Response != nil && in.Response.Batch {
-		cost *= evals.BatchPriceFactor
-	}
+	cost, _ := in.Target.BilledCost(u, in.Response != nil && in.Response.Batch)
 	if cost > c.max {
 		cur := ""
 		if in.Target.Price.Currency != "" {
