@@ -37,6 +37,14 @@ type Request struct {
 	Step int
 }
 
+// CaseRequest is the request of a case's single answer from target: msgs,
+// rendered from c, sent as its repeat. The pipeline sends it and a batch
+// writes it; an answer from a batch is found by this request's body, so
+// both build it here.
+func CaseRequest(target string, c *Case, repeat int, msgs []Message) *Request {
+	return &Request{Target: target, CaseID: c.ID, Repeat: repeat, Messages: msgs, Vars: c.Vars}
+}
+
 // Response is what the endpoint answered.
 type Response struct {
 	Text   string

@@ -286,7 +286,7 @@ func execute(ctx context.Context, opts Options, ti int, j work) (*evals.Result, 
 		}
 		return r, nil
 	}
-	req := &evals.Request{Target: t.Spec.Name, CaseID: j.c.ID, Repeat: j.repeat, Messages: msgs, Vars: j.c.Vars}
+	req := evals.CaseRequest(t.Spec.Name, j.c, j.repeat, msgs)
 	start := time.Now()
 	resp, err := t.Provider.Complete(ctx, req)
 	elapsed := time.Since(start)

@@ -92,10 +92,10 @@ type Result struct {
 	db      *store.DB
 	shared  *store.DB                    // the response cache, nil for none
 	apis    map[string]provider.BatchAPI // by target
-	pending map[string]bool              // pendingKey(target, case, repeat)
-	// judged are the cases (pendingKey("", case, repeat)) of which a
+	pending map[targetCase]bool
+	// judged are the cases of which a
 	// judge's batch left a request unanswered: not scored, for any target.
-	judged map[string]bool
+	judged map[caseRepeat]bool
 	// kept: the pipeline's own requests are kept in db as they are
 	// answered (a judge phase replays them; see keep).
 	kept bool
@@ -134,7 +134,11 @@ func (r *Result) Wrap(ep *evals.Endpoint) evals.Provider {
 // Pending reports a request a batch did not answer, of the target's or of
 // a judge of the case: the run does not send it, so that --resume can.
 func (r *Result) Pending(target, caseID string, repeat int) bool {
-	return r != nil && (r.pending[pendingKey(target, caseID, repeat)] || r.judged[pendingKey("", caseID, repeat)])
+	if r == nil || r.Unanswered == 0 {
+		return false // every run asks, for every case: most have no batch
+	}
+	cr := caseRepeat{caseID, repeat}
+	return r.pending[targetCase{target, cr}] || r.judged[cr]
 }
 
 // Close closes the run's store of answers.
@@ -160,9 +164,6 @@ func (r *Result) Problem(resume string) error {
 		r.Unanswered, strings.Join(why, ", "), resume, resume)
 }
 
-func pendingKey(target, caseID string, repeat int) string {
-	return fmt.Sprintf("%s\x00%s\x00%d", target, caseID, repeat)
-}
 
 // request is one request a target's batch sends.
 type request struct {
@@ -178,6 +179,12 @@ type request struct {
 type caseRepeat struct {
 	caseID string
 	repeat int
+}
+
+// targetCase is a request of a target's answers.
+type targetCase struct {
+	target string
+	caseRepeat
 }
 
 // lane is one batching target's part of a phase: a target's answers, or a
@@ -199,7 +206,7 @@ type lane struct {
 // An error is one of the API, of the run's store, or ctx's end; the
 // batches submitted are in run.json by then, and --resume collects them.
 func Answers(ctx context.Context, opts Options) (*Result, error) {
-	res := &Result{opts: opts, apis: map[string]provider.BatchAPI{}, pending: map[string]bool{}, judged: map[string]bool{}, Reasons: map[string]int{}}
+	res := &Result{opts: opts, apis: map[string]provider.BatchAPI{}, pending: map[targetCase]bool{}, judged: map[caseRepeat]bool{}, Reasons: map[string]int{}}
 	var lanes []*lane
 	for _, ep := range opts.Targets {
 		api, ok := ep.Batch.(provider.BatchAPI)
@@ -220,7 +227,7 @@ func Answers(ctx context.Context, opts Options) (*Result, error) {
 		return res, err
 	}
 	err := res.run(ctx, lanes, func(l *lane, rq *request) {
-		res.pending[pendingKey(l.ep.Spec.Name, rq.caseID, rq.repeat)] = true
+		res.pending[targetCase{l.ep.Spec.Name, caseRepeat{rq.caseID, rq.repeat}}] = true
 	})
 	return res, err
 }
@@ -364,7 +371,7 @@ func requests(ctx context.Context, opts *Options, lanes []*lane) error {
 				if opts.Done != nil && opts.Done(name, c.ID, rep) {
 					continue
 				}
-				req := &evals.Request{Target: name, CaseID: c.ID, Repeat: rep, Messages: msgs, Vars: c.Vars}
+				req := evals.CaseRequest(name, c, rep, msgs)
 				body, recorded, err := l.api.BatchBody(req)
 				if err != nil {
 					continue // the pipeline records the case's error

@@ -82,9 +82,9 @@ func (r *Result) Judges(ctx context.Context, judges []*evals.Endpoint, pass func
 		return fmt.Errorf("the run's batch answers: %w", err)
 	}
 	if err := r.run(ctx, lanes, func(l *lane, rq *request) {
-		r.judged[pendingKey("", rq.caseID, rq.repeat)] = true
+		r.judged[caseRepeat{rq.caseID, rq.repeat}] = true
 		for _, o := range rq.also {
-			r.judged[pendingKey("", o.caseID, o.repeat)] = true
+			r.judged[o] = true
 		}
 	}); err != nil || r.Detached {
 		return err

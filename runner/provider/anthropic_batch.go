@@ -80,11 +80,10 @@ type anthropicBatchObject struct {
 	ID               string `json:"id"`
 	ProcessingStatus string `json:"processing_status"`
 	RequestCounts    struct {
-		Processing int `json:"processing"`
-		Succeeded  int `json:"succeeded"`
-		Errored    int `json:"errored"`
-		Canceled   int `json:"canceled"`
-		Expired    int `json:"expired"`
+		Succeeded int `json:"succeeded"`
+		Errored   int `json:"errored"`
+		Canceled  int `json:"canceled"`
+		Expired   int `json:"expired"`
 	} `json:"request_counts"`
 	ResultsURL string `json:"results_url"`
 }
@@ -99,8 +98,7 @@ func (b *anthropicBatch) Status(ctx context.Context, id string) (*BatchStatus, e
 	}
 	c := o.RequestCounts
 	failed := c.Errored + c.Canceled + c.Expired
-	st := &BatchStatus{ID: id, State: o.ProcessingStatus, Succeeded: c.Succeeded, Failed: failed,
-		Total: c.Processing + c.Succeeded + failed}
+	st := &BatchStatus{ID: id, State: o.ProcessingStatus, Succeeded: c.Succeeded, Failed: failed}
 	switch o.ProcessingStatus {
 	case "ended":
 		st.Ended = true

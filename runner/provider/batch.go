@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,9 +84,9 @@ type BatchStatus struct {
 	State string
 	// Ended says no answer will be added: its results may be read.
 	Ended bool
-	// Total, Succeeded and Failed count its requests, as far as the API
-	// says (Failed: errored, expired or canceled).
-	Total, Succeeded, Failed int
+	// Succeeded and Failed count its requests, as far as the API says
+	// (Failed: errored, expired or canceled).
+	Succeeded, Failed int
 	// Error is why the whole batch failed (openai's failed validation).
 	Error string
 
@@ -206,7 +207,7 @@ func (c *client) lines(ctx context.Context, u *url.URL, h http.Header, yield fun
 				continue
 			}
 		}
-		if t := trimSpace(line); len(t) > 0 {
+		if t := bytes.Trim(line, " \t\r\n"); len(t) > 0 {
 			if yerr := yield(t, long); yerr != nil {
 				return yerr
 			}
@@ -219,16 +220,6 @@ func (c *client) lines(ctx context.Context, u *url.URL, h http.Header, yield fun
 			return c.failed(ctx, rctx, sent, err, "reading the batch's results: ")
 		}
 	}
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	return b
 }
 
 // malformed is the answer of a results line that cannot be read.

@@ -158,7 +158,6 @@ type openaiBatchObject struct {
 	OutputFileID  string `json:"output_file_id"`
 	ErrorFileID   string `json:"error_file_id"`
 	RequestCounts struct {
-		Total     int `json:"total"`
 		Completed int `json:"completed"`
 		Failed    int `json:"failed"`
 	} `json:"request_counts"`
@@ -179,8 +178,7 @@ func (b *openaiBatch) Status(ctx context.Context, id string) (*BatchStatus, erro
 	if err := b.sendJSON(ctx, http.MethodGet, under(b.batches, id), b.jsonHeader(), nil, &o); err != nil {
 		return nil, fmt.Errorf("batch %s: %w", id, err)
 	}
-	st := &BatchStatus{ID: id, State: o.Status, Total: o.RequestCounts.Total,
-		Succeeded: o.RequestCounts.Completed, Failed: o.RequestCounts.Failed}
+	st := &BatchStatus{ID: id, State: o.Status, Succeeded: o.RequestCounts.Completed, Failed: o.RequestCounts.Failed}
 	switch o.Status {
 	case "completed", "expired", "cancelled", "failed":
 		st.Ended = true
