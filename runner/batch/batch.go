@@ -164,7 +164,6 @@ func (r *Result) Problem(resume string) error {
 		r.Unanswered, strings.Join(why, ", "), resume, resume)
 }
 
-
 // request is one request a target's batch sends.
 type request struct {
 	id     string // custom id
