@@ -118,16 +118,9 @@ func redactURL(raw string) (shown string, secrets []string) {
 func OpenPostgres(ctx context.Context, rawURL string) (*Postgres, error) {
 	where, secrets := redactURL(rawURL)
 	p := &Postgres{where: where, secrets: secrets}
-	// pgx takes the scheme in lower case only.
-	if scheme, rest, ok := strings.Cut(rawURL, "://"); ok {
-		rawURL = strings.ToLower(scheme) + "://" + rest
-	}
-	cfg, err := pgxpool.ParseConfig(rawURL)
+	cfg, err := PoolConfig(rawURL)
 	if err != nil {
 		return nil, p.wrap(fmt.Errorf("%w (%s): check %s", ErrBadURL, parseProblem(err), store.EnvPath))
-	}
-	if !strings.Contains(rawURL, "connect_timeout=") {
-		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -139,6 +132,24 @@ func OpenPostgres(ctx context.Context, rawURL string) (*Postgres, error) {
 		return nil, p.wrap(err)
 	}
 	return p, nil
+}
+
+// PoolConfig is pgx's pool configuration of the PostgreSQL URL rawURL, its
+// scheme in lower case (pgx takes no other) and a connect timeout unless
+// the URL gives one. The error is pgx's, which may quote the URL: see
+// parseProblem.
+func PoolConfig(rawURL string) (*pgxpool.Config, error) {
+	if scheme, rest, ok := strings.Cut(rawURL, "://"); ok {
+		rawURL = strings.ToLower(scheme) + "://" + rest
+	}
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(rawURL, "connect_timeout=") {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	return cfg, nil
 }
 
 // parseProblem returns what pgx found wrong in a URL, without the URL: pgx
@@ -316,26 +327,38 @@ func (p *Postgres) migrate(ctx context.Context) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)`); err != nil {
+	if err := MigrateTx(ctx, tx, "schema_version", "schema version", pgMigrations); err != nil {
 		return err
 	}
-	switch err := tx.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&v); {
+	return tx.Commit(ctx)
+}
+
+// MigrateTx brings the tables whose version the one-row table versions
+// holds up to date in tx, which the caller holds under a lock and
+// commits: it runs the migrations past that version, in order, and records
+// the last. A version past them is a database of a newer rubric (what
+// names the version in the refusal).
+func MigrateTx(ctx context.Context, tx pgx.Tx, versions, what string, migrations []string) error {
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+versions+` (version integer NOT NULL)`); err != nil {
+		return err
+	}
+	var v int
+	switch err := tx.QueryRow(ctx, `SELECT version FROM `+versions).Scan(&v); {
 	case errors.Is(err, pgx.ErrNoRows):
-		v = 0
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO `+versions+` (version) VALUES (0)`); err != nil {
 			return err
 		}
 	case err != nil:
-		return fmt.Errorf("reading schema_version: %w", err)
+		return fmt.Errorf("reading %s: %w", versions, err)
 	}
-	if v > len(pgMigrations) {
-		return fmt.Errorf("written by a newer rubric (schema version %d; this rubric knows %d): upgrade rubric", v, len(pgMigrations))
+	if v > len(migrations) {
+		return fmt.Errorf("written by a newer rubric (%s %d; this rubric knows %d): upgrade rubric", what, v, len(migrations))
 	}
-	if v == len(pgMigrations) {
+	if v == len(migrations) {
 		return nil // another process migrated it meanwhile
 	}
-	for i := v; i < len(pgMigrations); i++ {
-		if _, err := tx.Exec(ctx, pgMigrations[i]); err != nil {
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.Exec(ctx, migrations[i]); err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "42P07" { // duplicate_table
 				return fmt.Errorf("migration %d: %w (another application's table is in the way: give rubric a database of its own, or a schema with ?search_path=rubric)", i+1, err)
@@ -343,10 +366,8 @@ func (p *Postgres) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1`, len(pgMigrations)); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	_, err := tx.Exec(ctx, `UPDATE `+versions+` SET version = $1`, len(migrations))
+	return err
 }
 
 // Where returns the database's URL with its password redacted.

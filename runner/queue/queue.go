@@ -2,16 +2,14 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
 	// River is a job queue in PostgreSQL for Go, on pgx: unique jobs,
 	// batched inserts, a job completed in the caller's transaction
 	// (JobCompleteTx), and the rescue of jobs whose worker died, which are
@@ -23,6 +21,7 @@ import (
 
 	"github.com/rubric-eval/rubric/evals"
 	"github.com/rubric-eval/rubric/runner/history"
+	"github.com/rubric-eval/rubric/runner/store"
 )
 
 // Name is the River queue rubric's jobs go in.
@@ -41,10 +40,6 @@ type Queue struct {
 	log     *slog.Logger
 }
 
-// connectTimeout bounds a connection attempt when the URL gives no
-// connect_timeout, as for the history.
-const connectTimeout = 10 * time.Second
-
 // Open connects to the queue at rawURL, with a pool of up to conns
 // connections (0: pgx's default), and makes or brings up to date its
 // tables: River's (rivermigrate) and rubric's, in one transaction under an
@@ -58,19 +53,13 @@ func Open(ctx context.Context, rawURL string, conns int, logs io.Writer) (*Queue
 		logs = io.Discard
 	}
 	q.log = slog.New(slog.NewTextHandler(&scrubbed{w: logs, secrets: secrets}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if scheme, rest, ok := strings.Cut(rawURL, "://"); ok {
-		rawURL = strings.ToLower(scheme) + "://" + rest
-	}
-	if !strings.HasPrefix(rawURL, "postgres://") && !strings.HasPrefix(rawURL, "postgresql://") {
+	if !store.IsPostgresURL(rawURL) {
 		return nil, q.wrap(fmt.Errorf("%w: give a postgres:// or postgresql:// URL", history.ErrBadURL))
 	}
-	cfg, err := pgxpool.ParseConfig(rawURL)
+	cfg, err := history.PoolConfig(rawURL)
 	if err != nil {
 		// pgx's message may quote a URL it could not parse whole.
 		return nil, q.wrap(history.ErrBadURL)
-	}
-	if !strings.Contains(rawURL, "connect_timeout=") {
-		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	if conns > 0 {
 		// Migrating holds one connection while River's migrations take
@@ -166,31 +155,7 @@ func (q *Queue) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS rubric_queue_version (version integer NOT NULL)`); err != nil {
-		return err
-	}
-	var v int
-	switch err := tx.QueryRow(ctx, `SELECT version FROM rubric_queue_version`).Scan(&v); {
-	case errors.Is(err, pgx.ErrNoRows):
-		if _, err := tx.Exec(ctx, `INSERT INTO rubric_queue_version (version) VALUES (0)`); err != nil {
-			return err
-		}
-	case err != nil:
-		return fmt.Errorf("reading rubric_queue_version: %w", err)
-	}
-	if v > len(migrations) {
-		return fmt.Errorf("written by a newer rubric (queue schema version %d; this rubric knows %d): upgrade rubric", v, len(migrations))
-	}
-	for i := v; i < len(migrations); i++ {
-		if _, err := tx.Exec(ctx, migrations[i]); err != nil {
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && pgErr.Code == "42P07" { // duplicate_table
-				return fmt.Errorf("migration %d: %w (another application's table is in the way: give rubric a database of its own, or a schema with ?search_path=rubric)", i+1, err)
-			}
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-	}
-	if _, err := tx.Exec(ctx, `UPDATE rubric_queue_version SET version = $1`, len(migrations)); err != nil {
+	if err := history.MigrateTx(ctx, tx, "rubric_queue_version", "queue schema version", migrations); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
