@@ -100,7 +100,7 @@ func (p *pipeline) prior(feed func(add func(*evals.Result)) error) error {
 	total := p.col.p.Total
 	err := feed(func(r *evals.Result) {
 		if p.add(r) {
-			p.col.p.count(r)
+			p.col.p.Count(r)
 			p.col.cost.count(r)
 		}
 	})
@@ -264,7 +264,7 @@ func (c *collector) flush(add func(*evals.Result) bool) {
 	}
 	for _, r := range c.pending {
 		add(r)
-		c.p.count(r)
+		c.p.Count(r)
 	}
 	clear(c.pending)
 	c.pending = c.pending[:0]

@@ -33,8 +33,8 @@ type Progress struct {
 	Errors int
 }
 
-// count adds r to the progress.
-func (p *Progress) count(r *evals.Result) {
+// Count adds r to the progress.
+func (p *Progress) Count(r *evals.Result) {
 	p.Done++
 	switch r.Status {
 	case evals.StatusPassed:

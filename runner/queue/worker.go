@@ -172,7 +172,7 @@ func (w *worker) work(ctx context.Context, job *river.Job[Job]) error {
 		return w.q.wrap(err)
 	}
 	if stored {
-		return w.complete(ctx, job, nil)
+		return nil // River completes the job
 	}
 	l, err := w.load(ctx, a.Run)
 	if err != nil {
@@ -200,26 +200,22 @@ func (w *worker) work(ctx context.Context, job *river.Job[Job]) error {
 	if r == nil {
 		return fmt.Errorf("cut short (%w): tried again", context.Cause(ctx))
 	}
-	return w.complete(ctx, job, r)
+	return w.store(ctx, a, r)
 }
 
-// complete stores r, when there is one, and lets River complete the job,
+// store stores r, the result of job a, and lets River complete the job,
 // which it does in batches. The result is stored first, in a statement of
 // its own: a worker killed between the two leaves a job that is tried
 // again, finds the result (work's check) and completes without sending.
 // The results' primary key keeps one result a case, an earlier attempt's
 // when there was one. A transaction that stored the result and completed
 // the job together cost PostgreSQL five statements a job instead of one.
-func (w *worker) complete(ctx context.Context, job *river.Job[Job], r *evals.Result) error {
-	if r == nil {
-		return nil
-	}
+func (w *worker) store(ctx context.Context, a Job, r *evals.Result) error {
 	line, err := json.Marshal(r)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("encoding the result: %w", err))
 	}
 	// The result is in hand: store it even when the lease ends meanwhile.
-	a := job.Args
 	_, err = w.q.pool.Exec(context.WithoutCancel(ctx), `INSERT INTO rubric_queue_results (run, target, case_id, repeat, result)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, a.Run, a.Target, a.Case, a.Repeat, string(line))
 	return w.q.wrap(err)

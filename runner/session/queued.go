@@ -100,7 +100,7 @@ func (c *collector) collect(ctx context.Context, s *build.Suite, repeat int) (*e
 	}
 	if f.resumed {
 		// The progress counts what the journal has.
-		if _, err := rundir.ReadJournal(f.results(), func(r *evals.Result) error { countResult(&c.prog, r); return nil }); err != nil {
+		if _, err := rundir.ReadJournal(f.results(), func(r *evals.Result) error { c.prog.Count(r); return nil }); err != nil {
 			return closeJournal(WithCode(ExitBadInput, err))
 		}
 	}
@@ -112,10 +112,7 @@ func (c *collector) collect(ctx context.Context, s *build.Suite, repeat int) (*e
 	if c.since, err = q.Now(ctx); err != nil {
 		return closeJournal(WithCode(ExitIncomplete, err))
 	}
-	m, err := rundir.ReadManifest(f.dir)
-	if err != nil {
-		return closeJournal(WithCode(ExitIncomplete, err))
-	}
+	m := f.manifest // run.json as written (create) or read (resume)
 	src := queue.Source{Suite: m.Suite, SuiteSHA256: m.SuiteSHA256, Dataset: m.Dataset, DatasetSHA256: m.DatasetSHA256, Load: m.Load}
 	if err := q.Start(ctx, f.id, src); err != nil {
 		return closeJournal(WithCode(ExitIncomplete, err))
@@ -216,7 +213,6 @@ const drainBatch = 2000
 func (c *collector) drain(ctx context.Context) (int, error) {
 	got := 0
 	for {
-		var err error
 		ns, err := c.q.Results(ctx, c.f.id, drainBatch, func(line []byte) error {
 			var r evals.Result
 			if err := json.Unmarshal(line, &r); err != nil {
@@ -230,7 +226,7 @@ func (c *collector) drain(ctx context.Context) (int, error) {
 				return fmt.Errorf("writing results: %w", err)
 			}
 			c.done[h] = true
-			countResult(&c.prog, &r)
+			c.prog.Count(&r)
 			got++
 			return nil
 		})
@@ -272,17 +268,6 @@ func (c *collector) stopped(ctx context.Context, err error) error {
 	}
 	return WithCode(ExitIncomplete, fmt.Errorf("run %s: %w; the results in are kept: re-attach with: %s --queue %s", c.f.id, err,
 		resumeCommand(c.f.id, c.opts), rundir.ShellQuote(c.q.Where())))
-}
-
-// countResult adds r to the progress, as the runner counts it.
-func countResult(p *runner.Progress, r *evals.Result) {
-	p.Done++
-	switch r.Status {
-	case evals.StatusPassed:
-		p.Passed++
-	case evals.StatusError:
-		p.Errors++
-	}
 }
 
 func cmpOr(d, def time.Duration) time.Duration {
