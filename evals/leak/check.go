@@ -22,6 +22,15 @@ type Options struct {
 	Threshold float64
 }
 
+// Share is the share of its n-grams from which a case is flagged:
+// Threshold, or DefaultThreshold when it is 0.
+func (o Options) Share() float64 {
+	if o.Threshold == 0 {
+		return DefaultThreshold
+	}
+	return o.Threshold
+}
+
 // Cases yields cases one at a time and io.EOF after the last;
 // datasets.Reader is one.
 type Cases interface {
@@ -91,10 +100,7 @@ func (r *Report) Leaked() map[string]bool {
 // reaches the threshold. A case that cannot be rendered is left to the
 // dataset check. Memory grows with the findings only.
 func Check(ctx context.Context, s *evals.Suite, cases Cases, x *Index, opts Options) (*Report, error) {
-	threshold := opts.Threshold
-	if threshold == 0 {
-		threshold = DefaultThreshold
-	}
+	threshold := opts.Share()
 	rep := &Report{}
 	var own []int // the messages of the suite filled from the case
 	for i, t := range s.Templates {

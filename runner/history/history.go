@@ -153,11 +153,6 @@ type AgreementFilter struct {
 	Limit int    // at most this many, newest first; 0 for all
 }
 
-// matches reports whether f selects a.
-func (f AgreementFilter) matches(a *evals.Agreement) bool {
-	return (f.Suite == "" || a.Suite == f.Suite) && (f.Judge == "" || a.Judge == f.Judge) && (f.Key == "" || a.Key == f.Key)
-}
-
 // Elsewhere reports whether r was recorded on another machine than this
 // one: its folder is there, not here, and never missing.
 func (r *Run) Elsewhere() bool { return r.Host != "" && r.Host != Hostname() }

@@ -44,7 +44,7 @@ func (m *memStore) Agreements(_ context.Context, f AgreementFilter) ([]evals.Agr
 	defer m.mu.Unlock()
 	var out []evals.Agreement
 	for i := len(m.agreed) - 1; i >= 0; i-- { // the last recorded first among equals
-		if a := m.agreed[i]; f.matches(&a) {
+		if a := m.agreed[i]; matchesAgreement(f, &a) {
 			out = append(out, a)
 		}
 	}
@@ -312,4 +312,9 @@ func TestSparkline(t *testing.T) {
 			t.Errorf("Sparkline = %q, want %q", got, tc.want)
 		}
 	}
+}
+
+// matchesAgreement reports whether f selects a, as the stores' SQL does.
+func matchesAgreement(f AgreementFilter, a *evals.Agreement) bool {
+	return (f.Suite == "" || a.Suite == f.Suite) && (f.Judge == "" || a.Judge == f.Judge) && (f.Key == "" || a.Key == f.Key)
 }

@@ -120,10 +120,7 @@ func reportLeaks(w io.Writer, suite string, x *leak.Index, rep *leak.Report, lo 
 	}
 	what := fmt.Sprintf("%s of %s", plural(x.Prompts(), "prompt"), plural(len(x.Manifests), "manifest"))
 	if x.NGrams {
-		threshold := lo.Threshold
-		if threshold == 0 {
-			threshold = leak.DefaultThreshold
-		}
+		threshold := leak.Options{Threshold: lo.Threshold}.Share()
 		what += fmt.Sprintf(", and %s of them (a case is flagged from %.0f%% of its own)", plural(x.NGramCount(), fmt.Sprintf("distinct %d-gram", leak.N)), 100*threshold)
 	}
 	fmt.Fprintf(w, "rubric: leak check: suite %s: %d of %s found in training data (%s)\n", suite, len(rep.Findings), plural(rep.Cases, "case"), what)
@@ -142,10 +139,7 @@ func leakCheck(s *build.Suite, lo *LeakOptions, rep *leak.Report) *evals.LeakChe
 	}
 	lc := &evals.LeakCheck{Manifests: manifests(lo, s.Suite), NGrams: lo.NGrams, Leaked: len(rep.Findings)}
 	if lo.NGrams {
-		lc.Threshold = lo.Threshold
-		if lc.Threshold == 0 {
-			lc.Threshold = leak.DefaultThreshold
-		}
+		lc.Threshold = leak.Options{Threshold: lo.Threshold}.Share()
 	}
 	return lc
 }
