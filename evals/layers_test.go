@@ -42,7 +42,7 @@ var layers = map[string][]string{
 	"runner/session": {"evals", "evals/leak", "datasets", "runner", "runner/batch", "runner/build", "runner/rundir", "runner/report", "runner/history", "runner/queue"},
 	// Workers on a shared queue: they build a run's suite and run its
 	// cases one job at a time.
-	"runner/queue":     {"evals", "datasets", "runner", "runner/build", "runner/history", "runner/provider", "runner/rundir"},
+	"runner/queue":     {"evals", "datasets", "runner", "runner/build", "runner/history", "runner/provider", "runner/rundir", "runner/store"},
 	"cmd/rubric":       nil, // nil: anything
 	"cmd/rubric-bench": nil,
 }
